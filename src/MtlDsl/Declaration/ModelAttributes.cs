@@ -1,0 +1,72 @@
+namespace MtlDsl;
+
+/// <summary>
+/// Marks a partial class as a multi-task network. MtlDsl's source generator completes the class at compile
+/// time: a TorchSharp module with the declared trunk and task heads, a typed <c>forward</c>, typed targets,
+/// the weighted joint loss, a trainer and a compile-time summary.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class MultiTaskModelAttribute : Attribute
+{
+}
+
+/// <summary>The shape of one input sample, without the batch dimension: <c>[Input(3, 28, 28)]</c> for 3×28×28 images.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class InputAttribute : Attribute
+{
+    /// <summary>Declares the input shape.</summary>
+    /// <param name="shape">The sizes of the sample's dimensions: <c>(features)</c>, <c>(channels, length)</c> or <c>(channels, height, width)</c>.</param>
+    public InputAttribute(params int[] shape) => Shape = shape;
+
+    /// <summary>The sizes of the sample's dimensions.</summary>
+    public int[] Shape { get; }
+}
+
+/// <summary>
+/// Marks a partial <c>Sequential</c> property as a block of the shared trunk. Trunk blocks run in declaration
+/// order; the last one's output is the representation every task head reads.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class TrunkAttribute : Attribute
+{
+}
+
+/// <summary>
+/// Marks a partial <c>Sequential</c> property as a task head: its layers read the trunk's representation, and
+/// its output is scored with the task's <see cref="Loss"/>. The property's name is the task's name.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class TaskAttribute : Attribute
+{
+    /// <summary>Declares a task.</summary>
+    /// <param name="loss">The task's loss.</param>
+    public TaskAttribute(Loss loss) => Loss = loss;
+
+    /// <summary>The task's loss.</summary>
+    public Loss Loss { get; }
+
+    /// <summary>The task's weight λ in the joint loss Σ λ·L; a positive, finite number. Default 1.</summary>
+    public double Weight { get; set; } = 1.0;
+}
+
+/// <summary>The loss of a task. Every loss is averaged over the batch (mean reduction).</summary>
+public enum Loss
+{
+    /// <summary>
+    /// Cross-entropy over class scores (logits). Output <c>[N, C]</c> or <c>[N, C, d…]</c>; target: class
+    /// indices (int64) of shape <c>[N]</c> or <c>[N, d…]</c>, each in <c>[0, C)</c>.
+    /// </summary>
+    CrossEntropy,
+
+    /// <summary>Binary cross-entropy on logits. Target: probabilities in [0, 1], the output's shape.</summary>
+    BinaryCrossEntropyWithLogits,
+
+    /// <summary>Mean squared error. Target: the output's shape.</summary>
+    MeanSquaredError,
+
+    /// <summary>Mean absolute error. Target: the output's shape.</summary>
+    L1,
+
+    /// <summary>Smooth L1 (Huber with β = 1). Target: the output's shape.</summary>
+    SmoothL1,
+}

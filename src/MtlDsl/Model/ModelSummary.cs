@@ -1,0 +1,67 @@
+using System.Globalization;
+using System.Text;
+
+namespace MtlDsl;
+
+/// <summary>One layer of a model summary.</summary>
+/// <param name="Block">The trunk block or task head the layer belongs to.</param>
+/// <param name="Index">The layer's position in its block (its state-dict index).</param>
+/// <param name="Layer">The layer with its sizes, for example <c>Conv2d(3→32, k=3, s=1, p=1)</c>.</param>
+/// <param name="OutputShape">The layer's output shape for one sample, without the batch dimension.</param>
+/// <param name="Parameters">The layer's number of trainable parameters.</param>
+public sealed record LayerSummary(string Block, int Index, string Layer, IReadOnlyList<int> OutputShape, long Parameters);
+
+/// <summary>
+/// The compile-time summary of a model: every layer with its output shape and parameter count, like Keras'
+/// <c>model.summary()</c>. <see cref="ToString"/> gives it as a table.
+/// </summary>
+public sealed class ModelSummary
+{
+    /// <summary>Creates a summary.</summary>
+    public ModelSummary(string model, IReadOnlyList<int> inputShape, IReadOnlyList<LayerSummary> layers)
+    {
+        Model = model;
+        InputShape = inputShape;
+        Layers = layers;
+        ParameterCount = layers.Sum(l => l.Parameters);
+    }
+
+    /// <summary>The model's name.</summary>
+    public string Model { get; }
+
+    /// <summary>The input shape of one sample.</summary>
+    public IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>Every layer, trunk blocks first, then the task heads, in declaration order.</summary>
+    public IReadOnlyList<LayerSummary> Layers { get; }
+
+    /// <summary>The total number of trainable parameters.</summary>
+    public long ParameterCount { get; }
+
+    /// <summary>Formats a shape as <c>[3, 28, 28]</c>.</summary>
+    public static string FormatShape(IReadOnlyList<int> shape) =>
+        "[" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
+
+    /// <summary>The summary as a table.</summary>
+    public override string ToString()
+    {
+        var rows = Layers.Select(l => (Name: $"{l.Block}.{l.Index}", l.Layer, Shape: FormatShape(l.OutputShape),
+            Params: l.Parameters.ToString("N0", CultureInfo.InvariantCulture))).ToList();
+        int nameWidth = Math.Max("layer".Length, rows.Select(r => r.Name.Length).DefaultIfEmpty(0).Max());
+        int layerWidth = Math.Max("type".Length, rows.Select(r => r.Layer.Length).DefaultIfEmpty(0).Max());
+        int shapeWidth = Math.Max("output shape".Length, rows.Select(r => r.Shape.Length).DefaultIfEmpty(0).Max());
+        int paramWidth = Math.Max("params".Length, rows.Select(r => r.Params.Length).DefaultIfEmpty(0).Max());
+        int width = nameWidth + layerWidth + shapeWidth + paramWidth + 6;
+
+        var text = new StringBuilder();
+        text.Append(Model).Append(" (input ").Append(FormatShape(InputShape)).AppendLine(")");
+        text.AppendLine(new string('-', width));
+        text.AppendLine($"{"layer".PadRight(nameWidth)}  {"type".PadRight(layerWidth)}  {"output shape".PadRight(shapeWidth)}  {"params".PadLeft(paramWidth)}");
+        text.AppendLine(new string('-', width));
+        foreach (var row in rows)
+            text.AppendLine($"{row.Name.PadRight(nameWidth)}  {row.Layer.PadRight(layerWidth)}  {row.Shape.PadRight(shapeWidth)}  {row.Params.PadLeft(paramWidth)}");
+        text.AppendLine(new string('-', width));
+        text.Append("Total parameters: ").Append(ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
+        return text.ToString();
+    }
+}

@@ -1,0 +1,93 @@
+using MtlDsl.Losses;
+using MtlDsl.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MtlDsl;
+
+/// <summary>
+/// The base of every generated multi-task model: a TorchSharp module whose <c>forward</c> runs the shared
+/// trunk once and every task head on its output (the representation), returning one output per task.
+/// </summary>
+/// <typeparam name="TOutputs">The generated outputs record: one tensor per task.</typeparam>
+/// <typeparam name="TTargets">The generated targets record: one tensor per task.</typeparam>
+public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TOutputs>
+    where TOutputs : ITaskTensors
+    where TTargets : ITaskTensors
+{
+    /// <summary>Creates the module; makes sure TorchSharp's native library is loaded first.</summary>
+    protected MultiTaskModule(string name) : base(name) => TorchNative.EnsureLoaded();
+
+    /// <summary>The tasks in declaration order.</summary>
+    public abstract IReadOnlyList<TaskDefinition> Tasks { get; }
+
+    /// <summary>The shape of one input sample, without the batch dimension.</summary>
+    public abstract IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>Runs the trunk blocks in order on a checked input.</summary>
+    protected abstract Tensor RunTrunk(Tensor input);
+
+    /// <summary>Runs the head of task <paramref name="task"/> on the representation.</summary>
+    protected abstract Tensor RunHead(int task, Tensor representation);
+
+    /// <summary>Wraps the heads' outputs (declaration order) in the typed outputs record.</summary>
+    protected abstract TOutputs CreateOutputs(Tensor[] taskOutputs);
+
+    /// <summary>Runs the trunk once and every head on the representation.</summary>
+    public override TOutputs forward(Tensor input)
+    {
+        Tensor representation = ForwardTrunk(input);
+        var outputs = new Tensor[Tasks.Count];
+        for (int task = 0; task < outputs.Length; task++)
+            outputs[task] = RunHead(task, representation);
+        return CreateOutputs(outputs);
+    }
+
+    /// <summary>The representation: the output of the last trunk block.</summary>
+    public Tensor ForwardTrunk(Tensor input)
+    {
+        CheckInput(input);
+        return RunTrunk(input);
+    }
+
+    /// <summary>Runs the trunk and one task's head only (to train or evaluate a task on its own data).</summary>
+    public Tensor ForwardTask(int task, Tensor input)
+    {
+        if ((uint)task >= (uint)Tasks.Count)
+            throw new ArgumentOutOfRangeException(nameof(task), task, $"{GetName()} has {Tasks.Count} tasks (0 to {Tasks.Count - 1}).");
+        return RunHead(task, ForwardTrunk(input));
+    }
+
+    /// <summary>
+    /// The joint loss Σ λ·L with the tasks' static weights, and each task's own loss. Every target is checked
+    /// against its head's output first (see <see cref="TaskLosses.Compute"/>).
+    /// </summary>
+    public JointLoss ComputeJointLoss(TOutputs outputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        var losses = new Tensor[Tasks.Count];
+        Tensor? total = null;
+        for (int task = 0; task < losses.Length; task++)
+        {
+            TaskDefinition definition = Tasks[task];
+            losses[task] = TaskLosses.Compute(definition, outputs[task], targets[task]);
+            Tensor weighted = definition.Weight == 1.0 ? losses[task] : losses[task] * definition.Weight;
+            total = total is null ? weighted : total + weighted;
+        }
+        return new JointLoss(total!, losses);
+    }
+
+    private void CheckInput(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        IReadOnlyList<int> expected = InputShape;
+        bool fits = input.dim() == expected.Count + 1;
+        for (int d = 0; fits && d < expected.Count; d++)
+            fits = input.shape[d + 1] == expected[d];
+        if (!fits)
+            throw new ArgumentException(
+                $"{GetName()}: the input has shape {TaskLosses.Format(input.shape)}, expected [N, {string.Join(", ", expected)}] " +
+                $"(a batch of samples of the declared input shape {ModelSummary.FormatShape(expected)}).", nameof(input));
+    }
+}

@@ -1,0 +1,26 @@
+namespace MtlDsl;
+
+/// <summary>One task of a multi-task model as declared: its name, loss, static weight and per-sample output shape.</summary>
+/// <param name="Name">The task's name (the head's property name).</param>
+/// <param name="Loss">The task's loss.</param>
+/// <param name="Weight">The task's static weight λ in the joint loss.</param>
+/// <param name="OutputShape">The head's output shape for one sample (without the batch dimension), inferred at compile time.</param>
+public sealed record TaskDefinition(string Name, Loss Loss, double Weight, IReadOnlyList<int> OutputShape);
+
+/// <summary>One tensor per task, in declaration order: the typed outputs and targets records implement it.</summary>
+public interface ITaskTensors
+{
+    /// <summary>The number of tasks.</summary>
+    int Count { get; }
+
+    /// <summary>The tensor of the task at <paramref name="task"/> (declaration order).</summary>
+    TorchSharp.torch.Tensor this[int task] { get; }
+}
+
+/// <summary>Loss values of one training step as plain numbers: the generated <c>LossValues</c> record implements it.</summary>
+/// <typeparam name="TSelf">The implementing type.</typeparam>
+public interface ITaskLossValues<TSelf> where TSelf : ITaskLossValues<TSelf>
+{
+    /// <summary>Creates the values from the joint loss and each task's loss (declaration order).</summary>
+    static abstract TSelf Create(double total, IReadOnlyList<double> taskLosses);
+}

@@ -1,0 +1,41 @@
+namespace MtlDsl;
+
+/// <summary>A tensor given for a task does not fit it: a wrong shape, a class label out of range, a missing target.</summary>
+public sealed class TaskTensorException : ArgumentException
+{
+    /// <summary>Creates the exception.</summary>
+    public TaskTensorException(string task, string tensor, string message) : base(message)
+    {
+        Task = task;
+        Tensor = tensor;
+    }
+
+    /// <summary>The task whose tensor is at fault.</summary>
+    public string Task { get; }
+
+    /// <summary>Which tensor: <c>input</c>, <c>output</c> or <c>target</c>.</summary>
+    public string Tensor { get; }
+}
+
+/// <summary>A task's loss became NaN or infinite; training stopped before the optimizer step used it.</summary>
+public sealed class NonFiniteLossException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public NonFiniteLossException(string task, long step, double value)
+        : base($"Task '{task}': the loss is {value} at step {step}; the optimizer step was skipped. " +
+               "Lower the learning rate, clip gradients, or check the inputs and targets of this task for NaN or infinite values.")
+    {
+        Task = task;
+        Step = step;
+        Value = value;
+    }
+
+    /// <summary>The task whose loss is not finite.</summary>
+    public string Task { get; }
+
+    /// <summary>The training step (counted from 1).</summary>
+    public long Step { get; }
+
+    /// <summary>The loss value.</summary>
+    public double Value { get; }
+}
