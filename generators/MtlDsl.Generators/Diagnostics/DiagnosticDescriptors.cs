@@ -1,0 +1,90 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace MtlDsl.Generators.Diagnostics;
+
+/// <summary>Every diagnostic MtlDsl's generator reports. IDs are stable; new ones go to AnalyzerReleases.Unshipped.md.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Declaration = "MtlDsl.Declaration";
+    private const string Shapes = "MtlDsl.Shapes";
+    private const string Generator = "MtlDsl.Generator";
+
+    public static readonly DiagnosticDescriptor ModelNotPartial = Error("MTL001", Declaration,
+        "Multi-task model must be partial",
+        "Model '{0}' must be declared partial so that the generator can complete it: write 'partial class {0}'");
+
+    public static readonly DiagnosticDescriptor InvalidInputShape = Error("MTL002", Declaration,
+        "Model needs a valid input shape",
+        "Model '{0}' {1}: declare the shape of one sample without the batch dimension, for example [Input(3, 28, 28)] or [Input(16)]");
+
+    public static readonly DiagnosticDescriptor NoTask = Error("MTL003", Declaration,
+        "Model has no task head",
+        "Model '{0}' has no task head: add a partial Sequential property marked [Task(Loss.…)] with its layers");
+
+    public static readonly DiagnosticDescriptor NoTrunk = Error("MTL004", Declaration,
+        "Model has no trunk",
+        "Model '{0}' has no trunk: add a partial Sequential property marked [Trunk] with the shared layers");
+
+    public static readonly DiagnosticDescriptor LayerInputMismatch = Error("MTL005", Shapes,
+        "Layer does not accept its input shape",
+        "{0} receives {1} but expects {2}{3}");
+
+    public static readonly DiagnosticDescriptor DimensionShrinksToZero = Error("MTL006", Shapes,
+        "Layer shrinks a dimension to zero",
+        "{0} on input {1} would give {2}: {3}");
+
+    public static readonly DiagnosticDescriptor InSizeMismatch = Error("MTL007", Shapes,
+        "Explicit input size disagrees with the inferred one",
+        "{0} declares {1} = {2}, but its input {3} gives {4}: remove {1} (it is inferred) or change it to {4}");
+
+    public static readonly DiagnosticDescriptor InvalidWeight = Error("MTL008", Declaration,
+        "Task weight must be a positive, finite number",
+        "Task '{0}' has weight {1}: a task weight must be a positive, finite number (default 1)");
+
+    public static readonly DiagnosticDescriptor DuplicateTaskName = Error("MTL009", Declaration,
+        "Two blocks share one name",
+        "'{0}' and '{1}' both become the state-dict name '{2}': rename one of them");
+
+    public static readonly DiagnosticDescriptor ArgumentOutOfRange = Error("MTL010", Shapes,
+        "Layer argument out of range",
+        "{0}: {1} is {2}, but must be {3}");
+
+    public static readonly DiagnosticDescriptor InvalidBlockMember = Error("MTL011", Declaration,
+        "Trunk block or task head must be a partial Sequential property",
+        "'{0}' {1}: declare it as 'public partial Sequential {0} {{ get; }}' (TorchSharp.Modules.Sequential)");
+
+    public static readonly DiagnosticDescriptor UnsupportedModelDeclaration = Error("MTL012", Declaration,
+        "Model declaration cannot be completed",
+        "Model '{0}' cannot be completed by the generator: {1}");
+
+    public static readonly DiagnosticDescriptor ReservedTaskName = Error("MTL013", Declaration,
+        "Task name clashes with a generated member",
+        "Task '{0}' clashes with the generated member '{0}' of the model's {1} record: rename the property");
+
+    public static readonly DiagnosticDescriptor TrunkAndTask = Error("MTL014", Declaration,
+        "Member is both trunk and task",
+        "'{0}' is marked both [Trunk] and [Task]: a block is either shared (trunk) or a task's own head");
+
+    public static readonly DiagnosticDescriptor SizeTooLarge = Error("MTL015", Shapes,
+        "Model is too large",
+        "{0}: {1} exceeds the largest supported size ({2})");
+
+    public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
+        "MtlDsl's generator failed",
+        "MtlDsl's generator failed on model '{0}' ({1}); nothing was generated for it. Please report this with the declaration.");
+
+    private static readonly Dictionary<string, DiagnosticDescriptor> Catalogue = typeof(DiagnosticDescriptors)
+        .GetFields()
+        .Where(f => f.FieldType == typeof(DiagnosticDescriptor))
+        .Select(f => (DiagnosticDescriptor)f.GetValue(null)!)
+        .ToDictionary(d => d.Id);
+
+    public static IEnumerable<DiagnosticDescriptor> All => Catalogue.Values;
+
+    public static DiagnosticDescriptor ById(string id) => Catalogue[id];
+
+    private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
+        new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+}

@@ -1,0 +1,116 @@
+namespace MtlDsl.Generators.Model;
+
+// The parser's output: a declared model as plain, equatable data. No ISymbol, SyntaxNode, Location or
+// Compilation may appear here (a test walks these types by reflection), so unrelated edits hit the cache.
+
+/// <summary>A type that contains the model class: it is re-declared around the generated partial.</summary>
+internal sealed record ContainingType(string Keyword, string Name);
+
+/// <summary>A model declaration as written.</summary>
+internal sealed record ModelSpec(
+    string? Namespace,
+    string ClassName,
+    string Accessibility,
+    EquatableArray<ContainingType> ContainingTypes,
+    LocationInfo? ClassLocation,
+    EquatableArray<int> InputShape,
+    LocationInfo? InputLocation,
+    EquatableArray<BlockSpec> Blocks)
+{
+    /// <summary>The generated file's hint name: namespace and containing types keep two models apart.</summary>
+    public string HintName
+    {
+        get
+        {
+            string prefix = Namespace is null ? "" : Namespace + ".";
+            foreach (ContainingType type in ContainingTypes) prefix += type.Name + ".";
+            return prefix + ClassName + ".g.cs";
+        }
+    }
+}
+
+internal enum BlockKind
+{
+    Trunk,
+    Task,
+}
+
+/// <summary>A trunk block or task head: an attributed partial property and its layers in source order.</summary>
+internal sealed record BlockSpec(
+    string Name,
+    BlockKind Kind,
+    string Accessibility,
+    string? MemberProblem,
+    int Loss,
+    double Weight,
+    LocationInfo? Location,
+    LocationInfo? KindLocation,
+    LocationInfo? WeightLocation,
+    EquatableArray<LayerSpec> Layers);
+
+internal enum LayerKind
+{
+    Linear,
+    Conv1d,
+    Conv2d,
+    MaxPool2d,
+    AvgPool2d,
+    AdaptiveAvgPool2d,
+    Flatten,
+    Dropout,
+    BatchNorm1d,
+    BatchNorm2d,
+    LayerNorm,
+    ReLU,
+    LeakyReLU,
+    GELU,
+    Sigmoid,
+    Tanh,
+}
+
+/// <summary>
+/// One layer attribute with the arguments that were written. Optional arguments that were not written are
+/// null, so that the generator can tell "not given" from "given as zero".
+/// </summary>
+internal sealed record LayerSpec(
+    LayerKind Kind,
+    LocationInfo? Location,
+    int? Size = null,
+    int? Size2 = null,
+    int? KernelSize = null,
+    int? Stride = null,
+    int? Padding = null,
+    int? Dilation = null,
+    int? InSize = null,
+    bool Bias = true,
+    double? Probability = null,
+    double? NegativeSlope = null,
+    EquatableArray<int> NormalizedShape = default,
+    EquatableArray<ArgumentLocation> Arguments = default)
+{
+    /// <summary>Where the named argument (constructor parameter or property, PascalCase) was written, else the attribute.</summary>
+    public LocationInfo? LocationOf(string argument)
+    {
+        foreach (ArgumentLocation written in Arguments)
+            if (written.Name == argument) return written.Location;
+        return Location;
+    }
+}
+
+/// <summary>Where one argument of an attribute was written.</summary>
+internal sealed record ArgumentLocation(string Name, LocationInfo? Location);
+
+/// <summary>The loss names, in the order of the runtime's <c>MtlDsl.Loss</c> enum (a test keeps the two in step).</summary>
+internal static class LossNames
+{
+    public static readonly string[] All =
+    [
+        "CrossEntropy",
+        "BinaryCrossEntropyWithLogits",
+        "MeanSquaredError",
+        "L1",
+        "SmoothL1",
+    ];
+
+    public static string Of(int loss) => loss >= 0 && loss < All.Length ? All[loss] : loss.ToString(System.Globalization.CultureInfo.InvariantCulture);
+}

@@ -1,0 +1,285 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using MtlDsl.Generators.Diagnostics;
+using MtlDsl.Generators.Model;
+
+namespace MtlDsl.Generators.Shapes;
+
+/// <summary>
+/// Infers every layer's input and output shape (per sample, without the batch dimension) and parameter count,
+/// as TorchSharp computes them at run time. A layer that cannot take its input stops its block with a
+/// diagnostic on that layer; the layers after it are not inferred (their messages would only repeat it).
+/// </summary>
+internal static class ShapeInference
+{
+    /// <summary>The inferred model, or null where some layer failed, and the diagnostics found.</summary>
+    public static (ShapedModel? Model, List<DiagnosticInfo> Diagnostics) Infer(ModelSpec model)
+    {
+        var diagnostics = new List<DiagnosticInfo>();
+        var blocks = new List<ShapedBlock>();
+        EquatableArray<int> representation = model.InputShape;
+        bool trunkComplete = true;
+
+        foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Trunk))
+        {
+            ShapedBlock? shaped = InferBlock(block, representation, diagnostics);
+            if (shaped is null) { trunkComplete = false; break; }
+            blocks.Add(shaped);
+            representation = shaped.OutputShape;
+        }
+
+        if (trunkComplete)
+        {
+            foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Task))
+                if (InferBlock(block, representation, diagnostics) is { } shaped) blocks.Add(shaped);
+        }
+
+        if (diagnostics.Count > 0) return (null, diagnostics);
+        long parameters = 0;
+        try
+        {
+            foreach (ShapedLayer layer in blocks.SelectMany(b => b.Layers)) parameters = checked(parameters + layer.Parameters);
+        }
+        catch (OverflowException)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeTooLarge, model.ClassLocation, $"Model '{model.ClassName}'", "its parameter count", long.MaxValue.ToString(CultureInfo.InvariantCulture)));
+            return (null, diagnostics);
+        }
+        return (new ShapedModel(model, blocks.ToEquatableArray(), parameters), diagnostics);
+    }
+
+    private static ShapedBlock? InferBlock(BlockSpec block, EquatableArray<int> input, List<DiagnosticInfo> diagnostics)
+    {
+        var layers = new List<ShapedLayer>();
+        EquatableArray<int> shape = input;
+        for (int index = 0; index < block.Layers.Count; index++)
+        {
+            var step = new LayerStep(block, index, shape, diagnostics);
+            ShapedLayer? layer;
+            try
+            {
+                layer = step.Infer();
+            }
+            catch (OverflowException)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeTooLarge, block.Layers[index].Location ?? block.Location,
+                    $"{block.Layers[index].Kind} (layer {index} of '{block.Name}')", "a size or parameter count", long.MaxValue.ToString(CultureInfo.InvariantCulture)));
+                return null;
+            }
+            if (layer is null) return null;
+            layers.Add(layer);
+            shape = layer.OutputShape;
+        }
+        return new ShapedBlock(block, input, layers.ToEquatableArray());
+    }
+
+    public static string Format(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
+
+    /// <summary>The inference of one layer, with the helpers that report on it.</summary>
+    private sealed class LayerStep
+    {
+        private readonly BlockSpec _block;
+        private readonly int _index;
+        private readonly EquatableArray<int> _input;
+        private readonly List<DiagnosticInfo> _diagnostics;
+        private readonly LayerSpec _layer;
+
+        public LayerStep(BlockSpec block, int index, EquatableArray<int> input, List<DiagnosticInfo> diagnostics)
+        {
+            _block = block;
+            _index = index;
+            _input = input;
+            _diagnostics = diagnostics;
+            _layer = block.Layers[index];
+        }
+
+        private string Label => $"{_layer.Kind} (layer {_index} of '{_block.Name}')";
+
+        // Checked: absurd sizes (say a Linear of two billion features) overflow into MTL015, never into a wrong model.
+        public ShapedLayer? Infer() => InferChecked();
+
+        private ShapedLayer? InferChecked()
+        {
+            if (!ArgumentsInRange()) return null;
+            checked
+            {
+            switch (_layer.Kind)
+            {
+                case LayerKind.Linear:
+                {
+                    if (!Rank(1, "a vector [features]", _input.Count > 1 ? "; insert [Flatten] before it" : "")) return null;
+                    int inFeatures = _input[0];
+                    if (!ExplicitInSize("InFeatures", inFeatures)) return null;
+                    int outFeatures = _layer.Size!.Value;
+                    return Done([outFeatures], inFeatures, checked((long)inFeatures * outFeatures + (_layer.Bias ? outFeatures : 0)));
+                }
+                case LayerKind.Conv1d:
+                case LayerKind.Conv2d:
+                {
+                    bool is2d = _layer.Kind == LayerKind.Conv2d;
+                    if (!Rank(is2d ? 3 : 2, is2d ? "[channels, height, width]" : "[channels, length]", ConvHint(is2d))) return null;
+                    int inChannels = _input[0];
+                    if (!ExplicitInSize("InChannels", inChannels)) return null;
+                    int kernel = _layer.KernelSize!.Value, stride = _layer.Stride ?? 1, padding = _layer.Padding ?? 0, dilation = _layer.Dilation ?? 1;
+                    long effective = (long)dilation * (kernel - 1) + 1;
+                    var output = new List<int> { _layer.Size!.Value };
+                    for (int d = 1; d < _input.Count; d++)
+                    {
+                        long size = ((long)_input[d] + 2L * padding - effective) / stride + 1;
+                        if (_input[d] + 2L * padding < effective)
+                            return ShrinksToZero(d, $"the kernel spans {effective} but the {(padding > 0 ? "padded " : "")}input is {_input[d] + 2L * padding}; use a smaller kernel or dilation, add padding, or remove a pooling layer before it");
+                        output.Add(checked((int)size));
+                    }
+                    long weights = checked((long)_layer.Size.Value * inChannels * kernel * (is2d ? kernel : 1));
+                    return Done(output, inChannels, checked(weights + (_layer.Bias ? _layer.Size.Value : 0)));
+                }
+                case LayerKind.MaxPool2d:
+                case LayerKind.AvgPool2d:
+                {
+                    if (!Rank(3, "[channels, height, width]", "")) return null;
+                    int kernel = _layer.KernelSize!.Value, stride = _layer.Stride ?? kernel, padding = _layer.Padding ?? 0;
+                    var output = new List<int> { _input[0] };
+                    for (int d = 1; d < 3; d++)
+                    {
+                        if (_input[d] + 2L * padding < kernel)
+                            return ShrinksToZero(d, $"the window of {kernel} is larger than the {(padding > 0 ? "padded " : "")}input {_input[d] + 2L * padding}; use a smaller window or remove a pooling layer before it");
+                        output.Add(checked((int)(((long)_input[d] + 2L * padding - kernel) / stride + 1)));
+                    }
+                    return Done(output, _input[0], 0);
+                }
+                case LayerKind.AdaptiveAvgPool2d:
+                    if (!Rank(3, "[channels, height, width]", "")) return null;
+                    return Done([_input[0], _layer.Size!.Value, _layer.Size2!.Value], _input[0], 0);
+                case LayerKind.Flatten:
+                {
+                    long size = 1;
+                    foreach (int d in _input) size *= d;
+                    if (size > int.MaxValue)
+                    {
+                        Report(DiagnosticDescriptors.SizeTooLarge, _layer.Location, Label, $"the flattened size {size}", int.MaxValue.ToString(CultureInfo.InvariantCulture));
+                        return null;
+                    }
+                    return Done([(int)size], _input.Count == 0 ? 0 : _input[0], 0);
+                }
+                case LayerKind.BatchNorm1d:
+                    if (_input.Count != 1 && _input.Count != 2)
+                    {
+                        ReportMismatch("[features] or [channels, length]", _input.Count == 3 ? "; use BatchNorm2d for [channels, height, width]" : "");
+                        return null;
+                    }
+                    if (!ExplicitInSize("NumFeatures", _input[0])) return null;
+                    return Done(_input, _input[0], 2L * _input[0]);
+                case LayerKind.BatchNorm2d:
+                    if (!Rank(3, "[channels, height, width]", _input.Count < 3 ? "; use BatchNorm1d for [features] or [channels, length]" : "")) return null;
+                    if (!ExplicitInSize("NumFeatures", _input[0])) return null;
+                    return Done(_input, _input[0], 2L * _input[0]);
+                case LayerKind.LayerNorm:
+                {
+                    EquatableArray<int> normalized = _layer.NormalizedShape.Count == 0
+                        ? new[] { _input[_input.Count - 1] }.ToEquatableArray()
+                        : _layer.NormalizedShape;
+                    if (normalized.Count > _input.Count || !_input.Skip(_input.Count - normalized.Count).SequenceEqual(normalized))
+                    {
+                        string trailing = Format(_input.Skip(Math.Max(0, _input.Count - normalized.Count)).ToList());
+                        Report(DiagnosticDescriptors.InSizeMismatch, _layer.LocationOf("NormalizedShape"), Label, "NormalizedShape", Format(normalized), Format(_input), trailing);
+                        return null;
+                    }
+                    long count = 1;
+                    foreach (int d in normalized) count = checked(count * d);
+                    return Done(_input, normalized[0], checked(2 * count));
+                }
+                default: // Dropout and the activations keep the shape.
+                    return Done(_input, _input.Count == 0 ? 0 : _input[0], 0);
+            }
+            }
+        }
+
+        private string ConvHint(bool is2d)
+        {
+            if (is2d && _input.Count == 2) return "; use Conv1d for [channels, length]";
+            if (!is2d && _input.Count == 3) return "; use Conv2d for [channels, height, width]";
+            if (_input.Count == 1) return "; a vector has no spatial dimension, so convolve before Flatten or Linear";
+            return "";
+        }
+
+        private bool ArgumentsInRange()
+        {
+            switch (_layer.Kind)
+            {
+                case LayerKind.Linear:
+                    return AtLeast("OutFeatures", _layer.Size, 1) && AtLeast("InFeatures", _layer.InSize, 1);
+                case LayerKind.Conv1d:
+                case LayerKind.Conv2d:
+                    return AtLeast("OutChannels", _layer.Size, 1) && AtLeast("KernelSize", _layer.KernelSize, 1)
+                        && AtLeast("Stride", _layer.Stride, 1) && AtLeast("Padding", _layer.Padding, 0)
+                        && AtLeast("Dilation", _layer.Dilation, 1) && AtLeast("InChannels", _layer.InSize, 1);
+                case LayerKind.MaxPool2d:
+                case LayerKind.AvgPool2d:
+                    if (!(AtLeast("KernelSize", _layer.KernelSize, 1) && AtLeast("Stride", _layer.Stride, 1) && AtLeast("Padding", _layer.Padding, 0)))
+                        return false;
+                    if (_layer.Padding is int padding && padding > _layer.KernelSize!.Value / 2)
+                        return OutOfRange("Padding", padding.ToString(CultureInfo.InvariantCulture), $"at most half the kernel size ({_layer.KernelSize.Value / 2})");
+                    return true;
+                case LayerKind.AdaptiveAvgPool2d:
+                    return AtLeast("Height", _layer.Size, 1, "Size") && AtLeast("Width", _layer.Size2, 1, "Size");
+                case LayerKind.Dropout:
+                    double p = _layer.Probability ?? 0.5;
+                    return p >= 0 && p < 1 || OutOfRange("P", p.ToString("R", CultureInfo.InvariantCulture), "in [0, 1)");
+                case LayerKind.BatchNorm1d:
+                case LayerKind.BatchNorm2d:
+                    return AtLeast("NumFeatures", _layer.InSize, 1);
+                case LayerKind.LayerNorm:
+                    foreach (int d in _layer.NormalizedShape)
+                        if (d < 1) return OutOfRange("NormalizedShape", Format(_layer.NormalizedShape), "made of positive sizes");
+                    return true;
+                case LayerKind.LeakyReLU:
+                    return _layer.NegativeSlope is not double slope || !double.IsNaN(slope) && !double.IsInfinity(slope)
+                        || OutOfRange("NegativeSlope", _layer.NegativeSlope.Value.ToString("R", CultureInfo.InvariantCulture), "a finite number");
+                default:
+                    return true;
+            }
+        }
+
+        private bool AtLeast(string argument, int? value, int minimum, string? writtenAs = null) =>
+            value is not int v || v >= minimum || OutOfRange(argument, v.ToString(CultureInfo.InvariantCulture), minimum == 0 ? "zero or more" : $"at least {minimum}", writtenAs);
+
+        private bool OutOfRange(string argument, string value, string requirement, string? writtenAs = null)
+        {
+            Report(DiagnosticDescriptors.ArgumentOutOfRange, _layer.LocationOf(writtenAs ?? argument), Label, argument, value, requirement);
+            return false;
+        }
+
+        private bool Rank(int rank, string expected, string hint)
+        {
+            if (_input.Count == rank) return true;
+            ReportMismatch(expected, hint);
+            return false;
+        }
+
+        private void ReportMismatch(string expected, string hint) =>
+            Report(DiagnosticDescriptors.LayerInputMismatch, _layer.Location, Label, Format(_input), expected, hint);
+
+        private bool ExplicitInSize(string argument, int inferred)
+        {
+            if (_layer.InSize is not int declared || declared == inferred) return true;
+            Report(DiagnosticDescriptors.InSizeMismatch, _layer.LocationOf(argument), Label, argument,
+                declared.ToString(CultureInfo.InvariantCulture), Format(_input), inferred.ToString(CultureInfo.InvariantCulture));
+            return false;
+        }
+
+        private ShapedLayer? ShrinksToZero(int dimension, string reason)
+        {
+            string name = _input.Count == 3 ? (dimension == 1 ? "height" : "width") : "length";
+            Report(DiagnosticDescriptors.DimensionShrinksToZero, _layer.Location, Label, Format(_input), $"a {name} of 0 or less", reason);
+            return null;
+        }
+
+        private ShapedLayer? Done(IEnumerable<int> output, int inSize, long parameters) =>
+            new(_layer, _index, _input, output.ToEquatableArray(), inSize, parameters);
+
+        private void Report(Microsoft.CodeAnalysis.DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments) =>
+            _diagnostics.Add(DiagnosticInfo.Create(descriptor, location ?? _block.Location, arguments));
+    }
+}
