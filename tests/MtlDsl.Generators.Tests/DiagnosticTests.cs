@@ -1,0 +1,146 @@
+using Microsoft.CodeAnalysis;
+
+namespace MtlDsl.Generators.Tests;
+
+/// <summary>Each diagnostic: its ID, that it is an error, and the exact source text it underlines.</summary>
+public class DiagnosticTests
+{
+    private const string Usings = "using MtlDsl;\nusing TorchSharp.Modules;\n";
+
+    private static string Model(string input, string members, string declaration = "public partial class M") =>
+        $"{Usings}[MultiTaskModel]\n{input}\n{declaration}\n{{\n{members}\n}}\n";
+
+    private const string Trunk = "    [Trunk, Linear(8)] public partial Sequential Shared { get; }\n";
+    private const string TwoTasks = "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; }\n" +
+                                    "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }\n";
+
+    /// <summary>Asserts one error with this ID, underlining exactly <paramref name="underlined"/>; returns its message.</summary>
+    private static string AssertSingle(string source, string id, string underlined)
+    {
+        var diagnostics = GeneratorHarness.Diagnostics(source);
+        Diagnostic diagnostic = Assert.Single(diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        // Generators report locations by file and span (a Location may not travel through the pipeline).
+        Assert.Equal("Model0.cs", diagnostic.Location.GetLineSpan().Path);
+        Assert.Equal(underlined, source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        return diagnostic.GetMessage();
+    }
+
+    [Fact]
+    public void ValidModelHasNoDiagnostic() =>
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(4)]", Trunk + TwoTasks)));
+
+    [Fact]
+    public void ClassNotPartial() =>
+        Assert.Contains("partial class M", AssertSingle(Model("[Input(4)]", Trunk + TwoTasks, "public class M"), "MTL001", "M"));
+
+    [Fact]
+    public void MissingInputShape() =>
+        AssertSingle(Model("", Trunk + TwoTasks), "MTL002", "M");
+
+    [Fact]
+    public void NonPositiveInputShape() =>
+        Assert.Contains("[3, 0]", AssertSingle(Model("[Input(3, 0)]", Trunk + TwoTasks), "MTL002", "Input(3, 0)"));
+
+    [Fact]
+    public void NoTaskHead() =>
+        AssertSingle(Model("[Input(4)]", Trunk), "MTL003", "M");
+
+    [Fact]
+    public void NoTrunk() =>
+        AssertSingle(Model("[Input(4)]", TwoTasks), "MTL004", "M");
+
+    [Fact]
+    public void LinearOnAnImageWithoutFlatten()
+    {
+        string message = AssertSingle(Model("[Input(3, 8, 8)]",
+            "    [Trunk, Conv2d(4, kernelSize: 3)] public partial Sequential Shared { get; }\n" +
+            "    [Task(Loss.CrossEntropy), Linear(10)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Flatten, Linear(1)] public partial Sequential B { get; }\n"), "MTL005", "Linear(10)");
+        Assert.Contains("[4, 6, 6]", message);
+        Assert.Contains("insert [Flatten]", message);
+    }
+
+    [Fact]
+    public void KernelLargerThanInput()
+    {
+        string message = AssertSingle(Model("[Input(1, 5, 5)]",
+            "    [Trunk, Conv2d(8, kernelSize: 7)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL006", "Conv2d(8, kernelSize: 7)");
+        Assert.Contains("[1, 5, 5]", message);
+    }
+
+    [Fact]
+    public void PoolingToSizeZero() =>
+        AssertSingle(Model("[Input(2, 3, 3)]",
+            "    [Trunk, MaxPool2d(4)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL006", "MaxPool2d(4)");
+
+    [Fact]
+    public void ExplicitInSizeDisagrees()
+    {
+        string message = AssertSingle(Model("[Input(4)]",
+            "    [Trunk, Linear(8), Linear(5, InFeatures = 7)] public partial Sequential Shared { get; }\n" + TwoTasks),
+            "MTL007", "InFeatures = 7");
+        Assert.Contains("change it to 8", message);
+    }
+
+    [Theory]
+    [InlineData("-1")]
+    [InlineData("0")]
+    [InlineData("double.NaN")]
+    [InlineData("double.PositiveInfinity")]
+    public void WeightNotPositiveAndFinite(string weight) =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A",
+            $"Task(Loss.MeanSquaredError, Weight = {weight}), Linear(1)] public partial Sequential A")), "MTL008", $"Weight = {weight}");
+
+    [Fact]
+    public void TwoTasksWithOneStateName() =>
+        Assert.Contains("'depth'", AssertSingle(Model("[Input(4)]", Trunk +
+            "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential Depth { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential depth { get; }\n"), "MTL009", "depth"));
+
+    [Theory]
+    [InlineData("Conv2d(8, kernelSize: 0)", "kernelSize: 0")]
+    [InlineData("Conv2d(8, 3, Stride = 0)", "Stride = 0")]
+    [InlineData("Conv2d(-2, 3)", "-2")]
+    [InlineData("Dropout(1.0)", "1.0")]
+    [InlineData("MaxPool2d(2, Padding = 2)", "Padding = 2")]
+    public void LayerArgumentOutOfRange(string layer, string underlined) =>
+        AssertSingle(Model("[Input(3, 16, 16)]",
+            $"    [Trunk, {layer}] public partial Sequential Shared {{ get; }}\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL010", underlined);
+
+    [Theory]
+    [InlineData("[Trunk, Linear(8)] public Sequential Shared { get; } = null!;", "is not partial")]
+    [InlineData("[Trunk, Linear(8)] public partial TorchSharp.Modules.Linear Shared { get; }", "not Sequential")]
+    public void BlockMemberThatCannotBeImplemented(string member, string problem) =>
+        Assert.Contains(problem, AssertSingle(Model("[Input(4)]", "    " + member + "\n" + TwoTasks), "MTL011", "Shared"));
+
+    [Fact]
+    public void GenericModel() =>
+        Assert.Contains("generic", AssertSingle(Model("[Input(4)]", Trunk + TwoTasks, "public partial class M<T>"), "MTL012", "M"));
+
+    [Fact]
+    public void TaskNamedLikeAGeneratedMember() =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("Sequential A", "Sequential Total")), "MTL013", "Total");
+
+    [Fact]
+    public void MemberBothTrunkAndTask() =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("[Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A",
+            "[Trunk, Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A")), "MTL014", "Task(Loss.MeanSquaredError)");
+
+    [Fact]
+    public void SizeTooLarge() =>
+        AssertSingle(Model("[Input(100000, 100000, 100000)]",
+            "    [Trunk, Flatten] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL015", "Flatten");
+
+    [Fact]
+    public void EveryDescriptorHasATestAndIsTracked()
+    {
+        string unshipped = GeneratorHarness.RepositoryFile("generators/MtlDsl.Generators/AnalyzerReleases.Unshipped.md");
+        foreach (DiagnosticDescriptor descriptor in MtlDsl.Generators.Diagnostics.DiagnosticDescriptors.All)
+            Assert.Contains($"{descriptor.Id} | {descriptor.Category} | {descriptor.DefaultSeverity} |", unshipped);
+    }
+}

@@ -1,0 +1,86 @@
+using System.Globalization;
+using Microsoft.CodeAnalysis;
+
+namespace MtlDsl.Generators.Tests;
+
+public class GeneratorSnapshotTests
+{
+    public static TheoryData<string, string> Models => new()
+    {
+        { "ArticleModel", "samples/SeedExample/VisionModel.cs" },
+        { "TabularModel", "tests/Models/TabularModel.cs" },
+        { "SignalModel", "tests/Models/SignalModel.cs" },
+        { "PooledImageModel", "tests/Models/PooledImageModel.cs" },
+    };
+
+    private static bool IsModel(string hint) => hint != "MtlDsl.NativeInitializer.g.cs";
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void GeneratedSourceMatchesSnapshot(string name, string file)
+    {
+        var (run, _) = GeneratorHarness.Run(GeneratorHarness.RepositoryFile(file));
+        Assert.Empty(run.Diagnostics);
+        Snapshot.Verify(nameof(GeneratorSnapshotTests), name, run, IsModel);
+    }
+
+    [Fact]
+    public void NativeInitializerIsGeneratedOnceForAllModels()
+    {
+        var (run, _) = GeneratorHarness.Run(Models.Select(m => GeneratorHarness.RepositoryFile((string)m[1])).ToArray());
+        Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MtlDsl.NativeInitializer.g.cs", StringComparison.Ordinal));
+        Snapshot.Verify(nameof(GeneratorSnapshotTests), nameof(NativeInitializerIsGeneratedOnceForAllModels), run, hint => !IsModel(hint));
+    }
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void GeneratedSourceCompilesWithoutWarnings(string name, string file)
+    {
+        var (run, output) = GeneratorHarness.Run(GeneratorHarness.RepositoryFile(file));
+        Assert.Empty(run.Diagnostics);
+        Assert.NotEmpty(run.GeneratedTrees);
+        var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+        Assert.True(problems.Count == 0, $"{name}:\n" + string.Join("\n", problems));
+    }
+
+    [Fact]
+    public void AllModelsCompileTogether()
+    {
+        var (run, output) = GeneratorHarness.Run(Models.Select(m => GeneratorHarness.RepositoryFile((string)m[1])).ToArray());
+        Assert.Equal(Models.Count() + 1, run.GeneratedTrees.Length);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
+    }
+
+    [Fact]
+    public void OutputIsDeterministicAndCultureInvariant()
+    {
+        string source = GeneratorHarness.RepositoryFile("samples/SeedExample/VisionModel.cs");
+        string Generate() => string.Join("\n", GeneratorHarness.Run(source).Run.GeneratedTrees.Select(t => t.ToString()));
+        string invariant = Generate();
+        CultureInfo saved = CultureInfo.CurrentCulture;
+        try
+        {
+            // A culture whose decimal separator is a comma must not turn the weight 0.5 into 0,5.
+            CultureInfo.CurrentCulture = CultureInfo.GetCultureInfo("de-DE");
+            Assert.Equal(invariant, Generate());
+        }
+        finally
+        {
+            CultureInfo.CurrentCulture = saved;
+        }
+        Assert.Contains("global::MtlDsl.Loss.MeanSquaredError, 0.5,", invariant);
+    }
+
+    [Fact]
+    public void LossNamesFollowTheRuntimeEnum() =>
+        Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
+
+    [Fact]
+    public void LayerKindsFollowTheRuntimeAttributes()
+    {
+        var attributes = typeof(MtlDsl.LayerAttribute).Assembly.GetTypes()
+            .Where(t => t.IsSubclassOf(typeof(MtlDsl.LayerAttribute)))
+            .Select(t => t.Name[..^"Attribute".Length]).OrderBy(n => n, StringComparer.Ordinal);
+        Assert.Equal(attributes, Enum.GetNames<Model.LayerKind>().OrderBy(n => n, StringComparer.Ordinal));
+    }
+}
