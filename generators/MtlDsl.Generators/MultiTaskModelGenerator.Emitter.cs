@@ -95,6 +95,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Indent();
             w.Line($"\"{model.ClassName}\",");
             w.Line($"{IntList(model.InputShape)},");
+            w.Line($"new string[] {{ {string.Join(", ", shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => $"\"{StateName(b.Spec.Name)}\""))} }},");
             w.Line("new global::MtlDsl.LayerSummary[]");
             w.Line("{");
             w.Indent();

@@ -18,10 +18,11 @@ public sealed record LayerSummary(string Block, int Index, string Layer, IReadOn
 public sealed class ModelSummary
 {
     /// <summary>Creates a summary.</summary>
-    public ModelSummary(string model, IReadOnlyList<int> inputShape, IReadOnlyList<LayerSummary> layers)
+    public ModelSummary(string model, IReadOnlyList<int> inputShape, IReadOnlyList<string> trunkBlocks, IReadOnlyList<LayerSummary> layers)
     {
         Model = model;
         InputShape = inputShape;
+        TrunkBlocks = trunkBlocks;
         Layers = layers;
         ParameterCount = layers.Sum(l => l.Parameters);
     }
@@ -31,6 +32,9 @@ public sealed class ModelSummary
 
     /// <summary>The input shape of one sample.</summary>
     public IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>The trunk's blocks in the order they run; the other blocks are task heads that read the last one's output.</summary>
+    public IReadOnlyList<string> TrunkBlocks { get; }
 
     /// <summary>Every layer, trunk blocks first, then the task heads, in declaration order.</summary>
     public IReadOnlyList<LayerSummary> Layers { get; }

@@ -57,6 +57,7 @@ namespace SeedExample
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
             "VisionModel",
             new int[] { 3, 28, 28 },
+            new string[] { "features" },
             new global::MtlDsl.LayerSummary[]
             {
                 new("features", 0, "Conv2d(3→32, k=3, p=1)", new int[] { 32, 28, 28 }, 896),

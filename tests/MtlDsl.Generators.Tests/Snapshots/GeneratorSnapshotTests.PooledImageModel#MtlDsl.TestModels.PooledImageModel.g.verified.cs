@@ -57,6 +57,7 @@ namespace MtlDsl.TestModels
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
             "PooledImageModel",
             new int[] { 1, 20, 18 },
+            new string[] { "features" },
             new global::MtlDsl.LayerSummary[]
             {
                 new("features", 0, "Conv2d(1→8, k=3, s=2)", new int[] { 8, 9, 8 }, 80),

@@ -54,6 +54,7 @@ namespace MtlDsl.TestModels
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
             "SignalModel",
             new int[] { 2, 64 },
+            new string[] { "encoder" },
             new global::MtlDsl.LayerSummary[]
             {
                 new("encoder", 0, "Conv1d(2→16, k=5, p=2)", new int[] { 16, 64 }, 176),

@@ -72,6 +72,7 @@ namespace MtlDsl.TestModels
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
             "TabularModel",
             new int[] { 12 },
+            new string[] { "encoder", "bottleneck" },
             new global::MtlDsl.LayerSummary[]
             {
                 new("encoder", 0, "Linear(12→64)", new int[] { 64 }, 832),

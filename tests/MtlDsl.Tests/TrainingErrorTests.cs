@@ -1,0 +1,96 @@
+using MtlDsl.TestModels;
+using SeedExample;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MtlDsl.Tests;
+
+/// <summary>Bad tensors stop training with an exception that names the task, the tensor and the expected shape.</summary>
+public class TrainingErrorTests
+{
+    private static (Tensor Images, Tensor Classes, Tensor Boxes) Batch() => SyntheticVision.Generate(8, seed: 5);
+
+    [Fact]
+    public void TargetOfTheWrongShapeNamesTaskAndExpectedShape()
+    {
+        using var model = new VisionModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1));
+        var (images, classes, _) = Batch();
+        var error = Assert.Throws<TaskTensorException>(() => trainer.Step(images, new VisionModel.Targets(classes, zeros(8, 35))));
+        Assert.Equal("Detection", error.Task);
+        Assert.Equal("target", error.Tensor);
+        Assert.Contains("[8, 35, 7, 7]", error.Message);
+        Assert.Contains("[8, 35]", error.Message);
+    }
+
+    [Fact]
+    public void ClassLabelOutOfRangeNamesTheRange()
+    {
+        using var model = new VisionModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1));
+        var (images, _, boxes) = Batch();
+        var error = Assert.Throws<TaskTensorException>(() => trainer.Step(images, new VisionModel.Targets(full(8, 10L, dtype: ScalarType.Int64), boxes)));
+        Assert.Equal("Classification", error.Task);
+        Assert.Contains("[0, 9]", error.Message);
+        Assert.Contains("10", error.Message);
+    }
+
+    [Fact]
+    public void ClassIndicesOfTheWrongShapeAreRejected()
+    {
+        using var model = new VisionModel();
+        var (images, _, boxes) = Batch();
+        var error = Assert.Throws<TaskTensorException>(() => model.ComputeLoss(model.forward(images), new VisionModel.Targets(zeros(8, 1, dtype: ScalarType.Int64), boxes)));
+        Assert.Contains("expected [8]", error.Message);
+    }
+
+    [Fact]
+    public void InputOfTheWrongShapeNamesTheDeclaredShape()
+    {
+        using var model = new VisionModel();
+        var error = Assert.Throws<ArgumentException>(() => model.forward(zeros(4, 1, 28, 28)));
+        Assert.Contains("[4, 1, 28, 28]", error.Message);
+        Assert.Contains("[N, 3, 28, 28]", error.Message);
+    }
+
+    [Fact]
+    public void NonFiniteLossStopsBeforeTheOptimizerStep()
+    {
+        using var model = new VisionModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1));
+        var (images, classes, boxes) = Batch();
+        boxes[0, 0, 0, 0] = tensor(float.NaN);
+        var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+        var error = Assert.Throws<NonFiniteLossException>(() => trainer.Step(images, new VisionModel.Targets(classes, boxes)));
+        Assert.Equal("Detection", error.Task);
+        Assert.Equal(1, error.Step);
+        foreach (var (name, value) in model.state_dict())
+            Assert.True(value.allclose(before[name], rtol: 0, atol: 0), $"{name} changed although the step was refused");
+    }
+
+    [Fact]
+    public void EvaluateUsesEvalModeWithoutGradientsAndRestoresTrainingMode()
+    {
+        torch.manual_seed(3);
+        using var model = new TabularModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1));
+        Tensor input = randn(16, 12);
+        var targets = new TabularModel.Targets(randint(0, 3, [16]), rand(16, 1), randn(16, 1));
+        var first = trainer.Evaluate(input, targets);
+        var second = trainer.Evaluate(input, targets); // dropout off, batch-norm running stats used: repeatable
+        Assert.Equal(first, second);
+        Assert.True(model.training);
+        Assert.All(model.parameters(), p => Assert.True(p.grad is null || p.grad.abs().sum().item<float>() == 0));
+    }
+
+    [Fact]
+    public void JointLossIsTheWeightedSumOfTaskLosses()
+    {
+        torch.manual_seed(4);
+        using var model = new TabularModel();
+        Tensor input = randn(16, 12);
+        var losses = model.ComputeLoss(model.forward(input), new TabularModel.Targets(randint(0, 3, [16]), rand(16, 1), randn(16, 1)));
+        double expected = losses.Species.item<float>() * 1.0 + losses.IsMale.item<float>() * 0.5 + losses.BodyMass.item<float>() * 2.0;
+        Assert.Equal(expected, losses.Total.item<float>(), 1e-5);
+    }
+}
