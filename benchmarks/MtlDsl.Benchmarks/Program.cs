@@ -1,0 +1,99 @@
+using System.Diagnostics;
+using MtlDsl.Benchmarks;
+using SeedExample;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// Side-by-side comparison of the generated article network and the same network written by hand in
+// TorchSharp: same data, same threads, same process. Step times are measured in interleaved rounds (the
+// order alternates every round) so that machine noise falls on both alike; native memory is sampled over a
+// long run of each. Usage: [--threads N] [--rounds N] [--steps-per-round N] [--memory-steps N]
+int threads = Option("--threads", 2), rounds = Option("--rounds", 20), stepsPerRound = Option("--steps-per-round", 10), memorySteps = Option("--memory-steps", 2000);
+torch.set_num_threads(threads);
+torch.manual_seed(0);
+const int batch = 64;
+var (images, classes, boxes) = SyntheticVision.Generate(batch * 16, seed: 1);
+Tensor[] batchImages = images.split(batch), batchClasses = classes.split(batch), batchBoxes = boxes.split(batch);
+
+using var generated = new VisionModel();
+using var handWritten = new HandWrittenVisionModel();
+handWritten.load_state_dict(generated.state_dict());
+var trainer = generated.CreateTrainer(optim.Adam(generated.parameters(), lr: 1e-3));
+var optimizer = optim.Adam(handWritten.parameters(), lr: 1e-3);
+int cursor = 0;
+void GeneratedStep() { int b = cursor++ % batchImages.Length; trainer.Step(batchImages[b], new VisionModel.Targets(batchClasses[b], batchBoxes[b])); }
+void HandWrittenStep() { int b = cursor++ % batchImages.Length; handWritten.Step(optimizer, batchImages[b], batchClasses[b], batchBoxes[b]); }
+
+Console.WriteLine($"Article network, batch {batch} of 3x28x28, Adam; {threads} thread(s); TorchSharp native: {MtlDsl.Native.TorchNative.LoadedFrom}");
+for (int i = 0; i < 20; i++) { GeneratedStep(); HandWrittenStep(); }
+
+var generatedTimes = new List<double>();
+var handWrittenTimes = new List<double>();
+var ratios = new List<double>();
+for (int round = 0; round < rounds; round++)
+{
+    double Measure(Action step)
+    {
+        var watch = Stopwatch.StartNew();
+        for (int s = 0; s < stepsPerRound; s++) step();
+        return watch.Elapsed.TotalMilliseconds / stepsPerRound;
+    }
+    double g, h;
+    if (round % 2 == 0) { g = Measure(GeneratedStep); h = Measure(HandWrittenStep); }
+    else { h = Measure(HandWrittenStep); g = Measure(GeneratedStep); }
+    generatedTimes.Add(g);
+    handWrittenTimes.Add(h);
+    ratios.Add(g / h);
+}
+Console.WriteLine();
+Console.WriteLine($"step time ({rounds} interleaved rounds of {stepsPerRound} steps, median):");
+Console.WriteLine($"  generated     {Median(generatedTimes),7:F2} ms");
+Console.WriteLine($"  hand-written  {Median(handWrittenTimes),7:F2} ms");
+Console.WriteLine($"  ratio generated / hand-written: {Median(ratios):F3} (median of per-round ratios; goal <= 1.02)");
+
+if (memorySteps > 0)
+{
+    Console.WriteLine();
+    Console.WriteLine($"native memory over {memorySteps} steps (resident set, MiB; sampled every {memorySteps / 20} steps after a warm-up of {memorySteps / 10}):");
+    ReportMemory("generated", GeneratedStep);
+    ReportMemory("hand-written", HandWrittenStep);
+}
+
+void ReportMemory(string name, Action step)
+{
+    int every = Math.Max(1, memorySteps / 20), warmUp = memorySteps / 10;
+    var samples = new List<(int Step, double MiB)>();
+    for (int s = 1; s <= memorySteps; s++)
+    {
+        step();
+        if (s >= warmUp && s % every == 0) samples.Add((s, ResidentMiB()));
+    }
+    double slope = Slope(samples) * 1000;
+    Console.WriteLine($"  {name,-13} first {samples[0].MiB,8:F1}  last {samples[^1].MiB,8:F1}  min {samples.Min(x => x.MiB),8:F1}  max {samples.Max(x => x.MiB),8:F1}  trend {slope,6:F2} MiB per 1,000 steps");
+}
+
+static double ResidentMiB()
+{
+    using var process = Process.GetCurrentProcess();
+    process.Refresh();
+    return process.WorkingSet64 / (1024.0 * 1024.0);
+}
+
+static double Slope(List<(int Step, double MiB)> samples)
+{
+    double meanX = samples.Average(s => (double)s.Step), meanY = samples.Average(s => s.MiB);
+    double num = samples.Sum(s => (s.Step - meanX) * (s.MiB - meanY)), den = samples.Sum(s => (s.Step - meanX) * (s.Step - meanX));
+    return den == 0 ? 0 : num / den;
+}
+
+static double Median(List<double> values)
+{
+    var sorted = values.Order().ToList();
+    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
+}
+
+int Option(string name, int fallback)
+{
+    int at = Array.IndexOf(args, name);
+    return at >= 0 && at + 1 < args.Length && int.TryParse(args[at + 1], out int value) ? value : fallback;
+}
