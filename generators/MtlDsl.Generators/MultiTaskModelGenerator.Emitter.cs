@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
@@ -281,7 +282,45 @@ public sealed partial class MultiTaskModelGenerator
         private static int[] NormalizedShape(ShapedLayer layer) =>
             layer.Spec.NormalizedShape.Count == 0 ? [layer.InputShape[layer.InputShape.Count - 1]] : [.. layer.Spec.NormalizedShape];
 
-        private static string FieldName(ShapedBlock block) => "_" + char.ToLowerInvariant(block.Spec.Name[0]) + block.Spec.Name.Substring(1);
+        private static string FieldName(ShapedBlock block) => FieldName(block.Spec.Name);
+
+        private static string FieldName(string blockName) => "_" + char.ToLowerInvariant(blockName[0]) + blockName.Substring(1);
+
+        /// <summary>Every member the emitter declares on the model class, and what it is: a user's member must not take these names.</summary>
+        public static IEnumerable<(string Name, string What)> DeclaredMembers(ModelSpec model)
+        {
+            foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
+                yield return (record, $"record {record}");
+            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape" })
+                yield return (property, $"property {property}");
+            foreach (string constant in new[] { "TaskCount", "ParameterCount" })
+                yield return (constant, $"constant {constant}");
+            foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunTrunk", "RunHead", "CreateOutputs", "forward" })
+                yield return (method, $"method {method}");
+            yield return ("s_inputShape", "field s_inputShape");
+            yield return (".ctor()", "parameterless constructor");
+            foreach (BlockSpec block in model.Blocks)
+            {
+                yield return (FieldName(block.Name), $"field {FieldName(block.Name)} that holds '{block.Name}'");
+                if (block.Kind == BlockKind.Task) yield return ($"Forward{block.Name}", $"method Forward{block.Name} of task '{block.Name}'");
+            }
+        }
+
+        /// <summary>The members of the generated records, by name: a task, which becomes a record property, must not take these.</summary>
+        public static readonly Dictionary<string, string> RecordMembers = new(StringComparer.Ordinal)
+        {
+            ["Total"] = "of the generated Losses and LossValues records",
+            ["Count"] = "of the generated Outputs and Targets records",
+            ["Item"] = "of the generated Outputs and Targets records",
+            ["Create"] = "of the generated LossValues record",
+            ["EqualityContract"] = "of every generated record",
+            ["Equals"] = "of every generated record",
+            ["GetHashCode"] = "of every generated record",
+            ["ToString"] = "of every generated record",
+            ["Deconstruct"] = "of every generated record",
+            ["PrintMembers"] = "of every generated record",
+            ["GetType"] = "of every generated record",
+        };
 
         private static string Indexed(string array, int count) =>
             string.Join(", ", Enumerable.Range(0, count).Select(k => $"{array}[{k.ToString(CultureInfo.InvariantCulture)}]"));

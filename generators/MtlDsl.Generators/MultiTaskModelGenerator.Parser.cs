@@ -18,6 +18,8 @@ public sealed partial class MultiTaskModelGenerator
 {
     internal const string AttributeNamespace = "MtlDsl";
     internal const string ModelAttributeName = AttributeNamespace + ".MultiTaskModelAttribute";
+    internal const string TrunkAttributeName = AttributeNamespace + ".TrunkAttribute";
+    internal const string TaskAttributeName = AttributeNamespace + ".TaskAttribute";
     private const string SequentialType = "TorchSharp.Modules.Sequential";
 
     /// <summary>Reads a [MultiTaskModel] class into plain data. Never throws on malformed input.</summary>
@@ -29,7 +31,7 @@ public sealed partial class MultiTaskModelGenerator
             var syntax = (ClassDeclarationSyntax)context.TargetNode;
             try
             {
-                return ParseCore(type, syntax, cancellationToken);
+                return ParseCore(type, syntax, context.SemanticModel.Compilation, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -40,7 +42,32 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
-        private static ParseResult ParseCore(INamedTypeSymbol type, ClassDeclarationSyntax syntax, CancellationToken cancellationToken)
+        /// <summary>The names of the members a model inherits (MultiTaskModule and TorchSharp's Module): a block must not hide one.</summary>
+        private static EquatableArray<string> InheritedMemberNames(Compilation compilation)
+        {
+            var names = new SortedSet<string>(StringComparer.Ordinal);
+            for (INamedTypeSymbol? t = compilation.GetTypeByMetadataName(AttributeNamespace + ".MultiTaskModule`2"); t is not null && t.SpecialType != SpecialType.System_Object; t = t.BaseType)
+            {
+                foreach (ISymbol member in t.GetMembers())
+                    if (member.DeclaredAccessibility is Accessibility.Public or Accessibility.Protected or Accessibility.ProtectedOrInternal && member.CanBeReferencedByName)
+                        names.Add(member.Name);
+            }
+            return names.ToEquatableArray();
+        }
+
+        /// <summary>MTL020 for a [Trunk] or [Task] member whose type is not a [MultiTaskModel], else null.</summary>
+        public static DiagnosticInfo? UnusedBlock(GeneratorAttributeSyntaxContext context)
+        {
+            INamedTypeSymbol? owner = context.TargetSymbol.ContainingType;
+            if (owner is null || owner.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)) return null;
+            AttributeData attribute = context.Attributes[0];
+            string name = attribute.AttributeClass?.Name ?? "Trunk";
+            return DiagnosticInfo.Create(DiagnosticDescriptors.UnusedBlock,
+                LocationOf(attribute, CancellationToken.None) ?? LocationInfo.From(context.TargetSymbol.Locations.FirstOrDefault()),
+                context.TargetSymbol.Name, name.Substring(0, name.Length - "Attribute".Length), owner.Name);
+        }
+
+        private static ParseResult ParseCore(INamedTypeSymbol type, ClassDeclarationSyntax syntax, Compilation compilation, CancellationToken cancellationToken)
         {
             var diagnostics = new List<DiagnosticInfo>();
             LocationInfo? classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
@@ -82,11 +109,24 @@ public sealed partial class MultiTaskModelGenerator
             }
 
             var blocks = new List<BlockSpec>();
+            var others = new List<MemberInfo>();
             foreach (ISymbol member in type.GetMembers())
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                BlockSpec? block = ParseBlock(member, diagnostics, cancellationToken);
-                if (block is not null) blocks.Add(block);
+                if (member.GetAttributes().Any(a => Is(a.AttributeClass, "TrunkAttribute") || Is(a.AttributeClass, "TaskAttribute")))
+                {
+                    if (ParseBlock(member, diagnostics, cancellationToken) is { } block) blocks.Add(block);
+                }
+                else if (!member.IsImplicitlyDeclared && member.Locations.Any(l => l.IsInSource))
+                {
+                    AttributeData? layer = member.GetAttributes().FirstOrDefault(a => IsLayer(a.AttributeClass));
+                    others.Add(new MemberInfo(
+                        member is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor ? (constructor.Parameters.Length == 0 ? ".ctor()" : ".ctor") : member.Name,
+                        member.Kind.ToString().ToLowerInvariant(),
+                        LocationInfo.From(member.Locations.FirstOrDefault()),
+                        layer is not null,
+                        layer is null ? null : LocationOf(layer, cancellationToken)));
+                }
             }
 
             var model = new ModelSpec(
@@ -97,7 +137,9 @@ public sealed partial class MultiTaskModelGenerator
                 classLocation,
                 inputShape,
                 inputLocation,
-                blocks.ToEquatableArray());
+                blocks.ToEquatableArray(),
+                others.ToEquatableArray(),
+                InheritedMemberNames(compilation));
             return new ParseResult(type.Name, model, diagnostics.ToEquatableArray());
         }
 
@@ -126,15 +168,23 @@ public sealed partial class MultiTaskModelGenerator
             AttributeData kindAttribute = (trunk ?? task)!;
             int loss = 0;
             double weight = 1.0;
-            LocationInfo? weightLocation = null;
+            int? classes = null;
+            LocationInfo? weightLocation = null, classesLocation = null;
             if (task is not null)
             {
                 if (task.ConstructorArguments.Length == 1 && task.ConstructorArguments[0].Value is int l) loss = l;
                 foreach (var named in task.NamedArguments)
                 {
-                    if (named.Key != "Weight") continue;
-                    weight = named.Value.Value switch { double d => d, float f => f, int i => i, _ => double.NaN };
-                    weightLocation = ArgumentLocations(task, cancellationToken).FirstOrDefault(a => a.Name == "Weight")?.Location;
+                    if (named.Key == "Weight")
+                    {
+                        weight = named.Value.Value switch { double d => d, float f => f, int i => i, _ => double.NaN };
+                        weightLocation = ArgumentLocations(task, cancellationToken).FirstOrDefault(a => a.Name == "Weight")?.Location;
+                    }
+                    else if (named.Key == "Classes" && named.Value.Value is int c)
+                    {
+                        classes = c;
+                        classesLocation = ArgumentLocations(task, cancellationToken).FirstOrDefault(a => a.Name == "Classes")?.Location;
+                    }
                 }
             }
 
@@ -145,6 +195,8 @@ public sealed partial class MultiTaskModelGenerator
                 MemberProblem(member),
                 loss,
                 weight,
+                classes,
+                classesLocation,
                 memberLocation,
                 LocationOf(kindAttribute, cancellationToken),
                 weightLocation,

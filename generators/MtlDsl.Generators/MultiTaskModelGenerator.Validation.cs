@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using System.Text;
+using Microsoft.CodeAnalysis;
 using MtlDsl.Generators.Diagnostics;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
@@ -10,43 +11,38 @@ using MtlDsl.Generators.Shapes;
 namespace MtlDsl.Generators;
 
 /// <summary>The analysis of one model: what the emitter writes (null when there are errors) and the diagnostics.</summary>
-internal sealed record AnalysisResult(string ClassName, ShapedModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+internal sealed record AnalysisResult(string ClassName, LocationInfo? Location, ShapedModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
 
 public sealed partial class MultiTaskModelGenerator
 {
-    /// <summary>Members of the generated records that a task's name must not take.</summary>
-    private static readonly Dictionary<string, string> ReservedTaskNames = new(StringComparer.Ordinal)
-    {
-        ["Total"] = "Losses and LossValues",
-        ["Count"] = "Outputs and Targets",
-        ["Item"] = "Outputs and Targets",
-        ["EqualityContract"] = "Outputs and Targets",
-        ["Create"] = "LossValues",
-    };
-
-    /// <summary>Structural checks and shape inference: turns a parsed model into an emittable one or diagnostics.</summary>
+    /// <summary>Structural checks and shape inference: turns a parsed model into an emittable one and its diagnostics.</summary>
     internal static class Validation
     {
         public static AnalysisResult Analyze(ParseResult parsed)
         {
-            if (parsed.Model is not { } model) return new AnalysisResult(parsed.ClassName, null, parsed.Diagnostics);
+            if (parsed.Model is not { } model) return new AnalysisResult(parsed.ClassName, null, null, parsed.Diagnostics);
             try
             {
                 var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
                 diagnostics.AddRange(CheckStructure(model));
-                if (diagnostics.Count > 0) return new AnalysisResult(model.ClassName, null, diagnostics.ToEquatableArray());
+                if (HasErrors(diagnostics)) return new AnalysisResult(model.ClassName, model.ClassLocation, null, diagnostics.ToEquatableArray());
 
                 var (shaped, shapeDiagnostics) = ShapeInference.Infer(model);
-                return new AnalysisResult(model.ClassName, shaped, shapeDiagnostics.ToEquatableArray());
+                diagnostics.AddRange(shapeDiagnostics);
+                if (shaped is not null) diagnostics.AddRange(CheckLosses(shaped));
+                return new AnalysisResult(model.ClassName, model.ClassLocation, HasErrors(diagnostics) ? null : shaped, diagnostics.ToEquatableArray());
             }
             catch (Exception e)
             {
-                return new AnalysisResult(model.ClassName, null, new[]
+                return new AnalysisResult(model.ClassName, model.ClassLocation, null, new[]
                 {
                     DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, model.ClassLocation, model.ClassName, e.GetType().Name + ": " + e.Message),
                 }.ToEquatableArray());
             }
         }
+
+        private static bool HasErrors(IEnumerable<DiagnosticInfo> diagnostics) =>
+            diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
 
         private static IEnumerable<DiagnosticInfo> CheckStructure(ModelSpec model)
         {
@@ -58,23 +54,34 @@ public sealed partial class MultiTaskModelGenerator
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, model.InputLocation, model.ClassName,
                     $"declares the input shape {ShapeInference.Format(model.InputShape)}, whose sizes must all be positive");
 
+            var tasks = model.Blocks.Where(b => b.Kind == BlockKind.Task).ToList();
             if (!model.Blocks.Any(b => b.Kind == BlockKind.Trunk))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.NoTrunk, model.ClassLocation, model.ClassName);
-            if (!model.Blocks.Any(b => b.Kind == BlockKind.Task))
+            if (tasks.Count == 0)
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.NoTask, model.ClassLocation, model.ClassName);
+            else if (tasks.Count == 1)
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.SingleTask, tasks[0].KindLocation ?? model.ClassLocation, model.ClassName, tasks[0].Name);
 
+            var inherited = new HashSet<string>(model.InheritedMembers, StringComparer.Ordinal);
             var stateNames = new Dictionary<string, BlockSpec>(StringComparer.Ordinal);
             foreach (BlockSpec block in model.Blocks)
             {
                 if (block.MemberProblem is { } problem)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidBlockMember, block.Location, block.Name, problem);
+                if (inherited.Contains(block.Name))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, "that every model inherits from MultiTaskModule");
+                if (block.Kind == BlockKind.Trunk && block.Layers.Count == 0)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.EmptyTrunkBlock, block.Location, block.Name);
 
                 if (block.Kind == BlockKind.Task)
                 {
+                    if (block.Loss < 0 || block.Loss >= LossNames.All.Length)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnknownLoss, block.KindLocation ?? block.Location, block.Name,
+                            block.Loss.ToString(CultureInfo.InvariantCulture), string.Join(", ", LossNames.All.Select(n => "Loss." + n)));
                     if (double.IsNaN(block.Weight) || double.IsInfinity(block.Weight) || block.Weight <= 0)
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidWeight, block.WeightLocation ?? block.KindLocation, block.Name,
                             block.Weight.ToString("R", CultureInfo.InvariantCulture));
-                    if (ReservedTaskNames.TryGetValue(block.Name, out string? record))
+                    if (Emitter.RecordMembers.TryGetValue(block.Name, out string? record))
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, record);
                 }
 
@@ -83,6 +90,45 @@ public sealed partial class MultiTaskModelGenerator
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateTaskName, block.Location, first.Name, block.Name, stateName);
                 else
                     stateNames.Add(stateName, block);
+            }
+
+            var generated = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var (name, what) in Emitter.DeclaredMembers(model))
+                if (!generated.ContainsKey(name)) generated.Add(name, what);
+            foreach (MemberInfo member in model.OtherMembers)
+            {
+                if (member.HasLayers)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.LayersOnNonBlockMember, member.FirstLayerLocation ?? member.Location, member.Name);
+                if (generated.TryGetValue(member.Name, out string? what))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedMemberClash, member.Location,
+                        member.Name == ".ctor()" ? "constructor" : member.Kind, member.Name == ".ctor()" ? model.ClassName + "()" : member.Name, what);
+            }
+        }
+
+        /// <summary>Whether each task's loss can score its head's output.</summary>
+        private static IEnumerable<DiagnosticInfo> CheckLosses(ShapedModel shaped)
+        {
+            foreach (ShapedBlock head in shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task))
+            {
+                BlockSpec task = head.Spec;
+                string loss = LossNames.Of(task.Loss);
+                EquatableArray<int> output = head.OutputShape;
+                bool classification = loss is "CrossEntropy" or "BinaryCrossEntropyWithLogits";
+                LocationInfo? where = task.KindLocation ?? task.Location;
+                if (loss == "CrossEntropy" && output[0] < 2)
+                {
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, where, task.Name, loss, ShapeInference.Format(output),
+                        "cross-entropy needs one score per class along the first dimension ([classes] or [classes, …]) and at least 2 classes; end the head with Linear(classes) or a convolution with one channel per class");
+                }
+                else if (task.Classes is int classes)
+                {
+                    if (!classification)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, task.ClassesLocation ?? where, task.Name, loss, ShapeInference.Format(output),
+                            "Classes applies to CrossEntropy and BinaryCrossEntropyWithLogits only; remove it");
+                    else if (classes != output[0])
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, task.ClassesLocation ?? where, task.Name, loss, ShapeInference.Format(output),
+                            $"Classes = {classes.ToString(CultureInfo.InvariantCulture)} but the head gives {output[0].ToString(CultureInfo.InvariantCulture)}; make its last layer produce {classes.ToString(CultureInfo.InvariantCulture)} or correct Classes");
+                }
             }
         }
     }

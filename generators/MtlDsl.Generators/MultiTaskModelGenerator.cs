@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -24,6 +25,8 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
         public const string Diagnostics = nameof(Diagnostics);
         /// <summary>What the emitter writes for one model.</summary>
         public const string Source = nameof(Source);
+        /// <summary>[Trunk] or [Task] members outside any model.</summary>
+        public const string UnusedBlocks = nameof(UnusedBlocks);
         /// <summary>Whether the compilation declares any model (for the native-library initializer).</summary>
         public const string AnyModel = nameof(AnyModel);
     }
@@ -47,8 +50,34 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
             });
 
         context.RegisterSourceOutput(
-            models.Select(static (model, _) => model.Model).Where(static model => model is not null).WithTrackingName(TrackingNames.Source),
-            static (output, model) => output.AddSource(model!.Spec.HintName, Emitter.Emit(model)));
+            models.Where(static model => model.Model is not null).Select(static (model, _) => model.Model!).WithTrackingName(TrackingNames.Source),
+            static (output, model) =>
+            {
+                string source;
+                try
+                {
+                    source = Emitter.Emit(model);
+                }
+                catch (Exception e)
+                {
+                    // A crash here would surface only as warning CS8785 with the model silently missing.
+                    output.ReportDiagnostic(DiagnosticInfo.Create(Diagnostics.DiagnosticDescriptors.InternalError, model.Spec.ClassLocation,
+                        model.Spec.ClassName, e.GetType().Name + ": " + e.Message).ToDiagnostic());
+                    return;
+                }
+                output.AddSource(model.Spec.HintName, source);
+            });
+
+        // [Trunk] or [Task] on a member of a class that is not a [MultiTaskModel]: a block nothing uses.
+        foreach (string attribute in new[] { TrunkAttributeName, TaskAttributeName })
+        {
+            context.RegisterSourceOutput(
+                context.SyntaxProvider
+                    .ForAttributeWithMetadataName(attribute, static (_, _) => true, static (syntax, _) => Parser.UnusedBlock(syntax))
+                    .Where(static diagnostic => diagnostic is not null)
+                    .WithTrackingName(TrackingNames.UnusedBlocks),
+                static (output, diagnostic) => output.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+        }
 
         context.RegisterSourceOutput(
             models.Collect().Select(static (all, _) => all.Any(m => m.Model is not null)).WithTrackingName(TrackingNames.AnyModel),

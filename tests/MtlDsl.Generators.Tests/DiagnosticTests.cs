@@ -15,12 +15,12 @@ public class DiagnosticTests
                                     "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }\n";
 
     /// <summary>Asserts one error with this ID, underlining exactly <paramref name="underlined"/>; returns its message.</summary>
-    private static string AssertSingle(string source, string id, string underlined)
+    private static string AssertSingle(string source, string id, string underlined, DiagnosticSeverity severity = DiagnosticSeverity.Error)
     {
         var diagnostics = GeneratorHarness.Diagnostics(source);
         Diagnostic diagnostic = Assert.Single(diagnostics);
         Assert.Equal(id, diagnostic.Id);
-        Assert.Equal(DiagnosticSeverity.Error, diagnostic.Severity);
+        Assert.Equal(severity, diagnostic.Severity);
         // Generators report locations by file and span (a Location may not travel through the pipeline).
         Assert.Equal("Model0.cs", diagnostic.Location.GetLineSpan().Path);
         Assert.Equal(underlined, source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
@@ -128,8 +128,8 @@ public class DiagnosticTests
 
     [Fact]
     public void MemberBothTrunkAndTask() =>
-        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("[Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A",
-            "[Trunk, Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A")), "MTL014", "Task(Loss.MeanSquaredError)");
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks +
+            "    [Trunk, Task(Loss.L1), Linear(1)] public partial Sequential C { get; }\n"), "MTL014", "Task(Loss.L1)");
 
     [Fact]
     public void SizeTooLarge() =>
@@ -137,10 +137,63 @@ public class DiagnosticTests
             "    [Trunk, Flatten] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL015", "Flatten");
 
     [Fact]
-    public void EveryDescriptorHasATestAndIsTracked()
+    public void LayersOnAMemberThatIsNoBlock() =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks + "    [Linear(3)] public Sequential? Extra { get; }\n"), "MTL016", "Linear(3)", DiagnosticSeverity.Warning);
+
+    [Theory]
+    [InlineData("    public int Summary => 0;\n", "Summary")]
+    [InlineData("    public sealed record Outputs;\n", "Outputs")]
+    [InlineData("    public void ForwardA() { }\n", "ForwardA")]
+    [InlineData("    public M() { }\n", "M")]
+    public void MemberThatClashesWithAGeneratedOne(string member, string underlined) =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks + member), "MTL017", underlined);
+
+    [Fact]
+    public void BlockNamedLikeAnInheritedMember() =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("Sequential A", "Sequential ForwardTrunk")), "MTL013", "ForwardTrunk");
+
+    [Fact]
+    public void SingleTaskIsAWarningAndStillGenerates()
+    {
+        string source = Model("[Input(4)]", Trunk + "    [Task(Loss.L1), Linear(1)] public partial Sequential A { get; }\n");
+        AssertSingle(source, "MTL018", "Task(Loss.L1)", DiagnosticSeverity.Warning);
+        var (run, output) = GeneratorHarness.Run(source);
+        Assert.Contains(run.GeneratedTrees, t => t.FilePath.EndsWith("M.g.cs", StringComparison.Ordinal));
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Theory]
+    [InlineData("[Task(Loss.CrossEntropy), Linear(1)]", "Task(Loss.CrossEntropy)", "at least 2 classes")]
+    [InlineData("[Task(Loss.CrossEntropy, Classes = 10), Linear(5)]", "Classes = 10", "gives 5")]
+    [InlineData("[Task(Loss.MeanSquaredError, Classes = 1), Linear(1)]", "Classes = 1", "remove it")]
+    public void LossThatDoesNotFitTheHead(string head, string underlined, string hint) =>
+        Assert.Contains(hint, AssertSingle(Model("[Input(4)]", Trunk + TwoTasks + $"    {head} public partial Sequential C {{ get; }}\n"), "MTL019", underlined));
+
+    [Fact]
+    public void BlockOutsideAModel() =>
+        AssertSingle($"{Usings}public class NotAModel\n{{\n    [Trunk, Linear(4)] public TorchSharp.Modules.Sequential? Shared {{ get; }}\n}}\n", "MTL020", "Trunk", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void EmptyTrunkBlock() =>
+        AssertSingle(Model("[Input(4)]", Trunk + "    [Trunk] public partial Sequential Nothing { get; }\n" + TwoTasks), "MTL021", "Nothing", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void UnknownLossValue() =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks + "    [Task((Loss)42), Linear(1)] public partial Sequential C { get; }\n"), "MTL022", "Task((Loss)42)");
+
+    [Fact]
+    public void EveryDescriptorIsTestedTrackedAndDocumented()
     {
         string unshipped = GeneratorHarness.RepositoryFile("generators/MtlDsl.Generators/AnalyzerReleases.Unshipped.md");
+        string documentation = GeneratorHarness.RepositoryFile("docs/diagnostics.md");
+        string tests = File.ReadAllText(Path.Combine(GeneratorHarness.SourceDirectory(), "DiagnosticTests.cs"));
         foreach (DiagnosticDescriptor descriptor in MtlDsl.Generators.Diagnostics.DiagnosticDescriptors.All)
+        {
             Assert.Contains($"{descriptor.Id} | {descriptor.Category} | {descriptor.DefaultSeverity} |", unshipped);
+            Assert.Contains($"<a id=\"{descriptor.Id.ToLowerInvariant()}\"></a>", documentation);
+            Assert.Equal($"docs/diagnostics.md#{descriptor.Id.ToLowerInvariant()}", descriptor.HelpLinkUri);
+            // MTL999 reports a generator bug; no valid or invalid declaration should reach it.
+            if (descriptor.Id != "MTL999") Assert.Contains($"\"{descriptor.Id}\"", tests);
+        }
     }
 }

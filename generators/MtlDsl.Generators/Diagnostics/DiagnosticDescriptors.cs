@@ -60,8 +60,8 @@ internal static class DiagnosticDescriptors
         "Model '{0}' cannot be completed by the generator: {1}");
 
     public static readonly DiagnosticDescriptor ReservedTaskName = Error("MTL013", Declaration,
-        "Task name clashes with a generated member",
-        "Task '{0}' clashes with the generated member '{0}' of the model's {1} record: rename the property");
+        "Block name clashes with a generated or inherited member",
+        "'{0}' clashes with the member '{0}' {1}: rename the property");
 
     public static readonly DiagnosticDescriptor TrunkAndTask = Error("MTL014", Declaration,
         "Member is both trunk and task",
@@ -70,6 +70,34 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor SizeTooLarge = Error("MTL015", Shapes,
         "Model is too large",
         "{0}: {1} exceeds the largest supported size ({2})");
+
+    public static readonly DiagnosticDescriptor LayersOnNonBlockMember = Warning("MTL016", Declaration,
+        "Layers on a member that is neither trunk nor task",
+        "'{0}' carries layer attributes but is neither [Trunk] nor [Task], so its layers are ignored: mark it [Trunk] or [Task(Loss.…)], or remove the layers");
+
+    public static readonly DiagnosticDescriptor GeneratedMemberClash = Error("MTL017", Declaration,
+        "Member clashes with a generated member",
+        "The {0} '{1}' clashes with the generated {2}: rename or remove yours");
+
+    public static readonly DiagnosticDescriptor SingleTask = Warning("MTL018", Declaration,
+        "Model has a single task",
+        "Model '{0}' has one task, '{1}', so it is not multi-task: add a second [Task] head to learn tasks jointly");
+
+    public static readonly DiagnosticDescriptor LossDoesNotFitOutput = Error("MTL019", Shapes,
+        "Task loss does not fit the head's output",
+        "Task '{0}' uses {1}, but its head's output per sample is {2}: {3}");
+
+    public static readonly DiagnosticDescriptor UnusedBlock = Warning("MTL020", Declaration,
+        "Block outside a multi-task model",
+        "'{0}' is marked [{1}], but '{2}' is not a [MultiTaskModel], so the block is never used: add [MultiTaskModel] to '{2}' or remove [{1}]");
+
+    public static readonly DiagnosticDescriptor EmptyTrunkBlock = Warning("MTL021", Declaration,
+        "Trunk block without layers",
+        "Trunk block '{0}' has no layers and does nothing: add layer attributes or remove it");
+
+    public static readonly DiagnosticDescriptor UnknownLoss = Error("MTL022", Declaration,
+        "Unknown loss",
+        "Task '{0}' has the loss value {1}, which is not a member of MtlDsl.Loss: use one of {2}");
 
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",
@@ -85,6 +113,16 @@ internal static class DiagnosticDescriptors
 
     public static DiagnosticDescriptor ById(string id) => Catalogue[id];
 
+    /// <summary>Where every diagnostic is explained, with an example and the fix; each ID is an anchor.</summary>
+    internal const string HelpDocument = "docs/diagnostics.md";
+
     private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
-        new(id, title, message, category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+        Create(id, category, title, message, DiagnosticSeverity.Error);
+
+    private static DiagnosticDescriptor Warning(string id, string category, string title, string message) =>
+        Create(id, category, title, message, DiagnosticSeverity.Warning);
+
+    private static DiagnosticDescriptor Create(string id, string category, string title, string message, DiagnosticSeverity severity) =>
+        new(id, title, message, category, severity, isEnabledByDefault: true,
+            helpLinkUri: $"{HelpDocument}#{id.ToLowerInvariant()}");
 }

@@ -15,7 +15,9 @@ internal sealed record ModelSpec(
     LocationInfo? ClassLocation,
     EquatableArray<int> InputShape,
     LocationInfo? InputLocation,
-    EquatableArray<BlockSpec> Blocks)
+    EquatableArray<BlockSpec> Blocks,
+    EquatableArray<MemberInfo> OtherMembers,
+    EquatableArray<string> InheritedMembers)
 {
     /// <summary>The generated file's hint name: namespace and containing types keep two models apart.</summary>
     public string HintName
@@ -35,6 +37,12 @@ internal enum BlockKind
     Task,
 }
 
+/// <summary>
+/// A member of the model class that is not a block: the generator must not declare one of the same name. A
+/// member that carries layer attributes without [Trunk] or [Task] has <see cref="HasLayers"/> set.
+/// </summary>
+internal sealed record MemberInfo(string Name, string Kind, LocationInfo? Location, bool HasLayers, LocationInfo? FirstLayerLocation);
+
 /// <summary>A trunk block or task head: an attributed partial property and its layers in source order.</summary>
 internal sealed record BlockSpec(
     string Name,
@@ -43,6 +51,8 @@ internal sealed record BlockSpec(
     string? MemberProblem,
     int Loss,
     double Weight,
+    int? Classes,
+    LocationInfo? ClassesLocation,
     LocationInfo? Location,
     LocationInfo? KindLocation,
     LocationInfo? WeightLocation,

@@ -47,6 +47,12 @@ public sealed class TaskAttribute : Attribute
 
     /// <summary>The task's weight λ in the joint loss Σ λ·L; a positive, finite number. Default 1.</summary>
     public double Weight { get; set; } = 1.0;
+
+    /// <summary>
+    /// Optional, for <see cref="Loss.CrossEntropy"/> and <see cref="Loss.BinaryCrossEntropyWithLogits"/>: the
+    /// number of classes (or labels), checked at compile time against the size of the head's output.
+    /// </summary>
+    public int Classes { get; set; }
 }
 
 /// <summary>The loss of a task. Every loss is averaged over the batch (mean reduction).</summary>
