@@ -1,0 +1,96 @@
+using System.Collections;
+using System.Reflection;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using MtlDsl.Generators.Shapes;
+
+namespace MtlDsl.Generators.Tests;
+
+/// <summary>The generator does no work on edits that do not touch a model, and only the edited model's work on edits that do.</summary>
+public class IncrementalGeneratorTests
+{
+    private const string Usings = "using MtlDsl;\nusing TorchSharp.Modules;\n";
+
+    private static string Model(string name, int hidden) => Usings +
+        $"[MultiTaskModel, Input(6)]\npublic partial class {name}\n{{\n" +
+        $"    [Trunk, Linear({hidden}), ReLU] public partial Sequential Shared {{ get; }}\n" +
+        "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; }\n" +
+        "    [Task(Loss.CrossEntropy), Linear(3)] public partial Sequential B { get; }\n}\n";
+
+    private const string Unrelated = "public static class Helpers\n{\n    public static int Twice(int x) => 2 * x;\n}\n";
+
+    private static readonly string[] ModelSteps =
+    [
+        MultiTaskModelGenerator.TrackingNames.Parse,
+        MultiTaskModelGenerator.TrackingNames.Analyze,
+        MultiTaskModelGenerator.TrackingNames.Diagnostics,
+        MultiTaskModelGenerator.TrackingNames.Source,
+    ];
+
+    private static (GeneratorDriver Driver, Compilation Compilation) FirstRun()
+    {
+        Compilation compilation = GeneratorHarness.Compilation(Model("First", 8), Model("Second", 8), Unrelated);
+        return (GeneratorHarness.Driver(trackSteps: true).RunGenerators(compilation), compilation);
+    }
+
+    private static Compilation Replace(Compilation compilation, int tree, string text) =>
+        compilation.ReplaceSyntaxTree(compilation.SyntaxTrees.ElementAt(tree),
+            CSharpSyntaxTree.ParseText(text, GeneratorHarness.ParseOptions, path: compilation.SyntaxTrees.ElementAt(tree).FilePath));
+
+    private static IEnumerable<(string Step, IncrementalStepRunReason Reason, object Value)> Outputs(GeneratorDriver driver, string step) =>
+        driver.GetRunResult().Results.Single().TrackedSteps.TryGetValue(step, out var runs)
+            ? runs.SelectMany(r => r.Outputs.Select(o => (step, o.Reason, o.Value)))
+            : [];
+
+    [Fact]
+    public void AnUnrelatedEditLeavesEveryStepCachedOrUnchanged()
+    {
+        var (driver, compilation) = FirstRun();
+        driver = driver.RunGenerators(Replace(compilation, 2, Unrelated.Replace("2 * x", "x + x")));
+        var outputs = ModelSteps.SelectMany(step => Outputs(driver, step)).ToList();
+        Assert.NotEmpty(outputs);
+        Assert.All(outputs, o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"{o.Step}: {o.Reason}"));
+    }
+
+    [Fact]
+    public void EditingOneModelRegeneratesOnlyThatModel()
+    {
+        var (driver, compilation) = FirstRun();
+        driver = driver.RunGenerators(Replace(compilation, 0, Model("First", 16)));
+        var source = Outputs(driver, MultiTaskModelGenerator.TrackingNames.Source).ToList();
+        Assert.Equal(2, source.Count);
+        var first = Assert.Single(source, o => ((ShapedModel)o.Value).Spec.ClassName == "First");
+        var second = Assert.Single(source, o => ((ShapedModel)o.Value).Spec.ClassName == "Second");
+        Assert.Equal(IncrementalStepRunReason.Modified, first.Reason);
+        Assert.True(second.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"Second: {second.Reason}");
+        Assert.Contains("Linear(6, 16)", driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("First.g.cs", StringComparison.Ordinal)).ToString());
+    }
+
+    /// <summary>Types that must never be held by a pipeline value: they pin a compilation and defeat the cache.</summary>
+    private static readonly Type[] Forbidden = [typeof(ISymbol), typeof(SyntaxNode), typeof(Location), typeof(Compilation), typeof(SemanticModel), typeof(SyntaxTree)];
+
+    [Fact]
+    public void PipelineValuesHoldOnlyPlainEquatableData()
+    {
+        var seen = new HashSet<Type>();
+        Walk(typeof(ParseResult), seen, "ParseResult");
+        Walk(typeof(AnalysisResult), seen, "AnalysisResult");
+        Assert.Contains(typeof(Model.LayerSpec), seen);
+    }
+
+    private static void Walk(Type type, HashSet<Type> seen, string path)
+    {
+        if (Nullable.GetUnderlyingType(type) is { } underlying) type = underlying;
+        if (type.IsPrimitive || type.IsEnum || type == typeof(string) || !seen.Add(type)) return;
+        Assert.False(Forbidden.Any(f => f.IsAssignableFrom(type)), $"{path} is a {type.Name}");
+        if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(Model.EquatableArray<>))
+        {
+            Walk(type.GetGenericArguments()[0], seen, path + "[]");
+            return;
+        }
+        Assert.False(typeof(IEnumerable).IsAssignableFrom(type), $"{path} is a {type.Name}: use EquatableArray so the value compares by content");
+        Assert.True(type.GetInterfaces().Any(i => i.IsGenericType && i.GetGenericTypeDefinition() == typeof(IEquatable<>)), $"{path} ({type.Name}) is not equatable");
+        foreach (FieldInfo field in type.GetFields(BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic))
+            Walk(field.FieldType, seen, $"{path}.{field.Name}");
+    }
+}
