@@ -1,0 +1,141 @@
+using System.Globalization;
+using System.Text;
+
+namespace MtlDsl.Generators.Tests;
+
+/// <summary>A random model declaration, and the defects it was given on purpose (an error must be reported for each model that has one).</summary>
+internal sealed record RandomModel(string ClassName, string Source, IReadOnlyList<string> Defects);
+
+/// <summary>
+/// Writes random model declarations: mostly plausible layer sequences (a layer that fits the current rank, with
+/// moderate sizes, so that kernels larger than their input happen naturally), sometimes any layer, and now
+/// and then nonsense: zero, negative and huge sizes, bad weights, unknown losses, missing partial modifiers.
+/// </summary>
+internal static class RandomModels
+{
+    private static readonly string[] Activations = ["ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "LeakyReLU(NegativeSlope = 0.2)"];
+    private static readonly string[] Losses = ["CrossEntropy", "BinaryCrossEntropyWithLogits", "MeanSquaredError", "L1", "SmoothL1"];
+
+    public static RandomModel Create(Random random, int index)
+    {
+        var defects = new List<string>();
+        string name = $"Random{index.ToString(CultureInfo.InvariantCulture)}";
+        var source = new StringBuilder("using MtlDsl;\nusing TorchSharp.Modules;\n\nnamespace Fuzz;\n\n[MultiTaskModel]\n");
+
+        int rank = random.Next(1, 4);
+        var input = new List<int>();
+        for (int d = 0; d < rank; d++) input.Add(rank == 1 ? random.Next(1, 64) : random.Next(d == 0 ? 1 : 3, d == 0 ? 6 : 33));
+        if (Chance(random, 0.03)) { input[random.Next(rank)] = random.Next(-3, 1); defects.Add("non-positive input size"); }
+        else if (rank == 1 && Chance(random, 0.03)) input[0] = 100_000;
+        source.Append("[Input(").Append(string.Join(", ", input)).Append(")]\n");
+
+        bool partialClass = !Chance(random, 0.02);
+        if (!partialClass) defects.Add("class not partial");
+        source.Append(partialClass ? "public partial class " : "public class ").Append(name).Append("\n{\n");
+
+        int trunkBlocks = random.Next(1, 3);
+        for (int b = 0; b < trunkBlocks; b++)
+        {
+            var layers = new List<string>();
+            int count = random.Next(1, 5);
+            for (int l = 0; l < count; l++) layers.Add(Layer(random, ref rank, defects));
+            Block(source, random, $"Block{b}", "Trunk", layers, defects);
+        }
+
+        int tasks = Chance(random, 0.02) ? 0 : random.Next(2, 4);
+        if (tasks == 0) defects.Add("no task");
+        int representationRank = rank;
+        for (int t = 0; t < tasks; t++)
+        {
+            rank = representationRank;
+            var layers = new List<string>();
+            int count = random.Next(0, 3);
+            for (int l = 0; l < count; l++) layers.Add(Layer(random, ref rank, defects));
+            string loss = Losses[random.Next(Losses.Length)];
+            if (loss == "CrossEntropy")
+                layers.Add(rank switch { 1 => $"Linear({random.Next(2, 12)})", 2 => $"Conv1d({random.Next(2, 6)}, 1)", _ => $"Conv2d({random.Next(2, 6)}, 1)" });
+            string task = $"Task(Loss.{loss}";
+            if (Chance(random, 0.02)) { task = "Task((Loss)9"; defects.Add("unknown loss"); }
+            if (Chance(random, 0.3)) task += ", Weight = " + (random.NextDouble() * 3 + 0.05).ToString("0.###", CultureInfo.InvariantCulture);
+            else if (Chance(random, 0.03)) { task += ", Weight = " + new[] { "0", "-1", "double.NaN", "double.PositiveInfinity" }[random.Next(4)]; defects.Add("bad weight"); }
+            Block(source, random, $"Task{t}", task + ")", layers, defects);
+        }
+        source.Append("}\n");
+        return new RandomModel(name, source.ToString(), defects);
+    }
+
+    private static void Block(StringBuilder source, Random random, string name, string kind, List<string> layers, List<string> defects)
+    {
+        bool partial = !Chance(random, 0.02);
+        if (!partial) defects.Add("block not partial");
+        source.Append("    [").Append(kind);
+        foreach (string layer in layers) source.Append(", ").Append(layer);
+        source.Append(']');
+        source.Append(partial ? "\n    public partial Sequential " : "\n    public Sequential ").Append(name).Append(partial ? " { get; }\n\n" : " { get; } = null!;\n\n");
+    }
+
+    private static string Layer(Random random, ref int rank, List<string> defects)
+    {
+        if (Chance(random, 0.04))
+        {
+            // Nonsense arguments: the generator must report them, never crash on them.
+            defects.Add("argument out of range");
+            return new[] { "Linear(0)", "Linear(-5)", "Conv2d(4, kernelSize: 0)", "Conv1d(-1, 3)", "Conv2d(3, 3, Stride = 0)", "MaxPool2d(2, Padding = 5)", "Dropout(1.5)", "Dropout(-0.1)", "AdaptiveAvgPool2d(0)", "LayerNorm(0)" }[random.Next(10)];
+        }
+        if (Chance(random, 0.03)) return $"Linear(2000000000)";   // huge, but valid on its own: must not overflow into a wrong model
+        if (Chance(random, 0.08)) rank = random.Next(1, 4);       // pick a layer for the wrong rank now and then
+        int choice = random.Next(10);
+        switch (rank)
+        {
+            case 3:
+                switch (choice)
+                {
+                    case 0: case 1:
+                        return $"Conv2d({random.Next(1, 9)}, kernelSize: {random.Next(1, 6)}{Options(random, ("Stride", 1, 3), ("Padding", 0, 3), ("Dilation", 1, 3))})";
+                    case 2: case 3:
+                    {
+                        int kernel = random.Next(1, 5); // padding up to half the kernel, as pooling allows
+                        return $"{(choice == 2 ? "MaxPool2d" : "AvgPool2d")}({kernel}{Options(random, ("Stride", 1, 3), ("Padding", 0, kernel / 2))})";
+                    }
+                    case 4: return Chance(random, 0.5) ? $"AdaptiveAvgPool2d({random.Next(1, 4)})" : $"AdaptiveAvgPool2d({random.Next(1, 4)}, {random.Next(1, 4)})";
+                    case 5: return "BatchNorm2d";
+                    case 6: rank = 1; return "Flatten";
+                    case 7: return "LayerNorm";
+                    case 8: return "Dropout(0.2)";
+                    default: return Activations[random.Next(Activations.Length)];
+                }
+            case 2:
+                switch (choice)
+                {
+                    case 0: case 1: case 2:
+                        return $"Conv1d({random.Next(1, 9)}, {random.Next(1, 6)}{Options(random, ("Stride", 1, 3), ("Padding", 0, 3), ("Dilation", 1, 3))})";
+                    case 3: return "BatchNorm1d";
+                    case 4: case 5: rank = 1; return "Flatten";
+                    case 6: return "LayerNorm";
+                    case 7: return "Dropout";
+                    default: return Activations[random.Next(Activations.Length)];
+                }
+            default:
+                switch (choice)
+                {
+                    case 0: case 1: case 2: case 3:
+                        return Chance(random, 0.1) ? $"Linear({random.Next(1, 33)}, InFeatures = {random.Next(1, 64)})" : $"Linear({random.Next(1, 33)}{(Chance(random, 0.2) ? ", Bias = false" : "")})";
+                    case 4: return "BatchNorm1d";
+                    case 5: return "LayerNorm";
+                    case 6: return "Dropout(0.1)";
+                    case 7: return "Flatten";
+                    default: return Activations[random.Next(Activations.Length)];
+                }
+        }
+    }
+
+    private static string Options(Random random, params (string Name, int Min, int Max)[] options)
+    {
+        var text = new StringBuilder();
+        foreach (var (name, min, max) in options)
+            if (Chance(random, 0.4)) text.Append(", ").Append(name).Append(" = ").Append(random.Next(min, max + 1));
+        return text.ToString();
+    }
+
+    private static bool Chance(Random random, double p) => random.NextDouble() < p;
+}
