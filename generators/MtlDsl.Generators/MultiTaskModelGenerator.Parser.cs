@@ -31,7 +31,7 @@ public sealed partial class MultiTaskModelGenerator
             var syntax = (ClassDeclarationSyntax)context.TargetNode;
             try
             {
-                return ParseCore(type, syntax, context.SemanticModel.Compilation, cancellationToken);
+                return ParseCore(type, syntax, context.SemanticModel, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -42,8 +42,11 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
-        /// <summary>The names of the members a model inherits (MultiTaskModule and TorchSharp's Module): a block must not hide one.</summary>
-        private static EquatableArray<string> InheritedMemberNames(Compilation compilation)
+        /// <summary>
+        /// The names of the members a model inherits (MultiTaskModule and TorchSharp's Module): a block must not hide
+        /// one. The same for every model of a compilation, so the pipeline computes it once per compilation.
+        /// </summary>
+        public static EquatableArray<string> InheritedMemberNames(Compilation compilation)
         {
             var names = new SortedSet<string>(StringComparer.Ordinal);
             for (INamedTypeSymbol? t = compilation.GetTypeByMetadataName(AttributeNamespace + ".MultiTaskModule`2"); t is not null && t.SpecialType != SpecialType.System_Object; t = t.BaseType)
@@ -67,7 +70,7 @@ public sealed partial class MultiTaskModelGenerator
                 context.TargetSymbol.Name, name.Substring(0, name.Length - "Attribute".Length), owner.Name);
         }
 
-        private static ParseResult ParseCore(INamedTypeSymbol type, ClassDeclarationSyntax syntax, Compilation compilation, CancellationToken cancellationToken)
+        private static ParseResult ParseCore(INamedTypeSymbol type, ClassDeclarationSyntax syntax, SemanticModel semanticModel, CancellationToken cancellationToken)
         {
             var diagnostics = new List<DiagnosticInfo>();
             LocationInfo? classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
@@ -98,35 +101,34 @@ public sealed partial class MultiTaskModelGenerator
                 containing.Insert(0, new ContainingType(TypeKeyword(outer), outer.Name));
             }
 
+            var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
+            var reader = new AttributeReader(semanticModel, cancellationToken);
             EquatableArray<int> inputShape = EquatableArray<int>.Empty;
             LocationInfo? inputLocation = null;
-            foreach (AttributeData attribute in type.GetAttributes())
+            foreach (AttributeSyntax attribute in declarations.SelectMany(d => d.AttributeLists).SelectMany(l => l.Attributes))
             {
-                if (!Is(attribute.AttributeClass, "InputAttribute")) continue;
-                inputLocation = LocationOf(attribute, cancellationToken);
-                if (attribute.ConstructorArguments.Length == 1 && attribute.ConstructorArguments[0].Kind == TypedConstantKind.Array)
-                    inputShape = attribute.ConstructorArguments[0].Values.Select(v => v.Value is int i ? i : 0).ToEquatableArray();
+                if (AttributeReader.SimpleName(attribute) != "Input") continue;
+                inputLocation = LocationInfo.From(attribute);
+                inputShape = reader.Read(attribute, ["shape"]).IntArray("Shape");
             }
 
+            // Members are read from syntax, not symbols: binding every member's attributes again on each
+            // compilation change (each keystroke anywhere) would make the re-run cost grow with the models.
             var blocks = new List<BlockSpec>();
             var others = new List<MemberInfo>();
-            foreach (ISymbol member in type.GetMembers())
+            foreach (MemberDeclarationSyntax member in declarations.SelectMany(d => d.Members))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                if (member.GetAttributes().Any(a => Is(a.AttributeClass, "TrunkAttribute") || Is(a.AttributeClass, "TaskAttribute")))
+                var attributes = member.AttributeLists.SelectMany(l => l.Attributes).Select(a => (Syntax: a, Name: AttributeReader.SimpleName(a))).ToList();
+                bool isBlock = attributes.Any(a => a.Name is "Trunk" or "Task");
+                if (isBlock)
                 {
-                    if (ParseBlock(member, diagnostics, cancellationToken) is { } block) blocks.Add(block);
+                    if (ParseBlock(member, attributes, declarations, reader, diagnostics) is { } block) blocks.Add(block);
+                    continue;
                 }
-                else if (!member.IsImplicitlyDeclared && member.Locations.Any(l => l.IsInSource))
-                {
-                    AttributeData? layer = member.GetAttributes().FirstOrDefault(a => IsLayer(a.AttributeClass));
-                    others.Add(new MemberInfo(
-                        member is IMethodSymbol { MethodKind: MethodKind.Constructor } constructor ? (constructor.Parameters.Length == 0 ? ".ctor()" : ".ctor") : member.Name,
-                        member.Kind.ToString().ToLowerInvariant(),
-                        LocationInfo.From(member.Locations.FirstOrDefault()),
-                        layer is not null,
-                        layer is null ? null : LocationOf(layer, cancellationToken)));
-                }
+                var firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name)).Syntax;
+                foreach (var (name, kind, location) in DeclaredNames(member))
+                    others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer)));
             }
 
             var model = new ModelSpec(
@@ -138,152 +140,163 @@ public sealed partial class MultiTaskModelGenerator
                 inputShape,
                 inputLocation,
                 blocks.ToEquatableArray(),
-                others.ToEquatableArray(),
-                InheritedMemberNames(compilation));
+                others.ToEquatableArray());
             return new ParseResult(type.Name, model, diagnostics.ToEquatableArray());
         }
 
         private static bool IsGeneratedBase(INamedTypeSymbol baseType) =>
             baseType.Name == "MultiTaskModule" && baseType.ContainingNamespace?.ToDisplayString() == AttributeNamespace;
 
-        private static BlockSpec? ParseBlock(ISymbol member, List<DiagnosticInfo> diagnostics, CancellationToken cancellationToken)
+        private static BlockSpec? ParseBlock(MemberDeclarationSyntax member, List<(AttributeSyntax Syntax, string Name)> attributes,
+            List<TypeDeclarationSyntax> declarations, AttributeReader reader, List<DiagnosticInfo> diagnostics)
         {
-            AttributeData? trunk = null, task = null;
-            var layers = new List<LayerSpec>();
-            foreach (AttributeData attribute in member.GetAttributes())
-            {
-                if (Is(attribute.AttributeClass, "TrunkAttribute")) trunk = attribute;
-                else if (Is(attribute.AttributeClass, "TaskAttribute")) task = attribute;
-                else if (IsLayer(attribute.AttributeClass) && ParseLayer(attribute, cancellationToken) is { } layer) layers.Add(layer);
-            }
-            if (trunk is null && task is null) return null;
-
-            LocationInfo? memberLocation = LocationInfo.From(member.Locations.FirstOrDefault());
+            AttributeSyntax? trunk = attributes.FirstOrDefault(a => a.Name == "Trunk").Syntax;
+            AttributeSyntax? task = attributes.FirstOrDefault(a => a.Name == "Task").Syntax;
+            var (name, _, memberLocation) = DeclaredNames(member).FirstOrDefault();
+            name ??= "?";
             if (trunk is not null && task is not null)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TrunkAndTask, LocationOf(task, cancellationToken) ?? memberLocation, member.Name));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TrunkAndTask, LocationInfo.From(task) ?? memberLocation, name));
                 return null;
             }
 
-            AttributeData kindAttribute = (trunk ?? task)!;
+            var layers = new List<LayerSpec>();
+            foreach (var (syntax, attributeName) in attributes)
+                if (LayerKinds.TryGetValue(attributeName, out LayerKind kind) && ParseLayer(kind, syntax, reader) is { } layer) layers.Add(layer);
+
             int loss = 0;
             double weight = 1.0;
             int? classes = null;
             LocationInfo? weightLocation = null, classesLocation = null;
             if (task is not null)
             {
-                if (task.ConstructorArguments.Length == 1 && task.ConstructorArguments[0].Value is int l) loss = l;
-                foreach (var named in task.NamedArguments)
+                var arguments = reader.Read(task, ["loss"]);
+                if (arguments.Value("Loss") is int l) loss = l;
+                if (arguments.Has("Weight"))
                 {
-                    if (named.Key == "Weight")
-                    {
-                        weight = named.Value.Value switch { double d => d, float f => f, int i => i, _ => double.NaN };
-                        weightLocation = ArgumentLocations(task, cancellationToken).FirstOrDefault(a => a.Name == "Weight")?.Location;
-                    }
-                    else if (named.Key == "Classes" && named.Value.Value is int c)
-                    {
-                        classes = c;
-                        classesLocation = ArgumentLocations(task, cancellationToken).FirstOrDefault(a => a.Name == "Classes")?.Location;
-                    }
+                    weight = arguments.Value("Weight") switch { double d => d, float f => f, int i => i, long i => i, _ => double.NaN };
+                    weightLocation = arguments.Location("Weight");
+                }
+                if (arguments.Value("Classes") is int c)
+                {
+                    classes = c;
+                    classesLocation = arguments.Location("Classes");
                 }
             }
 
             return new BlockSpec(
-                member.Name,
+                name,
                 task is null ? BlockKind.Trunk : BlockKind.Task,
-                AccessibilityKeyword(member.DeclaredAccessibility),
-                MemberProblem(member),
+                AccessibilityKeyword(member.Modifiers),
+                MemberProblem(member, name, declarations),
                 loss,
                 weight,
                 classes,
                 classesLocation,
                 memberLocation,
-                LocationOf(kindAttribute, cancellationToken),
+                LocationInfo.From(trunk ?? task),
                 weightLocation,
                 layers.ToEquatableArray());
         }
 
-        /// <summary>What keeps the generator from implementing this member, or null when it can.</summary>
-        private static string? MemberProblem(ISymbol member)
+        /// <summary>The names a member declaration introduces, with what it is and where.</summary>
+        private static IEnumerable<(string Name, string Kind, LocationInfo? Location)> DeclaredNames(MemberDeclarationSyntax member)
         {
-            if (member is not IPropertySymbol property)
-                return $"is a {member.Kind.ToString().ToLowerInvariant()}, not a property";
-            if (property.Type.ToDisplayString() != SequentialType)
-                return $"has type '{property.Type.ToDisplayString()}', not Sequential";
-            if (property.IsStatic) return "is static";
-            if (property.IsIndexer) return "is an indexer";
-            if (!property.IsPartialDefinition)
-                return property.PartialDefinitionPart is not null ? "is already implemented by hand" : "is not partial";
-            if (property.PartialImplementationPart is not null) return "is already implemented by hand";
-            if (property.SetMethod is not null || property.GetMethod is null) return "must have a getter only";
-            return null;
+            switch (member)
+            {
+                case PropertyDeclarationSyntax property:
+                    yield return (property.Identifier.ValueText, "property", LocationInfo.From(property.Identifier.GetLocation()));
+                    break;
+                case MethodDeclarationSyntax method:
+                    yield return (method.Identifier.ValueText, "method", LocationInfo.From(method.Identifier.GetLocation()));
+                    break;
+                case ConstructorDeclarationSyntax constructor when !constructor.Modifiers.Any(SyntaxKind.StaticKeyword):
+                    yield return (constructor.ParameterList.Parameters.Count == 0 ? ".ctor()" : ".ctor", "method", LocationInfo.From(constructor.Identifier.GetLocation()));
+                    break;
+                case BaseTypeDeclarationSyntax type:
+                    yield return (type.Identifier.ValueText, "type", LocationInfo.From(type.Identifier.GetLocation()));
+                    break;
+                case DelegateDeclarationSyntax type:
+                    yield return (type.Identifier.ValueText, "type", LocationInfo.From(type.Identifier.GetLocation()));
+                    break;
+                case BaseFieldDeclarationSyntax field:
+                    foreach (VariableDeclaratorSyntax variable in field.Declaration.Variables)
+                        yield return (variable.Identifier.ValueText, field is EventFieldDeclarationSyntax ? "event" : "field", LocationInfo.From(variable.Identifier.GetLocation()));
+                    break;
+                case EventDeclarationSyntax e:
+                    yield return (e.Identifier.ValueText, "event", LocationInfo.From(e.Identifier.GetLocation()));
+                    break;
+            }
         }
 
-        private static LayerSpec? ParseLayer(AttributeData attribute, CancellationToken cancellationToken)
+        /// <summary>What keeps the generator from implementing this member, or null when it can.</summary>
+        private static string? MemberProblem(MemberDeclarationSyntax member, string name, List<TypeDeclarationSyntax> declarations)
         {
-            if (attribute.AttributeConstructor is null || attribute.AttributeClass is null) return null; // the compiler reports it
-            string name = attribute.AttributeClass.Name;
-            if (!name.EndsWith("Attribute", StringComparison.Ordinal)) return null;
-            if (!Enum.TryParse(name.Substring(0, name.Length - "Attribute".Length), out LayerKind kind)) return null;
+            if (member is not PropertyDeclarationSyntax property)
+                return member switch
+                {
+                    BaseFieldDeclarationSyntax => "is a field, not a property",
+                    MethodDeclarationSyntax => "is a method, not a property",
+                    _ => "is not a property",
+                };
+            string type = property.Type.ToString().Replace(" ", "");
+            if (type is not ("Sequential" or "TorchSharp.Modules.Sequential" or "global::TorchSharp.Modules.Sequential"))
+                return $"has type '{property.Type}', not Sequential";
+            if (property.Modifiers.Any(SyntaxKind.StaticKeyword)) return "is static";
+            bool implemented(PropertyDeclarationSyntax p) => p.ExpressionBody is not null || p.AccessorList?.Accessors.Any(a => a.Body is not null || a.ExpressionBody is not null) == true;
+            if (implemented(property)) return "is already implemented by hand";
+            if (!property.Modifiers.Any(SyntaxKind.PartialKeyword)) return "is not partial";
+            var accessors = property.AccessorList?.Accessors ?? default;
+            if (accessors.Count != 1 || !accessors[0].IsKind(SyntaxKind.GetAccessorDeclaration)) return "must have a getter only";
+            bool implementedElsewhere = declarations.SelectMany(d => d.Members).OfType<PropertyDeclarationSyntax>()
+                .Any(p => p != property && p.Identifier.ValueText == name && implemented(p));
+            return implementedElsewhere ? "is already implemented by hand" : null;
+        }
 
-            ImmutableArray<TypedConstant> args = attribute.ConstructorArguments;
-            int? Ctor(int index) => index < args.Length && args[index].Value is int v ? v : null;
-            double? CtorDouble(int index) => index < args.Length && args[index].Value is double v ? v : null;
-            int? Named(string property) => attribute.NamedArguments.FirstOrDefault(a => a.Key == property).Value.Value is int v ? v : null;
-            bool bias = attribute.NamedArguments.FirstOrDefault(a => a.Key == "Bias").Value.Value is not false;
+        /// <summary>Layer attribute names (without the Attribute suffix) and their kinds.</summary>
+        internal static readonly Dictionary<string, LayerKind> LayerKinds =
+            Enum.GetValues(typeof(LayerKind)).Cast<LayerKind>().ToDictionary(k => k.ToString(), k => k, StringComparer.Ordinal);
 
-            LocationInfo? location = LocationOf(attribute, cancellationToken);
-            EquatableArray<ArgumentLocation> arguments = ArgumentLocations(attribute, cancellationToken).ToEquatableArray();
+        /// <summary>The constructor parameters of each layer attribute, in order (a test keeps them in step with the runtime).</summary>
+        internal static string[] ConstructorParameters(LayerKind kind, int positional) => kind switch
+        {
+            LayerKind.Linear => ["outFeatures"],
+            LayerKind.Conv1d or LayerKind.Conv2d => ["outChannels", "kernelSize"],
+            LayerKind.MaxPool2d or LayerKind.AvgPool2d => ["kernelSize"],
+            LayerKind.AdaptiveAvgPool2d => positional == 1 ? ["size"] : ["height", "width"],
+            LayerKind.Dropout => ["p"],
+            LayerKind.LayerNorm => ["normalizedShape"],
+            _ => [],
+        };
+
+        private static LayerSpec? ParseLayer(LayerKind kind, AttributeSyntax syntax, AttributeReader reader)
+        {
+            int positional = syntax.ArgumentList?.Arguments.Count(a => a.NameEquals is null) ?? 0;
+            AttributeArguments args = reader.Read(syntax, ConstructorParameters(kind, positional));
+            if (!args.Complete) return null; // a non-constant argument: the compiler reports it
+            int? Int(string name) => args.Value(name) is int v ? v : null;
+            double? Double(string name) => args.Value(name) switch { double d => d, float f => f, int i => i, _ => null };
+            bool bias = args.Value("Bias") is not false;
+            LocationInfo? location = LocationInfo.From(syntax);
+            EquatableArray<ArgumentLocation> arguments = args.Locations;
             return kind switch
             {
-                LayerKind.Linear => new LayerSpec(kind, location, Size: Ctor(0), InSize: Named("InFeatures"), Bias: bias, Arguments: arguments),
-                LayerKind.Conv1d or LayerKind.Conv2d => new LayerSpec(kind, location, Size: Ctor(0), KernelSize: Ctor(1),
-                    Stride: Named("Stride"), Padding: Named("Padding"), Dilation: Named("Dilation"), InSize: Named("InChannels"), Bias: bias, Arguments: arguments),
-                LayerKind.MaxPool2d or LayerKind.AvgPool2d => new LayerSpec(kind, location, KernelSize: Ctor(0),
-                    Stride: Named("Stride"), Padding: Named("Padding"), Arguments: arguments),
-                LayerKind.AdaptiveAvgPool2d => new LayerSpec(kind, location, Size: Ctor(0), Size2: args.Length > 1 ? Ctor(1) : Ctor(0), Arguments: arguments),
-                LayerKind.Dropout => new LayerSpec(kind, location, Probability: CtorDouble(0) ?? 0.5, Arguments: arguments),
-                LayerKind.BatchNorm1d or LayerKind.BatchNorm2d => new LayerSpec(kind, location, InSize: Named("NumFeatures"), Arguments: arguments),
-                LayerKind.LayerNorm => new LayerSpec(kind, location,
-                    NormalizedShape: args.Length == 1 && args[0].Kind == TypedConstantKind.Array
-                        ? args[0].Values.Select(v => v.Value is int i ? i : 0).ToEquatableArray()
-                        : EquatableArray<int>.Empty,
-                    Arguments: arguments),
-                LayerKind.LeakyReLU => new LayerSpec(kind, location,
-                    NegativeSlope: attribute.NamedArguments.FirstOrDefault(a => a.Key == "NegativeSlope").Value.Value as double?, Arguments: arguments),
+                LayerKind.Linear => new LayerSpec(kind, location, Size: Int("OutFeatures"), InSize: Int("InFeatures"), Bias: bias, Arguments: arguments),
+                LayerKind.Conv1d or LayerKind.Conv2d => new LayerSpec(kind, location, Size: Int("OutChannels"), KernelSize: Int("KernelSize"),
+                    Stride: Int("Stride"), Padding: Int("Padding"), Dilation: Int("Dilation"), InSize: Int("InChannels"), Bias: bias, Arguments: arguments),
+                LayerKind.MaxPool2d or LayerKind.AvgPool2d => new LayerSpec(kind, location, KernelSize: Int("KernelSize"),
+                    Stride: Int("Stride"), Padding: Int("Padding"), Arguments: arguments),
+                LayerKind.AdaptiveAvgPool2d => new LayerSpec(kind, location, Size: Int("Size") ?? Int("Height"), Size2: Int("Size") ?? Int("Width"), Arguments: arguments),
+                LayerKind.Dropout => new LayerSpec(kind, location, Probability: args.Has("P") ? Double("P") ?? double.NaN : 0.5, Arguments: arguments),
+                LayerKind.BatchNorm1d or LayerKind.BatchNorm2d => new LayerSpec(kind, location, InSize: Int("NumFeatures"), Arguments: arguments),
+                LayerKind.LayerNorm => new LayerSpec(kind, location, NormalizedShape: args.IntArray("NormalizedShape"), Arguments: arguments),
+                LayerKind.LeakyReLU => new LayerSpec(kind, location, NegativeSlope: Double("NegativeSlope"), Arguments: arguments),
                 _ => new LayerSpec(kind, location, Arguments: arguments),
             };
         }
 
-        /// <summary>Where each argument of the attribute was written, by PascalCase parameter or property name.</summary>
-        private static IEnumerable<ArgumentLocation> ArgumentLocations(AttributeData attribute, CancellationToken cancellationToken)
-        {
-            if (attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken) is not AttributeSyntax { ArgumentList: { } list })
-                yield break;
-            ImmutableArray<IParameterSymbol> parameters = attribute.AttributeConstructor?.Parameters ?? ImmutableArray<IParameterSymbol>.Empty;
-            for (int i = 0; i < list.Arguments.Count; i++)
-            {
-                AttributeArgumentSyntax argument = list.Arguments[i];
-                string? name = argument.NameEquals?.Name.Identifier.ValueText
-                    ?? argument.NameColon?.Name.Identifier.ValueText
-                    ?? (parameters.Length == 0 ? null : parameters[Math.Min(i, parameters.Length - 1)].Name);
-                if (name is null) continue;
-                yield return new ArgumentLocation(char.ToUpperInvariant(name[0]) + name.Substring(1), LocationInfo.From(argument));
-            }
-        }
-
         private static LocationInfo? LocationOf(AttributeData attribute, CancellationToken cancellationToken) =>
             LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
-
-        private static bool Is(INamedTypeSymbol? attributeClass, string name) =>
-            attributeClass is not null && attributeClass.Name == name && attributeClass.ContainingNamespace?.ToDisplayString() == AttributeNamespace;
-
-        private static bool IsLayer(INamedTypeSymbol? attributeClass)
-        {
-            for (INamedTypeSymbol? t = attributeClass?.BaseType; t is not null; t = t.BaseType)
-                if (Is(t, "LayerAttribute")) return true;
-            return false;
-        }
 
         private static string TypeKeyword(INamedTypeSymbol type) => type switch
         {
@@ -293,6 +306,13 @@ public sealed partial class MultiTaskModelGenerator
             { TypeKind: TypeKind.Interface } => "interface",
             _ => "class",
         };
+
+        private static string AccessibilityKeyword(SyntaxTokenList modifiers)
+        {
+            var words = modifiers.Where(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword)
+                || m.IsKind(SyntaxKind.ProtectedKeyword) || m.IsKind(SyntaxKind.PrivateKeyword)).Select(m => m.ValueText).ToList();
+            return words.Count == 0 ? "private" : string.Join(" ", words);
+        }
 
         private static string AccessibilityKeyword(Accessibility accessibility) => accessibility switch
         {

@@ -18,13 +18,13 @@ public sealed partial class MultiTaskModelGenerator
     /// <summary>Structural checks and shape inference: turns a parsed model into an emittable one and its diagnostics.</summary>
     internal static class Validation
     {
-        public static AnalysisResult Analyze(ParseResult parsed)
+        public static AnalysisResult Analyze(ParseResult parsed, EquatableArray<string> inheritedMembers)
         {
             if (parsed.Model is not { } model) return new AnalysisResult(parsed.ClassName, null, null, parsed.Diagnostics);
             try
             {
                 var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
-                diagnostics.AddRange(CheckStructure(model));
+                diagnostics.AddRange(CheckStructure(model, inheritedMembers));
                 if (HasErrors(diagnostics)) return new AnalysisResult(model.ClassName, model.ClassLocation, null, diagnostics.ToEquatableArray());
 
                 var (shaped, shapeDiagnostics) = ShapeInference.Infer(model);
@@ -44,7 +44,7 @@ public sealed partial class MultiTaskModelGenerator
         private static bool HasErrors(IEnumerable<DiagnosticInfo> diagnostics) =>
             diagnostics.Any(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error);
 
-        private static IEnumerable<DiagnosticInfo> CheckStructure(ModelSpec model)
+        private static IEnumerable<DiagnosticInfo> CheckStructure(ModelSpec model, EquatableArray<string> inheritedMembers)
         {
             if (model.InputLocation is null)
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, model.ClassLocation, model.ClassName, "has no [Input(...)] attribute");
@@ -62,7 +62,7 @@ public sealed partial class MultiTaskModelGenerator
             else if (tasks.Count == 1)
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.SingleTask, tasks[0].KindLocation ?? model.ClassLocation, model.ClassName, tasks[0].Name);
 
-            var inherited = new HashSet<string>(model.InheritedMembers, StringComparer.Ordinal);
+            var inherited = new HashSet<string>(inheritedMembers, StringComparer.Ordinal);
             var stateNames = new Dictionary<string, BlockSpec>(StringComparer.Ordinal);
             foreach (BlockSpec block in model.Blocks)
             {

@@ -19,6 +19,8 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
     {
         /// <summary>Each [MultiTaskModel] class read into plain data.</summary>
         public const string Parse = nameof(Parse);
+        /// <summary>The member names every model inherits, once per compilation.</summary>
+        public const string InheritedMembers = nameof(InheritedMembers);
         /// <summary>Structure checks and shape inference.</summary>
         public const string Analyze = nameof(Analyze);
         /// <summary>The diagnostics of one model.</summary>
@@ -34,12 +36,17 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
     /// <inheritdoc />
     public void Initialize(IncrementalGeneratorInitializationContext context)
     {
+        IncrementalValueProvider<EquatableArray<string>> inherited = context.CompilationProvider
+            .Select(static (compilation, _) => Parser.InheritedMemberNames(compilation))
+            .WithTrackingName(TrackingNames.InheritedMembers);
+
         IncrementalValuesProvider<AnalysisResult> models = context.SyntaxProvider
             .ForAttributeWithMetadataName(ModelAttributeName,
                 static (node, _) => node is ClassDeclarationSyntax,
                 static (syntax, cancellationToken) => Parser.Parse(syntax, cancellationToken))
             .WithTrackingName(TrackingNames.Parse)
-            .Select(static (parsed, _) => Validation.Analyze(parsed))
+            .Combine(inherited)
+            .Select(static (input, _) => Validation.Analyze(input.Left, input.Right))
             .WithTrackingName(TrackingNames.Analyze);
 
         context.RegisterSourceOutput(

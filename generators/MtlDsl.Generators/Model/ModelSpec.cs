@@ -16,8 +16,7 @@ internal sealed record ModelSpec(
     EquatableArray<int> InputShape,
     LocationInfo? InputLocation,
     EquatableArray<BlockSpec> Blocks,
-    EquatableArray<MemberInfo> OtherMembers,
-    EquatableArray<string> InheritedMembers)
+    EquatableArray<MemberInfo> OtherMembers)
 {
     /// <summary>The generated file's hint name: namespace and containing types keep two models apart.</summary>
     public string HintName
