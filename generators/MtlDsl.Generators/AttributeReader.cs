@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Linq;
-using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -11,11 +10,11 @@ namespace MtlDsl.Generators;
 
 /// <summary>
 /// Reads an attribute's arguments from its syntax. Literals, negated literals, <c>double.NaN</c>-like constants,
-/// <c>Loss.X</c> and casts are read directly; anything else (a const field, arithmetic) asks the semantic model
-/// for the constant, only for that expression. Reading syntax keeps the generator's re-run cheap: binding
+/// <c>Loss.X</c> and casts are read directly; anything else (a const field, arithmetic) goes to a resolver: the
+/// constants the compiler gave those expressions. Reading syntax keeps the generator's re-run cheap: binding
 /// every attribute again after each edit anywhere in the project would not be.
 /// </summary>
-internal sealed class AttributeReader(SemanticModel semanticModel, CancellationToken cancellationToken)
+internal sealed class AttributeReader(Func<ExpressionSyntax, object?> resolve)
 {
     /// <summary>The attribute's simple name without namespace, alias or <c>Attribute</c> suffix: <c>MtlDsl.LinearAttribute</c> → <c>Linear</c>.</summary>
     public static string SimpleName(AttributeSyntax attribute)
@@ -68,7 +67,8 @@ internal sealed class AttributeReader(SemanticModel semanticModel, CancellationT
 
     private static string Pascal(string name) => char.ToUpperInvariant(name[0]) + name.Substring(1);
 
-    private object? Evaluate(ExpressionSyntax expression)
+    /// <summary>The value of an argument expression; what is not a literal form goes to the resolver.</summary>
+    public object? Evaluate(ExpressionSyntax expression)
     {
         switch (expression)
         {
@@ -77,17 +77,17 @@ internal sealed class AttributeReader(SemanticModel semanticModel, CancellationT
             case ParenthesizedExpressionSyntax parenthesized:
                 return Evaluate(parenthesized.Expression);
             case PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.UnaryMinusExpression } minus:
-                return Evaluate(minus.Operand) switch { int i => -i, double d => -d, float f => -f, long l => -l, _ => Semantic(expression) };
+                return Evaluate(minus.Operand) switch { int i => -i, double d => -d, float f => -f, long l => -l, _ => resolve(expression) };
             case PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.UnaryPlusExpression } plus:
                 return Evaluate(plus.Operand);
             case CastExpressionSyntax cast when cast.Type.ToString() is "Loss" or "MtlDsl.Loss" or "global::MtlDsl.Loss":
-                return Evaluate(cast.Expression) is int value ? value : Semantic(expression);
+                return Evaluate(cast.Expression) is int value ? value : resolve(expression);
             case MemberAccessExpressionSyntax member:
                 string owner = member.Expression.ToString(), field = member.Name.Identifier.ValueText;
                 if (owner is "Loss" or "MtlDsl.Loss" or "global::MtlDsl.Loss")
                 {
                     int index = Array.IndexOf(LossNames.All, field);
-                    return index >= 0 ? index : Semantic(expression);
+                    return index >= 0 ? index : resolve(expression);
                 }
                 if (owner is "double" or "Double" or "System.Double")
                 {
@@ -108,21 +108,14 @@ internal sealed class AttributeReader(SemanticModel semanticModel, CancellationT
                         case "MinValue": return int.MinValue;
                     }
                 }
-                return Semantic(expression);
+                return resolve(expression);
             case ArrayCreationExpressionSyntax { Initializer: { } initializer }:
                 return initializer.Expressions.Select(Evaluate).ToArray();
             case ImplicitArrayCreationExpressionSyntax implicitArray:
                 return implicitArray.Initializer.Expressions.Select(Evaluate).ToArray();
             default:
-                return Semantic(expression);
+                return resolve(expression);
         }
-    }
-
-    private object? Semantic(ExpressionSyntax expression)
-    {
-        SemanticModel model = expression.SyntaxTree == semanticModel.SyntaxTree ? semanticModel : semanticModel.Compilation.GetSemanticModel(expression.SyntaxTree);
-        Optional<object?> constant = model.GetConstantValue(expression, cancellationToken);
-        return constant.HasValue ? constant.Value : null;
     }
 }
 

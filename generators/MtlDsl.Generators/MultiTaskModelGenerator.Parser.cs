@@ -25,19 +25,19 @@ public sealed partial class MultiTaskModelGenerator
     /// <summary>Reads a [MultiTaskModel] class into plain data. Never throws on malformed input.</summary>
     internal static class Parser
     {
-        public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        public static ParseResult Parse(ModelDeclaration declaration, CancellationToken cancellationToken)
         {
-            var type = (INamedTypeSymbol)context.TargetSymbol;
-            var syntax = (ClassDeclarationSyntax)context.TargetNode;
+            ClassFacts facts = declaration.Facts;
+            if (facts.Failure is { } failure) return new ParseResult(facts.ClassName, null, new[] { failure }.ToEquatableArray());
             try
             {
-                return ParseCore(type, syntax, context.SemanticModel, cancellationToken);
+                return ParseCore(declaration, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                return new ParseResult(type.Name, null, new[]
+                return new ParseResult(facts.ClassName, null, new[]
                 {
-                    DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, LocationInfo.From(syntax.Identifier.GetLocation()), type.Name, e.GetType().Name + ": " + e.Message),
+                    DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, facts.ClassLocation, facts.ClassName, e.GetType().Name + ": " + e.Message),
                 }.ToEquatableArray());
             }
         }
@@ -58,51 +58,47 @@ public sealed partial class MultiTaskModelGenerator
             return names.ToEquatableArray();
         }
 
+        /// <summary>
+        /// Syntax only: a [Trunk] or [Task] attribute whose type declaration carries no attribute named
+        /// MultiTaskModel (another partial part may; <see cref="UnusedBlock"/> checks with symbols).
+        /// </summary>
+        public static bool IsPossiblyUnusedBlock(SyntaxNode node) =>
+            node is AttributeSyntax attribute
+            && AttributeReader.SimpleName(attribute) is "Trunk" or "Task"
+            && attribute.Parent?.Parent is MemberDeclarationSyntax { Parent: TypeDeclarationSyntax type }
+            && !type.AttributeLists.SelectMany(l => l.Attributes).Any(a => AttributeReader.SimpleName(a) == "MultiTaskModel");
+
         /// <summary>MTL020 for a [Trunk] or [Task] member whose type is not a [MultiTaskModel], else null.</summary>
-        public static DiagnosticInfo? UnusedBlock(GeneratorAttributeSyntaxContext context)
+        public static DiagnosticInfo? UnusedBlock(GeneratorSyntaxContext context, CancellationToken cancellationToken)
         {
-            INamedTypeSymbol? owner = context.TargetSymbol.ContainingType;
-            if (owner is null || owner.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)) return null;
-            AttributeData attribute = context.Attributes[0];
-            string name = attribute.AttributeClass?.Name ?? "Trunk";
-            return DiagnosticInfo.Create(DiagnosticDescriptors.UnusedBlock,
-                LocationOf(attribute, CancellationToken.None) ?? LocationInfo.From(context.TargetSymbol.Locations.FirstOrDefault()),
-                context.TargetSymbol.Name, name.Substring(0, name.Length - "Attribute".Length), owner.Name);
+            var attribute = (AttributeSyntax)context.Node;
+            if (context.SemanticModel.GetSymbolInfo(attribute, cancellationToken).Symbol is not IMethodSymbol { ContainingType: var attributeType }
+                || attributeType.ContainingNamespace?.ToDisplayString() != AttributeNamespace
+                || attributeType.Name is not ("TrunkAttribute" or "TaskAttribute"))
+                return null;
+            var member = (MemberDeclarationSyntax)attribute.Parent!.Parent!;
+            var typeSyntax = (TypeDeclarationSyntax)member.Parent!;
+            if (context.SemanticModel.GetDeclaredSymbol(typeSyntax, cancellationToken) is not INamedTypeSymbol owner
+                || owner.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName))
+                return null;
+            string memberName = member switch
+            {
+                PropertyDeclarationSyntax p => p.Identifier.ValueText,
+                MethodDeclarationSyntax m => m.Identifier.ValueText,
+                BaseFieldDeclarationSyntax f => f.Declaration.Variables.FirstOrDefault()?.Identifier.ValueText ?? "?",
+                _ => "?",
+            };
+            string attributeName = attributeType.Name.Substring(0, attributeType.Name.Length - "Attribute".Length);
+            return DiagnosticInfo.Create(DiagnosticDescriptors.UnusedBlock, LocationInfo.From(attribute), memberName, attributeName, owner.Name);
         }
 
-        private static ParseResult ParseCore(INamedTypeSymbol type, ClassDeclarationSyntax syntax, SemanticModel semanticModel, CancellationToken cancellationToken)
+        private static ParseResult ParseCore(ModelDeclaration declaration, CancellationToken cancellationToken)
         {
+            ClassFacts facts = declaration.Facts;
             var diagnostics = new List<DiagnosticInfo>();
-            LocationInfo? classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
-            ParseResult Fail(DiagnosticDescriptor descriptor, params string[] arguments)
-            {
-                diagnostics.Add(DiagnosticInfo.Create(descriptor, classLocation, arguments));
-                return new ParseResult(type.Name, null, diagnostics.ToEquatableArray());
-            }
-
-            if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
-                return Fail(DiagnosticDescriptors.ModelNotPartial, type.Name);
-            if (type.IsGenericType)
-                return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name, "it is generic; declare a non-generic class");
-            if (type.IsStatic || type.IsAbstract)
-                return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name, $"it is {(type.IsStatic ? "static" : "abstract")}; a model is a class that can be created");
-            if (type.BaseType is { SpecialType: not SpecialType.System_Object } baseType && !IsGeneratedBase(baseType))
-                return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name,
-                    $"it derives from '{baseType.ToDisplayString()}'; the generated model derives from MtlDsl.MultiTaskModule, so remove the base class");
-
-            var containing = new List<ContainingType>();
-            for (INamedTypeSymbol? outer = type.ContainingType; outer is not null; outer = outer.ContainingType)
-            {
-                if (outer.IsGenericType)
-                    return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name, $"it is nested in the generic type '{outer.Name}'; move it out or make '{outer.Name}' non-generic");
-                bool partial = outer.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));
-                if (!partial)
-                    return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name, $"it is nested in '{outer.Name}', which is not partial; declare 'partial' on '{outer.Name}'");
-                containing.Insert(0, new ContainingType(TypeKeyword(outer), outer.Name));
-            }
-
-            var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
-            var reader = new AttributeReader(semanticModel, cancellationToken);
+            var declarations = declaration.Declarations.ToList();
+            var constants = declaration.Constants.ToDictionary(c => (c.FilePath, c.Start), c => c.Value);
+            var reader = new AttributeReader(expression => constants.TryGetValue((expression.SyntaxTree.FilePath, expression.SpanStart), out object? value) ? value : null);
             EquatableArray<int> inputShape = EquatableArray<int>.Empty;
             LocationInfo? inputLocation = null;
             foreach (AttributeSyntax attribute in declarations.SelectMany(d => d.AttributeLists).SelectMany(l => l.Attributes))
@@ -132,20 +128,17 @@ public sealed partial class MultiTaskModelGenerator
             }
 
             var model = new ModelSpec(
-                type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
-                type.Name,
-                AccessibilityKeyword(type.DeclaredAccessibility),
-                containing.ToEquatableArray(),
-                classLocation,
+                facts.Namespace,
+                facts.ClassName,
+                facts.Accessibility,
+                facts.ContainingTypes,
+                facts.ClassLocation,
                 inputShape,
                 inputLocation,
                 blocks.ToEquatableArray(),
                 others.ToEquatableArray());
-            return new ParseResult(type.Name, model, diagnostics.ToEquatableArray());
+            return new ParseResult(facts.ClassName, model, diagnostics.ToEquatableArray());
         }
-
-        private static bool IsGeneratedBase(INamedTypeSymbol baseType) =>
-            baseType.Name == "MultiTaskModule" && baseType.ContainingNamespace?.ToDisplayString() == AttributeNamespace;
 
         private static BlockSpec? ParseBlock(MemberDeclarationSyntax member, List<(AttributeSyntax Syntax, string Name)> attributes,
             List<TypeDeclarationSyntax> declarations, AttributeReader reader, List<DiagnosticInfo> diagnostics)
@@ -295,18 +288,6 @@ public sealed partial class MultiTaskModelGenerator
             };
         }
 
-        private static LocationInfo? LocationOf(AttributeData attribute, CancellationToken cancellationToken) =>
-            LocationInfo.From(attribute.ApplicationSyntaxReference?.GetSyntax(cancellationToken));
-
-        private static string TypeKeyword(INamedTypeSymbol type) => type switch
-        {
-            { IsRecord: true, TypeKind: TypeKind.Struct } => "record struct",
-            { IsRecord: true } => "record",
-            { TypeKind: TypeKind.Struct } => "struct",
-            { TypeKind: TypeKind.Interface } => "interface",
-            _ => "class",
-        };
-
         private static string AccessibilityKeyword(SyntaxTokenList modifiers)
         {
             var words = modifiers.Where(m => m.IsKind(SyntaxKind.PublicKeyword) || m.IsKind(SyntaxKind.InternalKeyword)
@@ -314,14 +295,5 @@ public sealed partial class MultiTaskModelGenerator
             return words.Count == 0 ? "private" : string.Join(" ", words);
         }
 
-        private static string AccessibilityKeyword(Accessibility accessibility) => accessibility switch
-        {
-            Accessibility.Public => "public",
-            Accessibility.Internal => "internal",
-            Accessibility.Protected => "protected",
-            Accessibility.ProtectedOrInternal => "protected internal",
-            Accessibility.ProtectedAndInternal => "private protected",
-            _ => "private",
-        };
     }
 }

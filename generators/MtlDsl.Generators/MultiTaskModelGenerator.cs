@@ -17,6 +17,8 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
     /// <summary>The names of the pipeline steps, for incremental-generation tests and diagnostics.</summary>
     public static class TrackingNames
     {
+        /// <summary>Each [MultiTaskModel] class's declarations and the facts that need the semantic model (cheap; runs on every change).</summary>
+        public const string Declaration = nameof(Declaration);
         /// <summary>Each [MultiTaskModel] class read into plain data.</summary>
         public const string Parse = nameof(Parse);
         /// <summary>The member names every model inherits, once per compilation.</summary>
@@ -43,7 +45,9 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
         IncrementalValuesProvider<AnalysisResult> models = context.SyntaxProvider
             .ForAttributeWithMetadataName(ModelAttributeName,
                 static (node, _) => node is ClassDeclarationSyntax,
-                static (syntax, cancellationToken) => Parser.Parse(syntax, cancellationToken))
+                static (syntax, cancellationToken) => ModelDeclaration.Create(syntax, cancellationToken))
+            .WithTrackingName(TrackingNames.Declaration)
+            .Select(static (declaration, cancellationToken) => Parser.Parse(declaration, cancellationToken))
             .WithTrackingName(TrackingNames.Parse)
             .Combine(inherited)
             .Select(static (input, _) => Validation.Analyze(input.Left, input.Right))
@@ -75,16 +79,14 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
                 output.AddSource(model.Spec.HintName, source);
             });
 
-        // [Trunk] or [Task] on a member of a class that is not a [MultiTaskModel]: a block nothing uses.
-        foreach (string attribute in new[] { TrunkAttributeName, TaskAttributeName })
-        {
-            context.RegisterSourceOutput(
-                context.SyntaxProvider
-                    .ForAttributeWithMetadataName(attribute, static (_, _) => true, static (syntax, _) => Parser.UnusedBlock(syntax))
-                    .Where(static diagnostic => diagnostic is not null)
-                    .WithTrackingName(TrackingNames.UnusedBlocks),
-                static (output, diagnostic) => output.ReportDiagnostic(diagnostic!.ToDiagnostic()));
-        }
+        // [Trunk] or [Task] on a member of a class that is not a [MultiTaskModel]: a block nothing uses. Found
+        // from syntax first (cheap, and only in edited files), confirmed with symbols for those few members.
+        context.RegisterSourceOutput(
+            context.SyntaxProvider
+                .CreateSyntaxProvider(static (node, _) => Parser.IsPossiblyUnusedBlock(node), static (syntax, cancellationToken) => Parser.UnusedBlock(syntax, cancellationToken))
+                .Where(static diagnostic => diagnostic is not null)
+                .WithTrackingName(TrackingNames.UnusedBlocks),
+            static (output, diagnostic) => output.ReportDiagnostic(diagnostic!.ToDiagnostic()));
 
         context.RegisterSourceOutput(
             models.Collect().Select(static (all, _) => all.Any(m => m.Model is not null)).WithTrackingName(TrackingNames.AnyModel),

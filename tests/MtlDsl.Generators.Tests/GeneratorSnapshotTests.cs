@@ -76,6 +76,21 @@ public class GeneratorSnapshotTests
         Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
 
     [Fact]
+    public void ConstructorParametersFollowTheRuntimeAttributes()
+    {
+        // The parser maps positional arguments by these names; the attributes users write define them.
+        foreach (Type attribute in typeof(MtlDsl.LayerAttribute).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(MtlDsl.LayerAttribute))))
+        {
+            var kind = Enum.Parse<Model.LayerKind>(attribute.Name[..^"Attribute".Length]);
+            foreach (var constructor in attribute.GetConstructors())
+            {
+                string[] runtime = constructor.GetParameters().Select(p => p.Name!).ToArray();
+                Assert.Equal(runtime, MultiTaskModelGenerator.Parser.ConstructorParameters(kind, runtime.Length));
+            }
+        }
+    }
+
+    [Fact]
     public void LayerKindsFollowTheRuntimeAttributes()
     {
         var attributes = typeof(MtlDsl.LayerAttribute).Assembly.GetTypes()

@@ -21,6 +21,7 @@ public class IncrementalGeneratorTests
 
     private static readonly string[] ModelSteps =
     [
+        MultiTaskModelGenerator.TrackingNames.Declaration,
         MultiTaskModelGenerator.TrackingNames.Parse,
         MultiTaskModelGenerator.TrackingNames.Analyze,
         MultiTaskModelGenerator.TrackingNames.Diagnostics,
@@ -64,6 +65,28 @@ public class IncrementalGeneratorTests
         Assert.Equal(IncrementalStepRunReason.Modified, first.Reason);
         Assert.True(second.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"Second: {second.Reason}");
         Assert.Contains("Linear(6, 16)", driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("First.g.cs", StringComparison.Ordinal)).ToString());
+    }
+
+    [Fact]
+    public void AConstantDeclaredInAnotherFileReachesTheModelWhenItChanges()
+    {
+        static string Sizes(int hidden) => $"public static class Sizes\n{{\n    public const int Hidden = {hidden};\n}}\n";
+        string model = Usings + "[MultiTaskModel, Input(6)]\npublic partial class Uses\n{\n" +
+            "    [Trunk, Linear(Sizes.Hidden), ReLU, Linear(2 * Sizes.Hidden)] public partial Sequential Shared { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.L1, Weight = -(-0.5)), Linear(1)] public partial Sequential B { get; }\n}\n";
+        Compilation compilation = GeneratorHarness.Compilation(model, Sizes(8));
+        GeneratorDriver driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(compilation);
+        string first = driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("Uses.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("Linear(6, 8)", first);
+        Assert.Contains("Linear(8, 16)", first);
+        Assert.Contains("global::MtlDsl.Loss.L1, 0.5,", first);
+
+        driver = driver.RunGenerators(Replace(compilation, 1, Sizes(12)));
+        string second = driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("Uses.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.Contains("Linear(6, 12)", second);
+        Assert.Contains("Linear(12, 24)", second);
+        Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(Outputs(driver, MultiTaskModelGenerator.TrackingNames.Source)).Reason);
     }
 
     /// <summary>Types that must never be held by a pipeline value: they pin a compilation and defeat the cache.</summary>
