@@ -10,7 +10,7 @@ internal static class GeneratorHarness
 {
     public static readonly CSharpParseOptions ParseOptions = new(LanguageVersion.Preview);
 
-    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
+    public static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
     {
         var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).ToList();
         paths.Add(typeof(MtlDsl.Loss).Assembly.Location);

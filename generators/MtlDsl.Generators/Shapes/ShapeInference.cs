@@ -109,7 +109,7 @@ internal static class ShapeInference
             {
                 case LayerKind.Linear:
                 {
-                    if (!Rank(1, "a vector [features]", _input.Count > 1 ? "; insert [Flatten] before it" : "")) return null;
+                    if (!Rank(1, "a vector [features]", _input.Count > 1 ? "; insert [Flatten] before it" : "", _input.Count > 1 ? Fixes.InsertFlatten : null)) return null;
                     int inFeatures = _input[0];
                     if (!ExplicitInSize("InFeatures", inFeatures)) return null;
                     int outFeatures = _layer.Size!.Value;
@@ -251,15 +251,15 @@ internal static class ShapeInference
             return false;
         }
 
-        private bool Rank(int rank, string expected, string hint)
+        private bool Rank(int rank, string expected, string hint, string? fix = null)
         {
             if (_input.Count == rank) return true;
-            ReportMismatch(expected, hint);
+            ReportMismatch(expected, hint, fix);
             return false;
         }
 
-        private void ReportMismatch(string expected, string hint) =>
-            Report(DiagnosticDescriptors.LayerInputMismatch, _layer.Location, Label, Format(_input), expected, hint);
+        private void ReportMismatch(string expected, string hint, string? fix = null) =>
+            _diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.LayerInputMismatch, _layer.Location ?? _block.Location, Label, Format(_input), expected, hint) with { Fix = fix });
 
         private bool ExplicitInSize(string argument, int inferred)
         {
