@@ -81,13 +81,7 @@ public sealed partial class MultiTaskModelGenerator
             if (context.SemanticModel.GetDeclaredSymbol(typeSyntax, cancellationToken) is not INamedTypeSymbol owner
                 || owner.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName))
                 return null;
-            string memberName = member switch
-            {
-                PropertyDeclarationSyntax p => p.Identifier.ValueText,
-                MethodDeclarationSyntax m => m.Identifier.ValueText,
-                BaseFieldDeclarationSyntax f => f.Declaration.Variables.FirstOrDefault()?.Identifier.ValueText ?? "?",
-                _ => "?",
-            };
+            string memberName = DeclaredNames(member).FirstOrDefault().Name ?? "?";
             string attributeName = attributeType.Name.Substring(0, attributeType.Name.Length - "Attribute".Length);
             return DiagnosticInfo.Create(DiagnosticDescriptors.UnusedBlock, LocationInfo.From(attribute), memberName, attributeName, owner.Name);
         }
