@@ -1,0 +1,38 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MtlDsl.Weighting;
+
+/// <summary>
+/// Uncertainty weighting (UW; Kendall, Gal and Cipolla, "Multi-Task Learning Using Uncertainty to Weigh Losses",
+/// CVPR 2018), in LibMTL's form: a learnable log-variance s_k per task and the objective
+/// Σ_k L_k / (2 e^{s_k}) + s_k / 2, whose optimum for fixed losses is s_k = log L_k. The reported weights are
+/// 1 / (2 e^{s_k}). The s_k must be optimised with the model (the trainer adds them to the optimizer).
+/// </summary>
+/// <param name="initialScale">The initial s_k; −0.5 as in LibMTL.</param>
+public sealed class UncertaintyWeighting(double initialScale = -0.5) : LossWeighting
+{
+    private Parameter? _scale;
+
+    /// <inheritdoc />
+    public override string Name => "UW";
+
+    /// <summary>The log-variances s_k.</summary>
+    public Parameter Scale => _scale ?? throw new InvalidOperationException("UW is not initialised yet.");
+
+    /// <inheritdoc />
+    public override IReadOnlyList<Parameter> Parameters => _scale is null ? [] : [_scale];
+
+    /// <inheritdoc />
+    protected override void OnInitialize(ScalarType dtype, Device device) =>
+        _scale = new Parameter(full(TaskCount, initialScale, dtype: dtype, device: device).DetachFromDisposeScope(), requires_grad: true);
+
+    /// <inheritdoc />
+    protected override (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context)
+    {
+        Tensor objective = (stack(losses) / (2 * Scale.exp()) + Scale / 2).sum();
+        double[] weights = (1 / (2 * Scale.exp())).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+        return (objective, weights);
+    }
+}

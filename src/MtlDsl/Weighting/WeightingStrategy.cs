@@ -1,0 +1,121 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MtlDsl.Weighting;
+
+/// <summary>Where a gradient-based strategy takes the task gradients.</summary>
+public enum GradientMode
+{
+    /// <summary>With respect to the trunk's parameters: one backward pass through the trunk per task (LibMTL's default).</summary>
+    Parameters,
+
+    /// <summary>
+    /// With respect to the trunk's output (the representation): one backward pass through each head per task and a
+    /// single one through the trunk. Cheaper; not every strategy allows it.
+    /// </summary>
+    Representation,
+}
+
+/// <summary>
+/// What a strategy sees of the training step: the trunk's parameters or the representation, and the per-epoch
+/// average losses so far (for strategies that weight by loss history).
+/// </summary>
+public sealed class WeightingContext
+{
+    /// <summary>Creates a context.</summary>
+    /// <param name="sharedParameters">The trunk's parameters, in the order the gradients are flattened.</param>
+    /// <param name="representation">In <see cref="GradientMode.Representation"/>: the trunk's output, and the detached copy of it the heads read.</param>
+    /// <param name="epoch">The current epoch, counted from 0.</param>
+    /// <param name="epochLosses">Each finished epoch's average loss of every task: <c>epochLosses[e][k]</c>.</param>
+    public WeightingContext(IReadOnlyList<Parameter> sharedParameters, (Tensor Output, Tensor HeadInput)? representation = null,
+        int epoch = 0, IReadOnlyList<double[]>? epochLosses = null)
+    {
+        SharedParameters = sharedParameters;
+        Representation = representation;
+        Epoch = epoch;
+        EpochLosses = epochLosses ?? [];
+    }
+
+    /// <summary>The trunk's parameters.</summary>
+    public IReadOnlyList<Parameter> SharedParameters { get; }
+
+    /// <summary>The representation and the detached copy the heads read, in representation mode; else null.</summary>
+    public (Tensor Output, Tensor HeadInput)? Representation { get; }
+
+    /// <summary>The current epoch, counted from 0.</summary>
+    public int Epoch { get; }
+
+    /// <summary>Each finished epoch's average loss per task.</summary>
+    public IReadOnlyList<double[]> EpochLosses { get; }
+}
+
+/// <summary>
+/// A way to turn the tasks' losses into gradients: a weighted sum of the losses (loss weighting) or a combination
+/// of the tasks' gradients on the trunk (gradient weighting). One class per method; each follows LibMTL's
+/// implementation, and its documentation says where LibMTL departs from the paper.
+/// </summary>
+public abstract class WeightingStrategy
+{
+    /// <summary>The method's short name, as in the literature (EW, UW, PCGrad, …).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The number of tasks, known after <see cref="Initialize"/>.</summary>
+    public int TaskCount { get; private set; }
+
+    /// <summary>Whether the method can take gradients with respect to the representation.</summary>
+    public virtual bool SupportsRepresentation => false;
+
+    /// <summary>Whether the method needs the task gradients (and so a gradient mode).</summary>
+    public virtual bool UsesGradients => false;
+
+    /// <summary>Prepares the strategy for <paramref name="taskCount"/> tasks; creates its learnable parameters, if any, with this type and device.</summary>
+    public void Initialize(int taskCount, ScalarType dtype, Device device)
+    {
+        if (taskCount < 1) throw new ArgumentOutOfRangeException(nameof(taskCount), taskCount, "A weighting strategy needs at least one task.");
+        if (TaskCount != 0 && TaskCount != taskCount)
+            throw new InvalidOperationException($"{Name} was initialised for {TaskCount} tasks and cannot be reused for {taskCount}.");
+        if (TaskCount == taskCount) return;
+        TaskCount = taskCount;
+        OnInitialize(dtype, device);
+    }
+
+    /// <summary>Creates the strategy's parameters.</summary>
+    protected virtual void OnInitialize(ScalarType dtype, Device device)
+    {
+    }
+
+    /// <summary>The strategy's learnable parameters (UW's log-variances, GradNorm's and IMTL's scales); the optimizer must update them.</summary>
+    public virtual IReadOnlyList<Parameter> Parameters => [];
+
+    /// <summary>
+    /// Back-propagates the task losses: leaves the gradients on the trunk and on the heads, and returns the task
+    /// weights the method reports (as LibMTL returns them; see each method's documentation).
+    /// </summary>
+    public abstract double[] Backward(IReadOnlyList<Tensor> losses, WeightingContext context);
+
+    /// <summary>The strategy's state for a checkpoint (learnable scales and anything else that changes while training).</summary>
+    public virtual IReadOnlyDictionary<string, double[]> GetState() =>
+        Parameters.Count == 0 ? new Dictionary<string, double[]>() : new Dictionary<string, double[]> { ["loss_scale"] = ReadScale() };
+
+    /// <summary>Restores a state from <see cref="GetState"/>.</summary>
+    public virtual void LoadState(IReadOnlyDictionary<string, double[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (Parameters.Count == 0) return;
+        if (!state.TryGetValue("loss_scale", out double[]? scale) || scale.Length != TaskCount)
+            throw new ArgumentException($"{Name}: the state needs 'loss_scale' with {TaskCount} values.", nameof(state));
+        using (no_grad()) Parameters[0].copy_(tensor(scale).to(Parameters[0].dtype));
+    }
+
+    private double[] ReadScale() => Parameters[0].detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+
+    /// <summary>Checks the losses: one scalar per task.</summary>
+    protected void CheckLosses(IReadOnlyList<Tensor> losses)
+    {
+        ArgumentNullException.ThrowIfNull(losses);
+        if (TaskCount == 0) throw new InvalidOperationException($"{Name} is not initialised: call Initialize(taskCount, …) first (the trainer does).");
+        if (losses.Count != TaskCount)
+            throw new ArgumentException($"{Name} was initialised for {TaskCount} tasks but got {losses.Count} losses.", nameof(losses));
+    }
+}
