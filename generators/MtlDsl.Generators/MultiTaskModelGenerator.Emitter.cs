@@ -124,6 +124,9 @@ public sealed partial class MultiTaskModelGenerator
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;");
+            w.Line();
+            w.Line("/// <inheritdoc />");
+            w.Line("public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;");
         }
 
         private static void EmitForward(SourceWriter w, List<ShapedBlock> trunk, List<ShapedBlock> tasks)
@@ -170,10 +173,17 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"return new Losses(joint.Total, {Indexed("joint.TaskLosses", tasks.Count)});");
             w.Close();
             w.Line();
-            w.Line("/// <summary>A trainer that updates this model with <paramref name=\"optimizer\"/>, one batch per step.</summary>");
+            const string trainer = "global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>";
+            const string strategy = "global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters";
+            w.Line("/// <summary>A trainer that updates this model with <paramref name=\"optimizer\"/>, one batch per step, weighting the tasks with <paramref name=\"weighting\"/> (the declared weights if null).</summary>");
             w.Line(GeneratedCode);
-            w.Line("public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::TorchSharp.torch.optim.Optimizer optimizer) =>");
-            w.Line("    new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer);");
+            w.Line($"public {trainer} CreateTrainer(global::TorchSharp.torch.optim.Optimizer optimizer, {strategy}) =>");
+            w.Line($"    new {trainer}(this, optimizer, weighting, mode);");
+            w.Line();
+            w.Line("/// <summary>A trainer whose optimizer <paramref name=\"optimizer\"/> builds over the model's parameters and the strategy's own (UW, GradNorm and IMTL learn some).</summary>");
+            w.Line(GeneratedCode);
+            w.Line($"public {trainer} CreateTrainer(global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::TorchSharp.torch.optim.Optimizer> optimizer, {strategy}) =>");
+            w.Line($"    new {trainer}(this, optimizer, weighting, mode);");
 
             EmitTaskRecord(w, "Outputs", "Every task's output for a batch.", taskParameters(Tensor), tasks);
             EmitTaskRecord(w, "Targets", "Every task's target for a batch.", taskParameters(Tensor), tasks);
@@ -291,7 +301,7 @@ public sealed partial class MultiTaskModelGenerator
         {
             foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
                 yield return (record, $"record {record}");
-            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape" })
+            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "TrunkBlocks" })
                 yield return (property, $"property {property}");
             foreach (string constant in new[] { "TaskCount", "ParameterCount" })
                 yield return (constant, $"constant {constant}");

@@ -1,6 +1,7 @@
 using MtlDsl.Losses;
 using MtlDsl.Native;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MtlDsl;
@@ -24,6 +25,13 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     /// <summary>The shape of one input sample, without the batch dimension.</summary>
     public abstract IReadOnlyList<int> InputShape { get; }
 
+    /// <summary>The state-dict names of the trunk's blocks, in the order they run.</summary>
+    public abstract IReadOnlyList<string> TrunkBlocks { get; }
+
+    /// <summary>The trunk's parameters (the shared ones), in state-dict order: what gradient-based weighting combines.</summary>
+    public IReadOnlyList<Parameter> TrunkParameters() =>
+        named_parameters().Where(p => TrunkBlocks.Any(b => p.name.StartsWith(b + ".", StringComparison.Ordinal))).Select(p => p.parameter).ToList();
+
     /// <summary>Runs the trunk blocks in order on a checked input.</summary>
     protected abstract Tensor RunTrunk(Tensor input);
 
@@ -34,9 +42,11 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     protected abstract TOutputs CreateOutputs(Tensor[] taskOutputs);
 
     /// <summary>Runs the trunk once and every head on the representation.</summary>
-    public override TOutputs forward(Tensor input)
+    public override TOutputs forward(Tensor input) => ForwardHeads(ForwardTrunk(input));
+
+    /// <summary>Runs every head on a representation (the trunk's output).</summary>
+    public TOutputs ForwardHeads(Tensor representation)
     {
-        Tensor representation = ForwardTrunk(input);
         var outputs = new Tensor[Tasks.Count];
         for (int task = 0; task < outputs.Length; task++)
             outputs[task] = RunHead(task, representation);
@@ -64,18 +74,26 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     /// </summary>
     public JointLoss ComputeJointLoss(TOutputs outputs, TTargets targets)
     {
-        ArgumentNullException.ThrowIfNull(outputs);
-        ArgumentNullException.ThrowIfNull(targets);
-        var losses = new Tensor[Tasks.Count];
+        Tensor[] losses = ComputeTaskLosses(outputs, targets);
         Tensor? total = null;
         for (int task = 0; task < losses.Length; task++)
         {
-            TaskDefinition definition = Tasks[task];
-            losses[task] = TaskLosses.Compute(definition, outputs[task], targets[task]);
-            Tensor weighted = definition.Weight == 1.0 ? losses[task] : losses[task] * definition.Weight;
+            double weight = Tasks[task].Weight;
+            Tensor weighted = weight == 1.0 ? losses[task] : losses[task] * weight;
             total = total is null ? weighted : total + weighted;
         }
         return new JointLoss(total!, losses);
+    }
+
+    /// <summary>Each task's own loss (declaration order), every target checked against its head's output first.</summary>
+    public Tensor[] ComputeTaskLosses(TOutputs outputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(outputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        var losses = new Tensor[Tasks.Count];
+        for (int task = 0; task < losses.Length; task++)
+            losses[task] = TaskLosses.Compute(Tasks[task], outputs[task], targets[task]);
+        return losses;
     }
 
     private void CheckInput(Tensor input)

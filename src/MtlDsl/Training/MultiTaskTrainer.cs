@@ -1,11 +1,14 @@
+using MtlDsl.Weighting;
 using TorchSharp;
+using TorchSharp.Modules;
 using static TorchSharp.torch;
 
 namespace MtlDsl.Training;
 
 /// <summary>
-/// Trains a multi-task model one batch at a time: forward, joint loss, backward and optimizer step, all inside
-/// one dispose scope so that native memory stays flat over any number of steps.
+/// Trains a multi-task model one batch at a time: forward, task losses, the weighting strategy's backward
+/// (the declared static weights unless another strategy is given), and the optimizer step, all inside one
+/// dispose scope so that native memory stays flat over any number of steps.
 /// </summary>
 /// <typeparam name="TOutputs">The model's outputs record.</typeparam>
 /// <typeparam name="TTargets">The model's targets record.</typeparam>
@@ -17,20 +20,78 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 {
     private readonly MultiTaskModule<TOutputs, TTargets> _model;
     private readonly optim.Optimizer _optimizer;
+    private readonly IReadOnlyList<Parameter> _trunk;
+    private readonly List<double[]> _epochLosses = [];
+    private double[] _epochSums;
+    private int _epochSteps;
 
-    /// <summary>Creates a trainer for <paramref name="model"/> that updates it with <paramref name="optimizer"/>.</summary>
-    public MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, optim.Optimizer optimizer)
+    /// <summary>
+    /// Creates a trainer that updates <paramref name="model"/> with <paramref name="optimizer"/>. A strategy with
+    /// learnable parameters (UW, GradNorm, IMTL) needs them in the optimizer: use the overload that builds it.
+    /// </summary>
+    /// <exception cref="ArgumentException">The strategy's parameters are not in the optimizer.</exception>
+    /// <exception cref="NotSupportedException">The strategy cannot run in <paramref name="mode"/>.</exception>
+    public MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, optim.Optimizer optimizer, WeightingStrategy? weighting = null, GradientMode mode = GradientMode.Parameters)
+        : this(model, weighting, mode, _ => optimizer ?? throw new ArgumentNullException(nameof(optimizer)))
+    {
+        var optimized = new HashSet<Parameter>(optimizer.parameters(), ReferenceEqualityComparer.Instance);
+        if (Weighting.Parameters.Any(p => !optimized.Contains(p)))
+            throw new ArgumentException(
+                $"{Weighting.Name} learns parameters of its own, which the optimizer does not update. Let the trainer build the optimizer: " +
+                "model.CreateTrainer(parameters => torch.optim.Adam(parameters, lr: 1e-3), weighting).", nameof(optimizer));
+    }
+
+    /// <summary>
+    /// Creates a trainer whose optimizer <paramref name="optimizer"/> builds over the model's parameters and the
+    /// strategy's own learnable ones.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The strategy cannot run in <paramref name="mode"/>.</exception>
+    public MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, Func<IEnumerable<Parameter>, optim.Optimizer> optimizer,
+        WeightingStrategy? weighting = null, GradientMode mode = GradientMode.Parameters)
+        : this(model, weighting, mode, optimizer)
+    {
+    }
+
+    private MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, WeightingStrategy? weighting, GradientMode mode,
+        Func<IEnumerable<Parameter>, optim.Optimizer> optimizer)
     {
         _model = model ?? throw new ArgumentNullException(nameof(model));
-        _optimizer = optimizer ?? throw new ArgumentNullException(nameof(optimizer));
+        ArgumentNullException.ThrowIfNull(optimizer);
+        Weighting = weighting ?? new StaticWeighting(model.Tasks.Select(t => t.Weight));
+        Mode = mode;
+        if (mode == GradientMode.Representation && Weighting.UsesGradients && !Weighting.SupportsRepresentation)
+            throw new NotSupportedException($"{Weighting.Name} cannot take gradients with respect to the representation; create the trainer with GradientMode.Parameters.");
+        _trunk = model.TrunkParameters();
+        Parameter first = model.parameters().First();
+        Weighting.Initialize(model.Tasks.Count, first.dtype, first.device);
+        _optimizer = optimizer(model.parameters().Concat(Weighting.Parameters));
+        _epochSums = new double[model.Tasks.Count];
     }
+
+    /// <summary>The weighting strategy.</summary>
+    public WeightingStrategy Weighting { get; }
+
+    /// <summary>Where gradient-based strategies take the task gradients.</summary>
+    public GradientMode Mode { get; }
+
+    /// <summary>The optimizer.</summary>
+    public optim.Optimizer Optimizer => _optimizer;
 
     /// <summary>The number of training steps taken.</summary>
     public long StepCount { get; private set; }
 
+    /// <summary>The current epoch, counted from 0 (advanced by <see cref="EndEpoch"/>).</summary>
+    public int Epoch => _epochLosses.Count;
+
+    /// <summary>Each finished epoch's average training loss per task.</summary>
+    public IReadOnlyList<double[]> EpochLosses => _epochLosses;
+
+    /// <summary>The task weights the strategy reported in the last step.</summary>
+    public IReadOnlyList<double> LastWeights { get; private set; } = [];
+
     /// <summary>
-    /// One training step on a batch: the model in training mode, the joint loss back-propagated, one optimizer
-    /// step. Returns the joint loss and each task's loss.
+    /// One training step on a batch: the model in training mode, the strategy's backward, one optimizer step.
+    /// Returns the joint loss (Σ weight·loss with the strategy's weights) and each task's own loss.
     /// </summary>
     /// <exception cref="TaskTensorException">A target does not fit its head's output.</exception>
     /// <exception cref="NonFiniteLossException">A loss is NaN or infinite; the optimizer step is skipped.</exception>
@@ -39,15 +100,46 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
         _optimizer.zero_grad();
-        JointLoss joint = _model.ComputeJointLoss(_model.forward(input), targets);
+
+        TOutputs outputs;
+        (Tensor, Tensor)? representation = null;
+        if (Mode == GradientMode.Representation && Weighting.UsesGradients)
+        {
+            Tensor output = _model.ForwardTrunk(input);
+            Tensor headInput = output.detach().requires_grad_(true);
+            outputs = _model.ForwardHeads(headInput);
+            representation = (output, headInput);
+        }
+        else
+        {
+            outputs = _model.forward(input);
+        }
+
+        Tensor[] losses = _model.ComputeTaskLosses(outputs, targets);
         StepCount++;
-        double[] values = ReadValues(joint, StepCount);
-        joint.Total.backward();
+        double[] values = ReadValues(losses, StepCount);
+        double[] weights = Weighting.Backward(losses, new WeightingContext(_trunk, representation, Epoch, _epochLosses));
         _optimizer.step();
-        return TLossValues.Create(values[0], values[1..]);
+
+        for (int k = 0; k < values.Length; k++) _epochSums[k] += values[k];
+        _epochSteps++;
+        LastWeights = weights;
+        return TLossValues.Create(values.Select((v, k) => v * weights[k]).Sum(), values);
     }
 
-    /// <summary>The losses on a batch in evaluation mode, without gradients; the training mode is restored after.</summary>
+    /// <summary>
+    /// Ends the current epoch: its average loss per task joins <see cref="EpochLosses"/> (which DWA and GradNorm
+    /// read) and the epoch counter advances.
+    /// </summary>
+    public void EndEpoch()
+    {
+        if (_epochSteps == 0) throw new InvalidOperationException("EndEpoch: no training step was taken in this epoch.");
+        _epochLosses.Add(_epochSums.Select(s => s / _epochSteps).ToArray());
+        _epochSums = new double[_epochSums.Length];
+        _epochSteps = 0;
+    }
+
+    /// <summary>The losses on a batch in evaluation mode, without gradients, with the declared weights; the training mode is restored after.</summary>
     public TLossValues Evaluate(Tensor input, TTargets targets)
     {
         using var scope = torch.NewDisposeScope();
@@ -56,8 +148,8 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _model.eval();
         try
         {
-            double[] values = ReadValues(_model.ComputeJointLoss(_model.forward(input), targets), StepCount);
-            return TLossValues.Create(values[0], values[1..]);
+            double[] values = ReadValues(_model.ComputeTaskLosses(_model.forward(input), targets), StepCount);
+            return TLossValues.Create(values.Select((v, k) => v * _model.Tasks[k].Weight).Sum(), values);
         }
         finally
         {
@@ -65,16 +157,40 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         }
     }
 
-    // The joint loss and every task's loss in one copy to the CPU (one synchronisation, not one per task).
-    private double[] ReadValues(JointLoss joint, long step)
+    /// <summary>The trainer's state for a checkpoint: step, epoch history and the strategy's state.</summary>
+    public TrainerState GetState() => new(StepCount, [.. _epochLosses.Select(e => (double[])e.Clone())],
+        (double[])_epochSums.Clone(), _epochSteps, Weighting.Name, Weighting.GetState());
+
+    /// <summary>Restores a state from <see cref="GetState"/> (the optimizer's state is saved with the optimizer).</summary>
+    public void LoadState(TrainerState state)
     {
-        var scalars = new Tensor[joint.TaskLosses.Count + 1];
-        scalars[0] = joint.Total;
-        for (int task = 0; task < joint.TaskLosses.Count; task++) scalars[task + 1] = joint.TaskLosses[task];
-        double[] values = torch.stack(scalars).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
-        for (int task = 0; task < joint.TaskLosses.Count; task++)
-            if (!double.IsFinite(values[task + 1])) throw new NonFiniteLossException(_model.Tasks[task].Name, step, values[task + 1]);
-        if (!double.IsFinite(values[0])) throw new NonFiniteLossException("joint loss", step, values[0]);
+        ArgumentNullException.ThrowIfNull(state);
+        if (state.Weighting != Weighting.Name)
+            throw new ArgumentException($"The state was saved with {state.Weighting}, this trainer uses {Weighting.Name}.", nameof(state));
+        StepCount = state.StepCount;
+        _epochLosses.Clear();
+        _epochLosses.AddRange(state.EpochLosses.Select(e => (double[])e.Clone()));
+        _epochSums = (double[])state.EpochSums.Clone();
+        _epochSteps = state.EpochSteps;
+        Weighting.LoadState(state.WeightingState);
+    }
+
+    // Every task's loss in one copy to the CPU (one synchronisation, not one per task).
+    private double[] ReadValues(Tensor[] losses, long step)
+    {
+        double[] values = torch.stack(losses).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+        for (int task = 0; task < values.Length; task++)
+            if (!double.IsFinite(values[task])) throw new NonFiniteLossException(_model.Tasks[task].Name, step, values[task]);
         return values;
     }
 }
+
+/// <summary>What a checkpoint keeps of a trainer.</summary>
+/// <param name="StepCount">Training steps taken.</param>
+/// <param name="EpochLosses">Each finished epoch's average loss per task.</param>
+/// <param name="EpochSums">The current epoch's running loss sums.</param>
+/// <param name="EpochSteps">The current epoch's steps so far.</param>
+/// <param name="Weighting">The strategy's name.</param>
+/// <param name="WeightingState">The strategy's state.</param>
+public sealed record TrainerState(long StepCount, IReadOnlyList<double[]> EpochLosses, double[] EpochSums, int EpochSteps,
+    string Weighting, IReadOnlyDictionary<string, double[]> WeightingState);

@@ -86,6 +86,9 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
+
+        /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
         protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _encoder.forward(input);
 
@@ -118,10 +121,15 @@ namespace MtlDsl.TestModels
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
-        /// <summary>A trainer that updates this model with <paramref name="optimizer"/>, one batch per step.</summary>
+        /// <summary>A trainer that updates this model with <paramref name="optimizer"/>, one batch per step, weighting the tasks with <paramref name="weighting"/> (the declared weights if null).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
-        public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::TorchSharp.torch.optim.Optimizer optimizer) =>
-            new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer);
+        public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::TorchSharp.torch.optim.Optimizer optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
+            new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
+
+        /// <summary>A trainer whose optimizer <paramref name="optimizer"/> builds over the model's parameters and the strategy's own (UW, GradNorm and IMTL learn some).</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::TorchSharp.torch.optim.Optimizer> optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
+            new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
 
         /// <summary>Every task's output for a batch.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
