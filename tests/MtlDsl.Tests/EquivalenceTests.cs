@@ -18,7 +18,7 @@ public class EquivalenceTests
         Assert.Equal(theirs, ours);
         Assert.Contains(ours, p => p.name == "features.0.weight");
         Assert.Equal(VisionModel.ParameterCount, generated.parameters().Sum(p => p.numel()));
-        Assert.Equal(handWritten.parameters().Sum(p => p.numel()), VisionModel.ParameterCount);
+        Assert.Equal(VisionModel.ParameterCount, handWritten.parameters().Sum(p => p.numel()));
     }
 
     [Fact]

@@ -1,0 +1,139 @@
+using MtlDsl.Training;
+using MtlDsl.Weighting;
+using SeedExample;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace MtlDsl.Tests;
+
+/// <summary>Every strategy trains the article network through the generated trainer, in each mode it allows.</summary>
+public class WeightingTrainingTests
+{
+    public static TheoryData<string, GradientMode> Strategies
+    {
+        get
+        {
+            var data = new TheoryData<string, GradientMode>();
+            foreach (string name in new[] { "EW", "Static", "DWA", "UW", "RLW", "GLS", "PCGrad", "MGDA", "CAGrad", "IMTL", "GradNorm", "Aligned-MTL" })
+                data.Add(name, GradientMode.Parameters);
+            foreach (string name in new[] { "MGDA", "IMTL", "GradNorm", "Aligned-MTL" })
+                data.Add(name, GradientMode.Representation);
+            return data;
+        }
+    }
+
+    internal static WeightingStrategy Create(string name) => name switch
+    {
+        "EW" => new EqualWeighting(),
+        "Static" => new StaticWeighting([1.0, 0.5]),
+        "DWA" => new DynamicWeightAverage(),
+        "UW" => new UncertaintyWeighting(),
+        "RLW" => new RandomLossWeighting(new Generator(3)),
+        "GLS" => new GeometricLossStrategy(),
+        "PCGrad" => new PCGrad(new Random(3)),
+        "MGDA" => new Mgda(MgdaNormalization.L2),
+        "CAGrad" => new CAGrad(),
+        "IMTL" => new Imtl(),
+        "GradNorm" => new GradNorm(),
+        "Aligned-MTL" => new AlignedMtl(),
+        _ => throw new ArgumentOutOfRangeException(nameof(name)),
+    };
+
+    [Theory]
+    [MemberData(nameof(Strategies))]
+    public void TrainsTheArticleNetwork(string name, GradientMode mode)
+    {
+        torch.manual_seed(11);
+        var (images, classes, boxes) = SyntheticVision.Generate(512, seed: 5);
+        using var model = new VisionModel();
+        var trainer = model.CreateTrainer(parameters => optim.Adam(parameters, lr: 1e-3), Create(name), mode);
+        var first = new List<VisionModel.LossValues>();
+        var last = new List<VisionModel.LossValues>();
+        for (int epoch = 0; epoch < 4; epoch++)
+        {
+            for (int b = 0; b < 8; b++)
+            {
+                using var scope = NewDisposeScope();
+                var batch = arange(b * 64, (b + 1) * 64);
+                var step = trainer.Step(images[batch], new VisionModel.Targets(classes[batch], boxes[batch]));
+                (epoch == 0 ? first : last).Add(step);
+                Assert.Equal(2, trainer.LastWeights.Count);
+                Assert.All(trainer.LastWeights, w => Assert.True(double.IsFinite(w), $"{name}: weight {w}"));
+            }
+            if (epoch == 0) last.Clear();
+            trainer.EndEpoch();
+        }
+        double firstClassification = first.Take(3).Average(s => s.Classification), lastClassification = last.TakeLast(3).Average(s => s.Classification);
+        double firstDetection = first.Take(3).Average(s => s.Detection), lastDetection = last.TakeLast(3).Average(s => s.Detection);
+        // GLS, IMTL and Aligned-MTL equalise the tasks; here the detection loss is ~1,000 times smaller than the
+        // classification loss, so they scale the classification gradient down and it learns more slowly in 32 steps.
+        double required = name is "GLS" or "IMTL" or "Aligned-MTL" ? 0.97 : 0.9;
+        Assert.True(lastClassification < required * firstClassification, $"{name}/{mode}: classification {firstClassification:F4} → {lastClassification:F4}");
+        Assert.True(lastDetection < firstDetection, $"{name}/{mode}: detection {firstDetection:F5} → {lastDetection:F5}");
+        Assert.Equal(4, trainer.Epoch);
+    }
+
+    [Theory]
+    [InlineData("PCGrad")]
+    [InlineData("CAGrad")]
+    public void AStrategyWithoutRepresentationModeIsRefusedWhenTheTrainerIsCreated(string name)
+    {
+        using var model = new VisionModel();
+        var error = Assert.Throws<NotSupportedException>(() => model.CreateTrainer(optim.SGD(model.parameters(), 0.1), Create(name), GradientMode.Representation));
+        Assert.Contains(name, error.Message);
+        Assert.Contains("GradientMode.Parameters", error.Message);
+    }
+
+    [Fact]
+    public void LearnableStrategyParametersMustReachTheOptimizer()
+    {
+        using var model = new VisionModel();
+        var error = Assert.Throws<ArgumentException>(() => model.CreateTrainer(optim.SGD(model.parameters(), 0.1), new UncertaintyWeighting()));
+        Assert.Contains("CreateTrainer(parameters =>", error.Message);
+
+        var trainer = model.CreateTrainer(parameters => optim.SGD(parameters, 0.1), new UncertaintyWeighting());
+        Assert.Contains(((UncertaintyWeighting)trainer.Weighting).Scale, trainer.Optimizer.parameters());
+    }
+
+    [Fact]
+    public void RepresentationModeGivesTheTrunkTheCombinationOfTheTasksGradients()
+    {
+        // With the coefficients the strategy chose, the trunk's gradient must equal that of Σ β_k L_k.
+        torch.manual_seed(2);
+        var (images, classes, boxes) = SyntheticVision.Generate(16, seed: 9);
+        using var model = new VisionModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.0), new Mgda(), GradientMode.Representation);
+        trainer.Step(images, new VisionModel.Targets(classes, boxes));
+        double[] beta = [.. trainer.LastWeights];
+        var viaRepresentation = model.TrunkParameters().Select(p => p.grad!.clone()).ToList();
+
+        model.zero_grad();
+        var losses = model.ComputeTaskLosses(model.forward(images), new VisionModel.Targets(classes, boxes));
+        (losses[0] * beta[0] + losses[1] * beta[1]).backward();
+        var direct = model.TrunkParameters().Select(p => p.grad!).ToList();
+        for (int i = 0; i < direct.Count; i++)
+            Assert.True(viaRepresentation[i].allclose(direct[i], rtol: 1e-4, atol: 1e-7), $"trunk parameter {i} differs");
+    }
+
+    [Fact]
+    public void TrainerStateRoundTripsTheEpochHistoryAndTheStrategy()
+    {
+        var (images, classes, boxes) = SyntheticVision.Generate(64, seed: 1);
+        using var model = new VisionModel();
+        var trainer = model.CreateTrainer(parameters => optim.Adam(parameters, 1e-3), new UncertaintyWeighting());
+        trainer.Step(images, new VisionModel.Targets(classes, boxes));
+        trainer.EndEpoch();
+        trainer.Step(images, new VisionModel.Targets(classes, boxes));
+        TrainerState state = trainer.GetState();
+
+        using var other = new VisionModel();
+        var restored = other.CreateTrainer(parameters => optim.Adam(parameters, 1e-3), new UncertaintyWeighting());
+        restored.LoadState(state);
+        Assert.Equal(trainer.StepCount, restored.StepCount);
+        Assert.Equal(trainer.EpochLosses, restored.EpochLosses);
+        Assert.Equal(state.WeightingState["loss_scale"], restored.GetState().WeightingState["loss_scale"]);
+        var imtl = other.CreateTrainer(parameters => optim.Adam(parameters, 1e-3), new Imtl());
+        Assert.Throws<ArgumentException>(() => imtl.LoadState(state));
+    }
+}
