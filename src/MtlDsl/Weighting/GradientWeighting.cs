@@ -97,7 +97,9 @@ public static class TaskGradients
         {
             ZeroGrad(shared);
             losses[k].backward(null, retain_graph: k + 1 < losses.Count);
+            // Copied: a lone parameter's flattened gradient would alias its .grad, which the next task zeroes.
             rows[k] = cat(shared.Select(p => p.grad is null ? zeros(p.numel(), dtype: p.dtype, device: p.device) : p.grad.flatten()).ToArray(), 0);
+            if (shared.Count == 1) rows[k] = rows[k].clone();
         }
         ZeroGrad(shared);
         return stack(rows);
