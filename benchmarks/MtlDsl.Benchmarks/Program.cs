@@ -8,6 +8,18 @@ using static TorchSharp.torch;
 // TorchSharp: same data, same threads, same process. Step times are measured in interleaved rounds (the
 // order alternates every round) so that machine noise falls on both alike; native memory is sampled over a
 // long run of each. Usage: [--threads N] [--rounds N] [--steps-per-round N] [--memory-steps N]
+// With "weighting" first: every weighting strategy side by side (step time relative to EW, peak memory).
+if (args.Length >= 3 && args[0] == "--peak-memory-of")
+{
+    WeightingBenchmark.PrintPeakMemory(args[1], Enum.Parse<MtlDsl.Weighting.GradientMode>(args[2]));
+    return;
+}
+if (args.Length > 0 && args[0] == "weighting")
+{
+    torch.set_num_threads(Option("--threads", 2));
+    WeightingBenchmark.Run(Option("--rounds", 8), Option("--steps-per-round", 3));
+    return;
+}
 int threads = Option("--threads", 2), rounds = Option("--rounds", 20), stepsPerRound = Option("--steps-per-round", 10), memorySteps = Option("--memory-steps", 2000);
 torch.set_num_threads(threads);
 torch.manual_seed(0);
