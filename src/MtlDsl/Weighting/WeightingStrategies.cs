@@ -1,0 +1,32 @@
+using TorchSharp;
+
+namespace MtlDsl.Weighting;
+
+/// <summary>The strategies by name, with LibMTL's default hyper-parameters: for configuration files and command lines.</summary>
+public static class WeightingStrategies
+{
+    /// <summary>The names <see cref="Create"/> accepts.</summary>
+    public static IReadOnlyList<string> Names { get; } =
+        ["EW", "DWA", "UW", "RLW", "GLS", "GradNorm", "MGDA", "PCGrad", "CAGrad", "IMTL", "Aligned-MTL"];
+
+    /// <summary>
+    /// A new strategy with default hyper-parameters. <paramref name="seed"/> fixes the random draws of RLW and
+    /// PCGrad. (Static weights are the trainer's default; create <see cref="StaticWeighting"/> with the weights.)
+    /// </summary>
+    /// <exception cref="ArgumentException">The name is not one of <see cref="Names"/>.</exception>
+    public static WeightingStrategy Create(string name, int? seed = null) => name switch
+    {
+        "EW" => new EqualWeighting(),
+        "DWA" => new DynamicWeightAverage(),
+        "UW" => new UncertaintyWeighting(),
+        "RLW" => new RandomLossWeighting(seed is int s ? new torch.Generator((ulong)s) : null),
+        "GLS" => new GeometricLossStrategy(),
+        "GradNorm" => new GradNorm(),
+        "MGDA" => new Mgda(),
+        "PCGrad" => new PCGrad(seed is int t ? new Random(t) : null),
+        "CAGrad" => new CAGrad(),
+        "IMTL" => new Imtl(),
+        "Aligned-MTL" => new AlignedMtl(),
+        _ => throw new ArgumentException($"Unknown weighting strategy '{name}'; use one of {string.Join(", ", Names)}.", nameof(name)),
+    };
+}
