@@ -62,13 +62,13 @@ public static partial class TorchNative
         }
 
         string original = Path.Combine(nativeDirectory, LibraryFile);
-        if (NativeLibrary.TryLoad(original, out _))
+        string? firstError = LoadError(original, out _);
+        if (firstError is null)
         {
             LoadedFrom = original;
             return;
         }
 
-        string firstError = LoadError(original);
         var relaxed = new HashSet<string>(StringComparer.Ordinal);
         string error = firstError;
         byte[] image = File.ReadAllBytes(original);
@@ -100,13 +100,14 @@ public static partial class TorchNative
             }
 
             string copy = WriteCachedCopy(image);
-            if (NativeLibrary.TryLoad(copy, out IntPtr handle))
+            string? copyError = LoadError(copy, out IntPtr handle);
+            if (copyError is null)
             {
                 Register(handle);
                 LoadedFrom = copy;
                 return;
             }
-            error = LoadError(copy);
+            error = copyError;
         }
         throw new TorchNativeLoadException($"TorchSharp's native library '{original}' does not load: {error}");
     }
@@ -139,15 +140,17 @@ public static partial class TorchNative
 
     private static string RuntimeId => RuntimeInformation.OSArchitecture == Architecture.Arm64 ? "linux-arm64" : "linux-x64";
 
-    private static string LoadError(string path)
+    /// <summary>Loads the library: null and its handle on success, else the loader's message (which names a missing version).</summary>
+    private static string? LoadError(string path, out IntPtr handle)
     {
         try
         {
-            NativeLibrary.Free(NativeLibrary.Load(path));
-            return "it loaded on a second attempt";
+            handle = NativeLibrary.Load(path);
+            return null;
         }
         catch (DllNotFoundException e)
         {
+            handle = IntPtr.Zero;
             return e.Message;
         }
     }
