@@ -1,0 +1,179 @@
+using static TorchSharp.torch;
+
+namespace MtlDsl.Metrics;
+
+/// <summary>
+/// A metric accumulated over the batches of an evaluation: <see cref="Update"/> with each batch's head output and
+/// target, then <see cref="Compute"/>. Counts are kept as exact sums, so the result does not depend on how the
+/// data was split into batches.
+/// </summary>
+public abstract class TaskMetric
+{
+    /// <summary>The metric's name (accuracy, macro_f1, mae, rmse).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>Whether a larger value is better (for Δm and early stopping).</summary>
+    public abstract bool HigherIsBetter { get; }
+
+    /// <summary>Adds one batch: the head's output and the target, as the task's loss takes them.</summary>
+    public abstract void Update(Tensor output, Tensor target);
+
+    /// <summary>The metric over everything added since the last <see cref="Reset"/>.</summary>
+    /// <exception cref="InvalidOperationException">Nothing was added.</exception>
+    public abstract double Compute();
+
+    /// <summary>Forgets everything added.</summary>
+    public abstract void Reset();
+
+    /// <summary>Checks that the output and target describe the same samples.</summary>
+    protected void CheckBatch(Tensor output, Tensor target)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        ArgumentNullException.ThrowIfNull(target);
+        if (output.dim() == 0 || target.dim() == 0 || output.shape[0] != target.shape[0])
+            throw new ArgumentException($"{Name}: the output has shape [{string.Join(", ", output.shape)}] and the target [{string.Join(", ", target.shape)}]; both need the batch as their first dimension, of one size.");
+    }
+}
+
+/// <summary>The fraction of samples (and positions, for class maps) whose highest-scoring class is the target class.</summary>
+public sealed class Accuracy : TaskMetric
+{
+    private long _correct, _total;
+
+    /// <inheritdoc />
+    public override string Name => "accuracy";
+
+    /// <inheritdoc />
+    public override bool HigherIsBetter => true;
+
+    /// <inheritdoc />
+    public override void Update(Tensor output, Tensor target)
+    {
+        CheckBatch(output, target);
+        using var scope = NewDisposeScope();
+        Tensor predicted = output.argmax(1);
+        _correct += predicted.eq(target.to_type(ScalarType.Int64)).sum().item<long>();
+        _total += target.numel();
+    }
+
+    /// <inheritdoc />
+    public override double Compute() => _total > 0 ? (double)_correct / _total : throw new InvalidOperationException("accuracy: no sample was added.");
+
+    /// <inheritdoc />
+    public override void Reset() => _correct = _total = 0;
+}
+
+/// <summary>
+/// Macro-averaged F1: the mean over classes of 2·TP / (2·TP + FP + FN). A class that never occurs and is never
+/// predicted is left out of the mean (its F1 is undefined), as scikit-learn does with <c>labels</c> restricted to
+/// classes present.
+/// </summary>
+/// <param name="classes">The number of classes.</param>
+public sealed class MacroF1(int classes) : TaskMetric
+{
+    private readonly long[] _truePositive = new long[classes > 1 ? classes : throw new ArgumentOutOfRangeException(nameof(classes), classes, "Macro F1 needs at least 2 classes.")];
+    private readonly long[] _falsePositive = new long[classes];
+    private readonly long[] _falseNegative = new long[classes];
+
+    /// <inheritdoc />
+    public override string Name => "macro_f1";
+
+    /// <inheritdoc />
+    public override bool HigherIsBetter => true;
+
+    /// <inheritdoc />
+    public override void Update(Tensor output, Tensor target)
+    {
+        CheckBatch(output, target);
+        using var scope = NewDisposeScope();
+        long[] predicted = output.argmax(1).flatten().cpu().data<long>().ToArray();
+        long[] actual = target.to_type(ScalarType.Int64).flatten().cpu().data<long>().ToArray();
+        for (int i = 0; i < actual.Length; i++)
+        {
+            if (actual[i] < 0 || actual[i] >= _truePositive.Length)
+                throw new ArgumentException($"macro_f1: target class {actual[i]} is outside [0, {_truePositive.Length - 1}].");
+            if (predicted[i] == actual[i]) _truePositive[actual[i]]++;
+            else
+            {
+                _falsePositive[predicted[i]]++;
+                _falseNegative[actual[i]]++;
+            }
+        }
+    }
+
+    /// <inheritdoc />
+    public override double Compute()
+    {
+        var scores = new List<double>();
+        for (int c = 0; c < _truePositive.Length; c++)
+        {
+            long denominator = 2 * _truePositive[c] + _falsePositive[c] + _falseNegative[c];
+            if (denominator > 0) scores.Add(2.0 * _truePositive[c] / denominator);
+        }
+        return scores.Count > 0 ? scores.Average() : throw new InvalidOperationException("macro_f1: no sample was added.");
+    }
+
+    /// <inheritdoc />
+    public override void Reset()
+    {
+        Array.Clear(_truePositive);
+        Array.Clear(_falsePositive);
+        Array.Clear(_falseNegative);
+    }
+}
+
+/// <summary>Mean absolute error over every element.</summary>
+public sealed class MeanAbsoluteError : TaskMetric
+{
+    private double _sum;
+    private long _count;
+
+    /// <inheritdoc />
+    public override string Name => "mae";
+
+    /// <inheritdoc />
+    public override bool HigherIsBetter => false;
+
+    /// <inheritdoc />
+    public override void Update(Tensor output, Tensor target)
+    {
+        CheckBatch(output, target);
+        using var scope = NewDisposeScope();
+        _sum += (output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64)).abs().sum().item<double>();
+        _count += output.numel();
+    }
+
+    /// <inheritdoc />
+    public override double Compute() => _count > 0 ? _sum / _count : throw new InvalidOperationException("mae: no sample was added.");
+
+    /// <inheritdoc />
+    public override void Reset() => (_sum, _count) = (0, 0);
+}
+
+/// <summary>Root mean squared error over every element.</summary>
+public sealed class RootMeanSquaredError : TaskMetric
+{
+    private double _sum;
+    private long _count;
+
+    /// <inheritdoc />
+    public override string Name => "rmse";
+
+    /// <inheritdoc />
+    public override bool HigherIsBetter => false;
+
+    /// <inheritdoc />
+    public override void Update(Tensor output, Tensor target)
+    {
+        CheckBatch(output, target);
+        using var scope = NewDisposeScope();
+        _sum += (output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64)).square().sum().item<double>();
+        _count += output.numel();
+    }
+
+    /// <inheritdoc />
+    public override double Compute() => _count > 0 ? Math.Sqrt(_sum / _count) : throw new InvalidOperationException("rmse: no sample was added.");
+
+    /// <inheritdoc />
+    public override void Reset() => (_sum, _count) = (0, 0);
+}
