@@ -49,6 +49,17 @@ public class MetricTests
     }
 
     [Fact]
+    public void MissingLabelsAreLeftOut()
+    {
+        var accuracy = new Accuracy();
+        accuracy.Update(Scores(0, 1, 2, 2), tensor(new long[] { 0, MtlDsl.Losses.TaskLosses.MissingClass, 1, 2 }));
+        Assert.Equal(2.0 / 3, accuracy.Compute(), 12);
+        var mae = new MeanAbsoluteError();
+        mae.Update(tensor(new float[] { 1, 2, 3 }).reshape(3, 1), tensor(new float[] { 2, float.NaN, 5 }).reshape(3, 1));
+        Assert.Equal(1.5, mae.Compute(), 6);
+    }
+
+    [Fact]
     public void EmptyMetricsAndMismatchedBatchesAreClearErrors()
     {
         Assert.Throws<InvalidOperationException>(() => new Accuracy().Compute());

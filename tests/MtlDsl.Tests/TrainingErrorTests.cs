@@ -1,3 +1,4 @@
+using MtlDsl.Losses;
 using MtlDsl.TestModels;
 using SeedExample;
 using TorchSharp;
@@ -59,10 +60,10 @@ public class TrainingErrorTests
         using var model = new VisionModel();
         var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1));
         var (images, classes, boxes) = Batch();
-        boxes[0, 0, 0, 0] = tensor(float.NaN);
+        images[0, 0, 0, 0] = tensor(float.NaN); // a NaN input (a NaN target would be a missing label)
         var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
         var error = Assert.Throws<NonFiniteLossException>(() => trainer.Step(images, new VisionModel.Targets(classes, boxes)));
-        Assert.Equal("Detection", error.Task);
+        Assert.Equal("Classification", error.Task);
         Assert.Equal(1, error.Step);
         foreach (var (name, value) in model.state_dict())
             Assert.True(value.allclose(before[name], rtol: 0, atol: 0), $"{name} changed although the step was refused");
@@ -92,5 +93,36 @@ public class TrainingErrorTests
         var losses = model.ComputeLoss(model.forward(input), new TabularModel.Targets(randint(0, 3, [16]), rand(16, 1), randn(16, 1)));
         double expected = losses.Species.item<float>() * 1.0 + losses.IsMale.item<float>() * 0.5 + losses.BodyMass.item<float>() * 2.0;
         Assert.Equal(expected, losses.Total.item<float>(), 1e-5);
+    }
+
+    [Fact]
+    public void MissingLabelsAreLeftOutOfTheirTaskAndTheOtherTasksStillTrain()
+    {
+        torch.manual_seed(8);
+        using var model = new VisionModel();
+        var (images, classes, boxes) = Batch();
+
+        // Half the class labels and half the detection targets missing: each loss is its mean over the rest.
+        Tensor someClasses = classes.clone();
+        someClasses[TensorIndex.Slice(0, 4)] = tensor(TaskLosses.MissingClass);
+        Tensor someBoxes = boxes.clone();
+        someBoxes[TensorIndex.Slice(4, 8)] = tensor(float.NaN);
+        var outputs = model.forward(images);
+        var losses = model.ComputeLoss(outputs, new VisionModel.Targets(someClasses, someBoxes));
+        Tensor expectedClassification = nn.functional.cross_entropy(outputs.Classification[TensorIndex.Slice(4, 8)], classes[TensorIndex.Slice(4, 8)]);
+        Tensor expectedDetection = nn.functional.mse_loss(outputs.Detection[TensorIndex.Slice(0, 4)], boxes[TensorIndex.Slice(0, 4)]);
+        Assert.Equal(expectedClassification.item<float>(), losses.Classification.item<float>(), 5);
+        Assert.Equal(expectedDetection.item<float>(), losses.Detection.item<float>(), 6);
+
+        // Every class label missing: that task's loss is 0, its head gets no gradient, and the detection task trains.
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1));
+        Tensor noClasses = full(8, TaskLosses.MissingClass, dtype: ScalarType.Int64);
+        var detectionBefore = model.Detection.parameters().Select(p => p.clone()).ToList();
+        var classificationBefore = model.Classification.parameters().Select(p => p.clone()).ToList();
+        var step = trainer.Step(images, new VisionModel.Targets(noClasses, boxes));
+        Assert.Equal(0, step.Classification);
+        Assert.True(step.Detection > 0);
+        Assert.All(model.Classification.parameters().Zip(classificationBefore), pair => Assert.True(pair.First.allclose(pair.Second, rtol: 0, atol: 0)));
+        Assert.Contains(model.Detection.parameters().Zip(detectionBefore), pair => !pair.First.allclose(pair.Second, rtol: 0, atol: 0));
     }
 }

@@ -4,12 +4,21 @@ using static TorchSharp.torch;
 namespace MtlDsl.Losses;
 
 /// <summary>Computes a task's loss after checking that its target fits the head's output.</summary>
+/// <remarks>
+/// Missing labels: a class index of <see cref="MissingClass"/> (PyTorch's <c>ignore_index</c>) or a NaN in a
+/// floating-point target marks that label as missing. The task's loss is then the mean over the labels that are
+/// present, and 0 (still connected to the graph) when a batch has none, so the step trains the other tasks.
+/// </remarks>
 public static class TaskLosses
 {
+    /// <summary>The class index that marks a missing label: −100, as PyTorch's <c>ignore_index</c>.</summary>
+    public const long MissingClass = -100;
+
     /// <summary>
-    /// The loss of <paramref name="task"/> for one batch (mean over the batch). The target is checked first:
-    /// a shape that does not fit the output, or a class label out of range, is a <see cref="TaskTensorException"/>
-    /// that names the task and the expected shape, never a silent broadcast or a native error.
+    /// The loss of <paramref name="task"/> for one batch (mean over the labels present). The target is checked
+    /// first: a shape that does not fit the output, or a class label out of range, is a
+    /// <see cref="TaskTensorException"/> that names the task and the expected shape, never a silent broadcast or a
+    /// native error.
     /// </summary>
     public static Tensor Compute(TaskDefinition task, Tensor output, Tensor target)
     {
@@ -18,21 +27,28 @@ public static class TaskLosses
         if (target is null || target.IsInvalid)
             throw new TaskTensorException(task.Name, "target", $"Task '{task.Name}': the target is missing.");
 
-        switch (task.Loss)
+        return task.Loss switch
         {
-            case Loss.CrossEntropy:
-                return CrossEntropy(task, output, target);
-            case Loss.BinaryCrossEntropyWithLogits:
-                return nn.functional.binary_cross_entropy_with_logits(output, SameShape(task, output, target));
-            case Loss.MeanSquaredError:
-                return nn.functional.mse_loss(output, SameShape(task, output, target));
-            case Loss.L1:
-                return nn.functional.l1_loss(output, SameShape(task, output, target));
-            case Loss.SmoothL1:
-                return nn.functional.smooth_l1_loss(output, SameShape(task, output, target));
-            default:
-                throw new ArgumentOutOfRangeException(nameof(task), task.Loss, $"Task '{task.Name}': unknown loss.");
-        }
+            Loss.CrossEntropy => CrossEntropy(task, output, target),
+            Loss.BinaryCrossEntropyWithLogits or Loss.MeanSquaredError or Loss.L1 or Loss.SmoothL1 => Elementwise(task, output, target),
+            _ => throw new ArgumentOutOfRangeException(nameof(task), task.Loss, $"Task '{task.Name}': unknown loss."),
+        };
+    }
+
+    // Mean over the present (non-NaN) elements, computed without a synchronisation.
+    private static Tensor Elementwise(TaskDefinition task, Tensor output, Tensor target)
+    {
+        Tensor values = SameShape(task, output, target);
+        Tensor present = values.isnan().logical_not();
+        Tensor filled = values.nan_to_num(0.0);
+        Tensor perElement = task.Loss switch
+        {
+            Loss.BinaryCrossEntropyWithLogits => nn.functional.binary_cross_entropy_with_logits(output, filled, reduction: nn.Reduction.None),
+            Loss.MeanSquaredError => nn.functional.mse_loss(output, filled, reduction: nn.Reduction.None),
+            Loss.L1 => nn.functional.l1_loss(output, filled, reduction: nn.Reduction.None),
+            _ => nn.functional.smooth_l1_loss(output, filled, reduction: nn.Reduction.None),
+        };
+        return (perElement * present).sum() / present.sum().clamp_min(1);
     }
 
     private static Tensor CrossEntropy(TaskDefinition task, Tensor output, Tensor target)
@@ -41,9 +57,14 @@ public static class TaskLosses
             throw new TaskTensorException(task.Name, "output",
                 $"Task '{task.Name}': cross-entropy needs class scores of shape [N, C] or [N, C, d…]; the head's output has shape {Format(output.shape)}.");
 
-        // Class probabilities, PyTorch's second form of cross-entropy targets.
+        // Class probabilities, PyTorch's second form of cross-entropy targets; a row with a NaN is missing.
         if (target.is_floating_point())
-            return nn.functional.cross_entropy(output, SameShape(task, output, target));
+        {
+            Tensor probabilities = SameShape(task, output, target);
+            Tensor rowPresent = probabilities.isnan().any(1, keepdim: false).logical_not();
+            Tensor perRow = nn.functional.cross_entropy(output, probabilities.nan_to_num(0.0), reduction: nn.Reduction.None);
+            return (perRow * rowPresent).sum() / rowPresent.sum().clamp_min(1);
+        }
 
         long[] expected = [output.shape[0], .. output.shape.Skip(2)];
         if (!target.shape.SequenceEqual(expected))
@@ -53,16 +74,19 @@ public static class TaskLosses
 
         long classes = output.shape[1];
         Tensor labels = target.dtype == ScalarType.Int64 ? target : target.to_type(ScalarType.Int64);
+        Tensor present = labels.ne(MissingClass);
         using (torch.no_grad())
         {
-            if (labels.numel() > 0 && (labels.lt(0) | labels.ge(classes)).any().item<bool>())
+            if (labels.numel() > 0 && ((labels.lt(0) | labels.ge(classes)) & present).any().item<bool>())
             {
-                long min = labels.min().item<long>(), max = labels.max().item<long>();
+                Tensor shown = labels.masked_select(present);
+                long min = shown.min().item<long>(), max = shown.max().item<long>();
                 throw new TaskTensorException(task.Name, "target",
-                    $"Task '{task.Name}': class labels must lie in [0, {classes - 1}] for {classes} classes; the target holds labels from {min} to {max}.");
+                    $"Task '{task.Name}': class labels must lie in [0, {classes - 1}] for {classes} classes (or be {MissingClass} for a missing label); the target holds labels from {min} to {max}.");
             }
         }
-        return nn.functional.cross_entropy(output, labels);
+        Tensor summed = nn.functional.cross_entropy(output, labels, ignore_index: MissingClass, reduction: nn.Reduction.Sum);
+        return summed / present.sum().clamp_min(1);
     }
 
     private static Tensor SameShape(TaskDefinition task, Tensor output, Tensor target)

@@ -5,7 +5,8 @@ namespace MtlDsl.Metrics;
 /// <summary>
 /// A metric accumulated over the batches of an evaluation: <see cref="Update"/> with each batch's head output and
 /// target, then <see cref="Compute"/>. Counts are kept as exact sums, so the result does not depend on how the
-/// data was split into batches.
+/// data was split into batches. Missing labels (class <see cref="Losses.TaskLosses.MissingClass"/>, NaN values)
+/// are left out, as the losses leave them out.
 /// </summary>
 public abstract class TaskMetric
 {
@@ -51,9 +52,10 @@ public sealed class Accuracy : TaskMetric
     {
         CheckBatch(output, target);
         using var scope = NewDisposeScope();
-        Tensor predicted = output.argmax(1);
-        _correct += predicted.eq(target.to_type(ScalarType.Int64)).sum().item<long>();
-        _total += target.numel();
+        Tensor labels = target.to_type(ScalarType.Int64);
+        Tensor present = labels.ne(Losses.TaskLosses.MissingClass);
+        _correct += (output.argmax(1).eq(labels) & present).sum().item<long>();
+        _total += present.sum().item<long>();
     }
 
     /// <inheritdoc />
@@ -90,6 +92,7 @@ public sealed class MacroF1(int classes) : TaskMetric
         long[] actual = target.to_type(ScalarType.Int64).flatten().cpu().data<long>().ToArray();
         for (int i = 0; i < actual.Length; i++)
         {
+            if (actual[i] == Losses.TaskLosses.MissingClass) continue;
             if (actual[i] < 0 || actual[i] >= _truePositive.Length)
                 throw new ArgumentException($"macro_f1: target class {actual[i]} is outside [0, {_truePositive.Length - 1}].");
             if (predicted[i] == actual[i]) _truePositive[actual[i]]++;
@@ -139,8 +142,10 @@ public sealed class MeanAbsoluteError : TaskMetric
     {
         CheckBatch(output, target);
         using var scope = NewDisposeScope();
-        _sum += (output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64)).abs().sum().item<double>();
-        _count += output.numel();
+        Tensor difference = output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64);
+        Tensor present = difference.isnan().logical_not();
+        _sum += difference.abs().nan_to_num(0.0).sum().item<double>();
+        _count += present.sum().item<long>();
     }
 
     /// <inheritdoc />
@@ -167,8 +172,10 @@ public sealed class RootMeanSquaredError : TaskMetric
     {
         CheckBatch(output, target);
         using var scope = NewDisposeScope();
-        _sum += (output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64)).square().sum().item<double>();
-        _count += output.numel();
+        Tensor difference = output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64);
+        Tensor present = difference.isnan().logical_not();
+        _sum += difference.square().nan_to_num(0.0).sum().item<double>();
+        _count += present.sum().item<long>();
     }
 
     /// <inheritdoc />
