@@ -35,11 +35,25 @@ public static class TaskLosses
         };
     }
 
-    // Mean over the present (non-NaN) elements, computed without a synchronisation.
+    // Mean over the present (non-NaN) elements. Without missing labels, the plain loss: the masking costs extra
+    // passes over the batch, and the common case should cost what a hand-written loss costs.
     private static Tensor Elementwise(TaskDefinition task, Tensor output, Tensor target)
     {
         Tensor values = SameShape(task, output, target);
-        Tensor present = values.isnan().logical_not();
+        Tensor missing = values.isnan();
+        bool anyMissing;
+        using (torch.no_grad()) anyMissing = missing.any().item<bool>();
+        if (!anyMissing)
+        {
+            return task.Loss switch
+            {
+                Loss.BinaryCrossEntropyWithLogits => nn.functional.binary_cross_entropy_with_logits(output, values),
+                Loss.MeanSquaredError => nn.functional.mse_loss(output, values),
+                Loss.L1 => nn.functional.l1_loss(output, values),
+                _ => nn.functional.smooth_l1_loss(output, values),
+            };
+        }
+        Tensor present = missing.logical_not();
         Tensor filled = values.nan_to_num(0.0);
         Tensor perElement = task.Loss switch
         {
@@ -75,9 +89,13 @@ public static class TaskLosses
         long classes = output.shape[1];
         Tensor labels = target.dtype == ScalarType.Int64 ? target : target.to_type(ScalarType.Int64);
         Tensor present = labels.ne(MissingClass);
+        bool anyMissing;
         using (torch.no_grad())
         {
-            if (labels.numel() > 0 && ((labels.lt(0) | labels.ge(classes)) & present).any().item<bool>())
+            // One read for both questions: any label out of range, any label missing.
+            bool[] flags = stack([((labels.lt(0) | labels.ge(classes)) & present).any(), present.logical_not().any()]).cpu().data<bool>().ToArray();
+            anyMissing = flags[1];
+            if (flags[0])
             {
                 Tensor shown = labels.masked_select(present);
                 long min = shown.min().item<long>(), max = shown.max().item<long>();
@@ -85,6 +103,7 @@ public static class TaskLosses
                     $"Task '{task.Name}': class labels must lie in [0, {classes - 1}] for {classes} classes (or be {MissingClass} for a missing label); the target holds labels from {min} to {max}.");
             }
         }
+        if (!anyMissing) return nn.functional.cross_entropy(output, labels);
         Tensor summed = nn.functional.cross_entropy(output, labels, ignore_index: MissingClass, reduction: nn.Reduction.Sum);
         return summed / present.sum().clamp_min(1);
     }
