@@ -1,3 +1,4 @@
+using MtlDsl.Losses;
 using MtlDsl.Weighting;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -115,7 +116,12 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             outputs = _model.forward(input);
         }
 
-        Tensor[] losses = _model.ComputeTaskLosses(outputs, targets);
+        return Finish(_model.ComputeTaskLosses(outputs, targets), representation);
+    }
+
+    // The strategy's backward and the optimizer step, after the losses were read and checked.
+    private TLossValues Finish(Tensor[] losses, (Tensor, Tensor)? representation)
+    {
         StepCount++;
         double[] values = ReadValues(losses, StepCount);
         double[] weights = Weighting.Backward(losses, new WeightingContext(_trunk, representation, Epoch, _epochLosses));
@@ -125,6 +131,29 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _epochSteps++;
         LastWeights = weights;
         return TLossValues.Create(values.Select((v, k) => v * weights[k]).Sum(), values);
+    }
+
+    /// <summary>
+    /// One training step with one batch per task, each from that task's own dataset (LibMTL's multi-input mode):
+    /// task k's batch runs through the trunk and head k, its loss is task k's, and the strategy combines the K
+    /// losses as usual. The trunk runs once per task, so gradients are taken with respect to its parameters; a
+    /// trainer in representation mode refuses this step.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The trainer uses <see cref="GradientMode.Representation"/> with a gradient method.</exception>
+    public TLossValues Step(IReadOnlyList<Tensor> inputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        if (inputs.Count != _model.Tasks.Count)
+            throw new ArgumentException($"One input batch per task is needed: {_model.Tasks.Count} tasks, {inputs.Count} batches.", nameof(inputs));
+        if (Mode == GradientMode.Representation && Weighting.UsesGradients)
+            throw new NotSupportedException("With one dataset per task every task has its own representation; create the trainer with GradientMode.Parameters.");
+        using var scope = torch.NewDisposeScope();
+        if (!_model.training) _model.train();
+        _optimizer.zero_grad();
+        Tensor[] losses = new Tensor[inputs.Count];
+        for (int task = 0; task < inputs.Count; task++)
+            losses[task] = TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task]);
+        return Finish(losses, null);
     }
 
     /// <summary>
