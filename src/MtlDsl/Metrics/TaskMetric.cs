@@ -125,17 +125,20 @@ public sealed class MacroF1(int classes) : TaskMetric
     }
 }
 
-/// <summary>Mean absolute error over every element.</summary>
-public sealed class MeanAbsoluteError : TaskMetric
+/// <summary>A regression metric: the mean of an error over every element whose target is present.</summary>
+public abstract class ElementwiseErrorMetric : TaskMetric
 {
     private double _sum;
     private long _count;
 
     /// <inheritdoc />
-    public override string Name => "mae";
-
-    /// <inheritdoc />
     public override bool HigherIsBetter => false;
+
+    /// <summary>The error of each element, from output − target.</summary>
+    protected abstract Tensor Error(Tensor difference);
+
+    /// <summary>The metric from the mean error.</summary>
+    protected virtual double Finish(double meanError) => meanError;
 
     /// <inheritdoc />
     public override void Update(Tensor output, Tensor target)
@@ -143,44 +146,36 @@ public sealed class MeanAbsoluteError : TaskMetric
         CheckBatch(output, target);
         using var scope = NewDisposeScope();
         Tensor difference = output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64);
-        Tensor present = difference.isnan().logical_not();
-        _sum += difference.abs().nan_to_num(0.0).sum().item<double>();
-        _count += present.sum().item<long>();
+        _sum += Error(difference).nan_to_num(0.0).sum().item<double>();
+        _count += difference.isnan().logical_not().sum().item<long>();
     }
 
     /// <inheritdoc />
-    public override double Compute() => _count > 0 ? _sum / _count : throw new InvalidOperationException("mae: no sample was added.");
+    public override double Compute() => _count > 0 ? Finish(_sum / _count) : throw new InvalidOperationException($"{Name}: no sample was added.");
 
     /// <inheritdoc />
     public override void Reset() => (_sum, _count) = (0, 0);
 }
 
-/// <summary>Root mean squared error over every element.</summary>
-public sealed class RootMeanSquaredError : TaskMetric
+/// <summary>Mean absolute error over every element.</summary>
+public sealed class MeanAbsoluteError : ElementwiseErrorMetric
 {
-    private double _sum;
-    private long _count;
+    /// <inheritdoc />
+    public override string Name => "mae";
 
+    /// <inheritdoc />
+    protected override Tensor Error(Tensor difference) => difference.abs();
+}
+
+/// <summary>Root mean squared error over every element.</summary>
+public sealed class RootMeanSquaredError : ElementwiseErrorMetric
+{
     /// <inheritdoc />
     public override string Name => "rmse";
 
     /// <inheritdoc />
-    public override bool HigherIsBetter => false;
+    protected override Tensor Error(Tensor difference) => difference.square();
 
     /// <inheritdoc />
-    public override void Update(Tensor output, Tensor target)
-    {
-        CheckBatch(output, target);
-        using var scope = NewDisposeScope();
-        Tensor difference = output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64);
-        Tensor present = difference.isnan().logical_not();
-        _sum += difference.square().nan_to_num(0.0).sum().item<double>();
-        _count += present.sum().item<long>();
-    }
-
-    /// <inheritdoc />
-    public override double Compute() => _count > 0 ? Math.Sqrt(_sum / _count) : throw new InvalidOperationException("rmse: no sample was added.");
-
-    /// <inheritdoc />
-    public override void Reset() => (_sum, _count) = (0, 0);
+    protected override double Finish(double meanError) => Math.Sqrt(meanError);
 }
