@@ -20,7 +20,6 @@ public sealed partial class MultiTaskModelGenerator
     internal const string ModelAttributeName = AttributeNamespace + ".MultiTaskModelAttribute";
     internal const string TrunkAttributeName = AttributeNamespace + ".TrunkAttribute";
     internal const string TaskAttributeName = AttributeNamespace + ".TaskAttribute";
-    private const string SequentialType = "TorchSharp.Modules.Sequential";
 
     /// <summary>Reads a [MultiTaskModel] class into plain data. Never throws on malformed input.</summary>
     internal static class Parser

@@ -17,8 +17,6 @@ namespace MtlDsl.Weighting;
 /// <param name="initialScale">The initial s_k; 1 as in LibMTL.</param>
 public sealed class GradNorm(double alpha = 1.5, double initialScale = 1.0) : GradientWeighting
 {
-    private Parameter? _scale;
-
     /// <inheritdoc />
     public override string Name => "GradNorm";
 
@@ -29,14 +27,11 @@ public sealed class GradNorm(double alpha = 1.5, double initialScale = 1.0) : Gr
     public override bool SupportsRepresentation => true;
 
     /// <summary>The scales s_k.</summary>
-    public Parameter Scale => _scale ?? throw new InvalidOperationException("GradNorm is not initialised yet.");
-
-    /// <inheritdoc />
-    public override IReadOnlyList<Parameter> Parameters => _scale is null ? [] : [_scale];
+    public Parameter Scale => RequireScale();
 
     /// <inheritdoc />
     protected override void OnInitialize(ScalarType dtype, Device device) =>
-        _scale = new Parameter(full(TaskCount, initialScale, dtype: dtype, device: device).DetachFromDisposeScope(), requires_grad: true);
+        CreateLearnableScale(initialScale, dtype, device);
 
     /// <inheritdoc />
     protected override bool UseGradients(WeightingContext context) => context.Epoch >= 1;

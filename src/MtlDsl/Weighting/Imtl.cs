@@ -14,8 +14,6 @@ namespace MtlDsl.Weighting;
 /// <param name="initialScale">The initial s_k; 0 as in LibMTL.</param>
 public sealed class Imtl(double initialScale = 0.0) : GradientWeighting
 {
-    private Parameter? _scale;
-
     /// <inheritdoc />
     public override string Name => "IMTL";
 
@@ -23,14 +21,11 @@ public sealed class Imtl(double initialScale = 0.0) : GradientWeighting
     public override bool SupportsRepresentation => true;
 
     /// <summary>The loss scales s_k.</summary>
-    public Parameter Scale => _scale ?? throw new InvalidOperationException("IMTL is not initialised yet.");
-
-    /// <inheritdoc />
-    public override IReadOnlyList<Parameter> Parameters => _scale is null ? [] : [_scale];
+    public Parameter Scale => RequireScale();
 
     /// <inheritdoc />
     protected override void OnInitialize(ScalarType dtype, Device device) =>
-        _scale = new Parameter(full(TaskCount, initialScale, dtype: dtype, device: device).DetachFromDisposeScope(), requires_grad: true);
+        CreateLearnableScale(initialScale, dtype, device);
 
     /// <inheritdoc />
     protected override IReadOnlyList<Tensor> TransformLosses(IReadOnlyList<Tensor> losses) =>

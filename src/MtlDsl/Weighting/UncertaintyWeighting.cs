@@ -13,20 +13,15 @@ namespace MtlDsl.Weighting;
 /// <param name="initialScale">The initial s_k; −0.5 as in LibMTL.</param>
 public sealed class UncertaintyWeighting(double initialScale = -0.5) : LossWeighting
 {
-    private Parameter? _scale;
-
     /// <inheritdoc />
     public override string Name => "UW";
 
     /// <summary>The log-variances s_k.</summary>
-    public Parameter Scale => _scale ?? throw new InvalidOperationException("UW is not initialised yet.");
-
-    /// <inheritdoc />
-    public override IReadOnlyList<Parameter> Parameters => _scale is null ? [] : [_scale];
+    public Parameter Scale => RequireScale();
 
     /// <inheritdoc />
     protected override void OnInitialize(ScalarType dtype, Device device) =>
-        _scale = new Parameter(full(TaskCount, initialScale, dtype: dtype, device: device).DetachFromDisposeScope(), requires_grad: true);
+        CreateLearnableScale(initialScale, dtype, device);
 
     /// <inheritdoc />
     protected override (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context)

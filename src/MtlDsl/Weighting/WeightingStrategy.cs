@@ -86,7 +86,17 @@ public abstract class WeightingStrategy
     }
 
     /// <summary>The strategy's learnable parameters (UW's log-variances, GradNorm's and IMTL's scales); the optimizer must update them.</summary>
-    public virtual IReadOnlyList<Parameter> Parameters => [];
+    public IReadOnlyList<Parameter> Parameters => LearnableScale is null ? [] : [LearnableScale];
+
+    /// <summary>One learnable value per task, for the methods that learn task scales; null for the others.</summary>
+    protected Parameter? LearnableScale { get; private set; }
+
+    /// <summary>Creates <see cref="LearnableScale"/>, every value <paramref name="initial"/> (call from <see cref="OnInitialize"/>).</summary>
+    protected void CreateLearnableScale(double initial, ScalarType dtype, Device device) =>
+        LearnableScale = new Parameter(full(TaskCount, initial, dtype: dtype, device: device).DetachFromDisposeScope(), requires_grad: true);
+
+    /// <summary><see cref="LearnableScale"/>, or a clear error before <see cref="Initialize"/>.</summary>
+    protected Parameter RequireScale() => LearnableScale ?? throw new InvalidOperationException($"{Name} is not initialised yet.");
 
     /// <summary>
     /// Back-propagates the task losses: leaves the gradients on the trunk and on the heads, and returns the task
@@ -96,19 +106,18 @@ public abstract class WeightingStrategy
 
     /// <summary>The strategy's state for a checkpoint (learnable scales and anything else that changes while training).</summary>
     public virtual IReadOnlyDictionary<string, double[]> GetState() =>
-        Parameters.Count == 0 ? new Dictionary<string, double[]>() : new Dictionary<string, double[]> { ["loss_scale"] = ReadScale() };
+        LearnableScale is null ? new Dictionary<string, double[]>()
+            : new Dictionary<string, double[]> { ["loss_scale"] = LearnableScale.detach().to(ScalarType.Float64).cpu().data<double>().ToArray() };
 
     /// <summary>Restores a state from <see cref="GetState"/>.</summary>
     public virtual void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (Parameters.Count == 0) return;
+        if (LearnableScale is null) return;
         if (!state.TryGetValue("loss_scale", out double[]? scale) || scale.Length != TaskCount)
             throw new ArgumentException($"{Name}: the state needs 'loss_scale' with {TaskCount} values.", nameof(state));
-        using (no_grad()) Parameters[0].copy_(tensor(scale).to(Parameters[0].dtype));
+        using (no_grad()) LearnableScale.copy_(tensor(scale).to(LearnableScale.dtype));
     }
-
-    private double[] ReadScale() => Parameters[0].detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
 
     /// <summary>Checks the losses: one scalar per task.</summary>
     protected void CheckLosses(IReadOnlyList<Tensor> losses)
