@@ -59,9 +59,9 @@ for (int round = 0; round < rounds; round++)
 }
 Console.WriteLine();
 Console.WriteLine($"step time ({rounds} interleaved rounds of {stepsPerRound} steps, median):");
-Console.WriteLine($"  generated     {Median(generatedTimes),7:F2} ms");
-Console.WriteLine($"  hand-written  {Median(handWrittenTimes),7:F2} ms");
-Console.WriteLine($"  ratio generated / hand-written: {Median(ratios):F3} (median of per-round ratios; goal <= 1.02)");
+Console.WriteLine($"  generated     {Statistics.Median(generatedTimes),7:F2} ms");
+Console.WriteLine($"  hand-written  {Statistics.Median(handWrittenTimes),7:F2} ms");
+Console.WriteLine($"  ratio generated / hand-written: {Statistics.Median(ratios):F3} (median of per-round ratios; goal <= 1.02)");
 
 if (memorySteps > 0)
 {
@@ -96,12 +96,6 @@ static double Slope(List<(int Step, double MiB)> samples)
     double meanX = samples.Average(s => (double)s.Step), meanY = samples.Average(s => s.MiB);
     double num = samples.Sum(s => (s.Step - meanX) * (s.MiB - meanY)), den = samples.Sum(s => (s.Step - meanX) * (s.Step - meanX));
     return den == 0 ? 0 : num / den;
-}
-
-static double Median(List<double> values)
-{
-    var sorted = values.Order().ToList();
-    return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
 }
 
 int Option(string name, int fallback)

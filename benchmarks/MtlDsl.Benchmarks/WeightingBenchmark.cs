@@ -79,12 +79,12 @@ internal static class WeightingBenchmark
                 times[$"{r.Name} ({r.Mode})"].Add(watch.Elapsed.TotalMilliseconds / stepsPerRound);
             }
         }
-        double ew = Median(times["EW (Parameters)"]);
+        double ew = Statistics.Median(times["EW (Parameters)"]);
         Console.WriteLine($"Weighting strategies on the article network (batch 64, Adam, {torch.get_num_threads()} threads), {rounds} interleaved rounds of {stepsPerRound} steps:");
         Console.WriteLine($"{"strategy",-30} {"step ms",8} {"× EW",6} {"peak MiB",9}");
         foreach (var (name, mode, runner) in runners)
         {
-            double median = Median(times[$"{name} ({mode})"]);
+            double median = Statistics.Median(times[$"{name} ({mode})"]);
             double peak = PeakMemoryAlone(name, mode);
             Console.WriteLine($"{$"{name} ({mode})",-30} {median,8:F1} {median / ew,6:F2} {peak,9:F0}");
             runner.Dispose();
@@ -117,9 +117,4 @@ internal static class WeightingBenchmark
         Console.WriteLine((kib / 1024).ToString("F1", System.Globalization.CultureInfo.InvariantCulture));
     }
 
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        return sorted.Count % 2 == 1 ? sorted[sorted.Count / 2] : (sorted[sorted.Count / 2 - 1] + sorted[sorted.Count / 2]) / 2;
-    }
 }

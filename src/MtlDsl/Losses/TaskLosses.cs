@@ -43,27 +43,19 @@ public static class TaskLosses
         Tensor missing = values.isnan();
         bool anyMissing;
         using (torch.no_grad()) anyMissing = missing.any().item<bool>();
-        if (!anyMissing)
-        {
-            return task.Loss switch
-            {
-                Loss.BinaryCrossEntropyWithLogits => nn.functional.binary_cross_entropy_with_logits(output, values),
-                Loss.MeanSquaredError => nn.functional.mse_loss(output, values),
-                Loss.L1 => nn.functional.l1_loss(output, values),
-                _ => nn.functional.smooth_l1_loss(output, values),
-            };
-        }
+        if (!anyMissing) return ElementwiseLoss(task.Loss, output, values, nn.Reduction.Mean);
         Tensor present = missing.logical_not();
-        Tensor filled = values.nan_to_num(0.0);
-        Tensor perElement = task.Loss switch
-        {
-            Loss.BinaryCrossEntropyWithLogits => nn.functional.binary_cross_entropy_with_logits(output, filled, reduction: nn.Reduction.None),
-            Loss.MeanSquaredError => nn.functional.mse_loss(output, filled, reduction: nn.Reduction.None),
-            Loss.L1 => nn.functional.l1_loss(output, filled, reduction: nn.Reduction.None),
-            _ => nn.functional.smooth_l1_loss(output, filled, reduction: nn.Reduction.None),
-        };
+        Tensor perElement = ElementwiseLoss(task.Loss, output, values.nan_to_num(0.0), nn.Reduction.None);
         return (perElement * present).sum() / present.sum().clamp_min(1);
     }
+
+    private static Tensor ElementwiseLoss(Loss loss, Tensor output, Tensor target, nn.Reduction reduction) => loss switch
+    {
+        Loss.BinaryCrossEntropyWithLogits => nn.functional.binary_cross_entropy_with_logits(output, target, reduction: reduction),
+        Loss.MeanSquaredError => nn.functional.mse_loss(output, target, reduction: reduction),
+        Loss.L1 => nn.functional.l1_loss(output, target, reduction: reduction),
+        _ => nn.functional.smooth_l1_loss(output, target, reduction: reduction),
+    };
 
     private static Tensor CrossEntropy(TaskDefinition task, Tensor output, Tensor target)
     {

@@ -5,4 +5,13 @@ namespace MtlDsl;
 /// <summary>The weighted joint loss Σ λ·L of one batch, with each task's own (unweighted) loss.</summary>
 /// <param name="Total">The joint loss, a scalar that back-propagates into trunk and heads.</param>
 /// <param name="TaskLosses">Each task's loss (a scalar), in declaration order.</param>
-public sealed record JointLoss(Tensor Total, IReadOnlyList<Tensor> TaskLosses);
+public sealed record JointLoss(Tensor Total, IReadOnlyList<Tensor> TaskLosses)
+{
+    /// <summary>Σ w_k L_k.</summary>
+    public static Tensor WeightedSum(IReadOnlyList<Tensor> losses, IReadOnlyList<double> weights)
+    {
+        Tensor total = losses[0] * weights[0];
+        for (int k = 1; k < losses.Count; k++) total = total + losses[k] * weights[k];
+        return total;
+    }
+}

@@ -75,14 +75,7 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     public JointLoss ComputeJointLoss(TOutputs outputs, TTargets targets)
     {
         Tensor[] losses = ComputeTaskLosses(outputs, targets);
-        Tensor? total = null;
-        for (int task = 0; task < losses.Length; task++)
-        {
-            double weight = Tasks[task].Weight;
-            Tensor weighted = weight == 1.0 ? losses[task] : losses[task] * weight;
-            total = total is null ? weighted : total + weighted;
-        }
-        return new JointLoss(total!, losses);
+        return new JointLoss(JointLoss.WeightedSum(losses, Tasks.Select(t => t.Weight).ToArray()), losses);
     }
 
     /// <summary>Each task's own loss (declaration order), every target checked against its head's output first.</summary>

@@ -19,10 +19,5 @@ public abstract class LossWeighting : WeightingStrategy
     protected abstract (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context);
 
     /// <summary>Σ w_k L_k.</summary>
-    protected static Tensor WeightedSum(IReadOnlyList<Tensor> losses, IReadOnlyList<double> weights)
-    {
-        Tensor total = losses[0] * weights[0];
-        for (int k = 1; k < losses.Count; k++) total = total + losses[k] * weights[k];
-        return total;
-    }
+    protected static Tensor WeightedSum(IReadOnlyList<Tensor> losses, IReadOnlyList<double> weights) => JointLoss.WeightedSum(losses, weights);
 }
