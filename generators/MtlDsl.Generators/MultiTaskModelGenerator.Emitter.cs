@@ -207,9 +207,13 @@ public sealed partial class MultiTaskModelGenerator
             w.Line();
             w.Line($"/// <summary>{summary}</summary>");
             w.Line(GeneratedCode);
-            w.Open($"public sealed record {record}({parameters}) : global::MtlDsl.ITaskTensors");
+            w.Open($"public sealed record {record}({parameters}) : global::MtlDsl.ITaskTensors<{record}>");
             w.Line("/// <inheritdoc />");
             w.Line($"public int Count => {tasks.Count.ToString(CultureInfo.InvariantCulture)};");
+            w.Line();
+            w.Line("/// <inheritdoc />");
+            w.Line($"public static {record} Create(global::System.Collections.Generic.IReadOnlyList<{Tensor}> tensors) =>");
+            w.Line($"    new {record}({Indexed("tensors", tasks.Count)});");
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line($"public {Tensor} this[int task] => task switch");
@@ -322,7 +326,7 @@ public sealed partial class MultiTaskModelGenerator
             ["Total"] = "of the generated Losses and LossValues records",
             ["Count"] = "of the generated Outputs and Targets records",
             ["Item"] = "of the generated Outputs and Targets records",
-            ["Create"] = "of the generated LossValues record",
+            ["Create"] = "of the generated Outputs, Targets and LossValues records",
             ["EqualityContract"] = "of every generated record",
             ["Equals"] = "of every generated record",
             ["GetHashCode"] = "of every generated record",

@@ -17,6 +17,14 @@ public interface ITaskTensors
     TorchSharp.torch.Tensor this[int task] { get; }
 }
 
+/// <summary>One tensor per task that can be built from a list: the typed outputs and targets records implement it.</summary>
+/// <typeparam name="TSelf">The implementing record.</typeparam>
+public interface ITaskTensors<TSelf> : ITaskTensors where TSelf : ITaskTensors<TSelf>
+{
+    /// <summary>Creates the record from one tensor per task (declaration order).</summary>
+    static abstract TSelf Create(IReadOnlyList<TorchSharp.torch.Tensor> tensors);
+}
+
 /// <summary>Loss values of one training step as plain numbers: the generated <c>LossValues</c> record implements it.</summary>
 /// <typeparam name="TSelf">The implementing type.</typeparam>
 public interface ITaskLossValues<TSelf> where TSelf : ITaskLossValues<TSelf>

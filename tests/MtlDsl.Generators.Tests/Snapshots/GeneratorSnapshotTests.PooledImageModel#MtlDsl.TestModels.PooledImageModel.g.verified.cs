@@ -139,10 +139,14 @@ namespace MtlDsl.TestModels
 
         /// <summary>Every task's output for a batch.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
-        public sealed record Outputs(global::TorchSharp.torch.Tensor Kind, global::TorchSharp.torch.Tensor Position) : global::MtlDsl.ITaskTensors
+        public sealed record Outputs(global::TorchSharp.torch.Tensor Kind, global::TorchSharp.torch.Tensor Position) : global::MtlDsl.ITaskTensors<Outputs>
         {
             /// <inheritdoc />
             public int Count => 2;
+
+            /// <inheritdoc />
+            public static Outputs Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>
+                new Outputs(tensors[0], tensors[1]);
 
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
@@ -155,10 +159,14 @@ namespace MtlDsl.TestModels
 
         /// <summary>Every task's target for a batch.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
-        public sealed record Targets(global::TorchSharp.torch.Tensor Kind, global::TorchSharp.torch.Tensor Position) : global::MtlDsl.ITaskTensors
+        public sealed record Targets(global::TorchSharp.torch.Tensor Kind, global::TorchSharp.torch.Tensor Position) : global::MtlDsl.ITaskTensors<Targets>
         {
             /// <inheritdoc />
             public int Count => 2;
+
+            /// <inheritdoc />
+            public static Targets Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>
+                new Targets(tensors[0], tensors[1]);
 
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
