@@ -59,4 +59,37 @@ public static class Batches
         }).ToList();
         return Enumerable.Range(0, (int)steps).Select(step => perTask.Select(b => b[step]).ToArray()).ToList();
     }
+
+    /// <summary>
+    /// One epoch over one dataset per task, one task per step: every task's samples exactly once, in shuffled
+    /// batches, the tasks interleaved. Round-robin (<paramref name="proportional"/> false): the tasks take turns,
+    /// a task whose batches are used up drops out. Proportional: each step draws a task with probability
+    /// proportional to the batches it has left (a seeded shuffle of all batches), so a larger dataset comes up
+    /// more often. Either way the epoch has Σ_k ⌈N_k / batch⌉ steps.
+    /// </summary>
+    public static IReadOnlyList<(int Task, Tensor Indices)> Interleave(IReadOnlyList<long> counts, int batchSize, int seed, int epoch, bool proportional)
+    {
+        ArgumentNullException.ThrowIfNull(counts);
+        if (counts.Count == 0) throw new ArgumentException("There must be at least one task.", nameof(counts));
+        var queues = counts.Select((count, task) => new Queue<Tensor>(Epoch(count, batchSize, seed + 7919 * (task + 1), epoch))).ToList();
+        var steps = new List<(int, Tensor)>();
+        if (!proportional)
+        {
+            while (queues.Any(q => q.Count > 0))
+                for (int task = 0; task < queues.Count; task++)
+                    if (queues[task].Count > 0) steps.Add((task, queues[task].Dequeue()));
+            return steps;
+        }
+        var random = new Random(unchecked(seed * 1_000_003 + epoch));
+        long left = queues.Sum(q => (long)q.Count);
+        while (left > 0)
+        {
+            long pick = random.NextInt64(left);
+            int task = 0;
+            while (pick >= queues[task].Count) pick -= queues[task++].Count;
+            steps.Add((task, queues[task].Dequeue()));
+            left--;
+        }
+        return steps;
+    }
 }

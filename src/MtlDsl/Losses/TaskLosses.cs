@@ -109,5 +109,16 @@ public static class TaskLosses
         return target.dtype == output.dtype ? target : target.to_type(output.dtype);
     }
 
+    /// <summary>How many labels of <paramref name="target"/> are present: what the task's mean loss divides by.</summary>
+    internal static long PresentCount(TaskDefinition task, Tensor target)
+    {
+        using var scope = NewDisposeScope();
+        if (task.Loss == Loss.CrossEntropy && !target.is_floating_point())
+            return target.ne(MissingClass).sum().item<long>();
+        if (task.Loss == Loss.CrossEntropy)
+            return target.isnan().any(1, keepdim: false).logical_not().sum().item<long>();
+        return target.isnan().logical_not().sum().item<long>();
+    }
+
     internal static string Format(IEnumerable<long> shape) => "[" + string.Join(", ", shape) + "]";
 }

@@ -10,6 +10,20 @@ public sealed class TaskTensorException : ArgumentException
         Tensor = tensor;
     }
 
+    private TaskTensorException(TaskTensorException inner, long step)
+        : base($"Training step {step}: {inner.Message}", inner)
+    {
+        Task = inner.Task;
+        Tensor = inner.Tensor;
+        Step = step;
+    }
+
+    /// <summary>The training step (counted from 1) whose batch held the tensor, when a trainer raised it; else null.</summary>
+    public long? Step { get; }
+
+    /// <summary>The same error, naming the training step.</summary>
+    internal TaskTensorException AtStep(long step) => Step is null ? new TaskTensorException(this, step) : this;
+
     /// <summary>The task whose tensor is at fault.</summary>
     public string Task { get; }
 

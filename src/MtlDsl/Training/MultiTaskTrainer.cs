@@ -14,9 +14,9 @@ namespace MtlDsl.Training;
 /// <typeparam name="TOutputs">The model's outputs record.</typeparam>
 /// <typeparam name="TTargets">The model's targets record.</typeparam>
 /// <typeparam name="TLossValues">The model's loss-values record, returned by every step.</typeparam>
-public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
+public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     where TOutputs : ITaskTensors
-    where TTargets : ITaskTensors
+    where TTargets : ITaskTensors<TTargets>
     where TLossValues : ITaskLossValues<TLossValues>
 {
     private readonly MultiTaskModule<TOutputs, TTargets> _model;
@@ -24,7 +24,7 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     private readonly IReadOnlyList<Parameter> _trunk;
     private readonly List<double[]> _epochLosses = [];
     private double[] _epochSums;
-    private int _epochSteps;
+    private long[] _epochCounts;
 
     /// <summary>
     /// Creates a trainer that updates <paramref name="model"/> with <paramref name="optimizer"/>. A strategy with
@@ -67,7 +67,25 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         Weighting.Initialize(model.Tasks.Count, first.dtype, first.device);
         _optimizer = optimizer(model.parameters().Concat(Weighting.Parameters));
         _epochSums = new double[model.Tasks.Count];
+        _epochCounts = new long[model.Tasks.Count];
     }
+
+    /// <summary>The model being trained.</summary>
+    public MultiTaskModule<TOutputs, TTargets> Model => _model;
+
+    /// <summary>
+    /// When set, every step rescales the gradients (model and strategy parameters together) so that their global
+    /// L2 norm is at most this value, after the strategy's backward and before the optimizer step.
+    /// </summary>
+    public double? MaxGradientNorm
+    {
+        get => _maxGradientNorm;
+        set => _maxGradientNorm = value is null || (double.IsFinite(value.Value) && value.Value > 0) ? value
+            : throw new ArgumentOutOfRangeException(nameof(value), value, "The maximum gradient norm must be a positive, finite number (or null for no clipping).");
+    }
+
+    private double? _maxGradientNorm;
+    private double[] _lastLosses = [];
 
     /// <summary>The weighting strategy.</summary>
     public WeightingStrategy Weighting { get; }
@@ -116,7 +134,16 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             outputs = _model.forward(input);
         }
 
-        return Finish(_model.ComputeTaskLosses(outputs, targets), representation);
+        Tensor[] losses;
+        try
+        {
+            losses = _model.ComputeTaskLosses(outputs, targets);
+        }
+        catch (TaskTensorException e)
+        {
+            throw e.AtStep(StepCount + 1);
+        }
+        return Finish(losses, representation);
     }
 
     // The strategy's backward and the optimizer step, after the losses were read and checked.
@@ -125,13 +152,63 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         StepCount++;
         double[] values = ReadValues(losses, StepCount);
         double[] weights = Weighting.Backward(losses, new WeightingContext(_trunk, representation, Epoch, _epochLosses));
-        _optimizer.step();
+        ClipAndStep();
 
-        for (int k = 0; k < values.Length; k++) _epochSums[k] += values[k];
-        _epochSteps++;
+        for (int k = 0; k < values.Length; k++)
+        {
+            _epochSums[k] += values[k];
+            _epochCounts[k]++;
+        }
         LastWeights = weights;
+        _lastLosses = values;
         return TLossValues.Create(values.Select((v, k) => v * weights[k]).Sum(), values);
     }
+
+    private void ClipAndStep()
+    {
+        if (_maxGradientNorm is double max)
+            nn.utils.clip_grad_norm_(_model.parameters().Concat(Weighting.Parameters), max);
+        _optimizer.step();
+    }
+
+    /// <summary>
+    /// One training step on one task alone, with a batch of that task's own data: the trunk and that task's head,
+    /// its loss times its fixed weight, one optimizer step. This is what round-robin and proportional
+    /// interleaving of per-task datasets take; only a strategy with <see cref="WeightingStrategy.FixedWeights"/>
+    /// (static weights, EW) can weight one task on its own. Returns the task's weighted and unweighted loss.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The strategy adapts its weights from all tasks' losses or gradients.</exception>
+    public (double Weighted, double Loss) StepTask(int task, Tensor input, Tensor target)
+    {
+        IReadOnlyList<double> fixedWeights = Weighting.FixedWeights ?? throw OneTaskUnsupported();
+        if ((uint)task >= (uint)_model.Tasks.Count)
+            throw new ArgumentOutOfRangeException(nameof(task), task, $"The model has {_model.Tasks.Count} tasks (0 to {_model.Tasks.Count - 1}).");
+        using var scope = torch.NewDisposeScope();
+        if (!_model.training) _model.train();
+        _optimizer.zero_grad();
+        Tensor loss;
+        try
+        {
+            loss = TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target);
+        }
+        catch (TaskTensorException e)
+        {
+            throw e.AtStep(StepCount + 1);
+        }
+        StepCount++;
+        double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
+        if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
+        (loss * fixedWeights[task]).backward();
+        ClipAndStep();
+        _epochSums[task] += value;
+        _epochCounts[task]++;
+        LastWeights = fixedWeights.ToArray();
+        return (value * fixedWeights[task], value);
+    }
+
+    private NotSupportedException OneTaskUnsupported() => new(
+        $"{Weighting.Name} weights the tasks from all of their losses or gradients at once, so it cannot train one task per step. " +
+        "Interleave per-task datasets with TaskInterleaving.AllTasks (one batch of every task per step), or use static weights or EW.");
 
     /// <summary>
     /// One training step with one batch per task, each from that task's own dataset (LibMTL's multi-input mode):
@@ -151,8 +228,15 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (!_model.training) _model.train();
         _optimizer.zero_grad();
         Tensor[] losses = new Tensor[inputs.Count];
-        for (int task = 0; task < inputs.Count; task++)
-            losses[task] = TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task]);
+        try
+        {
+            for (int task = 0; task < inputs.Count; task++)
+                losses[task] = TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task]);
+        }
+        catch (TaskTensorException e)
+        {
+            throw e.AtStep(StepCount + 1);
+        }
         return Finish(losses, null);
     }
 
@@ -162,10 +246,11 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// </summary>
     public void EndEpoch()
     {
-        if (_epochSteps == 0) throw new InvalidOperationException("EndEpoch: no training step was taken in this epoch.");
-        _epochLosses.Add(_epochSums.Select(s => s / _epochSteps).ToArray());
+        int idle = Array.IndexOf(_epochCounts, 0L);
+        if (idle >= 0) throw new InvalidOperationException($"EndEpoch: task '{_model.Tasks[idle].Name}' took no training step in this epoch.");
+        _epochLosses.Add(_epochSums.Select((s, k) => s / _epochCounts[k]).ToArray());
         _epochSums = new double[_epochSums.Length];
-        _epochSteps = 0;
+        _epochCounts = new long[_epochCounts.Length];
     }
 
     /// <summary>The losses on a batch in evaluation mode, without gradients, with the declared weights; the training mode is restored after.</summary>
@@ -188,7 +273,7 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
     /// <summary>The trainer's state for a checkpoint: step, epoch history and the strategy's state.</summary>
     public TrainerState GetState() => new(StepCount, [.. _epochLosses.Select(e => (double[])e.Clone())],
-        (double[])_epochSums.Clone(), _epochSteps, Weighting.Name, Weighting.GetState());
+        (double[])_epochSums.Clone(), (long[])_epochCounts.Clone(), Weighting.Name, Weighting.GetState());
 
     /// <summary>Restores a state from <see cref="GetState"/> (the optimizer's state is saved with the optimizer).</summary>
     public void LoadState(TrainerState state)
@@ -199,8 +284,10 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         StepCount = state.StepCount;
         _epochLosses.Clear();
         _epochLosses.AddRange(state.EpochLosses.Select(e => (double[])e.Clone()));
+        if (state.EpochSums.Length != _epochSums.Length || state.EpochCounts.Length != _epochCounts.Length)
+            throw new ArgumentException($"The state is for {state.EpochSums.Length} tasks, the model has {_epochSums.Length}.", nameof(state));
         _epochSums = (double[])state.EpochSums.Clone();
-        _epochSteps = state.EpochSteps;
+        _epochCounts = (long[])state.EpochCounts.Clone();
         Weighting.LoadState(state.WeightingState);
     }
 
@@ -217,9 +304,9 @@ public sealed class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 /// <summary>What a checkpoint keeps of a trainer.</summary>
 /// <param name="StepCount">Training steps taken.</param>
 /// <param name="EpochLosses">Each finished epoch's average loss per task.</param>
-/// <param name="EpochSums">The current epoch's running loss sums.</param>
-/// <param name="EpochSteps">The current epoch's steps so far.</param>
+/// <param name="EpochSums">The current epoch's running loss sums per task.</param>
+/// <param name="EpochCounts">The current epoch's steps so far per task.</param>
 /// <param name="Weighting">The strategy's name.</param>
 /// <param name="WeightingState">The strategy's state.</param>
-public sealed record TrainerState(long StepCount, IReadOnlyList<double[]> EpochLosses, double[] EpochSums, int EpochSteps,
+public sealed record TrainerState(long StepCount, IReadOnlyList<double[]> EpochLosses, double[] EpochSums, long[] EpochCounts,
     string Weighting, IReadOnlyDictionary<string, double[]> WeightingState);

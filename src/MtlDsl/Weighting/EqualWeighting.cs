@@ -12,6 +12,9 @@ public sealed class EqualWeighting : LossWeighting
     public override string Name => "EW";
 
     /// <inheritdoc />
+    public override IReadOnlyList<double>? FixedWeights => TaskCount > 0 ? Enumerable.Repeat(1.0, TaskCount).ToArray() : null;
+
+    /// <inheritdoc />
     protected override (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context)
     {
         double[] weights = Enumerable.Repeat(1.0, TaskCount).ToArray();

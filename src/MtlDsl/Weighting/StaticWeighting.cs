@@ -22,6 +22,9 @@ public sealed class StaticWeighting : LossWeighting
     public IReadOnlyList<double> Weights => _weights;
 
     /// <inheritdoc />
+    public override IReadOnlyList<double>? FixedWeights => _weights;
+
+    /// <inheritdoc />
     protected override (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context)
     {
         if (_weights.Length != TaskCount) throw new InvalidOperationException($"Static weighting has {_weights.Length} weights for {TaskCount} tasks.");

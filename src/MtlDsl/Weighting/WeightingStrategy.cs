@@ -69,6 +69,12 @@ public abstract class WeightingStrategy
     /// <summary>Whether the method needs the task gradients (and so a gradient mode).</summary>
     public virtual bool UsesGradients => false;
 
+    /// <summary>
+    /// The weights when they never change (static weights, EW); null for every method that adapts them. Only such a
+    /// strategy can train one task per step (round-robin or proportional interleaving of per-task datasets).
+    /// </summary>
+    public virtual IReadOnlyList<double>? FixedWeights => null;
+
     /// <summary>Prepares the strategy for <paramref name="taskCount"/> tasks; creates its learnable parameters, if any, with this type and device.</summary>
     public void Initialize(int taskCount, ScalarType dtype, Device device)
     {

@@ -1,0 +1,100 @@
+using static TorchSharp.torch;
+
+namespace MtlDsl.Data;
+
+/// <summary>How a dataset gives each task its samples.</summary>
+public enum DataLayout
+{
+    /// <summary>One dataset for all tasks: every sample has an input and a target for every task (a missing label is marked, see <see cref="Losses.TaskLosses.MissingClass"/>).</summary>
+    Shared,
+
+    /// <summary>One dataset per task: task k has its own inputs and targets, of its own size.</summary>
+    PerTask,
+}
+
+/// <summary>
+/// Training or evaluation data held as tensors: the samples are the first dimension, and a batch is gathered by
+/// indexing (<see cref="Batches"/>), so the data is never copied or reordered per epoch. Build it with
+/// <see cref="Shared"/> (one dataset for all tasks) or <see cref="PerTask"/> (one dataset per task).
+/// </summary>
+/// <typeparam name="TTargets">The model's targets record.</typeparam>
+public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTargets>
+{
+    private readonly Tensor[] _inputs;
+    private readonly TTargets _targets;
+
+    private MultiTaskData(DataLayout layout, Tensor[] inputs, TTargets targets)
+    {
+        Layout = layout;
+        _inputs = inputs;
+        _targets = targets;
+    }
+
+    /// <summary>One dataset for all tasks: <paramref name="inputs"/> <c>[N, …]</c>, and every task's targets with the same N.</summary>
+    /// <exception cref="TaskTensorException">A task's targets do not have N samples.</exception>
+    public static MultiTaskData<TTargets> Shared(Tensor inputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (inputs.dim() == 0) throw new ArgumentException("The inputs need the samples as their first dimension; got a scalar.", nameof(inputs));
+        for (int task = 0; task < targets.Count; task++)
+            CheckSamples(task, targets[task], inputs.shape[0], "the inputs");
+        return new MultiTaskData<TTargets>(DataLayout.Shared, [inputs], targets);
+    }
+
+    /// <summary>
+    /// One dataset per task: task k's inputs are <paramref name="inputs"/>[k] <c>[N_k, …]</c> and its targets are
+    /// <paramref name="targets"/>[k] with the same N_k. The datasets may have different sizes.
+    /// </summary>
+    /// <exception cref="TaskTensorException">A task's targets and inputs differ in the number of samples.</exception>
+    public static MultiTaskData<TTargets> PerTask(IReadOnlyList<Tensor> inputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (inputs.Count != targets.Count)
+            throw new ArgumentException($"One input tensor per task is needed: {targets.Count} tasks, {inputs.Count} input tensors.", nameof(inputs));
+        for (int task = 0; task < targets.Count; task++)
+        {
+            if (inputs[task] is null || inputs[task].dim() == 0)
+                throw new ArgumentException($"Task {task}: the inputs need the samples as their first dimension.", nameof(inputs));
+            CheckSamples(task, targets[task], inputs[task].shape[0], $"task {task}'s inputs");
+        }
+        return new MultiTaskData<TTargets>(DataLayout.PerTask, [.. inputs], targets);
+    }
+
+    /// <summary>Whether the tasks share one dataset or each has its own.</summary>
+    public DataLayout Layout { get; }
+
+    /// <summary>The number of tasks.</summary>
+    public int TaskCount => _targets.Count;
+
+    /// <summary>The number of samples of task <paramref name="task"/> (all tasks alike for <see cref="DataLayout.Shared"/>).</summary>
+    public long Count(int task) => Inputs(task).shape[0];
+
+    /// <summary>The inputs task <paramref name="task"/> trains on (the one shared tensor for <see cref="DataLayout.Shared"/>).</summary>
+    public Tensor Inputs(int task) => Layout == DataLayout.Shared ? _inputs[0] : _inputs[task];
+
+    /// <summary>The targets of every task, whole.</summary>
+    public TTargets Targets => _targets;
+
+    /// <summary>A batch of the shared dataset: the inputs and every task's targets at <paramref name="indices"/>.</summary>
+    public (Tensor Input, TTargets Targets) Batch(Tensor indices)
+    {
+        if (Layout != DataLayout.Shared) throw new InvalidOperationException("This data has one dataset per task; take a batch of one task with TaskBatch.");
+        var targets = new Tensor[TaskCount];
+        for (int task = 0; task < targets.Length; task++) targets[task] = _targets[task].index_select(0, indices);
+        return (_inputs[0].index_select(0, indices), TTargets.Create(targets));
+    }
+
+    /// <summary>A batch of one task: its inputs and targets at <paramref name="indices"/>.</summary>
+    public (Tensor Input, Tensor Target) TaskBatch(int task, Tensor indices) =>
+        (Inputs(task).index_select(0, indices), _targets[task].index_select(0, indices));
+
+    private static void CheckSamples(int task, Tensor target, long expected, string what)
+    {
+        if (target is null) throw new ArgumentException($"Task {task} has no targets.");
+        if (target.dim() == 0 || target.shape[0] != expected)
+            throw new TaskTensorException($"#{task}", "target",
+                $"Task {task}: the targets have shape [{string.Join(", ", target.shape)}], expected {expected} samples (the size of {what}) as the first dimension.");
+    }
+}

@@ -1,0 +1,86 @@
+using MtlDsl.Metrics;
+
+namespace MtlDsl.Training;
+
+/// <summary>How the steps of an epoch take the tasks when every task has its own dataset.</summary>
+/// <remarks>
+/// An epoch always shows every sample of every task at least once; no dataset is cut to the smallest.
+/// </remarks>
+public enum TaskInterleaving
+{
+    /// <summary>
+    /// Every step takes one batch of every task (LibMTL's multi-input mode); the epoch lasts as many steps as the
+    /// largest dataset needs, and a smaller dataset starts over, reshuffled, when it runs out. Works with every
+    /// weighting strategy.
+    /// </summary>
+    AllTasks,
+
+    /// <summary>
+    /// Every step trains one task on a batch of its own; the tasks take turns, and a task whose batches are used up
+    /// drops out of the turn until the epoch ends. An epoch is one pass over every dataset (Σ batches steps).
+    /// Static weights or EW only.
+    /// </summary>
+    RoundRobin,
+
+    /// <summary>
+    /// Every step trains one task, drawn at random with probability proportional to the batches it has left, so
+    /// a larger dataset is visited more often; an epoch is one pass over every dataset. Static weights or EW only.
+    /// </summary>
+    Proportional,
+}
+
+/// <summary>Stops training when a validation metric of one task has not improved for some epochs.</summary>
+/// <param name="Task">The task to watch (its declared name).</param>
+/// <param name="Metric">The metric: <c>loss</c>, or one of the task's metrics (<c>accuracy</c>, <c>macro_f1</c>, <c>mae</c>, <c>rmse</c>, …).</param>
+/// <param name="Patience">How many epochs without improvement end training.</param>
+/// <param name="MinDelta">The least change that counts as an improvement.</param>
+/// <param name="RestoreBest">Whether the model gets the weights of its best epoch back when training ends.</param>
+public sealed record EarlyStopping(string Task, string Metric, int Patience = 5, double MinDelta = 0, bool RestoreBest = true);
+
+/// <summary>Options of <see cref="MultiTaskTrainer{TOutputs, TTargets, TLossValues}.Fit"/>.</summary>
+public sealed record FitOptions
+{
+    /// <summary>The number of epochs (the last one, if training resumes).</summary>
+    public int Epochs { get; init; } = 10;
+
+    /// <summary>Samples per training batch (per task, with one dataset per task).</summary>
+    public int BatchSize { get; init; } = 64;
+
+    /// <summary>Samples per evaluation batch.</summary>
+    public int EvaluationBatchSize { get; init; } = 512;
+
+    /// <summary>
+    /// The seed of the batch order and of the random layers (dropout): each epoch reseeds TorchSharp's generator
+    /// from it, so a run repeats exactly and a resumed run continues exactly. Seed the model's initial weights
+    /// yourself (<c>torch.manual_seed</c> before creating it).
+    /// </summary>
+    public int Seed { get; init; }
+
+    /// <summary>Whether the training batches are shuffled each epoch.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary>The learning rate per epoch, as a factor of the optimizer's initial one.</summary>
+    public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant();
+
+    /// <summary>When set, stops on a validation metric (validation data is then required) and picks the best checkpoint.</summary>
+    public EarlyStopping? EarlyStopping { get; init; }
+
+    /// <summary>How per-task datasets are interleaved (ignored for one shared dataset).</summary>
+    public TaskInterleaving Interleaving { get; init; } = TaskInterleaving.AllTasks;
+
+    /// <summary>The metrics of each task on the validation data; by default <see cref="TaskMetrics.Default"/>.</summary>
+    public Func<TaskDefinition, IReadOnlyList<TaskMetric>> Metrics { get; init; } = TaskMetrics.Default;
+
+    /// <summary>
+    /// Where the outputs go, if anywhere: <c>history.csv</c> (rewritten after every epoch),
+    /// <c>checkpoints/last.ckpt</c> (after every epoch) and <c>checkpoints/best.ckpt</c> (when the early-stopping
+    /// metric improves). Every file is written atomically.
+    /// </summary>
+    public string? OutputDirectory { get; init; }
+
+    /// <summary>A checkpoint to continue from (one written by a previous fit): training goes on at the epoch after it.</summary>
+    public string? ResumeFrom { get; init; }
+
+    /// <summary>Observers told about every step and epoch (progress bars, plots, logs).</summary>
+    public IReadOnlyList<ITrainingObserver> Observers { get; init; } = [];
+}

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using MtlDsl.Data;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MtlDsl.Training;
+
+public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
+{
+    /// <summary>
+    /// Trains for <see cref="FitOptions.Epochs"/> epochs: each epoch sets the scheduled learning rate, reseeds the
+    /// random layers, takes its steps over <paramref name="train"/> (shuffled with the seed), ends the epoch for
+    /// the weighting strategy, evaluates on <paramref name="validation"/> in evaluation mode without gradients,
+    /// and writes the history and a checkpoint when an output folder is given. Early stopping watches one task's
+    /// validation metric. With <see cref="FitOptions.ResumeFrom"/> the fit continues a checkpoint exactly as if
+    /// training had not stopped.
+    /// </summary>
+    /// <exception cref="TaskTensorException">A target does not fit its task; the message names the task, the tensor and the step.</exception>
+    /// <exception cref="NonFiniteLossException">A loss became NaN or infinite; names the task and the step.</exception>
+    public TrainingHistory Fit(MultiTaskData<TTargets> train, FitOptions options, MultiTaskData<TTargets>? validation = null)
+    {
+        ArgumentNullException.ThrowIfNull(train);
+        ArgumentNullException.ThrowIfNull(options);
+        CheckOptions(train, options, validation);
+
+        string[] names = _model.Tasks.Select(t => t.Name).ToArray();
+        var fit = new FitState(0, _optimizer.ParamGroups.Select(g => g.LearningRate).ToArray(), null, null, 0, [], false);
+        if (options.ResumeFrom is not null)
+        {
+            fit = LoadCheckpoint(options.ResumeFrom, out byte[]? best) ?? throw new InvalidDataException(
+                $"The checkpoint '{options.ResumeFrom}' was saved outside a fit (SaveCheckpoint): load it with LoadCheckpoint and call Fit without ResumeFrom.");
+            _bestWeights = best;
+        }
+        else
+        {
+            _bestWeights = null;
+        }
+        var history = new TrainingHistory(names, fit.History) { BestEpoch = fit.BestEpoch, StoppedEarly = fit.StoppedEarly };
+        foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, fit.NextEpoch, options.Epochs, options.OutputDirectory));
+
+        for (int epoch = fit.NextEpoch; epoch < options.Epochs && !history.StoppedEarly; epoch++)
+        {
+            var clock = Stopwatch.StartNew();
+            torch.random.manual_seed(options.Seed * 1_000_003L + epoch);
+            double factor = options.Schedule.Factor(epoch);
+            int group = 0;
+            foreach (var paramGroup in _optimizer.ParamGroups) paramGroup.LearningRate = fit.BaseLearningRates[group++] * factor;
+
+            List<Action<double[]>> steps = PlanEpoch(train, options, epoch);
+            foreach (ITrainingObserver observer in options.Observers) observer.EpochStarted(epoch, steps.Count);
+            var losses = new double[names.Length];
+            for (int step = 0; step < steps.Count; step++)
+            {
+                Array.Fill(losses, double.NaN);
+                steps[step](losses);
+                foreach (ITrainingObserver observer in options.Observers) observer.StepEnded(epoch, step, losses);
+            }
+            EndEpoch();
+
+            EvaluationResult? result = validation is null ? null : Evaluate(validation, options.EvaluationBatchSize, options.Metrics);
+            var record = new EpochResult(epoch, _optimizer.ParamGroups.First().LearningRate, clock.Elapsed.TotalSeconds, steps.Count,
+                _epochLosses[^1].ToArray(), LastWeights.ToArray(), result);
+            history.Add(record);
+
+            bool improved = false;
+            if (options.EarlyStopping is { } stop)
+            {
+                double value = result!.Metric(stop.Task, stop.Metric);
+                bool higherIsBetter = stop.Metric != "loss" && options.Metrics(_model.Tasks[result.IndexOf(stop.Task)]).First(m => m.Name == stop.Metric).HigherIsBetter;
+                improved = !double.IsNaN(value) && (fit.BestValue is not double best || (higherIsBetter ? value > best + stop.MinDelta : value < best - stop.MinDelta));
+                if (improved)
+                {
+                    fit = fit with { BestEpoch = epoch, BestValue = value, EpochsWithoutImprovement = 0 };
+                    if (stop.RestoreBest) _bestWeights = Checkpoints.SafeTensors.Serialize(_model.state_dict());
+                }
+                else
+                {
+                    fit = fit with { EpochsWithoutImprovement = fit.EpochsWithoutImprovement + 1 };
+                }
+                history.BestEpoch = fit.BestEpoch;
+                history.StoppedEarly = fit.EpochsWithoutImprovement >= stop.Patience && epoch + 1 < options.Epochs;
+            }
+            fit = fit with { NextEpoch = epoch + 1, History = [.. history.Epochs], StoppedEarly = history.StoppedEarly };
+
+            if (options.OutputDirectory is { } folder)
+            {
+                history.WriteCsv(Path.Combine(folder, "history.csv"));
+                string last = Path.Combine(folder, "checkpoints", "last.ckpt");
+                SaveCheckpoint(last, fit, _bestWeights);
+                if (improved) File.Copy(last, Path.Combine(folder, "checkpoints", "best.ckpt"), overwrite: true);
+            }
+            foreach (ITrainingObserver observer in options.Observers) observer.EpochEnded(record, history);
+        }
+
+        if (options.EarlyStopping is { RestoreBest: true } && _bestWeights is not null)
+            Checkpoints.SafeTensors.LoadInto(_model, _bestWeights, "the best epoch's weights");
+        foreach (ITrainingObserver observer in options.Observers) observer.FitEnded(history);
+        return history;
+    }
+
+    private byte[]? _bestWeights;
+
+    // The epoch's steps, each writing the losses of the tasks it trained into its argument.
+    private List<Action<double[]>> PlanEpoch(MultiTaskData<TTargets> train, FitOptions options, int epoch)
+    {
+        var steps = new List<Action<double[]>>();
+        int batch = options.BatchSize;
+        if (train.Layout == DataLayout.Shared)
+        {
+            foreach (Tensor indices in Batches.Epoch(train.Count(0), batch, options.Seed, epoch, options.Shuffle))
+                steps.Add(losses =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var (input, targets) = train.Batch(indices);
+                    Copy(Step(input, targets), losses);
+                });
+            return steps;
+        }
+
+        long[] counts = Enumerable.Range(0, train.TaskCount).Select(k => train.Count(k)).ToArray();
+        if (options.Interleaving == TaskInterleaving.AllTasks)
+        {
+            foreach (Tensor[] perTask in Batches.PerTaskEpoch(counts, batch, options.Seed, epoch))
+                steps.Add(losses =>
+                {
+                    using var scope = torch.NewDisposeScope();
+                    var inputs = new Tensor[perTask.Length];
+                    var targets = new Tensor[perTask.Length];
+                    for (int k = 0; k < perTask.Length; k++) (inputs[k], targets[k]) = train.TaskBatch(k, perTask[k]);
+                    Copy(Step(inputs, TTargets.Create(targets)), losses);
+                });
+            return steps;
+        }
+
+        foreach (var (task, indices) in Batches.Interleave(counts, batch, options.Seed, epoch, options.Interleaving == TaskInterleaving.Proportional))
+            steps.Add(losses =>
+            {
+                using var scope = torch.NewDisposeScope();
+                var (input, target) = train.TaskBatch(task, indices);
+                losses[task] = StepTask(task, input, target).Loss;
+            });
+        return steps;
+    }
+
+    private void Copy(TLossValues _, double[] losses) => _lastLosses.CopyTo(losses, 0);
+
+    private void CheckOptions(MultiTaskData<TTargets> train, FitOptions options, MultiTaskData<TTargets>? validation)
+    {
+        CheckData(train, nameof(train));
+        if (validation is not null) CheckData(validation, nameof(validation));
+        if (options.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be at least 1.");
+        if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "FitOptions.BatchSize must be at least 1.");
+        if (options.EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvaluationBatchSize, "FitOptions.EvaluationBatchSize must be at least 1.");
+        ArgumentNullException.ThrowIfNull(options.Schedule, "options.Schedule");
+        ArgumentNullException.ThrowIfNull(options.Metrics, "options.Metrics");
+        ArgumentNullException.ThrowIfNull(options.Observers, "options.Observers");
+        if (train.Layout == DataLayout.Shared && options.Interleaving != TaskInterleaving.AllTasks)
+            throw new ArgumentException($"FitOptions.Interleaving = {options.Interleaving} applies to one dataset per task; this training data is one dataset for all tasks.", nameof(options));
+        if (train.Layout == DataLayout.PerTask && options.Interleaving != TaskInterleaving.AllTasks && Weighting.FixedWeights is null)
+            throw OneTaskUnsupported();
+        if (options.EarlyStopping is { } stop)
+        {
+            if (validation is null) throw new ArgumentException("Early stopping watches a validation metric: pass validation data to Fit.", nameof(validation));
+            if (stop.Patience < 1) throw new ArgumentOutOfRangeException(nameof(options), stop.Patience, "EarlyStopping.Patience must be at least 1.");
+            TaskDefinition? task = _model.Tasks.FirstOrDefault(t => t.Name == stop.Task)
+                ?? throw new ArgumentException($"Early stopping watches task '{stop.Task}', which the model does not have; its tasks are {string.Join(", ", _model.Tasks.Select(t => t.Name))}.", nameof(options));
+            var metricNames = options.Metrics(task).Select(m => m.Name).ToList();
+            if (stop.Metric != "loss" && !metricNames.Contains(stop.Metric))
+                throw new ArgumentException($"Early stopping watches metric '{stop.Metric}' of task '{stop.Task}', which has loss, {string.Join(", ", metricNames)}.", nameof(options));
+        }
+    }
+}

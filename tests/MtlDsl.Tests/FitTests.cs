@@ -1,0 +1,206 @@
+using System.Globalization;
+using MtlDsl.Data;
+using MtlDsl.TestModels;
+using MtlDsl.Training;
+using MtlDsl.Weighting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MtlDsl.Tests;
+
+/// <summary>The fit loop: learning, repeatability, schedule, clipping, early stopping, history and interleaving.</summary>
+public class FitTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-fit-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    private static (TabularModel Model, MultiTaskTrainer<TabularModel.Outputs, TabularModel.Targets, TabularModel.LossValues> Trainer) Create(
+        int seed = 1, WeightingStrategy? weighting = null, double lr = 3e-3)
+    {
+        torch.manual_seed(seed);
+        var model = new TabularModel();
+        return (model, model.CreateTrainer(parameters => optim.Adam(parameters, lr: lr), weighting));
+    }
+
+    [Fact]
+    public void FitLearnsEveryTaskAndWritesTheHistory()
+    {
+        var (model, trainer) = Create();
+        using var _ = model;
+        var history = trainer.Fit(TabularProblem.Data(1024, seed: 1),
+            new FitOptions { Epochs = 8, BatchSize = 64, Seed = 3, OutputDirectory = _folder },
+            validation: TabularProblem.Data(512, seed: 2));
+
+        Assert.Equal(8, history.Epochs.Count);
+        EvaluationResult last = history.Epochs[^1].Validation!;
+        Assert.True(last["Species", "accuracy"] > 0.85, $"species accuracy {last["Species", "accuracy"]}");
+        Assert.True(last["IsMale", "accuracy"] > 0.9, $"flag accuracy {last["IsMale", "accuracy"]}");
+        double firstMae = history.Epochs[0].Validation!["BodyMass", "mae"];
+        Assert.True(last["BodyMass", "mae"] < 0.6 * firstMae, $"mass MAE {firstMae} → {last["BodyMass", "mae"]}");
+        Assert.All(history.Epochs.Zip(history.Epochs.Skip(1)), pair => Assert.True(pair.Second.TrainLosses.Sum() < pair.First.TrainLosses.Sum() * 1.1));
+        Assert.Equal(16, history.Epochs[0].Steps);
+
+        string[] csv = File.ReadAllLines(Path.Combine(_folder, "history.csv"));
+        Assert.Equal(9, csv.Length);
+        string[] header = csv[0].Split(',');
+        Assert.Equal(["epoch", "learning_rate", "seconds", "steps", "train_loss_Species", "train_loss_IsMale", "train_loss_BodyMass",
+            "weight_Species", "weight_IsMale", "weight_BodyMass", "val_loss_Species", "val_accuracy_Species", "val_macro_f1_Species",
+            "val_loss_IsMale", "val_accuracy_IsMale", "val_loss_BodyMass", "val_mae_BodyMass", "val_rmse_BodyMass"], header);
+        string[] row = csv[^1].Split(',');
+        Assert.Equal(header.Length, row.Length);
+        Assert.Equal(last["Species", "accuracy"], double.Parse(row[11], CultureInfo.InvariantCulture));
+        Assert.True(File.Exists(Path.Combine(_folder, "checkpoints", "last.ckpt")));
+    }
+
+    [Fact]
+    public void TheSameSeedsRepeatARunExactly()
+    {
+        TrainingHistory Run()
+        {
+            var (model, trainer) = Create(seed: 5);
+            using var _ = model;
+            return trainer.Fit(TabularProblem.Data(256, seed: 1), new FitOptions { Epochs = 3, BatchSize = 32, Seed = 9 }, TabularProblem.Data(128, seed: 2));
+        }
+        var (a, b) = (Run(), Run());
+        for (int e = 0; e < 3; e++)
+        {
+            Assert.Equal(a.Epochs[e].TrainLosses, b.Epochs[e].TrainLosses);
+            Assert.Equal(a.Epochs[e].Validation!.Losses, b.Epochs[e].Validation!.Losses);
+        }
+    }
+
+    [Fact]
+    public void TheScheduleSetsEachEpochsLearningRate()
+    {
+        var (model, trainer) = Create(lr: 0.01);
+        using var _ = model;
+        var history = trainer.Fit(TabularProblem.Data(128, seed: 1),
+            new FitOptions { Epochs = 5, BatchSize = 64, Schedule = LearningRateSchedule.Step(every: 2, gamma: 0.5) });
+        Assert.Equal([0.01, 0.01, 0.005, 0.005, 0.0025], history.Epochs.Select(e => Math.Round(e.LearningRate, 10)));
+        Assert.Equal(0.0025, trainer.Optimizer.ParamGroups.First().LearningRate, 10);
+
+        Assert.Equal(1.0, LearningRateSchedule.Cosine(10).Factor(0), 12);
+        Assert.Equal(0.5, LearningRateSchedule.Cosine(10).Factor(5), 12);
+        Assert.Equal(0.1, LearningRateSchedule.Cosine(10, minFactor: 0.1).Factor(10), 12);
+        Assert.Equal([0.25, 0.5, 0.75, 1.0], Enumerable.Range(0, 4).Select(LearningRateSchedule.Warmup(3).Factor));
+        Assert.Throws<InvalidOperationException>(() => LearningRateSchedule.Custom(_ => -1).Factor(0));
+    }
+
+    [Fact]
+    public void ClippingBoundsTheGradientNormOfEveryStep()
+    {
+        torch.manual_seed(2);
+        using var model = new TabularModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), learningRate: 1.0));
+        trainer.MaxGradientNorm = 1e-3;
+        var (x, targets) = TabularProblem.Generate(64, seed: 1);
+        Tensor before = torch.cat(model.parameters().Select(p => p.detach().flatten().clone()).ToList());
+        trainer.Step(x, targets);
+        Tensor after = torch.cat(model.parameters().Select(p => p.detach().flatten()).ToList());
+        double moved = (after - before).norm().item<float>();
+        Assert.True(moved <= 1e-3 * 1.0001 && moved > 1e-4, $"parameters moved {moved}; SGD with lr 1 and clip 1e-3 moves at most 1e-3");
+        Assert.Throws<ArgumentOutOfRangeException>(() => trainer.MaxGradientNorm = 0);
+    }
+
+    [Fact]
+    public void EarlyStoppingStopsOnAStalledMetricAndRestoresTheBestWeights()
+    {
+        var (model, trainer) = Create(lr: 1e-9);
+        using var _ = model;
+        var validation = TabularProblem.Data(256, seed: 2);
+        var history = trainer.Fit(TabularProblem.Data(256, seed: 1), new FitOptions
+        {
+            Epochs = 20, BatchSize = 64,
+            EarlyStopping = new EarlyStopping("Species", "accuracy", Patience: 2, MinDelta: 0.2),
+            OutputDirectory = _folder,
+        }, validation);
+        Assert.True(history.StoppedEarly);
+        Assert.Equal(3, history.Epochs.Count);
+        Assert.Equal(0, history.BestEpoch);
+        Assert.True(File.Exists(Path.Combine(_folder, "checkpoints", "best.ckpt")));
+        Assert.Equal(history.Epochs[0].Validation!.Losses, trainer.Evaluate(validation).Losses);
+
+        var (other, otherTrainer) = Create();
+        using var __ = other;
+        var noValidation = Assert.Throws<ArgumentException>(() => otherTrainer.Fit(TabularProblem.Data(64, 1), new FitOptions { EarlyStopping = new("Species", "accuracy") }));
+        Assert.Contains("validation", noValidation.Message);
+        var unknown = Assert.Throws<ArgumentException>(() => otherTrainer.Fit(TabularProblem.Data(64, 1), new FitOptions { EarlyStopping = new("Species", "auc") }, validation));
+        Assert.Contains("accuracy, macro_f1", unknown.Message);
+    }
+
+    [Fact]
+    public void EvaluationRunsInEvalModeWithoutGradientsAndIgnoresBatching()
+    {
+        var (model, trainer) = Create();
+        using var _ = model;
+        var data = TabularProblem.Data(300, seed: 4);
+        var whole = trainer.Evaluate(data, batchSize: 300);
+        var batched = trainer.Evaluate(data, batchSize: 7);
+        for (int k = 0; k < 3; k++) Assert.Equal(whole.Losses[k], batched.Losses[k], 5);
+        Assert.Equal(whole["Species", "accuracy"], batched["Species", "accuracy"]);
+        Assert.True(model.training, "Evaluate restores training mode");
+        Assert.Equal(whole.Losses, trainer.Evaluate(data, batchSize: 300).Losses);  // dropout off: repeatable
+    }
+
+    [Fact]
+    public void ATaskWithMissingLabelsStillTrainsTheOthers()
+    {
+        var (model, trainer) = Create();
+        using var _ = model;
+        var (x, targets) = TabularProblem.Generate(1024, seed: 1);
+        Tensor species = targets.Species.clone();
+        species[arange(0, 1024, 2)] = tensor(Losses.TaskLosses.MissingClass);  // half of the species labels are missing
+        Tensor flag = targets.IsMale.clone();
+        flag[arange(0, 1024, 3)] = tensor(float.NaN);
+        var data = MultiTaskData<TabularModel.Targets>.Shared(x, new TabularModel.Targets(species, flag, targets.BodyMass));
+        var history = trainer.Fit(data, new FitOptions { Epochs = 6, BatchSize = 64 }, TabularProblem.Data(512, seed: 2));
+        Assert.True(history.Epochs[^1].Validation!["Species", "accuracy"] > 0.8);
+        Assert.True(history.Epochs[^1].Validation!["IsMale", "accuracy"] > 0.85);
+    }
+
+    [Fact]
+    public void PerTaskDatasetsInterleaveAsChosenAndNeverCutAnEpoch()
+    {
+        var (x, t) = TabularProblem.Generate(600, seed: 1);
+        // Task datasets of 100, 300 and 600 samples.
+        var data = MultiTaskData<TabularModel.Targets>.PerTask([x[..100], x[..300], x],
+            new TabularModel.Targets(t.Species[..100], t.IsMale[..300], t.BodyMass));
+        var validation = TabularProblem.Data(256, seed: 2);
+
+        foreach (var (interleaving, steps) in new[] { (TaskInterleaving.AllTasks, 10), (TaskInterleaving.RoundRobin, 2 + 5 + 10), (TaskInterleaving.Proportional, 17) })
+        {
+            var (model, trainer) = Create();
+            using var _ = model;
+            var seen = new StepCounter();
+            var history = trainer.Fit(data, new FitOptions { Epochs = 6, BatchSize = 60, Interleaving = interleaving, Observers = [seen] }, validation);
+            Assert.Equal(steps, history.Epochs[0].Steps);
+            if (interleaving == TaskInterleaving.AllTasks) Assert.Equal([10, 10, 10], seen.TaskSteps(0));
+            else Assert.Equal([2, 5, 10], seen.TaskSteps(0));
+            Assert.True(history.Epochs[^1].Validation!["IsMale", "accuracy"] > 0.8, $"{interleaving}: {history.Epochs[^1].Validation!["IsMale", "accuracy"]}");
+        }
+
+        var (uwModel, uw) = Create(weighting: new UncertaintyWeighting());
+        using var __ = uwModel;
+        var error = Assert.Throws<NotSupportedException>(() => uw.Fit(data, new FitOptions { Interleaving = TaskInterleaving.RoundRobin }));
+        Assert.Contains("one task per step", error.Message);
+        Assert.Equal(3, uw.Fit(data, new FitOptions { Epochs = 1, BatchSize = 60 }).Epochs[0].TrainLosses.Count);
+        Assert.Throws<ArgumentException>(() => uw.Fit(validation, new FitOptions { Interleaving = TaskInterleaving.Proportional }));
+    }
+
+    private sealed class StepCounter : ITrainingObserver
+    {
+        private readonly Dictionary<int, int[]> _counts = [];
+
+        public void StepEnded(int epoch, int step, IReadOnlyList<double> taskLosses)
+        {
+            if (!_counts.TryGetValue(epoch, out int[]? counts)) _counts[epoch] = counts = new int[taskLosses.Count];
+            for (int k = 0; k < counts.Length; k++) if (!double.IsNaN(taskLosses[k])) counts[k]++;
+        }
+
+        public int[] TaskSteps(int epoch) => _counts[epoch];
+    }
+}
