@@ -191,6 +191,37 @@ public class FitTests : IDisposable
         Assert.Throws<ArgumentException>(() => uw.Fit(validation, new FitOptions { Interleaving = TaskInterleaving.Proportional }));
     }
 
+    [Fact]
+    public void BadValuesStopTrainingNamingTheTaskTheStepAndTheTensor()
+    {
+        var (model, trainer) = Create();
+        using var _ = model;
+        var (x, t) = TabularProblem.Generate(256, seed: 1);
+        Tensor species = t.Species.clone();
+        species[200] = tensor(7L);  // in the fourth batch of 64 (no shuffling)
+        var options = new FitOptions { Epochs = 1, BatchSize = 64, Shuffle = false };
+        var label = Assert.Throws<TaskTensorException>(() =>
+            trainer.Fit(MultiTaskData<TabularModel.Targets>.Shared(x, new TabularModel.Targets(species, t.IsMale, t.BodyMass)), options));
+        Assert.Equal("Species", label.Task);
+        Assert.Equal("target", label.Tensor);
+        Assert.Equal(4, label.Step);
+        Assert.StartsWith("Training step 4: Task 'Species': class labels must lie in [0, 2]", label.Message);
+
+        Tensor mass = t.BodyMass.clone();
+        mass[70, 0] = tensor(float.PositiveInfinity);
+        var loss = Assert.Throws<NonFiniteLossException>(() =>
+            trainer.Fit(MultiTaskData<TabularModel.Targets>.Shared(x, new TabularModel.Targets(t.Species, t.IsMale, mass)), options));
+        Assert.Equal("BodyMass", loss.Task);
+        Assert.Equal(trainer.StepCount, loss.Step);
+
+        var shape = Assert.Throws<TaskTensorException>(() =>
+            trainer.Fit(MultiTaskData<TabularModel.Targets>.Shared(x, new TabularModel.Targets(t.Species, t.IsMale, t.BodyMass[..100])), options));
+        Assert.Contains("expected 256 samples", shape.Message);
+        var wide = Assert.Throws<TaskTensorException>(() =>
+            trainer.Fit(MultiTaskData<TabularModel.Targets>.Shared(x, new TabularModel.Targets(t.Species, t.IsMale, t.BodyMass.expand(256, 2))), options));
+        Assert.Contains("Task 'BodyMass': the target has shape [64, 2], expected [64, 1]", wide.Message);
+    }
+
     private sealed class StepCounter : ITrainingObserver
     {
         private readonly Dictionary<int, int[]> _counts = [];

@@ -38,7 +38,7 @@ public class WeightingPropertyTests
         {
             double[][] g = RandomGradients(random, 2, 6);
             if (Dot(g[0], g[1]) < 0) conflicts++;
-            var strategy = new PCGrad(new Random(trial));
+            var strategy = new PCGrad(trial);
             var (theta, losses, _) = LinearProblem(g);
             strategy.Initialize(2, ScalarType.Float64, CPU);
             double[] beta = strategy.Backward(losses, new WeightingContext([theta]));

@@ -7,11 +7,13 @@ namespace MtlDsl.Weighting;
 /// trunk's gradient is Σ_i pc_i. The reported weights are the effective coefficient of each g_j in that sum.
 /// Parameter mode only. The projections are computed exactly on the Gram matrix (pc_i is a combination of the g_j).
 /// </summary>
-/// <param name="random">The shuffle's random source; a fixed seed gives repeatable runs.</param>
+/// <param name="seed">The seed of the shuffles; a fixed seed gives repeatable runs (a random one if null).</param>
 /// <param name="shuffle">False keeps the task order 0…K−1 (for comparisons with reference values).</param>
-public sealed class PCGrad(Random? random = null, bool shuffle = true) : GradientWeighting
+public sealed class PCGrad(int? seed = null, bool shuffle = true) : GradientWeighting
 {
-    private readonly Random _random = random ?? new Random();
+    // Step t shuffles with a generator seeded from (seed, t): the state is two numbers, so a resumed run repeats.
+    private readonly int _seed = seed ?? Random.Shared.Next();
+    private long _steps;
 
     /// <inheritdoc />
     public override string Name => "PCGrad";
@@ -26,10 +28,12 @@ public sealed class PCGrad(Random? random = null, bool shuffle = true) : Gradien
         var a = new double[n, n]; // pc_i = Σ_m a[i, m] g_m
         for (int i = 0; i < n; i++) a[i, i] = 1;
         var orders = new List<int[]>();
+        var random = new Random(unchecked(_seed * 1_000_003 + (int)_steps));
+        _steps++;
         for (int i = 0; i < n; i++)
         {
             int[] order = Enumerable.Range(0, n).ToArray();
-            if (shuffle) _random.Shuffle(order);
+            if (shuffle) random.Shuffle(order);
             orders.Add(order);
             foreach (int j in order)
             {
@@ -43,5 +47,18 @@ public sealed class PCGrad(Random? random = null, bool shuffle = true) : Gradien
         for (int j = 0; j < n; j++)
             for (int i = 0; i < n; i++) coefficients[j] += a[i, j];
         return (coefficients, (double[])coefficients.Clone());
+    }
+
+    /// <summary>The seed and the number of steps taken, which fix every later shuffle.</summary>
+    public override IReadOnlyDictionary<string, double[]> GetState() =>
+        new Dictionary<string, double[]> { ["shuffle"] = [_seed, _steps] };
+
+    /// <inheritdoc />
+    public override void LoadState(IReadOnlyDictionary<string, double[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2 || shuffleState[0] != _seed)
+            throw new ArgumentException($"PCGrad: the state needs 'shuffle' = [seed, steps] with this strategy's seed {_seed}; create the strategy with the seed it was saved with.", nameof(state));
+        _steps = (long)shuffleState[1];
     }
 }

@@ -20,4 +20,23 @@ public sealed class RandomLossWeighting(Generator? generator = null) : LossWeigh
         double[] weights = draw.data<double>().ToArray();
         return (WeightedSum(losses, weights), weights);
     }
+
+    /// <summary>The state of the strategy's own generator (its byte state), so a resumed run draws the same weights; nothing for the default generator, which a fit reseeds every epoch.</summary>
+    public override IReadOnlyDictionary<string, double[]> GetState()
+    {
+        if (generator is null) return new Dictionary<string, double[]>();
+        using Tensor state = generator.get_state();
+        return new Dictionary<string, double[]> { ["generator_state"] = state.data<byte>().ToArray().Select(b => (double)b).ToArray() };
+    }
+
+    /// <inheritdoc />
+    public override void LoadState(IReadOnlyDictionary<string, double[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (generator is null) return;
+        if (!state.TryGetValue("generator_state", out double[]? bytes) || bytes.Any(b => b is < 0 or > 255 || b != Math.Floor(b)))
+            throw new ArgumentException("RLW: the state needs 'generator_state', the generator's bytes.", nameof(state));
+        using Tensor restored = tensor(bytes.Select(b => (byte)b).ToArray());
+        generator.set_state(restored);
+    }
 }

@@ -23,7 +23,7 @@ public static class WeightingStrategies
         "GLS" => new GeometricLossStrategy(),
         "GradNorm" => new GradNorm(),
         "MGDA" => new Mgda(),
-        "PCGrad" => new PCGrad(seed is int t ? new Random(t) : null),
+        "PCGrad" => new PCGrad(seed),
         "CAGrad" => new CAGrad(),
         "IMTL" => new Imtl(),
         "Aligned-MTL" => new AlignedMtl(),
