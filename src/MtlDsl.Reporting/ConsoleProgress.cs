@@ -1,0 +1,100 @@
+using System.Globalization;
+using MtlDsl.Data;
+using MtlDsl.Training;
+using Spectre.Console;
+
+namespace MtlDsl.Reporting;
+
+/// <summary>Fits with a live report: a progress bar per epoch with the running per-task losses, and the plots.</summary>
+public static class ConsoleProgress
+{
+    /// <summary>
+    /// <see cref="MultiTaskTrainer{TOutputs, TTargets, TLossValues}.Fit"/> with a progress bar per epoch showing each
+    /// task's running mean loss, a summary line per epoch (training losses, validation metrics), and, when
+    /// <see cref="FitOptions.OutputDirectory"/> is set, <c>loss.png</c> and <c>metrics.png</c> rewritten after every
+    /// epoch. When the console is not interactive (output redirected, CI), only the per-epoch lines are printed.
+    /// </summary>
+    public static TrainingHistory FitWithProgress<TOutputs, TTargets, TLossValues>(this MultiTaskTrainer<TOutputs, TTargets, TLossValues> trainer,
+        MultiTaskData<TTargets> train, FitOptions options, MultiTaskData<TTargets>? validation = null, IAnsiConsole? console = null)
+        where TOutputs : ITaskTensors
+        where TTargets : ITaskTensors<TTargets>
+        where TLossValues : ITaskLossValues<TLossValues>
+    {
+        ArgumentNullException.ThrowIfNull(trainer);
+        ArgumentNullException.ThrowIfNull(options);
+        console ??= AnsiConsole.Console;
+        var lines = new EpochLines(console);
+        var observers = new List<ITrainingObserver>(options.Observers) { lines, new PlotWriter() };
+        if (!console.Profile.Capabilities.Interactive)
+            return trainer.Fit(train, options with { Observers = observers }, validation);
+
+        TrainingHistory? history = null;
+        console.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
+            .Start(context =>
+            {
+                observers.Add(new ProgressBars(context));
+                history = trainer.Fit(train, options with { Observers = observers }, validation);
+            });
+        return history!;
+    }
+
+    /// <summary>One line per finished epoch: losses, validation metrics, time.</summary>
+    private sealed class EpochLines(IAnsiConsole console) : ITrainingObserver
+    {
+        private int _epochs;
+
+        public void FitStarted(FitStart start)
+        {
+            _epochs = start.Epochs;
+            if (start.FirstEpoch > 0) console.MarkupLine($"[grey]resuming at epoch {start.FirstEpoch + 1}/{start.Epochs}[/]");
+        }
+
+        public void EpochEnded(EpochResult result, TrainingHistory history)
+        {
+            var text = new List<string> { $"epoch {result.Epoch + 1}/{_epochs}" };
+            text.Add("loss " + string.Join(" ", history.Tasks.Select((t, k) => $"{t} {Format(result.TrainLosses[k])}")));
+            if (result.Validation is { } v)
+                text.Add("validation " + string.Join(" ", history.Tasks.Select((t, k) => $"{t} " + string.Join(" ", v.Metrics[k].Select(m => $"{m.Key} {Format(m.Value)}")))));
+            text.Add($"{result.Seconds:F1} s");
+            if (history.BestEpoch == result.Epoch) text.Add("(best)");
+            console.WriteLine(string.Join("  |  ", text));
+            if (history.StoppedEarly && result == history.Epochs[^1])
+                console.WriteLine($"early stop: no improvement since epoch {history.BestEpoch + 1}");
+        }
+    }
+
+    /// <summary>A progress bar per epoch, its description the running mean loss of each task.</summary>
+    private sealed class ProgressBars(ProgressContext context) : ITrainingObserver
+    {
+        private ProgressTask? _bar;
+        private double[] _sums = [];
+        private int[] _counts = [];
+        private IReadOnlyList<string> _tasks = [];
+        private int _epochs;
+
+        public void FitStarted(FitStart start) => (_tasks, _epochs) = (start.Tasks, start.Epochs);
+
+        public void EpochStarted(int epoch, int steps)
+        {
+            _bar?.StopTask();
+            _bar = context.AddTask(Markup.Escape($"epoch {epoch + 1}/{_epochs}"), maxValue: steps);
+            _sums = new double[_tasks.Count];
+            _counts = new int[_tasks.Count];
+        }
+
+        public void StepEnded(int epoch, int step, IReadOnlyList<double> taskLosses)
+        {
+            for (int k = 0; k < taskLosses.Count; k++)
+                if (!double.IsNaN(taskLosses[k])) (_sums[k], _counts[k]) = (_sums[k] + taskLosses[k], _counts[k] + 1);
+            string losses = string.Join("  ", _tasks.Select((t, k) => $"{t} {(_counts[k] > 0 ? Format(_sums[k] / _counts[k]) : "–")}"));
+            _bar!.Description = Markup.Escape($"epoch {epoch + 1}/{_epochs}  {losses}");
+            _bar.Increment(1);
+        }
+
+        public void FitEnded(TrainingHistory history) => _bar?.StopTask();
+    }
+
+    private static string Format(double value) => value.ToString("0.0000", CultureInfo.InvariantCulture);
+}
