@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -53,11 +54,16 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
             .Select(static (input, _) => Validation.Analyze(input.Left, input.Right))
             .WithTrackingName(TrackingNames.Analyze);
 
+        // Diagnostics are reported in the compilation's syntax trees, so that #pragma and [SuppressMessage] apply to
+        // them; the combine runs on every edit but does work only for a model that has diagnostics.
         context.RegisterSourceOutput(
-            models.Select(static (model, _) => model.Diagnostics).WithTrackingName(TrackingNames.Diagnostics),
-            static (output, diagnostics) =>
+            models.Select(static (model, _) => model.Diagnostics).WithTrackingName(TrackingNames.Diagnostics)
+                .Where(static diagnostics => diagnostics.Count > 0)
+                .Combine(context.CompilationProvider),
+            static (output, input) =>
             {
-                foreach (DiagnosticInfo diagnostic in diagnostics) output.ReportDiagnostic(diagnostic.ToDiagnostic());
+                IReadOnlyDictionary<string, SyntaxTree> trees = DiagnosticInfo.TreesByPath(input.Right);
+                foreach (DiagnosticInfo diagnostic in input.Left) output.ReportDiagnostic(diagnostic.ToDiagnostic(trees));
             });
 
         context.RegisterSourceOutput(
@@ -85,8 +91,9 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
             context.SyntaxProvider
                 .CreateSyntaxProvider(static (node, _) => Parser.IsPossiblyUnusedBlock(node), static (syntax, cancellationToken) => Parser.UnusedBlock(syntax, cancellationToken))
                 .Where(static diagnostic => diagnostic is not null)
-                .WithTrackingName(TrackingNames.UnusedBlocks),
-            static (output, diagnostic) => output.ReportDiagnostic(diagnostic!.ToDiagnostic()));
+                .WithTrackingName(TrackingNames.UnusedBlocks)
+                .Combine(context.CompilationProvider),
+            static (output, input) => output.ReportDiagnostic(input.Left!.ToDiagnostic(DiagnosticInfo.TreesByPath(input.Right))));
 
         context.RegisterSourceOutput(
             models.Collect().Select(static (all, _) => all.Any(m => m.Model is not null)).WithTrackingName(TrackingNames.AnyModel),

@@ -153,6 +153,24 @@ public class DiagnosticTests
         AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("Sequential A", "Sequential ForwardTrunk")), "MTL013", "ForwardTrunk");
 
     [Fact]
+    public void PragmaAndSuppressMessageSilenceAWarningWhereTheyApply()
+    {
+        string model = Model("[Input(4)]", Trunk + "    [Task(Loss.L1), Linear(1)] public partial Sequential A { get; }\n");
+        Diagnostic Reported(string source)
+        {
+            var (run, output) = GeneratorHarness.Run(source);
+            Diagnostic diagnostic = Assert.Single(run.Diagnostics, d => d.Id == "MTL018");
+            Assert.Equal(LocationKind.SourceFile, diagnostic.Location.Kind);  // in the syntax tree, where suppressions are looked up
+            // The compiler's own filter (pragmas, [SuppressMessage], options), as csc applies it; not public API.
+            var filter = typeof(CompilationOptions).GetMethod("FilterDiagnostic", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public)!;
+            return (Diagnostic)filter.Invoke(output.Options, [diagnostic, CancellationToken.None])!;
+        }
+        Assert.False(Reported(model).IsSuppressed);
+        Assert.True(Reported("#pragma warning disable MTL018\n" + model).IsSuppressed);
+        Assert.False(Reported("#pragma warning disable MTL018\n#pragma warning restore MTL018\n" + model).IsSuppressed);
+    }
+
+    [Fact]
     public void SingleTaskIsAWarningAndStillGenerates()
     {
         string source = Model("[Input(4)]", Trunk + "    [Task(Loss.L1), Linear(1)] public partial Sequential A { get; }\n");

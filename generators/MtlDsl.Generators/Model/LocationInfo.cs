@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.Text;
 
@@ -16,6 +17,10 @@ internal sealed record LocationInfo(string FilePath, int Start, int Length, int 
             lines.StartLinePosition.Line, lines.StartLinePosition.Character, lines.EndLinePosition.Line, lines.EndLinePosition.Character);
     }
 
-    public Location ToLocation() => Location.Create(FilePath, new TextSpan(Start, Length),
-        new LinePositionSpan(new LinePosition(StartLine, StartCharacter), new LinePosition(EndLine, EndCharacter)));
+    /// <summary>The location in its syntax tree when <paramref name="trees"/> holds the file (so that suppressions apply), else by path.</summary>
+    public Location ToLocation(IReadOnlyDictionary<string, SyntaxTree>? trees = null) =>
+        trees is not null && trees.TryGetValue(FilePath, out SyntaxTree? tree) && tree.Length >= Start + Length
+            ? Location.Create(tree, new TextSpan(Start, Length))
+            : Location.Create(FilePath, new TextSpan(Start, Length),
+                new LinePositionSpan(new LinePosition(StartLine, StartCharacter), new LinePosition(EndLine, EndCharacter)));
 }
