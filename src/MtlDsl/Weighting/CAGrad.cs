@@ -44,10 +44,15 @@ public sealed class CAGrad(double alpha = 0.5, int rescale = 1) : GradientWeight
         return WeightingMath.Quadratic(w, a, b) + c * Math.Sqrt(WeightingMath.Quadratic(w, a, w) + 1e-8);
     }
 
-    /// <summary>Projected gradient descent with backtracking from the simplex's centre.</summary>
+    /// <summary>
+    /// The minimiser over the simplex: for two tasks, bisection on the derivative along the simplex's one
+    /// direction (the objective is convex, so its derivative is monotone; 200 halvings reach machine precision);
+    /// for more, projected gradient descent with backtracking from the simplex's centre.
+    /// </summary>
     internal static double[] Solve(double[,] a, double c)
     {
         int n = a.GetLength(0);
+        if (n == 2) return SolveTwo(a, c);
         double[] w = Enumerable.Repeat(1.0 / n, n).ToArray();
         double[] ab = WeightingMath.Multiply(a, Enumerable.Repeat(1.0 / n, n).ToArray());
         double value = Objective(w, a, c), step = 1.0;
@@ -74,5 +79,28 @@ public sealed class CAGrad(double alpha = 0.5, int rescale = 1) : GradientWeight
             if (change < 1e-13) break;
         }
         return w;
+    }
+
+    // w = (t, 1 − t); f'(t) = dᵀA b + c · dᵀA w / √(wᵀA w + 1e-8) with d = (1, −1), non-decreasing in t.
+    private static double[] SolveTwo(double[,] a, double c)
+    {
+        double Derivative(double t)
+        {
+            double w0 = t, w1 = 1 - t;
+            double aw0 = a[0, 0] * w0 + a[0, 1] * w1, aw1 = a[1, 0] * w0 + a[1, 1] * w1;
+            double dab = 0.5 * (a[0, 0] + a[0, 1]) - 0.5 * (a[1, 0] + a[1, 1]);
+            return dab + c * (aw0 - aw1) / Math.Sqrt(Math.Max(0, w0 * aw0 + w1 * aw1) + 1e-8);
+        }
+        if (Derivative(0) >= 0) return [0, 1];
+        if (Derivative(1) <= 0) return [1, 0];
+        double low = 0, high = 1;
+        for (int i = 0; i < 200 && high - low > 1e-16; i++)
+        {
+            double middle = 0.5 * (low + high);
+            if (Derivative(middle) > 0) high = middle;
+            else low = middle;
+        }
+        double t = 0.5 * (low + high);
+        return [t, 1 - t];
     }
 }
