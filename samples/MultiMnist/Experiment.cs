@@ -1,0 +1,106 @@
+using System.Diagnostics;
+using MtlDsl.Data;
+using MtlDsl.Metrics;
+using MtlDsl.Reporting;
+using MtlDsl.Training;
+using MtlDsl.Weighting;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace MultiMnist;
+
+/// <summary>What one run of the comparison trains.</summary>
+/// <param name="Epochs">Epochs per model.</param>
+/// <param name="TrainDigits">How many of the 10,000 digits build the training images.</param>
+/// <param name="TestDigits">How many other digits build the test images (the same ones for every training size).</param>
+/// <param name="Methods">The multi-task methods: <c>Static</c> and the names of <see cref="WeightingStrategies"/>.</param>
+/// <param name="OutputDirectory">Where each model's history, plots and checkpoints go (one folder per method).</param>
+/// <param name="BatchSize">Images per step.</param>
+/// <param name="LearningRate">Adam's learning rate (cosine-annealed to a tenth over the epochs).</param>
+/// <param name="Seed">The seed of the split, the pairing, the initial weights, the batch order and dropout.</param>
+public sealed record ExperimentOptions(int Epochs, int TrainDigits, int TestDigits, IReadOnlyList<string> Methods, string OutputDirectory,
+    int BatchSize = 64, double LearningRate = 2e-3, int Seed = 2018);
+
+/// <summary>One row of the comparison: test accuracy of both digits, Δm against the single-task baselines, time.</summary>
+public sealed record MethodResult(string Method, double Left, double Right, double? DeltaM, double Seconds);
+
+/// <summary>Sener &amp; Koltun's MultiMNIST comparison: single-task baselines and the multi-task model trained with each method.</summary>
+public static class Experiment
+{
+    /// <summary>The published test accuracies (left, right) of Sener &amp; Koltun (2018), table 2, trained on 60,000 images.</summary>
+    public static IReadOnlyDictionary<string, (double Left, double Right)> Published { get; } = new Dictionary<string, (double, double)>
+    {
+        ["single-task"] = (97.23, 95.90),
+        ["Static"] = (96.46, 94.99),
+        ["UW"] = (96.47, 95.29),
+        ["GradNorm"] = (96.27, 94.84),
+        ["MGDA"] = (97.26, 95.90),
+    };
+
+    /// <summary>Every method: static weights, then every named strategy except EW (which is static 1:1 here).</summary>
+    public static IReadOnlyList<string> AllMethods { get; } = ["Static", .. WeightingStrategies.Names.Where(n => n != "EW")];
+
+    /// <summary>Trains the baselines and every method; returns the rows, the baselines first.</summary>
+    public static IReadOnlyList<MethodResult> Run(ExperimentOptions options, MnistDigits digits, Action<string> log, bool progress)
+    {
+        var (trainIndices, testIndices) = MultiMnistBuilder.Split(digits.Count, options.TrainDigits, options.TestDigits, options.Seed);
+        var (trainImages, trainLeft, trainRight) = MultiMnistBuilder.Build(digits, trainIndices, options.Seed + 1);
+        var (testImages, testLeft, testRight) = MultiMnistBuilder.Build(digits, testIndices, options.Seed + 2);
+        log($"MultiMNIST: {trainImages.shape[0]:N0} training and {testImages.shape[0]:N0} test images (disjoint digits), {options.Epochs} epochs, batch {options.BatchSize}.");
+
+        var results = new List<MethodResult>();
+        var clock = Stopwatch.StartNew();
+        var left = FitSingle(options, "single-left", trainImages, trainLeft, testImages, testLeft, log, progress);
+        var right = FitSingle(options, "single-right", trainImages, trainRight, testImages, testRight, log, progress);
+        var baseline = new MethodResult("single-task", left, right, null, clock.Elapsed.TotalSeconds);
+        results.Add(baseline);
+
+        var train = MultiTaskData<MultiLeNet.Targets>.Shared(trainImages, new MultiLeNet.Targets(trainLeft, trainRight));
+        var test = MultiTaskData<MultiLeNet.Targets>.Shared(testImages, new MultiLeNet.Targets(testLeft, testRight));
+        foreach (string method in options.Methods)
+        {
+            clock.Restart();
+            torch.manual_seed(options.Seed);
+            using var model = new MultiLeNet();
+            WeightingStrategy? weighting = method == "Static" ? null : WeightingStrategies.Create(method, options.Seed);
+            // MGDA-UB: MGDA on the gradients with respect to the representation, as Sener & Koltun train it.
+            var mode = method == "MGDA" ? GradientMode.Representation : GradientMode.Parameters;
+            var trainer = model.CreateTrainer(parameters => optim.Adam(parameters, lr: options.LearningRate), weighting, mode);
+            TrainingHistory history = Fit(trainer, train, test, options, method, log, progress);
+            EvaluationResult final = history.Epochs[^1].Validation!;
+            double l = final["Left", "accuracy"], r = final["Right", "accuracy"];
+            double deltaM = DeltaM.Compute([new MetricComparison(l, baseline.Left, true), new MetricComparison(r, baseline.Right, true)]);
+            results.Add(new MethodResult(method, l, r, deltaM, clock.Elapsed.TotalSeconds));
+        }
+        return results;
+    }
+
+    private static double FitSingle(ExperimentOptions options, string name, Tensor trainImages, Tensor trainLabels, Tensor testImages, Tensor testLabels,
+        Action<string> log, bool progress)
+    {
+        torch.manual_seed(options.Seed);
+        using var model = new SingleLeNet();
+        var trainer = model.CreateTrainer(parameters => optim.Adam(parameters, lr: options.LearningRate));
+        var history = Fit(trainer, MultiTaskData<SingleLeNet.Targets>.Shared(trainImages, new SingleLeNet.Targets(trainLabels)),
+            MultiTaskData<SingleLeNet.Targets>.Shared(testImages, new SingleLeNet.Targets(testLabels)), options, name, log, progress);
+        return history.Epochs[^1].Validation!["Digit", "accuracy"];
+    }
+
+    private static TrainingHistory Fit<TOutputs, TTargets, TLossValues>(MultiTaskTrainer<TOutputs, TTargets, TLossValues> trainer,
+        MultiTaskData<TTargets> train, MultiTaskData<TTargets> test, ExperimentOptions options, string name, Action<string> log, bool progress)
+        where TOutputs : MtlDsl.ITaskTensors
+        where TTargets : MtlDsl.ITaskTensors<TTargets>
+        where TLossValues : MtlDsl.ITaskLossValues<TLossValues>
+    {
+        var fit = new FitOptions
+        {
+            Epochs = options.Epochs, BatchSize = options.BatchSize, Seed = options.Seed,
+            Schedule = LearningRateSchedule.Cosine(options.Epochs, minFactor: 0.1),
+            OutputDirectory = Path.Combine(options.OutputDirectory, name),
+        };
+        log($"{name}:");
+        if (progress) return trainer.FitWithProgress(train, fit, test);
+        TrainingHistory history = trainer.Fit(train, fit with { Observers = [new PlotWriter()] }, test);
+        return history;
+    }
+}
