@@ -1,0 +1,79 @@
+using System.Globalization;
+using System.Text;
+using MtlDsl.Data;
+using MtlDsl.Metrics;
+using MtlDsl.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Penguins;
+
+/// <summary>One metric of one task: the multi-task model's value and the single-task baseline's.</summary>
+public sealed record TaskComparison(string Task, string Metric, double MultiTask, double SingleTask, bool HigherIsBetter);
+
+/// <summary>Trains the three-task model and one single-task model per task, and compares their test metrics.</summary>
+public static class PenguinExperiment
+{
+    /// <summary>Trains everything with the same seed, optimizer and epochs; returns one comparison per task metric.</summary>
+    public static IReadOnlyList<TaskComparison> Run(PenguinData train, PenguinData test, int epochs, int seed, string? outputDirectory)
+    {
+        FitOptions Options(string name) => new()
+        {
+            Epochs = epochs, BatchSize = 32, Seed = seed,
+            OutputDirectory = outputDirectory is null ? null : Path.Combine(outputDirectory, name),
+            Schedule = LearningRateSchedule.Cosine(epochs, minFactor: 0.05),
+        };
+        Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> adam = parameters => optim.Adam(parameters, lr: 1e-2);
+
+        torch.manual_seed(seed);
+        using var model = new PenguinModel();
+        var trainer = model.CreateTrainer(adam);
+        trainer.Fit(MultiTaskData<PenguinModel.Targets>.Shared(train.Features, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass)), Options("multi-task"));
+        EvaluationResult multi = trainer.Evaluate(MultiTaskData<PenguinModel.Targets>.Shared(test.Features, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass)));
+
+        torch.manual_seed(seed);
+        using var species = new SpeciesOnly();
+        var speciesTrainer = species.CreateTrainer(adam);
+        speciesTrainer.Fit(MultiTaskData<SpeciesOnly.Targets>.Shared(train.Features, new SpeciesOnly.Targets(train.Species)), Options("species-only"));
+        EvaluationResult speciesResult = speciesTrainer.Evaluate(MultiTaskData<SpeciesOnly.Targets>.Shared(test.Features, new SpeciesOnly.Targets(test.Species)));
+
+        torch.manual_seed(seed);
+        using var sex = new SexOnly();
+        var sexTrainer = sex.CreateTrainer(adam);
+        sexTrainer.Fit(MultiTaskData<SexOnly.Targets>.Shared(train.Features, new SexOnly.Targets(train.Sex)), Options("sex-only"));
+        EvaluationResult sexResult = sexTrainer.Evaluate(MultiTaskData<SexOnly.Targets>.Shared(test.Features, new SexOnly.Targets(test.Sex)));
+
+        torch.manual_seed(seed);
+        using var mass = new BodyMassOnly();
+        var massTrainer = mass.CreateTrainer(adam);
+        massTrainer.Fit(MultiTaskData<BodyMassOnly.Targets>.Shared(train.Features, new BodyMassOnly.Targets(train.BodyMass)), Options("mass-only"));
+        EvaluationResult massResult = massTrainer.Evaluate(MultiTaskData<BodyMassOnly.Targets>.Shared(test.Features, new BodyMassOnly.Targets(test.BodyMass)));
+
+        double grams = train.MassScale.Deviation;
+        return
+        [
+            new("Species", "accuracy", multi["Species", "accuracy"], speciesResult["Species", "accuracy"], true),
+            new("Species", "macro_f1", multi["Species", "macro_f1"], speciesResult["Species", "macro_f1"], true),
+            new("Sex", "accuracy", multi["Sex", "accuracy"], sexResult["Sex", "accuracy"], true),
+            new("BodyMass", "mae (g)", multi["BodyMass", "mae"] * grams, massResult["BodyMass", "mae"] * grams, false),
+            new("BodyMass", "rmse (g)", multi["BodyMass", "rmse"] * grams, massResult["BodyMass", "rmse"] * grams, false),
+        ];
+    }
+
+    /// <summary>Δm (LibMTL's formula) of the multi-task model over every compared metric, in percent.</summary>
+    public static double DeltaMOf(IReadOnlyList<TaskComparison> comparisons) =>
+        DeltaM.Compute(comparisons.Select(c => new MetricComparison(c.MultiTask, c.SingleTask, c.HigherIsBetter)).ToList());
+
+    /// <summary>The comparison as a text table.</summary>
+    public static string Format(IReadOnlyList<TaskComparison> comparisons)
+    {
+        static string F(double v, string metric) => metric.Contains("(g)", StringComparison.Ordinal)
+            ? v.ToString("F0", CultureInfo.InvariantCulture) : (100 * v).ToString("F1", CultureInfo.InvariantCulture) + " %";
+        var text = new StringBuilder();
+        text.AppendLine($"{"task",-9} {"metric",-9} {"multi-task",11} {"single-task",12}");
+        foreach (TaskComparison c in comparisons)
+            text.AppendLine($"{c.Task,-9} {c.Metric,-9} {F(c.MultiTask, c.Metric),11} {F(c.SingleTask, c.Metric),12}");
+        text.Append($"Δm (multi-task vs single-task, over the {comparisons.Count} metrics): {DeltaMOf(comparisons).ToString("+0.00;-0.00", CultureInfo.InvariantCulture)} %");
+        return text.ToString();
+    }
+}
