@@ -212,6 +212,9 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public int Count => {tasks.Count.ToString(CultureInfo.InvariantCulture)};");
             w.Line();
             w.Line("/// <inheritdoc />");
+            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames {{ get; }} = new string[] {{ {string.Join(", ", tasks.Select(t => "\"" + t.Spec.Name + "\""))} }};");
+            w.Line();
+            w.Line("/// <inheritdoc />");
             w.Line($"public static {record} Create(global::System.Collections.Generic.IReadOnlyList<{Tensor}> tensors) =>");
             w.Line($"    new {record}({Indexed("tensors", tasks.Count)});");
             w.Line();
@@ -327,6 +330,7 @@ public sealed partial class MultiTaskModelGenerator
             ["Count"] = "of the generated Outputs and Targets records",
             ["Item"] = "of the generated Outputs and Targets records",
             ["Create"] = "of the generated Outputs, Targets and LossValues records",
+            ["TaskNames"] = "of the generated Outputs and Targets records",
             ["EqualityContract"] = "of every generated record",
             ["Equals"] = "of every generated record",
             ["GetHashCode"] = "of every generated record",

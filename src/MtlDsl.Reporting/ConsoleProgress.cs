@@ -65,7 +65,7 @@ public static class ConsoleProgress
         }
     }
 
-    /// <summary>A progress bar per epoch, its description the running mean loss of each task.</summary>
+    /// <summary>A progress bar over each epoch's steps, its description the running mean loss of each task.</summary>
     private sealed class ProgressBars(ProgressContext context) : ITrainingObserver
     {
         private ProgressTask? _bar;
@@ -76,10 +76,13 @@ public static class ConsoleProgress
 
         public void FitStarted(FitStart start) => (_tasks, _epochs) = (start.Tasks, start.Epochs);
 
+        // One bar for the whole fit, restarted every epoch; finished epochs are the summary lines above it.
         public void EpochStarted(int epoch, int steps)
         {
-            _bar?.StopTask();
-            _bar = context.AddTask(Markup.Escape($"epoch {epoch + 1}/{_epochs}"), maxValue: steps);
+            _bar ??= context.AddTask("epoch", maxValue: steps);
+            _bar.MaxValue = steps;
+            _bar.Value = 0;
+            _bar.Description = Markup.Escape($"epoch {epoch + 1}/{_epochs}");
             _sums = new double[_tasks.Count];
             _counts = new int[_tasks.Count];
         }

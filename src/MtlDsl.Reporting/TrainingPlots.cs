@@ -36,7 +36,7 @@ public static class TrainingPlots
         loss.Title("Loss per task");
         loss.XLabel("epoch");
         loss.YLabel("loss");
-        loss.ShowLegend();
+        loss.ShowLegend(Alignment.UpperRight);  // losses fall: the upper right stays clear
         written.Add(Save(loss, Path.Combine(folder, LossFile), width, height));
 
         if (history.Epochs.All(e => e.Validation is not null))
@@ -55,7 +55,7 @@ public static class TrainingPlots
             metrics.Title("Validation metrics per task");
             metrics.XLabel("epoch");
             metrics.YLabel("value");
-            metrics.ShowLegend();
+            metrics.ShowLegend(Alignment.LowerRight);  // metrics mostly rise: the lower right stays clear
             written.Add(Save(metrics, Path.Combine(folder, MetricsFile), width, height));
         }
         return written;

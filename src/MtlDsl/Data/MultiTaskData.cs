@@ -56,8 +56,8 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
         for (int task = 0; task < targets.Count; task++)
         {
             if (inputs[task] is null || inputs[task].dim() == 0)
-                throw new ArgumentException($"Task {task}: the inputs need the samples as their first dimension.", nameof(inputs));
-            CheckSamples(task, targets[task], inputs[task].shape[0], $"task {task}'s inputs");
+                throw new TaskTensorException(TTargets.TaskNames[task], "input", $"Task '{TTargets.TaskNames[task]}': its inputs need the samples as their first dimension.");
+            CheckSamples(task, targets[task], inputs[task].shape[0], $"task '{TTargets.TaskNames[task]}''s inputs");
         }
         return new MultiTaskData<TTargets>(DataLayout.PerTask, [.. inputs], targets);
     }
@@ -92,9 +92,10 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
 
     private static void CheckSamples(int task, Tensor target, long expected, string what)
     {
-        if (target is null) throw new ArgumentException($"Task {task} has no targets.");
+        string name = TTargets.TaskNames[task];
+        if (target is null) throw new TaskTensorException(name, "target", $"Task '{name}' has no targets.");
         if (target.dim() == 0 || target.shape[0] != expected)
-            throw new TaskTensorException($"#{task}", "target",
-                $"Task {task}: the targets have shape [{string.Join(", ", target.shape)}], expected {expected} samples (the size of {what}) as the first dimension.");
+            throw new TaskTensorException(name, "target",
+                $"Task '{name}': the targets have shape [{string.Join(", ", target.shape)}], expected {expected} samples (the size of {what}) as the first dimension.");
     }
 }

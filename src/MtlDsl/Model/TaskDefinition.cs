@@ -21,6 +21,9 @@ public interface ITaskTensors
 /// <typeparam name="TSelf">The implementing record.</typeparam>
 public interface ITaskTensors<TSelf> : ITaskTensors where TSelf : ITaskTensors<TSelf>
 {
+    /// <summary>The task names, in declaration order.</summary>
+    static abstract IReadOnlyList<string> TaskNames { get; }
+
     /// <summary>Creates the record from one tensor per task (declaration order).</summary>
     static abstract TSelf Create(IReadOnlyList<TorchSharp.torch.Tensor> tensors);
 }

@@ -59,7 +59,7 @@ public sealed record FitOptions
     /// <summary>Whether the training batches are shuffled each epoch.</summary>
     public bool Shuffle { get; init; } = true;
 
-    /// <summary>The learning rate per epoch, as a factor of the optimizer's initial one.</summary>
+    /// <summary>The learning rate per epoch, as a factor of the optimizer's learning rate when the fit starts (a resumed fit uses the saved one).</summary>
     public LearningRateSchedule Schedule { get; init; } = LearningRateSchedule.Constant();
 
     /// <summary>When set, stops on a validation metric (validation data is then required) and picks the best checkpoint.</summary>

@@ -1,0 +1,43 @@
+using MtlDsl.Checkpoints;
+using MultiMnist;
+using TorchSharp;
+using static TorchSharp.torch;
+
+// export <folder>: writes the MultiMNIST network's weights (weights.safetensors) and, for a fixed input batch, the
+//   input and both heads' outputs in eval mode (io.safetensors), for check.py to compare with PyTorch.
+// import <folder>: loads the weights PyTorch wrote (from_pytorch.safetensors) and checks that the outputs equal the
+//   ones PyTorch computed (from_pytorch_io.safetensors).
+if (args.Length != 2 || args[0] is not ("export" or "import"))
+{
+    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import <folder>");
+    return 2;
+}
+string folder = args[1];
+Directory.CreateDirectory(folder);
+if (args[0] == "export")
+{
+    torch.manual_seed(5);
+    using var model = new MultiLeNet();
+    model.eval();
+    Tensor input = rand(8, 1, 28, 28);
+    using var noGrad = no_grad();
+    var outputs = model.forward(input);
+    SafeTensors.Save(model, Path.Combine(folder, "weights.safetensors"));
+    File.WriteAllBytes(Path.Combine(folder, "io.safetensors"), SafeTensors.Serialize(
+        new Dictionary<string, Tensor> { ["input"] = input, ["left"] = outputs.Left, ["right"] = outputs.Right }));
+    Console.WriteLine($"exported {model.state_dict().Count} tensors to {folder}");
+    return 0;
+}
+else
+{
+    torch.manual_seed(99);
+    using var model = new MultiLeNet();
+    model.eval();
+    SafeTensors.Load(model, Path.Combine(folder, "from_pytorch.safetensors"));
+    var (io, _) = SafeTensors.Deserialize(File.ReadAllBytes(Path.Combine(folder, "from_pytorch_io.safetensors")));
+    using var noGrad = no_grad();
+    var outputs = model.forward(io["input"]);
+    double left = (outputs.Left - io["left"]).abs().max().item<float>(), right = (outputs.Right - io["right"]).abs().max().item<float>();
+    Console.WriteLine($"PyTorch's weights in TorchSharp: largest output difference left {left:E2}, right {right:E2}");
+    return left < 1e-5 && right < 1e-5 ? 0 : 1;
+}

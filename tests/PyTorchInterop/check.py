@@ -1,0 +1,85 @@
+"""Loads MtlDsl's safetensors into the PyTorch module of the same network, and writes PyTorch weights back.
+
+Run with Debian's python3-torch (PyTorch 1.13, no `safetensors` package needed: the format is read and written
+here by its definition). See README.md.
+"""
+import json
+import struct
+import sys
+
+import numpy as np
+import torch
+from torch import nn
+
+DTYPES = {"F32": (np.float32, torch.float32), "F64": (np.float64, torch.float64), "I64": (np.int64, torch.int64)}
+
+
+def read(path):
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        array = np.frombuffer(data[8 + n + begin:8 + n + end], dtype=DTYPES[entry["dtype"]][0]).reshape(entry["shape"])
+        tensors[name] = torch.from_numpy(array.copy())
+    return tensors
+
+
+def write(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name].detach().contiguous()
+        dtype = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64"}[t.dtype]
+        blob = t.numpy().tobytes()
+        header[name] = {"dtype": dtype, "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def head():
+    return nn.Sequential(nn.Linear(50, 50), nn.ReLU(), nn.Dropout(0.5), nn.Linear(50, 10))
+
+
+class MultiLeNet(nn.Module):
+    """The PyTorch module a PyTorch user would write for samples/MultiMnist/MultiLeNet.cs."""
+
+    def __init__(self):
+        super().__init__()
+        self.shared = nn.Sequential(
+            nn.Conv2d(1, 10, 5), nn.MaxPool2d(2), nn.ReLU(),
+            nn.Conv2d(10, 20, 5), nn.Dropout(0.5), nn.MaxPool2d(2), nn.ReLU(),
+            nn.Flatten(), nn.Linear(320, 50), nn.ReLU())
+        self.left = head()
+        self.right = head()
+
+    def forward(self, x):
+        r = self.shared(x)
+        return self.left(r), self.right(r)
+
+
+folder = sys.argv[1]
+model = MultiLeNet().eval()
+model.load_state_dict(read(f"{folder}/weights.safetensors"), strict=True)  # every name and shape must match
+io = read(f"{folder}/io.safetensors")
+with torch.no_grad():
+    left, right = model(io["input"])
+print("TorchSharp's weights in PyTorch: largest output difference left %.2e, right %.2e"
+      % ((left - io["left"]).abs().max(), (right - io["right"]).abs().max()))
+assert torch.allclose(left, io["left"], atol=1e-5) and torch.allclose(right, io["right"], atol=1e-5)
+
+torch.manual_seed(3)
+fresh = MultiLeNet().eval()
+x = torch.rand(8, 1, 28, 28)
+with torch.no_grad():
+    left, right = fresh(x)
+write(f"{folder}/from_pytorch.safetensors", fresh.state_dict())
+write(f"{folder}/from_pytorch_io.safetensors", {"input": x, "left": left, "right": right})
+print("wrote PyTorch's own weights for the import check")
