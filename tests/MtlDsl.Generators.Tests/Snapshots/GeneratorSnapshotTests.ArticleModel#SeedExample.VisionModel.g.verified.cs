@@ -145,6 +145,9 @@ namespace SeedExample
             public int Count => 2;
 
             /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Classification", "Detection" };
+
+            /// <inheritdoc />
             public static Outputs Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>
                 new Outputs(tensors[0], tensors[1]);
 
@@ -163,6 +166,9 @@ namespace SeedExample
         {
             /// <inheritdoc />
             public int Count => 2;
+
+            /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Classification", "Detection" };
 
             /// <inheritdoc />
             public static Targets Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>

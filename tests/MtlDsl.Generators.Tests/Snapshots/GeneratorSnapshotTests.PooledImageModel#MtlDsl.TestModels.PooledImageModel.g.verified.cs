@@ -145,6 +145,9 @@ namespace MtlDsl.TestModels
             public int Count => 2;
 
             /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Kind", "Position" };
+
+            /// <inheritdoc />
             public static Outputs Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>
                 new Outputs(tensors[0], tensors[1]);
 
@@ -163,6 +166,9 @@ namespace MtlDsl.TestModels
         {
             /// <inheritdoc />
             public int Count => 2;
+
+            /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Kind", "Position" };
 
             /// <inheritdoc />
             public static Targets Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>

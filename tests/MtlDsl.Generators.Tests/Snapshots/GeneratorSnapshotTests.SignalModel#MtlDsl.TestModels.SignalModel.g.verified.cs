@@ -139,6 +139,9 @@ namespace MtlDsl.TestModels
             public int Count => 2;
 
             /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Segments", "Level" };
+
+            /// <inheritdoc />
             public static Outputs Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>
                 new Outputs(tensors[0], tensors[1]);
 
@@ -157,6 +160,9 @@ namespace MtlDsl.TestModels
         {
             /// <inheritdoc />
             public int Count => 2;
+
+            /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Segments", "Level" };
 
             /// <inheritdoc />
             public static Targets Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>

@@ -167,6 +167,9 @@ namespace MtlDsl.TestModels
             public int Count => 3;
 
             /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Species", "IsMale", "BodyMass" };
+
+            /// <inheritdoc />
             public static Outputs Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>
                 new Outputs(tensors[0], tensors[1], tensors[2]);
 
@@ -186,6 +189,9 @@ namespace MtlDsl.TestModels
         {
             /// <inheritdoc />
             public int Count => 3;
+
+            /// <inheritdoc />
+            public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames { get; } = new string[] { "Species", "IsMale", "BodyMass" };
 
             /// <inheritdoc />
             public static Targets Create(global::System.Collections.Generic.IReadOnlyList<global::TorchSharp.torch.Tensor> tensors) =>
