@@ -25,7 +25,22 @@ if (args[0] == "export")
     SafeTensors.Save(model, Path.Combine(folder, "weights.safetensors"));
     File.WriteAllBytes(Path.Combine(folder, "io.safetensors"), SafeTensors.Serialize(
         new Dictionary<string, Tensor> { ["input"] = input, ["left"] = outputs.Left, ["right"] = outputs.Right }));
-    Console.WriteLine($"exported {model.state_dict().Count} tensors to {folder}");
+
+    using var tabular = new MtlDsl.TestModels.TabularModel();
+    using (enable_grad())
+    {
+        tabular.train();  // a few batches move BatchNorm's running statistics away from their initial values
+        for (int i = 0; i < 5; i++) tabular.forward(randn(32, 12) * 2 + 1);
+    }
+    tabular.eval();
+    Tensor features = randn(16, 12);
+    var tabularOutputs = tabular.forward(features);
+    SafeTensors.Save(tabular, Path.Combine(folder, "tabular_weights.safetensors"));
+    File.WriteAllBytes(Path.Combine(folder, "tabular_io.safetensors"), SafeTensors.Serialize(new Dictionary<string, Tensor>
+    {
+        ["input"] = features, ["species"] = tabularOutputs.Species, ["is_male"] = tabularOutputs.IsMale, ["body_mass"] = tabularOutputs.BodyMass,
+    }));
+    Console.WriteLine($"exported {model.state_dict().Count} + {tabular.state_dict().Count} tensors to {folder}");
     return 0;
 }
 else

@@ -75,6 +75,33 @@ print("TorchSharp's weights in PyTorch: largest output difference left %.2e, rig
       % ((left - io["left"]).abs().max(), (right - io["right"]).abs().max()))
 assert torch.allclose(left, io["left"], atol=1e-5) and torch.allclose(right, io["right"], atol=1e-5)
 
+class TabularModel(nn.Module):
+    """tests/Models/TabularModel.cs in PyTorch: BatchNorm's buffers and LayerNorm must carry the same names."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Linear(12, 64), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1))
+        self.bottleneck = nn.Sequential(nn.Linear(64, 32), nn.LayerNorm(32), nn.GELU())
+        self.species = nn.Sequential(nn.Linear(32, 16), nn.Tanh(), nn.Linear(16, 3))
+        self.is_male = nn.Sequential(nn.Linear(32, 1))
+        self.body_mass = nn.Sequential(nn.Linear(32, 8), nn.LeakyReLU(0.2), nn.Linear(8, 1, bias=False))
+
+    def forward(self, x):
+        r = self.bottleneck(self.encoder(x))
+        return self.species(r), self.is_male(r), self.body_mass(r)
+
+
+tabular = TabularModel().eval()
+state = read(f"{folder}/tabular_weights.safetensors")
+tabular.load_state_dict(state, strict=True)
+assert state["encoder.1.num_batches_tracked"].item() == 5 and state["encoder.1.running_mean"].abs().sum() > 0
+io = read(f"{folder}/tabular_io.safetensors")
+with torch.no_grad():
+    outputs = tabular(io["input"])
+worst = max((o - io[k]).abs().max().item() for o, k in zip(outputs, ["species", "is_male", "body_mass"]))
+print("TabularModel (BatchNorm, LayerNorm) in PyTorch: largest output difference %.2e" % worst)
+assert worst < 1e-5
+
 torch.manual_seed(3)
 fresh = MultiLeNet().eval()
 x = torch.rand(8, 1, 28, 28)
