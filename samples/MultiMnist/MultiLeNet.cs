@@ -27,22 +27,3 @@ public partial class MultiLeNet
     [Linear(50), ReLU, Dropout(0.5), Linear(10)]
     public partial Sequential Right { get; }
 }
-
-#pragma warning disable MTL018 // a single-task baseline: the same trunk and one head, nothing shared on purpose
-/// <summary>The single-task baseline: the same trunk and one head, trained on one digit.</summary>
-[MultiTaskModel]
-[Input(1, 28, 28)]
-public partial class SingleLeNet
-{
-    [Trunk]
-    [Conv2d(10, kernelSize: 5), MaxPool2d(2), ReLU]
-    [Conv2d(20, kernelSize: 5), Dropout(0.5), MaxPool2d(2), ReLU]
-    [Flatten, Linear(50), ReLU]
-    public partial Sequential Shared { get; }
-
-    /// <summary>The digit this baseline learns (left or right).</summary>
-    [Task(Loss.CrossEntropy, Classes = 10)]
-    [Linear(50), ReLU, Dropout(0.5), Linear(10)]
-    public partial Sequential Digit { get; }
-}
-#pragma warning restore MTL018

@@ -25,29 +25,23 @@ public static class PenguinExperiment
         };
         Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> adam = parameters => optim.Adam(parameters, lr: 1e-2);
 
-        torch.manual_seed(seed);
-        using var model = new PenguinModel();
-        var trainer = model.CreateTrainer(adam);
-        trainer.Fit(MultiTaskData<PenguinModel.Targets>.Shared(train.Features, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass)), Options("multi-task"));
-        EvaluationResult multi = trainer.Evaluate(MultiTaskData<PenguinModel.Targets>.Shared(test.Features, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass)));
+        var trainData = MultiTaskData<PenguinModel.Targets>.Shared(train.Features, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass));
+        var testData = MultiTaskData<PenguinModel.Targets>.Shared(test.Features, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass));
 
-        torch.manual_seed(seed);
-        using var species = new SpeciesOnly();
-        var speciesTrainer = species.CreateTrainer(adam);
-        speciesTrainer.Fit(MultiTaskData<SpeciesOnly.Targets>.Shared(train.Features, new SpeciesOnly.Targets(train.Species)), Options("species-only"));
-        EvaluationResult speciesResult = speciesTrainer.Evaluate(MultiTaskData<SpeciesOnly.Targets>.Shared(test.Features, new SpeciesOnly.Targets(test.Species)));
-
-        torch.manual_seed(seed);
-        using var sex = new SexOnly();
-        var sexTrainer = sex.CreateTrainer(adam);
-        sexTrainer.Fit(MultiTaskData<SexOnly.Targets>.Shared(train.Features, new SexOnly.Targets(train.Sex)), Options("sex-only"));
-        EvaluationResult sexResult = sexTrainer.Evaluate(MultiTaskData<SexOnly.Targets>.Shared(test.Features, new SexOnly.Targets(test.Sex)));
-
-        torch.manual_seed(seed);
-        using var mass = new BodyMassOnly();
-        var massTrainer = mass.CreateTrainer(adam);
-        massTrainer.Fit(MultiTaskData<BodyMassOnly.Targets>.Shared(train.Features, new BodyMassOnly.Targets(train.BodyMass)), Options("mass-only"));
-        EvaluationResult massResult = massTrainer.Evaluate(MultiTaskData<BodyMassOnly.Targets>.Shared(test.Features, new BodyMassOnly.Targets(test.BodyMass)));
+        // Every model starts from the same weights. A baseline is the same network trained on one task, the other
+        // tasks' labels masked: exactly a trunk and that task's head trained alone.
+        EvaluationResult Train(string name, string? only)
+        {
+            torch.manual_seed(seed);
+            using var model = new PenguinModel();
+            var trainer = model.CreateTrainer(adam);
+            trainer.Fit(only is null ? trainData : trainData.OnlyTask(only), Options(name));
+            return trainer.Evaluate(testData);
+        }
+        EvaluationResult multi = Train("multi-task", null);
+        EvaluationResult speciesResult = Train("species-only", "Species");
+        EvaluationResult sexResult = Train("sex-only", "Sex");
+        EvaluationResult massResult = Train("mass-only", "BodyMass");
 
         double grams = train.MassScale.Deviation;
         return

@@ -224,6 +224,31 @@ public class FitTests : IDisposable
         Assert.Contains("Task 'BodyMass': the target has shape [64, 2], expected [64, 1]", wide.Message);
     }
 
+    [Fact]
+    public void OnlyTaskTrainsOneTaskAloneAndLeavesTheOtherHeadsUntouched()
+    {
+        var (model, trainer) = Create();
+        using var _ = model;
+        var data = TabularProblem.Data(512, seed: 1);
+        var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+        var history = trainer.Fit(data.OnlyTask("Species"), new FitOptions { Epochs = 4, BatchSize = 64 }, TabularProblem.Data(256, seed: 2));
+
+        foreach (var (name, value) in model.state_dict())
+        {
+            bool same = value.eq(before[name]).all().item<bool>();
+            if (name.StartsWith("is_male.", StringComparison.Ordinal) || name.StartsWith("body_mass.", StringComparison.Ordinal))
+                Assert.True(same, $"'{name}' belongs to a masked task and must not move");
+            else if (!name.EndsWith("num_batches_tracked", StringComparison.Ordinal))
+                Assert.False(same, $"'{name}' (trunk or species head) must learn");
+        }
+        Assert.True(history.Epochs[^1].Validation!["Species", "accuracy"] > 0.8);
+        Assert.All(history.Epochs, e => Assert.Equal(0.0, e.TrainLosses[1]));
+        Assert.Equal(0, data.OnlyTask("Species").Targets.IsMale.isnan().logical_not().sum().item<long>());
+        Assert.Equal(512, data.OnlyTask("Species").Targets.Species.ne(Losses.TaskLosses.MissingClass).sum().item<long>());
+        Assert.Equal(0, data.OnlyTask("BodyMass").Targets.Species.ne(Losses.TaskLosses.MissingClass).sum().item<long>());
+        Assert.Contains("the tasks are Species, IsMale, BodyMass", Assert.Throws<ArgumentException>(() => data.OnlyTask("Mass")).Message);
+    }
+
     private sealed class StepCounter : ITrainingObserver
     {
         private readonly Dictionary<int, int[]> _counts = [];

@@ -77,6 +77,27 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
     /// <summary>The targets of every task, whole.</summary>
     public TTargets Targets => _targets;
 
+    /// <summary>
+    /// The same data with every other task's labels marked missing, so that training the multi-task model on it
+    /// trains <paramref name="task"/> alone: the other tasks' losses are 0 with no gradient, and the trunk and that
+    /// task's head learn exactly what a single-task network of the same layers would. This is how a single-task
+    /// baseline comes from the same declaration. The inputs are shared, not copied.
+    /// </summary>
+    /// <exception cref="ArgumentException">The model has no task of that name.</exception>
+    public MultiTaskData<TTargets> OnlyTask(string task)
+    {
+        int keep = TTargets.TaskNames.ToList().IndexOf(task);
+        if (keep < 0) throw new ArgumentException($"There is no task '{task}'; the tasks are {string.Join(", ", TTargets.TaskNames)}.", nameof(task));
+        var targets = new Tensor[TaskCount];
+        for (int k = 0; k < targets.Length; k++)
+        {
+            Tensor target = _targets[k];
+            targets[k] = k == keep ? target
+                : target.is_floating_point() ? full_like(target, double.NaN) : full_like(target, Losses.TaskLosses.MissingClass);
+        }
+        return new MultiTaskData<TTargets>(Layout, _inputs, TTargets.Create(targets));
+    }
+
     /// <summary>A batch of the shared dataset: the inputs and every task's targets at <paramref name="indices"/>.</summary>
     public (Tensor Input, TTargets Targets) Batch(Tensor indices)
     {

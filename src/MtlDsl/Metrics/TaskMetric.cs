@@ -36,13 +36,10 @@ public abstract class TaskMetric
     }
 }
 
-/// <summary>The fraction of samples (and positions, for class maps) whose highest-scoring class is the target class.</summary>
-public sealed class Accuracy : TaskMetric
+/// <summary>A fraction of labels that are right, counted exactly over the batches: <c>correct / labels present</c>.</summary>
+public abstract class FractionMetric : TaskMetric
 {
     private long _correct, _total;
-
-    /// <inheritdoc />
-    public override string Name => "accuracy";
 
     /// <inheritdoc />
     public override bool HigherIsBetter => true;
@@ -52,17 +49,44 @@ public sealed class Accuracy : TaskMetric
     {
         CheckBatch(output, target);
         using var scope = NewDisposeScope();
-        Tensor labels = target.to_type(ScalarType.Int64);
-        Tensor present = labels.ne(Losses.TaskLosses.MissingClass);
-        _correct += (output.argmax(1).eq(labels) & present).sum().item<long>();
+        var (correct, present) = Count(output, target);
+        _correct += (correct & present).sum().item<long>();
         _total += present.sum().item<long>();
     }
 
+    /// <summary>For one batch: which labels are right, and which are present (not missing).</summary>
+    protected abstract (Tensor Correct, Tensor Present) Count(Tensor output, Tensor target);
+
     /// <inheritdoc />
-    public override double Compute() => _total > 0 ? (double)_correct / _total : throw new InvalidOperationException("accuracy: no sample was added.");
+    public override double Compute() => _total > 0 ? (double)_correct / _total : throw new InvalidOperationException($"{Name}: no sample was added.");
 
     /// <inheritdoc />
     public override void Reset() => _correct = _total = 0;
+}
+
+/// <summary>The fraction of samples (and positions, for class maps) whose highest-scoring class is the target class.</summary>
+public sealed class Accuracy : FractionMetric
+{
+    /// <inheritdoc />
+    public override string Name => "accuracy";
+
+    /// <inheritdoc />
+    protected override (Tensor Correct, Tensor Present) Count(Tensor output, Tensor target)
+    {
+        Tensor labels = target.to_type(ScalarType.Int64);
+        return (output.argmax(1).eq(labels), labels.ne(Losses.TaskLosses.MissingClass));
+    }
+}
+
+/// <summary>For logits with binary targets: the fraction of elements where (logit &gt; 0) equals (target &gt; 0.5); NaN targets are left out.</summary>
+public sealed class BinaryAccuracy : FractionMetric
+{
+    /// <inheritdoc />
+    public override string Name => "accuracy";
+
+    /// <inheritdoc />
+    protected override (Tensor Correct, Tensor Present) Count(Tensor output, Tensor target) =>
+        (output.gt(0).eq(target.gt(0.5)), target.isnan().logical_not());
 }
 
 /// <summary>

@@ -1,4 +1,3 @@
-using static TorchSharp.torch;
 
 namespace MtlDsl.Metrics;
 
@@ -19,33 +18,4 @@ public static class TaskMetrics
             _ => [new MeanAbsoluteError(), new RootMeanSquaredError()],
         };
     }
-}
-
-/// <summary>For logits with binary targets: the fraction of elements where (logit &gt; 0) equals (target &gt; 0.5); NaN targets are left out.</summary>
-public sealed class BinaryAccuracy : TaskMetric
-{
-    private long _correct, _total;
-
-    /// <inheritdoc />
-    public override string Name => "accuracy";
-
-    /// <inheritdoc />
-    public override bool HigherIsBetter => true;
-
-    /// <inheritdoc />
-    public override void Update(Tensor output, Tensor target)
-    {
-        CheckBatch(output, target);
-        using var scope = NewDisposeScope();
-        Tensor present = target.isnan().logical_not();
-        Tensor agree = output.gt(0).eq(target.gt(0.5)) & present;
-        _correct += agree.sum().item<long>();
-        _total += present.sum().item<long>();
-    }
-
-    /// <inheritdoc />
-    public override double Compute() => _total > 0 ? (double)_correct / _total : throw new InvalidOperationException("accuracy: no sample was added.");
-
-    /// <inheritdoc />
-    public override void Reset() => _correct = _total = 0;
 }
