@@ -79,9 +79,10 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
 
     /// <summary>
     /// The same data with every other task's labels marked missing, so that training the multi-task model on it
-    /// trains <paramref name="task"/> alone: the other tasks' losses are 0 with no gradient, and the trunk and that
-    /// task's head learn exactly what a single-task network of the same layers would. This is how a single-task
-    /// baseline comes from the same declaration. The inputs are shared, not copied.
+    /// trains <paramref name="task"/> alone: the other tasks' losses are 0 with no gradient, so only the trunk and that
+    /// task's head learn, as a single-task network of the same layers (the other heads still run forward, and their
+    /// dropout draws random numbers). This is how a single-task baseline comes from the same declaration. The inputs
+    /// are shared, not copied.
     /// </summary>
     /// <exception cref="ArgumentException">The model has no task of that name.</exception>
     public MultiTaskData<TTargets> OnlyTask(string task)
