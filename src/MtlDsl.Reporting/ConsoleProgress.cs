@@ -29,7 +29,11 @@ public static class ConsoleProgress
             return trainer.Fit(train, options with { Observers = observers }, validation);
 
         TrainingHistory? history = null;
+        // Refreshed from the training thread only: a background refresh thread would allocate while the training
+        // thread is inside TorchSharp's native calls, and a garbage collection then can free a TorchSharp Scalar
+        // still in use (its handles are not kept alive; see the README's TorchSharp notes).
         console.Progress()
+            .AutoRefresh(false)
             .AutoClear(true)
             .Columns(new TaskDescriptionColumn { Alignment = Justify.Left }, new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn())
             .Start(context =>
@@ -68,6 +72,7 @@ public static class ConsoleProgress
     /// <summary>A progress bar over each epoch's steps, its description the running mean loss of each task.</summary>
     private sealed class ProgressBars(ProgressContext context) : ITrainingObserver
     {
+        private readonly System.Diagnostics.Stopwatch _sinceRefresh = System.Diagnostics.Stopwatch.StartNew();
         private ProgressTask? _bar;
         private double[] _sums = [];
         private int[] _counts = [];
@@ -94,9 +99,18 @@ public static class ConsoleProgress
             string losses = string.Join("  ", _tasks.Select((t, k) => $"{t} {(_counts[k] > 0 ? Format(_sums[k] / _counts[k]) : "–")}"));
             _bar!.Description = Markup.Escape($"epoch {epoch + 1}/{_epochs}  {losses}");
             _bar.Increment(1);
+            if (_sinceRefresh.ElapsedMilliseconds >= 100 || _bar.Value >= _bar.MaxValue)
+            {
+                context.Refresh();
+                _sinceRefresh.Restart();
+            }
         }
 
-        public void FitEnded(TrainingHistory history) => _bar?.StopTask();
+        public void FitEnded(TrainingHistory history)
+        {
+            _bar?.StopTask();
+            context.Refresh();
+        }
     }
 
     private static string Format(double value) => value.ToString("0.0000", CultureInfo.InvariantCulture);

@@ -12,7 +12,6 @@ using static TorchSharp.torch;
 namespace MtlDsl.Tests;
 
 /// <summary>Checkpoints resume exactly, are written atomically, and refuse truncated or foreign files clearly; safetensors exchange.</summary>
-[Collection(SerialRandom.Name)]
 public class CheckpointTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-ckpt-" + Guid.NewGuid().ToString("N"));

@@ -9,7 +9,6 @@ using static TorchSharp.torch;
 namespace MtlDsl.Tests;
 
 /// <summary>The fit loop: learning, repeatability, schedule, clipping, early stopping, history and interleaving.</summary>
-[Collection(SerialRandom.Name)]
 public class FitTests : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-fit-" + Guid.NewGuid().ToString("N"));
