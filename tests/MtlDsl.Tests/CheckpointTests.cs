@@ -12,15 +12,8 @@ using static TorchSharp.torch;
 namespace MtlDsl.Tests;
 
 /// <summary>Checkpoints resume exactly, are written atomically, and refuse truncated or foreign files clearly; safetensors exchange.</summary>
-public class CheckpointTests : IDisposable
+public class CheckpointTests : TemporaryFolderTest
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-ckpt-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
-    }
-
     private static (TabularModel, MultiTaskTrainer<TabularModel.Outputs, TabularModel.Targets, TabularModel.LossValues>) Create(string weighting = "UW")
     {
         torch.manual_seed(21);
@@ -47,16 +40,16 @@ public class CheckpointTests : IDisposable
 
         var (straight, straightTrainer) = Create(weighting);
         using var _ = straight;
-        TrainingHistory full = straightTrainer.Fit(train, Options(6, Path.Combine(_folder, "straight")), validation);
+        TrainingHistory full = straightTrainer.Fit(train, Options(6, Path.Combine(Folder, "straight")), validation);
 
         var (first, firstTrainer) = Create(weighting);
-        using (first) firstTrainer.Fit(train, Options(3, Path.Combine(_folder, "resumed")), validation);
+        using (first) firstTrainer.Fit(train, Options(3, Path.Combine(Folder, "resumed")), validation);
 
         torch.manual_seed(999);  // a different initialisation: everything must come from the checkpoint
         using var resumed = new TabularModel();
         var resumedTrainer = resumed.CreateTrainer(parameters => optim.Adam(parameters, lr: 5e-3), WeightingStrategies.Create(weighting, seed: 4));
         TrainingHistory continued = resumedTrainer.Fit(train,
-            Options(6, Path.Combine(_folder, "resumed")) with { ResumeFrom = Path.Combine(_folder, "resumed", "checkpoints", "last.ckpt") }, validation);
+            Options(6, Path.Combine(Folder, "resumed")) with { ResumeFrom = Path.Combine(Folder, "resumed", "checkpoints", "last.ckpt") }, validation);
 
         Assert.Equal(6, continued.Epochs.Count);
         for (int e = 0; e < 6; e++)
@@ -70,8 +63,8 @@ public class CheckpointTests : IDisposable
             Assert.True(value.eq(expected[name]).all().item<bool>(), $"{weighting}: '{name}' differs after resuming");
         Assert.Equal(straightTrainer.StepCount, resumedTrainer.StepCount);
         Assert.Equal(full.BestEpoch, continued.BestEpoch);
-        Assert.Equal(File.ReadAllText(Path.Combine(_folder, "straight", "history.csv")).Split('\n').Length,
-            File.ReadAllText(Path.Combine(_folder, "resumed", "history.csv")).Split('\n').Length);
+        Assert.Equal(File.ReadAllText(Path.Combine(Folder, "straight", "history.csv")).Split('\n').Length,
+            File.ReadAllText(Path.Combine(Folder, "resumed", "history.csv")).Split('\n').Length);
     }
 
     [Fact]
@@ -79,7 +72,7 @@ public class CheckpointTests : IDisposable
     {
         var (model, trainer) = Create();
         using var _ = model;
-        string path = Path.Combine(_folder, "model.ckpt");
+        string path = Path.Combine(Folder, "model.ckpt");
         trainer.SaveCheckpoint(path);
         byte[] good = File.ReadAllBytes(path);
 
@@ -97,7 +90,7 @@ public class CheckpointTests : IDisposable
 
         File.WriteAllBytes(path, []);
         Assert.Contains("not an MtlDsl checkpoint", Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(path)).Message);
-        Assert.Throws<FileNotFoundException>(() => trainer.LoadCheckpoint(Path.Combine(_folder, "none.ckpt")));
+        Assert.Throws<FileNotFoundException>(() => trainer.LoadCheckpoint(Path.Combine(Folder, "none.ckpt")));
 
         // Another model's checkpoint, and another strategy's.
         File.WriteAllBytes(path, good);
@@ -119,7 +112,7 @@ public class CheckpointTests : IDisposable
     [Fact]
     public void ACrashMidWriteLeavesThePreviousFileInPlace()
     {
-        string path = Path.Combine(_folder, "file.bin");
+        string path = Path.Combine(Folder, "file.bin");
         AtomicFile.WriteAllText(path, "the good checkpoint");
         Assert.Throws<IOException>(() => AtomicFile.Write(path, stream =>
         {
@@ -127,7 +120,7 @@ public class CheckpointTests : IDisposable
             throw new IOException("disk full");
         }));
         Assert.Equal("the good checkpoint", File.ReadAllText(path));
-        Assert.Equal([path], Directory.GetFiles(_folder));  // no temporary file left behind
+        Assert.Equal([path], Directory.GetFiles(Folder));  // no temporary file left behind
     }
 
     [Fact]
@@ -137,7 +130,7 @@ public class CheckpointTests : IDisposable
         using var _ = model;
         var data = TabularProblem.Data(128, seed: 1);
         trainer.Fit(data, new FitOptions { Epochs = 2, BatchSize = 32 });
-        string path = Path.Combine(_folder, "a.ckpt");
+        string path = Path.Combine(Folder, "a.ckpt");
         trainer.SaveCheckpoint(path);
         var (x, targets) = TabularProblem.Generate(32, seed: 8);
         torch.manual_seed(77);  // the same dropout masks in both steps
@@ -158,7 +151,7 @@ public class CheckpointTests : IDisposable
     {
         torch.manual_seed(3);
         using var model = new TabularModel();
-        string path = Path.Combine(_folder, "weights.safetensors");
+        string path = Path.Combine(Folder, "weights.safetensors");
         SafeTensors.Save(model, path, new Dictionary<string, string> { ["format"] = "pt" });
 
         // Read the file by the format's definition, independently of the reader under test.
@@ -196,7 +189,7 @@ public class CheckpointTests : IDisposable
         torch.manual_seed(3);
         using var tabular = new TabularModel();
         using var vision = new VisionModel();
-        string path = Path.Combine(_folder, "vision.safetensors");
+        string path = Path.Combine(Folder, "vision.safetensors");
         SafeTensors.Save(vision, path);
         var before = tabular.state_dict()["encoder.0.weight"].clone();
         var error = Assert.Throws<InvalidDataException>(() => SafeTensors.Load(tabular, path));

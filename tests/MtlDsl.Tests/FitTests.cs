@@ -9,15 +9,8 @@ using static TorchSharp.torch;
 namespace MtlDsl.Tests;
 
 /// <summary>The fit loop: learning, repeatability, schedule, clipping, early stopping, history and interleaving.</summary>
-public class FitTests : IDisposable
+public class FitTests : TemporaryFolderTest
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-fit-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
-    }
-
     private static (TabularModel Model, MultiTaskTrainer<TabularModel.Outputs, TabularModel.Targets, TabularModel.LossValues> Trainer) Create(
         int seed = 1, WeightingStrategy? weighting = null, double lr = 3e-3)
     {
@@ -32,7 +25,7 @@ public class FitTests : IDisposable
         var (model, trainer) = Create();
         using var _ = model;
         var history = trainer.Fit(TabularProblem.Data(1024, seed: 1),
-            new FitOptions { Epochs = 8, BatchSize = 64, Seed = 3, OutputDirectory = _folder },
+            new FitOptions { Epochs = 8, BatchSize = 64, Seed = 3, OutputDirectory = Folder },
             validation: TabularProblem.Data(512, seed: 2));
 
         Assert.Equal(8, history.Epochs.Count);
@@ -44,7 +37,7 @@ public class FitTests : IDisposable
         Assert.All(history.Epochs.Zip(history.Epochs.Skip(1)), pair => Assert.True(pair.Second.TrainLosses.Sum() < pair.First.TrainLosses.Sum() * 1.1));
         Assert.Equal(16, history.Epochs[0].Steps);
 
-        string[] csv = File.ReadAllLines(Path.Combine(_folder, "history.csv"));
+        string[] csv = File.ReadAllLines(Path.Combine(Folder, "history.csv"));
         Assert.Equal(9, csv.Length);
         string[] header = csv[0].Split(',');
         Assert.Equal(["epoch", "learning_rate", "seconds", "steps", "train_loss_Species", "train_loss_IsMale", "train_loss_BodyMass",
@@ -53,7 +46,7 @@ public class FitTests : IDisposable
         string[] row = csv[^1].Split(',');
         Assert.Equal(header.Length, row.Length);
         Assert.Equal(last["Species", "accuracy"], double.Parse(row[11], CultureInfo.InvariantCulture));
-        Assert.True(File.Exists(Path.Combine(_folder, "checkpoints", "last.ckpt")));
+        Assert.True(File.Exists(Path.Combine(Folder, "checkpoints", "last.ckpt")));
     }
 
     [Fact]
@@ -116,12 +109,12 @@ public class FitTests : IDisposable
         {
             Epochs = 20, BatchSize = 64,
             EarlyStopping = new EarlyStopping("Species", "accuracy", Patience: 2, MinDelta: 0.2),
-            OutputDirectory = _folder,
+            OutputDirectory = Folder,
         }, validation);
         Assert.True(history.StoppedEarly);
         Assert.Equal(3, history.Epochs.Count);
         Assert.Equal(0, history.BestEpoch);
-        Assert.True(File.Exists(Path.Combine(_folder, "checkpoints", "best.ckpt")));
+        Assert.True(File.Exists(Path.Combine(Folder, "checkpoints", "best.ckpt")));
         Assert.Equal(history.Epochs[0].Validation!.Losses, trainer.Evaluate(validation).Losses);
 
         var (other, otherTrainer) = Create();

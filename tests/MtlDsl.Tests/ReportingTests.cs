@@ -9,15 +9,8 @@ using static TorchSharp.torch;
 namespace MtlDsl.Tests;
 
 /// <summary>The console report and the plots of a fit.</summary>
-public class ReportingTests : IDisposable
+public class ReportingTests : TemporaryFolderTest
 {
-    private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-report-" + Guid.NewGuid().ToString("N"));
-
-    public void Dispose()
-    {
-        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
-    }
-
     [Fact]
     public void AFitWithProgressPrintsEveryEpochAndWritesThePlots()
     {
@@ -31,7 +24,7 @@ public class ReportingTests : IDisposable
         });
         console.Profile.Width = 500;
         var history = trainer.FitWithProgress(TabularProblem.Data(256, seed: 1),
-            new FitOptions { Epochs = 3, BatchSize = 64, OutputDirectory = _folder }, TabularProblem.Data(128, seed: 2), console);
+            new FitOptions { Epochs = 3, BatchSize = 64, OutputDirectory = Folder }, TabularProblem.Data(128, seed: 2), console);
 
         string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
         Assert.Equal(3, lines.Length);
@@ -42,13 +35,13 @@ public class ReportingTests : IDisposable
 
         foreach (string file in new[] { TrainingPlots.LossFile, TrainingPlots.MetricsFile })
         {
-            byte[] png = File.ReadAllBytes(Path.Combine(_folder, file));
+            byte[] png = File.ReadAllBytes(Path.Combine(Folder, file));
             Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], png[..4]);
             Assert.Equal(900, BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(16)));  // IHDR width
             Assert.Equal(540, BinaryPrimitives.ReadInt32BigEndian(png.AsSpan(20)));  // IHDR height
             Assert.True(png.Length > 10_000, $"{file} has {png.Length} bytes: the curves are drawn");
         }
-        Assert.True(File.Exists(Path.Combine(_folder, "history.csv")));
+        Assert.True(File.Exists(Path.Combine(Folder, "history.csv")));
     }
 
     [Fact]
@@ -58,6 +51,6 @@ public class ReportingTests : IDisposable
         using var model = new TabularModel();
         var trainer = model.CreateTrainer(parameters => optim.Adam(parameters, lr: 3e-3));
         var history = trainer.Fit(TabularProblem.Data(128, seed: 1), new FitOptions { Epochs = 2, BatchSize = 64 });
-        Assert.Equal([Path.Combine(_folder, TrainingPlots.LossFile)], TrainingPlots.Write(history, _folder));
+        Assert.Equal([Path.Combine(Folder, TrainingPlots.LossFile)], TrainingPlots.Write(history, Folder));
     }
 }
