@@ -87,7 +87,11 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 history.WriteCsv(Path.Combine(folder, "history.csv"));
                 string last = Path.Combine(folder, "checkpoints", "last.ckpt");
                 SaveCheckpoint(last, fit, _bestWeights);
-                if (improved) File.Copy(last, Path.Combine(folder, "checkpoints", "best.ckpt"), overwrite: true);
+                if (improved)
+                {
+                    using FileStream source = File.OpenRead(last);
+                    Checkpoints.AtomicFile.Write(Path.Combine(folder, "checkpoints", "best.ckpt"), source.CopyTo);
+                }
             }
             foreach (ITrainingObserver observer in options.Observers) observer.EpochEnded(record, history);
         }
