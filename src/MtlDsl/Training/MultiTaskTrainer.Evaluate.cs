@@ -41,6 +41,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _model.eval();
         try
         {
+            using var evaluationScope = torch.NewDisposeScope();  // the index batches too: nothing is left to the finalizer
             using var noGrad = torch.no_grad();
             if (data.Layout == DataLayout.Shared)
             {

@@ -40,6 +40,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
         for (int epoch = fit.NextEpoch; epoch < options.Epochs && !history.StoppedEarly; epoch++)
         {
+            // The epoch's index batches (and anything else an epoch creates) are freed when it ends, not left to
+            // the finalizer.
+            using var epochScope = torch.NewDisposeScope();
             var clock = Stopwatch.StartNew();
             torch.random.manual_seed(options.Seed * 1_000_003L + epoch);
             double factor = options.Schedule.Factor(epoch);
