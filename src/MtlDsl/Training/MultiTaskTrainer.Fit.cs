@@ -119,7 +119,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 {
                     using var scope = torch.NewDisposeScope();
                     var (input, targets) = train.Batch(indices);
-                    Copy(Step(input, targets), losses);
+                    StepLosses(input, targets).CopyTo(losses, 0);
                 });
             return steps;
         }
@@ -134,7 +134,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     var inputs = new Tensor[perTask.Length];
                     var targets = new Tensor[perTask.Length];
                     for (int k = 0; k < perTask.Length; k++) (inputs[k], targets[k]) = train.TaskBatch(k, perTask[k]);
-                    Copy(Step(inputs, TTargets.Create(targets)), losses);
+                    StepLosses(inputs, TTargets.Create(targets)).CopyTo(losses, 0);
                 });
             return steps;
         }
@@ -148,8 +148,6 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             });
         return steps;
     }
-
-    private void Copy(TLossValues _, double[] losses) => _lastLosses.CopyTo(losses, 0);
 
     private void CheckOptions(MultiTaskData<TTargets> train, FitOptions options, MultiTaskData<TTargets>? validation)
     {

@@ -85,7 +85,6 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     }
 
     private double? _maxGradientNorm;
-    private double[] _lastLosses = [];
 
     /// <summary>The weighting strategy.</summary>
     public WeightingStrategy Weighting { get; }
@@ -114,7 +113,10 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// </summary>
     /// <exception cref="TaskTensorException">A target does not fit its head's output.</exception>
     /// <exception cref="NonFiniteLossException">A loss is NaN or infinite; the optimizer step is skipped.</exception>
-    public TLossValues Step(Tensor input, TTargets targets)
+    public TLossValues Step(Tensor input, TTargets targets) => Values(StepLosses(input, targets));
+
+    // Step, returning each task's loss.
+    internal double[] StepLosses(Tensor input, TTargets targets)
     {
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
@@ -134,20 +136,27 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             outputs = _model.forward(input);
         }
 
-        Tensor[] losses;
+        return Finish(AtNextStep(() => _model.ComputeTaskLosses(outputs, targets)), representation);
+    }
+
+    // A target that does not fit, found while computing the losses, is reported with the step it belongs to.
+    private T AtNextStep<T>(Func<T> computeLosses)
+    {
         try
         {
-            losses = _model.ComputeTaskLosses(outputs, targets);
+            return computeLosses();
         }
         catch (TaskTensorException e)
         {
             throw e.AtStep(StepCount + 1);
         }
-        return Finish(losses, representation);
     }
 
-    // The strategy's backward and the optimizer step, after the losses were read and checked.
-    private TLossValues Finish(Tensor[] losses, (Tensor, Tensor)? representation)
+    // The joint loss with the last step's weights, and each task's loss.
+    private TLossValues Values(double[] losses) => TLossValues.Create(losses.Select((v, k) => v * LastWeights[k]).Sum(), losses);
+
+    // The strategy's backward and the optimizer step, after the losses were read and checked; returns each task's loss.
+    private double[] Finish(Tensor[] losses, (Tensor, Tensor)? representation)
     {
         StepCount++;
         double[] values = ReadValues(losses, StepCount);
@@ -160,8 +169,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             _epochCounts[k]++;
         }
         LastWeights = weights;
-        _lastLosses = values;
-        return TLossValues.Create(values.Select((v, k) => v * weights[k]).Sum(), values);
+        return values;
     }
 
     private void ClipAndStep()
@@ -186,15 +194,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
         _optimizer.zero_grad();
-        Tensor loss;
-        try
-        {
-            loss = TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target);
-        }
-        catch (TaskTensorException e)
-        {
-            throw e.AtStep(StepCount + 1);
-        }
+        Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target));
         StepCount++;
         double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
         if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
@@ -217,7 +217,10 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// trainer in representation mode refuses this step.
     /// </summary>
     /// <exception cref="NotSupportedException">The trainer uses <see cref="GradientMode.Representation"/> with a gradient method.</exception>
-    public TLossValues Step(IReadOnlyList<Tensor> inputs, TTargets targets)
+    public TLossValues Step(IReadOnlyList<Tensor> inputs, TTargets targets) => Values(StepLosses(inputs, targets));
+
+    // Step with one batch per task, returning each task's loss.
+    internal double[] StepLosses(IReadOnlyList<Tensor> inputs, TTargets targets)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count != _model.Tasks.Count)
@@ -227,16 +230,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
         _optimizer.zero_grad();
-        Tensor[] losses = new Tensor[inputs.Count];
-        try
-        {
-            for (int task = 0; task < inputs.Count; task++)
-                losses[task] = TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task]);
-        }
-        catch (TaskTensorException e)
-        {
-            throw e.AtStep(StepCount + 1);
-        }
+        Tensor[] losses = AtNextStep(() => inputs.Select((input, task) =>
+            TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), targets[task])).ToArray());
         return Finish(losses, null);
     }
 
