@@ -18,7 +18,11 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// the optimizer's state, the trainer's and the weighting strategy's state. The file is written atomically: a
     /// crash mid-write leaves the previous file in place, never a half one.
     /// </summary>
-    public void SaveCheckpoint(string path) => SaveCheckpoint(path, null, null);
+    public void SaveCheckpoint(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        SaveCheckpoint([path], null, null);
+    }
 
     /// <summary>
     /// Restores a checkpoint written by <see cref="SaveCheckpoint(string)"/> or by a fit into this trainer, whose
@@ -28,9 +32,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// <exception cref="InvalidDataException">The file is truncated, corrupt, not a checkpoint, or written for another model, optimizer or strategy.</exception>
     public void LoadCheckpoint(string path) => LoadCheckpoint(path, out _);
 
-    internal void SaveCheckpoint(string path, FitState? fit, byte[]? bestWeights)
+    // One checkpoint, built once and written (each file atomically) to every path.
+    internal void SaveCheckpoint(IReadOnlyList<string> paths, FitState? fit, byte[]? bestWeights)
     {
-        ArgumentException.ThrowIfNullOrEmpty(path);
         if (_optimizer is not OptimizerHelper helper)
             throw new NotSupportedException($"The optimizer {_optimizer.GetType().Name} cannot save its state; use one of TorchSharp's optimizers (Adam, AdamW, SGD, …).");
         var optimizer = new MemoryStream();
@@ -44,7 +48,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             ("optimizer", optimizer.ToArray()),
         };
         if (bestWeights is not null) sections.Add(("best_model", bestWeights));
-        CheckpointFile.Write(path, sections);
+        foreach (string path in paths) CheckpointFile.Write(path, sections);
     }
 
     internal FitState? LoadCheckpoint(string path, out byte[]? bestWeights)

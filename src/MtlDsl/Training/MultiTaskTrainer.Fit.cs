@@ -24,21 +24,25 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         CheckOptions(train, options, validation);
 
         string[] names = _model.Tasks.Select(t => t.Name).ToArray();
-        var fit = new FitState(0, _optimizer.ParamGroups.Select(g => g.LearningRate).ToArray(), null, null, 0, [], false);
+        // Where the fit stands: the history (with its best epoch and early stop) and these; a checkpoint keeps them.
+        int firstEpoch = 0;
+        double[] baseRates = _optimizer.ParamGroups.Select(g => g.LearningRate).ToArray();
+        double? bestValue = null;
+        int withoutImprovement = 0;
+        var history = new TrainingHistory(names);
+        _bestWeights = null;
         if (options.ResumeFrom is not null)
         {
-            fit = LoadCheckpoint(options.ResumeFrom, out byte[]? best) ?? throw new InvalidDataException(
+            FitState saved = LoadCheckpoint(options.ResumeFrom, out _bestWeights) ?? throw new InvalidDataException(
                 $"The checkpoint '{options.ResumeFrom}' was saved outside a fit (SaveCheckpoint): load it with LoadCheckpoint and call Fit without ResumeFrom.");
-            _bestWeights = best;
+            (firstEpoch, baseRates, bestValue, withoutImprovement) = (saved.NextEpoch, saved.BaseLearningRates, saved.BestValue, saved.EpochsWithoutImprovement);
+            history = new TrainingHistory(names, saved.History) { BestEpoch = saved.BestEpoch, StoppedEarly = saved.StoppedEarly };
         }
-        else
-        {
-            _bestWeights = null;
-        }
-        var history = new TrainingHistory(names, fit.History) { BestEpoch = fit.BestEpoch, StoppedEarly = fit.StoppedEarly };
-        foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, fit.NextEpoch, options.Epochs, options.OutputDirectory));
+        bool higherIsBetter = options.EarlyStopping is { Metric: not "loss" } watch
+            && options.Metrics(_model.Tasks.First(t => t.Name == watch.Task)).First(m => m.Name == watch.Metric).HigherIsBetter;
+        foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory));
 
-        for (int epoch = fit.NextEpoch; epoch < options.Epochs && !history.StoppedEarly; epoch++)
+        for (int epoch = firstEpoch; epoch < options.Epochs && !history.StoppedEarly; epoch++)
         {
             // The epoch's index batches (and anything else an epoch creates) are freed when it ends, not left to
             // the finalizer.
@@ -47,7 +51,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             torch.random.manual_seed(options.Seed * 1_000_003L + epoch);
             double factor = options.Schedule.Factor(epoch);
             int group = 0;
-            foreach (var paramGroup in _optimizer.ParamGroups) paramGroup.LearningRate = fit.BaseLearningRates[group++] * factor;
+            foreach (var paramGroup in _optimizer.ParamGroups) paramGroup.LearningRate = baseRates[group++] * factor;
 
             List<Action<double[]>> steps = PlanEpoch(train, options, epoch);
             foreach (ITrainingObserver observer in options.Observers) observer.EpochStarted(epoch, steps.Count);
@@ -69,32 +73,26 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             if (options.EarlyStopping is { } stop)
             {
                 double value = result!.Metric(stop.Task, stop.Metric);
-                bool higherIsBetter = stop.Metric != "loss" && options.Metrics(_model.Tasks[result.IndexOf(stop.Task)]).First(m => m.Name == stop.Metric).HigherIsBetter;
-                improved = !double.IsNaN(value) && (fit.BestValue is not double best || (higherIsBetter ? value > best + stop.MinDelta : value < best - stop.MinDelta));
+                improved = !double.IsNaN(value) && (bestValue is not double best || (higherIsBetter ? value > best + stop.MinDelta : value < best - stop.MinDelta));
                 if (improved)
                 {
-                    fit = fit with { BestEpoch = epoch, BestValue = value, EpochsWithoutImprovement = 0 };
+                    (history.BestEpoch, bestValue, withoutImprovement) = (epoch, value, 0);
                     if (stop.RestoreBest) _bestWeights = Checkpoints.SafeTensors.Serialize(_model.state_dict());
                 }
                 else
                 {
-                    fit = fit with { EpochsWithoutImprovement = fit.EpochsWithoutImprovement + 1 };
+                    withoutImprovement++;
                 }
-                history.BestEpoch = fit.BestEpoch;
-                history.StoppedEarly = fit.EpochsWithoutImprovement >= stop.Patience && epoch + 1 < options.Epochs;
+                history.StoppedEarly = withoutImprovement >= stop.Patience && epoch + 1 < options.Epochs;
             }
-            fit = fit with { NextEpoch = epoch + 1, History = [.. history.Epochs], StoppedEarly = history.StoppedEarly };
 
             if (options.OutputDirectory is { } folder)
             {
                 history.WriteCsv(Path.Combine(folder, "history.csv"));
-                string last = Path.Combine(folder, "checkpoints", "last.ckpt");
-                SaveCheckpoint(last, fit, _bestWeights);
-                if (improved)
-                {
-                    using FileStream source = File.OpenRead(last);
-                    Checkpoints.AtomicFile.Write(Path.Combine(folder, "checkpoints", "best.ckpt"), source.CopyTo);
-                }
+                string checkpoints = Path.Combine(folder, "checkpoints");
+                var fit = new FitState(epoch + 1, baseRates, history.BestEpoch, bestValue, withoutImprovement, [.. history.Epochs], history.StoppedEarly);
+                SaveCheckpoint(improved ? [Path.Combine(checkpoints, "last.ckpt"), Path.Combine(checkpoints, "best.ckpt")] : [Path.Combine(checkpoints, "last.ckpt")],
+                    fit, _bestWeights);
             }
             foreach (ITrainingObserver observer in options.Observers) observer.EpochEnded(record, history);
         }
