@@ -54,7 +54,7 @@ public static class Batches
         {
             var batches = new List<Tensor>();
             for (int pass = 0; batches.Count < steps; pass++)
-                batches.AddRange(Epoch(count, batchSize, seed + 7919 * (task + 1), epoch * 1000 + pass));
+                batches.AddRange(Epoch(count, batchSize, TaskSeed(seed, task), epoch * 1000 + pass));
             return batches;
         }).ToList();
         return Enumerable.Range(0, (int)steps).Select(step => perTask.Select(b => b[step]).ToArray()).ToList();
@@ -71,7 +71,7 @@ public static class Batches
     {
         ArgumentNullException.ThrowIfNull(counts);
         if (counts.Count == 0) throw new ArgumentException("There must be at least one task.", nameof(counts));
-        var queues = counts.Select((count, task) => new Queue<Tensor>(Epoch(count, batchSize, seed + 7919 * (task + 1), epoch))).ToList();
+        var queues = counts.Select((count, task) => new Queue<Tensor>(Epoch(count, batchSize, TaskSeed(seed, task), epoch))).ToList();
         var steps = new List<(int, Tensor)>();
         if (!proportional)
         {
@@ -92,4 +92,7 @@ public static class Batches
         }
         return steps;
     }
+
+    // Each task's dataset is shuffled from a seed of its own, derived from the fit's seed.
+    private static int TaskSeed(int seed, int task) => seed + 7919 * (task + 1);
 }
