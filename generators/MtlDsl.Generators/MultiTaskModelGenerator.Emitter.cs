@@ -148,10 +148,6 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, \"There is no task with this index.\"),");
             w.Outdent();
             w.Line("};");
-            w.Line();
-            w.Line("/// <inheritdoc />");
-            w.Line(GeneratedCode);
-            w.Line($"protected override Outputs CreateOutputs({Tensor}[] taskOutputs) => new Outputs({Indexed("taskOutputs", tasks.Count)});");
 
             for (int i = 0; i < tasks.Count; i++)
             {
@@ -312,7 +308,7 @@ public sealed partial class MultiTaskModelGenerator
                 yield return (property, $"property {property}");
             foreach (string constant in new[] { "TaskCount", "ParameterCount" })
                 yield return (constant, $"constant {constant}");
-            foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunTrunk", "RunHead", "CreateOutputs", "forward" })
+            foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunTrunk", "RunHead", "forward" })
                 yield return (method, $"method {method}");
             yield return ("s_inputShape", "field s_inputShape");
             yield return (".ctor()", "parameterless constructor");

@@ -90,7 +90,7 @@ public static class Experiment
 
     private static TrainingHistory Fit<TOutputs, TTargets, TLossValues>(MultiTaskTrainer<TOutputs, TTargets, TLossValues> trainer,
         MultiTaskData<TTargets> train, MultiTaskData<TTargets> test, ExperimentOptions options, string name, Action<string> log, bool progress)
-        where TOutputs : MtlDsl.ITaskTensors
+        where TOutputs : MtlDsl.ITaskTensors<TOutputs>
         where TTargets : MtlDsl.ITaskTensors<TTargets>
         where TLossValues : MtlDsl.ITaskLossValues<TLossValues>
     {

@@ -16,7 +16,7 @@ public static class ConsoleProgress
     /// </summary>
     public static TrainingHistory FitWithProgress<TOutputs, TTargets, TLossValues>(this MultiTaskTrainer<TOutputs, TTargets, TLossValues> trainer,
         MultiTaskData<TTargets> train, FitOptions options, MultiTaskData<TTargets>? validation = null, IAnsiConsole? console = null)
-        where TOutputs : ITaskTensors
+        where TOutputs : ITaskTensors<TOutputs>
         where TTargets : ITaskTensors<TTargets>
         where TLossValues : ITaskLossValues<TLossValues>
     {

@@ -13,8 +13,8 @@ namespace MtlDsl;
 /// <typeparam name="TOutputs">The generated outputs record: one tensor per task.</typeparam>
 /// <typeparam name="TTargets">The generated targets record: one tensor per task.</typeparam>
 public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TOutputs>
-    where TOutputs : ITaskTensors
-    where TTargets : ITaskTensors
+    where TOutputs : ITaskTensors<TOutputs>
+    where TTargets : ITaskTensors<TTargets>
 {
     /// <summary>Creates the module; makes sure TorchSharp's native library is loaded first.</summary>
     protected MultiTaskModule(string name) : base(name) => TorchNative.EnsureLoaded();
@@ -38,9 +38,6 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     /// <summary>Runs the head of task <paramref name="task"/> on the representation.</summary>
     protected abstract Tensor RunHead(int task, Tensor representation);
 
-    /// <summary>Wraps the heads' outputs (declaration order) in the typed outputs record.</summary>
-    protected abstract TOutputs CreateOutputs(Tensor[] taskOutputs);
-
     /// <summary>Runs the trunk once and every head on the representation.</summary>
     public override TOutputs forward(Tensor input) => ForwardHeads(ForwardTrunk(input));
 
@@ -50,7 +47,7 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         var outputs = new Tensor[Tasks.Count];
         for (int task = 0; task < outputs.Length; task++)
             outputs[task] = RunHead(task, representation);
-        return CreateOutputs(outputs);
+        return TOutputs.Create(outputs);
     }
 
     /// <summary>The representation: the output of the last trunk block.</summary>

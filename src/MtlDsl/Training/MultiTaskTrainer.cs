@@ -15,7 +15,7 @@ namespace MtlDsl.Training;
 /// <typeparam name="TTargets">The model's targets record.</typeparam>
 /// <typeparam name="TLossValues">The model's loss-values record, returned by every step.</typeparam>
 public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
-    where TOutputs : ITaskTensors
+    where TOutputs : ITaskTensors<TOutputs>
     where TTargets : ITaskTensors<TTargets>
     where TLossValues : ITaskLossValues<TLossValues>
 {

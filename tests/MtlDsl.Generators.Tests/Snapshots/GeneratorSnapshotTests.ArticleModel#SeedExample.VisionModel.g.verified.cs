@@ -107,10 +107,6 @@ namespace SeedExample
             _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
         };
 
-        /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
-        protected override Outputs CreateOutputs(global::TorchSharp.torch.Tensor[] taskOutputs) => new Outputs(taskOutputs[0], taskOutputs[1]);
-
         /// <summary>Runs the trunk and the head of task Classification only; output per sample [10].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
         public global::TorchSharp.torch.Tensor ForwardClassification(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);

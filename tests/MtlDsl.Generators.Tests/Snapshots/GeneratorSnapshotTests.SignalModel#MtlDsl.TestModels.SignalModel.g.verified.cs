@@ -101,10 +101,6 @@ namespace MtlDsl.TestModels
             _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
         };
 
-        /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
-        protected override Outputs CreateOutputs(global::TorchSharp.torch.Tensor[] taskOutputs) => new Outputs(taskOutputs[0], taskOutputs[1]);
-
         /// <summary>Runs the trunk and the head of task Segments only; output per sample [4, 32].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
         public global::TorchSharp.torch.Tensor ForwardSegments(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
