@@ -14,13 +14,17 @@ public sealed class HandWrittenVisionModel : Module<Tensor, (Tensor Classificati
     private readonly Sequential classification;
     private readonly Sequential detection;
 
-    public HandWrittenVisionModel() : base(nameof(HandWrittenVisionModel))
+    /// <param name="blockAlignedConvolutions">MtlDsl's convolution instead of TorchSharp's (to measure its cost alone).</param>
+    public HandWrittenVisionModel(bool blockAlignedConvolutions = false) : base(nameof(HandWrittenVisionModel))
     {
+        Module<Tensor, Tensor> Conv(long inChannels, long outChannels, long kernel, long padding) => blockAlignedConvolutions
+            ? MtlDsl.BlockAlignedConv.Conv2d(inChannels, outChannels, kernel, padding: padding)
+            : Conv2d(inChannels, outChannels, kernel, padding: padding);
         features = Sequential(
-            Conv2d(3, 32, 3, padding: 1), ReLU(), MaxPool2d(2),
-            Conv2d(32, 64, 3, padding: 1), ReLU(), MaxPool2d(2));
+            Conv(3, 32, 3, 1), ReLU(), MaxPool2d(2),
+            Conv(32, 64, 3, 1), ReLU(), MaxPool2d(2));
         classification = Sequential(Flatten(), Linear(64 * 7 * 7, 128), ReLU(), Linear(128, 10));
-        detection = Sequential(Conv2d(64, 128, 3, padding: 1), ReLU(), Conv2d(128, 35, 1));
+        detection = Sequential(Conv(64, 128, 3, 1), ReLU(), Conv(128, 35, 1, 0));
         RegisterComponents();
     }
 

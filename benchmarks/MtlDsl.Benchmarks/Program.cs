@@ -9,9 +9,16 @@ using static TorchSharp.torch;
 // order alternates every round) so that machine noise falls on both alike; native memory is sampled over a
 // long run of each. Usage: [--threads N] [--rounds N] [--steps-per-round N] [--memory-steps N]
 // With "weighting" first: every weighting strategy side by side (step time relative to EW, peak memory).
+// With "convolution" first: the candidate fixes for oneDNN's NaN in the convolution backward pass, side by side.
 if (args.Length >= 3 && args[0] == "--peak-memory-of")
 {
     WeightingBenchmark.PrintPeakMemory(args[1], Enum.Parse<MtlDsl.Weighting.GradientMode>(args[2]));
+    return;
+}
+if (args.Length > 0 && args[0] == "convolution")
+{
+    torch.set_num_threads(Option("--threads", 2));
+    ConvolutionBenchmark.Run(Option("--rounds", 20), Option("--steps-per-round", 5));
     return;
 }
 if (args.Length > 0 && args[0] == "weighting")

@@ -1,0 +1,163 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using MultiMnist;
+using SeedExample;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
+
+namespace MtlDsl.Benchmarks;
+
+/// <summary>
+/// The candidate fixes for libtorch 2.10's NaN in oneDNN's convolution backward pass (docs/known-issues.md),
+/// side by side on the article's network and on MultiMNIST's LeNet, in one process: the unprotected network
+/// written by hand with TorchSharp's convolutions, the same with oneDNN turned off for ATen
+/// (<c>at::globalContext().setUserEnabledMkldnn(false)</c>, only while its steps run), and the generated model,
+/// whose convolutions compute with output channels padded to the block (<see cref="BlockAlignedConv"/>).
+/// Step times are measured in interleaved rounds (the order rotates every round); the ratios are medians of the
+/// per-round ratios to the unprotected network.
+/// </summary>
+internal static class ConvolutionBenchmark
+{
+    public static void Run(int rounds, int stepsPerRound)
+    {
+        Console.WriteLine($"Convolution fix candidates; {torch.get_num_threads()} thread(s); TorchSharp native: {Native.TorchNative.LoadedFrom}");
+        Compare("article network (batch 64 of 3x28x28; convolutions 32, 64, 128, 35 channels)", SeedCandidates(), rounds, stepsPerRound);
+        Compare("MultiMNIST LeNet (batch 64 of 1x28x28; convolutions 10, 20 channels)", LeNetCandidates(), rounds, stepsPerRound);
+    }
+
+    private static void Compare(string title, (string Name, Action Step)[] candidates, int rounds, int stepsPerRound)
+    {
+        foreach (var (_, step) in candidates)
+            for (int i = 0; i < 10; i++) step();
+        var times = candidates.Select(_ => new List<double>()).ToArray();
+        var ratios = candidates.Select(_ => new List<double>()).ToArray();
+        for (int round = 0; round < rounds; round++)
+        {
+            var roundTimes = new double[candidates.Length];
+            for (int j = 0; j < candidates.Length; j++)
+            {
+                int c = (j + round) % candidates.Length;
+                var watch = Stopwatch.StartNew();
+                for (int s = 0; s < stepsPerRound; s++) candidates[c].Step();
+                roundTimes[c] = watch.Elapsed.TotalMilliseconds / stepsPerRound;
+            }
+            for (int c = 0; c < candidates.Length; c++)
+            {
+                times[c].Add(roundTimes[c]);
+                ratios[c].Add(roundTimes[c] / roundTimes[0]);
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine($"{title}, {rounds} rounds of {stepsPerRound} steps, median:");
+        for (int c = 0; c < candidates.Length; c++)
+            Console.WriteLine($"  {candidates[c].Name,-44} {Statistics.Median(times[c]),7:F2} ms   ratio {Statistics.Median(ratios[c]),5:F3}");
+    }
+
+    private static (string, Action)[] SeedCandidates()
+    {
+        torch.manual_seed(0);
+        var (images, classes, boxes) = SyntheticVision.Generate(64 * 4, seed: 1);
+        Tensor[] x = images.split(64), c = classes.split(64), b = boxes.split(64);
+        var generated = new VisionModel();
+        var plain = new HandWrittenVisionModel();
+        var plainOff = new HandWrittenVisionModel();
+        var aligned = new HandWrittenVisionModel(blockAlignedConvolutions: true);
+        plain.load_state_dict(generated.state_dict());
+        plainOff.load_state_dict(generated.state_dict());
+        aligned.load_state_dict(generated.state_dict());
+        var alignedOptimizer = optim.Adam(aligned.parameters(), lr: 1e-3);
+        var trainer = generated.CreateTrainer(optim.Adam(generated.parameters(), lr: 1e-3));
+        var plainOptimizer = optim.Adam(plain.parameters(), lr: 1e-3);
+        var offOptimizer = optim.Adam(plainOff.parameters(), lr: 1e-3);
+        int cursor = 0;
+        return
+        [
+            ("hand-written, unprotected", () => { int i = cursor++ % x.Length; plain.Step(plainOptimizer, x[i], c[i], b[i]); }),
+            ("hand-written, oneDNN off", () => { int i = cursor++ % x.Length; WithoutOneDnn(() => plainOff.Step(offOptimizer, x[i], c[i], b[i])); }),
+            ("hand-written, block-aligned convolutions", () => { int i = cursor++ % x.Length; aligned.Step(alignedOptimizer, x[i], c[i], b[i]); }),
+            ("generated, block-aligned convolutions", () => { int i = cursor++ % x.Length; trainer.Step(x[i], new VisionModel.Targets(c[i], b[i])); }),
+        ];
+    }
+
+    private static (string, Action)[] LeNetCandidates()
+    {
+        torch.manual_seed(0);
+        Tensor[] x = torch.rand(64 * 4, 1, 28, 28).split(64);
+        Tensor[] left = torch.randint(0, 10, [64 * 4]).split(64), right = torch.randint(0, 10, [64 * 4]).split(64);
+        var generated = new MultiLeNet();
+        var plain = new HandWrittenLeNet();
+        var plainOff = new HandWrittenLeNet();
+        var aligned = new HandWrittenLeNet(blockAligned: true);
+        plain.load_state_dict(generated.state_dict());
+        plainOff.load_state_dict(generated.state_dict());
+        aligned.load_state_dict(generated.state_dict());
+        var alignedOptimizer = optim.Adam(aligned.parameters(), lr: 1e-3);
+        var trainer = generated.CreateTrainer(optim.Adam(generated.parameters(), lr: 1e-3));
+        var plainOptimizer = optim.Adam(plain.parameters(), lr: 1e-3);
+        var offOptimizer = optim.Adam(plainOff.parameters(), lr: 1e-3);
+        int cursor = 0;
+        return
+        [
+            ("hand-written, unprotected", () => { int i = cursor++ % x.Length; plain.Step(plainOptimizer, x[i], left[i], right[i]); }),
+            ("hand-written, oneDNN off", () => { int i = cursor++ % x.Length; WithoutOneDnn(() => plainOff.Step(offOptimizer, x[i], left[i], right[i])); }),
+            ("hand-written, block-aligned convolutions", () => { int i = cursor++ % x.Length; aligned.Step(alignedOptimizer, x[i], left[i], right[i]); }),
+            ("generated, block-aligned convolutions", () => { int i = cursor++ % x.Length; trainer.Step(x[i], new MultiLeNet.Targets(left[i], right[i])); }),
+        ];
+    }
+
+    private static unsafe void WithoutOneDnn(Action action)
+    {
+        var (context, setEnabled) = OneDnnSwitch.Value;
+        setEnabled(context, 0);
+        try { action(); }
+        finally { setEnabled(context, 1); }
+    }
+
+    // at::globalContext() and at::Context::setUserEnabledMkldnn(bool), which TorchSharp does not expose.
+    private static readonly Lazy<(IntPtr, Action<IntPtr, byte>)> OneDnnSwitch = new(() =>
+    {
+        IntPtr library = NativeLibrary.Load("libtorch_cpu.so", typeof(torch).Assembly, null);
+        unsafe
+        {
+            var globalContext = (delegate* unmanaged<IntPtr>)NativeLibrary.GetExport(library, "_ZN2at13globalContextEv");
+            var setUserEnabledMkldnn = (delegate* unmanaged<IntPtr, byte, void>)NativeLibrary.GetExport(library, "_ZN2at7Context20setUserEnabledMkldnnEb");
+            return (globalContext(), (context, enabled) => setUserEnabledMkldnn(context, enabled));
+        }
+    });
+
+    /// <summary>MultiMNIST's LeNet (samples/MultiMnist) in plain TorchSharp, with its state-dict names.</summary>
+    private sealed class HandWrittenLeNet : Module<Tensor, (Tensor Left, Tensor Right)>
+    {
+        private readonly Sequential shared, left, right;
+
+        public HandWrittenLeNet(bool blockAligned = false) : base(nameof(HandWrittenLeNet))
+        {
+            Module<Tensor, Tensor> Conv(long inChannels, long outChannels) =>
+                blockAligned ? BlockAlignedConv.Conv2d(inChannels, outChannels, 5) : Conv2d(inChannels, outChannels, 5);
+            shared = Sequential(Conv(1, 10), MaxPool2d(2), ReLU(), Conv(10, 20), Dropout(0.5), MaxPool2d(2), ReLU(), Flatten(), Linear(320, 50), ReLU());
+            left = Sequential(Linear(50, 50), ReLU(), Dropout(0.5), Linear(50, 10));
+            right = Sequential(Linear(50, 50), ReLU(), Dropout(0.5), Linear(50, 10));
+            RegisterComponents();
+        }
+
+        public override (Tensor Left, Tensor Right) forward(Tensor input)
+        {
+            Tensor representation = shared.forward(input);
+            return (left.forward(representation), right.forward(representation));
+        }
+
+        public void Step(optim.Optimizer optimizer, Tensor images, Tensor leftDigits, Tensor rightDigits)
+        {
+            using var scope = NewDisposeScope();
+            optimizer.zero_grad();
+            var (l, r) = forward(images);
+            Tensor leftLoss = functional.cross_entropy(l, leftDigits), rightLoss = functional.cross_entropy(r, rightDigits);
+            Tensor total = leftLoss + rightLoss;
+            _ = stack([total, leftLoss, rightLoss]).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+            total.backward();
+            optimizer.step();
+        }
+    }
+}
