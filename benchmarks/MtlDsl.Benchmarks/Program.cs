@@ -5,7 +5,9 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 // Side-by-side comparison of the generated article network and the same network written by hand in
-// TorchSharp: same data, same threads, same process. Step times are measured in interleaved rounds (the
+// TorchSharp, with MtlDsl's block-aligned convolutions so that both compute the same thing and the ratio is the
+// cost of MtlDsl's checks and glue (the convolution fix alone: "convolution" below): same data, same threads,
+// same process. Step times are measured in interleaved rounds (the
 // order alternates every round) so that machine noise falls on both alike; native memory is sampled over a
 // long run of each. Usage: [--threads N] [--rounds N] [--steps-per-round N] [--memory-steps N]
 // With "weighting" first: every weighting strategy side by side (step time relative to EW, peak memory).
@@ -35,7 +37,7 @@ var (images, classes, boxes) = SyntheticVision.Generate(batch * 16, seed: 1);
 Tensor[] batchImages = images.split(batch), batchClasses = classes.split(batch), batchBoxes = boxes.split(batch);
 
 using var generated = new VisionModel();
-using var handWritten = new HandWrittenVisionModel();
+using var handWritten = new HandWrittenVisionModel(blockAlignedConvolutions: true);
 handWritten.load_state_dict(generated.state_dict());
 var trainer = generated.CreateTrainer(optim.Adam(generated.parameters(), lr: 1e-3));
 var optimizer = optim.Adam(handWritten.parameters(), lr: 1e-3);

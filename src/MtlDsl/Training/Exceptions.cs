@@ -53,3 +53,31 @@ public sealed class NonFiniteLossException : InvalidOperationException
     /// <summary>The loss value.</summary>
     public double Value { get; }
 }
+
+/// <summary>
+/// A gradient became NaN or infinite, or the weighting strategy produced a non-finite task weight, while every
+/// task's loss was finite; the optimizer step did not take place, so the parameters are unchanged.
+/// </summary>
+public sealed class NonFiniteGradientException : InvalidOperationException
+{
+    /// <summary>Creates the exception.</summary>
+    public NonFiniteGradientException(string parameter, string? task, long step, string detail)
+        : base($"Training step {step}: {detail}; the optimizer step was skipped and the parameters are unchanged. " +
+               "Lower the learning rate or clip gradients (trainer.MaxGradientNorm); to skip such steps instead of stopping, " +
+               "set FitOptions.NonFiniteGradients = NonFiniteGradientAction.SkipStep. A convolution of your own on the CPU may be " +
+               "the cause with TorchSharp 0.107 (MtlDsl's known issues: NaN in a convolution's input gradient).")
+    {
+        Parameter = parameter;
+        Task = task;
+        Step = step;
+    }
+
+    /// <summary>The first parameter whose gradient is not finite (its state-dict name), or the strategy's task weights.</summary>
+    public string Parameter { get; }
+
+    /// <summary>The task whose loss alone made the gradient, when the step trained one task; else null.</summary>
+    public string? Task { get; }
+
+    /// <summary>The training step (counted from 1).</summary>
+    public long Step { get; }
+}

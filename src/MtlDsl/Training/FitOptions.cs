@@ -29,6 +29,20 @@ public enum TaskInterleaving
     Proportional,
 }
 
+/// <summary>What a fit does with a step whose gradients (or task weights) are not finite.</summary>
+public enum NonFiniteGradientAction
+{
+    /// <summary>Stops with a <see cref="NonFiniteGradientException"/> that names the parameter and the step.</summary>
+    Throw,
+
+    /// <summary>
+    /// Skips the optimizer step (the parameters stay as they were), counts it in the epoch's
+    /// <see cref="EpochResult.SkippedSteps"/> and goes on, as mixed-precision training does; more than
+    /// <see cref="FitOptions.MaxSkippedSteps"/> skipped steps in one fit stop it with the exception.
+    /// </summary>
+    SkipStep,
+}
+
 /// <summary>Stops training when a validation metric of one task has not improved for some epochs.</summary>
 /// <param name="Task">The task to watch (its declared name).</param>
 /// <param name="Metric">The metric: <c>loss</c>, or one of the task's metrics (<c>accuracy</c>, <c>macro_f1</c>, <c>mae</c>, <c>rmse</c>, …).</param>
@@ -80,6 +94,15 @@ public sealed record FitOptions
 
     /// <summary>A checkpoint to continue from (one written by a previous fit): training goes on at the epoch after it.</summary>
     public string? ResumeFrom { get; init; }
+
+    /// <summary>
+    /// What happens when a step's gradients are not finite: every step checks all of them (model and strategy
+    /// parameters, one reduction) before the optimizer step, so a NaN never reaches the parameters.
+    /// </summary>
+    public NonFiniteGradientAction NonFiniteGradients { get; init; } = NonFiniteGradientAction.Throw;
+
+    /// <summary>With <see cref="NonFiniteGradientAction.SkipStep"/>: how many skipped steps one fit tolerates.</summary>
+    public int MaxSkippedSteps { get; init; } = 10;
 
     /// <summary>Observers told about every step and epoch (progress bars, plots, logs).</summary>
     public IReadOnlyList<ITrainingObserver> Observers { get; init; } = [];

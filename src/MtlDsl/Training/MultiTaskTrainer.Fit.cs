@@ -17,6 +17,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// </summary>
     /// <exception cref="TaskTensorException">A target does not fit its task; the message names the task, the tensor and the step.</exception>
     /// <exception cref="NonFiniteLossException">A loss became NaN or infinite; names the task and the step.</exception>
+    /// <exception cref="NonFiniteGradientException">A gradient became NaN or infinite (or too many steps were skipped for it); names the parameter and the step.</exception>
     public TrainingHistory Fit(MultiTaskData<TTargets> train, FitOptions options, MultiTaskData<TTargets>? validation = null)
     {
         ArgumentNullException.ThrowIfNull(train);
@@ -41,60 +42,68 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         bool higherIsBetter = options.EarlyStopping is { Metric: not "loss" } watch
             && options.Metrics(_model.Tasks.First(t => t.Name == watch.Task)).First(m => m.Name == watch.Metric).HigherIsBetter;
         foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory));
-
-        for (int epoch = firstEpoch; epoch < options.Epochs && !history.StoppedEarly; epoch++)
+        (_nonFiniteGradients, _maxSkippedSteps, _skippedInFit) = (options.NonFiniteGradients, options.MaxSkippedSteps, 0);
+        try
         {
-            // The epoch's index batches (and anything else an epoch creates) are freed when it ends, not left to
-            // the finalizer.
-            using var epochScope = torch.NewDisposeScope();
-            var clock = Stopwatch.StartNew();
-            torch.random.manual_seed(options.Seed * 1_000_003L + epoch);
-            double factor = options.Schedule.Factor(epoch);
-            int group = 0;
-            foreach (var paramGroup in _optimizer.ParamGroups) paramGroup.LearningRate = baseRates[group++] * factor;
-
-            List<Action<double[]>> steps = PlanEpoch(train, options, epoch);
-            foreach (ITrainingObserver observer in options.Observers) observer.EpochStarted(epoch, steps.Count);
-            var losses = new double[names.Length];
-            for (int step = 0; step < steps.Count; step++)
+            for (int epoch = firstEpoch; epoch < options.Epochs && !history.StoppedEarly; epoch++)
             {
-                Array.Fill(losses, double.NaN);
-                steps[step](losses);
-                foreach (ITrainingObserver observer in options.Observers) observer.StepEnded(epoch, step, losses);
-            }
-            EndEpoch();
+                // The epoch's index batches (and anything else an epoch creates) are freed when it ends, not left to
+                // the finalizer.
+                using var epochScope = torch.NewDisposeScope();
+                var clock = Stopwatch.StartNew();
+                torch.random.manual_seed(options.Seed * 1_000_003L + epoch);
+                double factor = options.Schedule.Factor(epoch);
+                int group = 0;
+                foreach (var paramGroup in _optimizer.ParamGroups) paramGroup.LearningRate = baseRates[group++] * factor;
 
-            EvaluationResult? result = validation is null ? null : Evaluate(validation, options.EvaluationBatchSize, options.Metrics);
-            var record = new EpochResult(epoch, _optimizer.ParamGroups.First().LearningRate, clock.Elapsed.TotalSeconds, steps.Count,
-                _epochLosses[^1].ToArray(), LastWeights.ToArray(), result);
-            history.Add(record);
-
-            bool improved = false;
-            if (options.EarlyStopping is { } stop)
-            {
-                double value = result!.Metric(stop.Task, stop.Metric);
-                improved = !double.IsNaN(value) && (bestValue is not double best || (higherIsBetter ? value > best + stop.MinDelta : value < best - stop.MinDelta));
-                if (improved)
+                long skippedBefore = SkippedSteps;
+                List<Action<double[]>> steps = PlanEpoch(train, options, epoch);
+                foreach (ITrainingObserver observer in options.Observers) observer.EpochStarted(epoch, steps.Count);
+                var losses = new double[names.Length];
+                for (int step = 0; step < steps.Count; step++)
                 {
-                    (history.BestEpoch, bestValue, withoutImprovement) = (epoch, value, 0);
-                    if (stop.RestoreBest) _bestWeights = Checkpoints.SafeTensors.Serialize(_model.state_dict());
+                    Array.Fill(losses, double.NaN);
+                    steps[step](losses);
+                    foreach (ITrainingObserver observer in options.Observers) observer.StepEnded(epoch, step, losses);
                 }
-                else
-                {
-                    withoutImprovement++;
-                }
-                history.StoppedEarly = withoutImprovement >= stop.Patience && epoch + 1 < options.Epochs;
-            }
+                EndEpoch();
 
-            if (options.OutputDirectory is { } folder)
-            {
-                history.WriteCsv(Path.Combine(folder, "history.csv"));
-                string checkpoints = Path.Combine(folder, "checkpoints");
-                var fit = new FitState(epoch + 1, baseRates, history.BestEpoch, bestValue, withoutImprovement, [.. history.Epochs], history.StoppedEarly);
-                SaveCheckpoint(improved ? [Path.Combine(checkpoints, "last.ckpt"), Path.Combine(checkpoints, "best.ckpt")] : [Path.Combine(checkpoints, "last.ckpt")],
-                    fit, _bestWeights);
+                EvaluationResult? result = validation is null ? null : Evaluate(validation, options.EvaluationBatchSize, options.Metrics);
+                var record = new EpochResult(epoch, _optimizer.ParamGroups.First().LearningRate, clock.Elapsed.TotalSeconds, steps.Count,
+                    _epochLosses[^1].ToArray(), LastWeights.ToArray(), result, (int)(SkippedSteps - skippedBefore));
+                history.Add(record);
+
+                bool improved = false;
+                if (options.EarlyStopping is { } stop)
+                {
+                    double value = result!.Metric(stop.Task, stop.Metric);
+                    improved = !double.IsNaN(value) && (bestValue is not double best || (higherIsBetter ? value > best + stop.MinDelta : value < best - stop.MinDelta));
+                    if (improved)
+                    {
+                        (history.BestEpoch, bestValue, withoutImprovement) = (epoch, value, 0);
+                        if (stop.RestoreBest) _bestWeights = Checkpoints.SafeTensors.Serialize(_model.state_dict());
+                    }
+                    else
+                    {
+                        withoutImprovement++;
+                    }
+                    history.StoppedEarly = withoutImprovement >= stop.Patience && epoch + 1 < options.Epochs;
+                }
+
+                if (options.OutputDirectory is { } folder)
+                {
+                    history.WriteCsv(Path.Combine(folder, "history.csv"));
+                    string checkpoints = Path.Combine(folder, "checkpoints");
+                    var fit = new FitState(epoch + 1, baseRates, history.BestEpoch, bestValue, withoutImprovement, [.. history.Epochs], history.StoppedEarly);
+                    SaveCheckpoint(improved ? [Path.Combine(checkpoints, "last.ckpt"), Path.Combine(checkpoints, "best.ckpt")] : [Path.Combine(checkpoints, "last.ckpt")],
+                        fit, _bestWeights);
+                }
+                foreach (ITrainingObserver observer in options.Observers) observer.EpochEnded(record, history);
             }
-            foreach (ITrainingObserver observer in options.Observers) observer.EpochEnded(record, history);
+        }
+        finally
+        {
+            _nonFiniteGradients = NonFiniteGradientAction.Throw; // a step outside a fit throws
         }
 
         if (options.EarlyStopping is { RestoreBest: true } && _bestWeights is not null)
@@ -153,6 +162,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (validation is not null) CheckData(validation, nameof(validation));
         if (options.Epochs < 1) throw new ArgumentOutOfRangeException(nameof(options), options.Epochs, "FitOptions.Epochs must be at least 1.");
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "FitOptions.BatchSize must be at least 1.");
+        if (options.MaxSkippedSteps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.MaxSkippedSteps, "FitOptions.MaxSkippedSteps cannot be negative.");
         if (options.EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvaluationBatchSize, "FitOptions.EvaluationBatchSize must be at least 1.");
         ArgumentNullException.ThrowIfNull(options.Schedule, "options.Schedule");
         ArgumentNullException.ThrowIfNull(options.Metrics, "options.Metrics");

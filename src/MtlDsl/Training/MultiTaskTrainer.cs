@@ -22,6 +22,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     private readonly MultiTaskModule<TOutputs, TTargets> _model;
     private readonly optim.Optimizer _optimizer;
     private readonly IReadOnlyList<Parameter> _trunk;
+    private readonly Parameter[] _guarded; // every parameter the optimizer updates: the model's and the strategy's
     private readonly List<double[]> _epochLosses = [];
     private double[] _epochSums;
     private long[] _epochCounts;
@@ -65,7 +66,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _trunk = model.TrunkParameters();
         Parameter first = model.parameters().First();
         Weighting.Initialize(model.Tasks.Count, first.dtype, first.device);
-        _optimizer = optimizer(model.parameters().Concat(Weighting.Parameters));
+        _guarded = [.. model.parameters(), .. Weighting.Parameters];
+        _optimizer = optimizer(_guarded);
         _epochSums = new double[model.Tasks.Count];
         _epochCounts = new long[model.Tasks.Count];
     }
@@ -113,6 +115,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// </summary>
     /// <exception cref="TaskTensorException">A target does not fit its head's output.</exception>
     /// <exception cref="NonFiniteLossException">A loss is NaN or infinite; the optimizer step is skipped.</exception>
+    /// <exception cref="NonFiniteGradientException">A gradient is NaN or infinite; the optimizer step is skipped.</exception>
     public TLossValues Step(Tensor input, TTargets targets) => Values(StepLosses(input, targets));
 
     // Step, returning each task's loss.
@@ -161,7 +164,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         StepCount++;
         double[] values = ReadValues(losses, StepCount);
         double[] weights = Weighting.Backward(losses, new WeightingContext(_trunk, representation, Epoch, _epochLosses));
-        ClipAndStep();
+        CheckWeights(weights);
+        ClipAndStep(task: null);
 
         for (int k = 0; k < values.Length; k++)
         {
@@ -172,11 +176,79 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         return values;
     }
 
-    private void ClipAndStep()
+    // The optimizer step, after the gradient guard: a non-finite gradient never reaches the parameters.
+    private void ClipAndStep(int? task)
     {
+        if (!GradientsAreFinite())
+        {
+            NonFiniteGradientException error = NonFiniteGradient(task);
+            _optimizer.zero_grad();
+            if (_nonFiniteGradients != NonFiniteGradientAction.SkipStep) throw error;
+            SkippedSteps++;
+            if (++_skippedInFit > _maxSkippedSteps)
+                throw new NonFiniteGradientException(error.Parameter, error.Task, StepCount,
+                    $"{_skippedInFit} steps of this fit had non-finite gradients, more than FitOptions.MaxSkippedSteps = {_maxSkippedSteps}; the last: {error.Message}");
+            return;
+        }
         if (_maxGradientNorm is double max)
-            nn.utils.clip_grad_norm_(_model.parameters().Concat(Weighting.Parameters), max);
+            nn.utils.clip_grad_norm_(_guarded, max);
         _optimizer.step();
+    }
+
+    /// <summary>Steps whose optimizer step was skipped for non-finite gradients (only a fit with <see cref="NonFiniteGradientAction.SkipStep"/> skips).</summary>
+    public long SkippedSteps { get; private set; }
+
+    // Set by Fit for its duration; a step outside a fit throws.
+    private NonFiniteGradientAction _nonFiniteGradients = NonFiniteGradientAction.Throw;
+    private int _maxSkippedSteps;
+    private int _skippedInFit;
+
+    // Every gradient, model and strategy parameters, in one reduction and one copy to the host. A finite float32
+    // sum means every value is finite; a non-finite one may also be an overflow of large finite values, so the
+    // exact count decides then (rarely: it reads every parameter).
+    private bool GradientsAreFinite()
+    {
+        using var scope = torch.NewDisposeScope();
+        var sums = new List<Tensor>(_guarded.Length);
+        foreach (Parameter p in _guarded)
+            if (p.grad is Tensor g) sums.Add(g.sum());
+        return sums.Count == 0 || torch.stack(sums).sum().isfinite().cpu().item<bool>() || NonFiniteParameters().Count == 0;
+    }
+
+    // The parameters whose gradient holds NaN or infinite values, with their counts.
+    private List<(string Name, long NaN, long Infinite, long Count)> NonFiniteParameters()
+    {
+        using var scope = torch.NewDisposeScope();
+        var named = _model.named_parameters().Select(p => (p.name, p.parameter))
+            .Concat(Weighting.Parameters.Select((p, i) => ($"{Weighting.Name} parameter {i}", p)));
+        var bad = new List<(string, long, long, long)>();
+        foreach (var (name, p) in named)
+        {
+            if (p.grad is not Tensor g) continue;
+            long nan = g.isnan().sum().item<long>(), infinite = g.isinf().sum().item<long>();
+            if (nan + infinite > 0) bad.Add((name, nan, infinite, g.numel()));
+        }
+        return bad;
+    }
+
+    // The slow path, only after the guard fired: which parameters, how many values.
+    private NonFiniteGradientException NonFiniteGradient(int? task)
+    {
+        var bad = NonFiniteParameters();
+        string source = task is int k ? $"task '{_model.Tasks[k].Name}'" : "the joint loss";
+        string where = string.Join(", ", bad.Take(4).Select(b => $"'{b.Name}' ({b.NaN} NaN and {b.Infinite} infinite of {b.Count} values)"));
+        string more = bad.Count > 4 ? $" and {bad.Count - 4} more parameters" : "";
+        return new NonFiniteGradientException(bad[0].Name, task is int t ? _model.Tasks[t].Name : null, StepCount,
+            $"the gradient of {source} is not finite in {where}{more}, while every task's loss was finite");
+    }
+
+    // A strategy's task weight that is NaN or infinite would make every gradient so.
+    private void CheckWeights(double[] weights)
+    {
+        int bad = Array.FindIndex(weights, w => !double.IsFinite(w));
+        if (bad >= 0)
+            throw new NonFiniteGradientException("task weights", _model.Tasks[bad].Name, StepCount,
+                $"{Weighting.Name} gave task '{_model.Tasks[bad].Name}' the weight {weights[bad]}");
     }
 
     /// <summary>
@@ -199,7 +271,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
         if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
         (loss * fixedWeights[task]).backward();
-        ClipAndStep();
+        ClipAndStep(task);
         _epochSums[task] += value;
         _epochCounts[task]++;
         LastWeights = fixedWeights.ToArray();

@@ -41,8 +41,9 @@ public sealed record EvaluationResult(IReadOnlyList<string> Tasks, IReadOnlyList
 /// <param name="TrainLosses">Each task's mean training loss over the epoch's steps.</param>
 /// <param name="Weights">The task weights of the epoch's last step.</param>
 /// <param name="Validation">The validation losses and metrics after the epoch, if validation data was given.</param>
+/// <param name="SkippedSteps">Steps whose optimizer step was skipped for non-finite gradients (<see cref="NonFiniteGradientAction.SkipStep"/>).</param>
 public sealed record EpochResult(int Epoch, double LearningRate, double Seconds, int Steps, IReadOnlyList<double> TrainLosses,
-    IReadOnlyList<double> Weights, EvaluationResult? Validation);
+    IReadOnlyList<double> Weights, EvaluationResult? Validation, int SkippedSteps = 0);
 
 /// <summary>Every epoch of a fit, and how it ended; writes itself as CSV.</summary>
 public sealed class TrainingHistory
@@ -71,13 +72,13 @@ public sealed class TrainingHistory
     internal void Add(EpochResult epoch) => _epochs.Add(epoch);
 
     /// <summary>
-    /// The history as CSV, one row per epoch: <c>epoch, learning_rate, seconds, steps</c>, then per task
+    /// The history as CSV, one row per epoch: <c>epoch, learning_rate, seconds, steps, skipped_steps</c>, then per task
     /// <c>train_loss_{task}</c> and <c>weight_{task}</c>, then per task <c>val_loss_{task}</c> and
     /// <c>val_{metric}_{task}</c> when there was validation data. Invariant culture, RFC 4180 quoting.
     /// </summary>
     public string ToCsv()
     {
-        var header = new List<string> { "epoch", "learning_rate", "seconds", "steps" };
+        var header = new List<string> { "epoch", "learning_rate", "seconds", "steps", "skipped_steps" };
         header.AddRange(Tasks.Select(t => $"train_loss_{t}"));
         header.AddRange(Tasks.Select(t => $"weight_{t}"));
         EvaluationResult? first = _epochs.Select(e => e.Validation).FirstOrDefault(v => v is not null);
@@ -92,7 +93,7 @@ public sealed class TrainingHistory
         csv.AppendLine(string.Join(",", header.Select(Quote)));
         foreach (EpochResult e in _epochs)
         {
-            var row = new List<string> { Number(e.Epoch), Number(e.LearningRate), Number(e.Seconds), Number(e.Steps) };
+            var row = new List<string> { Number(e.Epoch), Number(e.LearningRate), Number(e.Seconds), Number(e.Steps), Number(e.SkippedSteps) };
             row.AddRange(e.TrainLosses.Select(Number));
             row.AddRange(e.Weights.Select(Number));
             if (first is not null)
