@@ -245,11 +245,11 @@ public sealed partial class MultiTaskModelGenerator
                     return $"{Nn}.Dropout({DoubleLiteral(spec.Probability ?? 0.5)})";
                 case LayerKind.BatchNorm1d:
                 case LayerKind.BatchNorm2d:
-                    return $"{Nn}.{spec.Kind}({i(layer.InSize)})";
+                    return $"global::MtlDsl.Layers.{spec.Kind}({i(layer.InSize)})";
                 case LayerKind.LayerNorm:
                     return $"{Nn}.LayerNorm(new long[] {{ {string.Join(", ", NormalizedShape(layer).Select(d => i(d)))} }})";
                 case LayerKind.LeakyReLU:
-                    return $"{Nn}.LeakyReLU({DoubleLiteral(spec.NegativeSlope ?? 0.01)})";
+                    return $"global::MtlDsl.Layers.LeakyReLU({DoubleLiteral(spec.NegativeSlope ?? 0.01)})";
                 default:
                     return $"{Nn}.{spec.Kind}()";
             }

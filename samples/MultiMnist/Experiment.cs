@@ -68,7 +68,7 @@ public static class Experiment
             WeightingStrategy? weighting = method == "Static" ? null : WeightingStrategies.Create(method, options.Seed);
             // MGDA-UB: MGDA on the gradients with respect to the representation, as Sener & Koltun train it.
             var mode = method == "MGDA" ? GradientMode.Representation : GradientMode.Parameters;
-            var trainer = model.CreateTrainer(parameters => optim.Adam(parameters, lr: options.LearningRate), weighting, mode);
+            var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.Adam(parameters, lr: options.LearningRate), weighting, mode);
             TrainingHistory history = Fit(trainer, train, test, options, method, log, progress);
             EvaluationResult final = history.Epochs[^1].Validation!;
             double l = final["Left", "accuracy"], r = final["Right", "accuracy"];
@@ -83,7 +83,7 @@ public static class Experiment
     {
         torch.manual_seed(options.Seed);
         using var model = new MultiLeNet();
-        var trainer = model.CreateTrainer(parameters => optim.Adam(parameters, lr: options.LearningRate));
+        var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.Adam(parameters, lr: options.LearningRate));
         var history = Fit(trainer, train.OnlyTask(task), test.OnlyTask(task), options, name, log, progress);
         return history.Epochs[^1].Validation![task, "accuracy"];
     }

@@ -23,7 +23,7 @@ public static class PenguinExperiment
             OutputDirectory = outputDirectory is null ? null : Path.Combine(outputDirectory, name),
             Schedule = LearningRateSchedule.Cosine(epochs, minFactor: 0.05),
         };
-        Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> adam = parameters => optim.Adam(parameters, lr: 1e-2);
+        Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> adam = parameters => new MtlDsl.Optimizers.Adam(parameters, lr: 1e-2);
 
         var trainData = MultiTaskData<PenguinModel.Targets>.Shared(train.Features, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass));
         var testData = MultiTaskData<PenguinModel.Targets>.Shared(test.Features, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass));

@@ -18,7 +18,7 @@ public static class SeedTraining
         const int batch = 64;
 
         using var model = new VisionModel();
-        var trainer = model.CreateTrainer(optim.Adam(model.parameters(), lr: 1e-3));
+        var trainer = model.CreateTrainer(new MtlDsl.Optimizers.Adam(model.parameters(), lr: 1e-3));
         var results = new List<EpochResult>();
         log($"{"epoch",5}  {"total",8}  {"classification",14}  {"detection",9}  {"test accuracy",13}  {"test square found",17}");
         for (int epoch = 1; epoch <= epochs; epoch++)

@@ -40,7 +40,7 @@ public class FitTests : TemporaryFolderTest
         string[] csv = File.ReadAllLines(Path.Combine(Folder, "history.csv"));
         Assert.Equal(9, csv.Length);
         string[] header = csv[0].Split(',');
-        Assert.Equal(["epoch", "learning_rate", "seconds", "steps", "train_loss_Species", "train_loss_IsMale", "train_loss_BodyMass",
+        Assert.Equal(["epoch", "learning_rate", "seconds", "steps", "skipped_steps", "train_loss_Species", "train_loss_IsMale", "train_loss_BodyMass",
             "weight_Species", "weight_IsMale", "weight_BodyMass", "val_loss_Species", "val_accuracy_Species", "val_macro_f1_Species",
             "val_loss_IsMale", "val_accuracy_IsMale", "val_loss_BodyMass", "val_mae_BodyMass", "val_rmse_BodyMass"], header);
         string[] row = csv[^1].Split(',');

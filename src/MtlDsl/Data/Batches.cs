@@ -27,7 +27,8 @@ public static class Batches
         }
         else
         {
-            order = arange(count, dtype: ScalarType.Int64);
+            using Scalar stop = count.ToScalar();
+            order = arange(stop, dtype: ScalarType.Int64);
         }
         var batches = new List<Tensor>();
         for (long start = 0; start < count; start += batchSize)

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MtlDsl.Data;
@@ -90,11 +91,11 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
         int keep = TTargets.TaskNames.ToList().IndexOf(task);
         if (keep < 0) throw new ArgumentException($"There is no task '{task}'; the tasks are {string.Join(", ", TTargets.TaskNames)}.", nameof(task));
         var targets = new Tensor[TaskCount];
+        using Scalar nan = double.NaN.ToScalar(), missingClass = Losses.TaskLosses.MissingClass.ToScalar();
         for (int k = 0; k < targets.Length; k++)
         {
             Tensor target = _targets[k];
-            targets[k] = k == keep ? target
-                : target.is_floating_point() ? full_like(target, double.NaN) : full_like(target, Losses.TaskLosses.MissingClass);
+            targets[k] = k == keep ? target : full_like(target, target.is_floating_point() ? nan : missingClass);
         }
         return new MultiTaskData<TTargets>(Layout, _inputs, TTargets.Create(targets));
     }

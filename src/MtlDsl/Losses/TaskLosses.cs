@@ -46,7 +46,7 @@ public static class TaskLosses
         if (!anyMissing) return ElementwiseLoss(task.Loss, output, values, nn.Reduction.Mean);
         Tensor present = missing.logical_not();
         Tensor perElement = ElementwiseLoss(task.Loss, output, values.nan_to_num(0.0), nn.Reduction.None);
-        return (perElement * present).sum() / present.sum().clamp_min(1);
+        return (perElement * present).sum() / AtLeastOne(present.sum());
     }
 
     private static Tensor ElementwiseLoss(Loss loss, Tensor output, Tensor target, nn.Reduction reduction) => loss switch
@@ -69,7 +69,7 @@ public static class TaskLosses
             Tensor probabilities = SameShape(task, output, target);
             Tensor rowPresent = probabilities.isnan().any(1, keepdim: false).logical_not();
             Tensor perRow = nn.functional.cross_entropy(output, probabilities.nan_to_num(0.0), reduction: nn.Reduction.None);
-            return (perRow * rowPresent).sum() / rowPresent.sum().clamp_min(1);
+            return (perRow * rowPresent).sum() / AtLeastOne(rowPresent.sum());
         }
 
         long[] expected = [output.shape[0], .. output.shape.Skip(2)];
@@ -80,12 +80,13 @@ public static class TaskLosses
 
         long classes = output.shape[1];
         Tensor labels = target.dtype == ScalarType.Int64 ? target : target.to_type(ScalarType.Int64);
-        Tensor present = labels.ne(MissingClass);
+        using Scalar missingClass = MissingClass.ToScalar(), zero = 0L.ToScalar(), classCount = classes.ToScalar();
+        Tensor present = labels.ne(missingClass);
         bool anyMissing;
         using (torch.no_grad())
         {
             // One read for both questions: any label out of range, any label missing.
-            bool[] flags = stack([((labels.lt(0) | labels.ge(classes)) & present).any(), present.logical_not().any()]).cpu().data<bool>().ToArray();
+            bool[] flags = stack([((labels.lt(zero) | labels.ge(classCount)) & present).any(), present.logical_not().any()]).cpu().data<bool>().ToArray();
             anyMissing = flags[1];
             if (flags[0])
             {
@@ -97,7 +98,14 @@ public static class TaskLosses
         }
         if (!anyMissing) return nn.functional.cross_entropy(output, labels);
         Tensor summed = nn.functional.cross_entropy(output, labels, ignore_index: MissingClass, reduction: nn.Reduction.Sum);
-        return summed / present.sum().clamp_min(1);
+        return summed / AtLeastOne(present.sum());
+    }
+
+    // A count of present labels, at least 1, so that a batch without any divides 0 by 1.
+    private static Tensor AtLeastOne(Tensor count)
+    {
+        using Scalar one = 1L.ToScalar();
+        return count.clamp_min(one);
     }
 
     private static Tensor SameShape(TaskDefinition task, Tensor output, Tensor target)
@@ -114,7 +122,10 @@ public static class TaskLosses
     {
         using var scope = NewDisposeScope();
         if (task.Loss == Loss.CrossEntropy && !target.is_floating_point())
-            return target.ne(MissingClass).sum().item<long>();
+        {
+            using Scalar missingClass = MissingClass.ToScalar();
+            return target.ne(missingClass).sum().item<long>();
+        }
         if (task.Loss == Loss.CrossEntropy)
             return target.isnan().any(1, keepdim: false).logical_not().sum().item<long>();
         return target.isnan().logical_not().sum().item<long>();

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MtlDsl.Metrics;
@@ -74,7 +75,8 @@ public sealed class Accuracy : FractionMetric
     protected override (Tensor Correct, Tensor Present) Count(Tensor output, Tensor target)
     {
         Tensor labels = target.to_type(ScalarType.Int64);
-        return (output.argmax(1).eq(labels), labels.ne(Losses.TaskLosses.MissingClass));
+        using Scalar missingClass = Losses.TaskLosses.MissingClass.ToScalar();
+        return (output.argmax(1).eq(labels), labels.ne(missingClass));
     }
 }
 
@@ -85,8 +87,11 @@ public sealed class BinaryAccuracy : FractionMetric
     public override string Name => "accuracy";
 
     /// <inheritdoc />
-    protected override (Tensor Correct, Tensor Present) Count(Tensor output, Tensor target) =>
-        (output.gt(0).eq(target.gt(0.5)), target.isnan().logical_not());
+    protected override (Tensor Correct, Tensor Present) Count(Tensor output, Tensor target)
+    {
+        using Scalar zero = 0.0.ToScalar(), half = 0.5.ToScalar();
+        return (output.gt(zero).eq(target.gt(half)), target.isnan().logical_not());
+    }
 }
 
 /// <summary>

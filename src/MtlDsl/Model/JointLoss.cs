@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MtlDsl;
@@ -9,9 +10,5 @@ public sealed record JointLoss(Tensor Total, IReadOnlyList<Tensor> TaskLosses)
 {
     /// <summary>Σ w_k L_k.</summary>
     public static Tensor WeightedSum(IReadOnlyList<Tensor> losses, IReadOnlyList<double> weights)
-    {
-        Tensor total = losses[0] * weights[0];
-        for (int k = 1; k < losses.Count; k++) total = total + losses[k] * weights[k];
-        return total;
-    }
+        => TensorMath.Sum([.. losses.Select((loss, k) => TensorMath.Scaled(loss, weights[k]))]);
 }

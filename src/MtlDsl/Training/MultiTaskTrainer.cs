@@ -270,7 +270,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         StepCount++;
         double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
         if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
-        (loss * fixedWeights[task]).backward();
+        TensorMath.Scaled(loss, fixedWeights[task]).backward();
         ClipAndStep(task);
         _epochSums[task] += value;
         _epochCounts[task]++;

@@ -1,3 +1,4 @@
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace MtlDsl.Weighting;
@@ -16,7 +17,8 @@ public sealed class GeometricLossStrategy : LossWeighting
     protected override (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context)
     {
         Tensor stacked = stack(losses);
-        Tensor objective = stacked.prod().pow(1.0 / TaskCount);
+        using Scalar exponent = (1.0 / TaskCount).ToScalar();
+        Tensor objective = stacked.prod().pow(exponent);
         double total = objective.detach().to(ScalarType.Float64).item<double>();
         double[] values = stacked.detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
         if (values.Any(v => v <= 0))

@@ -42,7 +42,7 @@ public sealed class GradNorm(double alpha = 1.5, double initialScale = 1.0) : Gr
         if (info.Context.EpochLosses.Count == 0)
             throw new InvalidOperationException("GradNorm needs the first epoch's average losses; end every epoch with the trainer's EndEpoch().");
         double[] first = info.Context.EpochLosses[0];
-        Tensor weights = TaskCount * nn.functional.softmax(Scale, 0);
+        Tensor weights = TensorMath.Scaled(nn.functional.softmax(Scale, 0), TaskCount);
         Tensor norms = tensor(Enumerable.Range(0, TaskCount).Select(info.Norm).ToArray(), dtype: Scale.dtype, device: Scale.device);
         Tensor perTask = weights * norms;
         double[] ratio = info.Losses.Select((loss, k) => loss / first[k]).ToArray();

@@ -33,9 +33,7 @@ public abstract class GradientWeighting : WeightingStrategy
         IReadOnlyList<Tensor> scaled = TransformLosses(losses);
         if (!UseGradients(context))
         {
-            Tensor total = scaled[0];
-            for (int k = 1; k < scaled.Count; k++) total = total + scaled[k];
-            total.backward();
+            TensorMath.Sum(scaled).backward();
             return Enumerable.Repeat(1.0, TaskCount).ToArray();
         }
 

@@ -26,8 +26,10 @@ public sealed class UncertaintyWeighting(double initialScale = -0.5) : LossWeigh
     /// <inheritdoc />
     protected override (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context)
     {
-        Tensor objective = (stack(losses) / (2 * Scale.exp()) + Scale / 2).sum();
-        double[] weights = (1 / (2 * Scale.exp())).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+        using Scalar two = 2.0.ToScalar();
+        Tensor twiceVariance = Scale.exp().mul(two);
+        Tensor objective = TensorMath.Plus(stack(losses) / twiceVariance, Scale.div(two)).sum();
+        double[] weights = twiceVariance.detach().reciprocal().to(ScalarType.Float64).cpu().data<double>().ToArray();
         return (objective, weights);
     }
 }

@@ -98,8 +98,11 @@ public abstract class WeightingStrategy
     protected Parameter? LearnableScale { get; private set; }
 
     /// <summary>Creates <see cref="LearnableScale"/>, every value <paramref name="initial"/> (call from <see cref="OnInitialize"/>).</summary>
-    protected void CreateLearnableScale(double initial, ScalarType dtype, Device device) =>
-        LearnableScale = new Parameter(full(TaskCount, initial, dtype: dtype, device: device).DetachFromDisposeScope(), requires_grad: true);
+    protected void CreateLearnableScale(double initial, ScalarType dtype, Device device)
+    {
+        using Scalar value = initial.ToScalar();
+        LearnableScale = new Parameter(full(TaskCount, value, dtype: dtype, device: device).DetachFromDisposeScope(), requires_grad: true);
+    }
 
     /// <summary><see cref="LearnableScale"/>, or a clear error before <see cref="Initialize"/>.</summary>
     protected Parameter RequireScale() => LearnableScale ?? throw new InvalidOperationException($"{Name} is not initialised yet.");

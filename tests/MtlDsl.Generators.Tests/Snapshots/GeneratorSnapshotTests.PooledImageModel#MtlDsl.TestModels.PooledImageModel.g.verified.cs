@@ -20,7 +20,7 @@ namespace MtlDsl.TestModels
         {
             _features = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(1, 8, 3, stride: 2, padding: 0, dilation: 1, bias: true),
-                global::TorchSharp.torch.nn.BatchNorm2d(8),
+                global::MtlDsl.Layers.BatchNorm2d(8),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.AvgPool2d(2, stride: 1, padding: 0),
                 global::MtlDsl.Layers.Conv2d(8, 8, 3, stride: 1, padding: 1, dilation: 1, bias: false),

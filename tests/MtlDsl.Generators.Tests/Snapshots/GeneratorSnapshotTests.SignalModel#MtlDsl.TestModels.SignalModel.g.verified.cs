@@ -20,7 +20,7 @@ namespace MtlDsl.TestModels
         {
             _encoder = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv1d(2, 16, 5, stride: 1, padding: 2, dilation: 1, bias: true),
-                global::TorchSharp.torch.nn.BatchNorm1d(16),
+                global::MtlDsl.Layers.BatchNorm1d(16),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::MtlDsl.Layers.Conv1d(16, 32, 3, stride: 2, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU());

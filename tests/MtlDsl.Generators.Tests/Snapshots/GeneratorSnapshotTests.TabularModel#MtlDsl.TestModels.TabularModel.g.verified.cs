@@ -26,7 +26,7 @@ namespace MtlDsl.TestModels
         {
             _encoder = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(12, 64),
-                global::TorchSharp.torch.nn.BatchNorm1d(64),
+                global::MtlDsl.Layers.BatchNorm1d(64),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.Dropout(0.1));
             _bottleneck = global::TorchSharp.torch.nn.Sequential(
@@ -41,7 +41,7 @@ namespace MtlDsl.TestModels
                 global::TorchSharp.torch.nn.Linear(32, 1));
             _bodyMass = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(32, 8),
-                global::TorchSharp.torch.nn.LeakyReLU(0.2),
+                global::MtlDsl.Layers.LeakyReLU(0.2),
                 global::TorchSharp.torch.nn.Linear(8, 1, hasBias: false));
             RegisterComponents();
         }
