@@ -45,7 +45,7 @@ public class FitTests : TemporaryFolderTest
             "val_loss_IsMale", "val_accuracy_IsMale", "val_loss_BodyMass", "val_mae_BodyMass", "val_rmse_BodyMass"], header);
         string[] row = csv[^1].Split(',');
         Assert.Equal(header.Length, row.Length);
-        Assert.Equal(last["Species", "accuracy"], double.Parse(row[11], CultureInfo.InvariantCulture));
+        Assert.Equal(last["Species", "accuracy"], double.Parse(row[Array.IndexOf(header, "val_accuracy_Species")], CultureInfo.InvariantCulture));
         Assert.True(File.Exists(Path.Combine(Folder, "checkpoints", "last.ckpt")));
     }
 
