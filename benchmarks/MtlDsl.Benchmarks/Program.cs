@@ -12,6 +12,7 @@ using static TorchSharp.torch;
 // long run of each. Usage: [--threads N] [--rounds N] [--steps-per-round N] [--memory-steps N]
 // With "weighting" first: every weighting strategy side by side (step time relative to EW, peak memory).
 // With "convolution" first: the candidate fixes for oneDNN's NaN in the convolution backward pass, side by side.
+// With "outputs" first: what history, checkpoints, progress lines and plots cost a fit on small data.
 if (args.Length >= 3 && args[0] == "--peak-memory-of")
 {
     WeightingBenchmark.PrintPeakMemory(args[1], Enum.Parse<MtlDsl.Weighting.GradientMode>(args[2]));
@@ -21,6 +22,12 @@ if (args.Length > 0 && args[0] == "convolution")
 {
     torch.set_num_threads(Option("--threads", 2));
     ConvolutionBenchmark.Run(Option("--rounds", 20), Option("--steps-per-round", 5));
+    return;
+}
+if (args.Length > 0 && args[0] == "outputs")
+{
+    torch.set_num_threads(Option("--threads", 2));
+    OutputsBenchmark.Run(Option("--rounds", 5), Option("--epochs", 100));
     return;
 }
 if (args.Length > 0 && args[0] == "weighting")

@@ -23,9 +23,10 @@ public static class ConsoleProgress
         ArgumentNullException.ThrowIfNull(trainer);
         ArgumentNullException.ThrowIfNull(options);
         console ??= AnsiConsole.Console;
-        var lines = new EpochLines(console);
-        var observers = new List<ITrainingObserver>(options.Observers) { lines, new PlotWriter() };
-        if (!console.Profile.Capabilities.Interactive)
+        bool interactive = console.Profile.Capabilities.Interactive;
+        var lines = new EpochLines(console, interactive);
+        var observers = new List<ITrainingObserver>(options.Observers) { new PlotWriter(), lines };
+        if (!interactive)
             return trainer.Fit(train, options with { Observers = observers }, validation);
 
         TrainingHistory? history = null;
@@ -44,15 +45,31 @@ public static class ConsoleProgress
         return history!;
     }
 
-    /// <summary>One line per finished epoch: losses, validation metrics, time.</summary>
-    private sealed class EpochLines(IAnsiConsole console) : ITrainingObserver
+    /// <summary>
+    /// One line per finished epoch: losses, validation metrics, time; at the end, where the outputs are. Not
+    /// interactive (redirected, CI), each line is written as it is, never wrapped at the console's width.
+    /// </summary>
+    private sealed class EpochLines(IAnsiConsole console, bool interactive) : ITrainingObserver
     {
         private int _epochs;
+        private string? _folder;
+
+        private void WriteLine(string line)
+        {
+            if (interactive) console.WriteLine(line);
+            else console.Profile.Out.Writer.WriteLine(line);
+        }
 
         public void FitStarted(FitStart start)
         {
-            _epochs = start.Epochs;
-            if (start.FirstEpoch > 0) console.MarkupLine($"[grey]resuming at epoch {start.FirstEpoch + 1}/{start.Epochs}[/]");
+            (_epochs, _folder) = (start.Epochs, start.OutputDirectory);
+            if (start.FirstEpoch > 0) WriteLine($"resuming at epoch {start.FirstEpoch + 1}/{start.Epochs}");
+        }
+
+        public void FitEnded(TrainingHistory history)
+        {
+            if (_folder is not null)
+                WriteLine($"outputs in {Path.GetFullPath(_folder)}: history.csv, {TrainingPlots.LossFile}, {TrainingPlots.MetricsFile}, checkpoints/last.ckpt, checkpoints/best.ckpt");
         }
 
         public void EpochEnded(EpochResult result, TrainingHistory history)
@@ -63,9 +80,9 @@ public static class ConsoleProgress
                 text.Add("validation " + string.Join(" ", history.Tasks.Select((t, k) => $"{t} " + string.Join(" ", v.Metrics[k].Select(m => $"{m.Key} {Format(m.Value)}")))));
             text.Add($"{result.Seconds:F1} s");
             if (history.BestEpoch == result.Epoch) text.Add("(best)");
-            console.WriteLine(string.Join("  |  ", text));
+            WriteLine(string.Join("  |  ", text));
             if (history.StoppedEarly && result == history.Epochs[^1])
-                console.WriteLine($"early stop: no improvement since epoch {history.BestEpoch + 1}");
+                WriteLine($"early stop: no improvement since epoch {history.BestEpoch + 1}");
         }
     }
 
@@ -96,7 +113,7 @@ public static class ConsoleProgress
         {
             for (int k = 0; k < taskLosses.Count; k++)
                 if (!double.IsNaN(taskLosses[k])) (_sums[k], _counts[k]) = (_sums[k] + taskLosses[k], _counts[k] + 1);
-            string losses = string.Join("  ", _tasks.Select((t, k) => $"{t} {(_counts[k] > 0 ? Format(_sums[k] / _counts[k]) : "–")}"));
+            string losses = string.Join("  ", _tasks.Select((t, k) => $"{t} {Format(_counts[k] > 0 ? _sums[k] / _counts[k] : double.NaN)}"));
             _bar!.Description = Markup.Escape($"epoch {epoch + 1}/{_epochs}  {losses}");
             _bar.Increment(1);
             if (_sinceRefresh.ElapsedMilliseconds >= 100 || _bar.Value >= _bar.MaxValue)
@@ -113,5 +130,6 @@ public static class ConsoleProgress
         }
     }
 
-    private static string Format(double value) => value.ToString("0.0000", CultureInfo.InvariantCulture);
+    // An absent value (a task without labels) shows as a dash, never as a loss of 0.
+    private static string Format(double value) => double.IsNaN(value) ? "–" : value.ToString("0.0000", CultureInfo.InvariantCulture);
 }

@@ -24,14 +24,9 @@ public static class TrainingPlots
         {
             int task = k;
             Color color = loss.Add.Palette.GetColor(task);
-            var train = loss.Add.Scatter(epochs, history.Epochs.Select(e => e.TrainLosses[task]).ToArray(), color);
-            train.LegendText = $"{history.Tasks[task]} (train)";
+            AddSeries(loss, epochs, history.Epochs.Select(e => e.TrainLosses[task]), color, $"{history.Tasks[task]} (train)");
             if (history.Epochs.All(e => e.Validation is not null))
-            {
-                var validation = loss.Add.Scatter(epochs, history.Epochs.Select(e => e.Validation!.Losses[task]).ToArray(), color);
-                validation.LegendText = $"{history.Tasks[task]} (validation)";
-                validation.LinePattern = LinePattern.Dashed;
-            }
+                AddSeries(loss, epochs, history.Epochs.Select(e => e.Validation!.Losses[task]), color, $"{history.Tasks[task]} (validation)", LinePattern.Dashed);
         }
         loss.Title("Loss per task");
         loss.XLabel("epoch");
@@ -48,8 +43,7 @@ public static class TrainingPlots
                 int task = k;
                 foreach (string metric in history.Epochs[0].Validation!.Metrics[task].Keys)
                 {
-                    var line = metrics.Add.Scatter(epochs, history.Epochs.Select(e => e.Validation!.Metrics[task][metric]).ToArray(), metrics.Add.Palette.GetColor(series++));
-                    line.LegendText = $"{history.Tasks[task]} {metric}";
+                    AddSeries(metrics, epochs, history.Epochs.Select(e => e.Validation!.Metrics[task][metric]), metrics.Add.Palette.GetColor(series++), $"{history.Tasks[task]} {metric}");
                 }
             }
             metrics.Title("Validation metrics per task");
@@ -61,6 +55,17 @@ public static class TrainingPlots
         return written;
     }
 
+    // A curve over the epochs where the value exists: a task without labels (NaN) has no point there, and no
+    // curve at all when it never had any, rather than a line at 0.
+    private static void AddSeries(Plot plot, double[] epochs, IEnumerable<double> values, Color color, string legend, LinePattern? pattern = null)
+    {
+        var points = epochs.Zip(values).Where(p => double.IsFinite(p.Second)).ToArray();
+        if (points.Length == 0) return;
+        var line = plot.Add.Scatter(points.Select(p => p.First).ToArray(), points.Select(p => p.Second).ToArray(), color);
+        line.LegendText = legend;
+        if (pattern is { } p) line.LinePattern = p;
+    }
+
     private static string Save(Plot plot, string path, int width, int height)
     {
         AtomicFile.WriteAllBytes(path, plot.GetImageBytes(width, height, ImageFormat.Png));
@@ -68,10 +73,15 @@ public static class TrainingPlots
     }
 }
 
-/// <summary>Rewrites the plots in the fit's output folder after every epoch.</summary>
+/// <summary>
+/// Rewrites the plots in the fit's output folder while it trains, at a cadence that keeps their cost under a tenth
+/// of the fit (<see cref="WriteCadence"/>), and once more when it ends.
+/// </summary>
 public sealed class PlotWriter : ITrainingObserver
 {
+    private readonly WriteCadence _cadence = new();
     private string? _folder;
+    private bool _pending;
 
     /// <inheritdoc />
     public void FitStarted(FitStart start) => _folder = start.OutputDirectory;
@@ -79,6 +89,19 @@ public sealed class PlotWriter : ITrainingObserver
     /// <inheritdoc />
     public void EpochEnded(EpochResult result, TrainingHistory history)
     {
-        if (_folder is not null) TrainingPlots.Write(history, _folder);
+        _pending = true;
+        if (_folder is not null && _cadence.Due) Write(history);
+    }
+
+    /// <inheritdoc />
+    public void FitEnded(TrainingHistory history)
+    {
+        if (_folder is not null && _pending) Write(history);
+    }
+
+    private void Write(TrainingHistory history)
+    {
+        _cadence.Write(() => TrainingPlots.Write(history, _folder!));
+        _pending = false;
     }
 }

@@ -22,13 +22,13 @@ public class ReportingTests : TemporaryFolderTest
         {
             Out = new AnsiConsoleOutput(output), Interactive = InteractionSupport.No, Ansi = AnsiSupport.No, ColorSystem = ColorSystemSupport.NoColors,
         });
-        console.Profile.Width = 500;
         var history = trainer.FitWithProgress(TabularProblem.Data(256, seed: 1),
             new FitOptions { Epochs = 3, BatchSize = 64, OutputDirectory = Folder }, TabularProblem.Data(128, seed: 2), console);
 
         string[] lines = output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(3, lines.Length);
+        Assert.Equal(4, lines.Length);  // one per epoch, whole whatever the console's width, and where the outputs are
         Assert.StartsWith("epoch 3/3  |  loss Species ", lines[2]);
+        Assert.StartsWith($"outputs in {Path.GetFullPath(Folder)}: history.csv, loss.png", lines[3]);
         Assert.Contains("validation Species accuracy ", lines[2]);
         Assert.Contains("BodyMass mae ", lines[2]);
         Assert.Equal(3, history.Epochs.Count);

@@ -20,7 +20,13 @@ public static class TaskLosses
     /// <see cref="TaskTensorException"/> that names the task and the expected shape, never a silent broadcast or a
     /// native error.
     /// </summary>
-    public static Tensor Compute(TaskDefinition task, Tensor output, Tensor target)
+    public static Tensor Compute(TaskDefinition task, Tensor output, Tensor target) => Compute(task, output, target, out _);
+
+    /// <summary>
+    /// <see cref="Compute(TaskDefinition, Tensor, Tensor)"/>, and whether the batch holds any label of the task (a
+    /// loss of 0 from a batch without labels is absent, not learned).
+    /// </summary>
+    internal static Tensor Compute(TaskDefinition task, Tensor output, Tensor target, out bool anyPresent)
     {
         ArgumentNullException.ThrowIfNull(task);
         ArgumentNullException.ThrowIfNull(output);
@@ -29,20 +35,24 @@ public static class TaskLosses
 
         return task.Loss switch
         {
-            Loss.CrossEntropy => CrossEntropy(task, output, target),
-            Loss.BinaryCrossEntropyWithLogits or Loss.MeanSquaredError or Loss.L1 or Loss.SmoothL1 => Elementwise(task, output, target),
+            Loss.CrossEntropy => CrossEntropy(task, output, target, out anyPresent),
+            Loss.BinaryCrossEntropyWithLogits or Loss.MeanSquaredError or Loss.L1 or Loss.SmoothL1 => Elementwise(task, output, target, out anyPresent),
             _ => throw new ArgumentOutOfRangeException(nameof(task), task.Loss, $"Task '{task.Name}': unknown loss."),
         };
     }
 
     // Mean over the present (non-NaN) elements. Without missing labels, the plain loss: the masking costs extra
     // passes over the batch, and the common case should cost what a hand-written loss costs.
-    private static Tensor Elementwise(TaskDefinition task, Tensor output, Tensor target)
+    private static Tensor Elementwise(TaskDefinition task, Tensor output, Tensor target, out bool anyPresent)
     {
         Tensor values = SameShape(task, output, target);
         Tensor missing = values.isnan();
         bool anyMissing;
-        using (torch.no_grad()) anyMissing = missing.any().item<bool>();
+        using (torch.no_grad())
+        {
+            bool[] flags = stack([missing.any(), missing.all()]).cpu().data<bool>().ToArray();
+            (anyMissing, anyPresent) = (flags[0], !flags[1]);
+        }
         if (!anyMissing) return ElementwiseLoss(task.Loss, output, values, nn.Reduction.Mean);
         Tensor present = missing.logical_not();
         Tensor perElement = ElementwiseLoss(task.Loss, output, values.nan_to_num(0.0), nn.Reduction.None);
@@ -57,7 +67,7 @@ public static class TaskLosses
         _ => nn.functional.smooth_l1_loss(output, target, reduction: reduction),
     };
 
-    private static Tensor CrossEntropy(TaskDefinition task, Tensor output, Tensor target)
+    private static Tensor CrossEntropy(TaskDefinition task, Tensor output, Tensor target, out bool anyPresent)
     {
         if (output.dim() < 2)
             throw new TaskTensorException(task.Name, "output",
@@ -68,6 +78,7 @@ public static class TaskLosses
         {
             Tensor probabilities = SameShape(task, output, target);
             Tensor rowPresent = probabilities.isnan().any(1, keepdim: false).logical_not();
+            using (torch.no_grad()) anyPresent = rowPresent.any().item<bool>();
             Tensor perRow = nn.functional.cross_entropy(output, probabilities.nan_to_num(0.0), reduction: nn.Reduction.None);
             return (perRow * rowPresent).sum() / AtLeastOne(rowPresent.sum());
         }
@@ -85,9 +96,9 @@ public static class TaskLosses
         bool anyMissing;
         using (torch.no_grad())
         {
-            // One read for both questions: any label out of range, any label missing.
-            bool[] flags = stack([((labels.lt(zero) | labels.ge(classCount)) & present).any(), present.logical_not().any()]).cpu().data<bool>().ToArray();
-            anyMissing = flags[1];
+            // One read for the three questions: any label out of range, any missing, any present.
+            bool[] flags = stack([((labels.lt(zero) | labels.ge(classCount)) & present).any(), present.logical_not().any(), present.any()]).cpu().data<bool>().ToArray();
+            (anyMissing, anyPresent) = (flags[1], flags[2]);
             if (flags[0])
             {
                 Tensor shown = labels.masked_select(present);

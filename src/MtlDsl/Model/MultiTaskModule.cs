@@ -67,7 +67,7 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
 
     /// <summary>
     /// The joint loss Σ λ·L with the tasks' static weights, and each task's own loss. Every target is checked
-    /// against its head's output first (see <see cref="TaskLosses.Compute"/>).
+    /// against its head's output first (see <see cref="TaskLosses.Compute(TaskDefinition, Tensor, Tensor)"/>).
     /// </summary>
     public JointLoss ComputeJointLoss(TOutputs outputs, TTargets targets)
     {
@@ -76,13 +76,17 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     }
 
     /// <summary>Each task's own loss (declaration order), every target checked against its head's output first.</summary>
-    public Tensor[] ComputeTaskLosses(TOutputs outputs, TTargets targets)
+    public Tensor[] ComputeTaskLosses(TOutputs outputs, TTargets targets) => ComputeTaskLosses(outputs, targets, out _);
+
+    // The losses, and for each task whether the batch holds any of its labels.
+    internal Tensor[] ComputeTaskLosses(TOutputs outputs, TTargets targets, out bool[] present)
     {
         ArgumentNullException.ThrowIfNull(outputs);
         ArgumentNullException.ThrowIfNull(targets);
         var losses = new Tensor[Tasks.Count];
+        present = new bool[Tasks.Count];
         for (int task = 0; task < losses.Length; task++)
-            losses[task] = TaskLosses.Compute(Tasks[task], outputs[task], targets[task]);
+            losses[task] = TaskLosses.Compute(Tasks[task], outputs[task], targets[task], out present[task]);
         return losses;
     }
 

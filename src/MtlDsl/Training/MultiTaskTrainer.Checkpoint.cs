@@ -35,6 +35,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     // One checkpoint, built once and written (each file atomically) to every path.
     internal void SaveCheckpoint(IReadOnlyList<string> paths, FitState? fit, byte[]? bestWeights)
     {
+        var sections = BuildCheckpoint(fit, bestWeights);
+        foreach (string path in paths) CheckpointFile.Write(path, sections);
+    }
+
+    // The checkpoint's sections, in memory.
+    internal List<(string, byte[])> BuildCheckpoint(FitState? fit, byte[]? bestWeights)
+    {
         if (_optimizer is not OptimizerHelper helper)
             throw new NotSupportedException($"The optimizer {_optimizer.GetType().Name} cannot save its state; use one of TorchSharp's optimizers (Adam, AdamW, SGD, …).");
         var optimizer = new MemoryStream();
@@ -48,7 +55,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             ("optimizer", optimizer.ToArray()),
         };
         if (bestWeights is not null) sections.Add(("best_model", bestWeights));
-        foreach (string path in paths) CheckpointFile.Write(path, sections);
+        return sections;
     }
 
     internal FitState? LoadCheckpoint(string path, out byte[]? bestWeights)

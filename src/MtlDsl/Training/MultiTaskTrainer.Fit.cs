@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MtlDsl.Checkpoints;
 using MtlDsl.Data;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -43,6 +44,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             && options.Metrics(_model.Tasks.First(t => t.Name == watch.Task)).First(m => m.Name == watch.Metric).HigherIsBetter;
         foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory));
         (_nonFiniteGradients, _maxSkippedSteps, _skippedInFit) = (options.NonFiniteGradients, options.MaxSkippedSteps, 0);
+        var outputs = new WriteCadence();
+        List<(string, byte[])>? pendingBest = null;
         try
         {
             for (int epoch = firstEpoch; epoch < options.Epochs && !history.StoppedEarly; epoch++)
@@ -92,11 +95,20 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
                 if (options.OutputDirectory is { } folder)
                 {
-                    history.WriteCsv(Path.Combine(folder, "history.csv"));
-                    string checkpoints = Path.Combine(folder, "checkpoints");
+                    // The best epoch's checkpoint is built when it happens and written with the next write.
                     var fit = new FitState(epoch + 1, baseRates, history.BestEpoch, bestValue, withoutImprovement, [.. history.Epochs], history.StoppedEarly);
-                    SaveCheckpoint(improved ? [Path.Combine(checkpoints, "last.ckpt"), Path.Combine(checkpoints, "best.ckpt")] : [Path.Combine(checkpoints, "last.ckpt")],
-                        fit, _bestWeights);
+                    List<(string, byte[])>? current = improved ? BuildCheckpoint(fit, _bestWeights) : null;
+                    if (improved) pendingBest = current;
+                    bool end = epoch + 1 >= options.Epochs || history.StoppedEarly;
+                    if (end || outputs.Due)
+                        outputs.Write(() =>
+                        {
+                            history.WriteCsv(Path.Combine(folder, "history.csv"));
+                            string checkpoints = Path.Combine(folder, "checkpoints");
+                            CheckpointFile.Write(Path.Combine(checkpoints, "last.ckpt"), current ?? BuildCheckpoint(fit, _bestWeights));
+                            if (pendingBest is not null) CheckpointFile.Write(Path.Combine(checkpoints, "best.ckpt"), pendingBest);
+                            pendingBest = null;
+                        });
                 }
                 foreach (ITrainingObserver observer in options.Observers) observer.EpochEnded(record, history);
             }

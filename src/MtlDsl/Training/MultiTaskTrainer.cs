@@ -111,7 +111,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
     /// <summary>
     /// One training step on a batch: the model in training mode, the strategy's backward, one optimizer step.
-    /// Returns the joint loss (Σ weight·loss with the strategy's weights) and each task's own loss.
+    /// Returns the joint loss (Σ weight·loss with the strategy's weights) and each task's own loss (NaN, and left out of the joint loss, for a task without any label in the batch).
     /// </summary>
     /// <exception cref="TaskTensorException">A target does not fit its head's output.</exception>
     /// <exception cref="NonFiniteLossException">A loss is NaN or infinite; the optimizer step is skipped.</exception>
@@ -139,7 +139,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             outputs = _model.forward(input);
         }
 
-        return Finish(AtNextStep(() => _model.ComputeTaskLosses(outputs, targets)), representation);
+        bool[] present = [];
+        Tensor[] losses = AtNextStep(() => _model.ComputeTaskLosses(outputs, targets, out present));
+        return Finish(losses, present, representation);
     }
 
     // A target that does not fit, found while computing the losses, is reported with the step it belongs to.
@@ -155,25 +157,31 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         }
     }
 
-    // The joint loss with the last step's weights, and each task's loss.
-    private TLossValues Values(double[] losses) => TLossValues.Create(losses.Select((v, k) => v * LastWeights[k]).Sum(), losses);
+    // The joint loss with the last step's weights, and each task's loss (NaN, and nothing in the joint loss, for a
+    // task without any label in the batch).
+    private TLossValues Values(double[] losses) =>
+        TLossValues.Create(losses.Select((v, k) => double.IsNaN(v) ? 0 : v * LastWeights[k]).Sum(), losses);
 
     // The strategy's backward and the optimizer step, after the losses were read and checked; returns each task's loss.
-    private double[] Finish(Tensor[] losses, (Tensor, Tensor)? representation)
+    private double[] Finish(Tensor[] losses, bool[] present, (Tensor, Tensor)? representation)
     {
         StepCount++;
-        double[] values = ReadValues(losses, StepCount);
+        double[] values = ReadValues(losses, present, StepCount);
         double[] weights = Weighting.Backward(losses, new WeightingContext(_trunk, representation, Epoch, _epochLosses));
         CheckWeights(weights);
         ClipAndStep(task: null);
 
-        for (int k = 0; k < values.Length; k++)
-        {
-            _epochSums[k] += values[k];
-            _epochCounts[k]++;
-        }
+        for (int k = 0; k < values.Length; k++) AddToEpoch(k, values[k]);
         LastWeights = weights;
         return values;
+    }
+
+    // A task's loss joins the epoch's mean only from a batch that held its labels.
+    private void AddToEpoch(int task, double value)
+    {
+        if (double.IsNaN(value)) return;
+        _epochSums[task] += value;
+        _epochCounts[task]++;
     }
 
     // The optimizer step, after the gradient guard: a non-finite gradient never reaches the parameters.
@@ -255,7 +263,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// One training step on one task alone, with a batch of that task's own data: the trunk and that task's head,
     /// its loss times its fixed weight, one optimizer step. This is what round-robin and proportional
     /// interleaving of per-task datasets take; only a strategy with <see cref="WeightingStrategy.FixedWeights"/>
-    /// (static weights, EW) can weight one task on its own. Returns the task's weighted and unweighted loss.
+    /// (static weights, EW) can weight one task on its own. Returns the task's weighted and unweighted loss (NaN when
+    /// the batch holds no label of the task).
     /// </summary>
     /// <exception cref="NotSupportedException">The strategy adapts its weights from all tasks' losses or gradients.</exception>
     public (double Weighted, double Loss) StepTask(int task, Tensor input, Tensor target)
@@ -266,14 +275,15 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
         _optimizer.zero_grad();
-        Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target));
+        bool present = false;
+        Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target, out present));
         StepCount++;
         double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
         if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
         TensorMath.Scaled(loss, fixedWeights[task]).backward();
         ClipAndStep(task);
-        _epochSums[task] += value;
-        _epochCounts[task]++;
+        if (!present) value = double.NaN;
+        AddToEpoch(task, value);
         LastWeights = fixedWeights.ToArray();
         return (value * fixedWeights[task], value);
     }
@@ -302,20 +312,20 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
         _optimizer.zero_grad();
+        var present = new bool[inputs.Count];
         Tensor[] losses = AtNextStep(() => inputs.Select((input, task) =>
-            TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), targets[task])).ToArray());
-        return Finish(losses, null);
+            TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), targets[task], out present[task])).ToArray());
+        return Finish(losses, present, null);
     }
 
     /// <summary>
-    /// Ends the current epoch: its average loss per task joins <see cref="EpochLosses"/> (which DWA and GradNorm
-    /// read) and the epoch counter advances.
+    /// Ends the current epoch: its average loss per task over the steps whose batch held the task's labels joins
+    /// <see cref="EpochLosses"/> (which DWA and GradNorm read; NaN for a task without any), and the epoch counter
+    /// advances.
     /// </summary>
     public void EndEpoch()
     {
-        int idle = Array.IndexOf(_epochCounts, 0L);
-        if (idle >= 0) throw new InvalidOperationException($"EndEpoch: task '{_model.Tasks[idle].Name}' took no training step in this epoch.");
-        _epochLosses.Add(_epochSums.Select((s, k) => s / _epochCounts[k]).ToArray());
+        _epochLosses.Add(_epochSums.Select((s, k) => _epochCounts[k] == 0 ? double.NaN : s / _epochCounts[k]).ToArray());
         _epochSums = new double[_epochSums.Length];
         _epochCounts = new long[_epochCounts.Length];
     }
@@ -329,8 +339,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _model.eval();
         try
         {
-            double[] values = ReadValues(_model.ComputeTaskLosses(_model.forward(input), targets), StepCount);
-            return TLossValues.Create(values.Select((v, k) => v * _model.Tasks[k].Weight).Sum(), values);
+            Tensor[] losses = _model.ComputeTaskLosses(_model.forward(input), targets, out bool[] present);
+            double[] values = ReadValues(losses, present, StepCount);
+            return TLossValues.Create(values.Select((v, k) => double.IsNaN(v) ? 0 : v * _model.Tasks[k].Weight).Sum(), values);
         }
         finally
         {
@@ -358,12 +369,16 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         Weighting.LoadState(state.WeightingState);
     }
 
-    // Every task's loss in one copy to the CPU (one synchronisation, not one per task).
-    private double[] ReadValues(Tensor[] losses, long step)
+    // Every task's loss in one copy to the CPU (one synchronisation, not one per task), checked finite; NaN for a
+    // task without any label in the batch (its loss of 0 was not learned).
+    private double[] ReadValues(Tensor[] losses, bool[] present, long step)
     {
         double[] values = torch.stack(losses).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
         for (int task = 0; task < values.Length; task++)
+        {
             if (!double.IsFinite(values[task])) throw new NonFiniteLossException(_model.Tasks[task].Name, step, values[task]);
+            if (!present[task]) values[task] = double.NaN;
+        }
         return values;
     }
 }

@@ -74,7 +74,8 @@ public sealed class TrainingHistory
     /// <summary>
     /// The history as CSV, one row per epoch: <c>epoch, learning_rate, seconds, steps, skipped_steps</c>, then per task
     /// <c>train_loss_{task}</c> and <c>weight_{task}</c>, then per task <c>val_loss_{task}</c> and
-    /// <c>val_{metric}_{task}</c> when there was validation data. Invariant culture, RFC 4180 quoting.
+    /// <c>val_{metric}_{task}</c> when there was validation data. Invariant culture, RFC 4180 quoting; a task without
+    /// any label in the epoch's batches or in the validation data has empty cells.
     /// </summary>
     public string ToCsv()
     {
@@ -110,7 +111,8 @@ public sealed class TrainingHistory
     /// <summary>Writes <see cref="ToCsv"/> to <paramref name="path"/>, atomically.</summary>
     public void WriteCsv(string path) => AtomicFile.WriteAllText(path, ToCsv());
 
-    private static string Number(double value) => value.ToString("R", CultureInfo.InvariantCulture);
+    // An absent value (a task without labels, NaN) is an empty cell, not a number that looks learned.
+    private static string Number(double value) => double.IsNaN(value) ? "" : value.ToString("R", CultureInfo.InvariantCulture);
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 
