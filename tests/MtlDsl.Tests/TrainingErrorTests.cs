@@ -54,6 +54,30 @@ public class TrainingErrorTests
         Assert.Contains("[N, 3, 28, 28]", error.Message);
     }
 
+    [Theory]
+    [InlineData(ScalarType.Float64, "Convert the input (input.to(ScalarType.Float32)), or the model (model.to(ScalarType.Float64))")]
+    [InlineData(ScalarType.Byte, "Convert the input to Float32 (input.to(ScalarType.Float32)), scaled as the model expects")]
+    public void AnInputOfAnotherTypeIsRefusedWithBothTypesNamed(ScalarType type, string advice)
+    {
+        using var model = new VisionModel();
+        var (images, _, _) = Batch();
+        var error = Assert.Throws<ArgumentException>(() => model.forward(images.to(type)));
+        Assert.Contains($"the input is {type}, the model computes in Float32", error.Message);
+        Assert.Contains(advice, error.Message);
+    }
+
+    [Fact]
+    public void FloatingPointClassIndicesAreRefusedWithBothFormsNamed()
+    {
+        using var model = new VisionModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1));
+        var (images, classes, boxes) = Batch();
+        var error = Assert.Throws<TaskTensorException>(() => trainer.Step(images, new VisionModel.Targets(classes.to(ScalarType.Float32), boxes)));
+        Assert.Equal("Classification", error.Task);
+        Assert.Contains("the target has shape [8] and type Float32: class indices must be integers, usually Int64 (target.to(ScalarType.Int64)", error.Message);
+        Assert.Contains("class probabilities, of shape [8, 10]", error.Message);
+    }
+
     [Fact]
     public void NonFiniteLossStopsBeforeTheOptimizerStep()
     {

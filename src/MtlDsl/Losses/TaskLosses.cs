@@ -46,14 +46,16 @@ public static class TaskLosses
     private static Tensor Elementwise(TaskDefinition task, Tensor output, Tensor target, out bool anyPresent)
     {
         Tensor values = SameShape(task, output, target);
-        Tensor missing = values.isnan();
+        // One reduction answers the common case: a sum that is not NaN means no label is missing (NaN marks one).
         bool anyMissing;
-        using (torch.no_grad())
+        using (torch.no_grad()) anyMissing = values.sum().isnan().item<bool>();
+        if (!anyMissing)
         {
-            bool[] flags = stack([missing.any(), missing.all()]).cpu().data<bool>().ToArray();
-            (anyMissing, anyPresent) = (flags[0], !flags[1]);
+            anyPresent = values.numel() > 0;
+            return ElementwiseLoss(task.Loss, output, values, nn.Reduction.Mean);
         }
-        if (!anyMissing) return ElementwiseLoss(task.Loss, output, values, nn.Reduction.Mean);
+        Tensor missing = values.isnan();
+        using (torch.no_grad()) anyPresent = !missing.all().item<bool>();
         Tensor present = missing.logical_not();
         Tensor perElement = ElementwiseLoss(task.Loss, output, values.nan_to_num(0.0), nn.Reduction.None);
         return (perElement * present).sum() / AtLeastOne(present.sum());
@@ -76,6 +78,12 @@ public static class TaskLosses
         // Class probabilities, PyTorch's second form of cross-entropy targets; a row with a NaN is missing.
         if (target.is_floating_point())
         {
+            long[] indexShape = [output.shape[0], .. output.shape.Skip(2)];
+            if (target.shape.SequenceEqual(indexShape))
+                throw new TaskTensorException(task.Name, "target",
+                    $"Task '{task.Name}': the target has shape {Format(target.shape)} and type {target.dtype}: class indices must be integers, " +
+                    $"usually Int64 (target.to(ScalarType.Int64); {MissingClass} marks a missing label). A floating-point target is read as " +
+                    $"class probabilities, of shape {Format(output.shape)}, the head's output.");
             Tensor probabilities = SameShape(task, output, target);
             Tensor rowPresent = probabilities.isnan().any(1, keepdim: false).logical_not();
             using (torch.no_grad()) anyPresent = rowPresent.any().item<bool>();

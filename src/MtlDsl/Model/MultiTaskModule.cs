@@ -101,5 +101,15 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
             throw new ArgumentException(
                 $"{GetName()}: the input has shape {TaskLosses.Format(input.shape)}, expected [N, {string.Join(", ", expected)}] " +
                 $"(a batch of samples of the declared input shape {ModelSummary.FormatShape(expected)}).", nameof(input));
+
+        // The type, checked here rather than deep in libtorch ("mat1 and mat2 must have the same dtype").
+        ScalarType model = parameters().First().dtype;
+        if (input.dtype != model)
+            throw new ArgumentException(
+                $"{GetName()}: the input is {input.dtype}, the model computes in {model}. " +
+                (input.is_floating_point()
+                    ? $"Convert the input (input.to(ScalarType.{model})), or the model (model.to(ScalarType.{input.dtype}))."
+                    : $"Convert the input to {model} (input.to(ScalarType.{model})), scaled as the model expects (8-bit images usually to [0, 1])."),
+                nameof(input));
     }
 }

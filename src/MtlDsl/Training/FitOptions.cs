@@ -88,7 +88,7 @@ public sealed record FitOptions
     /// <summary>
     /// Where the outputs go, if anywhere: <c>history.csv</c>, <c>checkpoints/last.ckpt</c> and
     /// <c>checkpoints/best.ckpt</c> (the epoch where the early-stopping metric last improved). They are rewritten
-    /// after an epoch when writing costs at most a tenth of the fit (<see cref="WriteCadence"/>: every epoch when
+    /// after an epoch when writing costs at most 5 % of the fit (<see cref="WriteCadence"/>: every epoch when
     /// epochs are long, every few when they are short) and always after the last; every file atomically, so a
     /// crash leaves the previous one whole, and a resumed fit continues exactly from the epoch it holds.
     /// </summary>

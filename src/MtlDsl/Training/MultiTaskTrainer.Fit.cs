@@ -44,7 +44,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             && options.Metrics(_model.Tasks.First(t => t.Name == watch.Task)).First(m => m.Name == watch.Metric).HigherIsBetter;
         foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory));
         (_nonFiniteGradients, _maxSkippedSteps, _skippedInFit) = (options.NonFiniteGradients, options.MaxSkippedSteps, 0);
-        var outputs = new WriteCadence();
+        // History and checkpoints take at most 5 % of the fit while it runs (the plots of MtlDsl.Reporting another 5 %).
+        var outputs = new WriteCadence(0.05, TimeSpan.FromMilliseconds(20));
         List<(string, byte[])>? pendingBest = null;
         try
         {
