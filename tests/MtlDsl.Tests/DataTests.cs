@@ -11,6 +11,32 @@ public class DataTests
     private static long[] Indices(IEnumerable<Tensor> batches) => batches.SelectMany(b => b.data<long>().ToArray()).ToArray();
 
     [Fact]
+    public void ASplitPartitionsTheRowsRepeatablyKeepingInputsAndTargetsTogether()
+    {
+        // The first feature of a row is its number, and so is its mass target: a row's pieces must stay together.
+        Tensor x = torch.zeros(50, 12);
+        x[.., 0] = torch.arange(50, dtype: ScalarType.Float32);
+        var targets = new TestModels.TabularModel.Targets(torch.zeros(50, dtype: ScalarType.Int64), torch.zeros(50, 1), x[.., 0].unsqueeze(1).clone());
+        var data = MultiTaskData<TestModels.TabularModel.Targets>.Shared(x, targets);
+
+        var (train, validation) = data.Split(0.2, seed: 3);
+        Assert.Equal(40, train.Count(0));
+        Assert.Equal(10, validation.Count(0));
+        float[] Rows(MultiTaskData<TestModels.TabularModel.Targets> d) => d.Inputs(0)[.., 0].data<float>().ToArray();
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (float)i), Rows(train).Concat(Rows(validation)).Order());
+        Assert.Equal(Rows(train), train.Targets.BodyMass.squeeze(1).data<float>().ToArray());
+        Assert.Equal(Rows(validation), data.Split(0.2, seed: 3).Validation.Inputs(0)[.., 0].data<float>().ToArray());
+        Assert.NotEqual(Rows(validation), data.Split(0.2, seed: 4).Validation.Inputs(0)[.., 0].data<float>().ToArray());
+
+        var perTask = MultiTaskData<TestModels.TabularModel.Targets>.PerTask([x[..10], x, x[..20]],
+            new TestModels.TabularModel.Targets(targets.Species[..10], targets.IsMale, targets.BodyMass[..20]));
+        var (perTaskTrain, perTaskValidation) = perTask.Split(0.25, seed: 1);
+        Assert.Equal([8L, 38L, 15L], Enumerable.Range(0, 3).Select(perTaskTrain.Count));
+        Assert.Equal([2L, 12L, 5L], Enumerable.Range(0, 3).Select(perTaskValidation.Count));
+        Assert.Throws<ArgumentOutOfRangeException>(() => data.Split(1.0, seed: 1));
+    }
+
+    [Fact]
     public void AnEpochVisitsEverySampleOnceInARepeatableOrderOfItsOwn()
     {
         var epoch0 = Batches.Epoch(103, 10, seed: 4, epoch: 0);

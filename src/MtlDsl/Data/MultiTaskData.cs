@@ -80,8 +80,8 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
 
     /// <summary>
     /// The same data with every other task's labels marked missing, so that training the multi-task model on it
-    /// trains <paramref name="task"/> alone: the other tasks' losses are 0 with no gradient, so only the trunk and that
-    /// task's head learn, as a single-task network of the same layers (the other heads still run forward, and their
+    /// trains <paramref name="task"/> alone: the other tasks have no loss (absent, NaN in the history) and no gradient,
+    /// so only the trunk and that task's head learn, as a single-task network of the same layers (the other heads still run forward, and their
     /// dropout draws random numbers). This is how a single-task baseline comes from the same declaration. The inputs
     /// are shared, not copied.
     /// </summary>
@@ -98,6 +98,44 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
             targets[k] = k == keep ? target : full_like(target, target.is_floating_point() ? nan : missingClass);
         }
         return new MultiTaskData<TTargets>(Layout, _inputs, TTargets.Create(targets));
+    }
+
+    /// <summary>
+    /// A seeded random split into training and validation data (for early stopping and model choice, so that the
+    /// test data stays unseen): <paramref name="validationFraction"/> of the samples, at least one, go to
+    /// validation; with one dataset per task, each task's dataset is split so.
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The fraction is not strictly between 0 and 1.</exception>
+    /// <exception cref="ArgumentException">A dataset has fewer than 2 samples.</exception>
+    public (MultiTaskData<TTargets> Train, MultiTaskData<TTargets> Validation) Split(double validationFraction, int seed)
+    {
+        if (!(validationFraction > 0 && validationFraction < 1))
+            throw new ArgumentOutOfRangeException(nameof(validationFraction), validationFraction, "The validation fraction must lie strictly between 0 and 1.");
+        (Tensor Train, Tensor Validation) Indices(int dataset)
+        {
+            long count = Count(dataset);
+            if (count < 2)
+                throw new ArgumentException($"{(Layout == DataLayout.Shared ? "The dataset" : $"Task '{TTargets.TaskNames[dataset]}'")} has {count} sample(s); a split needs at least 2.");
+            long validation = Math.Clamp((long)Math.Round(count * validationFraction), 1, count - 1);
+            using var generator = new Generator((ulong)seed * 1_000_003UL + (ulong)dataset);
+            Tensor order = randperm(count, generator: generator);
+            return (order.narrow(0, validation, count - validation), order.narrow(0, 0, validation));
+        }
+        if (Layout == DataLayout.Shared)
+        {
+            var (train, validation) = Indices(0);
+            return (Subset(_ => train), Subset(_ => validation));
+        }
+        var splits = Enumerable.Range(0, TaskCount).Select(Indices).ToArray();
+        return (Subset(k => splits[k].Train), Subset(k => splits[k].Validation));
+    }
+
+    // The rows of each task at its indices (with one shared dataset, every task's indices are the same).
+    private MultiTaskData<TTargets> Subset(Func<int, Tensor> indices)
+    {
+        var targets = Enumerable.Range(0, TaskCount).Select(k => _targets[k].index_select(0, indices(k))).ToArray();
+        Tensor[] rows = _inputs.Select((x, k) => x.index_select(0, indices(k))).ToArray();
+        return new MultiTaskData<TTargets>(Layout, rows, TTargets.Create(targets));
     }
 
     /// <summary>A batch of the shared dataset: the inputs and every task's targets at <paramref name="indices"/>.</summary>
