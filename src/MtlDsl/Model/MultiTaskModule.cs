@@ -103,7 +103,8 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
                 $"(a batch of samples of the declared input shape {ModelSummary.FormatShape(expected)}).", nameof(input));
 
         // The type, checked here rather than deep in libtorch ("mat1 and mat2 must have the same dtype").
-        ScalarType model = parameters().First().dtype;
+        // A model without parameters (only pooling and activations) computes in whatever type it is given.
+        if (parameters().FirstOrDefault()?.dtype is not ScalarType model) return;
         if (input.dtype != model)
             throw new ArgumentException(
                 $"{GetName()}: the input is {input.dtype}, the model computes in {model}. " +
