@@ -31,24 +31,12 @@ internal static class ConvolutionBenchmark
     {
         foreach (var (_, step) in candidates)
             for (int i = 0; i < 10; i++) step();
-        var times = candidates.Select(_ => new List<double>()).ToArray();
-        var ratios = candidates.Select(_ => new List<double>()).ToArray();
-        for (int round = 0; round < rounds; round++)
+        var (times, ratios) = Statistics.Interleaved(candidates.Length, rounds, c =>
         {
-            var roundTimes = new double[candidates.Length];
-            for (int j = 0; j < candidates.Length; j++)
-            {
-                int c = (j + round) % candidates.Length;
-                var watch = Stopwatch.StartNew();
-                for (int s = 0; s < stepsPerRound; s++) candidates[c].Step();
-                roundTimes[c] = watch.Elapsed.TotalMilliseconds / stepsPerRound;
-            }
-            for (int c = 0; c < candidates.Length; c++)
-            {
-                times[c].Add(roundTimes[c]);
-                ratios[c].Add(roundTimes[c] / roundTimes[0]);
-            }
-        }
+            var watch = Stopwatch.StartNew();
+            for (int s = 0; s < stepsPerRound; s++) candidates[c].Step();
+            return watch.Elapsed.TotalMilliseconds / stepsPerRound;
+        });
         Console.WriteLine();
         Console.WriteLine($"{title}, {rounds} rounds of {stepsPerRound} steps, median:");
         for (int c = 0; c < candidates.Length; c++)
@@ -61,24 +49,10 @@ internal static class ConvolutionBenchmark
         var (images, classes, boxes) = SyntheticVision.Generate(64 * 4, seed: 1);
         Tensor[] x = images.split(64), c = classes.split(64), b = boxes.split(64);
         var generated = new VisionModel();
-        var plain = new HandWrittenVisionModel();
-        var plainOff = new HandWrittenVisionModel();
-        var aligned = new HandWrittenVisionModel(blockAlignedConvolutions: true);
-        plain.load_state_dict(generated.state_dict());
-        plainOff.load_state_dict(generated.state_dict());
-        aligned.load_state_dict(generated.state_dict());
-        var alignedOptimizer = optim.Adam(aligned.parameters(), lr: 1e-3);
         var trainer = generated.CreateTrainer(optim.Adam(generated.parameters(), lr: 1e-3));
-        var plainOptimizer = optim.Adam(plain.parameters(), lr: 1e-3);
-        var offOptimizer = optim.Adam(plainOff.parameters(), lr: 1e-3);
-        int cursor = 0;
-        return
-        [
-            ("hand-written, unprotected", () => { int i = cursor++ % x.Length; plain.Step(plainOptimizer, x[i], c[i], b[i]); }),
-            ("hand-written, oneDNN off", () => { int i = cursor++ % x.Length; WithoutOneDnn(() => plainOff.Step(offOptimizer, x[i], c[i], b[i])); }),
-            ("hand-written, block-aligned convolutions", () => { int i = cursor++ % x.Length; aligned.Step(alignedOptimizer, x[i], c[i], b[i]); }),
-            ("generated, block-aligned convolutions", () => { int i = cursor++ % x.Length; trainer.Step(x[i], new VisionModel.Targets(c[i], b[i])); }),
-        ];
+        return Candidates(generated, aligned => new HandWrittenVisionModel(aligned), x.Length,
+            (model, optimizer, i) => model.Step(optimizer, x[i], c[i], b[i]),
+            i => trainer.Step(x[i], new VisionModel.Targets(c[i], b[i])));
     }
 
     private static (string, Action)[] LeNetCandidates()
@@ -87,23 +61,33 @@ internal static class ConvolutionBenchmark
         Tensor[] x = torch.rand(64 * 4, 1, 28, 28).split(64);
         Tensor[] left = torch.randint(0, 10, [64 * 4]).split(64), right = torch.randint(0, 10, [64 * 4]).split(64);
         var generated = new MultiLeNet();
-        var plain = new HandWrittenLeNet();
-        var plainOff = new HandWrittenLeNet();
-        var aligned = new HandWrittenLeNet(blockAligned: true);
-        plain.load_state_dict(generated.state_dict());
-        plainOff.load_state_dict(generated.state_dict());
-        aligned.load_state_dict(generated.state_dict());
-        var alignedOptimizer = optim.Adam(aligned.parameters(), lr: 1e-3);
         var trainer = generated.CreateTrainer(optim.Adam(generated.parameters(), lr: 1e-3));
-        var plainOptimizer = optim.Adam(plain.parameters(), lr: 1e-3);
-        var offOptimizer = optim.Adam(plainOff.parameters(), lr: 1e-3);
+        return Candidates(generated, aligned => new HandWrittenLeNet(aligned), x.Length,
+            (model, optimizer, i) => model.Step(optimizer, x[i], left[i], right[i]),
+            i => trainer.Step(x[i], new MultiLeNet.Targets(left[i], right[i])));
+    }
+
+    // The hand-written network three ways (unprotected, with oneDNN off, with block-aligned convolutions), each from
+    // the generated model's weights with an Adam of its own, and the generated model; every candidate takes the next
+    // of the batches.
+    private static (string, Action)[] Candidates<TModel>(nn.Module generated, Func<bool, TModel> handWritten, int batches,
+        Action<TModel, optim.Optimizer, int> handWrittenStep, Action<int> generatedStep) where TModel : nn.Module
+    {
         int cursor = 0;
+        (string, Action) HandWritten(string name, bool aligned, bool oneDnnOff)
+        {
+            TModel model = handWritten(aligned);
+            model.load_state_dict(generated.state_dict());
+            var optimizer = optim.Adam(model.parameters(), lr: 1e-3);
+            void Step() => handWrittenStep(model, optimizer, cursor++ % batches);
+            return (name, oneDnnOff ? () => WithoutOneDnn(Step) : Step);
+        }
         return
         [
-            ("hand-written, unprotected", () => { int i = cursor++ % x.Length; plain.Step(plainOptimizer, x[i], left[i], right[i]); }),
-            ("hand-written, oneDNN off", () => { int i = cursor++ % x.Length; WithoutOneDnn(() => plainOff.Step(offOptimizer, x[i], left[i], right[i])); }),
-            ("hand-written, block-aligned convolutions", () => { int i = cursor++ % x.Length; aligned.Step(alignedOptimizer, x[i], left[i], right[i]); }),
-            ("generated, block-aligned convolutions", () => { int i = cursor++ % x.Length; trainer.Step(x[i], new MultiLeNet.Targets(left[i], right[i])); }),
+            HandWritten("hand-written, unprotected", aligned: false, oneDnnOff: false),
+            HandWritten("hand-written, oneDNN off", aligned: false, oneDnnOff: true),
+            HandWritten("hand-written, block-aligned convolutions", aligned: true, oneDnnOff: false),
+            ("generated, block-aligned convolutions", () => generatedStep(cursor++ % batches)),
         ];
     }
 

@@ -42,22 +42,7 @@ internal static class OutputsBenchmark
         ];
         foreach (var (_, run) in candidates) run();
 
-        var times = candidates.Select(_ => new List<double>()).ToArray();
-        var ratios = candidates.Select(_ => new List<double>()).ToArray();
-        for (int round = 0; round < rounds; round++)
-        {
-            var seconds = new double[candidates.Length];
-            for (int j = 0; j < candidates.Length; j++)
-            {
-                int c = (j + round) % candidates.Length;
-                seconds[c] = candidates[c].Run();
-            }
-            for (int c = 0; c < candidates.Length; c++)
-            {
-                times[c].Add(seconds[c]);
-                ratios[c].Add(seconds[c] / seconds[0]);
-            }
-        }
+        var (times, ratios) = Statistics.Interleaved(candidates.Length, rounds, c => candidates[c].Run());
         Directory.Delete(folder, recursive: true);
         Console.WriteLine($"Penguins, {train.Rows.Count} training rows, batch 32, {epochs} epochs with validation, {rounds} interleaved rounds, median:");
         for (int c = 0; c < candidates.Length; c++)

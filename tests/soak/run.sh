@@ -19,20 +19,20 @@ if [ "${#commands[@]}" -ne 2 ]; then echo "The README does not start with two do
 echo "sample command: ${commands[0]}"
 echo "test command:   ${commands[1]}"
 
-run() { # name, count, command
+run() { # name, count, command; each run's line on stderr, the count passed on stdout
   local passed=0
   for i in $(seq 1 "$2"); do
     local log="$work/$1-$i.log" start=$SECONDS
     if bash -c "$3" >"$log" 2>&1; then
-      passed=$((passed + 1)); echo "  $1 run $i: passed ($((SECONDS - start)) s)"; rm -f "$log"
+      passed=$((passed + 1)); echo "  $1 run $i: passed ($((SECONDS - start)) s)" >&2; rm -f "$log"
     else
-      echo "  $1 run $i: FAILED ($((SECONDS - start)) s), log kept: $log"; grep -m 3 -E 'Exception|error|\[FAIL\]' "$log" | sed 's/^/    /'
+      echo "  $1 run $i: FAILED ($((SECONDS - start)) s), log kept: $log" >&2; grep -m 3 -E 'Exception|error|\[FAIL\]' "$log" | sed 's/^/    /' >&2
     fi
   done
   echo "$passed/$2"
 }
 
-sample_result=$(run sample "$samples" "${commands[0]}" | tee /dev/stderr | tail -n 1)
-test_result=$(run tests "$tests" "${commands[1]}" | tee /dev/stderr | tail -n 1)
+sample_result=$(run sample "$samples" "${commands[0]}")
+test_result=$(run tests "$tests" "${commands[1]}")
 echo "soak: sample $sample_result passed, tests $test_result passed (clean clone of $(git rev-parse --short HEAD) in $work)"
 [ "$sample_result" = "$samples/$samples" ] && [ "$test_result" = "$tests/$tests" ]
