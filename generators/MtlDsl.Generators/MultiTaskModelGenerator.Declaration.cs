@@ -89,8 +89,8 @@ internal sealed class ModelDeclaration(ImmutableArray<TypeDeclarationSyntax> dec
     {
         LocationInfo? classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
         var containing = new List<ContainingType>();
-        ClassFacts Result(DiagnosticInfo? failure) => new(type.Name,
-            type.ContainingNamespace is { IsGlobalNamespace: false } ns ? ns.ToDisplayString() : null,
+        ClassFacts Result(DiagnosticInfo? failure) => new(Identifier(type.Name),
+            type.ContainingNamespace is { IsGlobalNamespace: false } ns ? NamespaceName(ns) : null,
             AccessibilityKeyword(type.DeclaredAccessibility), containing.ToEquatableArray(), classLocation, failure);
         ClassFacts Fail(DiagnosticDescriptor descriptor, params string[] arguments) => Result(DiagnosticInfo.Create(descriptor, classLocation, arguments));
 
@@ -112,9 +112,21 @@ internal sealed class ModelDeclaration(ImmutableArray<TypeDeclarationSyntax> dec
             bool partial = outer.DeclaringSyntaxReferences.Any(r => r.GetSyntax(cancellationToken) is TypeDeclarationSyntax t && t.Modifiers.Any(SyntaxKind.PartialKeyword));
             if (!partial)
                 return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name, $"it is nested in '{outer.Name}', which is not partial; declare 'partial' on '{outer.Name}'");
-            containing.Insert(0, new ContainingType(TypeKeyword(outer), outer.Name));
+            containing.Insert(0, new ContainingType(TypeKeyword(outer), Identifier(outer.Name)));
         }
         return Result(null);
+    }
+
+    /// <summary>A name as C# source must spell it: a reserved keyword (<c>event</c>, <c>class</c>) with <c>@</c>.</summary>
+    internal static string Identifier(string name) =>
+        SyntaxFacts.IsReservedKeyword(SyntaxFacts.GetKeywordKind(name)) ? "@" + name : name;
+
+    // A namespace as C# source spells it, each part escaped where it is a keyword (namespace A.@event).
+    private static string NamespaceName(INamespaceSymbol ns)
+    {
+        var parts = new List<string>();
+        for (INamespaceSymbol? n = ns; n is { IsGlobalNamespace: false }; n = n.ContainingNamespace) parts.Insert(0, Identifier(n.Name));
+        return string.Join(".", parts);
     }
 
     private static string TypeKeyword(INamedTypeSymbol type) => type switch

@@ -55,7 +55,7 @@ public sealed partial class MultiTaskModelGenerator
 
             w.Line("/// <summary>Creates the model with freshly initialised parameters, in training mode.</summary>");
             w.Line(GeneratedCode);
-            w.Open($"public {shaped.Spec.ClassName}() : base(\"{shaped.Spec.ClassName}\")");
+            w.Open($"public {shaped.Spec.ClassName}() : base(\"{shaped.Spec.ClassName.TrimStart('@')}\")");
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 if (block.Layers.Count == 0)
@@ -94,7 +94,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line(GeneratedCode);
             w.Line($"public static global::MtlDsl.ModelSummary Summary {{ get; }} = new global::MtlDsl.ModelSummary(");
             w.Indent();
-            w.Line($"\"{model.ClassName}\",");
+            w.Line($"\"{model.ClassName.TrimStart('@')}\",");
             w.Line($"{IntList(model.InputShape)},");
             w.Line($"new string[] {{ {string.Join(", ", shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => $"\"{StateName(b.Spec.Name)}\""))} }},");
             w.Line("new global::MtlDsl.LayerSummary[]");

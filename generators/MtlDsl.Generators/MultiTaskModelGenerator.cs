@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MtlDsl.Generators.Model;
+using MtlDsl.Generators.Shapes;
 
 namespace MtlDsl.Generators;
 
@@ -30,6 +31,8 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
         public const string Diagnostics = nameof(Diagnostics);
         /// <summary>What the emitter writes for one model.</summary>
         public const string Source = nameof(Source);
+        /// <summary>The hint names that collide ignoring case, once per compilation.</summary>
+        public const string HintNames = nameof(HintNames);
         /// <summary>[Trunk] or [Task] members outside any model.</summary>
         public const string UnusedBlocks = nameof(UnusedBlocks);
         /// <summary>Whether the compilation declares any model (for the native-library initializer).</summary>
@@ -66,23 +69,32 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
                 foreach (DiagnosticInfo diagnostic in input.Left) output.ReportDiagnostic(diagnostic.ToDiagnostic(trees));
             });
 
+        IncrementalValuesProvider<ShapedModel> completed = models.Where(static model => model.Model is not null).Select(static (model, _) => model.Model!)
+            .WithTrackingName(TrackingNames.Source);
+
+        // Hint names are compared ignoring case: models whose full names differ only in case (Net and NET) get a hash
+        // of their exact spelling. The set stays equal across unrelated edits, so the per-model outputs stay cached.
+        IncrementalValueProvider<EquatableArray<string>> caseCollisions = completed
+            .Select(static (model, _) => model.Spec.HintKey)
+            .Collect()
+            .Select(static (keys, _) => keys.GroupBy(static k => k, StringComparer.Ordinal).Where(g => g.Count() > 1).Select(g => g.Key).OrderBy(k => k, StringComparer.Ordinal).ToEquatableArray())
+            .WithTrackingName(TrackingNames.HintNames);
+
         context.RegisterSourceOutput(
-            models.Where(static model => model.Model is not null).Select(static (model, _) => model.Model!).WithTrackingName(TrackingNames.Source),
-            static (output, model) =>
+            completed.Combine(caseCollisions),
+            static (output, input) =>
             {
-                string source;
+                ShapedModel model = input.Left;
                 try
                 {
-                    source = Emitter.Emit(model);
+                    output.AddSource(model.Spec.HintName(disambiguate: input.Right.Contains(model.Spec.HintKey)), Emitter.Emit(model));
                 }
-                catch (Exception e)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    // A crash here would surface only as warning CS8785 with the model silently missing.
+                    // A crash here would surface only as warning CS8785 with every model's output silently missing.
                     output.ReportDiagnostic(DiagnosticInfo.Create(Diagnostics.DiagnosticDescriptors.InternalError, model.Spec.ClassLocation,
                         model.Spec.ClassName, e.GetType().Name + ": " + e.Message).ToDiagnostic());
-                    return;
                 }
-                output.AddSource(model.Spec.HintName, source);
             });
 
         // [Trunk] or [Task] on a member of a class that is not a [MultiTaskModel]: a block nothing uses. Found

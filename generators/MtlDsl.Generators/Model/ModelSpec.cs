@@ -18,15 +18,40 @@ internal sealed record ModelSpec(
     EquatableArray<BlockSpec> Blocks,
     EquatableArray<MemberInfo> OtherMembers)
 {
-    /// <summary>The generated file's hint name: namespace and containing types keep two models apart.</summary>
-    public string HintName
+    /// <summary>The model's full name as metadata spells it (no <c>@</c>): namespace, containing types, class.</summary>
+    public string FullName
     {
         get
         {
-            string prefix = Namespace is null ? "" : Namespace + ".";
-            foreach (ContainingType type in ContainingTypes) prefix += type.Name + ".";
-            return prefix + ClassName + ".g.cs";
+            var parts = new System.Collections.Generic.List<string>();
+            if (Namespace is not null) parts.Add(Namespace);
+            foreach (ContainingType type in ContainingTypes) parts.Add(type.Name);
+            parts.Add(ClassName);
+            return string.Join(".", parts).Replace("@", "");
         }
+    }
+
+    /// <summary>
+    /// The generated file's hint name: the full name in the characters a hint name allows, and, when another model's
+    /// full name differs only in case (hint names are compared ignoring case), a hash of this exact spelling.
+    /// </summary>
+    public string HintName(bool disambiguate)
+    {
+        var name = new System.Text.StringBuilder();
+        foreach (char c in FullName) name.Append(c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '.' or '_' ? c : '_');
+        if (disambiguate) name.Append('.').Append(StableHash(FullName).ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+        return name + ".g.cs";
+    }
+
+    /// <summary>The lower-case form two hint names collide on.</summary>
+    public string HintKey => HintName(false).ToLowerInvariant();
+
+    // FNV-1a over the UTF-16 code units: the same on every machine and run (string.GetHashCode is not).
+    private static uint StableHash(string text)
+    {
+        uint hash = 2166136261;
+        foreach (char c in text) hash = (hash ^ c) * 16777619;
+        return hash;
     }
 }
 
