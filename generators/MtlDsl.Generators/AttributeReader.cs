@@ -127,12 +127,53 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
 
     public bool Has(string name) => values.ContainsKey(name);
 
+    /// <summary>
+    /// Whether every argument has a value of the type its parameter takes (<c>Bias</c> a bool, <c>P</c> and
+    /// <c>NegativeSlope</c> numbers, shapes integer arrays, every other one an int); else the compiler rejects it.
+    /// </summary>
+    public bool WellTyped => values.All(v => v.Key switch
+    {
+        "Bias" => v.Value.Value is bool,
+        "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
+        "Shape" or "NormalizedShape" => v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
+        "Loss" => v.Value.Value is int,
+        _ => ToInt(v.Value.Value) is not null,
+    });
+
     public object? Value(string name) => values.TryGetValue(name, out var entry) ? entry.Value : null;
 
     public LocationInfo? Location(string name) => values.TryGetValue(name, out var entry) ? entry.Location : null;
 
     public EquatableArray<int> IntArray(string name) =>
-        Value(name) is object?[] items ? items.Select(i => i is int v ? v : 0).ToEquatableArray() : EquatableArray<int>.Empty;
+        Value(name) is object?[] items ? items.Select(i => ToInt(i) ?? 0).ToEquatableArray() : EquatableArray<int>.Empty;
+
+    /// <summary>An int-typed argument as the compiler converts it: any integral constant that fits (<c>(short)2</c>, <c>(byte)1</c>, a <c>const long</c>).</summary>
+    public int? Int(string name) => ToInt(Value(name));
+
+    /// <summary>A double-typed argument as the compiler converts it: any numeric constant (<c>2L</c>, <c>2u</c>, <c>0.5f</c>).</summary>
+    public double? Double(string name) => ToDouble(Value(name));
+
+    internal static int? ToInt(object? value) => value switch
+    {
+        int i => i,
+        byte or sbyte or short or ushort or char => Convert.ToInt32(value, System.Globalization.CultureInfo.InvariantCulture),
+        long l when l is >= int.MinValue and <= int.MaxValue => (int)l,
+        uint u when u <= int.MaxValue => (int)u,
+        ulong u when u <= int.MaxValue => (int)u,
+        _ => null,
+    };
+
+    internal static double? ToDouble(object? value) => value switch
+    {
+        double d => d,
+        float f => f,
+        decimal => null, // not a constant of a double-typed attribute argument (the compiler rejects it)
+        _ when ToInt(value) is int i => i,
+        long l => l,
+        uint u => u,
+        ulong u => u,
+        _ => null,
+    };
 
     public EquatableArray<ArgumentLocation> Locations =>
         values.OrderBy(v => v.Value.Location?.Start ?? 0).Select(v => new ArgumentLocation(v.Key, v.Value.Location)).ToEquatableArray();

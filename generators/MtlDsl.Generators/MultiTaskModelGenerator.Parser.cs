@@ -94,15 +94,22 @@ public sealed partial class MultiTaskModelGenerator
             var reader = new AttributeReader(expression => constants.TryGetValue((expression.SyntaxTree.FilePath, expression.SpanStart), out object? value) ? value : null);
             EquatableArray<int> inputShape = EquatableArray<int>.Empty;
             LocationInfo? inputLocation = null;
+            bool inputRejected = false;
             foreach (AttributeSyntax attribute in declarations.SelectMany(d => d.AttributeLists).SelectMany(l => l.Attributes))
             {
                 if (AttributeReader.SimpleName(attribute) != "Input") continue;
                 inputLocation = LocationInfo.From(attribute);
-                inputShape = reader.Read(attribute, ["shape"]).IntArray("Shape");
+                AttributeArguments input = reader.Read(attribute, ["shape"]);
+                inputShape = input.IntArray("Shape");
+                if (!input.Complete || !input.WellTyped) inputRejected = true;
             }
 
             // Members are read from syntax, not symbols: binding every member's attributes again on each
             // compilation change (each keystroke anywhere) would make the re-run cost grow with the models.
+            // An attribute the compiler rejects (a syntax error while typing, a missing required argument, a value that
+            // is not a constant) is the compiler's error alone: the model gets no MTL diagnostic and no code beyond stubs.
+            bool compilerRejects = inputRejected
+                || declarations.SelectMany(d => d.AttributeLists.Concat(d.Members.SelectMany(m => m.AttributeLists))).Any(l => l.ContainsDiagnostics);
             var blocks = new List<BlockSpec>();
             var others = new List<MemberInfo>();
             foreach (MemberDeclarationSyntax member in declarations.SelectMany(d => d.Members))
@@ -112,7 +119,7 @@ public sealed partial class MultiTaskModelGenerator
                 bool isBlock = attributes.Any(a => a.Name is "Trunk" or "Task");
                 if (isBlock)
                 {
-                    if (ParseBlock(member, attributes, declarations, reader, diagnostics) is { } block) blocks.Add(block);
+                    if (ParseBlock(member, attributes, declarations, reader, diagnostics, ref compilerRejects) is { } block) blocks.Add(block);
                     continue;
                 }
                 var firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name)).Syntax;
@@ -129,12 +136,13 @@ public sealed partial class MultiTaskModelGenerator
                 inputShape,
                 inputLocation,
                 blocks.ToEquatableArray(),
-                others.ToEquatableArray());
+                others.ToEquatableArray(),
+                compilerRejects);
             return new ParseResult(facts.ClassName, model, diagnostics.ToEquatableArray());
         }
 
         private static BlockSpec? ParseBlock(MemberDeclarationSyntax member, List<(AttributeSyntax Syntax, string Name)> attributes,
-            List<TypeDeclarationSyntax> declarations, AttributeReader reader, List<DiagnosticInfo> diagnostics)
+            List<TypeDeclarationSyntax> declarations, AttributeReader reader, List<DiagnosticInfo> diagnostics, ref bool compilerRejects)
         {
             AttributeSyntax? trunk = attributes.FirstOrDefault(a => a.Name == "Trunk").Syntax;
             AttributeSyntax? task = attributes.FirstOrDefault(a => a.Name == "Task").Syntax;
@@ -148,7 +156,11 @@ public sealed partial class MultiTaskModelGenerator
 
             var layers = new List<LayerSpec>();
             foreach (var (syntax, attributeName) in attributes)
-                if (LayerKinds.TryGetValue(attributeName, out LayerKind kind) && ParseLayer(kind, syntax, reader) is { } layer) layers.Add(layer);
+            {
+                if (!LayerKinds.TryGetValue(attributeName, out LayerKind kind)) continue;
+                if (ParseLayer(kind, syntax, reader) is { } layer) layers.Add(layer);
+                else compilerRejects = true;
+            }
 
             int loss = 0;
             double weight = 1.0;
@@ -158,12 +170,14 @@ public sealed partial class MultiTaskModelGenerator
             {
                 var arguments = reader.Read(task, ["loss"]);
                 if (arguments.Value("Loss") is int l) loss = l;
+                else compilerRejects = true; // [Task] without its loss: the compiler's CS7036
+                if (!arguments.Complete || !arguments.WellTyped) compilerRejects = true;
                 if (arguments.Has("Weight"))
                 {
-                    weight = arguments.Value("Weight") switch { double d => d, float f => f, int i => i, long i => i, _ => double.NaN };
+                    weight = arguments.Double("Weight") ?? double.NaN;
                     weightLocation = arguments.Location("Weight");
                 }
-                if (arguments.Value("Classes") is int c)
+                if (arguments.Int("Classes") is int c)
                 {
                     classes = c;
                     classesLocation = arguments.Location("Classes");
@@ -255,13 +269,23 @@ public sealed partial class MultiTaskModelGenerator
             _ => [],
         };
 
+        /// <summary>How many constructor arguments a layer attribute needs (fewer is the compiler's CS7036).</summary>
+        private static int RequiredArguments(LayerKind kind) => kind switch
+        {
+            LayerKind.Conv1d or LayerKind.Conv2d => 2,
+            LayerKind.Linear or LayerKind.MaxPool2d or LayerKind.AvgPool2d or LayerKind.AdaptiveAvgPool2d => 1,
+            _ => 0,
+        };
+
+        // Null when the compiler rejects the attribute (a missing or non-constant argument): it reports that itself.
         private static LayerSpec? ParseLayer(LayerKind kind, AttributeSyntax syntax, AttributeReader reader)
         {
             int positional = syntax.ArgumentList?.Arguments.Count(a => a.NameEquals is null) ?? 0;
+            if (positional < RequiredArguments(kind)) return null;
             AttributeArguments args = reader.Read(syntax, ConstructorParameters(kind, positional));
-            if (!args.Complete) return null; // a non-constant argument: the compiler reports it
-            int? Int(string name) => args.Value(name) is int v ? v : null;
-            double? Double(string name) => args.Value(name) switch { double d => d, float f => f, int i => i, _ => null };
+            if (!args.Complete || !args.WellTyped) return null;
+            int? Int(string name) => args.Int(name);
+            double? Double(string name) => args.Double(name);
             bool bias = args.Value("Bias") is not false;
             LocationInfo? location = LocationInfo.From(syntax);
             EquatableArray<ArgumentLocation> arguments = args.Locations;

@@ -11,7 +11,12 @@ using MtlDsl.Generators.Shapes;
 namespace MtlDsl.Generators;
 
 /// <summary>The analysis of one model: what the emitter writes (null when there are errors) and the diagnostics.</summary>
-internal sealed record AnalysisResult(string ClassName, LocationInfo? Location, ShapedModel? Model, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>
+/// A model after validation: its diagnostics, and what the emitter writes for it: the whole model when it is valid
+/// (<see cref="Model"/>), else stubs for its declared blocks (<see cref="Stubs"/>), so that the compiler reports the
+/// real error and not one CS9248 per partial property.
+/// </summary>
+internal sealed record AnalysisResult(string ClassName, LocationInfo? Location, ShapedModel? Model, EquatableArray<DiagnosticInfo> Diagnostics, ModelSpec? Stubs = null);
 
 public sealed partial class MultiTaskModelGenerator
 {
@@ -21,23 +26,25 @@ public sealed partial class MultiTaskModelGenerator
         public static AnalysisResult Analyze(ParseResult parsed, EquatableArray<string> inheritedMembers)
         {
             if (parsed.Model is not { } model) return new AnalysisResult(parsed.ClassName, null, null, parsed.Diagnostics);
+            if (model.CompilerRejects) return new AnalysisResult(model.ClassName, model.ClassLocation, null, EquatableArray<DiagnosticInfo>.Empty, model);
             try
             {
                 var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
                 diagnostics.AddRange(CheckStructure(model, inheritedMembers));
-                if (HasErrors(diagnostics)) return new AnalysisResult(model.ClassName, model.ClassLocation, null, diagnostics.ToEquatableArray());
+                if (HasErrors(diagnostics)) return new AnalysisResult(model.ClassName, model.ClassLocation, null, diagnostics.ToEquatableArray(), model);
 
                 var (shaped, shapeDiagnostics) = ShapeInference.Infer(model);
                 diagnostics.AddRange(shapeDiagnostics);
                 if (shaped is not null) diagnostics.AddRange(CheckLosses(shaped));
-                return new AnalysisResult(model.ClassName, model.ClassLocation, HasErrors(diagnostics) ? null : shaped, diagnostics.ToEquatableArray());
+                bool valid = !HasErrors(diagnostics) && shaped is not null;
+                return new AnalysisResult(model.ClassName, model.ClassLocation, valid ? shaped : null, diagnostics.ToEquatableArray(), valid ? null : model);
             }
             catch (Exception e)
             {
                 return new AnalysisResult(model.ClassName, model.ClassLocation, null, new[]
                 {
                     DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, model.ClassLocation, model.ClassName, e.GetType().Name + ": " + e.Message),
-                }.ToEquatableArray());
+                }.ToEquatableArray(), model);
             }
         }
 

@@ -8,6 +8,9 @@ using MtlDsl.Generators.Shapes;
 
 namespace MtlDsl.Generators;
 
+/// <summary>What one generated file is made from: a valid model, or the declaration of one with errors (stubs).</summary>
+internal sealed record EmitInput(ModelSpec Spec, ShapedModel? Model);
+
 /// <summary>
 /// Completes every <c>[MultiTaskModel]</c> partial class with its TorchSharp module, typed outputs, targets and
 /// losses, a trainer factory and a compile-time summary. Data flows one way: Parser (Roslyn symbols to plain
@@ -69,7 +72,9 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
                 foreach (DiagnosticInfo diagnostic in input.Left) output.ReportDiagnostic(diagnostic.ToDiagnostic(trees));
             });
 
-        IncrementalValuesProvider<ShapedModel> completed = models.Where(static model => model.Model is not null).Select(static (model, _) => model.Model!)
+        IncrementalValuesProvider<EmitInput> completed = models
+            .Where(static model => model.Model is not null || model.Stubs is not null)
+            .Select(static (model, _) => new EmitInput(model.Model?.Spec ?? model.Stubs!, model.Model))
             .WithTrackingName(TrackingNames.Source);
 
         // Hint names are compared ignoring case: models whose full names differ only in case (Net and NET) get a hash
@@ -84,10 +89,11 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
             completed.Combine(caseCollisions),
             static (output, input) =>
             {
-                ShapedModel model = input.Left;
+                EmitInput model = input.Left;
                 try
                 {
-                    output.AddSource(model.Spec.HintName(disambiguate: input.Right.Contains(model.Spec.HintKey)), Emitter.Emit(model));
+                    string source = model.Model is { } valid ? Emitter.Emit(valid) : Emitter.EmitStubs(model.Spec);
+                    output.AddSource(model.Spec.HintName(disambiguate: input.Right.Contains(model.Spec.HintKey)), source);
                 }
                 catch (Exception e) when (e is not OperationCanceledException)
                 {

@@ -60,8 +60,8 @@ public class IncrementalGeneratorTests
         driver = driver.RunGenerators(Replace(compilation, 0, Model("First", 16)));
         var source = Outputs(driver, MultiTaskModelGenerator.TrackingNames.Source).ToList();
         Assert.Equal(2, source.Count);
-        var first = Assert.Single(source, o => ((ShapedModel)o.Value).Spec.ClassName == "First");
-        var second = Assert.Single(source, o => ((ShapedModel)o.Value).Spec.ClassName == "Second");
+        var first = Assert.Single(source, o => ((EmitInput)o.Value).Spec.ClassName == "First");
+        var second = Assert.Single(source, o => ((EmitInput)o.Value).Spec.ClassName == "Second");
         Assert.Equal(IncrementalStepRunReason.Modified, first.Reason);
         Assert.True(second.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged, $"Second: {second.Reason}");
         Assert.Contains("Linear(6, 16)", driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("First.g.cs", StringComparison.Ordinal)).ToString());

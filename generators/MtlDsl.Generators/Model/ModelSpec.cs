@@ -16,7 +16,8 @@ internal sealed record ModelSpec(
     EquatableArray<int> InputShape,
     LocationInfo? InputLocation,
     EquatableArray<BlockSpec> Blocks,
-    EquatableArray<MemberInfo> OtherMembers)
+    EquatableArray<MemberInfo> OtherMembers,
+    bool CompilerRejects = false)
 {
     /// <summary>The model's full name as metadata spells it (no <c>@</c>): namespace, containing types, class.</summary>
     public string FullName

@@ -1,0 +1,65 @@
+using Microsoft.CodeAnalysis;
+
+namespace MtlDsl.Generators.Tests;
+
+/// <summary>
+/// Ordinary mistakes and half-typed code: an attribute the compiler rejects is the compiler's error alone (no
+/// MTL999, no MTL diagnostic with made-up values), and no model with errors buries the user under CS9248 or
+/// errors inside generated files.
+/// </summary>
+public class CompilerErrorTests
+{
+    private const string Usings = "using MtlDsl;\nusing TorchSharp.Modules;\n";
+    private const string Tasks =
+        "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; }\n" +
+        "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }\n";
+
+    private static string Model(string trunk, string tasks = Tasks, string input = "[Input(1, 12, 12)]") =>
+        $"{Usings}[MultiTaskModel]\n{input}\npublic partial class M\n{{\n    {trunk} public partial Sequential Shared {{ get; }}\n{tasks}}}\n";
+
+    /// <summary>The generator's diagnostics and the compiler's errors (by ID) on the sources with the generated code.</summary>
+    private static (Diagnostic[] Generator, string[] CompilerErrors, Diagnostic[] InGeneratedFiles) Compile(string source)
+    {
+        var (run, output) = GeneratorHarness.Run(source);
+        Diagnostic[] errors = output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToArray();
+        return ([.. run.Diagnostics], [.. errors.Select(d => d.Id).Distinct().Order()],
+            [.. errors.Where(d => d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true)]);
+    }
+
+    [Theory]
+    [InlineData("[Trunk, Flatten, Linear]", "CS7036")]                 // Linear without its size
+    [InlineData("[Trunk, Conv2d(8)]", "CS7036")]                       // Conv2d without its kernel size
+    [InlineData("[Trunk, Flatten, Linear(]", "CS1026")]                // typing: ')' expected
+    [InlineData("[Trunk, Flatten, Linear(8, Size = 3)]", "CS0246")]    // no such named argument
+    [InlineData("[Trunk, Flatten, Linear(\"8\")]", "CS1503")]          // an argument of the wrong type
+    public void AnAttributeTheCompilerRejectsGetsNoMtlDiagnosticAndNoNoise(string trunk, string compilerError)
+    {
+        var (generator, compilerErrors, inGenerated) = Compile(Model(trunk));
+        Assert.Empty(generator);
+        Assert.Contains(compilerError, compilerErrors);
+        Assert.DoesNotContain("CS9248", compilerErrors);
+        Assert.Empty(inGenerated);
+    }
+
+    [Fact]
+    public void ATaskWithoutItsLossIsTheCompilersError()
+    {
+        var (generator, compilerErrors, inGenerated) = Compile(Model("[Trunk, Flatten, Linear(8)]",
+            "    [Task, Linear(1)] public partial Sequential A { get; }\n"));
+        Assert.Empty(generator);
+        Assert.Equal(["CS7036"], compilerErrors);
+        Assert.Empty(inGenerated);
+    }
+
+    [Fact]
+    public void AModelWithMtlErrorsShowsThemWithoutCs9248()
+    {
+        // Linear on an image without Flatten: MTL006 on the layer, and nothing else.
+        var (generator, compilerErrors, inGenerated) = Compile(Model("[Trunk, Linear(8)]"));
+        Assert.NotEmpty(generator);
+        Assert.All(generator, d => Assert.StartsWith("MTL", d.Id));
+        Assert.DoesNotContain(generator, d => d.Id == "MTL999");
+        Assert.Empty(compilerErrors);
+        Assert.Empty(inGenerated);
+    }
+}
