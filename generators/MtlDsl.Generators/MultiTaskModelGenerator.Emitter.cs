@@ -45,7 +45,7 @@ public sealed partial class MultiTaskModelGenerator
                 if (!first) w.Line();
                 first = false;
                 w.Line(GeneratedCode);
-                w.Line($"{block.Accessibility} partial {Sequential} {block.Name} => throw new global::System.InvalidOperationException({Literal(message)});");
+                w.Line($"{block.Accessibility} partial {Sequential} {Id(block.Name)} => throw new global::System.InvalidOperationException({Literal(message)});");
             }
         });
 
@@ -100,7 +100,7 @@ public sealed partial class MultiTaskModelGenerator
             {
                 w.Line();
                 w.Line(GeneratedCode);
-                w.Line($"{block.Spec.Accessibility} partial {Sequential} {block.Spec.Name} => {FieldName(block)};");
+                w.Line($"{block.Spec.Accessibility} partial {Sequential} {Id(block.Spec.Name)} => {FieldName(block)};");
             }
         }
 
@@ -184,7 +184,7 @@ public sealed partial class MultiTaskModelGenerator
 
         private static void EmitTypedSurface(SourceWriter w, string name, List<ShapedBlock> tasks)
         {
-            string taskParameters(string type) => string.Join(", ", tasks.Select(t => $"{type} {t.Spec.Name}"));
+            string taskParameters(string type) => string.Join(", ", tasks.Select(t => $"{type} {Id(t.Spec.Name)}"));
             w.Line();
             w.Line("/// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>");
             w.Line(GeneratedCode);
@@ -242,7 +242,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public {Tensor} this[int task] => task switch");
             w.Line("{");
             w.Indent();
-            for (int i = 0; i < tasks.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {tasks[i].Spec.Name},");
+            for (int i = 0; i < tasks.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {Id(tasks[i].Spec.Name)},");
             w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, \"There is no task with this index.\"),");
             w.Outdent();
             w.Line("};");
@@ -321,25 +321,31 @@ public sealed partial class MultiTaskModelGenerator
 
         private static string FieldName(ShapedBlock block) => FieldName(block.Spec.Name);
 
+        // A block name as an identifier in C# source: a keyword (a task declared as @default) keeps its @.
+        private static string Id(string name) => ModelDeclaration.Identifier(name);
+
         private static string FieldName(string blockName) => "_" + char.ToLowerInvariant(blockName[0]) + blockName.Substring(1);
 
-        /// <summary>Every member the emitter declares on the model class, and what it is: a user's member must not take these names.</summary>
-        public static IEnumerable<(string Name, string What)> DeclaredMembers(ModelSpec model)
+        /// <summary>
+        /// Every member the emitter declares on the model class, what it is, and the block it is made for (null for the
+        /// fixed ones): neither a user's member nor a block may take these names, and none may hide an inherited one.
+        /// </summary>
+        public static IEnumerable<(string Name, string What, BlockSpec? Owner)> DeclaredMembers(ModelSpec model)
         {
             foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
-                yield return (record, $"record {record}");
+                yield return (record, $"record {record}", null);
             foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "TrunkBlocks" })
-                yield return (property, $"property {property}");
+                yield return (property, $"property {property}", null);
             foreach (string constant in new[] { "TaskCount", "ParameterCount" })
-                yield return (constant, $"constant {constant}");
+                yield return (constant, $"constant {constant}", null);
             foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunTrunk", "RunHead", "forward" })
-                yield return (method, $"method {method}");
-            yield return ("s_inputShape", "field s_inputShape");
-            yield return (".ctor()", "parameterless constructor");
+                yield return (method, $"method {method}", null);
+            yield return ("s_inputShape", "field s_inputShape", null);
+            yield return (".ctor()", "parameterless constructor", null);
             foreach (BlockSpec block in model.Blocks)
             {
-                yield return (FieldName(block.Name), $"field {FieldName(block.Name)} that holds '{block.Name}'");
-                if (block.Kind == BlockKind.Task) yield return ($"Forward{block.Name}", $"method Forward{block.Name} of task '{block.Name}'");
+                yield return (FieldName(block.Name), $"field {FieldName(block.Name)} that holds '{block.Name}'", block);
+                if (block.Kind == BlockKind.Task) yield return ($"Forward{block.Name}", $"method Forward{block.Name} of task '{block.Name}'", block);
             }
         }
 

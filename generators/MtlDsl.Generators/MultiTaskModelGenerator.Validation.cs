@@ -71,8 +71,25 @@ public sealed partial class MultiTaskModelGenerator
 
             var inherited = new HashSet<string>(inheritedMembers, StringComparer.Ordinal);
             var stateNames = new Dictionary<string, BlockSpec>(StringComparer.Ordinal);
+            // One table of the names the emitter declares (records, properties, each block's field and Forward method):
+            // a block must not take one, and none may hide an inherited member.
+            var generated = new Dictionary<string, (string What, BlockSpec? Owner)>(StringComparer.Ordinal);
+            foreach (var (name, what, owner) in Emitter.DeclaredMembers(model))
+            {
+                if (!generated.TryGetValue(name, out var earlier)) generated.Add(name, (what, owner));
+                else if (owner is not null && earlier.Owner is { } other && !ReferenceEquals(other, owner)
+                         && StateName(other.Name) != StateName(owner.Name)) // one state-dict name is MTL009's, below
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, owner.Location, owner.Name,
+                        $"of block '{other.Name}': both would be held in the generated {what.Split(' ')[0]} {name}; rename one of them");
+            }
+            foreach (KeyValuePair<string, (string What, BlockSpec? Owner)> entry in generated)
+                if (entry.Value.Owner is { } owner && inherited.Contains(entry.Key))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, owner.Location, entry.Key,
+                        $"that every model inherits from MultiTaskModule (the generated {entry.Value.What} would hide it)");
             foreach (BlockSpec block in model.Blocks)
             {
+                if (generated.TryGetValue(block.Name, out var clash))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, $"that the generator declares ({clash.What})");
                 if (block.MemberProblem is { } problem)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidBlockMember, block.Location, block.Name, problem);
                 if (inherited.Contains(block.Name))
@@ -99,14 +116,11 @@ public sealed partial class MultiTaskModelGenerator
                     stateNames.Add(stateName, block);
             }
 
-            var generated = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var (name, what) in Emitter.DeclaredMembers(model))
-                if (!generated.ContainsKey(name)) generated.Add(name, what);
             foreach (MemberInfo member in model.OtherMembers)
             {
                 if (member.HasLayers)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.LayersOnNonBlockMember, member.FirstLayerLocation ?? member.Location, member.Name);
-                if (generated.TryGetValue(member.Name, out string? what))
+                if (generated.TryGetValue(member.Name, out var declared) && declared.What is var what)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedMemberClash, member.Location,
                         member.Name == ".ctor()" ? "constructor" : member.Kind, member.Name == ".ctor()" ? model.ClassName + "()" : member.Name, what);
             }

@@ -56,3 +56,46 @@ public class NameTests
     public void ModelsInNestedContainersWithKeywordNamesCompile() =>
         AssertCompilesClean($"using MtlDsl;\nusing TorchSharp.Modules;\nnamespace Shop;\npublic partial class @struct\n{{\n{Model("Inner")}}}\n");
 }
+
+/// <summary>Block names against the names the generator adds: one located MTL013, never errors inside generated code.</summary>
+public class GeneratedNameTests
+{
+    private static string Model(string trunkName, string taskName, string otherTask = "B") =>
+        "using MtlDsl;\nusing TorchSharp.Modules;\n[MultiTaskModel, Input(4)]\npublic partial class M\n{\n" +
+        $"    [Trunk, Linear(8)] public partial Sequential {trunkName} {{ get; }}\n" +
+        $"    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential {taskName} {{ get; }}\n" +
+        $"    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential {otherTask} {{ get; }}\n}}\n";
+
+    [Theory]
+    [InlineData("Summary", "A", "Summary", "that the generator declares (property Summary)")]
+    [InlineData("Outputs", "A", "Outputs", "that the generator declares (record Outputs)")]
+    [InlineData("ParameterCount", "A", "ParameterCount", "that the generator declares (constant ParameterCount)")]
+    [InlineData("ForwardDepth", "Depth", "ForwardDepth", "that the generator declares (method ForwardDepth of task 'Depth')")]
+    [InlineData("Shared", "Trunk", "Trunk", "that every model inherits from MultiTaskModule (the generated method ForwardTrunk of task 'Trunk' would hide it)")]
+    public void ABlockNameTheGeneratorNeedsIsOneLocatedError(string trunk, string task, string underlined, string reason)
+    {
+        string source = Model(trunk, task);
+        var (run, output) = GeneratorHarness.Run(source);
+        var diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal("MTL013", diagnostic.Id);
+        Assert.Contains(reason, diagnostic.GetMessage());
+        Assert.Equal(underlined, source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error && d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true));
+    }
+
+    [Fact]
+    public void BlocksWhoseFieldsWouldCoincideAreOneLocatedError()
+    {
+        var (run, output) = GeneratorHarness.Run(Model("Shared", "UV", "uV"));
+        Assert.Contains(run.Diagnostics, d => d.Id.StartsWith("MTL", StringComparison.Ordinal));
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity == Microsoft.CodeAnalysis.DiagnosticSeverity.Error));
+    }
+
+    [Fact]
+    public void ATaskNamedWithAKeywordCompiles()
+    {
+        var (run, output) = GeneratorHarness.Run(Model("Shared", "@default", "@class"));
+        Assert.Empty(run.Diagnostics);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning));
+    }
+}
