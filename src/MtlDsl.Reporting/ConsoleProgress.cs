@@ -68,8 +68,9 @@ public static class ConsoleProgress
 
         public void FitEnded(TrainingHistory history)
         {
-            if (_folder is not null)
-                WriteLine($"outputs in {Path.GetFullPath(_folder)}: history.csv, {TrainingPlots.LossFile}, {TrainingPlots.MetricsFile}, checkpoints/last.ckpt, checkpoints/best.ckpt");
+            if (_folder is null) return;
+            string[] files = ["history.csv", TrainingPlots.LossFile, TrainingPlots.MetricsFile, "checkpoints/last.ckpt", "checkpoints/best.ckpt"];
+            WriteLine($"outputs in {Path.GetFullPath(_folder)}: {string.Join(", ", files.Where(f => File.Exists(Path.Combine(_folder, f))))}");
         }
 
         public void EpochEnded(EpochResult result, TrainingHistory history)

@@ -47,6 +47,10 @@ public class FitTests : TemporaryFolderTest
         Assert.Equal(header.Length, row.Length);
         Assert.Equal(last["Species", "accuracy"], double.Parse(row[Array.IndexOf(header, "val_accuracy_Species")], CultureInfo.InvariantCulture));
         Assert.True(File.Exists(Path.Combine(Folder, "checkpoints", "last.ckpt")));
+        Assert.StartsWith("Species: loss ", last.ToString());
+        Assert.Contains(", accuracy ", last.ToString());
+        Assert.Contains("BodyMass: loss ", last.ToString());
+        Assert.StartsWith($"{history.Epochs.Count} epoch(s)", history.ToString());
     }
 
     [Fact]

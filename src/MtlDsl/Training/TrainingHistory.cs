@@ -24,6 +24,12 @@ public sealed record EvaluationResult(IReadOnlyList<string> Tasks, IReadOnlyList
             : throw new KeyNotFoundException($"Task '{task}' has no metric '{metric}'; it has loss, {string.Join(", ", Metrics[index].Keys)}.");
     }
 
+    /// <summary>One line per task: its loss and metrics (<c>–</c> where the data holds no label of the task).</summary>
+    public override string ToString() => string.Join(Environment.NewLine, Tasks.Select((task, k) =>
+        $"{task}: loss {Format(Losses[k])}" + string.Concat(Metrics[k].Select(m => $", {m.Key} {Format(m.Value)}"))));
+
+    private static string Format(double value) => double.IsNaN(value) ? "–" : value.ToString("0.####", CultureInfo.InvariantCulture);
+
     /// <summary>The index of a task by name.</summary>
     public int IndexOf(string task)
     {
@@ -34,7 +40,7 @@ public sealed record EvaluationResult(IReadOnlyList<string> Tasks, IReadOnlyList
 }
 
 /// <summary>One epoch of a fit.</summary>
-/// <param name="Epoch">The epoch, from 0.</param>
+/// <param name="Epoch">The epoch, counted from 0 (the progress lines show it from 1: epoch 3/3 is Epoch 2).</param>
 /// <param name="LearningRate">The learning rate of the optimizer's first parameter group in this epoch.</param>
 /// <param name="Seconds">The epoch's wall-clock time, evaluation included.</param>
 /// <param name="Steps">The training steps taken in this epoch.</param>
@@ -70,6 +76,14 @@ public sealed class TrainingHistory
     public bool StoppedEarly { get; internal set; }
 
     internal void Add(EpochResult epoch) => _epochs.Add(epoch);
+
+    /// <summary>How many epochs, how the fit ended, and the last epoch's validation results.</summary>
+    public override string ToString()
+    {
+        string ending = StoppedEarly ? $", stopped early (best epoch {BestEpoch + 1})" : BestEpoch is int best ? $", best epoch {best + 1}" : "";
+        string last = _epochs.Count > 0 && _epochs[^1].Validation is { } validation ? Environment.NewLine + validation : "";
+        return $"{_epochs.Count} epoch(s){ending}{last}";
+    }
 
     /// <summary>
     /// The history as CSV, one row per epoch: <c>epoch, learning_rate, seconds, steps, skipped_steps</c>, then per task
