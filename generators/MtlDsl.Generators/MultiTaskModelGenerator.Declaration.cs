@@ -51,7 +51,7 @@ internal sealed class ModelDeclaration(ImmutableArray<TypeDeclarationSyntax> dec
     public static ModelDeclaration Create(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
     {
         var type = (INamedTypeSymbol)context.TargetSymbol;
-        var syntax = (ClassDeclarationSyntax)context.TargetNode;
+        var syntax = (TypeDeclarationSyntax)context.TargetNode;
         var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToImmutableArray();
         ClassFacts facts = ReadFacts(type, syntax, cancellationToken);
 
@@ -85,7 +85,7 @@ internal sealed class ModelDeclaration(ImmutableArray<TypeDeclarationSyntax> dec
         return [.. found];
     }
 
-    private static ClassFacts ReadFacts(INamedTypeSymbol type, ClassDeclarationSyntax syntax, CancellationToken cancellationToken)
+    private static ClassFacts ReadFacts(INamedTypeSymbol type, TypeDeclarationSyntax syntax, CancellationToken cancellationToken)
     {
         LocationInfo? classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
         var containing = new List<ContainingType>();
@@ -94,8 +94,16 @@ internal sealed class ModelDeclaration(ImmutableArray<TypeDeclarationSyntax> dec
             AccessibilityKeyword(type.DeclaredAccessibility), containing.ToEquatableArray(), classLocation, failure);
         ClassFacts Fail(DiagnosticDescriptor descriptor, params string[] arguments) => Result(DiagnosticInfo.Create(descriptor, classLocation, arguments));
 
+        if (type.IsRecord || type.TypeKind != TypeKind.Class)
+            return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name,
+                $"it is a {TypeKeyword(type)}; a model is a TorchSharp module, so declare it as a 'partial class'");
         if (!syntax.Modifiers.Any(SyntaxKind.PartialKeyword))
             return Fail(DiagnosticDescriptors.ModelNotPartial, type.Name);
+        if (type.IsFileLocal)
+            return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name, "it is a 'file' class, which the generated file cannot extend; make it internal or public");
+        if (type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().Any(d => d.ParameterList is not null))
+            return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name,
+                "it has a primary constructor, and the generated model needs its own parameterless one; remove the parameter list");
         if (type.IsGenericType)
             return Fail(DiagnosticDescriptors.UnsupportedModelDeclaration, type.Name, "it is generic; declare a non-generic class");
         if (type.IsStatic || type.IsAbstract)

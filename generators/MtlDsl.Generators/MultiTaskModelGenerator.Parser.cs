@@ -237,12 +237,15 @@ public sealed partial class MultiTaskModelGenerator
                 {
                     BaseFieldDeclarationSyntax => "is a field, not a property",
                     MethodDeclarationSyntax => "is a method, not a property",
+                    IndexerDeclarationSyntax => "is an indexer, not a property",
                     _ => "is not a property",
                 };
             string type = property.Type.ToString().Replace(" ", "");
             if (type is not ("Sequential" or "TorchSharp.Modules.Sequential" or "global::TorchSharp.Modules.Sequential"))
                 return $"has type '{property.Type}', not Sequential";
-            if (property.Modifiers.Any(SyntaxKind.StaticKeyword)) return "is static";
+            foreach (SyntaxKind modifier in new[] { SyntaxKind.StaticKeyword, SyntaxKind.VirtualKeyword, SyntaxKind.AbstractKeyword, SyntaxKind.OverrideKeyword, SyntaxKind.ExternKeyword, SyntaxKind.SealedKeyword, SyntaxKind.NewKeyword })
+                if (property.Modifiers.FirstOrDefault(m => m.IsKind(modifier)) is { RawKind: not 0 } token)
+                    return $"is {token.ValueText}; the generator implements a plain partial property";
             bool implemented(PropertyDeclarationSyntax p) => p.ExpressionBody is not null || p.AccessorList?.Accessors.Any(a => a.Body is not null || a.ExpressionBody is not null) == true;
             if (implemented(property)) return "is already implemented by hand";
             if (!property.Modifiers.Any(SyntaxKind.PartialKeyword)) return "is not partial";

@@ -102,9 +102,12 @@ public sealed partial class MultiTaskModelGenerator
                     if (block.Loss < 0 || block.Loss >= LossNames.All.Length)
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnknownLoss, block.KindLocation ?? block.Location, block.Name,
                             block.Loss.ToString(CultureInfo.InvariantCulture), string.Join(", ", LossNames.All.Select(n => "Loss." + n)));
-                    if (double.IsNaN(block.Weight) || double.IsInfinity(block.Weight) || block.Weight <= 0)
+                    // The joint loss multiplies in the loss's type, float32: 1e39 is infinite there, 1e-50 is 0.
+                    float asFloat = (float)block.Weight;
+                    if (double.IsNaN(block.Weight) || block.Weight <= 0 || float.IsInfinity(asFloat) || asFloat <= 0)
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidWeight, block.WeightLocation ?? block.KindLocation, block.Name,
-                            block.Weight.ToString("R", CultureInfo.InvariantCulture));
+                            block.Weight.ToString("R", CultureInfo.InvariantCulture)
+                            + (!double.IsInfinity(block.Weight) && block.Weight > 0 ? $", which is {(asFloat <= 0 ? "0" : "infinite")} in float32, the type the joint loss is computed in" : ""));
                     if (Emitter.RecordMembers.TryGetValue(block.Name, out string? record))
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, record);
                 }

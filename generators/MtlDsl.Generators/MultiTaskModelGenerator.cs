@@ -51,7 +51,7 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
 
         IncrementalValuesProvider<AnalysisResult> models = context.SyntaxProvider
             .ForAttributeWithMetadataName(ModelAttributeName,
-                static (node, _) => node is ClassDeclarationSyntax,
+                static (node, _) => node is TypeDeclarationSyntax, // records and structs too, to say why they cannot be models
                 static (syntax, cancellationToken) => ModelDeclaration.Create(syntax, cancellationToken))
             .WithTrackingName(TrackingNames.Declaration)
             .Select(static (declaration, cancellationToken) => Parser.Parse(declaration, cancellationToken))

@@ -63,3 +63,59 @@ public class CompilerErrorTests
         Assert.Empty(inGenerated);
     }
 }
+
+/// <summary>Declaration forms the generator cannot complete: one located MTL diagnostic, and nothing else.</summary>
+public class DeclarationFormTests
+{
+    private const string Members =
+        "    [Trunk, Linear(8)] public partial Sequential Shared { get; }\n" +
+        "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; }\n" +
+        "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }\n";
+
+    private static Diagnostic Single(string source, string id)
+    {
+        var (run, _) = GeneratorHarness.Run(source);
+        Diagnostic diagnostic = Assert.Single(run.Diagnostics);
+        Assert.Equal(id, diagnostic.Id);
+        Assert.NotEqual(Location.None, diagnostic.Location);
+        return diagnostic;
+    }
+
+    [Theory]
+    [InlineData("public partial record M", "it is a record")]
+    [InlineData("public partial struct M", "it is a struct")]
+    [InlineData("public partial record struct M", "it is a record struct")]
+    [InlineData("file partial class M", "it is a 'file' class")]
+    [InlineData("public partial class M(int size)", "it has a primary constructor")]
+    public void AModelFormThatCannotBeCompletedIsMtl012(string declaration, string reason)
+    {
+        string source = $"using MtlDsl;\nusing TorchSharp.Modules;\n[MultiTaskModel, Input(4)]\n{declaration}\n{{\n{Members}}}\n";
+        Assert.Contains(reason, Single(source, "MTL012").GetMessage());
+    }
+
+    [Theory]
+    [InlineData("virtual")]
+    [InlineData("abstract")]
+    [InlineData("new")]
+    [InlineData("sealed")]
+    [InlineData("extern")]
+    public void ABlockWithAModifierTheGeneratorCannotImplementIsMtl011(string modifier)
+    {
+        string members = Members.Replace("public partial Sequential A", $"public {modifier} partial Sequential A", StringComparison.Ordinal);
+        string source = $"using MtlDsl;\nusing TorchSharp.Modules;\n[MultiTaskModel, Input(4)]\npublic partial class M\n{{\n{members}}}\n";
+        var (run, _) = GeneratorHarness.Run(source);
+        Diagnostic diagnostic = Assert.Single(run.Diagnostics, d => d.Id == "MTL011");
+        Assert.Contains($"is {modifier}", diagnostic.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("1e39", "1E+39, which is infinite in float32")]
+    [InlineData("double.MaxValue", "1.7976931348623157E+308, which is infinite in float32")]
+    [InlineData("1e-50", "1E-50, which is 0 in float32")]
+    public void AWeightThatIsNotAPositiveFiniteFloat32IsMtl008(string weight, string shown)
+    {
+        string members = Members.Replace("Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A", $"Task(Loss.MeanSquaredError, Weight = {weight}), Linear(1)] public partial Sequential A", StringComparison.Ordinal);
+        string source = $"using MtlDsl;\nusing TorchSharp.Modules;\n[MultiTaskModel, Input(4)]\npublic partial class M\n{{\n{members}}}\n";
+        Assert.Contains(shown, Single(source, "MTL008").GetMessage());
+    }
+}
