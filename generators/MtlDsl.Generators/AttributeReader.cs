@@ -9,14 +9,14 @@ using MtlDsl.Generators.Model;
 namespace MtlDsl.Generators;
 
 /// <summary>
-/// Reads an attribute's arguments from its syntax. Literals, negated literals, <c>double.NaN</c>-like constants,
-/// <c>Loss.X</c> and casts are read directly; anything else (a const field, arithmetic) goes to a resolver: the
-/// constants the compiler gave those expressions. Reading syntax keeps the generator's re-run cheap: binding
-/// every attribute again after each edit anywhere in the project would not be.
+/// Reads an attribute as the compiler bound it (<see cref="AttributeData"/>): its class with aliases resolved, its
+/// constructor and named arguments with every constant already converted to the parameter's type (a <c>(short)2</c>
+/// stride is the int 2, a <c>const</c> from another file its value, <c>new[] { 3, 28, 28 }</c> the array), and, from
+/// its syntax, where each argument is written, for diagnostics.
 /// </summary>
-internal sealed class AttributeReader(Func<ExpressionSyntax, object?> resolve)
+internal static class AttributeReader
 {
-    /// <summary>The attribute's simple name without namespace, alias or <c>Attribute</c> suffix: <c>MtlDsl.LinearAttribute</c> → <c>Linear</c>.</summary>
+    /// <summary>The attribute's simple name without namespace, alias or <c>Attribute</c> suffix, from syntax (a cheap filter only).</summary>
     public static string SimpleName(AttributeSyntax attribute)
     {
         string name = attribute.Name switch
@@ -26,97 +26,68 @@ internal sealed class AttributeReader(Func<ExpressionSyntax, object?> resolve)
             SimpleNameSyntax simple => simple.Identifier.ValueText,
             _ => attribute.Name.ToString(),
         };
-        return name.Length > "Attribute".Length && name.EndsWith("Attribute", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+        return Trim(name);
     }
+
+    private static string Trim(string name) =>
+        name.Length > "Attribute".Length && name.EndsWith("Attribute", StringComparison.Ordinal) ? name.Substring(0, name.Length - "Attribute".Length) : name;
+
+    /// <summary>The simple name of one of MtlDsl's attribute classes (<c>Linear</c> for MtlDsl.LinearAttribute, however it was spelled), else null.</summary>
+    public static string? MtlDslName(AttributeData attribute) =>
+        attribute.AttributeClass is { TypeKind: not TypeKind.Error } type && type.ContainingNamespace?.ToDisplayString() == MultiTaskModelGenerator.AttributeNamespace
+            ? Trim(type.Name)
+            : null;
 
     /// <summary>
-    /// The arguments by PascalCase name: positional ones take the names of <paramref name="parameters"/> in order
-    /// (a last parameter named like a shape collects the rest, as a params array does).
+    /// The arguments by PascalCase parameter or property name, or null when the compiler rejects the attribute (no
+    /// constructor fits, an argument is not a constant of the right type, the syntax is incomplete): that error is
+    /// the compiler's alone.
     /// </summary>
-    public AttributeArguments Read(AttributeSyntax attribute, IReadOnlyList<string> parameters)
+    public static AttributeArguments? Read(AttributeData attribute, AttributeSyntax? syntax)
     {
+        if (attribute.AttributeConstructor is not { } constructor || syntax is null || syntax.ContainsDiagnostics) return null;
+        var locations = ArgumentLocations(syntax, constructor);
         var values = new Dictionary<string, (object? Value, LocationInfo? Location)>(StringComparer.Ordinal);
-        bool complete = true;
-        var collected = new List<object?>();
-        LocationInfo? collectedLocation = null;
+        for (int i = 0; i < attribute.ConstructorArguments.Length && i < constructor.Parameters.Length; i++)
+        {
+            TypedConstant argument = attribute.ConstructorArguments[i];
+            if (argument.Kind == TypedConstantKind.Error) return null;
+            string name = Pascal(constructor.Parameters[i].Name);
+            // An omitted optional or params argument is the compiler's default, not something written.
+            if (!locations.TryGetValue(name, out LocationInfo? location) && (constructor.Parameters[i].IsParams || constructor.Parameters[i].HasExplicitDefaultValue)) continue;
+            values[name] = (Value(argument), location);
+        }
+        foreach (KeyValuePair<string, TypedConstant> named in attribute.NamedArguments)
+        {
+            if (named.Value.Kind == TypedConstantKind.Error) return null;
+            values[named.Key] = (Value(named.Value), locations.TryGetValue(named.Key, out LocationInfo? location) ? location : null);
+        }
+        return new AttributeArguments(values, complete: true);
+    }
+
+    // A constant as plain data: arrays become object arrays of their elements; an enum is its underlying number.
+    private static object? Value(TypedConstant constant) =>
+        constant.Kind == TypedConstantKind.Array ? constant.Values.Select(Value).ToArray() : constant.Value;
+
+    // Where each argument is written, by PascalCase parameter or property name (the first of a params list).
+    private static Dictionary<string, LocationInfo?> ArgumentLocations(AttributeSyntax syntax, IMethodSymbol constructor)
+    {
+        var locations = new Dictionary<string, LocationInfo?>(StringComparer.Ordinal);
         int position = 0;
-        foreach (AttributeArgumentSyntax argument in attribute.ArgumentList?.Arguments ?? default)
+        foreach (AttributeArgumentSyntax argument in syntax.ArgumentList?.Arguments ?? default)
         {
             string? name = argument.NameEquals?.Name.Identifier.ValueText ?? argument.NameColon?.Name.Identifier.ValueText;
-            bool isParams = name is null && parameters.Count > 0 && IsParamsArray(parameters[parameters.Count - 1]) && position >= parameters.Count - 1;
-            name ??= position < parameters.Count ? parameters[position] : isParams ? parameters[parameters.Count - 1] : null;
-            position++;
-            if (name is null) { complete = false; continue; }
-
-            object? value = Evaluate(argument.Expression);
-            if (value is null) complete = false;
-            if (isParams || IsParamsArray(name) && value is not object?[])
-            {
-                collected.Add(value);
-                collectedLocation ??= LocationInfo.From(argument);
-                continue;
-            }
-            values[Pascal(name)] = (value, LocationInfo.From(argument));
+            if (name is null && constructor.Parameters.Length > 0)
+                name = constructor.Parameters[Math.Min(position, constructor.Parameters.Length - 1)].Name;
+            if (argument.NameEquals is null) position++;
+            if (name is null) continue;
+            name = Pascal(name);
+            if (!locations.ContainsKey(name)) locations[name] = LocationInfo.From(argument);
         }
-        if (collectedLocation is not null && parameters.Count > 0)
-            values[Pascal(parameters[parameters.Count - 1])] = (collected.ToArray(), collectedLocation);
-        return new AttributeArguments(values, complete);
+        return locations;
     }
-
-    private static bool IsParamsArray(string parameter) => parameter is "shape" or "normalizedShape";
 
     private static string Pascal(string name) => char.ToUpperInvariant(name[0]) + name.Substring(1);
-
-    /// <summary>The value of an argument expression; what is not a literal form goes to the resolver.</summary>
-    public object? Evaluate(ExpressionSyntax expression)
-    {
-        switch (expression)
-        {
-            case LiteralExpressionSyntax literal:
-                return literal.Token.Value;
-            case ParenthesizedExpressionSyntax parenthesized:
-                return Evaluate(parenthesized.Expression);
-            case PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.UnaryMinusExpression } minus:
-                return Evaluate(minus.Operand) switch { int i => -i, double d => -d, float f => -f, long l => -l, _ => resolve(expression) };
-            case PrefixUnaryExpressionSyntax { RawKind: (int)SyntaxKind.UnaryPlusExpression } plus:
-                return Evaluate(plus.Operand);
-            case CastExpressionSyntax cast when cast.Type.ToString() is "Loss" or "MtlDsl.Loss" or "global::MtlDsl.Loss":
-                return Evaluate(cast.Expression) is int value ? value : resolve(expression);
-            case MemberAccessExpressionSyntax member:
-                string owner = member.Expression.ToString(), field = member.Name.Identifier.ValueText;
-                if (owner is "Loss" or "MtlDsl.Loss" or "global::MtlDsl.Loss")
-                {
-                    int index = Array.IndexOf(LossNames.All, field);
-                    return index >= 0 ? index : resolve(expression);
-                }
-                if (owner is "double" or "Double" or "System.Double")
-                {
-                    switch (field)
-                    {
-                        case "NaN": return double.NaN;
-                        case "PositiveInfinity": return double.PositiveInfinity;
-                        case "NegativeInfinity": return double.NegativeInfinity;
-                        case "MaxValue": return double.MaxValue;
-                        case "Epsilon": return double.Epsilon;
-                    }
-                }
-                if (owner is "int" or "Int32" or "System.Int32")
-                {
-                    switch (field)
-                    {
-                        case "MaxValue": return int.MaxValue;
-                        case "MinValue": return int.MinValue;
-                    }
-                }
-                return resolve(expression);
-            case ArrayCreationExpressionSyntax { Initializer: { } initializer }:
-                return initializer.Expressions.Select(Evaluate).ToArray();
-            case ImplicitArrayCreationExpressionSyntax implicitArray:
-                return implicitArray.Initializer.Expressions.Select(Evaluate).ToArray();
-            default:
-                return resolve(expression);
-        }
-    }
 }
 
 /// <summary>The arguments of one attribute as written, by PascalCase parameter or property name.</summary>

@@ -12,9 +12,6 @@ using MtlDsl.Generators.Model;
 
 namespace MtlDsl.Generators;
 
-/// <summary>An argument expression that is not a literal, with the constant the compiler gives it.</summary>
-internal sealed record ConstantInfo(string FilePath, int Start, object? Value);
-
 /// <summary>What the class symbol says about a model: where it lives and why it cannot be completed, if so.</summary>
 internal sealed record ClassFacts(
     string ClassName,
@@ -24,68 +21,10 @@ internal sealed record ClassFacts(
     LocationInfo? ClassLocation,
     DiagnosticInfo? Failure);
 
-/// <summary>
-/// The pipeline's first step: a model's declarations as syntax, with the few facts that need the semantic model.
-/// It runs again on every compilation change, so it stays cheap; its syntax nodes are the same objects as long
-/// as their file is unchanged, so the parse that follows (which does the real work) is cached for every model
-/// whose files and constants did not change. Only this step holds syntax; everything after it is plain data.
-/// </summary>
-internal sealed class ModelDeclaration(ImmutableArray<TypeDeclarationSyntax> declarations, ClassFacts facts, EquatableArray<ConstantInfo> constants)
-    : IEquatable<ModelDeclaration>
+/// <summary>What the model's class symbol says: its names as C# spells them, and why it cannot be completed, if so.</summary>
+internal static class ModelDeclaration
 {
-    private static readonly ConditionalWeakTable<TypeDeclarationSyntax, ExpressionSyntax[]> NonLiteralArguments = new();
-
-    public ImmutableArray<TypeDeclarationSyntax> Declarations => declarations;
-    public ClassFacts Facts => facts;
-    public EquatableArray<ConstantInfo> Constants => constants;
-
-    public bool Equals(ModelDeclaration? other) =>
-        other is not null && facts.Equals(other.Facts) && constants.Equals(other.Constants)
-        && declarations.Length == other.Declarations.Length
-        && declarations.Zip(other.Declarations, (a, b) => ReferenceEquals(a, b)).All(same => same);
-
-    public override bool Equals(object? obj) => Equals(obj as ModelDeclaration);
-
-    public override int GetHashCode() => facts.GetHashCode();
-
-    public static ModelDeclaration Create(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
-    {
-        var type = (INamedTypeSymbol)context.TargetSymbol;
-        var syntax = (TypeDeclarationSyntax)context.TargetNode;
-        var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToImmutableArray();
-        ClassFacts facts = ReadFacts(type, syntax, cancellationToken);
-
-        // Literal arguments are read from syntax later; the rest (say a const field) asks the compiler now,
-        // so that a change to the constant reaches the model. Which arguments are not literal is a property
-        // of the syntax alone, remembered per declaration node.
-        var constants = new List<ConstantInfo>();
-        foreach (TypeDeclarationSyntax declaration in declarations)
-        {
-            ExpressionSyntax[] expressions = NonLiteralArguments.GetValue(declaration, FindNonLiteralArguments);
-            if (expressions.Length == 0) continue;
-            SemanticModel model = declaration.SyntaxTree == context.SemanticModel.SyntaxTree
-                ? context.SemanticModel
-                : context.SemanticModel.Compilation.GetSemanticModel(declaration.SyntaxTree);
-            foreach (ExpressionSyntax expression in expressions)
-            {
-                Optional<object?> constant = model.GetConstantValue(expression, cancellationToken);
-                constants.Add(new ConstantInfo(expression.SyntaxTree.FilePath, expression.SpanStart, constant.HasValue ? constant.Value : null));
-            }
-        }
-        return new ModelDeclaration(declarations, facts, constants.ToEquatableArray());
-    }
-
-    private static ExpressionSyntax[] FindNonLiteralArguments(TypeDeclarationSyntax declaration)
-    {
-        var found = new List<ExpressionSyntax>();
-        var scanner = new AttributeReader(expression => { found.Add(expression); return null; });
-        IEnumerable<AttributeListSyntax> lists = declaration.AttributeLists.Concat(declaration.Members.SelectMany(m => m.AttributeLists));
-        foreach (AttributeArgumentSyntax argument in lists.SelectMany(l => l.Attributes).SelectMany(a => a.ArgumentList?.Arguments ?? default))
-            scanner.Evaluate(argument.Expression);
-        return [.. found];
-    }
-
-    private static ClassFacts ReadFacts(INamedTypeSymbol type, TypeDeclarationSyntax syntax, CancellationToken cancellationToken)
+    internal static ClassFacts ReadFacts(INamedTypeSymbol type, TypeDeclarationSyntax syntax, CancellationToken cancellationToken)
     {
         LocationInfo? classLocation = LocationInfo.From(syntax.Identifier.GetLocation());
         var containing = new List<ContainingType>();

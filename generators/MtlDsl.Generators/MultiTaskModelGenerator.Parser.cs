@@ -24,13 +24,30 @@ public sealed partial class MultiTaskModelGenerator
     /// <summary>Reads a [MultiTaskModel] class into plain data. Never throws on malformed input.</summary>
     internal static class Parser
     {
-        public static ParseResult Parse(ModelDeclaration declaration, CancellationToken cancellationToken)
+        /// <summary>
+        /// Reads a model as the compiler bound it: the class symbol, and every attribute's <see cref="AttributeData"/>
+        /// (aliases, constants of any numeric type, explicit arrays, named and positional arguments resolved), into
+        /// plain data right here, so that nothing after this step holds a symbol, a syntax node or the compilation.
+        /// </summary>
+        public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
-            ClassFacts facts = declaration.Facts;
-            if (facts.Failure is { } failure) return new ParseResult(facts.ClassName, null, new[] { failure }.ToEquatableArray());
+            var type = (INamedTypeSymbol)context.TargetSymbol;
+            ClassFacts facts;
             try
             {
-                return ParseCore(declaration, cancellationToken);
+                facts = ModelDeclaration.ReadFacts(type, (TypeDeclarationSyntax)context.TargetNode, cancellationToken);
+                if (facts.Failure is { } failure) return new ParseResult(facts.ClassName, null, new[] { failure }.ToEquatableArray());
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                return new ParseResult(type.Name, null, new[]
+                {
+                    DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, LocationInfo.From(context.TargetNode.GetLocation()), type.Name, e.GetType().Name + ": " + e.Message),
+                }.ToEquatableArray());
+            }
+            try
+            {
+                return ParseCore(type, context.SemanticModel, facts, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
@@ -85,46 +102,70 @@ public sealed partial class MultiTaskModelGenerator
             return DiagnosticInfo.Create(DiagnosticDescriptors.UnusedBlock, LocationInfo.From(attribute), memberName, attributeName, owner.Name);
         }
 
-        private static ParseResult ParseCore(ModelDeclaration declaration, CancellationToken cancellationToken)
+        // One of MtlDsl's attributes as bound: its simple name, the syntax it was written as, and its arguments
+        // (null when the compiler rejects it).
+        private sealed record BoundAttribute(string Name, AttributeSyntax? Syntax, AttributeArguments? Arguments);
+
+        // MtlDsl's attributes on a symbol, in source order, that were written on this declaration (a partial
+        // member's other part carries its own).
+        private static List<BoundAttribute> Attributes(ISymbol? symbol, SyntaxNode declaration, CancellationToken cancellationToken)
         {
-            ClassFacts facts = declaration.Facts;
+            var found = new List<BoundAttribute>();
+            if (symbol is null) return found;
+            foreach (AttributeData data in symbol.GetAttributes())
+            {
+                if (AttributeReader.MtlDslName(data) is not { } name || data.ApplicationSyntaxReference is not { } reference) continue;
+                if (reference.SyntaxTree != declaration.SyntaxTree || !declaration.Span.Contains(reference.Span)) continue;
+                var syntax = reference.GetSyntax(cancellationToken) as AttributeSyntax;
+                found.Add(new BoundAttribute(name, syntax, AttributeReader.Read(data, syntax)));
+            }
+            return found.OrderBy(a => a.Syntax?.SpanStart ?? 0).ToList();
+        }
+
+        private static ParseResult ParseCore(INamedTypeSymbol type, SemanticModel targetModel, ClassFacts facts, CancellationToken cancellationToken)
+        {
             var diagnostics = new List<DiagnosticInfo>();
-            var declarations = declaration.Declarations.ToList();
-            var constants = declaration.Constants.ToDictionary(c => (c.FilePath, c.Start), c => c.Value);
-            var reader = new AttributeReader(expression => constants.TryGetValue((expression.SyntaxTree.FilePath, expression.SpanStart), out object? value) ? value : null);
+            var declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
+            var models = new Dictionary<SyntaxTree, SemanticModel> { [targetModel.SyntaxTree] = targetModel };
+            SemanticModel ModelOf(SyntaxNode node) =>
+                models.TryGetValue(node.SyntaxTree, out SemanticModel? model) ? model : models[node.SyntaxTree] = targetModel.Compilation.GetSemanticModel(node.SyntaxTree);
+
+            // An attribute the compiler rejects (a syntax error while typing, a missing or ill-typed argument, a value
+            // that is not a constant) is the compiler's error alone: the model gets no MTL diagnostic and only stubs.
+            bool compilerRejects = declarations.SelectMany(d => d.AttributeLists.Concat(d.Members.SelectMany(m => m.AttributeLists))).Any(l => l.ContainsDiagnostics);
+
             EquatableArray<int> inputShape = EquatableArray<int>.Empty;
             LocationInfo? inputLocation = null;
-            bool inputRejected = false;
-            foreach (AttributeSyntax attribute in declarations.SelectMany(d => d.AttributeLists).SelectMany(l => l.Attributes))
-            {
-                if (AttributeReader.SimpleName(attribute) != "Input") continue;
-                inputLocation = LocationInfo.From(attribute);
-                AttributeArguments input = reader.Read(attribute, ["shape"]);
-                inputShape = input.IntArray("Shape");
-                if (!input.Complete || !input.WellTyped) inputRejected = true;
-            }
+            foreach (TypeDeclarationSyntax declaration in declarations)
+                foreach (BoundAttribute input in Attributes(type, declaration, cancellationToken).Where(a => a.Name == "Input"))
+                {
+                    inputLocation = LocationInfo.From(input.Syntax);
+                    if (input.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
+                    else inputShape = arguments.IntArray("Shape");
+                }
 
-            // Members are read from syntax, not symbols: binding every member's attributes again on each
-            // compilation change (each keystroke anywhere) would make the re-run cost grow with the models.
-            // An attribute the compiler rejects (a syntax error while typing, a missing required argument, a value that
-            // is not a constant) is the compiler's error alone: the model gets no MTL diagnostic and no code beyond stubs.
-            bool compilerRejects = inputRejected
-                || declarations.SelectMany(d => d.AttributeLists.Concat(d.Members.SelectMany(m => m.AttributeLists))).Any(l => l.ContainsDiagnostics);
             var blocks = new List<BlockSpec>();
             var others = new List<MemberInfo>();
             foreach (MemberDeclarationSyntax member in declarations.SelectMany(d => d.Members))
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                var attributes = member.AttributeLists.SelectMany(l => l.Attributes).Select(a => (Syntax: a, Name: AttributeReader.SimpleName(a))).ToList();
+                if (member.AttributeLists.Count == 0)
+                {
+                    foreach (var (name, kind, location) in DeclaredNames(member))
+                        others.Add(new MemberInfo(name, kind, location, false, null));
+                    continue;
+                }
+                ISymbol? symbol = DeclaredSymbol(ModelOf(member), member, cancellationToken);
+                List<BoundAttribute> attributes = Attributes(symbol, member, cancellationToken);
                 bool isBlock = attributes.Any(a => a.Name is "Trunk" or "Task");
                 if (isBlock)
                 {
-                    if (ParseBlock(member, attributes, declarations, reader, diagnostics, ref compilerRejects) is { } block) blocks.Add(block);
+                    if (ParseBlock(member, symbol, attributes, declarations, diagnostics, ref compilerRejects) is { } block) blocks.Add(block);
                     continue;
                 }
-                var firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name)).Syntax;
+                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name));
                 foreach (var (name, kind, location) in DeclaredNames(member))
-                    others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer)));
+                    others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer?.Syntax)));
             }
 
             var model = new ModelSpec(
@@ -141,24 +182,31 @@ public sealed partial class MultiTaskModelGenerator
             return new ParseResult(facts.ClassName, model, diagnostics.ToEquatableArray());
         }
 
-        private static BlockSpec? ParseBlock(MemberDeclarationSyntax member, List<(AttributeSyntax Syntax, string Name)> attributes,
-            List<TypeDeclarationSyntax> declarations, AttributeReader reader, List<DiagnosticInfo> diagnostics, ref bool compilerRejects)
+        // The symbol a member declaration declares (the first variable of a field).
+        private static ISymbol? DeclaredSymbol(SemanticModel model, MemberDeclarationSyntax member, CancellationToken cancellationToken) => member switch
         {
-            AttributeSyntax? trunk = attributes.FirstOrDefault(a => a.Name == "Trunk").Syntax;
-            AttributeSyntax? task = attributes.FirstOrDefault(a => a.Name == "Task").Syntax;
+            BaseFieldDeclarationSyntax field when field.Declaration.Variables.Count > 0 => model.GetDeclaredSymbol(field.Declaration.Variables[0], cancellationToken),
+            _ => model.GetDeclaredSymbol(member, cancellationToken),
+        };
+
+        private static BlockSpec? ParseBlock(MemberDeclarationSyntax member, ISymbol? symbol, List<BoundAttribute> attributes,
+            List<TypeDeclarationSyntax> declarations, List<DiagnosticInfo> diagnostics, ref bool compilerRejects)
+        {
+            BoundAttribute? trunk = attributes.FirstOrDefault(a => a.Name == "Trunk");
+            BoundAttribute? task = attributes.FirstOrDefault(a => a.Name == "Task");
             var (name, _, memberLocation) = DeclaredNames(member).FirstOrDefault();
             name ??= "?";
             if (trunk is not null && task is not null)
             {
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TrunkAndTask, LocationInfo.From(task) ?? memberLocation, name));
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TrunkAndTask, LocationInfo.From(task.Syntax) ?? memberLocation, name));
                 return null;
             }
 
             var layers = new List<LayerSpec>();
-            foreach (var (syntax, attributeName) in attributes)
+            foreach (BoundAttribute attribute in attributes)
             {
-                if (!LayerKinds.TryGetValue(attributeName, out LayerKind kind)) continue;
-                if (ParseLayer(kind, syntax, reader) is { } layer) layers.Add(layer);
+                if (!LayerKinds.TryGetValue(attribute.Name, out LayerKind kind)) continue;
+                if (attribute.Arguments is { WellTyped: true } arguments) layers.Add(ParseLayer(kind, attribute.Syntax, arguments));
                 else compilerRejects = true;
             }
 
@@ -168,19 +216,20 @@ public sealed partial class MultiTaskModelGenerator
             LocationInfo? weightLocation = null, classesLocation = null;
             if (task is not null)
             {
-                var arguments = reader.Read(task, ["loss"]);
-                if (arguments.Value("Loss") is int l) loss = l;
-                else compilerRejects = true; // [Task] without its loss: the compiler's CS7036
-                if (!arguments.Complete || !arguments.WellTyped) compilerRejects = true;
-                if (arguments.Has("Weight"))
+                if (task.Arguments is not { WellTyped: true } arguments || arguments.Value("Loss") is not int l) compilerRejects = true;
+                else
                 {
-                    weight = arguments.Double("Weight") ?? double.NaN;
-                    weightLocation = arguments.Location("Weight");
-                }
-                if (arguments.Int("Classes") is int c)
-                {
-                    classes = c;
-                    classesLocation = arguments.Location("Classes");
+                    loss = l;
+                    if (arguments.Has("Weight"))
+                    {
+                        weight = arguments.Double("Weight") ?? double.NaN;
+                        weightLocation = arguments.Location("Weight");
+                    }
+                    if (arguments.Int("Classes") is int c)
+                    {
+                        classes = c;
+                        classesLocation = arguments.Location("Classes");
+                    }
                 }
             }
 
@@ -188,13 +237,13 @@ public sealed partial class MultiTaskModelGenerator
                 name,
                 task is null ? BlockKind.Trunk : BlockKind.Task,
                 AccessibilityKeyword(member.Modifiers),
-                MemberProblem(member, name, declarations),
+                MemberProblem(member, symbol, name, declarations),
                 loss,
                 weight,
                 classes,
                 classesLocation,
                 memberLocation,
-                LocationInfo.From(trunk ?? task),
+                LocationInfo.From((trunk ?? task)!.Syntax),
                 weightLocation,
                 layers.ToEquatableArray());
         }
@@ -230,7 +279,7 @@ public sealed partial class MultiTaskModelGenerator
         }
 
         /// <summary>What keeps the generator from implementing this member, or null when it can.</summary>
-        private static string? MemberProblem(MemberDeclarationSyntax member, string name, List<TypeDeclarationSyntax> declarations)
+        private static string? MemberProblem(MemberDeclarationSyntax member, ISymbol? symbol, string name, List<TypeDeclarationSyntax> declarations)
         {
             if (member is not PropertyDeclarationSyntax property)
                 return member switch
@@ -240,8 +289,8 @@ public sealed partial class MultiTaskModelGenerator
                     IndexerDeclarationSyntax => "is an indexer, not a property",
                     _ => "is not a property",
                 };
-            string type = property.Type.ToString().Replace(" ", "");
-            if (type is not ("Sequential" or "TorchSharp.Modules.Sequential" or "global::TorchSharp.Modules.Sequential"))
+            // The type as the compiler resolved it: an alias of TorchSharp.Modules.Sequential is Sequential.
+            if ((symbol as IPropertySymbol)?.Type.ToDisplayString() != "TorchSharp.Modules.Sequential")
                 return $"has type '{property.Type}', not Sequential";
             foreach (SyntaxKind modifier in new[] { SyntaxKind.StaticKeyword, SyntaxKind.VirtualKeyword, SyntaxKind.AbstractKeyword, SyntaxKind.OverrideKeyword, SyntaxKind.ExternKeyword, SyntaxKind.SealedKeyword, SyntaxKind.NewKeyword })
                 if (property.Modifiers.FirstOrDefault(m => m.IsKind(modifier)) is { RawKind: not 0 } token)
@@ -280,13 +329,8 @@ public sealed partial class MultiTaskModelGenerator
             _ => 0,
         };
 
-        // Null when the compiler rejects the attribute (a missing or non-constant argument): it reports that itself.
-        private static LayerSpec? ParseLayer(LayerKind kind, AttributeSyntax syntax, AttributeReader reader)
+        private static LayerSpec ParseLayer(LayerKind kind, AttributeSyntax? syntax, AttributeArguments args)
         {
-            int positional = syntax.ArgumentList?.Arguments.Count(a => a.NameEquals is null) ?? 0;
-            if (positional < RequiredArguments(kind)) return null;
-            AttributeArguments args = reader.Read(syntax, ConstructorParameters(kind, positional));
-            if (!args.Complete || !args.WellTyped) return null;
             int? Int(string name) => args.Int(name);
             double? Double(string name) => args.Double(name);
             bool bias = args.Value("Bias") is not false;

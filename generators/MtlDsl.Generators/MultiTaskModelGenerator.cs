@@ -22,9 +22,7 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
     /// <summary>The names of the pipeline steps, for incremental-generation tests and diagnostics.</summary>
     public static class TrackingNames
     {
-        /// <summary>Each [MultiTaskModel] class's declarations and the facts that need the semantic model (cheap; runs on every change).</summary>
-        public const string Declaration = nameof(Declaration);
-        /// <summary>Each [MultiTaskModel] class read into plain data.</summary>
+        /// <summary>Each [MultiTaskModel] class read, as the compiler bound it, into plain data (runs on every compilation change; what follows is cached).</summary>
         public const string Parse = nameof(Parse);
         /// <summary>The member names every model inherits, once per compilation.</summary>
         public const string InheritedMembers = nameof(InheritedMembers);
@@ -52,9 +50,7 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
         IncrementalValuesProvider<AnalysisResult> models = context.SyntaxProvider
             .ForAttributeWithMetadataName(ModelAttributeName,
                 static (node, _) => node is TypeDeclarationSyntax, // records and structs too, to say why they cannot be models
-                static (syntax, cancellationToken) => ModelDeclaration.Create(syntax, cancellationToken))
-            .WithTrackingName(TrackingNames.Declaration)
-            .Select(static (declaration, cancellationToken) => Parser.Parse(declaration, cancellationToken))
+                static (context, cancellationToken) => Parser.Parse(context, cancellationToken))
             .WithTrackingName(TrackingNames.Parse)
             .Combine(inherited)
             .Select(static (input, _) => Validation.Analyze(input.Left, input.Right))

@@ -21,7 +21,6 @@ public class IncrementalGeneratorTests
 
     private static readonly string[] ModelSteps =
     [
-        MultiTaskModelGenerator.TrackingNames.Declaration,
         MultiTaskModelGenerator.TrackingNames.Parse,
         MultiTaskModelGenerator.TrackingNames.Analyze,
         MultiTaskModelGenerator.TrackingNames.Diagnostics,

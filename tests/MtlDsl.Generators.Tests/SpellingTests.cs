@@ -33,3 +33,44 @@ public class SpellingTests
     public void OtherNumericSpellingsGenerateTheSameNetwork(string trunk, string weight, string extra) =>
         Assert.Equal(Generated(Model(Plain, "2.0")), Generated(Model(trunk, weight, extra)));
 }
+
+/// <summary>Spellings only the compiler's binding resolves: aliases, explicit arrays, constants in other files.</summary>
+public class BoundSpellingTests
+{
+    private const string Plain =
+        "using MtlDsl;\nusing TorchSharp.Modules;\n[MultiTaskModel]\n[Input(1, 12, 12)]\npublic partial class M\n{\n" +
+        "    [Trunk, Conv2d(4, 3), ReLU, Flatten, Linear(32)] public partial Sequential Shared { get; }\n" +
+        "    [Task(Loss.CrossEntropy, Weight = 0.5), Linear(3)] public partial Sequential A { get; }\n" +
+        "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }\n}\n";
+
+    private static string Generated(params string[] sources)
+    {
+        var (run, output) = GeneratorHarness.Run(sources);
+        Assert.Empty(run.Diagnostics);
+        Assert.Empty(output.GetDiagnostics().Where(d => d.Severity >= Microsoft.CodeAnalysis.DiagnosticSeverity.Warning));
+        return run.Results.Single().GeneratedSources.Single(s => s.HintName == "M.g.cs").SourceText.ToString();
+    }
+
+    public static TheoryData<string[]> Spellings => new()
+    {
+        // aliases for layer, task and block types
+        new[] { Plain.Replace("using MtlDsl;\n", "using MtlDsl;\nusing L = MtlDsl.LinearAttribute;\nusing C = MtlDsl.Conv2dAttribute;\n", StringComparison.Ordinal)
+            .Replace("Conv2d(4, 3)", "C(4, 3)", StringComparison.Ordinal).Replace("Linear(32)", "L(32)", StringComparison.Ordinal) },
+        new[] { Plain.Replace("using TorchSharp.Modules;\n", "using Seq = TorchSharp.Modules.Sequential;\n", StringComparison.Ordinal).Replace("partial Sequential", "partial Seq", StringComparison.Ordinal) },
+        new[] { Plain.Replace("using MtlDsl;\n", "using MtlDsl;\nusing Head = MtlDsl.TaskAttribute;\nusing Shared = MtlDsl.TrunkAttribute;\n", StringComparison.Ordinal)
+            .Replace("[Trunk,", "[Shared,", StringComparison.Ordinal).Replace("[Task(", "[Head(", StringComparison.Ordinal) },
+        new[] { Plain.Replace("[Trunk, Conv2d(4, 3)", "[MtlDsl.TrunkAttribute, global::MtlDsl.Conv2dAttribute(4, 3)", StringComparison.Ordinal) },
+        // explicit arrays for params
+        new[] { Plain.Replace("[Input(1, 12, 12)]", "[Input(new[] { 1, 12, 12 })]", StringComparison.Ordinal) },
+        new[] { Plain.Replace("[Input(1, 12, 12)]", "[Input(new int[] { 1, 12, 12 })]", StringComparison.Ordinal) },
+        // named arguments in another order, constants from another file and type
+        new[] { Plain.Replace("Conv2d(4, 3)", "Conv2d(kernelSize: Sizes.Kernel, outChannels: Sizes.Channels)", StringComparison.Ordinal)
+            .Replace("Weight = 0.5", "Weight = Sizes.Half", StringComparison.Ordinal).Replace("Loss.CrossEntropy", "Sizes.Classification", StringComparison.Ordinal),
+            "static class Sizes { public const byte Kernel = 3; public const short Channels = 4; public const float Half = 0.5f; public const MtlDsl.Loss Classification = MtlDsl.Loss.CrossEntropy; }" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Spellings))]
+    public void ASpellingTheCompilerResolvesGeneratesTheSameNetwork(string[] sources) =>
+        Assert.Equal(Generated(Plain), Generated(sources));
+}
