@@ -32,6 +32,13 @@ public sealed partial class MultiTaskModelGenerator
         public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             var type = (INamedTypeSymbol)context.TargetSymbol;
+            TypeDeclarationSyntax[] declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToArray();
+            if (declarations.Length == 0) declarations = [(TypeDeclarationSyntax)context.TargetNode];
+            return ParseCache.GetOrParse(declarations, context.SemanticModel.Compilation, () => ParseUncached(context, type, cancellationToken), cancellationToken);
+        }
+
+        private static ParseResult ParseUncached(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, CancellationToken cancellationToken)
+        {
             ClassFacts facts;
             try
             {

@@ -88,6 +88,40 @@ public class IncrementalGeneratorTests
         Assert.Equal(IncrementalStepRunReason.Modified, Assert.Single(Outputs(driver, MultiTaskModelGenerator.TrackingNames.Source)).Reason);
     }
 
+    [Fact]
+    public void AnAliasChangedInAnotherFileReachesTheModel()
+    {
+        // The model's file is unchanged; what its attribute names bind to changes elsewhere (a global using).
+        string model = "using TorchSharp.Modules;\n[MtlDsl.MultiTaskModel, MtlDsl.Input(6)]\npublic partial class Aliased\n{\n" +
+            "    [MtlDsl.Trunk, MtlDsl.Linear(8), Activation] public partial Sequential Shared { get; }\n" +
+            "    [MtlDsl.Task(MtlDsl.Loss.MeanSquaredError), MtlDsl.Linear(1)] public partial Sequential A { get; }\n" +
+            "    [MtlDsl.Task(MtlDsl.Loss.L1), MtlDsl.Linear(1)] public partial Sequential B { get; }\n}\n";
+        Compilation compilation = GeneratorHarness.Compilation(model, "global using Activation = MtlDsl.ReLUAttribute;\n");
+        GeneratorDriver driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(compilation);
+        Assert.Contains("ReLU()", driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("Aliased.g.cs", StringComparison.Ordinal)).ToString());
+
+        driver = driver.RunGenerators(Replace(compilation, 1, "global using Activation = MtlDsl.TanhAttribute;\n"));
+        string second = driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("Aliased.g.cs", StringComparison.Ordinal)).ToString();
+        Assert.DoesNotContain("ReLU()", second);
+        Assert.Contains("Tanh()", second);
+    }
+
+    [Fact]
+    public void AnEditInsideABodyReusesTheParseAndADeclarationEditParsesAgainWithTheSameResult()
+    {
+        var (driver, compilation) = FirstRun();
+        ulong before = MultiTaskModelGenerator.ParseCache.DeclarationVersion(compilation, default);
+        Compilation bodyEdit = Replace(compilation, 2, Unrelated.Replace("2 * x", "x + x"));
+        Assert.Equal(before, MultiTaskModelGenerator.ParseCache.DeclarationVersion(bodyEdit, default));
+        Compilation declarationEdit = Replace(compilation, 2, Unrelated.Replace("Twice(int x)", "Twice(long x)"));
+        Assert.NotEqual(before, MultiTaskModelGenerator.ParseCache.DeclarationVersion(declarationEdit, default));
+
+        // After a declaration edit elsewhere every model is parsed again, and comes out equal: nothing downstream reruns.
+        driver = driver.RunGenerators(declarationEdit);
+        Assert.All(Outputs(driver, MultiTaskModelGenerator.TrackingNames.Parse), o => Assert.Equal(IncrementalStepRunReason.Unchanged, o.Reason));
+        Assert.All(Outputs(driver, MultiTaskModelGenerator.TrackingNames.Source), o => Assert.True(o.Reason is IncrementalStepRunReason.Cached or IncrementalStepRunReason.Unchanged));
+    }
+
     /// <summary>Types that must never be held by a pipeline value: they pin a compilation and defeat the cache.</summary>
     private static readonly Type[] Forbidden = [typeof(ISymbol), typeof(SyntaxNode), typeof(Location), typeof(Compilation), typeof(SemanticModel), typeof(SyntaxTree)];
 
