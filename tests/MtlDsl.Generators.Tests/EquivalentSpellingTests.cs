@@ -1,0 +1,146 @@
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.CodeAnalysis;
+using Xunit.Abstractions;
+
+namespace MtlDsl.Generators.Tests;
+
+/// <summary>
+/// Property-based: every valid random model, rewritten in spellings the compiler treats as the same declaration
+/// (aliases and qualified names for attribute types, integers as casts or as constants of other types declared in
+/// another type, explicit arrays, attribute lists split, named arguments), generates the same source as its plain
+/// spelling, with no diagnostic from the generator or the compiler.
+/// </summary>
+public partial class EquivalentSpellingTests(ITestOutputHelper output)
+{
+    private const int Seed = 20261130;
+    private const int Models = 1000;
+
+    private static readonly string[] LayerNames =
+        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten"];
+
+    [GeneratedRegex(@"^(\s*)\[(Trunk|Task\(.*?\))(.*)\]$", RegexOptions.Multiline)]
+    private static partial Regex BlockAttributes();
+
+    [GeneratedRegex(@"(?<![\w.])(\d+)(?![\w.])")]
+    private static partial Regex Integer();
+
+    [GeneratedRegex(@"\[Input\(([^)]*)\)\]")]
+    private static partial Regex Input();
+
+    /// <summary>One spelling: the source rewritten (the class and its namespace kept, so the generated text must be equal).</summary>
+    private static string Respell(RandomModel model, int spelling, Random random)
+    {
+        string source = model.Source;
+        var constants = new StringBuilder();
+        string constantsClass = "K" + model.ClassName;
+
+        // Integers in attributes: casts to a narrower type, or constants of other integral types in another type.
+        string Number(Match m)
+        {
+            long value = long.Parse(m.Value, CultureInfo.InvariantCulture);
+            switch (random.Next(4))
+            {
+                case 0 when value <= byte.MaxValue: return $"(byte){value}";
+                case 1 when value <= short.MaxValue: return $"(short){value}";
+                case 2:
+                    string type = value <= byte.MaxValue ? "byte" : value <= short.MaxValue ? "short" : "int";
+                    string name = $"C{constants.Length}";
+                    constants.Append(CultureInfo.InvariantCulture, $"    public const {type} {name} = {value};\n");
+                    return $"{constantsClass}.{name}";
+                default: return m.Value;
+            }
+        }
+
+        source = BlockAttributes().Replace(source, m =>
+        {
+            string indent = m.Groups[1].Value, kind = m.Groups[2].Value, rest = Integer().Replace(m.Groups[3].Value, Number);
+            return spelling switch
+            {
+                // Every attribute in a list of its own.
+                0 => indent + "[" + kind + "]" + string.Concat(SplitLayers(rest).Select(l => "[" + l + "]")),
+                // Layer attributes by alias.
+                1 => indent + "[" + kind + string.Concat(SplitLayers(rest).Select(l => ", " + Aliased(l))) + "]",
+                // Fully qualified attribute class names.
+                _ => indent + "[" + Qualified(kind) + string.Concat(SplitLayers(rest).Select(l => ", " + Qualified(l))) + "]",
+            };
+        });
+        source = Input().Replace(source, m => spelling == 1 ? $"[Input(new[] {{ {m.Groups[1].Value} }})]" : $"[Input(new int[] {{ {m.Groups[1].Value} }})]");
+        if (spelling == 1)
+            source = source.Replace("using MtlDsl;\n", "using MtlDsl;\n" + string.Concat(LayerNames.Select(n => $"using A{n} = MtlDsl.{n}Attribute;\n")), StringComparison.Ordinal);
+        if (constants.Length > 0) source += $"\nstatic class {constantsClass}\n{{\n{constants}}}\n";
+        return source;
+    }
+
+    // The layers after [Trunk or [Task(...): ", Linear(8), ReLU" → ["Linear(8)", "ReLU"] (commas inside parentheses kept).
+    private static IEnumerable<string> SplitLayers(string rest)
+    {
+        int depth = 0, start = -1;
+        for (int i = 0; i < rest.Length; i++)
+        {
+            char c = rest[i];
+            if (c == '(') depth++;
+            else if (c == ')') depth--;
+            else if (c == ',' && depth == 0)
+            {
+                if (start >= 0) yield return rest[start..i].Trim();
+                start = i + 1;
+            }
+        }
+        if (start >= 0 && start < rest.Length) yield return rest[start..].Trim();
+    }
+
+    private static string Aliased(string layer)
+    {
+        string name = new(layer.TakeWhile(char.IsLetterOrDigit).ToArray());
+        return "A" + name + layer[name.Length..];
+    }
+
+    private static string Qualified(string attribute)
+    {
+        string name = new(attribute.TakeWhile(char.IsLetterOrDigit).ToArray());
+        return $"global::MtlDsl.{name}Attribute" + attribute[name.Length..];
+    }
+
+    [Fact]
+    public void EveryValidRandomModelGeneratesTheSameSourceInEquivalentSpellings()
+    {
+        var random = new Random(Seed);
+        var plain = new List<(RandomModel Model, string Generated)>();
+        int declarations = 0, rejected = 0;
+        for (int i = 0; i < Models; i++)
+        {
+            RandomModel model = RandomModels.Create(random, i);
+            var (run, compiled) = GeneratorHarness.Run(model.Source);   // asserts no generator exception (CS8785)
+            declarations++;
+            Assert.DoesNotContain(run.Diagnostics, d => d.Id == "MTL999");
+            Assert.All(run.Diagnostics.Where(d => d.Severity == DiagnosticSeverity.Error), d => Assert.True(d.Location.SourceSpan.Length > 0, $"{d.Id} has no location"));
+            Assert.Empty(compiled.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error && d.Location.SourceTree?.FilePath.EndsWith(".g.cs", StringComparison.Ordinal) == true));
+            if (model.Defects.Count > 0 || run.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error)) { rejected++; continue; }
+            plain.Add((model, run.Results.Single().GeneratedSources.Single(s => s.HintName == $"Fuzz.{model.ClassName}.g.cs").SourceText.ToString()));
+        }
+
+        int spelled = 0;
+        for (int spelling = 0; spelling < 3; spelling++)
+        {
+            var sources = plain.Select(p => Respell(p.Model, spelling, random)).ToArray();
+            Assert.All(sources.Zip(plain), pair => Assert.NotEqual(pair.Second.Model.Source, pair.First)); // every spelling differs in text
+            if (spelling == 1) output.WriteLine(sources[0]);
+            var (run, compiled) = GeneratorHarness.Run(sources);     // all of one spelling in one compilation
+            declarations += sources.Length;
+            spelled += sources.Length;
+            Assert.True(run.Diagnostics.IsEmpty, $"spelling {spelling}: {string.Join("\n", run.Diagnostics.Take(5))}");
+            var problems = compiled.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
+            Assert.True(problems.Count == 0, $"spelling {spelling}: {string.Join("\n", problems.Take(5))}\n{sources[0]}");
+            var generated = run.Results.Single().GeneratedSources.ToDictionary(s => s.HintName, s => s.SourceText.ToString());
+            for (int m = 0; m < plain.Count; m++)
+                Assert.True(generated[$"Fuzz.{plain[m].Model.ClassName}.g.cs"] == plain[m].Generated,
+                    $"spelling {spelling} of {plain[m].Model.ClassName} generates other code:\n{sources[m]}");
+        }
+
+        output.WriteLine($"{declarations} declarations: {Models} random ({plain.Count} valid, {rejected} rejected with located errors), " +
+                         $"{spelled} equivalent spellings of the valid ones, all generating the plain spelling's source; 0 generator exceptions (CS8785), 0 MTL999, 0 errors in generated files");
+        Assert.True(declarations >= 2000, $"only {declarations} declarations");
+    }
+}
