@@ -202,7 +202,9 @@ public sealed partial class MultiTaskModelGenerator
             BoundAttribute? trunk = attributes.FirstOrDefault(a => a.Name == "Trunk");
             BoundAttribute? task = attributes.FirstOrDefault(a => a.Name == "Task");
             var (name, _, memberLocation) = DeclaredNames(member).FirstOrDefault();
-            name ??= "?";
+            name ??= member is IndexerDeclarationSyntax ? "this[]" : "?";
+            // A member without a name of its own (an indexer) is reported at its [Trunk] or [Task] attribute.
+            memberLocation ??= LocationInfo.From((trunk ?? task)!.Syntax);
             if (trunk is not null && task is not null)
             {
                 diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.TrunkAndTask, LocationInfo.From(task.Syntax) ?? memberLocation, name));

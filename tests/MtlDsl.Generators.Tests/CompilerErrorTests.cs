@@ -108,6 +108,24 @@ public class DeclarationFormTests
         Assert.Contains($"is {modifier}", diagnostic.GetMessage());
     }
 
+    [Fact]
+    public void AnIndexerBlockIsMtl011AtItsAttribute()
+    {
+        string members = Members + "    [Trunk, Linear(8)] public Sequential this[int i] => null!;\n";
+        string source = $"using MtlDsl;\nusing TorchSharp.Modules;\n[MultiTaskModel, Input(4)]\npublic partial class M\n{{\n{members}}}\n";
+        Diagnostic diagnostic = Single(source, "MTL011");
+        Assert.Contains("is an indexer", diagnostic.GetMessage());
+        Assert.Equal("Trunk", source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+    }
+
+    [Fact]
+    public void ADanglingAttributeListWhileTypingAddsNoMtlDiagnostic()
+    {
+        string source = $"using MtlDsl;\nusing TorchSharp.Modules;\n[MultiTaskModel, Input(4)]\npublic partial class M\n{{\n{Members}    [Task(Loss.L1, Weight = \n}}\n";
+        var (run, _) = GeneratorHarness.Run(source);
+        Assert.Empty(run.Diagnostics);
+    }
+
     [Theory]
     [InlineData("1e39", "1E+39, which is infinite in float32")]
     [InlineData("double.MaxValue", "1.7976931348623157E+308, which is infinite in float32")]
