@@ -61,7 +61,10 @@ public sealed partial class MultiTaskModelGenerator
                 version += Mix(TreeHashes.GetValue(tree, t => new StrongBox<ulong>(DeclarationHash(t, cancellationToken))).Value);
             foreach (MetadataReference reference in compilation.References)
                 version += Mix((ulong)RuntimeHelpers.GetHashCode(reference));
-            return Mix(version ^ (ulong)compilation.Options.GetHashCode());
+            // Not the compilation options: their GetHashCode throws NotImplementedException inside the compiler (seen
+            // with the .NET 10 SDK), and options (nullable, warnings, platform) do not change what an attribute, a
+            // constant or a type binds to; parse options (language version, symbols) re-parse every file anyway.
+            return Mix(version);
         }
 
         // FNV-1a over the kinds and texts of a file's tokens outside bodies (comments and whitespace are trivia).

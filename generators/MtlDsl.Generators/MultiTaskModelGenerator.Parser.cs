@@ -32,9 +32,18 @@ public sealed partial class MultiTaskModelGenerator
         public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             var type = (INamedTypeSymbol)context.TargetSymbol;
-            TypeDeclarationSyntax[] declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToArray();
-            if (declarations.Length == 0) declarations = [(TypeDeclarationSyntax)context.TargetNode];
-            return ParseCache.GetOrParse(declarations, context.SemanticModel.Compilation, () => ParseUncached(context, type, cancellationToken), cancellationToken);
+            try
+            {
+                TypeDeclarationSyntax[] declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToArray();
+                if (declarations.Length == 0) declarations = [(TypeDeclarationSyntax)context.TargetNode];
+                return ParseCache.GetOrParse(declarations, context.SemanticModel.Compilation, () => ParseUncached(context, type, cancellationToken), cancellationToken);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The cache itself failed (a compiler API that behaves otherwise in some host): parse without it
+                // (ParseUncached turns its own failures into MTL999 and never throws).
+                return ParseUncached(context, type, cancellationToken);
+            }
         }
 
         private static ParseResult ParseUncached(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, CancellationToken cancellationToken)
