@@ -46,30 +46,23 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
+        // The parse, with any failure turned into MTL999 on the model (never an exception, which would be CS8785).
         private static ParseResult ParseUncached(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, CancellationToken cancellationToken)
         {
-            ClassFacts facts;
+            string name = type.Name;
+            LocationInfo? location = LocationInfo.From(context.TargetNode.GetLocation());
             try
             {
-                facts = ModelDeclaration.ReadFacts(type, (TypeDeclarationSyntax)context.TargetNode, cancellationToken);
+                ClassFacts facts = ModelDeclaration.ReadFacts(type, (TypeDeclarationSyntax)context.TargetNode, cancellationToken);
+                (name, location) = (facts.ClassName, facts.ClassLocation);
                 if (facts.Failure is { } failure) return new ParseResult(facts.ClassName, null, new[] { failure }.ToEquatableArray());
-            }
-            catch (Exception e) when (e is not OperationCanceledException)
-            {
-                return new ParseResult(type.Name, null, new[]
-                {
-                    DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, LocationInfo.From(context.TargetNode.GetLocation()), type.Name, e.GetType().Name + ": " + e.Message),
-                }.ToEquatableArray());
-            }
-            try
-            {
                 return ParseCore(type, context.SemanticModel, facts, cancellationToken);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                return new ParseResult(facts.ClassName, null, new[]
+                return new ParseResult(name, null, new[]
                 {
-                    DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, facts.ClassLocation, facts.ClassName, e.GetType().Name + ": " + e.Message),
+                    DiagnosticInfo.Create(DiagnosticDescriptors.InternalError, location, name, e.GetType().Name + ": " + e.Message),
                 }.ToEquatableArray());
             }
         }
