@@ -62,7 +62,7 @@ internal static class AttributeReader
             if (named.Value.Kind == TypedConstantKind.Error) return null;
             values[named.Key] = (Value(named.Value), locations.TryGetValue(named.Key, out LocationInfo? location) ? location : null);
         }
-        return new AttributeArguments(values, complete: true);
+        return new AttributeArguments(values);
     }
 
     // A constant as plain data: arrays become object arrays of their elements; an enum is its underlying number.
@@ -91,11 +91,8 @@ internal static class AttributeReader
 }
 
 /// <summary>The arguments of one attribute as written, by PascalCase parameter or property name.</summary>
-internal sealed class AttributeArguments(Dictionary<string, (object? Value, LocationInfo? Location)> values, bool complete)
+internal sealed class AttributeArguments(Dictionary<string, (object? Value, LocationInfo? Location)> values)
 {
-    /// <summary>False when some argument is not a constant the reader understands (the compiler reports it).</summary>
-    public bool Complete => complete;
-
     public bool Has(string name) => values.ContainsKey(name);
 
     /// <summary>

@@ -320,7 +320,11 @@ public sealed partial class MultiTaskModelGenerator
         internal static readonly Dictionary<string, LayerKind> LayerKinds =
             Enum.GetValues(typeof(LayerKind)).Cast<LayerKind>().ToDictionary(k => k.ToString(), k => k, StringComparer.Ordinal);
 
-        /// <summary>The constructor parameters of each layer attribute, in order (a test keeps them in step with the runtime).</summary>
+        /// <summary>
+        /// The constructor parameters of each layer attribute, in order: the names (in PascalCase) that
+        /// <see cref="ParseLayer"/> reads the bound arguments by. A test keeps them equal to the runtime attributes', so
+        /// that renaming a parameter there cannot silently drop its value here.
+        /// </summary>
         internal static string[] ConstructorParameters(LayerKind kind, int positional) => kind switch
         {
             LayerKind.Linear => ["outFeatures"],
@@ -330,14 +334,6 @@ public sealed partial class MultiTaskModelGenerator
             LayerKind.Dropout => ["p"],
             LayerKind.LayerNorm => ["normalizedShape"],
             _ => [],
-        };
-
-        /// <summary>How many constructor arguments a layer attribute needs (fewer is the compiler's CS7036).</summary>
-        private static int RequiredArguments(LayerKind kind) => kind switch
-        {
-            LayerKind.Conv1d or LayerKind.Conv2d => 2,
-            LayerKind.Linear or LayerKind.MaxPool2d or LayerKind.AvgPool2d or LayerKind.AdaptiveAvgPool2d => 1,
-            _ => 0,
         };
 
         private static LayerSpec ParseLayer(LayerKind kind, AttributeSyntax? syntax, AttributeArguments args)
