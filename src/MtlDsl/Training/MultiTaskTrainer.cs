@@ -159,8 +159,10 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
     // The joint loss with the last step's weights, and each task's loss (NaN, and nothing in the joint loss, for a
     // task without any label in the batch).
-    private TLossValues Values(double[] losses) =>
-        TLossValues.Create(losses.Select((v, k) => double.IsNaN(v) ? 0 : v * LastWeights[k]).Sum(), losses);
+    private TLossValues Values(double[] losses) => Values(losses, LastWeights);
+
+    private static TLossValues Values(double[] losses, IReadOnlyList<double> weights) =>
+        TLossValues.Create(losses.Select((v, k) => double.IsNaN(v) ? 0 : v * weights[k]).Sum(), losses);
 
     // The strategy's backward and the optimizer step, after the losses were read and checked; returns each task's loss.
     private double[] Finish(Tensor[] losses, bool[] present, (Tensor, Tensor)? representation)
@@ -341,7 +343,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         {
             Tensor[] losses = _model.ComputeTaskLosses(_model.forward(input), targets, out bool[] present);
             double[] values = ReadValues(losses, present, StepCount);
-            return TLossValues.Create(values.Select((v, k) => double.IsNaN(v) ? 0 : v * _model.Tasks[k].Weight).Sum(), values);
+            return Values(values, _model.Tasks.Select(t => t.Weight).ToArray());
         }
         finally
         {
