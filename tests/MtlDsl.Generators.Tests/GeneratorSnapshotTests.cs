@@ -98,4 +98,14 @@ public class GeneratorSnapshotTests
             .Select(t => t.Name[..^"Attribute".Length]).OrderBy(n => n, StringComparer.Ordinal);
         Assert.Equal(attributes, Enum.GetNames<Model.LayerKind>().OrderBy(n => n, StringComparer.Ordinal));
     }
+
+    [Fact]
+    public void GeneratedCodeCarriesThePackageVersion()
+    {
+        // The snapshots scrub it; the one place it comes from is the packages' version (Directory.Build.props).
+        Version runtime = typeof(MtlDsl.Loss).Assembly.GetName().Version!;
+        Assert.Equal($"{runtime.Major}.{runtime.Minor}.{runtime.Build}", MultiTaskModelGenerator.GeneratorVersion);
+        var (run, _) = GeneratorHarness.Run("using MtlDsl; using TorchSharp.Modules; [MultiTaskModel, Input(4)] public partial class M { [Trunk, Linear(4)] public partial Sequential T { get; } [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; } [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; } }");
+        Assert.All(run.Results.Single().GeneratedSources, s => Assert.Contains($"GeneratedCode(\"MtlDsl.Generators\", \"{MultiTaskModelGenerator.GeneratorVersion}\")", s.SourceText.ToString()));
+    }
 }

@@ -15,7 +15,7 @@ namespace SeedExample
         private readonly global::TorchSharp.Modules.Sequential _detection;
 
         /// <summary>Creates the model with freshly initialised parameters, in training mode.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public VisionModel() : base("VisionModel")
         {
             _features = global::TorchSharp.torch.nn.Sequential(
@@ -37,13 +37,13 @@ namespace SeedExample
             RegisterComponents();
         }
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Features => _features;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Classification => _classification;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Detection => _detection;
 
         /// <summary>The number of tasks.</summary>
@@ -53,7 +53,7 @@ namespace SeedExample
         public const long ParameterCount = 500589;
 
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
             "VisionModel",
             new int[] { 3, 28, 28 },
@@ -76,7 +76,7 @@ namespace SeedExample
             });
 
         /// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]
         {
             new("Classification", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 10 }),
@@ -95,11 +95,11 @@ namespace SeedExample
         public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
 
         /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _features.forward(input);
 
         /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
             0 => _classification.forward(representation),
@@ -108,15 +108,15 @@ namespace SeedExample
         };
 
         /// <summary>Runs the trunk and the head of task Classification only; output per sample [10].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardClassification(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
 
         /// <summary>Runs the trunk and the head of task Detection only; output per sample [35, 7, 7].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardDetection(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
             global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
@@ -124,17 +124,17 @@ namespace SeedExample
         }
 
         /// <summary>A trainer that updates this model with <paramref name="optimizer"/>, one batch per step, weighting the tasks with <paramref name="weighting"/> (the declared weights if null).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::TorchSharp.torch.optim.Optimizer optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
             new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
 
         /// <summary>A trainer whose optimizer <paramref name="optimizer"/> builds over the model's parameters and the strategy's own (UW, GradNorm and IMTL learn some).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::TorchSharp.torch.optim.Optimizer> optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
             new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
 
         /// <summary>Every task's output for a batch.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Outputs(global::TorchSharp.torch.Tensor Classification, global::TorchSharp.torch.Tensor Detection) : global::MtlDsl.ITaskTensors<Outputs>
         {
             /// <inheritdoc />
@@ -157,7 +157,7 @@ namespace SeedExample
         }
 
         /// <summary>Every task's target for a batch.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Targets(global::TorchSharp.torch.Tensor Classification, global::TorchSharp.torch.Tensor Detection) : global::MtlDsl.ITaskTensors<Targets>
         {
             /// <inheritdoc />
@@ -180,11 +180,11 @@ namespace SeedExample
         }
 
         /// <summary>The joint loss and every task's loss for a batch, as tensors that back-propagate.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Losses(global::TorchSharp.torch.Tensor Total, global::TorchSharp.torch.Tensor Classification, global::TorchSharp.torch.Tensor Detection);
 
         /// <summary>The joint loss and every task's loss of one step, as numbers.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public readonly record struct LossValues(double Total, double Classification, double Detection) : global::MtlDsl.ITaskLossValues<LossValues>
         {
             /// <inheritdoc />

@@ -3,7 +3,7 @@
 
 namespace MtlDsl.Generated
 {
-    [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+    [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
     internal static class NativeInitializer
     {
 #pragma warning disable CA2255 // Loading the native library before the first TorchSharp call is what a module initializer is for.

@@ -15,7 +15,7 @@ namespace MtlDsl.TestModels
         private readonly global::TorchSharp.Modules.Sequential _position;
 
         /// <summary>Creates the model with freshly initialised parameters, in training mode.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public PooledImageModel() : base("PooledImageModel")
         {
             _features = global::TorchSharp.torch.nn.Sequential(
@@ -37,13 +37,13 @@ namespace MtlDsl.TestModels
             RegisterComponents();
         }
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Features => _features;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Kind => _kind;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Position => _position;
 
         /// <summary>The number of tasks.</summary>
@@ -53,7 +53,7 @@ namespace MtlDsl.TestModels
         public const long ParameterCount = 815;
 
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
             "PooledImageModel",
             new int[] { 1, 20, 18 },
@@ -76,7 +76,7 @@ namespace MtlDsl.TestModels
             });
 
         /// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]
         {
             new("Kind", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 5 }),
@@ -95,11 +95,11 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
 
         /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _features.forward(input);
 
         /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
             0 => _kind.forward(representation),
@@ -108,15 +108,15 @@ namespace MtlDsl.TestModels
         };
 
         /// <summary>Runs the trunk and the head of task Kind only; output per sample [5].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
 
         /// <summary>Runs the trunk and the head of task Position only; output per sample [2].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
             global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
@@ -124,17 +124,17 @@ namespace MtlDsl.TestModels
         }
 
         /// <summary>A trainer that updates this model with <paramref name="optimizer"/>, one batch per step, weighting the tasks with <paramref name="weighting"/> (the declared weights if null).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::TorchSharp.torch.optim.Optimizer optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
             new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
 
         /// <summary>A trainer whose optimizer <paramref name="optimizer"/> builds over the model's parameters and the strategy's own (UW, GradNorm and IMTL learn some).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::TorchSharp.torch.optim.Optimizer> optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
             new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
 
         /// <summary>Every task's output for a batch.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Outputs(global::TorchSharp.torch.Tensor Kind, global::TorchSharp.torch.Tensor Position) : global::MtlDsl.ITaskTensors<Outputs>
         {
             /// <inheritdoc />
@@ -157,7 +157,7 @@ namespace MtlDsl.TestModels
         }
 
         /// <summary>Every task's target for a batch.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Targets(global::TorchSharp.torch.Tensor Kind, global::TorchSharp.torch.Tensor Position) : global::MtlDsl.ITaskTensors<Targets>
         {
             /// <inheritdoc />
@@ -180,11 +180,11 @@ namespace MtlDsl.TestModels
         }
 
         /// <summary>The joint loss and every task's loss for a batch, as tensors that back-propagate.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Losses(global::TorchSharp.torch.Tensor Total, global::TorchSharp.torch.Tensor Kind, global::TorchSharp.torch.Tensor Position);
 
         /// <summary>The joint loss and every task's loss of one step, as numbers.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public readonly record struct LossValues(double Total, double Kind, double Position) : global::MtlDsl.ITaskLossValues<LossValues>
         {
             /// <inheritdoc />

@@ -21,7 +21,7 @@ namespace MtlDsl.TestModels
         private readonly global::TorchSharp.Modules.Sequential _bodyMass;
 
         /// <summary>Creates the model with freshly initialised parameters, in training mode.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public TabularModel() : base("TabularModel")
         {
             _encoder = global::TorchSharp.torch.nn.Sequential(
@@ -46,19 +46,19 @@ namespace MtlDsl.TestModels
             RegisterComponents();
         }
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Encoder => _encoder;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Bottleneck => _bottleneck;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential Species => _species;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential IsMale => _isMale;
 
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public partial global::TorchSharp.Modules.Sequential BodyMass => _bodyMass;
 
         /// <summary>The number of tasks.</summary>
@@ -68,7 +68,7 @@ namespace MtlDsl.TestModels
         public const long ParameterCount = 3988;
 
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
             "TabularModel",
             new int[] { 12 },
@@ -92,7 +92,7 @@ namespace MtlDsl.TestModels
             });
 
         /// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]
         {
             new("Species", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 3 }),
@@ -112,11 +112,11 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
 
         /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _bottleneck.forward(_encoder.forward(input));
 
         /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
             0 => _species.forward(representation),
@@ -126,19 +126,19 @@ namespace MtlDsl.TestModels
         };
 
         /// <summary>Runs the trunk and the head of task Species only; output per sample [3].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardSpecies(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
 
         /// <summary>Runs the trunk and the head of task IsMale only; output per sample [1].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardIsMale(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
 
         /// <summary>Runs the trunk and the head of task BodyMass only; output per sample [1].</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardBodyMass(global::TorchSharp.torch.Tensor input) => ForwardTask(2, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
             global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
@@ -146,17 +146,17 @@ namespace MtlDsl.TestModels
         }
 
         /// <summary>A trainer that updates this model with <paramref name="optimizer"/>, one batch per step, weighting the tasks with <paramref name="weighting"/> (the declared weights if null).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::TorchSharp.torch.optim.Optimizer optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
             new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
 
         /// <summary>A trainer whose optimizer <paramref name="optimizer"/> builds over the model's parameters and the strategy's own (UW, GradNorm and IMTL learn some).</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues> CreateTrainer(global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::TorchSharp.torch.optim.Optimizer> optimizer, global::MtlDsl.Weighting.WeightingStrategy? weighting = null, global::MtlDsl.Weighting.GradientMode mode = global::MtlDsl.Weighting.GradientMode.Parameters) =>
             new global::MtlDsl.Training.MultiTaskTrainer<Outputs, Targets, LossValues>(this, optimizer, weighting, mode);
 
         /// <summary>Every task's output for a batch.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Outputs(global::TorchSharp.torch.Tensor Species, global::TorchSharp.torch.Tensor IsMale, global::TorchSharp.torch.Tensor BodyMass) : global::MtlDsl.ITaskTensors<Outputs>
         {
             /// <inheritdoc />
@@ -180,7 +180,7 @@ namespace MtlDsl.TestModels
         }
 
         /// <summary>Every task's target for a batch.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Targets(global::TorchSharp.torch.Tensor Species, global::TorchSharp.torch.Tensor IsMale, global::TorchSharp.torch.Tensor BodyMass) : global::MtlDsl.ITaskTensors<Targets>
         {
             /// <inheritdoc />
@@ -204,11 +204,11 @@ namespace MtlDsl.TestModels
         }
 
         /// <summary>The joint loss and every task's loss for a batch, as tensors that back-propagate.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public sealed record Losses(global::TorchSharp.torch.Tensor Total, global::TorchSharp.torch.Tensor Species, global::TorchSharp.torch.Tensor IsMale, global::TorchSharp.torch.Tensor BodyMass);
 
         /// <summary>The joint loss and every task's loss of one step, as numbers.</summary>
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "1.0.0")]
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public readonly record struct LossValues(double Total, double Species, double IsMale, double BodyMass) : global::MtlDsl.ITaskLossValues<LossValues>
         {
             /// <inheritdoc />
