@@ -16,10 +16,62 @@ namespace MultiMnist;
 /// <param name="Methods">The multi-task methods: <c>Static</c> and the names of <see cref="WeightingStrategies"/>.</param>
 /// <param name="OutputDirectory">Where each model's history, plots and checkpoints go (one folder per method).</param>
 /// <param name="BatchSize">Images per step.</param>
-/// <param name="LearningRate">Adam's learning rate (cosine-annealed to a tenth over the epochs).</param>
+/// <param name="LearningRate">The learning rate: Adam's, cosine-annealed to a tenth over the epochs; or, with
+/// <paramref name="Paper"/>, SGD's.</param>
 /// <param name="Seed">The seed of the split, the pairing, the initial weights, the batch order and dropout.</param>
+/// <param name="Paper">Sener &amp; Koltun's protocol: SGD with momentum 0.9, the rate halved every 30 epochs.</param>
 public sealed record ExperimentOptions(int Epochs, int TrainDigits, int TestDigits, IReadOnlyList<string> Methods, string OutputDirectory,
-    int BatchSize = 64, double LearningRate = 2e-3, int Seed = 2018);
+    int BatchSize = 64, double LearningRate = 2e-3, int Seed = 2018, bool Paper = false)
+{
+    /// <summary>The optimizer of every model of the run.</summary>
+    public optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters) => Paper
+        ? new MtlDsl.Optimizers.SGD(parameters, lr: LearningRate, momentum: 0.9)
+        : new MtlDsl.Optimizers.Adam(parameters, lr: LearningRate);
+
+    /// <summary>The learning-rate schedule of every model of the run.</summary>
+    public LearningRateSchedule Schedule => Paper ? LearningRateSchedule.Step(every: 30, gamma: 0.5) : LearningRateSchedule.Cosine(Epochs, minFactor: 0.1);
+
+    /// <summary>A sentence saying how the models are trained.</summary>
+    public string Protocol => Paper
+        ? $"SGD momentum 0.9, learning rate {LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)} halved every 30 epochs"
+        : $"Adam, learning rate {LearningRate.ToString(System.Globalization.CultureInfo.InvariantCulture)} cosine-annealed to a tenth";
+}
+
+/// <summary>The MultiMNIST images of one run: training and test, each with its left and right labels.</summary>
+public sealed record MultiMnistImages(Tensor TrainImages, Tensor TrainLeft, Tensor TrainRight, Tensor TestImages, Tensor TestLeft, Tensor TestRight)
+{
+    /// <summary>
+    /// The quick and full modes: training and test images from disjoint digits of the 10,000 in Data/mnist-digits.
+    /// </summary>
+    public static MultiMnistImages FromDigits(MnistDigits digits, ExperimentOptions options)
+    {
+        var (trainIndices, testIndices) = MultiMnistBuilder.Split(digits.Count, options.TrainDigits, options.TestDigits, options.Seed);
+        var (trainImages, trainLeft, trainRight) = MultiMnistBuilder.Build(digits, trainIndices, options.Seed + 1);
+        var (testImages, testLeft, testRight) = MultiMnistBuilder.Build(digits, testIndices, options.Seed + 2);
+        return new(trainImages, trainLeft, trainRight, testImages, testLeft, testRight);
+    }
+
+    /// <summary>
+    /// The paper's construction on the full MNIST: one MultiMNIST image per training digit (60,000, partners drawn
+    /// from the training digits) and per test digit (10,000, partners from the test digits). With
+    /// <paramref name="holdOut"/> digits, for choosing a learning rate without looking at the test set: the "test"
+    /// images are built from that many training digits (a seeded draw) and the training images from the rest; the
+    /// test digits are not used.
+    /// </summary>
+    public static MultiMnistImages FromFullMnist(MnistDigits train, MnistDigits test, int seed, int holdOut = 0)
+    {
+        if (holdOut > 0)
+        {
+            var (fit, held) = MultiMnistBuilder.Split(train.Count, train.Count - holdOut, holdOut, seed);
+            var (fitImages, fitLeft, fitRight) = MultiMnistBuilder.Build(train, fit, seed + 1);
+            var (heldImages, heldLeft, heldRight) = MultiMnistBuilder.Build(train, held, seed + 2);
+            return new(fitImages, fitLeft, fitRight, heldImages, heldLeft, heldRight);
+        }
+        var (trainImages, trainLeft, trainRight) = MultiMnistBuilder.Build(train, Enumerable.Range(0, train.Count).ToArray(), seed + 1);
+        var (testImages, testLeft, testRight) = MultiMnistBuilder.Build(test, Enumerable.Range(0, test.Count).ToArray(), seed + 2);
+        return new(trainImages, trainLeft, trainRight, testImages, testLeft, testRight);
+    }
+}
 
 /// <summary>One row of the comparison: test accuracy of both digits, Δm against the single-task baselines, time.</summary>
 public sealed record MethodResult(string Method, double Left, double Right, double? DeltaM, double Seconds);
@@ -41,15 +93,12 @@ public static class Experiment
     public static IReadOnlyList<string> AllMethods { get; } = ["Static", .. WeightingStrategies.Names.Where(n => n != "EW")];
 
     /// <summary>Trains the baselines and every method; returns the rows, the baselines first.</summary>
-    public static IReadOnlyList<MethodResult> Run(ExperimentOptions options, MnistDigits digits, Action<string> log, bool progress)
+    public static IReadOnlyList<MethodResult> Run(ExperimentOptions options, MultiMnistImages images, Action<string> log, bool progress)
     {
-        var (trainIndices, testIndices) = MultiMnistBuilder.Split(digits.Count, options.TrainDigits, options.TestDigits, options.Seed);
-        var (trainImages, trainLeft, trainRight) = MultiMnistBuilder.Build(digits, trainIndices, options.Seed + 1);
-        var (testImages, testLeft, testRight) = MultiMnistBuilder.Build(digits, testIndices, options.Seed + 2);
-        log($"MultiMNIST: {trainImages.shape[0]:N0} training and {testImages.shape[0]:N0} test images (disjoint digits), {options.Epochs} epochs, batch {options.BatchSize}.");
+        log($"MultiMNIST: {images.TrainImages.shape[0]:N0} training and {images.TestImages.shape[0]:N0} test images (disjoint digits), {options.Epochs} epochs, batch {options.BatchSize}, {options.Protocol}.");
 
-        var train = MultiTaskData<MultiLeNet.Targets>.Shared(trainImages, new MultiLeNet.Targets(trainLeft, trainRight));
-        var test = MultiTaskData<MultiLeNet.Targets>.Shared(testImages, new MultiLeNet.Targets(testLeft, testRight));
+        var train = MultiTaskData<MultiLeNet.Targets>.Shared(images.TrainImages, new MultiLeNet.Targets(images.TrainLeft, images.TrainRight));
+        var test = MultiTaskData<MultiLeNet.Targets>.Shared(images.TestImages, new MultiLeNet.Targets(images.TestLeft, images.TestRight));
 
         // The single-task baselines: the same network trained with the other digit's labels masked, which is
         // exactly a trunk and one head trained alone (the other head gets no gradient and stays as it was).
@@ -68,7 +117,7 @@ public static class Experiment
             WeightingStrategy? weighting = method == "Static" ? null : WeightingStrategies.Create(method, options.Seed);
             // MGDA-UB: MGDA on the gradients with respect to the representation, as Sener & Koltun train it.
             var mode = method == "MGDA" ? GradientMode.Representation : GradientMode.Parameters;
-            var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.Adam(parameters, lr: options.LearningRate), weighting, mode);
+            var trainer = model.CreateTrainer(options.CreateOptimizer, weighting, mode);
             TrainingHistory history = Fit(trainer, train, test, options, method, log, progress);
             EvaluationResult final = history.Epochs[^1].Validation!;
             double l = final["Left", "accuracy"], r = final["Right", "accuracy"];
@@ -83,7 +132,7 @@ public static class Experiment
     {
         torch.manual_seed(options.Seed);
         using var model = new MultiLeNet();
-        var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.Adam(parameters, lr: options.LearningRate));
+        var trainer = model.CreateTrainer(options.CreateOptimizer);
         var history = Fit(trainer, train.OnlyTask(task), test.OnlyTask(task), options, name, log, progress);
         return history.Epochs[^1].Validation![task, "accuracy"];
     }
@@ -97,7 +146,7 @@ public static class Experiment
         var fit = new FitOptions
         {
             Epochs = options.Epochs, BatchSize = options.BatchSize, Seed = options.Seed,
-            Schedule = LearningRateSchedule.Cosine(options.Epochs, minFactor: 0.1),
+            Schedule = options.Schedule,
             OutputDirectory = Path.Combine(options.OutputDirectory, name),
         };
         log($"{name}:");

@@ -15,6 +15,15 @@ public sealed class MnistDigits
 
     private MnistDigits(byte[] labels, byte[] pixels, int rows, int columns) => (Labels, Pixels, Rows, Columns) = (labels, pixels, rows, columns);
 
+    /// <summary>Digits from their labels and grey levels (rows × columns bytes per image, back to back).</summary>
+    public static MnistDigits Create(byte[] labels, byte[] pixels, int rows, int columns)
+    {
+        if (pixels.Length != labels.Length * rows * columns)
+            throw new ArgumentException($"{pixels.Length} grey levels are not {labels.Length} images of {rows}×{columns}.", nameof(pixels));
+        if (labels.Any(l => l > 9)) throw new ArgumentException("A digit label is above 9.", nameof(labels));
+        return new MnistDigits(labels, pixels, rows, columns);
+    }
+
     /// <summary>Each image's digit.</summary>
     public byte[] Labels { get; }
 
