@@ -66,4 +66,15 @@ public class MnistFilesTests
         Assert.Equal([500L, 1, 28, 28], tuning.TrainImages.shape);
         Assert.Equal([100L, 1, 28, 28], tuning.TestImages.shape);
     }
+
+    [Fact]
+    public void ThePaperProtocolIsSgdWithMomentumAndTheRateHalvedEveryThirtyEpochs()
+    {
+        var options = new ExperimentOptions(100, 60_000, 10_000, ["Static"], "out", BatchSize: 256, LearningRate: Tuning.PaperRate, Paper: true);
+        using var layer = TorchSharp.torch.nn.Linear(2, 1);
+        var optimizer = options.CreateOptimizer(layer.parameters());
+        Assert.IsType<MtlDsl.Optimizers.SGD>(optimizer);
+        Assert.Equal([1.0, 1.0, 0.5, 0.5, 0.25, 0.125], new[] { 0, 29, 30, 59, 60, 99 }.Select(options.Schedule.Factor));
+        Assert.Contains("SGD momentum 0.9", options.Protocol);
+    }
 }
