@@ -15,18 +15,13 @@ case "$(uname -s)-$(uname -m)" in
   *) echo "no single-platform libtorch package for $(uname -s)-$(uname -m)" >&2; exit 1 ;;
 esac
 torchsharp="$(sed -n 's:.*Include="TorchSharp" Version="\([^"]*\)".*:\1:p' "$repo/Directory.Packages.props")"
-(cd "$repo" && dotnet pack -c Release -o "$work/packages" -p:VersionSuffix="size.$$" >/dev/null)
-version="$(basename "$(ls "$work"/packages/MtlDsl.[0-9]*.nupkg | head -1)" .nupkg)"; version="${version#MtlDsl.}"
+. "$repo/tests/packages/packed.sh"
+version="$(mtldsl_pack "$repo" "$work/packages" "size.$$" 2>"$work/pack.log")" || { cat "$work/pack.log" >&2; exit 1; }
 dotnet new install "$work/packages/MtlDsl.Templates.$version.nupkg" --debug:custom-hive "$work/hive" >/dev/null
 
 measure() { # measure NAME: restore, build and run $work/NAME with its own packages folder
   local name="$1" dir="$work/$1"
-  cat > "$dir/NuGet.config" <<XML
-<configuration>
-  <packageSources><add key="mtldsl" value="$work/packages" /></packageSources>
-  <config><add key="globalPackagesFolder" value="$dir/packages" /></config>
-</configuration>
-XML
+  mtldsl_nuget_config "$dir" "$work/packages" "$dir/packages"
   (cd "$dir" && dotnet build -c Release >"$dir/build.log" 2>&1) || { cat "$dir/build.log"; return 1; }
   local accuracy
   accuracy="$(cd "$dir" && dotnet run -c Release --no-build 2>&1 | grep -oE 'Quadrant: loss [0-9.]+, accuracy [0-9.]+' | grep -oE '[0-9.]+$')"

@@ -27,15 +27,12 @@ check() { # check NAME COMMAND...: runs the command, output in $work/logs/NAME.l
 }
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1 DOTNET_SKIP_FIRST_TIME_EXPERIENCE=1
 
-# A version no registry and no cache has: VersionPrefix (Directory.Build.props) plus a CI suffix.
+. "$repo/tests/packages/packed.sh"
 suffix="ci.$(date -u +%Y%m%d%H%M%S).$$"
 packages="$work/packages"
-pack() {
-  cd "$repo" && dotnet pack -c Release -o "$packages" -p:VersionSuffix="$suffix" &&
-  ls "$packages"/MtlDsl.*-"$suffix".nupkg "$packages"/MtlDsl.Reporting.*-"$suffix".nupkg "$packages"/MtlDsl.Templates.*-"$suffix".nupkg
-}
+version=""
+pack() { version="$(mtldsl_pack "$repo" "$packages" "$suffix")"; }
 check pack pack
-version="$(basename "$(ls "$packages"/MtlDsl.[0-9]*.nupkg 2>/dev/null | head -1)" .nupkg)"; version="${version#MtlDsl.}"
 if [ -z "$version" ]; then echo "consumer: $passed passed, $((failed + 1)) failed"; exit 1; fi
 echo "packed version $version"
 
@@ -57,17 +54,7 @@ layout() {
 }
 check package-layout layout
 
-cat > "$work/NuGet.config" <<XML
-<?xml version="1.0" encoding="utf-8"?>
-<configuration>
-  <packageSources>
-    <add key="mtldsl-packed" value="$packages" />
-  </packageSources>
-  <config>
-    <add key="globalPackagesFolder" value="$work/nuget-packages" />
-  </config>
-</configuration>
-XML
+mtldsl_nuget_config "$work" "$packages" "$work/nuget-packages"
 
 hive="$work/template-hive"
 from_template() {
