@@ -12,7 +12,8 @@ public sealed partial class MultiTaskModelGenerator
 {
     /// <summary>The generator's version, as its package gives it (major.minor.patch of the assembly version).</summary>
     internal static string GeneratorVersion { get; } = typeof(MultiTaskModelGenerator).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
-    private static string GeneratedCode => $"[global::System.CodeDom.Compiler.GeneratedCode(\"MtlDsl.Generators\", \"{GeneratorVersion}\")]";
+    // After GeneratorVersion: static initializers of one file run in textual order.
+    private static readonly string GeneratedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"MtlDsl.Generators\", \"{GeneratorVersion}\")]";
     private const string Tensor = "global::TorchSharp.torch.Tensor";
     private const string Sequential = "global::TorchSharp.Modules.Sequential";
     private const string Nn = "global::TorchSharp.torch.nn";
