@@ -105,6 +105,7 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
         "Shape" or "NormalizedShape" => v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
         "Loss" => v.Value.Value is int,
+        "Reads" => v.Value.Value is string or null,
         _ => ToInt(v.Value.Value) is not null,
     });
 

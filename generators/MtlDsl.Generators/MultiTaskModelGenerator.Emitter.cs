@@ -30,7 +30,7 @@ public sealed partial class MultiTaskModelGenerator
             {
                 EmitFieldsAndConstructor(w, shaped);
                 EmitStaticDescription(w, shaped, tasks);
-                EmitForward(w, trunk, tasks);
+                EmitForward(w, shaped, trunk, tasks);
                 EmitTypedSurface(w, name, tasks);
             });
         }
@@ -71,30 +71,73 @@ public sealed partial class MultiTaskModelGenerator
 
         private static string Literal(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
+        private const string Architectures = "global::MtlDsl.Architectures";
+
         private static void EmitFieldsAndConstructor(SourceWriter w, ShapedModel shaped)
         {
+            ArchitectureSpec architecture = shaped.Spec.Architecture;
+            var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{StateName(block.Spec.Name)}\")]");
-                w.Line($"private readonly {Sequential} {FieldName(block)};");
+                w.Line($"private readonly {FieldType(architecture, block)} {FieldName(block)};");
+                w.Line();
+            }
+            foreach (var (field, type, state) in ArchitectureFields(architecture.Kind))
+            {
+                w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{state}\")]");
+                w.Line($"private readonly {type} {field};");
+                w.Line();
+            }
+            if (architecture.PerTaskRepresentation)
+            {
+                w.Line($"private static readonly string[] s_taskStateNames = new string[] {{ {string.Join(", ", tasks.Select(t => $"\"{StateName(t.Spec.Name)}\""))} }};");
                 w.Line();
             }
 
             w.Line("/// <summary>Creates the model with freshly initialised parameters, in training mode.</summary>");
             w.Line(GeneratedCode);
             w.Open($"public {shaped.Spec.ClassName}() : base(\"{shaped.Spec.ClassName.TrimStart('@')}\")");
+            var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
             foreach (ShapedBlock block in shaped.Blocks)
             {
-                if (block.Layers.Count == 0)
+                if (block.Spec.Kind == BlockKind.Task || architecture.Kind is ArchitectureKind.HardSharing or ArchitectureKind.MTAN)
                 {
-                    w.Line($"{FieldName(block)} = {Nn}.Sequential();");
+                    EmitSequential(w, $"{FieldName(block)} = ", block, ";");
                     continue;
                 }
-                w.Line($"{FieldName(block)} = {Nn}.Sequential(");
-                w.Indent();
-                for (int i = 0; i < block.Layers.Count; i++)
-                    w.Line(Factory(block.Layers[i]) + (i + 1 < block.Layers.Count ? "," : ");"));
-                w.Outdent();
+                string i(long value) => value.ToString(CultureInfo.InvariantCulture);
+                switch (architecture.Kind)
+                {
+                    case ArchitectureKind.CrossStitch:
+                        EmitSequential(w, $"{FieldName(block)} = {Architectures}.CrossStitch.Columns({i(tasks.Count)}, () => ", block, ");");
+                        break;
+                    default:
+                        int level = trunk.IndexOf(block);
+                        string gates = architecture.Kind == ArchitectureKind.PLE
+                            ? $", gateInputs: {i(shaped.Architecture.GateInputs[level])}, sharedGate: {(level + 1 < trunk.Count ? "true" : "false")}"
+                            : "";
+                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, s_taskStateNames, {i(architecture.TaskExperts)}, () => ",
+                            block, $"{gates});");
+                        break;
+                }
+            }
+            switch (architecture.Kind)
+            {
+                case ArchitectureKind.MMoE:
+                case ArchitectureKind.CGC:
+                    w.Line($"__gates = new global::TorchSharp.Modules.ModuleDict<{Sequential}>();");
+                    foreach (ShapedBlock task in tasks)
+                        w.Line($"__gates.Add(\"{StateName(task.Spec.Name)}\", {Architectures}.Mixture.Gate({shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)}));");
+                    break;
+                case ArchitectureKind.CrossStitch:
+                    w.Line($"__crossStitch = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
+                    break;
+                case ArchitectureKind.MTAN:
+                    var stages = shaped.Architecture.Stages;
+                    w.Line($"__attention = {Architectures}.TaskAttention.Masks(s_taskStateNames, {IntList(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels).ToList())}, {IntList(stages.Select(st => st.OutputChannels).ToList())});");
+                    w.Line($"__attentionBlocks = {Architectures}.TaskAttention.Blocks({IntList(stages.Take(stages.Count - 1).Select(st => st.OutputChannels).ToList())}, {IntList(stages.Skip(1).Select(st => st.IntermediateChannels).ToList())});");
+                    break;
             }
             w.Line("RegisterComponents();");
             w.Close();
@@ -102,10 +145,60 @@ public sealed partial class MultiTaskModelGenerator
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 w.Line();
+                string value = FieldName(block);
+                if (block.Spec.Kind == BlockKind.Trunk && architecture.HasExperts)
+                {
+                    w.Line($"/// <summary>The first copy of block {block.Spec.Name}: the first shared expert's (every copy is in the state dict under {StateName(block.Spec.Name)}).</summary>");
+                    value += ".First";
+                }
+                else if (block.Spec.Kind == BlockKind.Trunk && architecture.Kind == ArchitectureKind.CrossStitch)
+                {
+                    w.Line($"/// <summary>Block {block.Spec.Name} of the first task's column (every column is in the state dict under {StateName(block.Spec.Name)}).</summary>");
+                    value += "[0]";
+                }
                 w.Line(GeneratedCode);
-                w.Line($"{block.Spec.Accessibility} partial {Sequential} {Id(block.Spec.Name)} => {FieldName(block)};");
+                w.Line($"{block.Spec.Accessibility} partial {Sequential} {Id(block.Spec.Name)} => {value};");
             }
         }
+
+        // A block's layers as an nn.Sequential expression, between a prefix and a suffix.
+        private static void EmitSequential(SourceWriter w, string prefix, ShapedBlock block, string suffix)
+        {
+            if (block.Layers.Count == 0)
+            {
+                w.Line($"{prefix}{Nn}.Sequential(){suffix}");
+                return;
+            }
+            w.Line($"{prefix}{Nn}.Sequential(");
+            w.Indent();
+            for (int i = 0; i < block.Layers.Count; i++)
+                w.Line(Factory(block.Layers[i]) + (i + 1 < block.Layers.Count ? "," : ")" + suffix));
+            w.Outdent();
+        }
+
+        private static string FieldType(ArchitectureSpec architecture, ShapedBlock block) =>
+            block.Spec.Kind == BlockKind.Task ? Sequential : architecture.Kind switch
+            {
+                ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE => $"{Architectures}.ExpertBlock",
+                ArchitectureKind.CrossStitch => $"global::TorchSharp.Modules.ModuleList<{Sequential}>",
+                _ => Sequential,
+            };
+
+        /// <summary>The fields of the modules an architecture adds: field name, type, state-dict name.</summary>
+        private static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureKind kind) => kind switch
+        {
+            ArchitectureKind.MMoE or ArchitectureKind.CGC => [("__gates", $"global::TorchSharp.Modules.ModuleDict<{Sequential}>", "gates")],
+            ArchitectureKind.CrossStitch => [("__crossStitch", "global::TorchSharp.Modules.ParameterList", "cross_stitch")],
+            ArchitectureKind.MTAN =>
+            [
+                ("__attention", $"global::TorchSharp.Modules.ModuleDict<global::TorchSharp.Modules.ModuleList<{Sequential}>>", "attention"),
+                ("__attentionBlocks", $"global::TorchSharp.Modules.ModuleList<{Sequential}>", "attention_blocks"),
+            ],
+            _ => [],
+        };
+
+        /// <summary>The state-dict names the modules of an architecture take (no block may take them).</summary>
+        public static IEnumerable<string> ArchitectureStateNames(ArchitectureKind kind) => ArchitectureFields(kind).Select(f => f.State);
 
         private static void EmitStaticDescription(SourceWriter w, ShapedModel shaped, List<ShapedBlock> tasks)
         {
@@ -127,20 +220,23 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("new global::MtlDsl.LayerSummary[]");
             w.Line("{");
             w.Indent();
-            foreach (ShapedBlock block in shaped.Blocks)
-                foreach (ShapedLayer layer in block.Layers)
-                    w.Line($"new(\"{StateName(block.Spec.Name)}\", {layer.Index.ToString(CultureInfo.InvariantCulture)}, \"{Describe(layer)}\", {IntList(layer.OutputShape)}, {layer.Parameters.ToString(CultureInfo.InvariantCulture)}),");
+            foreach (string row in SummaryRows(shaped)) w.Line(row + ",");
             w.Outdent();
-            w.Line("});");
+            w.Line("},");
+            w.Line($"global::MtlDsl.ModelArchitecture.{model.Architecture.Kind});");
             w.Outdent();
             w.Line();
-            w.Line("/// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>");
+            w.Line("/// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>");
             w.Line(GeneratedCode);
             w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]");
             w.Line("{");
             w.Indent();
-            foreach (ShapedBlock task in tasks)
-                w.Line($"new(\"{task.Spec.Name}\", global::MtlDsl.Loss.{LossNames.Of(task.Spec.Loss)}, {DoubleLiteral(task.Spec.Weight)}, {IntList(task.OutputShape)}),");
+            for (int k = 0; k < tasks.Count; k++)
+            {
+                ShapedBlock task = tasks[k];
+                TaskRead read = shaped.Architecture.Reads[k];
+                w.Line($"new(\"{task.Spec.Name}\", global::MtlDsl.Loss.{LossNames.Of(task.Spec.Loss)}, {DoubleLiteral(task.Spec.Weight)}, {IntList(task.OutputShape)}, \"{read.Source}\", {IntList(read.Shape)}),");
+            }
             w.Outdent();
             w.Line("};");
             w.Line();
@@ -153,17 +249,53 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;");
             w.Line();
             w.Line("/// <inheritdoc />");
-            w.Line("public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;");
+            w.Line($"public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.{model.Architecture.Kind};");
+            w.Line();
+            w.Line("/// <inheritdoc />");
+            w.Line($"public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules {{ get; }} = global::System.Array.AsReadOnly(new string[] {{ {string.Join(", ", SharedModules(shaped).Select(m => $"\"{m}\""))} }});");
         }
 
-        private static void EmitForward(SourceWriter w, List<ShapedBlock> trunk, List<ShapedBlock> tasks)
+        private static void EmitForward(SourceWriter w, ShapedModel shaped, List<ShapedBlock> trunk, List<ShapedBlock> tasks)
         {
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line(GeneratedCode);
-            string representation = "input";
-            foreach (ShapedBlock block in trunk) representation = $"{FieldName(block)}.forward({representation})";
-            w.Line($"protected override {Tensor} RunTrunk({Tensor} input) => {representation};");
+            string blocks = string.Join(", ", trunk.Select(FieldName));
+            string[] ints(IEnumerable<int> values) => values.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray();
+            switch (shaped.Spec.Architecture.Kind)
+            {
+                case ArchitectureKind.HardSharing:
+                {
+                    w.Open($"protected override {Tensor}[] RunShared({Tensor} input)");
+                    string previous = "input";
+                    // The blocks up to the deepest one a head reads (MTL028 warns of any after it).
+                    int deepest = shaped.Architecture.Reads.Max(r => trunk.FindIndex(b => StateName(b.Spec.Name) == r.Source));
+                    for (int b = 0; b <= deepest; b++)
+                    {
+                        w.Line($"{Tensor} block{b.ToString(CultureInfo.InvariantCulture)} = {FieldName(trunk[b])}.forward({previous});");
+                        previous = "block" + b.ToString(CultureInfo.InvariantCulture);
+                    }
+                    var reads = shaped.Architecture.Reads.Select(r => "block" + trunk.FindIndex(b => StateName(b.Spec.Name) == r.Source).ToString(CultureInfo.InvariantCulture));
+                    w.Line($"return new {Tensor}[] {{ {string.Join(", ", reads)} }};");
+                    w.Close();
+                    break;
+                }
+                case ArchitectureKind.MMoE:
+                case ArchitectureKind.CGC:
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gates, input);");
+                    break;
+                case ArchitectureKind.PLE:
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.Mixture.ForwardLevels(new {Architectures}.ExpertBlock[] {{ {blocks} }}, input);");
+                    break;
+                case ArchitectureKind.CrossStitch:
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {blocks} }}, __crossStitch, input);");
+                    break;
+                case ArchitectureKind.MTAN:
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.TaskAttention.Forward(new {Sequential}[] {{ {blocks} }}, __attention, __attentionBlocks, s_pools, input);");
+                    w.Line();
+                    w.Line($"private static readonly int[] s_pools = new int[] {{ {string.Join(", ", ints(shaped.Architecture.Stages.Select(st => st.Pool)))} }};");
+                    break;
+            }
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line(GeneratedCode);
@@ -179,7 +311,7 @@ public sealed partial class MultiTaskModelGenerator
             for (int i = 0; i < tasks.Count; i++)
             {
                 w.Line();
-                w.Line($"/// <summary>Runs the trunk and the head of task {tasks[i].Spec.Name} only; output per sample {ShapeInference.Format(tasks[i].OutputShape)}.</summary>");
+                w.Line($"/// <summary>Runs the shared part and the head of task {tasks[i].Spec.Name} only; output per sample {ShapeInference.Format(tasks[i].OutputShape)}.</summary>");
                 w.Line(GeneratedCode);
                 w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
             }
@@ -282,6 +414,61 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
+        /// <summary>
+        /// The summary's rows: the trunk blocks' layers (with the module that holds each copy), the architecture's own
+        /// modules, the heads' layers.
+        /// </summary>
+        private static IEnumerable<string> SummaryRows(ShapedModel shaped)
+        {
+            ArchitectureSpec architecture = shaped.Spec.Architecture;
+            var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
+            string i(long value) => value.ToString(CultureInfo.InvariantCulture);
+            string row(string module, ShapedLayer layer, int copies) =>
+                $"new(\"{module}\", {i(layer.Index)}, \"{Describe(layer)}\", {IntList(layer.OutputShape)}, {i(layer.Parameters * copies)}{(copies == 1 ? "" : ", " + i(copies))})";
+            foreach (ShapedBlock block in shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk))
+            {
+                string name = StateName(block.Spec.Name);
+                foreach (ShapedLayer layer in block.Layers)
+                {
+                    if (architecture.HasExperts)
+                    {
+                        yield return row(name + ".shared.*", layer, architecture.SharedExperts);
+                        if (architecture.TaskExperts > 0)
+                            foreach (ShapedBlock task in tasks)
+                                yield return row($"{name}.tasks.{StateName(task.Spec.Name)}.*", layer, architecture.TaskExperts);
+                    }
+                    else if (architecture.Kind == ArchitectureKind.CrossStitch)
+                        yield return row(name + ".*", layer, tasks.Count);
+                    else
+                        yield return row(name, layer, 1);
+                }
+            }
+            foreach (PartRow part in shaped.Architecture.Parts)
+                yield return $"new(\"{part.Module}\", {i(part.Index)}, \"{part.Layer}\", {IntList(part.Shape)}, {i(part.Parameters)})";
+            foreach (ShapedBlock task in tasks)
+                foreach (ShapedLayer layer in task.Layers)
+                    yield return row(StateName(task.Spec.Name), layer, 1);
+        }
+
+        /// <summary>The state-dict names of the shared modules: what gradient-based weighting takes task gradients of.</summary>
+        private static IEnumerable<string> SharedModules(ShapedModel shaped)
+        {
+            ArchitectureSpec architecture = shaped.Spec.Architecture;
+            var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => StateName(b.Spec.Name)).ToList();
+            switch (architecture.Kind)
+            {
+                case ArchitectureKind.MMoE:
+                case ArchitectureKind.CGC:
+                    return trunk.Select(b => b + ".shared");
+                case ArchitectureKind.PLE:
+                    return trunk.SelectMany((b, level) => level + 1 < trunk.Count ? new[] { b + ".shared", b + ".shared_gate" } : new[] { b + ".shared" });
+                case ArchitectureKind.CrossStitch:
+                    return trunk.Concat(["cross_stitch"]);
+                default:
+                    return trunk;
+            }
+        }
+
         /// <summary>The layer as the summary shows it: <c>Conv2d(3→32, k=3, p=1)</c>.</summary>
         private static string Describe(ShapedLayer layer)
         {
@@ -337,13 +524,16 @@ public sealed partial class MultiTaskModelGenerator
         {
             foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
                 yield return (record, $"record {record}", null);
-            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "TrunkBlocks" })
+            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules" })
                 yield return (property, $"property {property}", null);
             foreach (string constant in new[] { "TaskCount", "ParameterCount" })
                 yield return (constant, $"constant {constant}", null);
-            foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunTrunk", "RunHead", "forward" })
+            foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunShared", "RunHead", "forward" })
                 yield return (method, $"method {method}", null);
-            yield return ("s_inputShape", "field s_inputShape", null);
+            foreach (string field in new[] { "s_inputShape", "s_taskStateNames", "s_pools" })
+                yield return (field, $"field {field}", null);
+            foreach (var (field, _, _) in ArchitectureFields(model.Architecture.Kind))
+                yield return (field, $"field {field}", null);
             yield return (".ctor()", "parameterless constructor", null);
             foreach (BlockSpec block in model.Blocks)
             {

@@ -153,6 +153,16 @@ public sealed partial class MultiTaskModelGenerator
                     else inputShape = arguments.IntArray("Shape");
                 }
 
+            var architectures = new List<ArchitectureSpec>();
+            foreach (TypeDeclarationSyntax declaration in declarations)
+                foreach (BoundAttribute attribute in Attributes(type, declaration, cancellationToken))
+                {
+                    if (!ArchitectureKinds.TryGetValue(attribute.Name, out ArchitectureKind kind)) continue;
+                    if (attribute.Arguments is not { WellTyped: true } arguments) { compilerRejects = true; continue; }
+                    int shared = kind == ArchitectureKind.MMoE ? arguments.Int("Experts") ?? 0 : arguments.Int("SharedExperts") ?? 0;
+                    architectures.Add(new ArchitectureSpec(kind, LocationInfo.From(attribute.Syntax), shared, arguments.Int("TaskExperts") ?? 0, arguments.Locations));
+                }
+
             var blocks = new List<BlockSpec>();
             var others = new List<MemberInfo>();
             foreach (MemberDeclarationSyntax member in declarations.SelectMany(d => d.Members))
@@ -187,7 +197,8 @@ public sealed partial class MultiTaskModelGenerator
                 inputLocation,
                 blocks.ToEquatableArray(),
                 others.ToEquatableArray(),
-                compilerRejects);
+                compilerRejects,
+                architectures.ToEquatableArray());
             return new ParseResult(facts.ClassName, model, diagnostics.ToEquatableArray());
         }
 
@@ -224,7 +235,8 @@ public sealed partial class MultiTaskModelGenerator
             int loss = 0;
             double weight = 1.0;
             int? classes = null;
-            LocationInfo? weightLocation = null, classesLocation = null;
+            string? reads = null;
+            LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null;
             if (task is not null)
             {
                 if (task.Arguments is not { WellTyped: true } arguments || arguments.Value("Loss") is not int l) compilerRejects = true;
@@ -241,6 +253,11 @@ public sealed partial class MultiTaskModelGenerator
                         classes = c;
                         classesLocation = arguments.Location("Classes");
                     }
+                    if (arguments.Value("Reads") is string r)
+                    {
+                        reads = r;
+                        readsLocation = arguments.Location("Reads");
+                    }
                 }
             }
 
@@ -256,7 +273,9 @@ public sealed partial class MultiTaskModelGenerator
                 memberLocation,
                 LocationInfo.From((trunk ?? task)!.Syntax),
                 weightLocation,
-                layers.ToEquatableArray());
+                layers.ToEquatableArray(),
+                reads,
+                readsLocation);
         }
 
         /// <summary>The names a member declaration introduces, with what it is and where.</summary>
@@ -315,6 +334,11 @@ public sealed partial class MultiTaskModelGenerator
                 .Any(p => p != property && p.Identifier.ValueText == name && implemented(p));
             return implementedElsewhere ? "is already implemented by hand" : null;
         }
+
+        /// <summary>Architecture attribute names (without the Attribute suffix) and their kinds.</summary>
+        internal static readonly Dictionary<string, ArchitectureKind> ArchitectureKinds =
+            Enum.GetValues(typeof(ArchitectureKind)).Cast<ArchitectureKind>().Where(k => k != ArchitectureKind.HardSharing)
+                .ToDictionary(k => k.ToString(), k => k, StringComparer.Ordinal);
 
         /// <summary>Layer attribute names (without the Attribute suffix) and their kinds.</summary>
         internal static readonly Dictionary<string, LayerKind> LayerKinds =

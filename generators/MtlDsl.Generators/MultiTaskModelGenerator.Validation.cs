@@ -119,6 +119,9 @@ public sealed partial class MultiTaskModelGenerator
                     stateNames.Add(stateName, block);
             }
 
+            foreach (DiagnosticInfo problem in CheckArchitecture(model, tasks))
+                yield return problem;
+
             foreach (MemberInfo member in model.OtherMembers)
             {
                 if (member.HasLayers)
@@ -127,6 +130,60 @@ public sealed partial class MultiTaskModelGenerator
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedMemberClash, member.Location,
                         member.Name == ".ctor()" ? "constructor" : member.Kind, member.Name == ".ctor()" ? model.ClassName + "()" : member.Name, what);
             }
+        }
+
+        /// <summary>The architecture attribute's arguments, what the heads read, and the state-dict names the architecture takes.</summary>
+        private static IEnumerable<DiagnosticInfo> CheckArchitecture(ModelSpec model, List<BlockSpec> tasks)
+        {
+            ArchitectureSpec architecture = model.Architecture;
+            for (int i = 1; i < model.Architectures.Count; i++)
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.SeveralArchitectures, model.Architectures[i].Location ?? model.ClassLocation,
+                    model.ClassName, architecture.Kind.ToString(), model.Architectures[i].Kind.ToString());
+
+            string name = architecture.Kind.ToString();
+            DiagnosticInfo Experts(string argument, int value, string requirement) =>
+                DiagnosticInfo.Create(DiagnosticDescriptors.InvalidExperts, architecture.LocationOf(argument), name, model.ClassName, argument,
+                    value.ToString(CultureInfo.InvariantCulture), requirement);
+            switch (architecture.Kind)
+            {
+                case ArchitectureKind.MMoE when architecture.SharedExperts < 1:
+                    yield return Experts("Experts", architecture.SharedExperts, "at least 1");
+                    break;
+                case ArchitectureKind.CGC or ArchitectureKind.PLE:
+                    if (architecture.SharedExperts < 1)
+                        yield return Experts("SharedExperts", architecture.SharedExperts, "at least 1 (the experts every task shares; without them the tasks share nothing)");
+                    if (architecture.TaskExperts < 0)
+                        yield return Experts("TaskExperts", architecture.TaskExperts, "zero or more");
+                    break;
+                case ArchitectureKind.CrossStitch when model.Blocks.Count(b => b.Kind == BlockKind.Trunk) == 1:
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.CrossStitchWithoutUnits, architecture.Location, model.ClassName);
+                    break;
+            }
+
+            var trunk = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
+            foreach (BlockSpec task in tasks.Where(t => t.Reads is not null))
+            {
+                if (architecture.Kind != ArchitectureKind.HardSharing)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReads, task.ReadsLocation ?? task.KindLocation, task.Name, task.Reads!,
+                        $"but Reads applies to hard parameter sharing only: in the {name} model '{model.ClassName}' every head reads its task's own representation; remove Reads");
+                else if (!trunk.Any(b => b.Name == task.Reads))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReads, task.ReadsLocation ?? task.KindLocation, task.Name, task.Reads!,
+                        (model.Blocks.Any(b => b.Name == task.Reads) ? "which is a task head, not a trunk block" : $"which is not a block of model '{model.ClassName}'")
+                        + $": name one of its trunk blocks, {string.Join(", ", trunk.Select(b => $"nameof({b.Name})"))}");
+            }
+
+            if (architecture.Kind == ArchitectureKind.HardSharing && tasks.Count > 0 && tasks.All(t => t.Reads is not null && trunk.Any(b => b.Name == t.Reads)))
+            {
+                int deepest = tasks.Max(t => trunk.FindIndex(b => b.Name == t.Reads));
+                foreach (BlockSpec unread in trunk.Skip(deepest + 1))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadTrunkBlock, unread.Location, unread.Name);
+            }
+
+            // The modules the architecture adds take these state-dict names; a block must not.
+            foreach (string reserved in Emitter.ArchitectureStateNames(architecture.Kind))
+                foreach (BlockSpec block in model.Blocks.Where(b => StateName(b.Name) == reserved))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateTaskName, block.Location, block.Name,
+                        $"the {name} architecture's own modules", reserved);
         }
 
         /// <summary>Whether each task's loss can score its head's output.</summary>

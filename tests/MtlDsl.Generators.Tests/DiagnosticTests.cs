@@ -150,7 +150,7 @@ public class DiagnosticTests
 
     [Fact]
     public void BlockNamedLikeAnInheritedMember() =>
-        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("Sequential A", "Sequential ForwardTrunk")), "MTL013", "ForwardTrunk");
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks.Replace("Sequential A", "Sequential ForwardHeads")), "MTL013", "ForwardHeads");
 
     [Fact]
     public void PragmaAndSuppressMessageSilenceAWarningWhereTheyApply()
@@ -198,6 +198,96 @@ public class DiagnosticTests
     [Fact]
     public void UnknownLossValue() =>
         AssertSingle(Model("[Input(4)]", Trunk + TwoTasks + "    [Task((Loss)42), Linear(1)] public partial Sequential C { get; }\n"), "MTL022", "Task((Loss)42)");
+
+    private const string Images = "[Input(1, 8, 8)]";
+    private const string Stages =
+        "    [Trunk, Conv2d(4, kernelSize: 3, Padding = 1), ReLU] public partial Sequential Stem { get; }\n" +
+        "    [Trunk, MaxPool2d(2), Conv2d(8, kernelSize: 3, Padding = 1), ReLU] public partial Sequential Stage { get; }\n";
+    private const string ImageTasks =
+        "    [Task(Loss.CrossEntropy), Flatten, Linear(3)] public partial Sequential A { get; }\n" +
+        "    [Task(Loss.MeanSquaredError), Flatten, Linear(1)] public partial Sequential B { get; }\n";
+
+    [Theory]
+    [InlineData("[MMoE(2)]")]
+    [InlineData("[CGC(1, 0)]")]
+    [InlineData("[CGC(2, 3)]")]
+    [InlineData("[PLE(1, 1)]")]
+    [InlineData("[CrossStitch]")]
+    [InlineData("[MTAN]")]
+    public void EveryArchitectureAcceptsTheSameStages(string architecture) =>
+        Assert.Empty(GeneratorHarness.Diagnostics(Model(Images + "\n" + architecture, Stages + ImageTasks)));
+
+    [Fact]
+    public void TwoArchitectures() =>
+        Assert.Contains("both [MMoE] and [CrossStitch]", AssertSingle(Model(Images + "\n[MMoE(2)]\n[CrossStitch]", Stages + ImageTasks), "MTL023", "CrossStitch"));
+
+    [Theory]
+    [InlineData("[MMoE(0)]", "0", "Experts is 0, but it must be at least 1")]
+    [InlineData("[CGC(0, 2)]", "0", "SharedExperts is 0")]
+    [InlineData("[PLE(2, -1)]", "-1", "TaskExperts is -1, but it must be zero or more")]
+    [InlineData("[MMoE(experts: -3)]", "experts: -3", "Experts is -3")]
+    public void ExpertCountsOutOfRange(string architecture, string underlined, string message) =>
+        Assert.Contains(message, AssertSingle(Model(Images + "\n" + architecture, Stages + ImageTasks), "MTL024", underlined));
+
+    [Fact]
+    public void ReadsNamesATaskHead() =>
+        Assert.Contains("which is a task head, not a trunk block: name one of its trunk blocks, nameof(Stem), nameof(Stage)", AssertSingle(Model(Images, Stages + ImageTasks.Replace(
+            "[Task(Loss.MeanSquaredError)", "[Task(Loss.MeanSquaredError, Reads = nameof(A))")), "MTL025", "Reads = nameof(A)"));
+
+    [Fact]
+    public void ReadsNamesNothing() =>
+        Assert.Contains("which is not a block of model 'M'", AssertSingle(Model(Images, Stages + ImageTasks.Replace(
+            "[Task(Loss.MeanSquaredError)", "[Task(Loss.MeanSquaredError, Reads = \"stem\")")), "MTL025", "Reads = \"stem\""));
+
+    [Fact]
+    public void ReadsOutsideHardSharing() =>
+        Assert.Contains("applies to hard parameter sharing only", AssertSingle(Model(Images + "\n[MMoE(2)]", Stages + ImageTasks.Replace(
+            "[Task(Loss.MeanSquaredError), Flatten", "[Task(Loss.MeanSquaredError, Reads = nameof(Stem)), Flatten")), "MTL025", "Reads = nameof(Stem)"));
+
+    [Fact]
+    public void AHeadReadingAnEarlyBlockIsCheckedAgainstThatBlocksShape()
+    {
+        // Stem gives [4, 8, 8]: Linear without Flatten is MTL005 on the head that reads it.
+        string message = AssertSingle(Model(Images, Stages +
+            "    [Task(Loss.CrossEntropy), Flatten, Linear(3)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError, Reads = nameof(Stem)), Linear(1)] public partial Sequential B { get; }\n"), "MTL005", "Linear(1)");
+        Assert.Contains("[4, 8, 8]", message);
+    }
+
+    [Fact]
+    public void MtanStageWithOneLayer() =>
+        Assert.Contains("needs at least two", AssertSingle(Model(Images + "\n[MTAN]",
+            "    [Trunk, Conv2d(4, kernelSize: 3, Padding = 1)] public partial Sequential Stem { get; }\n" + ImageTasks), "MTL026", "Stem"));
+
+    [Fact]
+    public void MtanStageThatPoolsAtItsEnd() =>
+        Assert.Contains("their height and width must be equal", AssertSingle(Model(Images + "\n[MTAN]",
+            "    [Trunk, Conv2d(4, kernelSize: 3, Padding = 1), MaxPool2d(2)] public partial Sequential Stem { get; }\n" + ImageTasks), "MTL026", "Stem"));
+
+    [Fact]
+    public void MtanStageOnVectors() =>
+        Assert.Contains("images [channels, height, width]", AssertSingle(Model(Images + "\n[MTAN]",
+            "    [Trunk, Flatten, Linear(8), ReLU] public partial Sequential Stem { get; }\n" + TwoTasks), "MTL026", "Stem"));
+
+    [Fact]
+    public void MtanStagesWhoseSizesDoNotDivide() =>
+        Assert.Contains("by one whole factor", AssertSingle(Model("[Input(1, 9, 9)]\n[MTAN]",
+            "    [Trunk, Conv2d(4, kernelSize: 3, Padding = 1), ReLU] public partial Sequential Stem { get; }\n" +
+            "    [Trunk, Conv2d(8, kernelSize: 3), ReLU] public partial Sequential Stage { get; }\n" + ImageTasks), "MTL026", "Stage"));
+
+    [Fact]
+    public void CrossStitchWithOneStage() =>
+        AssertSingle(Model(Images + "\n[CrossStitch]", "    [Trunk, Conv2d(4, kernelSize: 3, Padding = 1), ReLU] public partial Sequential Stem { get; }\n" + ImageTasks),
+            "MTL027", "CrossStitch", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void TrunkBlockAfterEveryBlockAHeadReads() =>
+        AssertSingle(Model(Images, Stages + ImageTasks.Replace("[Task(Loss.CrossEntropy)", "[Task(Loss.CrossEntropy, Reads = nameof(Stem))")
+            .Replace("[Task(Loss.MeanSquaredError)", "[Task(Loss.MeanSquaredError, Reads = nameof(Stem))")), "MTL028", "Stage", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void ABlockTakingAnArchitecturesStateName() =>
+        Assert.Contains("'gates'", AssertSingle(Model(Images + "\n[MMoE(2)]", Stages.Replace("Sequential Stage", "Sequential Gates") + ImageTasks), "MTL009", "Gates"));
 
     [Fact]
     public void EveryDescriptorIsTestedTrackedAndDocumented()

@@ -11,6 +11,12 @@ public class GeneratorSnapshotTests
         { "TabularModel", "tests/Models/TabularModel.cs" },
         { "SignalModel", "tests/Models/SignalModel.cs" },
         { "PooledImageModel", "tests/Models/PooledImageModel.cs" },
+        { "AuxiliaryHeadModel", "tests/Models/AuxiliaryHeadModel.cs" },
+        { "MMoEModel", "tests/Models/Architectures/MMoEModel.cs" },
+        { "CGCModel", "tests/Models/Architectures/CGCModel.cs" },
+        { "PLEModel", "tests/Models/Architectures/PLEModel.cs" },
+        { "CrossStitchModel", "tests/Models/Architectures/CrossStitchModel.cs" },
+        { "MTANModel", "tests/Models/Architectures/MTANModel.cs" },
     };
 
     private static bool IsModel(string hint) => hint != "MtlDsl.NativeInitializer.g.cs";

@@ -71,7 +71,7 @@ public class GeneratedNameTests
     [InlineData("Outputs", "A", "Outputs", "that the generator declares (record Outputs)")]
     [InlineData("ParameterCount", "A", "ParameterCount", "that the generator declares (constant ParameterCount)")]
     [InlineData("ForwardDepth", "Depth", "ForwardDepth", "that the generator declares (method ForwardDepth of task 'Depth')")]
-    [InlineData("Shared", "Trunk", "Trunk", "that every model inherits from MultiTaskModule (the generated method ForwardTrunk of task 'Trunk' would hide it)")]
+    [InlineData("Shared", "Representations", "Representations", "that every model inherits from MultiTaskModule (the generated method ForwardRepresentations of task 'Representations' would hide it)")]
     public void ABlockNameTheGeneratorNeedsIsOneLocatedError(string trunk, string task, string underlined, string reason)
     {
         string source = Model(trunk, task);

@@ -101,12 +101,12 @@ public class WeightingTrainingTests
         var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.0), new Mgda(), GradientMode.Representation);
         trainer.Step(images, new VisionModel.Targets(classes, boxes));
         double[] beta = [.. trainer.LastWeights];
-        var viaRepresentation = model.TrunkParameters().Select(p => p.grad!.clone()).ToList();
+        var viaRepresentation = model.SharedParameters().Select(p => p.grad!.clone()).ToList();
 
         model.zero_grad();
         var losses = model.ComputeTaskLosses(model.forward(images), new VisionModel.Targets(classes, boxes));
         (losses[0] * beta[0] + losses[1] * beta[1]).backward();
-        var direct = model.TrunkParameters().Select(p => p.grad!).ToList();
+        var direct = model.SharedParameters().Select(p => p.grad!).ToList();
         for (int i = 0; i < direct.Count; i++)
             Assert.True(viaRepresentation[i].allclose(direct[i], rtol: 1e-4, atol: 1e-7), $"trunk parameter {i} differs");
     }

@@ -99,6 +99,30 @@ internal static class DiagnosticDescriptors
         "Unknown loss",
         "Task '{0}' has the loss value {1}, which is not a member of MtlDsl.Loss: use one of {2}");
 
+    public static readonly DiagnosticDescriptor SeveralArchitectures = Error("MTL023", Declaration,
+        "Model declares more than one architecture",
+        "Model '{0}' declares both [{1}] and [{2}]: a model has one architecture; keep one of them");
+
+    public static readonly DiagnosticDescriptor InvalidExperts = Error("MTL024", Declaration,
+        "Architecture argument out of range",
+        "[{0}] on model '{1}': {2} is {3}, but it must be {4}");
+
+    public static readonly DiagnosticDescriptor InvalidReads = Error("MTL025", Declaration,
+        "Task head reads something it cannot",
+        "Task '{0}' reads '{1}', {2}");
+
+    public static readonly DiagnosticDescriptor StageDoesNotFit = Error("MTL026", Shapes,
+        "Trunk block does not fit the architecture",
+        "Trunk block '{0}' of the {1} model '{2}' {3}");
+
+    public static readonly DiagnosticDescriptor CrossStitchWithoutUnits = Warning("MTL027", Declaration,
+        "Cross-stitch network with one stage",
+        "Model '{0}' is a Cross-stitch network with a single stage, so its columns are never mixed and the tasks share nothing: split the trunk into several [Trunk] blocks (the stages)");
+
+    public static readonly DiagnosticDescriptor UnreadTrunkBlock = Warning("MTL028", Declaration,
+        "Trunk block that no head reads",
+        "Trunk block '{0}' runs after every block a head reads, so nothing uses its output and it never learns: remove it, or let a head read it (the default without Reads)");
+
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",
         "MtlDsl's generator failed on model '{0}' ({1}); nothing was generated for it. Please report this with the declaration.");

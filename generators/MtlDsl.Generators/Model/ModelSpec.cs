@@ -17,8 +17,12 @@ internal sealed record ModelSpec(
     LocationInfo? InputLocation,
     EquatableArray<BlockSpec> Blocks,
     EquatableArray<MemberInfo> OtherMembers,
-    bool CompilerRejects = false)
+    bool CompilerRejects = false,
+    EquatableArray<ArchitectureSpec> Architectures = default)
 {
+    /// <summary>The declared architecture: the one attribute written, or hard sharing (several are MTL030).</summary>
+    public ArchitectureSpec Architecture => Architectures.Count > 0 ? Architectures[0] : ArchitectureSpec.HardSharing;
+
     /// <summary>The model's full name as metadata spells it (no <c>@</c>): namespace, containing types, class.</summary>
     public string FullName
     {
@@ -56,6 +60,40 @@ internal sealed record ModelSpec(
     }
 }
 
+/// <summary>The architectures, in the order of the runtime's <c>MtlDsl.ModelArchitecture</c> enum.</summary>
+internal enum ArchitectureKind
+{
+    HardSharing,
+    MMoE,
+    CGC,
+    PLE,
+    CrossStitch,
+    MTAN,
+}
+
+/// <summary>
+/// An architecture attribute as written: MMoE's experts are <see cref="SharedExperts"/> (its <c>Experts</c>); CGC and
+/// PLE have both counts; Cross-stitch and MTAN neither.
+/// </summary>
+internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
+    EquatableArray<ArgumentLocation> Arguments = default)
+{
+    public static readonly ArchitectureSpec HardSharing = new(ArchitectureKind.HardSharing, null);
+
+    /// <summary>Whether the trunk's blocks are copied into experts (MMoE, CGC, PLE).</summary>
+    public bool HasExperts => Kind is ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE;
+
+    /// <summary>Whether every task has a representation of its own (every architecture but hard sharing).</summary>
+    public bool PerTaskRepresentation => Kind != ArchitectureKind.HardSharing;
+
+    public LocationInfo? LocationOf(string argument)
+    {
+        foreach (ArgumentLocation written in Arguments)
+            if (written.Name == argument) return written.Location;
+        return Location;
+    }
+}
+
 internal enum BlockKind
 {
     Trunk,
@@ -81,7 +119,9 @@ internal sealed record BlockSpec(
     LocationInfo? Location,
     LocationInfo? KindLocation,
     LocationInfo? WeightLocation,
-    EquatableArray<LayerSpec> Layers);
+    EquatableArray<LayerSpec> Layers,
+    string? Reads = null,
+    LocationInfo? ReadsLocation = null);
 
 internal enum LayerKind
 {

@@ -30,24 +30,43 @@ internal static class ShapeInference
             representation = shaped.OutputShape;
         }
 
+        ShapedArchitecture? architecture = null;
         if (trunkComplete)
         {
+            try
+            {
+                architecture = ArchitectureShapes.Infer(model, blocks, diagnostics);
+            }
+            catch (OverflowException)
+            {
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeTooLarge, model.Architecture.Location ?? model.ClassLocation,
+                    $"Model '{model.ClassName}'", "the parameter count of its architecture's modules", long.MaxValue.ToString(CultureInfo.InvariantCulture)));
+            }
+        }
+        if (architecture is not null)
+        {
+            int task = 0;
             foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Task))
-                if (InferBlock(block, representation, diagnostics) is { } shaped) blocks.Add(shaped);
+                if (InferBlock(block, architecture.Reads[task++].Shape, diagnostics) is { } shaped) blocks.Add(shaped);
         }
 
-        if (diagnostics.Count > 0) return (null, diagnostics);
+        if (diagnostics.Count > 0 || architecture is null) return (null, diagnostics);
         long parameters = 0;
         try
         {
-            foreach (ShapedLayer layer in blocks.SelectMany(b => b.Layers)) parameters = checked(parameters + layer.Parameters);
+            foreach (ShapedBlock block in blocks)
+            {
+                long copies = block.Spec.Kind == BlockKind.Trunk ? architecture.Copies : 1;
+                foreach (ShapedLayer layer in block.Layers) parameters = checked(parameters + layer.Parameters * copies);
+            }
+            parameters = checked(parameters + architecture.Parameters);
         }
         catch (OverflowException)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeTooLarge, model.ClassLocation, $"Model '{model.ClassName}'", "its parameter count", long.MaxValue.ToString(CultureInfo.InvariantCulture)));
             return (null, diagnostics);
         }
-        return (new ShapedModel(model, blocks.ToEquatableArray(), parameters), diagnostics);
+        return (new ShapedModel(model, blocks.ToEquatableArray(), parameters, architecture), diagnostics);
     }
 
     private static ShapedBlock? InferBlock(BlockSpec block, EquatableArray<int> input, List<DiagnosticInfo> diagnostics)

@@ -12,4 +12,26 @@ internal sealed record ShapedBlock(BlockSpec Spec, EquatableArray<int> InputShap
 }
 
 /// <summary>A model whose every block has been inferred without error: what the emitter writes.</summary>
-internal sealed record ShapedModel(ModelSpec Spec, EquatableArray<ShapedBlock> Blocks, long ParameterCount);
+internal sealed record ShapedModel(ModelSpec Spec, EquatableArray<ShapedBlock> Blocks, long ParameterCount, ShapedArchitecture Architecture);
+
+/// <summary>What a task's head reads: a trunk block's state-dict name (hard sharing) or the task's own representation, and its shape.</summary>
+internal sealed record TaskRead(string Source, EquatableArray<int> Shape);
+
+/// <summary>An MTAN stage: the channels of its intermediate features and output, and the pooling that takes the previous stage's attended features to its size (1: none).</summary>
+internal sealed record AttentionStage(int IntermediateChannels, int OutputChannels, int Pool);
+
+/// <summary>One summary row of a module the architecture adds (a gate, a cross-stitch unit, an attention mask's layer).</summary>
+internal sealed record PartRow(string Module, int Index, string Layer, EquatableArray<int> Shape, long Parameters);
+
+/// <summary>
+/// The architecture as inferred: what each head reads, how many copies of every trunk block the model holds, the
+/// gates' input sizes (MMoE and CGC: one; PLE: one per level), MTAN's stages, and the rows and parameters of the
+/// modules the architecture adds.
+/// </summary>
+internal sealed record ShapedArchitecture(
+    EquatableArray<TaskRead> Reads,
+    int Copies,
+    EquatableArray<long> GateInputs,
+    EquatableArray<AttentionStage> Stages,
+    EquatableArray<PartRow> Parts,
+    long Parameters);

@@ -24,7 +24,10 @@ public sealed class InputAttribute : Attribute
 
 /// <summary>
 /// Marks a partial <c>Sequential</c> property as a block of the shared trunk. Trunk blocks run in declaration
-/// order; the last one's output is the representation every task head reads.
+/// order; the last one's output is the representation the task heads read (unless a head names another with
+/// <see cref="TaskAttribute.Reads"/>). An architecture attribute on the class (<see cref="MMoEAttribute"/>,
+/// <see cref="CGCAttribute"/>, <see cref="PLEAttribute"/>, <see cref="CrossStitchAttribute"/>,
+/// <see cref="MTANAttribute"/>) makes the blocks experts, levels, columns or stages instead.
 /// </summary>
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
 public sealed class TrunkAttribute : Attribute
@@ -53,6 +56,12 @@ public sealed class TaskAttribute : Attribute
     /// number of classes (or labels), checked at compile time against the size of the head's output.
     /// </summary>
     public int Classes { get; set; }
+
+    /// <summary>
+    /// Optional, in hard parameter sharing: the trunk block whose output the head reads, written
+    /// <c>Reads = nameof(Stage1)</c> (an auxiliary task on an early stage). Default: the last trunk block.
+    /// </summary>
+    public string? Reads { get; set; }
 }
 
 /// <summary>The loss of a task. Every loss is averaged over the batch (mean reduction).</summary>

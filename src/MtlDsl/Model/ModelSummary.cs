@@ -4,12 +4,24 @@ using System.Text;
 namespace MtlDsl;
 
 /// <summary>One layer of a model summary.</summary>
-/// <param name="Block">The trunk block or task head the layer belongs to.</param>
-/// <param name="Index">The layer's position in its block (its state-dict index).</param>
+/// <param name="Block">
+/// The state-dict name of the module the layer belongs to: a trunk block or task head, or the part of an architecture
+/// that holds it (<c>features.shared.*</c>: every shared expert's copy of block <c>features</c>, <c>*</c> standing for
+/// the copy's index; <c>gates.left</c>: the gate of task <c>left</c>).
+/// </param>
+/// <param name="Index">The layer's position in its module (its state-dict index).</param>
 /// <param name="Layer">The layer with its sizes, for example <c>Conv2d(3→32, k=3, s=1, p=1)</c>.</param>
 /// <param name="OutputShape">The layer's output shape for one sample, without the batch dimension.</param>
-/// <param name="Parameters">The layer's number of trainable parameters.</param>
-public sealed record LayerSummary(string Block, int Index, string Layer, IReadOnlyList<int> OutputShape, long Parameters);
+/// <param name="Parameters">The layer's number of trainable parameters, over all its copies.</param>
+/// <param name="Copies">How many copies of the layer the model holds (experts, columns); 1 for a plain layer.</param>
+public sealed record LayerSummary(string Block, int Index, string Layer, IReadOnlyList<int> OutputShape, long Parameters, int Copies = 1)
+{
+    /// <summary>The state-dict prefixes of the layer's copies: <c>features.shared.0.2</c>, <c>features.shared.1.2</c>, …</summary>
+    public IEnumerable<string> StateNames =>
+        Block.Contains('*', StringComparison.Ordinal)
+            ? Enumerable.Range(0, Copies).Select(c => $"{Block.Replace("*", c.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)}.{Index.ToString(CultureInfo.InvariantCulture)}")
+            : [$"{Block}.{Index.ToString(CultureInfo.InvariantCulture)}"];
+}
 
 /// <summary>
 /// The compile-time summary of a model: every layer with its output shape and parameter count, like Keras'
@@ -18,9 +30,11 @@ public sealed record LayerSummary(string Block, int Index, string Layer, IReadOn
 public sealed class ModelSummary
 {
     /// <summary>Creates a summary.</summary>
-    public ModelSummary(string model, IReadOnlyList<int> inputShape, IReadOnlyList<string> trunkBlocks, IReadOnlyList<LayerSummary> layers)
+    public ModelSummary(string model, IReadOnlyList<int> inputShape, IReadOnlyList<string> trunkBlocks, IReadOnlyList<LayerSummary> layers,
+        ModelArchitecture architecture = ModelArchitecture.HardSharing)
     {
         Model = model;
+        Architecture = architecture;
         InputShape = inputShape;
         TrunkBlocks = trunkBlocks;
         Layers = layers;
@@ -30,13 +44,16 @@ public sealed class ModelSummary
     /// <summary>The model's name.</summary>
     public string Model { get; }
 
+    /// <summary>The architecture the model was declared with.</summary>
+    public ModelArchitecture Architecture { get; }
+
     /// <summary>The input shape of one sample.</summary>
     public IReadOnlyList<int> InputShape { get; }
 
-    /// <summary>The trunk's blocks in the order they run; the other blocks are task heads that read the last one's output.</summary>
+    /// <summary>The trunk's blocks in the order they run (in hard sharing a chain, in the other architectures the stages or levels).</summary>
     public IReadOnlyList<string> TrunkBlocks { get; }
 
-    /// <summary>Every layer, trunk blocks first, then the task heads, in declaration order.</summary>
+    /// <summary>Every layer: the trunk blocks first, then the architecture's own modules (gates, units, masks), then the task heads.</summary>
     public IReadOnlyList<LayerSummary> Layers { get; }
 
     /// <summary>The total number of trainable parameters.</summary>
@@ -49,7 +66,7 @@ public sealed class ModelSummary
     /// <summary>The summary as a table.</summary>
     public override string ToString()
     {
-        var rows = Layers.Select(l => (Name: $"{l.Block}.{l.Index}", l.Layer, Shape: FormatShape(l.OutputShape),
+        var rows = Layers.Select(l => (Name: $"{l.Block}.{l.Index}", Layer: l.Copies > 1 ? $"{l.Layer} ×{l.Copies}" : l.Layer, Shape: FormatShape(l.OutputShape),
             Params: l.Parameters.ToString("N0", CultureInfo.InvariantCulture))).ToList();
         int nameWidth = Math.Max("layer".Length, rows.Select(r => r.Name.Length).DefaultIfEmpty(0).Max());
         int layerWidth = Math.Max("type".Length, rows.Select(r => r.Layer.Length).DefaultIfEmpty(0).Max());
@@ -58,7 +75,9 @@ public sealed class ModelSummary
         int width = nameWidth + layerWidth + shapeWidth + paramWidth + 6;
 
         var text = new StringBuilder();
-        text.Append(Model).Append(" (input ").Append(FormatShape(InputShape)).AppendLine(")");
+        text.Append(Model).Append(" (input ").Append(FormatShape(InputShape));
+        if (Architecture != ModelArchitecture.HardSharing) text.Append(", ").Append(Architecture);
+        text.AppendLine(")");
         text.AppendLine(new string('-', width));
         text.AppendLine($"{"layer".PadRight(nameWidth)}  {"type".PadRight(layerWidth)}  {"output shape".PadRight(shapeWidth)}  {"params".PadLeft(paramWidth)}");
         text.AppendLine(new string('-', width));

@@ -7,8 +7,10 @@ using static TorchSharp.torch;
 namespace MtlDsl;
 
 /// <summary>
-/// The base of every generated multi-task model: a TorchSharp module whose <c>forward</c> runs the shared
-/// trunk once and every task head on its output (the representation), returning one output per task.
+/// The base of every generated multi-task model: a TorchSharp module whose <c>forward</c> runs the shared part once,
+/// which gives every task its own representation (hard parameter sharing: the output of the trunk block its head
+/// reads; MMoE, CGC and PLE: the task's mixture of experts; Cross-stitch: its column; MTAN: its attended features),
+/// and then every task head on its representation, returning one output per task.
 /// </summary>
 /// <typeparam name="TOutputs">The generated outputs record: one tensor per task.</typeparam>
 /// <typeparam name="TTargets">The generated targets record: one tensor per task.</typeparam>
@@ -25,44 +27,60 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     /// <summary>The shape of one input sample, without the batch dimension.</summary>
     public abstract IReadOnlyList<int> InputShape { get; }
 
-    /// <summary>The state-dict names of the trunk's blocks, in the order they run.</summary>
-    public abstract IReadOnlyList<string> TrunkBlocks { get; }
+    /// <summary>The architecture the model was declared with.</summary>
+    public abstract ModelArchitecture Architecture { get; }
 
-    /// <summary>The trunk's parameters (the shared ones), in state-dict order: what gradient-based weighting combines.</summary>
-    public IReadOnlyList<Parameter> TrunkParameters() =>
-        named_parameters().Where(p => TrunkBlocks.Any(b => p.name.StartsWith(b + ".", StringComparison.Ordinal))).Select(p => p.parameter).ToList();
+    /// <summary>
+    /// The state-dict names of the modules and parameters every task shares: what gradient-based weighting takes
+    /// the task gradients of (see docs/architectures.md for each architecture).
+    /// </summary>
+    public abstract IReadOnlyList<string> SharedModules { get; }
 
-    /// <summary>Runs the trunk blocks in order on a checked input.</summary>
-    protected abstract Tensor RunTrunk(Tensor input);
+    /// <summary>The shared parameters (<see cref="SharedModules"/>), in state-dict order.</summary>
+    public IReadOnlyList<Parameter> SharedParameters() =>
+        named_parameters().Where(p => SharedModules.Any(m => p.name == m || p.name.StartsWith(m + ".", StringComparison.Ordinal))).Select(p => p.parameter).ToList();
 
-    /// <summary>Runs the head of task <paramref name="task"/> on the representation.</summary>
+    /// <summary>
+    /// Runs the shared part on a checked input and returns every task's representation (declaration order). Tasks
+    /// that read the same representation get the same tensor.
+    /// </summary>
+    protected abstract Tensor[] RunShared(Tensor input);
+
+    /// <summary>The representation of one task only; by default all of them are computed.</summary>
+    protected virtual Tensor RunShared(Tensor input, int task) => RunShared(input)[task];
+
+    /// <summary>Runs the head of task <paramref name="task"/> on its representation.</summary>
     protected abstract Tensor RunHead(int task, Tensor representation);
 
-    /// <summary>Runs the trunk once and every head on the representation.</summary>
-    public override TOutputs forward(Tensor input) => ForwardHeads(ForwardTrunk(input));
+    /// <summary>Runs the shared part once and every head on its task's representation.</summary>
+    public override TOutputs forward(Tensor input) => ForwardHeads(ForwardRepresentations(input));
 
-    /// <summary>Runs every head on a representation (the trunk's output).</summary>
-    public TOutputs ForwardHeads(Tensor representation)
+    /// <summary>Runs every head on its task's representation (<paramref name="representations"/>: one per task, declaration order).</summary>
+    public TOutputs ForwardHeads(IReadOnlyList<Tensor> representations)
     {
+        ArgumentNullException.ThrowIfNull(representations);
+        if (representations.Count != Tasks.Count)
+            throw new ArgumentException($"{GetName()} has {Tasks.Count} tasks; got {representations.Count} representations.", nameof(representations));
         var outputs = new Tensor[Tasks.Count];
         for (int task = 0; task < outputs.Length; task++)
-            outputs[task] = RunHead(task, representation);
+            outputs[task] = RunHead(task, representations[task]);
         return TOutputs.Create(outputs);
     }
 
-    /// <summary>The representation: the output of the last trunk block.</summary>
-    public Tensor ForwardTrunk(Tensor input)
+    /// <summary>Every task's representation (declaration order); tasks that read the same one get the same tensor.</summary>
+    public Tensor[] ForwardRepresentations(Tensor input)
     {
         CheckInput(input);
-        return RunTrunk(input);
+        return RunShared(input);
     }
 
-    /// <summary>Runs the trunk and one task's head only (to train or evaluate a task on its own data).</summary>
+    /// <summary>Runs the shared part and one task's head only (to train or evaluate a task on its own data).</summary>
     public Tensor ForwardTask(int task, Tensor input)
     {
         if ((uint)task >= (uint)Tasks.Count)
             throw new ArgumentOutOfRangeException(nameof(task), task, $"{GetName()} has {Tasks.Count} tasks (0 to {Tasks.Count - 1}).");
-        return RunHead(task, ForwardTrunk(input));
+        CheckInput(input);
+        return RunHead(task, RunShared(input, task));
     }
 
     /// <summary>

@@ -1,11 +1,21 @@
 namespace MtlDsl;
 
-/// <summary>One task of a multi-task model as declared: its name, loss, static weight and per-sample output shape.</summary>
+/// <summary>
+/// One task of a multi-task model as declared: its name, loss, static weight, per-sample output shape, and the
+/// representation its head reads.
+/// </summary>
 /// <param name="Name">The task's name (the head's property name).</param>
 /// <param name="Loss">The task's loss.</param>
 /// <param name="Weight">The task's static weight λ in the joint loss.</param>
 /// <param name="OutputShape">The head's output shape for one sample (without the batch dimension), inferred at compile time.</param>
-public sealed record TaskDefinition(string Name, Loss Loss, double Weight, IReadOnlyList<int> OutputShape);
+/// <param name="Representation">
+/// What the head reads: the state-dict name of a trunk block (hard sharing; tasks that name the same block share
+/// one representation), or the task's own representation (<c>"mixture of left"</c>, …) in the other architectures.
+/// Empty when not given.
+/// </param>
+/// <param name="RepresentationShape">The representation's shape for one sample; null when not given.</param>
+public sealed record TaskDefinition(string Name, Loss Loss, double Weight, IReadOnlyList<int> OutputShape,
+    string Representation = "", IReadOnlyList<int>? RepresentationShape = null);
 
 /// <summary>One tensor per task, in declaration order: the typed outputs and targets records implement it.</summary>
 public interface ITaskTensors

@@ -21,7 +21,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 {
     private readonly MultiTaskModule<TOutputs, TTargets> _model;
     private readonly optim.Optimizer _optimizer;
-    private readonly IReadOnlyList<Parameter> _trunk;
+    private readonly IReadOnlyList<Parameter> _shared;
     private readonly Parameter[] _guarded; // every parameter the optimizer updates: the model's and the strategy's
     private readonly List<double[]> _epochLosses = [];
     private double[] _epochSums;
@@ -63,13 +63,29 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         Mode = mode;
         if (mode == GradientMode.Representation && Weighting.UsesGradients && !Weighting.SupportsRepresentation)
             throw new NotSupportedException($"{Weighting.Name} cannot take gradients with respect to the representation; create the trainer with GradientMode.Parameters.");
-        _trunk = model.TrunkParameters();
+        if (mode == GradientMode.Representation && Weighting.UsesGradients && RepresentationProblem(model) is { } problem)
+            throw new NotSupportedException(problem);
+        _shared = model.SharedParameters();
         Parameter first = model.parameters().First();
         Weighting.Initialize(model.Tasks.Count, first.dtype, first.device);
         _guarded = [.. model.parameters(), .. Weighting.Parameters];
         _optimizer = optimizer(_guarded);
         _epochSums = new double[model.Tasks.Count];
         _epochCounts = new long[model.Tasks.Count];
+    }
+
+    // Representation mode compares the tasks' gradients of one representation every task reads, or of each task's
+    // own representation when they all have one shape (LibMTL's form); anything else has no representation to use.
+    private static string? RepresentationProblem(MultiTaskModule<TOutputs, TTargets> model)
+    {
+        IReadOnlyList<TaskDefinition> tasks = model.Tasks;
+        int distinct = tasks.Select(t => t.Representation).Distinct(StringComparer.Ordinal).Count();
+        if (distinct == 1) return null;
+        bool oneShape = tasks.All(t => t.RepresentationShape is { } shape && tasks[0].RepresentationShape is { } first && shape.SequenceEqual(first));
+        if (distinct == tasks.Count && oneShape) return null;
+        string reads = string.Join(", ", tasks.Select(t => $"'{t.Name}' reads {t.Representation} {ModelSummary.FormatShape(t.RepresentationShape ?? [])}"));
+        return $"{model.GetName()} has no one representation to take gradients of: {reads}. Representation mode needs every task to read " +
+               "the same representation, or each its own of one shape; create the trainer with GradientMode.Parameters.";
     }
 
     /// <summary>The model being trained.</summary>
@@ -126,13 +142,24 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _optimizer.zero_grad();
 
         TOutputs outputs;
-        (Tensor, Tensor)? representation = null;
+        List<RepresentationPair>? representation = null;
         if (Mode == GradientMode.Representation && Weighting.UsesGradients)
         {
-            Tensor output = _model.ForwardTrunk(input);
-            Tensor headInput = output.detach().requires_grad_(true);
-            outputs = _model.ForwardHeads(headInput);
-            representation = (output, headInput);
+            // The heads read detached copies; tasks that share a representation share one copy.
+            Tensor[] shared = _model.ForwardRepresentations(input);
+            representation = [];
+            var headInputs = new Tensor[shared.Length];
+            for (int task = 0; task < shared.Length; task++)
+            {
+                int known = representation.FindIndex(r => ReferenceEquals(r.Output, shared[task]));
+                if (known < 0)
+                {
+                    representation.Add(new RepresentationPair(shared[task], shared[task].detach().requires_grad_(true)));
+                    known = representation.Count - 1;
+                }
+                headInputs[task] = representation[known].HeadInput;
+            }
+            outputs = _model.ForwardHeads(headInputs);
         }
         else
         {
@@ -165,11 +192,11 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         TLossValues.Create(losses.Select((v, k) => double.IsNaN(v) ? 0 : v * weights[k]).Sum(), losses);
 
     // The strategy's backward and the optimizer step, after the losses were read and checked; returns each task's loss.
-    private double[] Finish(Tensor[] losses, bool[] present, (Tensor, Tensor)? representation)
+    private double[] Finish(Tensor[] losses, bool[] present, IReadOnlyList<RepresentationPair>? representation)
     {
         StepCount++;
         double[] values = ReadValues(losses, present, StepCount);
-        double[] weights = Weighting.Backward(losses, new WeightingContext(_trunk, representation, Epoch, _epochLosses));
+        double[] weights = Weighting.Backward(losses, new WeightingContext(_shared, representation, Epoch, _epochLosses));
         CheckWeights(weights);
         ClipAndStep(task: null);
 

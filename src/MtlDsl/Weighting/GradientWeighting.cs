@@ -1,3 +1,4 @@
+using MtlDsl.Losses;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -38,11 +39,11 @@ public abstract class GradientWeighting : WeightingStrategy
         }
 
         Tensor perTask, flat;
-        if (context.Representation is { } representation)
+        if (context.Representations is { } representations)
         {
             if (!SupportsRepresentation)
                 throw new NotSupportedException($"{Name} does not support gradients with respect to the representation; use GradientMode.Parameters.");
-            perTask = TaskGradients.OfRepresentation(scaled, representation.HeadInput);
+            perTask = TaskGradients.OfRepresentations(scaled, representations.Select(r => r.HeadInput).ToList());
             // LibMTL sums each task's representation gradient over the batch before comparing tasks.
             flat = perTask.reshape(TaskCount, perTask.shape[1], -1).sum(1);
         }
@@ -62,8 +63,11 @@ public abstract class GradientWeighting : WeightingStrategy
         var (coefficients, weights) = Combine(new GradientInfo(gram, lossValues, context, epsilon));
         Tensor beta = tensor(coefficients, dtype: perTask.dtype, device: perTask.device);
         Tensor combined = (beta.reshape([TaskCount, .. Enumerable.Repeat(1L, (int)perTask.dim() - 1)]) * perTask).sum(dim: 0);
-        if (context.Representation is { } rep)
-            rep.Output.backward([combined]);
+        if (context.Representations is [var shared])
+            shared.Output.backward([combined]);
+        else if (context.Representations is { } own)
+            // Each task's representation receives its own weighted gradient β_k g_k (LibMTL's form for per-task ones).
+            torch.autograd.backward(own.Select(r => r.Output).ToList(), own.Select((_, k) => beta[k] * perTask[k]).ToList());
         else
             TaskGradients.SetShared(context.SharedParameters, combined);
         return weights;
@@ -104,12 +108,23 @@ public static class TaskGradients
     }
 
     /// <summary>Each task's gradient of the representation the heads read: <c>[tasks, batch, …]</c>.</summary>
-    public static Tensor OfRepresentation(IReadOnlyList<Tensor> losses, Tensor headInput)
+    public static Tensor OfRepresentation(IReadOnlyList<Tensor> losses, Tensor headInput) => OfRepresentations(losses, [headInput]);
+
+    /// <summary>
+    /// Each task's gradient of its representation: the one every head reads (<paramref name="headInputs"/> of one
+    /// tensor) or its own (one per task, all of one shape): <c>[tasks, batch, …]</c>.
+    /// </summary>
+    public static Tensor OfRepresentations(IReadOnlyList<Tensor> losses, IReadOnlyList<Tensor> headInputs)
     {
-        if (!headInput.requires_grad) throw new ArgumentException("The heads' input must require gradients (a detached copy of the representation).", nameof(headInput));
+        if (headInputs.Count != 1 && headInputs.Count != losses.Count)
+            throw new ArgumentException($"One representation for every task or one per task is needed: {losses.Count} tasks, {headInputs.Count} representations.", nameof(headInputs));
+        if (headInputs.Any(h => !h.requires_grad)) throw new ArgumentException("The heads' input must require gradients (a detached copy of the representation).", nameof(headInputs));
+        if (headInputs.Any(h => !h.shape.SequenceEqual(headInputs[0].shape)))
+            throw new ArgumentException($"The tasks' representations differ in shape ({string.Join(", ", headInputs.Select(h => TaskLosses.Format(h.shape)))}); their gradients cannot be compared.", nameof(headInputs));
         var rows = new Tensor[losses.Count];
         for (int k = 0; k < losses.Count; k++)
         {
+            Tensor headInput = headInputs[headInputs.Count == 1 ? 0 : k];
             headInput.grad?.zero_();
             losses[k].backward(null, retain_graph: k + 1 < losses.Count);
             rows[k] = headInput.grad is null ? zeros_like(headInput) : headInput.grad.clone();

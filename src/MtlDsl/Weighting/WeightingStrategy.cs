@@ -7,41 +7,51 @@ namespace MtlDsl.Weighting;
 /// <summary>Where a gradient-based strategy takes the task gradients.</summary>
 public enum GradientMode
 {
-    /// <summary>With respect to the trunk's parameters: one backward pass through the trunk per task (LibMTL's default).</summary>
+    /// <summary>With respect to the shared parameters: one backward pass through the shared part per task (LibMTL's default).</summary>
     Parameters,
 
     /// <summary>
-    /// With respect to the trunk's output (the representation): one backward pass through each head per task and a
-    /// single one through the trunk. Cheaper; not every strategy allows it.
+    /// With respect to the representation: one backward pass through each head per task and a single one through
+    /// the shared part. Cheaper; not every strategy allows it. Where every task has its own representation (MMoE,
+    /// CGC, PLE, Cross-stitch, MTAN), task k's gradient is taken with respect to its own, as LibMTL does; they must
+    /// all have one shape.
     /// </summary>
     Representation,
 }
 
+/// <summary>A representation in representation mode: the shared part's output, and the detached copy of it the heads read.</summary>
+/// <param name="Output">The representation as the shared part computed it (its graph reaches the shared parameters).</param>
+/// <param name="HeadInput">The detached copy, requiring gradients, that the heads read.</param>
+public readonly record struct RepresentationPair(Tensor Output, Tensor HeadInput);
+
 /// <summary>
-/// What a strategy sees of the training step: the trunk's parameters or the representation, and the per-epoch
+/// What a strategy sees of the training step: the shared parameters or the representations, and the per-epoch
 /// average losses so far (for strategies that weight by loss history).
 /// </summary>
 public sealed class WeightingContext
 {
     /// <summary>Creates a context.</summary>
-    /// <param name="sharedParameters">The trunk's parameters, in the order the gradients are flattened.</param>
-    /// <param name="representation">In <see cref="GradientMode.Representation"/>: the trunk's output, and the detached copy of it the heads read.</param>
+    /// <param name="sharedParameters">The shared parameters, in the order the gradients are flattened.</param>
+    /// <param name="representations">
+    /// In <see cref="GradientMode.Representation"/>: one representation every task reads, or one per task
+    /// (declaration order, all of one shape); else null.
+    /// </param>
     /// <param name="epoch">The current epoch, counted from 0.</param>
     /// <param name="epochLosses">Each finished epoch's average loss of every task: <c>epochLosses[e][k]</c>.</param>
-    public WeightingContext(IReadOnlyList<Parameter> sharedParameters, (Tensor Output, Tensor HeadInput)? representation = null,
+    public WeightingContext(IReadOnlyList<Parameter> sharedParameters, IReadOnlyList<RepresentationPair>? representations = null,
         int epoch = 0, IReadOnlyList<double[]>? epochLosses = null)
     {
         SharedParameters = sharedParameters;
-        Representation = representation;
+        Representations = representations;
         Epoch = epoch;
         EpochLosses = epochLosses ?? [];
     }
 
-    /// <summary>The trunk's parameters.</summary>
+    /// <summary>The shared parameters.</summary>
     public IReadOnlyList<Parameter> SharedParameters { get; }
 
-    /// <summary>The representation and the detached copy the heads read, in representation mode; else null.</summary>
-    public (Tensor Output, Tensor HeadInput)? Representation { get; }
+    /// <summary>In representation mode, the representation every task reads or one per task; else null.</summary>
+    public IReadOnlyList<RepresentationPair>? Representations { get; }
 
     /// <summary>The current epoch, counted from 0.</summary>
     public int Epoch { get; }

@@ -73,14 +73,15 @@ namespace SeedExample
                 new("detection", 0, "Conv2d(64→128, k=3, p=1)", new int[] { 128, 7, 7 }, 73856),
                 new("detection", 1, "ReLU", new int[] { 128, 7, 7 }, 0),
                 new("detection", 2, "Conv2d(128→35, k=1)", new int[] { 35, 7, 7 }, 4515),
-            });
+            },
+            global::MtlDsl.ModelArchitecture.HardSharing);
 
-        /// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>
+        /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]
         {
-            new("Classification", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 10 }),
-            new("Detection", global::MtlDsl.Loss.MeanSquaredError, 0.5, new int[] { 35, 7, 7 }),
+            new("Classification", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 10 }, "features", new int[] { 64, 7, 7 }),
+            new("Detection", global::MtlDsl.Loss.MeanSquaredError, 0.5, new int[] { 35, 7, 7 }, "features", new int[] { 64, 7, 7 }),
         };
 
         private static readonly global::System.Collections.Generic.IReadOnlyList<int> s_inputShape = global::System.Array.AsReadOnly(new int[] { 3, 28, 28 });
@@ -92,11 +93,18 @@ namespace SeedExample
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
+        public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
+
+        /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "features" });
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _features.forward(input);
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        {
+            global::TorchSharp.torch.Tensor block0 = _features.forward(input);
+            return new global::TorchSharp.torch.Tensor[] { block0, block0 };
+        }
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -107,11 +115,11 @@ namespace SeedExample
             _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
         };
 
-        /// <summary>Runs the trunk and the head of task Classification only; output per sample [10].</summary>
+        /// <summary>Runs the shared part and the head of task Classification only; output per sample [10].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardClassification(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
 
-        /// <summary>Runs the trunk and the head of task Detection only; output per sample [35, 7, 7].</summary>
+        /// <summary>Runs the shared part and the head of task Detection only; output per sample [35, 7, 7].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardDetection(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
 

@@ -73,14 +73,15 @@ namespace MtlDsl.TestModels
                 new("position", 1, "Flatten", new int[] { 48 }, 0),
                 new("position", 2, "Dropout(p=0.5)", new int[] { 48 }, 0),
                 new("position", 3, "Linear(48→2)", new int[] { 2 }, 98),
-            });
+            },
+            global::MtlDsl.ModelArchitecture.HardSharing);
 
-        /// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>
+        /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]
         {
-            new("Kind", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 5 }),
-            new("Position", global::MtlDsl.Loss.MeanSquaredError, 1.0, new int[] { 2 }),
+            new("Kind", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 5 }, "features", new int[] { 8, 4, 4 }),
+            new("Position", global::MtlDsl.Loss.MeanSquaredError, 1.0, new int[] { 2 }, "features", new int[] { 8, 4, 4 }),
         };
 
         private static readonly global::System.Collections.Generic.IReadOnlyList<int> s_inputShape = global::System.Array.AsReadOnly(new int[] { 1, 20, 18 });
@@ -92,11 +93,18 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
+        public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
+
+        /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "features" });
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _features.forward(input);
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        {
+            global::TorchSharp.torch.Tensor block0 = _features.forward(input);
+            return new global::TorchSharp.torch.Tensor[] { block0, block0 };
+        }
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -107,11 +115,11 @@ namespace MtlDsl.TestModels
             _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
         };
 
-        /// <summary>Runs the trunk and the head of task Kind only; output per sample [5].</summary>
+        /// <summary>Runs the shared part and the head of task Kind only; output per sample [5].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
 
-        /// <summary>Runs the trunk and the head of task Position only; output per sample [2].</summary>
+        /// <summary>Runs the shared part and the head of task Position only; output per sample [2].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
 

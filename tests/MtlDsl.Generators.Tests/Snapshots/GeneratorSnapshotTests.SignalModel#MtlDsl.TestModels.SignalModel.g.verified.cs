@@ -67,14 +67,15 @@ namespace MtlDsl.TestModels
                 new("level", 1, "Sigmoid", new int[] { 8, 28 }, 0),
                 new("level", 2, "Flatten", new int[] { 224 }, 0),
                 new("level", 3, "Linear(224→1)", new int[] { 1 }, 225),
-            });
+            },
+            global::MtlDsl.ModelArchitecture.HardSharing);
 
-        /// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>
+        /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]
         {
-            new("Segments", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 4, 32 }),
-            new("Level", global::MtlDsl.Loss.L1, 0.25, new int[] { 1 }),
+            new("Segments", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 4, 32 }, "encoder", new int[] { 32, 32 }),
+            new("Level", global::MtlDsl.Loss.L1, 0.25, new int[] { 1 }, "encoder", new int[] { 32, 32 }),
         };
 
         private static readonly global::System.Collections.Generic.IReadOnlyList<int> s_inputShape = global::System.Array.AsReadOnly(new int[] { 2, 64 });
@@ -86,11 +87,18 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
+        public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
+
+        /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "encoder" });
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _encoder.forward(input);
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        {
+            global::TorchSharp.torch.Tensor block0 = _encoder.forward(input);
+            return new global::TorchSharp.torch.Tensor[] { block0, block0 };
+        }
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -101,11 +109,11 @@ namespace MtlDsl.TestModels
             _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
         };
 
-        /// <summary>Runs the trunk and the head of task Segments only; output per sample [4, 32].</summary>
+        /// <summary>Runs the shared part and the head of task Segments only; output per sample [4, 32].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardSegments(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
 
-        /// <summary>Runs the trunk and the head of task Level only; output per sample [1].</summary>
+        /// <summary>Runs the shared part and the head of task Level only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardLevel(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
 

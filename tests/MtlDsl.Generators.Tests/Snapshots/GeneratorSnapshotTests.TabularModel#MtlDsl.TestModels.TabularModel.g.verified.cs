@@ -89,15 +89,16 @@ namespace MtlDsl.TestModels
                 new("body_mass", 0, "Linear(32→8)", new int[] { 8 }, 264),
                 new("body_mass", 1, "LeakyReLU(0.2)", new int[] { 8 }, 0),
                 new("body_mass", 2, "Linear(8→1, no bias)", new int[] { 1 }, 8),
-            });
+            },
+            global::MtlDsl.ModelArchitecture.HardSharing);
 
-        /// <summary>The tasks in declaration order: name, loss, static weight and per-sample output shape.</summary>
+        /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions { get; } = new global::MtlDsl.TaskDefinition[]
         {
-            new("Species", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 3 }),
-            new("IsMale", global::MtlDsl.Loss.BinaryCrossEntropyWithLogits, 0.5, new int[] { 1 }),
-            new("BodyMass", global::MtlDsl.Loss.SmoothL1, 2.0, new int[] { 1 }),
+            new("Species", global::MtlDsl.Loss.CrossEntropy, 1.0, new int[] { 3 }, "bottleneck", new int[] { 32 }),
+            new("IsMale", global::MtlDsl.Loss.BinaryCrossEntropyWithLogits, 0.5, new int[] { 1 }, "bottleneck", new int[] { 32 }),
+            new("BodyMass", global::MtlDsl.Loss.SmoothL1, 2.0, new int[] { 1 }, "bottleneck", new int[] { 32 }),
         };
 
         private static readonly global::System.Collections.Generic.IReadOnlyList<int> s_inputShape = global::System.Array.AsReadOnly(new int[] { 12 });
@@ -109,11 +110,19 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<string> TrunkBlocks => Summary.TrunkBlocks;
+        public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
+
+        /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "encoder", "bottleneck" });
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor RunTrunk(global::TorchSharp.torch.Tensor input) => _bottleneck.forward(_encoder.forward(input));
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        {
+            global::TorchSharp.torch.Tensor block0 = _encoder.forward(input);
+            global::TorchSharp.torch.Tensor block1 = _bottleneck.forward(block0);
+            return new global::TorchSharp.torch.Tensor[] { block1, block1, block1 };
+        }
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -125,15 +134,15 @@ namespace MtlDsl.TestModels
             _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
         };
 
-        /// <summary>Runs the trunk and the head of task Species only; output per sample [3].</summary>
+        /// <summary>Runs the shared part and the head of task Species only; output per sample [3].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardSpecies(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
 
-        /// <summary>Runs the trunk and the head of task IsMale only; output per sample [1].</summary>
+        /// <summary>Runs the shared part and the head of task IsMale only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardIsMale(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
 
-        /// <summary>Runs the trunk and the head of task BodyMass only; output per sample [1].</summary>
+        /// <summary>Runs the shared part and the head of task BodyMass only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardBodyMass(global::TorchSharp.torch.Tensor input) => ForwardTask(2, input);
 
