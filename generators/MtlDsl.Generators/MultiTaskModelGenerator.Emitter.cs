@@ -126,9 +126,7 @@ public sealed partial class MultiTaskModelGenerator
             {
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"__gates = new global::TorchSharp.Modules.ModuleDict<{Sequential}>();");
-                    foreach (ShapedBlock task in tasks)
-                        w.Line($"__gates.Add(\"{StateName(task.Spec.Name)}\", {Architectures}.Mixture.Gate({shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)}));");
+                    w.Line($"__gates = {Architectures}.Mixture.Gates(s_taskStateNames, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)});");
                     break;
                 case ArchitectureKind.CrossStitch:
                     w.Line($"__crossStitch = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
@@ -187,11 +185,11 @@ public sealed partial class MultiTaskModelGenerator
         /// <summary>The fields of the modules an architecture adds: field name, type, state-dict name.</summary>
         private static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureKind kind) => kind switch
         {
-            ArchitectureKind.MMoE or ArchitectureKind.CGC => [("__gates", $"global::TorchSharp.Modules.ModuleDict<{Sequential}>", "gates")],
+            ArchitectureKind.MMoE or ArchitectureKind.CGC => [("__gates", $"{Architectures}.TaskModules<{Sequential}>", "gates")],
             ArchitectureKind.CrossStitch => [("__crossStitch", "global::TorchSharp.Modules.ParameterList", "cross_stitch")],
             ArchitectureKind.MTAN =>
             [
-                ("__attention", $"global::TorchSharp.Modules.ModuleDict<global::TorchSharp.Modules.ModuleList<{Sequential}>>", "attention"),
+                ("__attention", $"{Architectures}.TaskModules<global::TorchSharp.Modules.ModuleList<{Sequential}>>", "attention"),
                 ("__attentionBlocks", $"global::TorchSharp.Modules.ModuleList<{Sequential}>", "attention_blocks"),
             ],
             _ => [],

@@ -7,12 +7,14 @@ using static TorchSharp.torch;
 //   input and both heads' outputs in eval mode (io.safetensors), for check.py to compare with PyTorch.
 // import <folder>: loads the weights PyTorch wrote (from_pytorch.safetensors) and checks that the outputs equal the
 //   ones PyTorch computed (from_pytorch_io.safetensors).
-if (args.Length != 2 || args[0] is not ("export" or "import"))
+// architectures <folder>: see Architectures.cs.
+if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures"))
 {
-    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import <folder>");
+    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures <folder>");
     return 2;
 }
 string folder = args[1];
+if (args[0] == "architectures") return ArchitectureExport.Run(folder);
 Directory.CreateDirectory(folder);
 if (args[0] == "export")
 {

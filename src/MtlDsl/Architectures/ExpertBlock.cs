@@ -14,8 +14,8 @@ public sealed class ExpertBlock : nn.Module
 {
 #pragma warning disable IDE0044, IDE1006 // registered by reflection under these names
     private readonly ModuleList<Sequential> shared;
-    private readonly ModuleDict<ModuleList<Sequential>> tasks;
-    private readonly ModuleDict<Sequential>? gates;
+    private readonly TaskModules<ModuleList<Sequential>> tasks;
+    private readonly TaskModules<Sequential>? gates;
     private readonly Sequential? shared_gate;
 #pragma warning restore IDE0044, IDE1006
     private readonly Sequential[] _shared;
@@ -38,20 +38,18 @@ public sealed class ExpertBlock : nn.Module
             throw new ArgumentOutOfRangeException(nameof(sharedExperts), $"{name}: an expert block needs at least one expert (shared {sharedExperts}, per task {taskExperts}).");
         shared = new ModuleList<Sequential>(Enumerable.Range(0, sharedExperts).Select(_ => expert()).ToArray());
         _shared = [.. shared];
-        tasks = new ModuleDict<ModuleList<Sequential>>();
         _tasks = new Sequential[taskNames.Count][];
-        for (int t = 0; t < taskNames.Count; t++)
+        tasks = new TaskModules<ModuleList<Sequential>>(taskNames, t =>
         {
             _tasks[t] = Enumerable.Range(0, taskExperts).Select(_ => expert()).ToArray();
-            tasks.Add(taskNames[t], new ModuleList<Sequential>(_tasks[t]));
-        }
+            return new ModuleList<Sequential>(_tasks[t]);
+        });
         TaskCount = taskNames.Count;
         SharedExperts = sharedExperts;
         TaskExperts = taskExperts;
         if (gateInputs is long inputs)
         {
-            gates = new ModuleDict<Sequential>();
-            foreach (string task in taskNames) gates.Add(task, Mixture.Gate(inputs, sharedExperts + taskExperts));
+            gates = new TaskModules<Sequential>(taskNames, _ => Mixture.Gate(inputs, sharedExperts + taskExperts));
             if (sharedGate) shared_gate = Mixture.Gate(inputs, sharedExperts + taskNames.Count * taskExperts);
         }
         RegisterComponents();
@@ -76,7 +74,7 @@ public sealed class ExpertBlock : nn.Module
     public Sequential First => SharedExperts > 0 ? _shared[0] : _tasks[0][0];
 
     /// <summary>PLE: task <paramref name="task"/>'s gate of this level.</summary>
-    public Sequential Gate(int task) => gates?[task].Item2 ?? throw new InvalidOperationException($"{GetName()} has no gates of its own.");
+    public Sequential Gate(int task) => gates?[task] ?? throw new InvalidOperationException($"{GetName()} has no gates of its own.");
 
     /// <summary>PLE: this level's shared gate, or null on the last level.</summary>
     public Sequential? SharedGate => shared_gate;

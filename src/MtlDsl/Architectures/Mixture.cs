@@ -7,6 +7,9 @@ namespace MtlDsl.Architectures;
 /// <summary>The mixtures of experts of MMoE, CGC and PLE: experts run side by side, and gates that weight them.</summary>
 public static class Mixture
 {
+    /// <summary>Every task's gate over <paramref name="experts"/> experts, from <paramref name="inputs"/> features (<c>gates.{task}</c>).</summary>
+    public static TaskModules<Sequential> Gates(IReadOnlyList<string> taskNames, long inputs, int experts) => new(taskNames, _ => Gate(inputs, experts));
+
     /// <summary>A gate over <paramref name="experts"/> experts: <c>Linear(inputs → experts)</c> and a softmax, on the flattened input (LibMTL's form).</summary>
     public static Sequential Gate(long inputs, int experts) => nn.Sequential(nn.Linear(inputs, experts), nn.Softmax(-1));
 
@@ -48,7 +51,7 @@ public static class Mixture
     /// gate (<paramref name="gates"/>, declaration order) mixes the shared experts and the task's own, from the
     /// flattened input. Returns every task's mixture.
     /// </summary>
-    public static Tensor[] Forward(IReadOnlyList<ExpertBlock> chain, ModuleDict<Sequential> gates, Tensor input)
+    public static Tensor[] Forward(IReadOnlyList<ExpertBlock> chain, TaskModules<Sequential> gates, Tensor input)
     {
         ArgumentNullException.ThrowIfNull(chain);
         ArgumentNullException.ThrowIfNull(gates);
@@ -57,7 +60,7 @@ public static class Mixture
         for (int t = 0; t < mixtures.Length; t++)
         {
             Tensor experts = chain[0].TaskExperts == 0 ? shared : cat([shared, RunExperts(chain, input, t)], 0);
-            mixtures[t] = Mix(gates[t].Item2, input, experts);
+            mixtures[t] = Mix(gates[t], input, experts);
         }
         return mixtures;
     }

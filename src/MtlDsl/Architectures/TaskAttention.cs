@@ -62,14 +62,8 @@ public static class TaskAttention
     /// Every task's masks, one per stage (<c>attention.{task}.{stage}</c>): stage s reads <paramref name="maskInputs"/>[s]
     /// channels and gives <paramref name="channels"/>[s], the stage output's.
     /// </summary>
-    public static ModuleDict<ModuleList<Sequential>> Masks(IReadOnlyList<string> taskNames, IReadOnlyList<int> maskInputs, IReadOnlyList<int> channels)
-    {
-        ArgumentNullException.ThrowIfNull(taskNames);
-        var masks = new ModuleDict<ModuleList<Sequential>>();
-        foreach (string task in taskNames)
-            masks.Add(task, new ModuleList<Sequential>(maskInputs.Select((inputs, s) => Mask(inputs, channels[s])).ToArray()));
-        return masks;
-    }
+    public static TaskModules<ModuleList<Sequential>> Masks(IReadOnlyList<string> taskNames, IReadOnlyList<int> maskInputs, IReadOnlyList<int> channels) =>
+        new(taskNames, _ => new ModuleList<Sequential>(maskInputs.Select((inputs, s) => Mask(inputs, channels[s])).ToArray()));
 
     /// <summary>The blocks between stages (<c>attention_blocks.{stage}</c>): stage s's output channels to stage s + 1's intermediate channels.</summary>
     public static ModuleList<Sequential> Blocks(IReadOnlyList<int> outputChannels, IReadOnlyList<int> nextChannels) =>
@@ -81,7 +75,7 @@ public static class TaskAttention
     /// output; between stages the shared block and a max pooling by <paramref name="pools"/>[s + 1] take each task's
     /// attended features to the next stage. Returns every task's attended features of the last stage.
     /// </summary>
-    public static Tensor[] Forward(IReadOnlyList<Sequential> stages, ModuleDict<ModuleList<Sequential>> attention, ModuleList<Sequential> blocks,
+    public static Tensor[] Forward(IReadOnlyList<Sequential> stages, TaskModules<ModuleList<Sequential>> attention, ModuleList<Sequential> blocks,
         IReadOnlyList<int> pools, Tensor input)
     {
         ArgumentNullException.ThrowIfNull(stages);
@@ -95,7 +89,7 @@ public static class TaskAttention
             for (int i = 0; i + 1 < layers.Count; i++) x = layers[i].forward(x);
             Tensor intermediate = x;
             x = layers[^1].forward(x);
-            Sequential[] masks = Enumerable.Range(0, attention.Count).Select(t => attention[t].Item2[s]).ToArray();
+            Sequential[] masks = Enumerable.Range(0, attention.Count).Select(t => attention[t][s]).ToArray();
             if (attended is not null) attended = ToNextStage(blocks[s - 1], attended, pools[s]);
             attended = Attend(masks, intermediate, x, attended);
         }

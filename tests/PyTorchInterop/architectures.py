@@ -1,0 +1,227 @@
+"""PyTorch twins of MtlDsl's architectures, written from the papers and LibMTL's descriptions, checked against the
+generated TorchSharp modules (tests/Models/Architectures, tests/Models/AuxiliaryHeadModel.cs).
+
+For each model, `dotnet run --project tests/PyTorchInterop -- architectures <folder>` wrote, in float64: the initial
+weights, a fixed batch and its targets, the outputs of one training-mode forward pass, the joint loss Σ λ·L and its
+gradients, the state after the pass (BatchNorm's running statistics) and the eval-mode outputs. This script builds
+each twin, loads the weights with load_state_dict(strict=True) (every name and shape must match), repeats the pass
+and compares. Prints one PASS or FAIL line per model; exits 1 if any failed.
+
+    /usr/bin/python3 tests/PyTorchInterop/architectures.py <folder>
+"""
+import sys
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from safetensors_format import read
+
+TASKS = ["digit", "position"]
+TOLERANCE = 1e-6
+
+
+# The network every architecture model declares (tests/Models/Architectures/*.cs): two trunk blocks and two heads.
+def stem():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU())
+
+
+def stage():
+    return nn.Sequential(nn.MaxPool2d(2), nn.Conv2d(4, 8, 3, padding=1), nn.ReLU())
+
+
+def add_heads(model):
+    model.digit = nn.Sequential(nn.Flatten(), nn.Linear(288, 5))
+    model.position = nn.Sequential(nn.Flatten(), nn.Linear(288, 16), nn.Tanh(), nn.Linear(16, 2))
+
+
+class TwoTaskModel(nn.Module):
+    def forward(self, x):
+        return [head(r) for head, r in zip([self.digit, self.position], self.representations(x))]
+
+
+class HardSharing(TwoTaskModel):
+    def __init__(self):
+        super().__init__()
+        self.stem, self.stage = stem(), stage()
+        add_heads(self)
+
+    def representations(self, x):
+        r = self.stage(self.stem(x))
+        return [r, r]
+
+
+def gate(inputs, experts):
+    """A gate: a linear map of the flattened input to one score per expert, normalised by a softmax."""
+    return nn.Sequential(nn.Linear(inputs, experts), nn.Softmax(dim=-1))
+
+
+def mix(gate_module, x, experts):
+    """Σ_e g_e(x) · expert_e: experts stacked as [E, N, ...], the gate's weights [N, E]."""
+    weights = gate_module(torch.flatten(x, 1))
+    return torch.einsum("en...,ne->n...", experts, weights)
+
+
+class Experts(nn.Module):
+    """Copies of one block: shared experts and each task's own; in PLE also the level's gates."""
+
+    def __init__(self, make, shared, per_task, gate_inputs=None, shared_gate=False):
+        super().__init__()
+        self.shared = nn.ModuleList([make() for _ in range(shared)])
+        self.tasks = nn.ModuleDict({t: nn.ModuleList([make() for _ in range(per_task)]) for t in TASKS})
+        if gate_inputs is not None:
+            self.gates = nn.ModuleDict({t: gate(gate_inputs, shared + per_task) for t in TASKS})
+            if shared_gate:
+                self.shared_gate = gate(gate_inputs, shared + len(TASKS) * per_task)
+
+
+class MixtureOfExperts(TwoTaskModel):
+    """MMoE (Ma et al. 2018) and CGC (Tang et al. 2020): experts are copies of the whole trunk (stem, then stage);
+    each task's gate, on the flattened input, mixes the shared experts and, in CGC, the task's own."""
+
+    def __init__(self, shared, per_task):
+        super().__init__()
+        self.stem, self.stage = Experts(stem, shared, per_task), Experts(stage, shared, per_task)
+        self.gates = nn.ModuleDict({t: gate(144, shared + per_task) for t in TASKS})
+        add_heads(self)
+
+    def representations(self, x):
+        shared = torch.stack([s2(s1(x)) for s1, s2 in zip(self.stem.shared, self.stage.shared)])
+        result = []
+        for t in TASKS:
+            own = [s2(s1(x)) for s1, s2 in zip(self.stem.tasks[t], self.stage.tasks[t])]
+            experts = torch.cat([shared, torch.stack(own)]) if own else shared
+            result.append(mix(self.gates[t], x, experts))
+        return result
+
+
+class Ple(TwoTaskModel):
+    """PLE (Tang et al. 2020) with the paper's shared gate: level l's shared experts read the shared stream, each
+    task's experts its own stream; the task gate mixes shared + own experts into the task's next stream, the shared
+    gate (every level but the last) mixes all the level's experts into the next shared stream."""
+
+    def __init__(self, shared, per_task):
+        super().__init__()
+        self.stem = Experts(stem, shared, per_task, gate_inputs=144, shared_gate=True)
+        self.stage = Experts(stage, shared, per_task, gate_inputs=576, shared_gate=False)
+        add_heads(self)
+
+    def representations(self, x):
+        shared_stream, streams = x, [x for _ in TASKS]
+        for level in [self.stem, self.stage]:
+            shared = torch.stack([e(shared_stream) for e in level.shared])
+            own = [torch.stack([e(streams[k]) for e in level.tasks[t]]) for k, t in enumerate(TASKS)]
+            next_streams = [mix(level.gates[t], streams[k], torch.cat([shared, own[k]])) for k, t in enumerate(TASKS)]
+            if hasattr(level, "shared_gate"):
+                shared_stream = mix(level.shared_gate, shared_stream, torch.cat([shared] + own))
+            streams = next_streams
+        return streams
+
+
+class CrossStitch(TwoTaskModel):
+    """Cross-stitch networks (Misra et al. 2016): one column per task; after the first stage the unit α mixes the
+    columns, the input of the next stage for task t being Σ_j α[t, j] · out_j."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.ModuleList([stem() for _ in TASKS])
+        self.stage = nn.ModuleList([stage() for _ in TASKS])
+        self.cross_stitch = nn.ParameterList([nn.Parameter(torch.eye(len(TASKS)))])
+        add_heads(self)
+
+    def representations(self, x):
+        columns = [block(x) for block in self.stem]
+        alpha = self.cross_stitch[0]
+        mixed = [sum(alpha[t, j] * columns[j] for j in range(len(TASKS))) for t in range(len(TASKS))]
+        return [block(m) for block, m in zip(self.stage, mixed)]
+
+
+def attention_mask(inputs, channels):
+    return nn.Sequential(nn.Conv2d(inputs, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(),
+                         nn.Conv2d(channels, channels, 1), nn.BatchNorm2d(channels), nn.Sigmoid())
+
+
+class Mtan(TwoTaskModel):
+    """MTAN (Liu et al. 2019): the shared stages run once; each task's mask reads the stage's features before its
+    last layer (with the task's attended features so far after the first stage) and multiplies the stage's output;
+    a block shared by the tasks (3x3 conv, BatchNorm, ReLU) and a 2x2 max pooling carry them to the next stage."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.stage = stem(), stage()
+        self.attention = nn.ModuleDict({t: nn.ModuleList([attention_mask(4, 4), attention_mask(16, 8)]) for t in TASKS})
+        self.attention_blocks = nn.ModuleList([nn.Sequential(nn.Conv2d(4, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())])
+        add_heads(self)
+
+    def representations(self, x):
+        inner = self.stem[1](self.stem[0](x))  # before the stem's last layer (ReLU)
+        out = self.stem[2](inner)
+        attended = [self.attention[t][0](inner) * out for t in TASKS]
+        inner = self.stage[1](self.stage[0](out))  # before the stage's last layer (ReLU)
+        out = self.stage[2](inner)
+        carried = [F.max_pool2d(self.attention_blocks[0](a), 2) for a in attended]
+        return [self.attention[t][1](torch.cat([inner, c], 1)) * out for t, c in zip(TASKS, carried)]
+
+
+class AuxiliaryHead(nn.Module):
+    """tests/Models/AuxiliaryHeadModel.cs: the edges head reads the early block, the label head the late one."""
+
+    def __init__(self):
+        super().__init__()
+        self.early = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
+        self.late = nn.Sequential(nn.Conv2d(8, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.label = nn.Sequential(nn.Linear(16, 10))
+        self.edges = nn.Sequential(nn.Conv2d(8, 1, 1))
+
+    def forward(self, x):
+        early = self.early(x)
+        return [self.label(self.late(early)), self.edges(early)]
+
+
+MODELS = {
+    "hard_sharing": (HardSharing, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "mmoe": (lambda: MixtureOfExperts(3, 0), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "cgc": (lambda: MixtureOfExperts(2, 1), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "ple": (lambda: Ple(2, 1), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "cross_stitch": (CrossStitch, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "mtan": (Mtan, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "auxiliary_head": (AuxiliaryHead, [(F.cross_entropy, 1.0), (F.mse_loss, 0.25)]),
+}
+
+
+def check(folder, name, build, losses):
+    model = build().double().train()
+    model.load_state_dict(read(f"{folder}/{name}.weights.safetensors"), strict=True)
+    io = read(f"{folder}/{name}.io.safetensors")
+    outputs = model(io["input"])
+    loss = sum(w * f(o, io[f"target.{k}"]) for k, (o, (f, w)) in enumerate(zip(outputs, losses)))
+    model.zero_grad()
+    loss.backward()
+    worst_output = max((o - io[f"output.{k}"]).abs().max().item() for k, o in enumerate(outputs))
+    worst_loss = abs(loss.item() - io["loss"].item())
+    worst_grad = max((p.grad - io[f"grad.{n}"]).abs().max().item() for n, p in model.named_parameters())
+    after = read(f"{folder}/{name}.after.safetensors")
+    state = model.state_dict()
+    worst_state = max((state[n].double() - t.double()).abs().max().item() for n, t in after.items())
+    model.eval()
+    with torch.no_grad():
+        evaluated = model(io["input"])
+    expected = read(f"{folder}/{name}.eval.safetensors")
+    worst_eval = max((o - expected[f"output.{k}"]).abs().max().item() for k, o in enumerate(evaluated))
+    worst = max(worst_output, worst_loss, worst_grad, worst_state, worst_eval)
+    verdict = "PASS" if worst < TOLERANCE else "FAIL"
+    print(f"{verdict} PyTorch twin of {name}: {len(state)} tensors loaded strictly; largest difference: outputs {worst_output:.1e}, "
+          f"loss {worst_loss:.1e}, gradients {worst_grad:.1e}, state after the step {worst_state:.1e}, eval outputs {worst_eval:.1e}")
+    return worst < TOLERANCE
+
+
+if __name__ == "__main__":
+    folder = sys.argv[1]
+    results = []
+    for name, (build, losses) in MODELS.items():
+        try:
+            results.append(check(folder, name, build, losses))
+        except Exception as error:  # a missing or misnamed tensor is a failure of this model, not of the run
+            print(f"FAIL PyTorch twin of {name}: {type(error).__name__}: {error}")
+            results.append(False)
+    sys.exit(0 if all(results) else 1)

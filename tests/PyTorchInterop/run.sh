@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The checks against PyTorch, as CI runs them: installs Debian's python3-torch when /usr/bin/python3 lacks torch,
+# then (1) every architecture's PyTorch twin loads the generated model's weights strictly and gives its outputs,
+# loss, gradients and BatchNorm state (architectures.py), (2) the MultiMNIST and tabular networks' weights go from
+# TorchSharp to PyTorch and back (check.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+
+if ! /usr/bin/python3 -c "import torch" 2>/dev/null; then
+  echo "installing Debian's python3-torch (a few minutes)"
+  sudo_=""; [ "$(id -u)" -ne 0 ] && sudo_="sudo"
+  if ! { $sudo_ apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq python3-torch; } >/tmp/mtldsl-apt.log 2>&1; then
+    tail -20 /tmp/mtldsl-apt.log
+    echo "FAIL installing python3-torch with apt-get (log above): the PyTorch checks cannot run"
+    exit 1
+  fi
+fi
+
+folder="$(mktemp -d)"
+trap 'rm -rf "$folder"' EXIT
+status=0
+if ! build_log="$(dotnet build tests/PyTorchInterop -v q -nologo 2>&1)"; then
+  echo "$build_log" | tail -20
+  echo "FAIL building tests/PyTorchInterop"
+  exit 1
+fi
+run() { dotnet run --no-build --project tests/PyTorchInterop -- "$@"; }
+
+run architectures "$folder/architectures" || { echo "FAIL exporting the architecture models"; status=1; }
+/usr/bin/python3 tests/PyTorchInterop/architectures.py "$folder/architectures" || status=1
+
+if run export "$folder/interop" && /usr/bin/python3 tests/PyTorchInterop/check.py "$folder/interop"; then
+  echo "PASS TorchSharp's MultiMNIST and tabular weights load strictly into PyTorch and give the same outputs"
+else
+  echo "FAIL TorchSharp's weights in PyTorch (check.py)"; status=1
+fi
+if run import "$folder/interop"; then
+  echo "PASS PyTorch's MultiMNIST weights load into the generated model and give PyTorch's outputs"
+else
+  echo "FAIL PyTorch's weights in TorchSharp (import)"; status=1
+fi
+exit $status
