@@ -95,6 +95,19 @@ public class ArchitectureTests
     }
 
     [Theory]
+    [MemberData(nameof(Architectures))]
+    public void MovesToAnotherTypeLikeAnyModule(string architecture)
+    {
+        // TorchSharp's ModuleDict breaks Module.to (two public indexers); the architectures' containers must not.
+        Built built = Create(architecture);
+        using var _ = built.Module;
+        built.Module.to(ScalarType.Float64);
+        Assert.All(built.Module.parameters(), p => Assert.Equal(ScalarType.Float64, p.dtype));
+        using var scope = NewDisposeScope();
+        Assert.All(built.Forward(randn(2, 1, 12, 12, dtype: ScalarType.Float64)), o => Assert.Equal(ScalarType.Float64, o.dtype));
+    }
+
+    [Theory]
     [InlineData("HardSharing", "stem.", "stage.")]
     [InlineData("MMoE", "stem.shared.", "stage.shared.")]
     [InlineData("CGC", "stem.shared.", "stage.shared.")]
