@@ -20,8 +20,14 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
     private static readonly string[] LayerNames =
         ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten"];
 
-    [GeneratedRegex(@"^(\s*)\[(Trunk|Task\(.*?\))(.*)\]$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^(\s*)\[(Trunk|Task\((?:[^()]|\([^()]*\))*\))(.*)\]$", RegexOptions.Multiline)]
     private static partial Regex BlockAttributes();
+
+    [GeneratedRegex(@"^\[(MMoE|CGC|PLE|CrossStitch|MTAN)(?:\(([^)]*)\))?\]$", RegexOptions.Multiline)]
+    private static partial Regex ArchitectureAttribute();
+
+    [GeneratedRegex(@"Reads = nameof\((\w+)\)")]
+    private static partial Regex Reads();
 
     [GeneratedRegex(@"(?<![\w.])(\d+)(?![\w.])")]
     private static partial Regex Integer();
@@ -65,6 +71,28 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
                 // Fully qualified attribute class names.
                 _ => indent + "[" + Qualified(kind) + string.Concat(SplitLayers(rest).Select(l => ", " + Qualified(l))) + "]",
             };
+        });
+        // The architecture: named arguments, numbers of other types, or the qualified class name.
+        source = ArchitectureAttribute().Replace(source, m =>
+        {
+            string name = m.Groups[1].Value;
+            string[] values = m.Groups[2].Success ? m.Groups[2].Value.Split(", ") : [];
+            string[] parameters = name == "MMoE" ? ["experts"] : ["sharedExperts", "taskExperts"];
+            string arguments = spelling switch
+            {
+                0 => string.Join(", ", values.Select((v, i) => $"{parameters[i]}: {v}")),
+                1 => string.Join(", ", values.Select(v => Integer().Replace(v, Number))),
+                _ => string.Join(", ", values),
+            };
+            string attribute = spelling == 2 ? $"global::MtlDsl.{name}Attribute" : name;
+            return values.Length == 0 ? $"[{attribute}]" : $"[{attribute}({arguments})]";
+        });
+        // A block a head reads: nameof(Block), the same name as a string, or nameof through the class.
+        source = Reads().Replace(source, m => spelling switch
+        {
+            1 => $"Reads = \"{m.Groups[1].Value}\"",
+            2 => $"Reads = nameof({model.ClassName}.{m.Groups[1].Value})",
+            _ => m.Value,
         });
         source = Input().Replace(source, m => spelling == 1 ? $"[Input(new[] {{ {m.Groups[1].Value} }})]" : $"[Input(new int[] {{ {m.Groups[1].Value} }})]");
         if (spelling == 1)

@@ -17,7 +17,7 @@ public class RandomModelTests(ITestOutputHelper output)
 {
     private const int Seed = 20261128;
 
-    private static readonly string[] ShapeDiagnostics = ["MTL005", "MTL006", "MTL007", "MTL015", "MTL019"];
+    private static readonly string[] ShapeDiagnostics = ["MTL005", "MTL006", "MTL007", "MTL015", "MTL019", "MTL026"];
 
     private sealed record Outcome(RandomModel Model, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<SyntaxTree> Generated)
     {
@@ -59,8 +59,20 @@ public class RandomModelTests(ITestOutputHelper output)
 
         int withDefects = outcomes.Count(o => o.Model.Defects.Count > 0), shapeRejected = outcomes.Count(o => o.Model.Defects.Count == 0 && !o.Accepted);
         output.WriteLine($"1000 declarations: {accepted.Count} accepted, {withDefects} with planted defects (all reported), {shapeRejected} rejected for shapes");
+        foreach (var group in outcomes.GroupBy(o => ArchitectureOf(o.Model.Source)).OrderBy(g => g.Key, StringComparer.Ordinal))
+        {
+            output.WriteLine($"  {group.Key}: {group.Count()} declarations, {group.Count(o => o.Accepted)} accepted");
+            Assert.True(group.Count(o => o.Accepted) >= 10, $"{group.Key}: only {group.Count(o => o.Accepted)} accepted");
+        }
         Assert.True(accepted.Count >= 300, $"only {accepted.Count} of 1000 random models were valid: the fuzzer needs tuning");
         Assert.True(withDefects >= 50 && shapeRejected >= 50, "the fuzzer should exercise both planted defects and shape errors");
+    }
+
+    private static string ArchitectureOf(string source)
+    {
+        foreach (string name in new[] { "MMoE", "CGC", "PLE", "CrossStitch", "MTAN" })
+            if (source.Contains($"[{name}", StringComparison.Ordinal)) return name;
+        return "HardSharing";
     }
 
     [Fact]
@@ -68,7 +80,8 @@ public class RandomModelTests(ITestOutputHelper output)
     {
         var random = new Random(Seed + 1);
         var accepted = new List<Outcome>();
-        for (int i = 0; accepted.Count < 100; i++)
+        // At least ten of every architecture among them.
+        for (int i = 0; accepted.Count < 100 || accepted.GroupBy(o => ArchitectureOf(o.Model.Source)).Count(g => g.Count() >= 10) < 6; i++)
         {
             Outcome outcome = Generate(RandomModels.Create(random, i));
             if (outcome.Accepted && outcome.Model.Defects.Count == 0 && !outcome.Model.Source.Contains("2000000000", StringComparison.Ordinal)
@@ -87,6 +100,13 @@ public class RandomModelTests(ITestOutputHelper output)
             var inputShape = (IReadOnlyList<int>)type.GetProperty("InputShape")!.GetValue(module)!;
             long parameterCount = (long)type.GetField("ParameterCount")!.GetValue(null)!;
             Assert.True(parameterCount == module.parameters().Sum(p => p.numel()), $"{outcome.Model.ClassName}: parameter count\n{outcome.Model.Source}");
+            var summary = (ModelSummary)type.GetProperty("Summary")!.GetValue(null)!;
+            var named = module.named_parameters().ToList();
+            foreach (LayerSummary row in summary.Layers)
+            {
+                long runtime = named.Where(p => row.StateNames.Any(n => p.name == n || p.name.StartsWith(n + ".", StringComparison.Ordinal))).Sum(p => p.parameter.numel());
+                Assert.True(runtime == row.Parameters, $"{outcome.Model.ClassName} {row.Block}.{row.Index}: summary {row.Parameters}, TorchSharp {runtime}\n{outcome.Model.Source}");
+            }
 
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();

@@ -22,32 +22,69 @@ internal static class RandomModels
         string name = $"Random{index.ToString(CultureInfo.InvariantCulture)}";
         var source = new StringBuilder("using MtlDsl;\nusing TorchSharp.Modules;\n\nnamespace Fuzz;\n\n[MultiTaskModel]\n");
 
-        int rank = random.Next(1, 4);
+        // The architecture: hard sharing half of the time, else one of the five attributes (now and then with
+        // expert counts out of range, a planted defect). MTAN mostly gets images, which it needs.
+        string[] architectures = ["", "", "", "", "", "MMoE", "CGC", "PLE", "CrossStitch", "MTAN"];
+        string architecture = architectures[random.Next(architectures.Length)];
+
+        int rank = architecture == "MTAN" && Chance(random, 0.8) ? 3 : random.Next(1, 4);
         var input = new List<int>();
         for (int d = 0; d < rank; d++) input.Add(rank == 1 ? random.Next(1, 64) : random.Next(d == 0 ? 1 : 3, d == 0 ? 6 : 33));
         if (Chance(random, 0.03)) { input[random.Next(rank)] = random.Next(-3, 1); defects.Add("non-positive input size"); }
         else if (rank == 1 && Chance(random, 0.03)) input[0] = 100_000;
         source.Append("[Input(").Append(string.Join(", ", input)).Append(")]\n");
+        switch (architecture)
+        {
+            case "MMoE":
+                if (Chance(random, 0.05)) { source.Append("[MMoE(").Append(random.Next(-2, 1)).Append(")]\n"); defects.Add("expert count"); }
+                else source.Append("[MMoE(").Append(random.Next(1, 5)).Append(")]\n");
+                break;
+            case "CGC":
+            case "PLE":
+                if (Chance(random, 0.05)) { source.Append('[').Append(architecture).Append("(0, ").Append(random.Next(0, 3)).Append(")]\n"); defects.Add("expert count"); }
+                else source.Append('[').Append(architecture).Append('(').Append(random.Next(1, 4)).Append(", ").Append(random.Next(0, 3)).Append(")]\n");
+                break;
+            case "CrossStitch":
+            case "MTAN":
+                source.Append('[').Append(architecture).Append("]\n");
+                break;
+        }
 
         bool partialClass = !Chance(random, 0.02);
         if (!partialClass) defects.Add("class not partial");
         source.Append(partialClass ? "public partial class " : "public class ").Append(name).Append("\n{\n");
 
-        int trunkBlocks = random.Next(1, 3);
+        // Cross-stitch with one stage is a warning (MTL027); accepted models must be warning-free, so it gets two or three.
+        int trunkBlocks = architecture == "CrossStitch" ? random.Next(2, 4) : random.Next(1, 3);
+        var blockRanks = new List<int>();
         for (int b = 0; b < trunkBlocks; b++)
         {
             var layers = new List<string>();
-            int count = random.Next(1, 5);
-            for (int l = 0; l < count; l++) layers.Add(Layer(random, ref rank, defects));
+            if (architecture == "MTAN" && rank == 3 && !Chance(random, 0.2))
+            {
+                // Mostly what MTAN takes: stages of images that pool at their start and keep the size in their last layer.
+                if (b > 0 && Chance(random, 0.5)) layers.Add("MaxPool2d(2)");
+                layers.Add($"Conv2d({random.Next(1, 9)}, kernelSize: 3, Padding = 1)");
+                if (Chance(random, 0.5)) layers.Add("BatchNorm2d");
+                layers.Add(Activations[random.Next(Activations.Length)]);
+            }
+            else
+            {
+                int count = random.Next(1, 5);
+                for (int l = 0; l < count; l++) layers.Add(Layer(random, ref rank, defects));
+            }
             Block(source, random, $"Block{b}", "Trunk", layers, defects);
+            blockRanks.Add(rank);
         }
 
         int tasks = Chance(random, 0.02) ? 0 : random.Next(2, 4);
         if (tasks == 0) defects.Add("no task");
-        int representationRank = rank;
         for (int t = 0; t < tasks; t++)
         {
-            rank = representationRank;
+            // In hard sharing a head may read an earlier block (never the last task, so that some head reads the last
+            // block and no MTL028 warning is due).
+            int reads = architecture == "" && t + 1 < tasks && trunkBlocks > 1 && Chance(random, 0.3) ? random.Next(0, trunkBlocks - 1) : -1;
+            rank = reads >= 0 ? blockRanks[reads] : blockRanks[blockRanks.Count - 1];
             var layers = new List<string>();
             int count = random.Next(0, 3);
             for (int l = 0; l < count; l++) layers.Add(Layer(random, ref rank, defects));
@@ -58,6 +95,7 @@ internal static class RandomModels
             if (Chance(random, 0.02)) { task = "Task((Loss)9"; defects.Add("unknown loss"); }
             if (Chance(random, 0.3)) task += ", Weight = " + (random.NextDouble() * 3 + 0.05).ToString("0.###", CultureInfo.InvariantCulture);
             else if (Chance(random, 0.03)) { task += ", Weight = " + new[] { "0", "-1", "double.NaN", "double.PositiveInfinity" }[random.Next(4)]; defects.Add("bad weight"); }
+            if (reads >= 0) task += $", Reads = nameof(Block{reads.ToString(CultureInfo.InvariantCulture)})";
             Block(source, random, $"Task{t}", task + ")", layers, defects);
         }
         source.Append("}\n");

@@ -18,7 +18,7 @@ namespace MtlDsl.TestModels.Architectures
         private readonly global::TorchSharp.Modules.Sequential _position;
 
         [global::TorchSharp.Utils.ComponentName(Name = "gates")]
-        private readonly global::TorchSharp.Modules.ModuleDict<global::TorchSharp.Modules.Sequential> __gates;
+        private readonly global::MtlDsl.Architectures.TaskModules<global::TorchSharp.Modules.Sequential> __gates;
 
         private static readonly string[] s_taskStateNames = new string[] { "digit", "position" };
 
@@ -42,9 +42,7 @@ namespace MtlDsl.TestModels.Architectures
                 global::TorchSharp.torch.nn.Linear(288, 16),
                 global::TorchSharp.torch.nn.Tanh(),
                 global::TorchSharp.torch.nn.Linear(16, 2));
-            __gates = new global::TorchSharp.Modules.ModuleDict<global::TorchSharp.Modules.Sequential>();
-            __gates.Add("digit", global::MtlDsl.Architectures.Mixture.Gate(144, 3));
-            __gates.Add("position", global::MtlDsl.Architectures.Mixture.Gate(144, 3));
+            __gates = global::MtlDsl.Architectures.Mixture.Gates(s_taskStateNames, 144, 3);
             RegisterComponents();
         }
 

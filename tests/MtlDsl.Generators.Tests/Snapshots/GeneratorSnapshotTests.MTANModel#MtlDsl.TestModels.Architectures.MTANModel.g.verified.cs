@@ -18,7 +18,7 @@ namespace MtlDsl.TestModels.Architectures
         private readonly global::TorchSharp.Modules.Sequential _position;
 
         [global::TorchSharp.Utils.ComponentName(Name = "attention")]
-        private readonly global::TorchSharp.Modules.ModuleDict<global::TorchSharp.Modules.ModuleList<global::TorchSharp.Modules.Sequential>> __attention;
+        private readonly global::MtlDsl.Architectures.TaskModules<global::TorchSharp.Modules.ModuleList<global::TorchSharp.Modules.Sequential>> __attention;
 
         [global::TorchSharp.Utils.ComponentName(Name = "attention_blocks")]
         private readonly global::TorchSharp.Modules.ModuleList<global::TorchSharp.Modules.Sequential> __attentionBlocks;
