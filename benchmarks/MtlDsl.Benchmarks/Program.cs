@@ -13,6 +13,7 @@ using static TorchSharp.torch;
 // With "weighting" first: every weighting strategy side by side (step time relative to EW, peak memory).
 // With "convolution" first: the candidate fixes for oneDNN's NaN in the convolution backward pass, side by side.
 // With "outputs" first: what history, checkpoints, progress lines and plots cost a fit on small data.
+// With "experts" first: the generated MMoE and CGC against the same networks written by hand ([--batch N]).
 if (args.Length >= 3 && args[0] == "--peak-memory-of")
 {
     WeightingBenchmark.PrintPeakMemory(args[1], Enum.Parse<MtlDsl.Weighting.GradientMode>(args[2]));
@@ -28,6 +29,12 @@ if (args.Length > 0 && args[0] == "outputs")
 {
     torch.set_num_threads(Option("--threads", 2));
     OutputsBenchmark.Run(Option("--rounds", 5), Option("--epochs", 100));
+    return;
+}
+if (args.Length > 0 && args[0] == "experts")
+{
+    torch.set_num_threads(Option("--threads", 2));
+    ExpertsBenchmark.Run(Option("--rounds", 20), Option("--steps-per-round", 20), Option("--batch", 512));
     return;
 }
 if (args.Length > 0 && args[0] == "weighting")

@@ -83,7 +83,7 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line($"private readonly {FieldType(architecture, block)} {FieldName(block)};");
                 w.Line();
             }
-            foreach (var (field, type, state) in ArchitectureFields(architecture.Kind))
+            foreach (var (field, type, state) in ArchitectureFields(architecture))
             {
                 w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{state}\")]");
                 w.Line($"private readonly {type} {field};");
@@ -124,6 +124,9 @@ public sealed partial class MultiTaskModelGenerator
             }
             switch (architecture.Kind)
             {
+                case ArchitectureKind.MMoE when architecture.OneGate:
+                    w.Line($"__gate = {Architectures}.Mixture.Gate({shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {architecture.SharedExperts.ToString(CultureInfo.InvariantCulture)});");
+                    break;
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
                     w.Line($"__gates = {Architectures}.Mixture.Gates(s_taskStateNames, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)});");
@@ -183,8 +186,9 @@ public sealed partial class MultiTaskModelGenerator
             };
 
         /// <summary>The fields of the modules an architecture adds: field name, type, state-dict name.</summary>
-        private static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureKind kind) => kind switch
+        private static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureSpec architecture) => architecture.Kind switch
         {
+            ArchitectureKind.MMoE when architecture.OneGate => [("__gate", Sequential, "gate")],
             ArchitectureKind.MMoE or ArchitectureKind.CGC => [("__gates", $"{Architectures}.TaskModules<{Sequential}>", "gates")],
             ArchitectureKind.CrossStitch => [("__crossStitch", "global::TorchSharp.Modules.ParameterList", "cross_stitch")],
             ArchitectureKind.MTAN =>
@@ -196,7 +200,7 @@ public sealed partial class MultiTaskModelGenerator
         };
 
         /// <summary>The state-dict names the modules of an architecture take (no block may take them).</summary>
-        public static IEnumerable<string> ArchitectureStateNames(ArchitectureKind kind) => ArchitectureFields(kind).Select(f => f.State);
+        public static IEnumerable<string> ArchitectureStateNames(ArchitectureSpec architecture) => ArchitectureFields(architecture).Select(f => f.State);
 
         private static void EmitStaticDescription(SourceWriter w, ShapedModel shaped, List<ShapedBlock> tasks)
         {
@@ -278,6 +282,9 @@ public sealed partial class MultiTaskModelGenerator
                     w.Close();
                     break;
                 }
+                case ArchitectureKind.MMoE when shaped.Spec.Architecture.OneGate:
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.Mixture.ForwardOneGate(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gate, input);");
+                    break;
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
                     w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gates, input);");
@@ -455,6 +462,8 @@ public sealed partial class MultiTaskModelGenerator
             var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => StateName(b.Spec.Name)).ToList();
             switch (architecture.Kind)
             {
+                case ArchitectureKind.MMoE when architecture.OneGate:
+                    return trunk.Select(b => b + ".shared").Concat(["gate"]);
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
                     return trunk.Select(b => b + ".shared");
@@ -530,7 +539,7 @@ public sealed partial class MultiTaskModelGenerator
                 yield return (method, $"method {method}", null);
             foreach (string field in new[] { "s_inputShape", "s_taskStateNames", "s_pools" })
                 yield return (field, $"field {field}", null);
-            foreach (var (field, _, _) in ArchitectureFields(model.Architecture.Kind))
+            foreach (var (field, _, _) in ArchitectureFields(model.Architecture))
                 yield return (field, $"field {field}", null);
             yield return (".ctor()", "parameterless constructor", null);
             foreach (BlockSpec block in model.Blocks)

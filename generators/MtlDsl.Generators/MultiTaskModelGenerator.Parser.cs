@@ -160,7 +160,8 @@ public sealed partial class MultiTaskModelGenerator
                     if (!ArchitectureKinds.TryGetValue(attribute.Name, out ArchitectureKind kind)) continue;
                     if (attribute.Arguments is not { WellTyped: true } arguments) { compilerRejects = true; continue; }
                     int shared = kind == ArchitectureKind.MMoE ? arguments.Int("Experts") ?? 0 : arguments.Int("SharedExperts") ?? 0;
-                    architectures.Add(new ArchitectureSpec(kind, LocationInfo.From(attribute.Syntax), shared, arguments.Int("TaskExperts") ?? 0, arguments.Locations));
+                    architectures.Add(new ArchitectureSpec(kind, LocationInfo.From(attribute.Syntax), shared, arguments.Int("TaskExperts") ?? 0, arguments.Locations,
+                        arguments.Value("OneGate") is true));
                 }
 
             var blocks = new List<BlockSpec>();

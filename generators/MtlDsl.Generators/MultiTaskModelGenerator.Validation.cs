@@ -180,7 +180,7 @@ public sealed partial class MultiTaskModelGenerator
             }
 
             // The modules the architecture adds take these state-dict names; a block must not.
-            foreach (string reserved in Emitter.ArchitectureStateNames(architecture.Kind))
+            foreach (string reserved in Emitter.ArchitectureStateNames(architecture))
                 foreach (BlockSpec block in model.Blocks.Where(b => StateName(b.Name) == reserved))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateTaskName, block.Location, block.Name,
                         $"the {name} architecture's own modules", reserved);

@@ -20,8 +20,9 @@ namespace MultiMnist;
 /// <paramref name="Paper"/>, SGD's.</param>
 /// <param name="Seed">The seed of the split, the pairing, the initial weights, the batch order and dropout.</param>
 /// <param name="Paper">Sener &amp; Koltun's protocol: SGD with momentum 0.9, the rate halved every 30 epochs.</param>
+/// <param name="Architectures">Architectures other than hard sharing to train with static weights (<see cref="Experiment.AllArchitectures"/>).</param>
 public sealed record ExperimentOptions(int Epochs, int TrainDigits, int TestDigits, IReadOnlyList<string> Methods, string OutputDirectory,
-    int BatchSize = 64, double LearningRate = 2e-3, int Seed = 2018, bool Paper = false)
+    int BatchSize = 64, double LearningRate = 2e-3, int Seed = 2018, bool Paper = false, IReadOnlyList<string>? Architectures = null)
 {
     /// <summary>The optimizer of every model of the run.</summary>
     public optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters) => Paper
@@ -89,6 +90,9 @@ public static class Experiment
         ["MGDA"] = (97.26, 95.90),
     };
 
+    /// <summary>The architectures other than hard sharing that fit the MultiMNIST LeNet (ArchitectureModels.cs).</summary>
+    public static IReadOnlyList<string> AllArchitectures { get; } = ["MMoE", "CGC", "PLE", "Cross-stitch", "MTAN"];
+
     /// <summary>Every method: static weights, then every named strategy except EW (which is static 1:1 here).</summary>
     public static IReadOnlyList<string> AllMethods { get; } = ["Static", .. WeightingStrategies.Names.Where(n => n != "EW")];
 
@@ -124,7 +128,40 @@ public static class Experiment
             double deltaM = DeltaM.Compute([new MetricComparison(l, baseline.Left, true), new MetricComparison(r, baseline.Right, true)]);
             results.Add(new MethodResult(method, l, r, deltaM, clock.Elapsed.TotalSeconds));
         }
+
+        // The other architectures, each with the static weights 1:1 (compare with the Static row: hard sharing).
+        foreach (string architecture in options.Architectures ?? [])
+        {
+            clock.Restart();
+            torch.manual_seed(options.Seed);
+            var (l, r) = architecture switch
+            {
+                "MMoE" => FitArchitecture<MMoELeNet.Outputs, MMoELeNet.Targets, MMoELeNet.LossValues>(new MMoELeNet(), architecture, images, options, log, progress),
+                "CGC" => FitArchitecture<CGCLeNet.Outputs, CGCLeNet.Targets, CGCLeNet.LossValues>(new CGCLeNet(), architecture, images, options, log, progress),
+                "PLE" => FitArchitecture<PLELeNet.Outputs, PLELeNet.Targets, PLELeNet.LossValues>(new PLELeNet(), architecture, images, options, log, progress),
+                "Cross-stitch" => FitArchitecture<CrossStitchLeNet.Outputs, CrossStitchLeNet.Targets, CrossStitchLeNet.LossValues>(new CrossStitchLeNet(), architecture, images, options, log, progress),
+                "MTAN" => FitArchitecture<MTANLeNet.Outputs, MTANLeNet.Targets, MTANLeNet.LossValues>(new MTANLeNet(), architecture, images, options, log, progress),
+                _ => throw new ArgumentException($"Unknown architecture '{architecture}'; choose from {string.Join(", ", AllArchitectures)}."),
+            };
+            double deltaM = DeltaM.Compute([new MetricComparison(l, baseline.Left, true), new MetricComparison(r, baseline.Right, true)]);
+            results.Add(new MethodResult(architecture, l, r, deltaM, clock.Elapsed.TotalSeconds));
+        }
         return results;
+    }
+
+    // One architecture's model with static weights 1:1; returns its test accuracy of both digits.
+    private static (double Left, double Right) FitArchitecture<TOutputs, TTargets, TLossValues>(MtlDsl.MultiTaskModule<TOutputs, TTargets> model, string name,
+        MultiMnistImages images, ExperimentOptions options, Action<string> log, bool progress)
+        where TOutputs : MtlDsl.ITaskTensors<TOutputs>
+        where TTargets : MtlDsl.ITaskTensors<TTargets>
+        where TLossValues : MtlDsl.ITaskLossValues<TLossValues>
+    {
+        using var _ = model;
+        var train = MultiTaskData<TTargets>.Shared(images.TrainImages, TTargets.Create([images.TrainLeft, images.TrainRight]));
+        var test = MultiTaskData<TTargets>.Shared(images.TestImages, TTargets.Create([images.TestLeft, images.TestRight]));
+        var trainer = new MultiTaskTrainer<TOutputs, TTargets, TLossValues>(model, options.CreateOptimizer);
+        EvaluationResult final = Fit(trainer, train, test, options, name, log, progress).Epochs[^1].Validation!;
+        return (final["Left", "accuracy"], final["Right", "accuracy"]);
     }
 
     private static double FitOne(ExperimentOptions options, string name, string task, MultiTaskData<MultiLeNet.Targets> train,

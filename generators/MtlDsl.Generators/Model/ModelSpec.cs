@@ -76,14 +76,14 @@ internal enum ArchitectureKind
 /// PLE have both counts; Cross-stitch and MTAN neither.
 /// </summary>
 internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
-    EquatableArray<ArgumentLocation> Arguments = default)
+    EquatableArray<ArgumentLocation> Arguments = default, bool OneGate = false)
 {
     public static readonly ArchitectureSpec HardSharing = new(ArchitectureKind.HardSharing, null);
 
     /// <summary>Whether the trunk's blocks are copied into experts (MMoE, CGC, PLE).</summary>
     public bool HasExperts => Kind is ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE;
 
-    /// <summary>Whether every task has a representation of its own (every architecture but hard sharing).</summary>
+    /// <summary>Whether the modules are built per task (every architecture but hard sharing).</summary>
     public bool PerTaskRepresentation => Kind != ArchitectureKind.HardSharing;
 
     public LocationInfo? LocationOf(string argument)

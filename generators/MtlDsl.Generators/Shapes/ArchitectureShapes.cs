@@ -41,6 +41,11 @@ internal static class ArchitectureShapes
                 long inputs = Product(model.InputShape);
                 int experts = architecture.SharedExperts + architecture.TaskExperts;
                 gateInputs.Add(inputs);
+                if (architecture.OneGate)
+                {
+                    parameters = Gate(parts, "gate", inputs, experts);
+                    return Done(tasks.Select(_ => new TaskRead("mixture", last)), architecture.SharedExperts);
+                }
                 foreach (BlockSpec task in tasks)
                     parameters = checked(parameters + Gate(parts, "gates." + MultiTaskModelGenerator.StateName(task.Name), inputs, experts));
                 return Done(Own(tasks, last, "mixture"), checked(architecture.SharedExperts + taskCount * architecture.TaskExperts));

@@ -66,6 +66,17 @@ public static class Mixture
     }
 
     /// <summary>
+    /// One-gate MoE (the MMoE paper's OMoE): one gate, on the flattened input, mixes the experts into the one
+    /// representation every task reads (the same tensor for each of <paramref name="chain"/>'s tasks).
+    /// </summary>
+    public static Tensor[] ForwardOneGate(IReadOnlyList<ExpertBlock> chain, Sequential gate, Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(chain);
+        Tensor mixture = Mix(gate, input, RunExperts(chain, input));
+        return Enumerable.Repeat(mixture, chain[0].TaskCount).ToArray();
+    }
+
+    /// <summary>
     /// PLE: every block of <paramref name="levels"/> is one level. At each level the shared experts read the shared
     /// stream and each task's experts the task's stream; each task's gate mixes the shared experts and the task's own
     /// into the task's next stream, and the level's shared gate (every level but the last) mixes all of the level's

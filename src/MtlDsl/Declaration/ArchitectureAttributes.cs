@@ -14,6 +14,12 @@ public sealed class MMoEAttribute(int experts) : Attribute
 {
     /// <summary>The number of experts, each a copy of the trunk.</summary>
     public int Experts { get; } = experts;
+
+    /// <summary>
+    /// One gate shared by every task instead of one per task: the one-gate mixture of experts (OMoE) the MMoE paper
+    /// compares with. Every head then reads the same mixture. Default false.
+    /// </summary>
+    public bool OneGate { get; set; }
 }
 
 /// <summary>
