@@ -83,6 +83,22 @@ public class GeneratorSnapshotTests
         Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
 
     [Fact]
+    public void ArchitectureKindsFollowTheRuntimeEnumAndAttributes()
+    {
+        // The emitter writes global::MtlDsl.ModelArchitecture.{kind}; the parser knows each attribute by its name.
+        Assert.Equal(Enum.GetNames<MtlDsl.ModelArchitecture>(), Enum.GetNames<Model.ArchitectureKind>());
+        var attributes = new[] { typeof(MtlDsl.MMoEAttribute), typeof(MtlDsl.CGCAttribute), typeof(MtlDsl.PLEAttribute), typeof(MtlDsl.CrossStitchAttribute), typeof(MtlDsl.MTANAttribute) };
+        Assert.Equal(attributes.Select(t => t.Name[..^"Attribute".Length]).Order(StringComparer.Ordinal),
+            MultiTaskModelGenerator.Parser.ArchitectureKinds.Keys.Order(StringComparer.Ordinal));
+        // Every attribute in MtlDsl that goes on a class is the model's, its input, or an architecture.
+        var onClasses = typeof(MtlDsl.MMoEAttribute).Assembly.GetTypes()
+            .Where(t => t.IsSubclassOf(typeof(Attribute)) && t.Namespace == "MtlDsl"
+                && t.GetCustomAttributes(typeof(AttributeUsageAttribute), true).Cast<AttributeUsageAttribute>().FirstOrDefault()?.ValidOn == AttributeTargets.Class)
+            .Select(t => t.Name).Order(StringComparer.Ordinal);
+        Assert.Equal(attributes.Select(t => t.Name).Concat(["InputAttribute", "MultiTaskModelAttribute"]).Order(StringComparer.Ordinal), onClasses);
+    }
+
+    [Fact]
     public void ConstructorParametersFollowTheRuntimeAttributes()
     {
         // The parser maps positional arguments by these names; the attributes users write define them.

@@ -4,12 +4,14 @@
 #   bash tests/soak/run.sh [sample runs, default 10] [test runs, default 3]
 # Clones the committed HEAD of this repository into a temporary folder, reads the two commands from the
 # README's first lines (so it runs exactly what the README says), runs the sample command N times and the
-# test command M times, and prints how many passed; exits non-zero if any failed. Logs of failed runs are kept.
+# test command M times, and prints how many passed; exits non-zero if any failed. Logs of failed runs are kept;
+# the clone (several GB once built) is deleted when the script ends, however it ends.
 set -uo pipefail
 samples=${1:-10}
 tests=${2:-3}
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$(mktemp -d)"
+trap 'rm -rf "$work/MtlDsl"' EXIT
 git clone --quiet "$repo" "$work/MtlDsl" || exit 2
 cd "$work/MtlDsl" || exit 2
 
@@ -34,5 +36,5 @@ run() { # name, count, command; each run's line on stderr, the count passed on s
 
 sample_result=$(run sample "$samples" "${commands[0]}")
 test_result=$(run tests "$tests" "${commands[1]}")
-echo "soak: sample $sample_result passed, tests $test_result passed (clean clone of $(git rev-parse --short HEAD) in $work)"
+echo "soak: sample $sample_result passed, tests $test_result passed (clean clone of $(git rev-parse --short HEAD); logs of failed runs in $work)"
 [ "$sample_result" = "$samples/$samples" ] && [ "$test_result" = "$tests/$tests" ]
