@@ -216,5 +216,13 @@ public class ArchitectureTests
         Assert.Contains("'Label' reads late [16]", error.Message);
         Assert.Contains("'Edges' reads early [8, 8, 8]", error.Message);
         Assert.Contains("GradientMode.Parameters", error.Message);
+
+        // Blocks of one shape are still different blocks: their gradients are not comparable.
+        using var sameShape = new SameShapeReadsModel();
+        error = Assert.Throws<NotSupportedException>(() => sameShape.CreateTrainer(p => optim.SGD(p, 0.1), new Mgda(), GradientMode.Representation));
+        Assert.Contains("'Early' reads first [16], 'Late' reads second [16]", error.Message);
+        // The architectures that give every task its own representation take each task's gradient of its own.
+        using var mixture = new MMoEModel();
+        Assert.NotNull(mixture.CreateTrainer(p => optim.SGD(p, 0.1), new Mgda(), GradientMode.Representation));
     }
 }

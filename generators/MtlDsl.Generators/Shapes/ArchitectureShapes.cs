@@ -172,7 +172,8 @@ internal static class ArchitectureShapes
         }
         if (intermediate[1] != output[1] || intermediate[2] != output[2])
         {
-            Report(diagnostics, model, stage, $"has intermediate features {ShapeInference.Format(intermediate)} (before its last layer) and output {ShapeInference.Format(output)}: the attention mask computed from the first multiplies into the second, so their height and width must be equal; end the stage with a layer that keeps the size (an activation or BatchNorm2d) and pool at the start of the next stage");
+            // On the last layer, which changes the size.
+            Report(diagnostics, model, stage, stage.Layers[stage.Layers.Count - 1].Spec.Location, $"has intermediate features {ShapeInference.Format(intermediate)} (before its last layer) and output {ShapeInference.Format(output)}: the attention mask computed from the first multiplies into the second, so their height and width must be equal; end the stage with a layer that keeps the size (an activation or BatchNorm2d) and pool at the start of the next stage");
             return false;
         }
         return true;
@@ -187,6 +188,9 @@ internal static class ArchitectureShapes
     }
 
     private static void Report(List<DiagnosticInfo> diagnostics, ModelSpec model, ShapedBlock stage, string problem) =>
-        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.StageDoesNotFit, stage.Spec.Location,
+        Report(diagnostics, model, stage, null, problem);
+
+    private static void Report(List<DiagnosticInfo> diagnostics, ModelSpec model, ShapedBlock stage, LocationInfo? location, string problem) =>
+        diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.StageDoesNotFit, location ?? stage.Spec.Location,
             stage.Spec.Name, model.Architecture.Kind.ToString(), model.ClassName, problem));
 }

@@ -74,18 +74,21 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _epochCounts = new long[model.Tasks.Count];
     }
 
-    // Representation mode compares the tasks' gradients of one representation every task reads, or of each task's
-    // own representation when they all have one shape (LibMTL's form); anything else has no representation to use.
+    // Representation mode compares the tasks' gradients of one representation every task reads, or, in the
+    // architectures that give every task a representation of its own (all but hard sharing), of each task's own when
+    // they all have one shape (LibMTL's form). Hard sharing whose heads read different blocks has neither: the
+    // blocks' gradients live in different spaces even where their shapes agree.
     private static string? RepresentationProblem(MultiTaskModule<TOutputs, TTargets> model)
     {
         IReadOnlyList<TaskDefinition> tasks = model.Tasks;
         int distinct = tasks.Select(t => t.Representation).Distinct(StringComparer.Ordinal).Count();
         if (distinct == 1) return null;
         bool oneShape = tasks.All(t => t.RepresentationShape is { } shape && tasks[0].RepresentationShape is { } first && shape.SequenceEqual(first));
-        if (distinct == tasks.Count && oneShape) return null;
+        if (model.Architecture != ModelArchitecture.HardSharing && distinct == tasks.Count && oneShape) return null;
         string reads = string.Join(", ", tasks.Select(t => $"'{t.Name}' reads {t.Representation} {ModelSummary.FormatShape(t.RepresentationShape ?? [])}"));
         return $"{model.GetName()} has no one representation to take gradients of: {reads}. Representation mode needs every task to read " +
-               "the same representation, or each its own of one shape; create the trainer with GradientMode.Parameters.";
+               "the same representation (in hard sharing: the same trunk block), or, in MMoE, CGC, PLE, Cross-stitch and MTAN, each its own of one shape; " +
+               "create the trainer with GradientMode.Parameters.";
     }
 
     /// <summary>The model being trained.</summary>
