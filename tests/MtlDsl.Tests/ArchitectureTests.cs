@@ -42,7 +42,8 @@ public class ArchitectureTests
             x => { TOutputs o = model.forward(x); return Enumerable.Range(0, model.Tasks.Count).Select(k => o[k]).ToArray(); },
             (weighting, mode) =>
             {
-                var trainer = new MultiTaskTrainer<TOutputs, TTargets, TLossValues>(model, p => optim.Adam(p, lr: 3e-3), weighting, mode);
+                // MtlDsl's Adam: TorchSharp's creates implicit Scalars in its step (GarbageCollectionStressTests).
+                var trainer = new MultiTaskTrainer<TOutputs, TTargets, TLossValues>(model, p => new Optimizers.Adam(p, lr: 3e-3), weighting, mode);
                 return (x, classes, positions) => trainer.StepLosses(x, TTargets.Create([classes, positions]));
             });
 

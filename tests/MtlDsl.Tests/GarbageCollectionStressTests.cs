@@ -24,6 +24,61 @@ public class GarbageCollectionStressTests
         var validation = TabularProblem.Data(128, seed: 2);
         Tensor[] quiet = Train(data, validation, Epochs, out TrainingHistory quietHistory);
 
+        // Stressed fits, each compared with the quiet one, until the collector has run at least 1,000 collections
+        // (the amount does not depend on how fast this machine trains; one fit is about 2 s here).
+        int fits = 0;
+        long collections = UnderCollections(count => count < 1_000 && fits < 20, () =>
+        {
+            Tensor[] stressed = Train(data, validation, Epochs, out TrainingHistory stressedHistory);
+            fits++;
+            for (int i = 0; i < quiet.Length; i++)
+                Assert.True(quiet[i].equal(stressed[i]).all().item<bool>(), $"parameter {i} differs from the quiet run (fit {fits})");
+            Assert.Equal(quietHistory.Epochs.Select(e => e.TrainLosses.ToArray()), stressedHistory.Epochs.Select(e => e.TrainLosses.ToArray()));
+            Assert.Equal(quietHistory.Epochs.Select(e => e.Validation!.Losses.ToArray()), stressedHistory.Epochs.Select(e => e.Validation!.Losses.ToArray()));
+        });
+        Assert.True(collections >= 1_000, $"only {collections} collections in {fits} fits");
+    }
+
+    /// <summary>The architectures' own modules (experts, gates, units, masks) under the same stress: the quiet run, bit for bit.</summary>
+    [Theory]
+    [InlineData("MMoE")]
+    [InlineData("PLE")]
+    [InlineData("CrossStitch")]
+    [InlineData("MTAN")]
+    public void ArchitecturesUnderConstantCollectionsAreTheQuietRunBitForBit(string architecture)
+    {
+        var (images, classes, positions) = ArchitectureTests.Squares(128, seed: 4);
+        Tensor[] Run()
+        {
+            torch.manual_seed(3);
+            ArchitectureTests.Built built = ArchitectureTests.Create(architecture);
+            using var _ = built.Module;
+            var step = built.Trainer(new UncertaintyWeighting(), GradientMode.Parameters);
+            for (int epoch = 0; epoch < 3; epoch++)
+                for (int b = 0; b < 4; b++)
+                {
+                    using var scope = NewDisposeScope();
+                    var batch = arange(b * 32, (b + 1) * 32);
+                    step(images[batch], classes[batch], positions[batch]);
+                }
+            return built.Module.parameters().Select(p => p.detach().clone()).ToArray();
+        }
+        Tensor[] quiet = Run();
+        int runs = 0;
+        long collections = UnderCollections(count => count < 200 && runs < 20, () =>
+        {
+            Tensor[] stressed = Run();
+            runs++;
+            for (int i = 0; i < quiet.Length; i++)
+                Assert.True(quiet[i].equal(stressed[i]).all().item<bool>(), $"{architecture}: parameter {i} differs from the quiet run (run {runs})");
+        });
+        Assert.True(collections >= 200, $"only {collections} collections in {runs} runs");
+    }
+
+    // Runs the action again and again while another thread allocates and forces collections, as long as the
+    // condition holds of the collections so far (and at least once); returns how many collections ran.
+    private static long UnderCollections(Func<long, bool> again, Action action)
+    {
         var stop = new CancellationTokenSource();
         long collections = 0;
         var collector = new Thread(() =>
@@ -38,27 +93,17 @@ public class GarbageCollectionStressTests
             }
         }) { IsBackground = true };
         collector.Start();
-        // Stressed fits, each compared with the quiet one, until the collector has run at least 1,000 collections
-        // (the amount does not depend on how fast this machine trains; one fit is about 2 s here).
-        int fits = 0;
         try
         {
-            while (Interlocked.Read(ref collections) < 1_000 && fits < 20)
-            {
-                Tensor[] stressed = Train(data, validation, Epochs, out TrainingHistory stressedHistory);
-                fits++;
-                for (int i = 0; i < quiet.Length; i++)
-                    Assert.True(quiet[i].equal(stressed[i]).all().item<bool>(), $"parameter {i} differs from the quiet run (fit {fits}, {collections} collections)");
-                Assert.Equal(quietHistory.Epochs.Select(e => e.TrainLosses.ToArray()), stressedHistory.Epochs.Select(e => e.TrainLosses.ToArray()));
-                Assert.Equal(quietHistory.Epochs.Select(e => e.Validation!.Losses.ToArray()), stressedHistory.Epochs.Select(e => e.Validation!.Losses.ToArray()));
-            }
+            do action();
+            while (again(Interlocked.Read(ref collections)));
         }
         finally
         {
             stop.Cancel();
             collector.Join();
         }
-        Assert.True(collections >= 1_000, $"only {collections} collections in {fits} fits");
+        return Interlocked.Read(ref collections);
     }
 
     // Uncertainty weighting (learned scales, Scalars of its own), dropout, BatchNorm, evaluation with metrics.

@@ -203,7 +203,7 @@ public sealed class RootMeanSquaredError : ElementwiseErrorMetric
     public override string Name => "rmse";
 
     /// <inheritdoc />
-    protected override Tensor Error(Tensor difference) => difference.square();
+    protected override Tensor Error(Tensor difference) => difference.mul(difference); // not square(): TorchSharp implements it as pow(2), an implicit Scalar
 
     /// <inheritdoc />
     protected override double Finish(double meanError) => Math.Sqrt(meanError);
