@@ -89,7 +89,7 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line($"private readonly {type} {field};");
                 w.Line();
             }
-            if (architecture.PerTaskRepresentation)
+            if (architecture.HasModulesByTaskName)
             {
                 w.Line($"private static readonly string[] s_taskStateNames = new string[] {{ {string.Join(", ", tasks.Select(t => $"\"{StateName(t.Spec.Name)}\""))} }};");
                 w.Line();

@@ -83,8 +83,8 @@ internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Loc
     /// <summary>Whether the trunk's blocks are copied into experts (MMoE, CGC, PLE).</summary>
     public bool HasExperts => Kind is ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE;
 
-    /// <summary>Whether the modules are built per task (every architecture but hard sharing).</summary>
-    public bool PerTaskRepresentation => Kind != ArchitectureKind.HardSharing;
+    /// <summary>Whether the model builds modules keyed by task name (experts' task copies and gates, MTAN's masks).</summary>
+    public bool HasModulesByTaskName => HasExperts || Kind == ArchitectureKind.MTAN;
 
     public LocationInfo? LocationOf(string argument)
     {

@@ -20,8 +20,6 @@ namespace MtlDsl.TestModels.Architectures
         [global::TorchSharp.Utils.ComponentName(Name = "cross_stitch")]
         private readonly global::TorchSharp.Modules.ParameterList __crossStitch;
 
-        private static readonly string[] s_taskStateNames = new string[] { "digit", "position" };
-
         /// <summary>Creates the model with freshly initialised parameters, in training mode.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public CrossStitchModel() : base("CrossStitchModel")
