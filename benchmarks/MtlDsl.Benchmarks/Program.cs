@@ -34,7 +34,7 @@ if (args.Length > 0 && args[0] == "outputs")
 if (args.Length > 0 && args[0] == "experts")
 {
     torch.set_num_threads(Option("--threads", 2));
-    ExpertsBenchmark.Run(Option("--rounds", 20), Option("--steps-per-round", 20), Option("--batch", 512));
+    ExpertsBenchmark.Run(Option("--rounds", 100), Option("--steps-per-round", 5), Option("--batch", 512));
     return;
 }
 if (args.Length > 0 && args[0] == "weighting")

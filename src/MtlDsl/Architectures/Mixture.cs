@@ -41,7 +41,7 @@ public static class Mixture
     {
         ArgumentNullException.ThrowIfNull(gate);
         using var scope = NewDisposeScope();
-        Tensor selector = gate.forward(input.flatten(1)); // [N, E]
+        Tensor selector = gate.forward(input.dim() == 2 ? input : input.flatten(1)); // [N, E]
         long[] shape = [.. selector.shape.Reverse(), .. Enumerable.Repeat(1L, (int)experts.dim() - 2)];
         return (experts * selector.t().reshape(shape)).sum(dim: 0).MoveToOuterDisposeScope();
     }

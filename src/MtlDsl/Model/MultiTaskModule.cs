@@ -112,9 +112,10 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     {
         ArgumentNullException.ThrowIfNull(input);
         IReadOnlyList<int> expected = InputShape;
-        bool fits = input.dim() == expected.Count + 1;
+        long[] shape = input.shape;
+        bool fits = shape.Length == expected.Count + 1;
         for (int d = 0; fits && d < expected.Count; d++)
-            fits = input.shape[d + 1] == expected[d];
+            fits = shape[d + 1] == expected[d];
         if (!fits)
             throw new ArgumentException(
                 $"{GetName()}: the input has shape {TaskLosses.Format(input.shape)}, expected [N, {string.Join(", ", expected)}] " +

@@ -23,6 +23,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     private readonly optim.Optimizer _optimizer;
     private readonly IReadOnlyList<Parameter> _shared;
     private readonly Parameter[] _guarded; // every parameter the optimizer updates: the model's and the strategy's
+    private readonly GradientBuffer _gradients; // their gradients, zeroed and checked as one tensor
+    private readonly bool _optimizerHasOthers; // the optimizer updates parameters beyond the guarded ones
     private readonly List<double[]> _epochLosses = [];
     private double[] _epochSums;
     private long[] _epochCounts;
@@ -70,6 +72,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         Weighting.Initialize(model.Tasks.Count, first.dtype, first.device);
         _guarded = [.. model.parameters(), .. Weighting.Parameters];
         _optimizer = optimizer(_guarded);
+        _gradients = new GradientBuffer(_guarded);
+        var guarded = new HashSet<Parameter>(_guarded, ReferenceEqualityComparer.Instance);
+        _optimizerHasOthers = _optimizer.parameters().Any(p => !guarded.Contains(p));
         _epochSums = new double[model.Tasks.Count];
         _epochCounts = new long[model.Tasks.Count];
     }
@@ -142,7 +147,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     {
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
-        _optimizer.zero_grad();
+        ZeroGradients();
 
         TOutputs outputs;
         List<RepresentationPair>? representation = null;
@@ -222,7 +227,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (!GradientsAreFinite())
         {
             NonFiniteGradientException error = NonFiniteGradient(task);
-            _optimizer.zero_grad();
+            ZeroGradients();
             if (_nonFiniteGradients != NonFiniteGradientAction.SkipStep) throw error;
             SkippedSteps++;
             if (++_skippedInFit > _maxSkippedSteps)
@@ -235,6 +240,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _optimizer.step();
     }
 
+    // Whether the last step's gradients are all in the gradient buffer (for tests).
+    internal bool GradientsInBuffer => _gradients.Intact();
+
     /// <summary>Steps whose optimizer step was skipped for non-finite gradients (only a fit with <see cref="NonFiniteGradientAction.SkipStep"/> skips).</summary>
     public long SkippedSteps { get; private set; }
 
@@ -243,12 +251,23 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     private int _maxSkippedSteps;
     private int _skippedInFit;
 
-    // Every gradient, model and strategy parameters, in one reduction and one copy to the host. A finite float32
+    // Every gradient of the step, the guarded parameters' as slices of one buffer, any other parameter's the
+    // optimizer updates on its own.
+    private void ZeroGradients()
+    {
+        _gradients.Zero();
+        if (_optimizerHasOthers) _optimizer.zero_grad();
+    }
+
+    // Every gradient, model and strategy parameters, in one reduction and one copy to the host: over the gradient
+    // buffer, or, where something replaced a gradient tensor in this step, over each gradient's own sum. A finite
     // sum means every value is finite; a non-finite one may also be an overflow of large finite values, so the
     // exact count decides then (rarely: it reads every parameter).
     private bool GradientsAreFinite()
     {
         using var scope = torch.NewDisposeScope();
+        bool? buffered = _gradients.SumIsFinite();
+        if (buffered is bool finite) return finite || NonFiniteParameters().Count == 0;
         var sums = new List<Tensor>(_guarded.Length);
         foreach (Parameter p in _guarded)
             if (p.grad is Tensor g) sums.Add(g.sum());
@@ -306,7 +325,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             throw new ArgumentOutOfRangeException(nameof(task), task, $"The model has {_model.Tasks.Count} tasks (0 to {_model.Tasks.Count - 1}).");
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
-        _optimizer.zero_grad();
+        ZeroGradients();
         bool present = false;
         Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target, out present));
         StepCount++;
@@ -343,7 +362,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             throw new NotSupportedException("With one dataset per task every task has its own representation; create the trainer with GradientMode.Parameters.");
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
-        _optimizer.zero_grad();
+        ZeroGradients();
         var present = new bool[inputs.Count];
         Tensor[] losses = AtNextStep(() => inputs.Select((input, task) =>
             TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), targets[task], out present[task])).ToArray());
