@@ -353,8 +353,10 @@ public sealed partial class MultiTaskModelGenerator
         internal static string[] ConstructorParameters(LayerKind kind, int positional) => kind switch
         {
             LayerKind.Linear => ["outFeatures"],
-            LayerKind.Conv1d or LayerKind.Conv2d => ["outChannels", "kernelSize"],
-            LayerKind.MaxPool2d or LayerKind.AvgPool2d => ["kernelSize"],
+            LayerKind.Conv1d => ["outChannels", "kernelSize"],
+            LayerKind.Conv2d or LayerKind.ConvTranspose2d => positional == 2 ? ["outChannels", "kernelSize"] : ["outChannels", "kernelHeight", "kernelWidth"],
+            LayerKind.MaxPool2d or LayerKind.AvgPool2d => positional == 1 ? ["kernelSize"] : ["kernelHeight", "kernelWidth"],
+            LayerKind.Upsample => positional == 1 ? ["scaleFactor"] : ["height", "width"],
             LayerKind.AdaptiveAvgPool2d => positional == 1 ? ["size"] : ["height", "width"],
             LayerKind.Dropout => ["p"],
             LayerKind.LayerNorm => ["normalizedShape"],
@@ -371,10 +373,17 @@ public sealed partial class MultiTaskModelGenerator
             return kind switch
             {
                 LayerKind.Linear => new LayerSpec(kind, location, Size: Int("OutFeatures"), InSize: Int("InFeatures"), Bias: bias, Arguments: arguments),
-                LayerKind.Conv1d or LayerKind.Conv2d => new LayerSpec(kind, location, Size: Int("OutChannels"), KernelSize: Int("KernelSize"),
+                LayerKind.Conv1d => new LayerSpec(kind, location, Size: Int("OutChannels"), KernelSize: Int("KernelSize"),
                     Stride: Int("Stride"), Padding: Int("Padding"), Dilation: Int("Dilation"), InSize: Int("InChannels"), Bias: bias, Arguments: arguments),
-                LayerKind.MaxPool2d or LayerKind.AvgPool2d => new LayerSpec(kind, location, KernelSize: Int("KernelSize"),
-                    Stride: Int("Stride"), Padding: Int("Padding"), Arguments: arguments),
+                LayerKind.Conv2d or LayerKind.ConvTranspose2d => new LayerSpec(kind, location, Size: Int("OutChannels"), KernelSize: Int("KernelSize") ?? Int("KernelHeight"),
+                    Stride: Int("Stride"), Padding: Int("Padding"), Dilation: Int("Dilation"), InSize: Int("InChannels"), Bias: bias, Arguments: arguments,
+                    KernelWidth: Int("KernelWidth"), StrideAxes: Axes.Read(Int, "Stride"), PaddingAxes: Axes.Read(Int, "Padding"), DilationAxes: Axes.Read(Int, "Dilation"),
+                    OutputPadding: Int("OutputPadding"), OutputPaddingAxes: Axes.Read(Int, "OutputPadding")),
+                LayerKind.MaxPool2d or LayerKind.AvgPool2d => new LayerSpec(kind, location, KernelSize: Int("KernelSize") ?? Int("KernelHeight"),
+                    Stride: Int("Stride"), Padding: Int("Padding"), Arguments: arguments,
+                    KernelWidth: Int("KernelWidth"), StrideAxes: Axes.Read(Int, "Stride"), PaddingAxes: Axes.Read(Int, "Padding")),
+                LayerKind.Upsample => new LayerSpec(kind, location, Size: Int("Height"), Size2: Int("Width"), ScaleFactor: Int("ScaleFactor"),
+                    Mode: Int("Mode"), AlignCorners: args.Value("AlignCorners") is true, Arguments: arguments),
                 LayerKind.AdaptiveAvgPool2d => new LayerSpec(kind, location, Size: Int("Size") ?? Int("Height"), Size2: Int("Size") ?? Int("Width"), Arguments: arguments),
                 LayerKind.Dropout => new LayerSpec(kind, location, Probability: args.Has("P") ? Double("P") ?? double.NaN : 0.5, Arguments: arguments),
                 LayerKind.BatchNorm1d or LayerKind.BatchNorm2d => new LayerSpec(kind, location, InSize: Int("NumFeatures"), Arguments: arguments),

@@ -28,7 +28,8 @@ public class CompilerErrorTests
 
     [Theory]
     [InlineData("[Trunk, Flatten, Linear]", "CS7036")]                 // Linear without its size
-    [InlineData("[Trunk, Conv2d(8)]", "CS7036")]                       // Conv2d without its kernel size
+    [InlineData("[Trunk, Conv2d(8)]", "CS1729")]                       // Conv2d without its kernel size (no constructor takes one argument)
+    [InlineData("[Trunk, Upsample(2, 2, 2)]", "CS1729")]               // no Upsample constructor takes three arguments
     [InlineData("[Trunk, Flatten, Linear(]", "CS1026")]                // typing: ')' expected
     [InlineData("[Trunk, Flatten, Linear(8, Size = 3)]", "CS0246")]    // no such named argument
     [InlineData("[Trunk, Flatten, Linear(\"8\")]", "CS1503")]          // an argument of the wrong type

@@ -9,7 +9,7 @@ namespace MtlDsl.Tests;
 /// <summary>The compile-time summary says what TorchSharp reports at run time, layer by layer.</summary>
 public class SummaryTests
 {
-    public static TheoryData<string> Models => new() { nameof(VisionModel), nameof(TabularModel), nameof(SignalModel), nameof(PooledImageModel) };
+    public static TheoryData<string> Models => new() { nameof(VisionModel), nameof(TabularModel), nameof(SignalModel), nameof(PooledImageModel), nameof(DenseModel) };
 
     private static (nn.Module Model, ModelSummary Summary) Create(string name) => name switch
     {
@@ -17,6 +17,7 @@ public class SummaryTests
         nameof(TabularModel) => (new TabularModel(), TabularModel.Summary),
         nameof(SignalModel) => (new SignalModel(), SignalModel.Summary),
         nameof(PooledImageModel) => (new PooledImageModel(), PooledImageModel.Summary),
+        nameof(DenseModel) => (new DenseModel(), DenseModel.Summary),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),
     };
 

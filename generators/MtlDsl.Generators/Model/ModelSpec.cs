@@ -141,6 +141,8 @@ internal enum LayerKind
     GELU,
     Sigmoid,
     Tanh,
+    ConvTranspose2d,
+    Upsample,
 }
 
 /// <summary>
@@ -161,8 +163,34 @@ internal sealed record LayerSpec(
     double? Probability = null,
     double? NegativeSlope = null,
     EquatableArray<int> NormalizedShape = default,
-    EquatableArray<ArgumentLocation> Arguments = default)
+    EquatableArray<ArgumentLocation> Arguments = default,
+    int? KernelWidth = null,
+    Axes? StrideAxes = null,
+    Axes? PaddingAxes = null,
+    Axes? DilationAxes = null,
+    int? OutputPadding = null,
+    Axes? OutputPaddingAxes = null,
+    int? ScaleFactor = null,
+    int? Mode = null,
+    bool AlignCorners = false)
 {
+    /// <summary>The 2-D kernel (height, width): <see cref="KernelSize"/> for both, unless a width was written.</summary>
+    public (int Height, int Width) Kernel2d => (KernelSize!.Value, KernelWidth ?? KernelSize!.Value);
+
+    /// <summary>The 2-D stride; pooling's default is the window.</summary>
+    public (int Height, int Width) Stride2d => Kind is LayerKind.MaxPool2d or LayerKind.AvgPool2d
+        ? Axes.Resolve(Stride, StrideAxes, Kernel2d)
+        : Axes.Resolve(Stride, StrideAxes, (1, 1));
+
+    /// <summary>The 2-D padding.</summary>
+    public (int Height, int Width) Padding2d => Axes.Resolve(Padding, PaddingAxes, (0, 0));
+
+    /// <summary>The 2-D dilation.</summary>
+    public (int Height, int Width) Dilation2d => Axes.Resolve(Dilation, DilationAxes, (1, 1));
+
+    /// <summary>The transposed convolution's output padding.</summary>
+    public (int Height, int Width) OutputPadding2d => Axes.Resolve(OutputPadding, OutputPaddingAxes, (0, 0));
+
     /// <summary>Where the named argument (constructor parameter or property, PascalCase) was written, else the attribute.</summary>
     public LocationInfo? LocationOf(string argument)
     {
@@ -170,6 +198,18 @@ internal sealed record LayerSpec(
             if (written.Name == argument) return written.Location;
         return Location;
     }
+}
+
+/// <summary>A size written for one axis of a 2-D layer (<c>StrideHeight</c>, <c>StrideWidth</c>); null where not written.</summary>
+internal sealed record Axes(int? Height, int? Width)
+{
+    /// <summary>Reads <c>{name}Height</c> and <c>{name}Width</c>; null when neither was written.</summary>
+    public static Axes? Read(System.Func<string, int?> value, string name) =>
+        value(name + "Height") is var h && value(name + "Width") is var w && (h is not null || w is not null) ? new Axes(h, w) : null;
+
+    /// <summary>The size of each axis: the axis's own, else the one for both, else the default.</summary>
+    public static (int Height, int Width) Resolve(int? both, Axes? axes, (int Height, int Width) fallback) =>
+        (axes?.Height ?? both ?? fallback.Height, axes?.Width ?? both ?? fallback.Width);
 }
 
 /// <summary>Where one argument of an attribute was written.</summary>

@@ -135,38 +135,52 @@ internal static class ShapeInference
                     return Done([outFeatures], inFeatures, checked((long)inFeatures * outFeatures + (_layer.Bias ? outFeatures : 0)));
                 }
                 case LayerKind.Conv1d:
-                case LayerKind.Conv2d:
                 {
-                    bool is2d = _layer.Kind == LayerKind.Conv2d;
-                    if (!Rank(is2d ? 3 : 2, is2d ? "[channels, height, width]" : "[channels, length]", ConvHint(is2d))) return null;
+                    if (!Rank(2, "[channels, length]", ConvHint(false))) return null;
                     int inChannels = _input[0];
                     if (!ExplicitInSize("InChannels", inChannels)) return null;
                     int kernel = _layer.KernelSize!.Value, stride = _layer.Stride ?? 1, padding = _layer.Padding ?? 0, dilation = _layer.Dilation ?? 1;
-                    long effective = (long)dilation * (kernel - 1) + 1;
-                    var output = new List<int> { _layer.Size!.Value };
-                    for (int d = 1; d < _input.Count; d++)
-                    {
-                        long size = ((long)_input[d] + 2L * padding - effective) / stride + 1;
-                        if (_input[d] + 2L * padding < effective)
-                            return ShrinksToZero(d, $"the kernel spans {effective} but the {(padding > 0 ? "padded " : "")}input is {_input[d] + 2L * padding}; use a smaller kernel or dilation, add padding, or remove a pooling layer before it");
-                        output.Add(checked((int)size));
-                    }
-                    long weights = checked((long)_layer.Size.Value * inChannels * kernel * (is2d ? kernel : 1));
-                    return Done(output, inChannels, checked(weights + (_layer.Bias ? _layer.Size.Value : 0)));
+                    if (Convolved(1, kernel, stride, padding, dilation) is not int length) return null;
+                    long weights = checked((long)_layer.Size!.Value * inChannels * kernel);
+                    return Done([_layer.Size.Value, length], inChannels, checked(weights + (_layer.Bias ? _layer.Size.Value : 0)));
+                }
+                case LayerKind.Conv2d:
+                case LayerKind.ConvTranspose2d:
+                {
+                    bool transposed = _layer.Kind == LayerKind.ConvTranspose2d;
+                    if (!Rank(3, "[channels, height, width]", ConvHint(true))) return null;
+                    int inChannels = _input[0];
+                    if (!ExplicitInSize("InChannels", inChannels)) return null;
+                    var (kernel, stride, padding, dilation, outputPadding) = (_layer.Kernel2d, _layer.Stride2d, _layer.Padding2d, _layer.Dilation2d, _layer.OutputPadding2d);
+                    int? height = transposed ? Transposed(1, kernel.Height, stride.Height, padding.Height, dilation.Height, outputPadding.Height)
+                        : Convolved(1, kernel.Height, stride.Height, padding.Height, dilation.Height);
+                    if (height is null) return null;
+                    int? width = transposed ? Transposed(2, kernel.Width, stride.Width, padding.Width, dilation.Width, outputPadding.Width)
+                        : Convolved(2, kernel.Width, stride.Width, padding.Width, dilation.Width);
+                    if (width is null) return null;
+                    long weights = checked((long)_layer.Size!.Value * inChannels * kernel.Height * kernel.Width);
+                    return Done([_layer.Size.Value, height.Value, width.Value], inChannels, checked(weights + (_layer.Bias ? _layer.Size.Value : 0)));
                 }
                 case LayerKind.MaxPool2d:
                 case LayerKind.AvgPool2d:
                 {
                     if (!Rank(3, "[channels, height, width]", "")) return null;
-                    int kernel = _layer.KernelSize!.Value, stride = _layer.Stride ?? kernel, padding = _layer.Padding ?? 0;
+                    var (kernel, stride, padding) = (_layer.Kernel2d, _layer.Stride2d, _layer.Padding2d);
                     var output = new List<int> { _input[0] };
-                    for (int d = 1; d < 3; d++)
+                    foreach (var (d, k, st, pad) in new[] { (1, kernel.Height, stride.Height, padding.Height), (2, kernel.Width, stride.Width, padding.Width) })
                     {
-                        if (_input[d] + 2L * padding < kernel)
-                            return ShrinksToZero(d, $"the window of {kernel} is larger than the {(padding > 0 ? "padded " : "")}input {_input[d] + 2L * padding}; use a smaller window or remove a pooling layer before it");
-                        output.Add(checked((int)(((long)_input[d] + 2L * padding - kernel) / stride + 1)));
+                        if (_input[d] + 2L * pad < k)
+                            return ShrinksToZero(d, $"the window of {k} is larger than the {(pad > 0 ? "padded " : "")}input {_input[d] + 2L * pad}; use a smaller window or remove a pooling layer before it");
+                        output.Add(checked((int)(((long)_input[d] + 2L * pad - k) / st + 1)));
                     }
                     return Done(output, _input[0], 0);
+                }
+                case LayerKind.Upsample:
+                {
+                    if (!Rank(3, "[channels, height, width]", _input.Count == 1 ? "; a vector has no spatial dimension to upsample" : "")) return null;
+                    if (_layer.ScaleFactor is int factor)
+                        return Done([_input[0], checked(_input[1] * factor), checked(_input[2] * factor)], _input[0], 0);
+                    return Done([_input[0], _layer.Size!.Value, _layer.Size2!.Value], _input[0], 0);
                 }
                 case LayerKind.AdaptiveAvgPool2d:
                     if (!Rank(3, "[channels, height, width]", "")) return null;
@@ -215,6 +229,30 @@ internal static class ShapeInference
             }
         }
 
+        // The output size of a convolution along input dimension d, or null (reported) where it shrinks to nothing.
+        private int? Convolved(int d, int kernel, int stride, int padding, int dilation)
+        {
+            long effective = (long)dilation * (kernel - 1) + 1;
+            if (_input[d] + 2L * padding < effective)
+            {
+                ShrinksToZero(d, $"the kernel spans {effective} but the {(padding > 0 ? "padded " : "")}input is {_input[d] + 2L * padding}; use a smaller kernel or dilation, add padding, or remove a pooling layer before it");
+                return null;
+            }
+            return checked((int)(((long)_input[d] + 2L * padding - effective) / stride + 1));
+        }
+
+        // A transposed convolution's output size along input dimension d: (n − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1.
+        private int? Transposed(int d, int kernel, int stride, int padding, int dilation, int outputPadding)
+        {
+            long size = ((long)_input[d] - 1) * stride - 2L * padding + (long)dilation * (kernel - 1) + outputPadding + 1;
+            if (size < 1)
+            {
+                ShrinksToZero(d, $"the padding of {padding} on each side takes away more than the {size + 2L * padding} the layer produces; use less padding or a larger kernel or stride");
+                return null;
+            }
+            return checked((int)size);
+        }
+
         private string ConvHint(bool is2d)
         {
             if (is2d && _input.Count == 2) return "; use Conv1d for [channels, length]";
@@ -230,16 +268,45 @@ internal static class ShapeInference
                 case LayerKind.Linear:
                     return AtLeast("OutFeatures", _layer.Size, 1) && AtLeast("InFeatures", _layer.InSize, 1);
                 case LayerKind.Conv1d:
-                case LayerKind.Conv2d:
                     return AtLeast("OutChannels", _layer.Size, 1) && AtLeast("KernelSize", _layer.KernelSize, 1)
                         && AtLeast("Stride", _layer.Stride, 1) && AtLeast("Padding", _layer.Padding, 0)
                         && AtLeast("Dilation", _layer.Dilation, 1) && AtLeast("InChannels", _layer.InSize, 1);
+                case LayerKind.Conv2d:
+                case LayerKind.ConvTranspose2d:
+                {
+                    if (!(AtLeast("OutChannels", _layer.Size, 1) && Kernel2dInRange() && AxesAtLeast("Stride", _layer.Stride, _layer.StrideAxes, 1)
+                        && AxesAtLeast("Padding", _layer.Padding, _layer.PaddingAxes, 0) && AxesAtLeast("Dilation", _layer.Dilation, _layer.DilationAxes, 1)
+                        && AtLeast("InChannels", _layer.InSize, 1)))
+                        return false;
+                    if (_layer.Kind == LayerKind.Conv2d) return true;
+                    if (!AxesAtLeast("OutputPadding", _layer.OutputPadding, _layer.OutputPaddingAxes, 0)) return false;
+                    // PyTorch: the output padding must be smaller than the stride or the dilation, axis by axis.
+                    var (output, stride, dilation) = (_layer.OutputPadding2d, _layer.Stride2d, _layer.Dilation2d);
+                    foreach (var (axis, op, st, di, axes) in new[] { ("Height", output.Height, stride.Height, dilation.Height, _layer.OutputPaddingAxes?.Height), ("Width", output.Width, stride.Width, dilation.Width, _layer.OutputPaddingAxes?.Width) })
+                        if (op >= Math.Max(st, di))
+                            return OutOfRange(axes is null ? "OutputPadding" : "OutputPadding" + axis, op.ToString(CultureInfo.InvariantCulture),
+                                $"smaller than the stride or the dilation of the {axis.ToLowerInvariant()} ({Math.Max(st, di).ToString(CultureInfo.InvariantCulture)})");
+                    return true;
+                }
                 case LayerKind.MaxPool2d:
                 case LayerKind.AvgPool2d:
-                    if (!(AtLeast("KernelSize", _layer.KernelSize, 1) && AtLeast("Stride", _layer.Stride, 1) && AtLeast("Padding", _layer.Padding, 0)))
+                {
+                    if (!(Kernel2dInRange() && AxesAtLeast("Stride", _layer.Stride, _layer.StrideAxes, 1) && AxesAtLeast("Padding", _layer.Padding, _layer.PaddingAxes, 0)))
                         return false;
-                    if (_layer.Padding is int padding && padding > _layer.KernelSize!.Value / 2)
-                        return OutOfRange("Padding", padding.ToString(CultureInfo.InvariantCulture), $"at most half the kernel size ({_layer.KernelSize.Value / 2})");
+                    var (kernel, padding) = (_layer.Kernel2d, _layer.Padding2d);
+                    foreach (var (axis, pad, k, axes) in new[] { ("Height", padding.Height, kernel.Height, _layer.PaddingAxes?.Height), ("Width", padding.Width, kernel.Width, _layer.PaddingAxes?.Width) })
+                        if (pad > k / 2)
+                            return OutOfRange(axes is null ? "Padding" : "Padding" + axis, pad.ToString(CultureInfo.InvariantCulture),
+                                $"at most half the kernel {(_layer.KernelWidth is null ? "size" : axis.ToLowerInvariant())} ({(k / 2).ToString(CultureInfo.InvariantCulture)})");
+                    return true;
+                }
+                case LayerKind.Upsample:
+                    if (_layer.ScaleFactor is not null ? !AtLeast("ScaleFactor", _layer.ScaleFactor, 1) : !(AtLeast("Height", _layer.Size, 1) && AtLeast("Width", _layer.Size2, 1)))
+                        return false;
+                    if (_layer.Mode is int mode && mode != 0 && mode != 1)
+                        return OutOfRange("Mode", mode.ToString(CultureInfo.InvariantCulture), "UpsampleMode.Nearest or UpsampleMode.Bilinear");
+                    if (_layer.AlignCorners && (_layer.Mode ?? 0) == 0)
+                        return OutOfRange("AlignCorners", "true", "false with UpsampleMode.Nearest (only interpolation aligns corners; use Mode = UpsampleMode.Bilinear)");
                     return true;
                 case LayerKind.AdaptiveAvgPool2d:
                     return AtLeast("Height", _layer.Size, 1, "Size") && AtLeast("Width", _layer.Size2, 1, "Size");
@@ -260,6 +327,15 @@ internal static class ShapeInference
                     return true;
             }
         }
+
+        // The kernel as written: one size (KernelSize) or a height and a width.
+        private bool Kernel2dInRange() => _layer.KernelWidth is null
+            ? AtLeast("KernelSize", _layer.KernelSize, 1)
+            : AtLeast("KernelHeight", _layer.KernelSize, 1) && AtLeast("KernelWidth", _layer.KernelWidth, 1);
+
+        // A size for both axes and each axis's own, each checked where it was written.
+        private bool AxesAtLeast(string argument, int? both, Axes? axes, int minimum) =>
+            AtLeast(argument, both, minimum) && AtLeast(argument + "Height", axes?.Height, minimum) && AtLeast(argument + "Width", axes?.Width, minimum);
 
         private bool AtLeast(string argument, int? value, int minimum, string? writtenAs = null) =>
             value is not int v || v >= minimum || OutOfRange(argument, v.ToString(CultureInfo.InvariantCulture), minimum == 0 ? "zero or more" : $"at least {minimum}", writtenAs);

@@ -95,19 +95,23 @@ public sealed class BinaryAccuracy : FractionMetric
 }
 
 /// <summary>
-/// Macro-averaged F1: the mean over classes of 2·TP / (2·TP + FP + FN). A class that never occurs and is never
-/// predicted is left out of the mean (its F1 is undefined), as scikit-learn does with <c>labels</c> restricted to
-/// classes present.
+/// A metric of the confusion counts of a classification, per class: true positives, false positives and false
+/// negatives over every sample (and position, for class maps) whose label is present, summed exactly over batches.
 /// </summary>
-/// <param name="classes">The number of classes.</param>
-public sealed class MacroF1(int classes) : TaskMetric
+public abstract class ConfusionMetric : TaskMetric
 {
-    private readonly long[] _truePositive = new long[classes > 1 ? classes : throw new ArgumentOutOfRangeException(nameof(classes), classes, "Macro F1 needs at least 2 classes.")];
-    private readonly long[] _falsePositive = new long[classes];
-    private readonly long[] _falseNegative = new long[classes];
+    private readonly long[] _truePositive;
+    private readonly long[] _falsePositive;
+    private readonly long[] _falseNegative;
 
-    /// <inheritdoc />
-    public override string Name => "macro_f1";
+    /// <summary>Creates the counts for <paramref name="classes"/> classes.</summary>
+    protected ConfusionMetric(int classes)
+    {
+        if (classes < 2) throw new ArgumentOutOfRangeException(nameof(classes), classes, "A per-class metric needs at least 2 classes.");
+        _truePositive = new long[classes];
+        _falsePositive = new long[classes];
+        _falseNegative = new long[classes];
+    }
 
     /// <inheritdoc />
     public override bool HigherIsBetter => true;
@@ -123,7 +127,7 @@ public sealed class MacroF1(int classes) : TaskMetric
         {
             if (actual[i] == Losses.TaskLosses.MissingClass) continue;
             if (actual[i] < 0 || actual[i] >= _truePositive.Length)
-                throw new ArgumentException($"macro_f1: target class {actual[i]} is outside [0, {_truePositive.Length - 1}].");
+                throw new ArgumentException($"{Name}: target class {actual[i]} is outside [0, {_truePositive.Length - 1}].");
             if (predicted[i] == actual[i]) _truePositive[actual[i]]++;
             else
             {
@@ -138,12 +142,12 @@ public sealed class MacroF1(int classes) : TaskMetric
     {
         var scores = new List<double>();
         for (int c = 0; c < _truePositive.Length; c++)
-        {
-            long denominator = 2 * _truePositive[c] + _falsePositive[c] + _falseNegative[c];
-            if (denominator > 0) scores.Add(2.0 * _truePositive[c] / denominator);
-        }
-        return scores.Count > 0 ? scores.Average() : throw new InvalidOperationException("macro_f1: no sample was added.");
+            if (Score(_truePositive[c], _falsePositive[c], _falseNegative[c]) is double score) scores.Add(score);
+        return scores.Count > 0 ? scores.Average() : throw new InvalidOperationException($"{Name}: no sample was added.");
     }
+
+    /// <summary>One class's score from its counts, or null where it is undefined (the class never occurs and is never predicted).</summary>
+    protected abstract double? Score(long truePositive, long falsePositive, long falseNegative);
 
     /// <inheritdoc />
     public override void Reset()
@@ -151,6 +155,43 @@ public sealed class MacroF1(int classes) : TaskMetric
         Array.Clear(_truePositive);
         Array.Clear(_falsePositive);
         Array.Clear(_falseNegative);
+    }
+}
+
+/// <summary>
+/// Macro-averaged F1: the mean over classes of 2·TP / (2·TP + FP + FN). A class that never occurs and is never
+/// predicted is left out of the mean (its F1 is undefined), as scikit-learn does with <c>labels</c> restricted to
+/// classes present.
+/// </summary>
+/// <param name="classes">The number of classes.</param>
+public sealed class MacroF1(int classes) : ConfusionMetric(classes)
+{
+    /// <inheritdoc />
+    public override string Name => "macro_f1";
+
+    /// <inheritdoc />
+    protected override double? Score(long truePositive, long falsePositive, long falseNegative)
+    {
+        long denominator = 2 * truePositive + falsePositive + falseNegative;
+        return denominator > 0 ? 2.0 * truePositive / denominator : null;
+    }
+}
+
+/// <summary>
+/// Mean intersection over union, the usual score of segmentation: the mean over classes of TP / (TP + FP + FN),
+/// over every position whose label is present; a class that never occurs and is never predicted is left out.
+/// </summary>
+/// <param name="classes">The number of classes.</param>
+public sealed class MeanIoU(int classes) : ConfusionMetric(classes)
+{
+    /// <inheritdoc />
+    public override string Name => "mean_iou";
+
+    /// <inheritdoc />
+    protected override double? Score(long truePositive, long falsePositive, long falseNegative)
+    {
+        long union = truePositive + falsePositive + falseNegative;
+        return union > 0 ? (double)truePositive / union : null;
     }
 }
 

@@ -32,17 +32,20 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
     private readonly long _outChannels;
     private readonly long[] _weightPadding;
 
-    private BlockAlignedConv(string name, int dimensions, long inChannels, long outChannels, long kernelSize, long stride, long padding, long dilation, bool hasBias)
+    private BlockAlignedConv(string name, int dimensions, long inChannels, long outChannels, long[] kernelSize, long[] stride, long[] padding, long[] dilation, bool hasBias)
         : base(name)
     {
-        foreach (var (value, what) in new[] { (inChannels, "in-channel count"), (outChannels, "out-channel count"), (kernelSize, "kernel size"), (stride, "stride"), (dilation, "dilation") })
+        foreach (var (values, what) in new[] { (kernelSize, "kernel size"), (stride, "stride"), (padding, "padding"), (dilation, "dilation") })
+            if (values.Length != dimensions) throw new ArgumentException($"A {dimensions}-D convolution takes one {what} per axis ({dimensions}); got {values.Length}.", what);
+        foreach (var (value, what) in new[] { (inChannels, "in-channel count"), (outChannels, "out-channel count") }
+                     .Concat(kernelSize.Select(k => (k, "kernel size"))).Concat(stride.Select(v => (v, "stride"))).Concat(dilation.Select(v => (v, "dilation"))))
             if (value <= 0) throw new ArgumentOutOfRangeException(what, value, $"The {what} of a convolution must be positive.");
-        if (padding < 0) throw new ArgumentOutOfRangeException(nameof(padding), padding, "The padding of a convolution cannot be negative.");
+        if (padding.Any(p => p < 0)) throw new ArgumentOutOfRangeException(nameof(padding), string.Join(", ", padding), "The padding of a convolution cannot be negative.");
 
         _outChannels = outChannels;
-        _stride = Enumerable.Repeat(stride, dimensions).ToArray();
-        _padding = Enumerable.Repeat(padding, dimensions).ToArray();
-        _dilation = Enumerable.Repeat(dilation, dimensions).ToArray();
+        _stride = [.. stride];
+        _padding = [.. padding];
+        _dilation = [.. dilation];
         // F.pad lists (before, after) pairs from the last dimension back: only the first (output-channel) dimension grows.
         _weightPadding = new long[2 * (dimensions + 2)];
         _weightPadding[^1] = (ChannelBlock - outChannels % ChannelBlock) % ChannelBlock;
@@ -51,12 +54,12 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
         var shape = new long[dimensions + 2];
         shape[0] = outChannels;
         shape[1] = inChannels;
-        for (int d = 0; d < dimensions; d++) shape[d + 2] = kernelSize;
+        for (int d = 0; d < dimensions; d++) shape[d + 2] = kernelSize[d];
         weight = new Parameter(torch.empty(shape));
         nn.init.kaiming_uniform_(weight, a: Math.Sqrt(5));
         if (hasBias)
         {
-            double bound = 1 / Math.Sqrt(inChannels * Math.Pow(kernelSize, dimensions));
+            double bound = 1 / Math.Sqrt(inChannels * (double)kernelSize.Aggregate(1L, (a, b) => a * b));
             bias = new Parameter(torch.empty(outChannels));
             nn.init.uniform_(bias, -bound, bound);
         }
@@ -66,11 +69,20 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
 
     /// <summary>A 1-D convolution over <c>[batch, channels, length]</c>.</summary>
     public static BlockAlignedConv Conv1d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, bool bias = true) =>
-        new("Conv1d", 1, inChannels, outChannels, kernelSize, stride, padding, dilation, bias);
+        new("Conv1d", 1, inChannels, outChannels, [kernelSize], [stride], [padding], [dilation], bias);
 
     /// <summary>A 2-D convolution with a square kernel over <c>[batch, channels, height, width]</c>.</summary>
     public static BlockAlignedConv Conv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, bool bias = true) =>
-        new("Conv2d", 2, inChannels, outChannels, kernelSize, stride, padding, dilation, bias);
+        new("Conv2d", 2, inChannels, outChannels, [kernelSize, kernelSize], [stride, stride], [padding, padding], [dilation, dilation], bias);
+
+    /// <summary>
+    /// A 2-D convolution over <c>[batch, channels, height, width]</c> with a kernel, stride, padding and dilation per
+    /// axis (height, width), as <c>nn.Conv2d</c> takes them as pairs.
+    /// </summary>
+    public static BlockAlignedConv Conv2d(long inChannels, long outChannels, (long Height, long Width) kernelSize, (long Height, long Width) stride,
+        (long Height, long Width) padding, (long Height, long Width) dilation, bool bias = true) =>
+        new("Conv2d", 2, inChannels, outChannels, [kernelSize.Height, kernelSize.Width], [stride.Height, stride.Width],
+            [padding.Height, padding.Width], [dilation.Height, dilation.Width], bias);
 
     /// <summary>1 or 2.</summary>
     public int Dimensions { get; }

@@ -22,6 +22,33 @@ public static class Layers
     /// <summary>A leaky ReLU (<see cref="ScalarSafeLeakyReLU"/>).</summary>
     public static ScalarSafeLeakyReLU LeakyReLU(double negativeSlope) => new(negativeSlope);
 
+    /// <summary>A 2-D convolution with a kernel, stride, padding and dilation per axis (height, width) and zero padding.</summary>
+    public static BlockAlignedConv Conv2d(long inChannels, long outChannels, (long, long) kernelSize, (long, long) stride, (long, long) padding, (long, long) dilation, bool bias) =>
+        BlockAlignedConv.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, bias);
+
+    /// <summary>
+    /// A 2-D transposed convolution (TorchSharp's <c>ConvTranspose2d</c>: state-dict names <c>weight</c>
+    /// <c>[in, out, kH, kW]</c> and <c>bias</c>, as PyTorch's), with every size per axis (height, width).
+    /// </summary>
+    public static TorchSharp.Modules.ConvTranspose2d ConvTranspose2d(long inChannels, long outChannels, (long, long) kernelSize, (long, long) stride,
+        (long, long) padding, (long, long) outputPadding, (long, long) dilation, bool bias) =>
+        TorchSharp.torch.nn.ConvTranspose2d(inChannels, outChannels, kernelSize, stride, padding, outputPadding, dilation, bias: bias);
+
+    /// <summary>Upsampling of <c>[N, C, H, W]</c> by an integer factor on both axes.</summary>
+    public static TorchSharp.Modules.Upsample Upsample(long scaleFactor, UpsampleMode mode, bool alignCorners) =>
+        TorchSharp.torch.nn.Upsample(scale_factor: [scaleFactor, scaleFactor], mode: TorchMode(mode), align_corners: mode == UpsampleMode.Bilinear ? alignCorners : null);
+
+    /// <summary>Upsampling of <c>[N, C, H, W]</c> to <paramref name="height"/> × <paramref name="width"/>.</summary>
+    public static TorchSharp.Modules.Upsample Upsample(long height, long width, UpsampleMode mode, bool alignCorners) =>
+        TorchSharp.torch.nn.Upsample(size: [height, width], mode: TorchMode(mode), align_corners: mode == UpsampleMode.Bilinear ? alignCorners : null);
+
+    private static TorchSharp.torch.UpsampleMode TorchMode(UpsampleMode mode) => mode switch
+    {
+        UpsampleMode.Nearest => TorchSharp.torch.UpsampleMode.Nearest,
+        UpsampleMode.Bilinear => TorchSharp.torch.UpsampleMode.Bilinear,
+        _ => throw new ArgumentOutOfRangeException(nameof(mode), mode, "Upsampling is nearest or bilinear."),
+    };
+
     /// <summary>A 2-D convolution with a square kernel and zero padding.</summary>
     public static BlockAlignedConv Conv2d(long inChannels, long outChannels, long kernelSize, long stride, long padding, long dilation, bool bias) =>
         BlockAlignedConv.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, bias);
