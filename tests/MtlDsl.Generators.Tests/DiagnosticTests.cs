@@ -72,6 +72,27 @@ public class DiagnosticTests
     }
 
     [Fact]
+    public void NonSquareKernelLargerThanInputNamesTheAxis()
+    {
+        string message = AssertSingle(Model("[Input(1, 8, 3)]",
+            "    [Trunk, Conv2d(8, 3, 5)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL006", "Conv2d(8, 3, 5)");
+        Assert.Contains("width", message);
+        Assert.Contains("the kernel spans 5 but the input is 3", message);
+    }
+
+    [Fact]
+    public void TransposedConvolutionPaddedAway() =>
+        Assert.Contains("takes away", AssertSingle(Model("[Input(1, 1, 4)]",
+            "    [Trunk, ConvTranspose2d(4, 1, Padding = 1)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL006", "ConvTranspose2d(4, 1, Padding = 1)"));
+
+    [Fact]
+    public void UpsampleOfAVector() =>
+        Assert.Contains("no spatial dimension", AssertSingle(Model("[Input(4)]",
+            "    [Trunk, Upsample(2)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "Upsample(2)"));
+
+    [Fact]
     public void PoolingToSizeZero() =>
         AssertSingle(Model("[Input(2, 3, 3)]",
             "    [Trunk, MaxPool2d(4)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
@@ -107,6 +128,20 @@ public class DiagnosticTests
     [InlineData("Conv2d(-2, 3)", "-2")]
     [InlineData("Dropout(1.0)", "1.0")]
     [InlineData("MaxPool2d(2, Padding = 2)", "Padding = 2")]
+    [InlineData("Conv2d(8, 3, 0)", "0")]
+    [InlineData("Conv2d(8, kernelHeight: 3, kernelWidth: -1)", "kernelWidth: -1")]
+    [InlineData("Conv2d(8, 3, StrideWidth = 0)", "StrideWidth = 0")]
+    [InlineData("Conv2d(8, 3, Stride = 2, PaddingHeight = -1)", "PaddingHeight = -1")]
+    [InlineData("Conv2d(8, 3, 1, DilationHeight = 0)", "DilationHeight = 0")]
+    [InlineData("MaxPool2d(4, 2, PaddingWidth = 2)", "PaddingWidth = 2")]
+    [InlineData("AvgPool2d(2, 4, Padding = 2)", "Padding = 2")]
+    [InlineData("ConvTranspose2d(8, 2, Stride = 2, OutputPadding = 2)", "OutputPadding = 2")]
+    [InlineData("ConvTranspose2d(8, 3, Stride = 2, OutputPaddingWidth = 3)", "OutputPaddingWidth = 3")]
+    [InlineData("ConvTranspose2d(0, 2)", "0")]
+    [InlineData("Upsample(0)", "0")]
+    [InlineData("Upsample(width: 8, height: -8)", "height: -8")]
+    [InlineData("Upsample(2, AlignCorners = true)", "AlignCorners = true")]
+    [InlineData("Upsample(2, Mode = (UpsampleMode)5)", "Mode = (UpsampleMode)5")]
     public void LayerArgumentOutOfRange(string layer, string underlined) =>
         AssertSingle(Model("[Input(3, 16, 16)]",
             $"    [Trunk, {layer}] public partial Sequential Shared {{ get; }}\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),

@@ -18,7 +18,7 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
     private const int Models = 1000;
 
     private static readonly string[] LayerNames =
-        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten"];
+        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten", "ConvTranspose2d", "Upsample"];
 
     [GeneratedRegex(@"^(\s*)\[(Trunk|Task\((?:[^()]|\([^()]*\))*\))(.*)\]$", RegexOptions.Multiline)]
     private static partial Regex BlockAttributes();

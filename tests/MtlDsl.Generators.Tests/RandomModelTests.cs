@@ -13,7 +13,7 @@ namespace MtlDsl.Generators.Tests;
 /// TorchSharp with exactly the shapes and parameter counts it inferred. Seeds are fixed; a seed that ever
 /// finds a bug is kept as a regular test.
 /// </summary>
-public class RandomModelTests(ITestOutputHelper output)
+public partial class RandomModelTests(ITestOutputHelper output)
 {
     private const int Seed = 20261128;
 
@@ -80,8 +80,12 @@ public class RandomModelTests(ITestOutputHelper output)
     {
         var random = new Random(Seed + 1);
         var accepted = new List<Outcome>();
-        // At least ten of every architecture among them.
-        for (int i = 0; accepted.Count < 100 || accepted.GroupBy(o => ArchitectureOf(o.Model.Source)).Count(g => g.Count() >= 10) < 6; i++)
+        // At least ten of every architecture among them, and five of every 2-D layer form that dense heads use.
+        string[] forms = ["ConvTranspose2d(", "Upsample(", "Mode = UpsampleMode.Bilinear", "StrideHeight", "PaddingWidth"];
+        bool Enough() => accepted.Count >= 100 && accepted.GroupBy(o => ArchitectureOf(o.Model.Source)).Count(g => g.Count() >= 10) == 6
+            && forms.All(f => accepted.Count(o => o.Model.Source.Contains(f, StringComparison.Ordinal)) >= 5)
+            && accepted.Count(o => NonSquareKernel().IsMatch(o.Model.Source)) >= 5;
+        for (int i = 0; !Enough(); i++)
         {
             Outcome outcome = Generate(RandomModels.Create(random, i));
             if (outcome.Accepted && outcome.Model.Defects.Count == 0 && !outcome.Model.Source.Contains("2000000000", StringComparison.Ordinal)
@@ -89,6 +93,9 @@ public class RandomModelTests(ITestOutputHelper output)
                 accepted.Add(outcome);
         }
 
+        output.WriteLine($"{accepted.Count} accepted models run; with " +
+            string.Join(", ", forms.Select(f => $"{f.TrimEnd('(')}: {accepted.Count(o => o.Model.Source.Contains(f, StringComparison.Ordinal))}")) +
+            $", a non-square window or kernel: {accepted.Count(o => NonSquareKernel().IsMatch(o.Model.Source))}");
         Assembly assembly = Compile(accepted);
         torch.manual_seed(Seed);
         foreach (Outcome outcome in accepted)
@@ -121,6 +128,9 @@ public class RandomModelTests(ITestOutputHelper output)
             }
         }
     }
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"Conv2d\(\d+, \d+, \d+|Pool2d\(\d+, \d+[,)]")]
+    private static partial System.Text.RegularExpressions.Regex NonSquareKernel();
 
     private static Assembly Compile(List<Outcome> models)
     {

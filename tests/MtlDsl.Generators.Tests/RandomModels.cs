@@ -118,7 +118,13 @@ internal static class RandomModels
         {
             // Nonsense arguments: the generator must report them, never crash on them.
             defects.Add("argument out of range");
-            return new[] { "Linear(0)", "Linear(-5)", "Conv2d(4, kernelSize: 0)", "Conv1d(-1, 3)", "Conv2d(3, 3, Stride = 0)", "MaxPool2d(2, Padding = 5)", "Dropout(1.5)", "Dropout(-0.1)", "AdaptiveAvgPool2d(0)", "LayerNorm(0)" }[random.Next(10)];
+            string[] nonsense =
+            [
+                "Linear(0)", "Linear(-5)", "Conv2d(4, kernelSize: 0)", "Conv1d(-1, 3)", "Conv2d(3, 3, Stride = 0)", "MaxPool2d(2, Padding = 5)", "Dropout(1.5)",
+                "Dropout(-0.1)", "AdaptiveAvgPool2d(0)", "LayerNorm(0)", "Conv2d(4, 3, 0)", "Conv2d(4, 3, StrideHeight = -1)", "MaxPool2d(2, 3, PaddingWidth = 2)",
+                "ConvTranspose2d(4, 2, Stride = 2, OutputPadding = 2)", "ConvTranspose2d(4, 0)", "Upsample(0)", "Upsample(4, -1)", "Upsample(2, AlignCorners = true)",
+            ];
+            return nonsense[random.Next(nonsense.Length)];
         }
         if (Chance(random, 0.03)) return $"Linear(2000000000)";   // huge, but valid on its own: must not overflow into a wrong model
         if (Chance(random, 0.08)) rank = random.Next(1, 4);       // pick a layer for the wrong rank now and then
@@ -129,11 +135,23 @@ internal static class RandomModels
                 switch (choice)
                 {
                     case 0: case 1:
+                        if (Chance(random, 0.3)) // a kernel per axis and sizes per axis
+                            return $"Conv2d({random.Next(1, 9)}, {random.Next(1, 6)}, {random.Next(1, 6)}{Options(random, ("Stride", 1, 3), ("StrideHeight", 1, 3), ("PaddingWidth", 0, 3), ("DilationHeight", 1, 3))})";
+                        if (Chance(random, 0.15)) // the upsampling layers of dense heads
+                            return Chance(random, 0.5)
+                                ? $"ConvTranspose2d({random.Next(1, 9)}, {random.Next(1, 5)}{Options(random, ("Stride", 1, 3), ("Padding", 0, 1), ("DilationWidth", 1, 2))})"
+                                : Chance(random, 0.5) ? $"Upsample({random.Next(1, 4)}{(Chance(random, 0.5) ? ", Mode = UpsampleMode.Bilinear" : "")})" : $"Upsample({random.Next(1, 20)}, {random.Next(1, 20)}, Mode = UpsampleMode.Bilinear, AlignCorners = true)";
                         return $"Conv2d({random.Next(1, 9)}, kernelSize: {random.Next(1, 6)}{Options(random, ("Stride", 1, 3), ("Padding", 0, 3), ("Dilation", 1, 3))})";
                     case 2: case 3:
                     {
+                        string pool = choice == 2 ? "MaxPool2d" : "AvgPool2d";
+                        if (Chance(random, 0.3))
+                        {
+                            int height = random.Next(1, 5), width = random.Next(1, 5); // padding up to half the window on each axis
+                            return $"{pool}({height}, {width}{Options(random, ("StrideWidth", 1, 3), ("PaddingHeight", 0, height / 2), ("PaddingWidth", 0, width / 2))})";
+                        }
                         int kernel = random.Next(1, 5); // padding up to half the kernel, as pooling allows
-                        return $"{(choice == 2 ? "MaxPool2d" : "AvgPool2d")}({kernel}{Options(random, ("Stride", 1, 3), ("Padding", 0, kernel / 2))})";
+                        return $"{pool}({kernel}{Options(random, ("Stride", 1, 3), ("Padding", 0, kernel / 2))})";
                     }
                     case 4: return Chance(random, 0.5) ? $"AdaptiveAvgPool2d({random.Next(1, 4)})" : $"AdaptiveAvgPool2d({random.Next(1, 4)}, {random.Next(1, 4)})";
                     case 5: return "BatchNorm2d";

@@ -32,6 +32,20 @@ public class SpellingTests
     [InlineData("Conv2d(4, 3, Stride = Sizes.Two, Padding = Sizes.Two - 1), LeakyReLU(NegativeSlope = Sizes.Two), Dropout(0.0), Flatten, Linear(Sizes.Two * 4)", "Sizes.Two", "static class Sizes { public const int Two = 2; }\n")]
     public void OtherNumericSpellingsGenerateTheSameNetwork(string trunk, string weight, string extra) =>
         Assert.Equal(Generated(Model(Plain, "2.0")), Generated(Model(trunk, weight, extra)));
+
+    // A square kernel, or one size for both axes, however written, is the same layer (and the same generated call).
+    [Theory]
+    [InlineData("Conv2d(4, 3, Stride = 2, Padding = 1)", "Conv2d(4, 3, 3, StrideHeight = 2, StrideWidth = 2, PaddingHeight = 1, PaddingWidth = 1)")]
+    [InlineData("Conv2d(4, 3, Stride = 2, Padding = 1)", "Conv2d(4, kernelWidth: 3, kernelHeight: 3, Stride = 1, StrideHeight = 2, StrideWidth = 2, Padding = 1)")]
+    [InlineData("Conv2d(4, 3, 1, StrideHeight = 2)", "Conv2d(4, kernelHeight: 3, kernelWidth: 1, StrideHeight = 2, StrideWidth = 1)")]
+    [InlineData("MaxPool2d(2), AvgPool2d(3, Stride = 1, Padding = 1)", "MaxPool2d(2, 2, Stride = 2), AvgPool2d(3, 3, StrideHeight = 1, StrideWidth = 1, PaddingHeight = 1, Padding = 1)")]
+    [InlineData("ConvTranspose2d(4, 2, Stride = 2), Upsample(2)", "ConvTranspose2d(4, 2, 2, StrideHeight = 2, StrideWidth = 2, OutputPadding = 0), Upsample(2, Mode = UpsampleMode.Nearest)")]
+    [InlineData("Upsample(2, Mode = UpsampleMode.Bilinear)", "Upsample(scaleFactor: (byte)2, Mode = (UpsampleMode)1, AlignCorners = false)")]
+    public void TwoDimensionalSizesSpelledPerAxisGenerateTheSameNetwork(string plain, string perAxis)
+    {
+        static string Trunk(string layers) => layers + ", Flatten, Linear(8)";
+        Assert.Equal(Generated(Model(Trunk(plain), "2.0")), Generated(Model(Trunk(perAxis), "2.0")));
+    }
 }
 
 /// <summary>Spellings only the compiler's binding resolves: aliases, explicit arrays, constants in other files.</summary>

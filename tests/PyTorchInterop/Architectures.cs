@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 /// <summary>
 /// architectures &lt;folder&gt;: for every architecture test model (and the model whose auxiliary head reads an early
-/// block), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
+/// block, and the dense-prediction model with missing pixels), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
 /// declared weights and its gradients, and the state after the pass (BatchNorm's running statistics); architectures.py
 /// rebuilds each network in PyTorch, loads the weights strictly and compares.
 /// </summary>
@@ -26,6 +26,13 @@ internal static class ArchitectureExport
         Export<MTANModel.Outputs, MTANModel.Targets>(folder, "mtan", new MTANModel(), Images(12), ImageTargets);
         Export<AuxiliaryHeadModel.Outputs, AuxiliaryHeadModel.Targets>(folder, "auxiliary_head", new AuxiliaryHeadModel(), Images(16),
             batch => [randint(0, 10, [batch], dtype: ScalarType.Int64), randn(batch, 1, 8, 8, dtype: ScalarType.Float64)]);
+        Export<DenseModel.Outputs, DenseModel.Targets>(folder, "dense", new DenseModel(), randn(6, 1, 16, 16, dtype: ScalarType.Float64), batch =>
+        {
+            // Per-pixel classes with a fifth of the pixels missing (-100), and a class per image.
+            Tensor pixels = randint(0, 2, [batch, 16, 16], dtype: ScalarType.Int64);
+            Tensor missing = full([batch, 16, 16], MtlDsl.Losses.TaskLosses.MissingClass, dtype: ScalarType.Int64);
+            return [where(rand(batch, 16, 16).lt(0.2), missing, pixels), randint(0, 3, [batch], dtype: ScalarType.Int64)];
+        });
         return 0;
     }
 

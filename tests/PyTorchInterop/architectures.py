@@ -194,6 +194,25 @@ class AuxiliaryHead(nn.Module):
         return [self.label(self.late(early)), self.edges(early)]
 
 
+class Dense(nn.Module):
+    """tests/Models/DenseModel.cs: a strided trunk with non-square kernels, a mask head that upsamples back to the
+    input (a transposed convolution, bilinear upsampling) and gives class scores per pixel, and a class head."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoder = nn.Sequential(
+            nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
+            nn.Conv2d(8, 16, (3, 1), padding=(1, 0)), nn.ReLU(), nn.Conv2d(16, 16, (1, 3), stride=2, padding=(0, 1)), nn.ReLU())
+        self.mask = nn.Sequential(
+            nn.ConvTranspose2d(16, 8, 2, stride=2), nn.ReLU(), nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(8, 2, 3, padding=1))
+        self.shape = nn.Sequential(nn.AvgPool2d((2, 1), stride=(2, 1)), nn.Flatten(), nn.Linear(16 * 2 * 4, 3))
+
+    def forward(self, x):
+        features = self.encoder(x)
+        return [self.mask(features), self.shape(features)]
+
+
 MODELS = {
     "hard_sharing": (HardSharing, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "mmoe": (lambda: MixtureOfExperts(3, 0), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
@@ -203,6 +222,8 @@ MODELS = {
     "cross_stitch": (CrossStitch, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "mtan": (Mtan, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "auxiliary_head": (AuxiliaryHead, [(F.cross_entropy, 1.0), (F.mse_loss, 0.25)]),
+    # cross_entropy's ignore_index is -100: the mean over the pixels present, as MtlDsl's missing labels.
+    "dense": (Dense, [(F.cross_entropy, 1.0), (F.cross_entropy, 0.5)]),
 }
 
 
