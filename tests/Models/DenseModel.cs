@@ -6,7 +6,8 @@ namespace MtlDsl.TestModels;
 /// <summary>
 /// A dense-prediction model: a strided trunk with non-square kernels and pooling, a segmentation head that upsamples
 /// back to the input (a transposed convolution, then bilinear upsampling) and gives class scores per pixel, and a
-/// classification head beside it.
+/// classification head beside it. The transposed convolution reads and writes 16 channels, a multiple of oneDNN's
+/// channel block (docs/known-issues).
 /// </summary>
 [MultiTaskModel]
 [Input(1, 16, 16)]
@@ -18,7 +19,7 @@ public partial class DenseModel
     public partial Sequential Encoder { get; }
 
     [Task(Loss.CrossEntropy, Classes = 2)]
-    [ConvTranspose2d(8, 2, Stride = 2), ReLU, Upsample(2, Mode = UpsampleMode.Bilinear), Conv2d(2, 3, Padding = 1)]
+    [ConvTranspose2d(16, 2, Stride = 2), ReLU, Upsample(2, Mode = UpsampleMode.Bilinear), Conv2d(2, 3, Padding = 1)]
     public partial Sequential Mask { get; }
 
     [Task(Loss.CrossEntropy, Weight = 0.5)]

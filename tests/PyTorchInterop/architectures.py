@@ -204,8 +204,8 @@ class Dense(nn.Module):
             nn.Conv2d(1, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(8, 16, (3, 1), padding=(1, 0)), nn.ReLU(), nn.Conv2d(16, 16, (1, 3), stride=2, padding=(0, 1)), nn.ReLU())
         self.mask = nn.Sequential(
-            nn.ConvTranspose2d(16, 8, 2, stride=2), nn.ReLU(), nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-            nn.Conv2d(8, 2, 3, padding=1))
+            nn.ConvTranspose2d(16, 16, 2, stride=2), nn.ReLU(), nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+            nn.Conv2d(16, 2, 3, padding=1))
         self.shape = nn.Sequential(nn.AvgPool2d((2, 1), stride=(2, 1)), nn.Flatten(), nn.Linear(16 * 2 * 4, 3))
 
     def forward(self, x):
