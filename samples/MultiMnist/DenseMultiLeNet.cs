@@ -37,8 +37,8 @@ public partial class DenseMultiLeNet
     public partial Sequential Right { get; }
 
     /// <summary>Per pixel: background (0), left digit (1), right digit (2).</summary>
-    [Task(Loss.CrossEntropy, Classes = 3, Reads = nameof(Deep))]
-    [Conv2d(16, 1), ReLU, ConvTranspose2d(16, 2, Stride = 2), ReLU, ConvTranspose2d(16, 2, Stride = 2), ReLU,
-     Upsample(28, 28, Mode = UpsampleMode.Bilinear), Conv2d(3, 3, Padding = 1)]
+    [Task(Loss.CrossEntropy, Classes = 3, Reads = nameof(Features))]
+    [Conv2d(16, 3, Padding = 1), ReLU, ConvTranspose2d(16, 2, Stride = 2), ReLU,
+     Upsample(28, 28, Mode = UpsampleMode.Bilinear), Conv2d(3, 5, Padding = 2)]
     public partial Sequential Pixels { get; }
 }

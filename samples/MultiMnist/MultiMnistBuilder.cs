@@ -57,7 +57,8 @@ public static class MultiMnistBuilder
             {
                 int row = Source(r), column = Source(c);
                 byte l = row < Side && column < Side ? left[row * Side + column] : (byte)0;
-                byte q = row >= Offset && column >= Offset ? right[(row - Offset) * Side + column - Offset] : (byte)0;
+                bool onRight = row >= Offset && row < Offset + Side && column >= Offset && column < Offset + Side;
+                byte q = onRight ? right[(row - Offset) * Side + column - Offset] : (byte)0;
                 regions[r * Side + c] = l >= Ink && l >= q ? (byte)1 : q >= Ink ? (byte)2 : (byte)0;
             }
         return regions;

@@ -75,6 +75,36 @@ public class GarbageCollectionStressTests
         Assert.True(collections >= 200, $"only {collections} collections in {runs} runs");
     }
 
+    /// <summary>The dense-prediction layers (transposed convolution, bilinear upsampling, non-square kernels, per-pixel loss) under the same stress.</summary>
+    [Fact]
+    public void DenseLayersUnderConstantCollectionsAreTheQuietRunBitForBit()
+    {
+        var (images, targets) = DenseModelTests.Rectangles(96, seed: 4);
+        Tensor[] Run()
+        {
+            torch.manual_seed(3);
+            using var model = new DenseModel();
+            var trainer = model.CreateTrainer(parameters => new Optimizers.Adam(parameters, lr: 1e-3));
+            for (int b = 0; b < 6; b++)
+            {
+                using var scope = NewDisposeScope();
+                var batch = arange(b * 16, (b + 1) * 16);
+                trainer.Step(images[batch], new DenseModel.Targets(targets.Mask[batch], targets.Shape[batch]));
+            }
+            return model.parameters().Select(p => p.detach().clone()).ToArray();
+        }
+        Tensor[] quiet = Run();
+        int runs = 0;
+        long collections = UnderCollections(count => count < 200 && runs < 20, () =>
+        {
+            Tensor[] stressed = Run();
+            runs++;
+            for (int i = 0; i < quiet.Length; i++)
+                Assert.True(quiet[i].equal(stressed[i]).all().item<bool>(), $"dense: parameter {i} differs from the quiet run (run {runs})");
+        });
+        Assert.True(collections >= 200, $"only {collections} collections in {runs} runs");
+    }
+
     // Runs the action again and again while another thread allocates and forces collections, as long as the
     // condition holds of the collections so far (and at least once); returns how many collections ran.
     private static long UnderCollections(Func<long, bool> again, Action action)
