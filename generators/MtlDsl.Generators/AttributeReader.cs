@@ -101,7 +101,7 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
     /// </summary>
     public bool WellTyped => values.All(v => v.Key switch
     {
-        "Bias" or "OneGate" or "AlignCorners" => v.Value.Value is bool,
+        "Bias" or "OneGate" or "AlignCorners" or "ReLUAfterSum" => v.Value.Value is bool,
         "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
         "Shape" or "NormalizedShape" => v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
         "Loss" => v.Value.Value is int,

@@ -162,9 +162,25 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
-        // A block's layers as an nn.Sequential expression, between a prefix and a suffix.
+        // A block's layers as an nn.Sequential expression (a residual block: MtlDsl's ResidualBlock, a Sequential of
+        // its layers and shortcut), between a prefix and a suffix.
         private static void EmitSequential(SourceWriter w, string prefix, ShapedBlock block, string suffix)
         {
+            if (block.Shortcut is { } shortcut)
+            {
+                w.Line($"{prefix}new global::MtlDsl.ResidualBlock(");
+                w.Indent();
+                w.Line($"new global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>[]");
+                w.Line("{");
+                w.Indent();
+                foreach (ShapedLayer layer in block.Layers) w.Line(Factory(layer) + ",");
+                w.Outdent();
+                w.Line("},");
+                w.Line(ShortcutFactory(shortcut) + ",");
+                w.Line($"reluAfterSum: {(block.Spec.ReLUAfterSum ? "true" : "false")}){suffix}");
+                w.Outdent();
+                return;
+            }
             if (block.Layers.Count == 0)
             {
                 w.Line($"{prefix}{Nn}.Sequential(){suffix}");
@@ -389,6 +405,34 @@ public sealed partial class MultiTaskModelGenerator
             w.Close();
         }
 
+        // A residual block's projection: null for the identity.
+        private static string ShortcutFactory(Shortcut shortcut)
+        {
+            string i(long value) => value.ToString(CultureInfo.InvariantCulture);
+            return shortcut.Kind switch
+            {
+                ShortcutKind.Identity => "null",
+                ShortcutKind.Linear => $"{Nn}.Linear({i(shortcut.InSize)}, {i(shortcut.OutSize)})",
+                ShortcutKind.Conv1d => $"{Nn}.Sequential(global::MtlDsl.Layers.Conv1d({i(shortcut.InSize)}, {i(shortcut.OutSize)}, 1, stride: {i(shortcut.Stride)}, padding: 0, dilation: 1, bias: false), global::MtlDsl.Layers.BatchNorm1d({i(shortcut.OutSize)}))",
+                _ => $"{Nn}.Sequential(global::MtlDsl.Layers.Conv2d({i(shortcut.InSize)}, {i(shortcut.OutSize)}, 1, stride: {i(shortcut.Stride)}, padding: 0, dilation: 1, bias: false), global::MtlDsl.Layers.BatchNorm2d({i(shortcut.OutSize)}))",
+            };
+        }
+
+        // A residual block's shortcut as the summary shows it.
+        private static string DescribeShortcut(ShapedBlock block, Shortcut shortcut)
+        {
+            string i(long value) => value.ToString(CultureInfo.InvariantCulture);
+            string stride = shortcut.Stride == 1 ? "" : $", s={i(shortcut.Stride)}";
+            string projection = shortcut.Kind switch
+            {
+                ShortcutKind.Identity => "the input",
+                ShortcutKind.Linear => $"Linear({i(shortcut.InSize)}→{i(shortcut.OutSize)}) of the input",
+                ShortcutKind.Conv1d => $"Conv1d({i(shortcut.InSize)}→{i(shortcut.OutSize)}, k=1{stride}, no bias) + BatchNorm1d({i(shortcut.OutSize)}) of the input",
+                _ => $"Conv2d({i(shortcut.InSize)}→{i(shortcut.OutSize)}, k=1{stride}, no bias) + BatchNorm2d({i(shortcut.OutSize)}) of the input",
+            };
+            return "+ " + projection + (block.Spec.ReLUAfterSum ? ", ReLU" : "");
+        }
+
         private static string Factory(ShapedLayer layer)
         {
             LayerSpec spec = layer.Spec;
@@ -446,6 +490,10 @@ public sealed partial class MultiTaskModelGenerator
             string i(long value) => value.ToString(CultureInfo.InvariantCulture);
             string row(string module, ShapedLayer layer, int copies) =>
                 $"new(\"{module}\", {i(layer.Index)}, \"{Describe(layer)}\", {IntList(layer.OutputShape)}, {i(layer.Parameters * copies)}{(copies == 1 ? "" : ", " + i(copies))})";
+            // A residual block's shortcut: one more row after its layers, the child named "shortcut" (none for the identity).
+            string shortcutRow(string module, ShapedBlock block, int copies) =>
+                $"new(\"{module}\", {i(block.Layers.Count)}, \"{DescribeShortcut(block, block.Shortcut!)}\", {IntList(block.OutputShape)}, {i(block.Shortcut!.Parameters * copies)}, {i(copies)}, " +
+                (block.Shortcut!.Kind == ShortcutKind.Identity ? "\"\")" : "\"shortcut\")");
             foreach (ShapedBlock block in shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk))
             {
                 string name = StateName(block.Spec.Name);
@@ -463,12 +511,27 @@ public sealed partial class MultiTaskModelGenerator
                     else
                         yield return row(name, layer, 1);
                 }
+                if (block.Shortcut is null) continue;
+                if (architecture.HasExperts)
+                {
+                    yield return shortcutRow(name + ".shared.*", block, architecture.SharedExperts);
+                    if (architecture.TaskExperts > 0)
+                        foreach (ShapedBlock task in tasks)
+                            yield return shortcutRow($"{name}.tasks.{StateName(task.Spec.Name)}.*", block, architecture.TaskExperts);
+                }
+                else if (architecture.Kind == ArchitectureKind.CrossStitch)
+                    yield return shortcutRow(name + ".*", block, tasks.Count);
+                else
+                    yield return shortcutRow(name, block, 1);
             }
             foreach (PartRow part in shaped.Architecture.Parts)
                 yield return $"new(\"{part.Module}\", {i(part.Index)}, \"{part.Layer}\", {IntList(part.Shape)}, {i(part.Parameters)})";
             foreach (ShapedBlock task in tasks)
+            {
                 foreach (ShapedLayer layer in task.Layers)
                     yield return row(StateName(task.Spec.Name), layer, 1);
+                if (task.Shortcut is not null) yield return shortcutRow(StateName(task.Spec.Name), task, 1);
+            }
         }
 
         /// <summary>The state-dict names of the shared modules: what gradient-based weighting takes task gradients of.</summary>

@@ -183,7 +183,7 @@ public sealed partial class MultiTaskModelGenerator
                     if (ParseBlock(member, symbol, attributes, declarations, diagnostics, ref compilerRejects) is { } block) blocks.Add(block);
                     continue;
                 }
-                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name));
+                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name) || a.Name == "Residual");
                 foreach (var (name, kind, location) in DeclaredNames(member))
                     others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer?.Syntax)));
             }
@@ -233,6 +233,9 @@ public sealed partial class MultiTaskModelGenerator
                 else compilerRejects = true;
             }
 
+            BoundAttribute? residual = attributes.FirstOrDefault(a => a.Name == "Residual");
+            if (residual is not null && residual.Arguments is not { WellTyped: true }) compilerRejects = true;
+
             int loss = 0;
             double weight = 1.0;
             int? classes = null;
@@ -276,7 +279,9 @@ public sealed partial class MultiTaskModelGenerator
                 weightLocation,
                 layers.ToEquatableArray(),
                 reads,
-                readsLocation);
+                readsLocation,
+                residual is null ? null : LocationInfo.From(residual.Syntax) ?? memberLocation,
+                residual?.Arguments?.Value("ReLUAfterSum") is true);
         }
 
         /// <summary>The names a member declaration introduces, with what it is and where.</summary>

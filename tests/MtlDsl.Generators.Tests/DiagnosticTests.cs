@@ -92,6 +92,32 @@ public class DiagnosticTests
         Assert.Contains("no spatial dimension", AssertSingle(Model("[Input(4)]",
             "    [Trunk, Upsample(2)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "Upsample(2)"));
 
+    [Theory]
+    [InlineData("[Trunk, Residual, Conv2d(8, 3, Padding = 1), Flatten]", "[3, 12, 12] into [1152]", "change the rank")]
+    [InlineData("[Trunk, Residual, Conv2d(8, 3)]", "[3, 12, 12] into [8, 10, 10]", "not a whole multiple")]
+    [InlineData("[Trunk, Residual, Conv2d(8, 3, 1, Stride = 2, PaddingHeight = 1)]", "[3, 12, 12] into [8, 6, 6]", null)]
+    [InlineData("[Trunk, Residual, ConvTranspose2d(8, 2, Stride = 2)]", "[3, 12, 12] into [8, 24, 24]", "not a whole multiple")]
+    public void ResidualBlockThatCannotAddItsInput(string trunk, string shapes, string? reason)
+    {
+        string source = Model("[Input(3, 12, 12)]", $"    {trunk} public partial Sequential Shared {{ get; }}\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)"));
+        if (reason is null)
+        {
+            Assert.Empty(GeneratorHarness.Diagnostics(source)); // a whole stride and new channels: the 1×1 projection fits
+            return;
+        }
+        string message = AssertSingle(source, "MTL029", "Residual");
+        Assert.Contains(shapes, message);
+        Assert.Contains(reason, message);
+    }
+
+    [Fact]
+    public void ResidualStageInMtan() =>
+        Assert.Contains("is [Residual]", AssertSingle(Model("[Input(3, 12, 12)]\n[MTAN]",
+            "    [Trunk, Conv2d(8, 3, Padding = 1), ReLU] public partial Sequential A { get; }\n" +
+            "    [Trunk, Residual(ReLUAfterSum = true), Conv2d(8, 3, Padding = 1), BatchNorm2d, ReLU] public partial Sequential B { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Flatten, Linear(1)] public partial Sequential X { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Flatten, Linear(1)] public partial Sequential Y { get; }\n"), "MTL026", "Residual(ReLUAfterSum = true)"));
+
     [Fact]
     public void PoolingToSizeZero() =>
         AssertSingle(Model("[Input(2, 3, 3)]",

@@ -15,10 +15,10 @@ namespace MtlDsl.Generators.Tests;
 public partial class EquivalentSpellingTests(ITestOutputHelper output)
 {
     private const int Seed = 20261130;
-    private const int Models = 1000;
+    private const int Models = 1100;
 
     private static readonly string[] LayerNames =
-        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten", "ConvTranspose2d", "Upsample"];
+        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten", "ConvTranspose2d", "Upsample", "Residual"];
 
     [GeneratedRegex(@"^(\s*)\[(Trunk|Task\((?:[^()]|\([^()]*\))*\))(.*)\]$", RegexOptions.Multiline)]
     private static partial Regex BlockAttributes();

@@ -17,7 +17,7 @@ public partial class RandomModelTests(ITestOutputHelper output)
 {
     private const int Seed = 20261128;
 
-    private static readonly string[] ShapeDiagnostics = ["MTL005", "MTL006", "MTL007", "MTL015", "MTL019", "MTL026"];
+    private static readonly string[] ShapeDiagnostics = ["MTL005", "MTL006", "MTL007", "MTL015", "MTL019", "MTL026", "MTL029"];
 
     private sealed record Outcome(RandomModel Model, IReadOnlyList<Diagnostic> Diagnostics, IReadOnlyList<SyntaxTree> Generated)
     {
@@ -81,7 +81,7 @@ public partial class RandomModelTests(ITestOutputHelper output)
         var random = new Random(Seed + 1);
         var accepted = new List<Outcome>();
         // At least ten of every architecture among them, and five of every 2-D layer form that dense heads use.
-        string[] forms = ["ConvTranspose2d(", "Upsample(", "Mode = UpsampleMode.Bilinear", "StrideHeight", "PaddingWidth"];
+        string[] forms = ["ConvTranspose2d(", "Upsample(", "Mode = UpsampleMode.Bilinear", "StrideHeight", "PaddingWidth", "Residual", "ReLUAfterSum"];
         bool Enough() => accepted.Count >= 100 && accepted.GroupBy(o => ArchitectureOf(o.Model.Source)).Count(g => g.Count() >= 10) == 6
             && forms.All(f => accepted.Count(o => o.Model.Source.Contains(f, StringComparison.Ordinal)) >= 5)
             && accepted.Count(o => NonSquareKernel().IsMatch(o.Model.Source)) >= 5;

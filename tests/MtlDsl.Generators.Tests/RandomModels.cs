@@ -73,7 +73,8 @@ internal static class RandomModels
                 int count = random.Next(1, 5);
                 for (int l = 0; l < count; l++) layers.Add(Layer(random, ref rank, defects));
             }
-            Block(source, random, $"Block{b}", "Trunk", layers, defects);
+            // Now and then residual (MTAN takes no residual stage): the shapes decide whether its input can be added.
+            Block(source, random, $"Block{b}", architecture != "MTAN" && Chance(random, 0.07) ? (Chance(random, 0.5) ? "Trunk, Residual" : "Trunk, Residual(ReLUAfterSum = true)") : "Trunk", layers, defects);
             blockRanks.Add(rank);
         }
 
@@ -96,7 +97,7 @@ internal static class RandomModels
             if (Chance(random, 0.3)) task += ", Weight = " + (random.NextDouble() * 3 + 0.05).ToString("0.###", CultureInfo.InvariantCulture);
             else if (Chance(random, 0.03)) { task += ", Weight = " + new[] { "0", "-1", "double.NaN", "double.PositiveInfinity" }[random.Next(4)]; defects.Add("bad weight"); }
             if (reads >= 0) task += $", Reads = nameof(Block{reads.ToString(CultureInfo.InvariantCulture)})";
-            Block(source, random, $"Task{t}", task + ")", layers, defects);
+            Block(source, random, $"Task{t}", task + (Chance(random, 0.05) ? "), Residual" : ")"), layers, defects);
         }
         source.Append("}\n");
         return new RandomModel(name, source.ToString(), defects);

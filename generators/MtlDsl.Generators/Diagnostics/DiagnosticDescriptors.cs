@@ -123,6 +123,10 @@ internal static class DiagnosticDescriptors
         "Trunk block that no head reads",
         "Trunk block '{0}' runs after every block a head reads, so nothing uses its output and it never learns: remove it, or let a head read it (the default without Reads)");
 
+    public static readonly DiagnosticDescriptor ResidualDoesNotFit = Error("MTL029", Shapes,
+        "Residual block cannot add its input",
+        "Residual block '{0}' turns {1} into {2}: {3}");
+
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",
         "MtlDsl's generator failed on model '{0}' ({1}); nothing was generated for it. Please report this with the declaration.");

@@ -121,7 +121,13 @@ internal sealed record BlockSpec(
     LocationInfo? WeightLocation,
     EquatableArray<LayerSpec> Layers,
     string? Reads = null,
-    LocationInfo? ReadsLocation = null);
+    LocationInfo? ReadsLocation = null,
+    LocationInfo? ResidualLocation = null,
+    bool ReLUAfterSum = false)
+{
+    /// <summary>Whether the block is [Residual]: its output is its layers' output plus its (projected) input.</summary>
+    public bool Residual => ResidualLocation is not null;
+}
 
 internal enum LayerKind
 {

@@ -159,6 +159,11 @@ internal static class ArchitectureShapes
     // An MTAN stage: images in and out, at least two layers, and intermediate features of the output's height and width.
     private static bool StageFits(ModelSpec model, ShapedBlock stage, List<DiagnosticInfo> diagnostics)
     {
+        if (stage.Spec.Residual)
+        {
+            Report(diagnostics, model, stage, stage.Spec.ResidualLocation, "is [Residual]: MTAN's attention reads the stage's intermediate features and multiplies its mask into the stage's output, which a residual sum would bypass; remove [Residual] or use another architecture");
+            return false;
+        }
         if (stage.Layers.Count < 2)
         {
             Report(diagnostics, model, stage, $"has {stage.Layers.Count} layer{(stage.Layers.Count == 1 ? "" : "s")}: MTAN's attention reads the stage's intermediate features, the output of all its layers but the last, so a stage needs at least two (for example [Conv2d(…), BatchNorm2d, ReLU])");

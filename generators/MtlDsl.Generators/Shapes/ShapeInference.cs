@@ -58,6 +58,7 @@ internal static class ShapeInference
             {
                 long copies = block.Spec.Kind == BlockKind.Trunk ? architecture.Copies : 1;
                 foreach (ShapedLayer layer in block.Layers) parameters = checked(parameters + layer.Parameters * copies);
+                parameters = checked(parameters + (block.Shortcut?.Parameters ?? 0) * copies);
             }
             parameters = checked(parameters + architecture.Parameters);
         }
@@ -91,7 +92,35 @@ internal static class ShapeInference
             layers.Add(layer);
             shape = layer.OutputShape;
         }
-        return new ShapedBlock(block, input, layers.ToEquatableArray());
+        if (!block.Residual) return new ShapedBlock(block, input, layers.ToEquatableArray());
+        Shortcut? shortcut = ResidualShortcut(block, input, shape, diagnostics);
+        return shortcut is null ? null : new ShapedBlock(block, input, layers.ToEquatableArray(), shortcut);
+    }
+
+    // The identity where the layers keep the shape; else the projection that takes the input to their output (a 1×1
+    // convolution with the stride of their downsampling and batch normalisation, or a linear layer), or null (MTL029).
+    private static Shortcut? ResidualShortcut(BlockSpec block, EquatableArray<int> input, EquatableArray<int> output, List<DiagnosticInfo> diagnostics)
+    {
+        Shortcut? Fail(string reason)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResidualDoesNotFit, block.ResidualLocation ?? block.Location, block.Name, Format(input), Format(output), reason));
+            return null;
+        }
+        if (block.Layers.Count == 0) return Fail("a residual block needs layers to add its input to");
+        if (input.SequenceEqual(output)) return new Shortcut(ShortcutKind.Identity, input.Count == 0 ? 0 : input[0], output.Count == 0 ? 0 : output[0], 1, 0);
+        if (input.Count != output.Count)
+            return Fail("its layers change the rank, and the input can only be projected within one rank (channels and a whole downsampling); end the block before the layer that changes the rank (Flatten, for one)");
+        int inSize = input[0], outSize = output[0];
+        if (input.Count == 1) return new Shortcut(ShortcutKind.Linear, inSize, outSize, 1, checked((long)inSize * outSize + outSize));
+        int stride = output[1] > 0 && input[1] % output[1] == 0 ? input[1] / output[1] : 0;
+        for (int d = 1; d < input.Count && stride > 0; d++)
+            if (input[d] != (long)output[d] * stride) stride = 0;
+        if (stride == 0)
+            return Fail($"the shortcut downsamples by one whole stride on every axis (a 1×1 convolution), and {Format(input.Skip(1).ToList())} is not a whole multiple of {Format(output.Skip(1).ToList())} by one factor; " +
+                        "give the layers padding that keeps the sizes, or a stride that divides them");
+        // A 1×1 convolution without bias, then batch normalisation (weight and bias): torchvision's downsample.
+        long parameters = checked((long)inSize * outSize + 2L * outSize);
+        return new Shortcut(input.Count == 3 ? ShortcutKind.Conv2d : ShortcutKind.Conv1d, inSize, outSize, stride, parameters);
     }
 
     public static string Format(IReadOnlyList<int> shape) => "[" + string.Join(", ", shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";

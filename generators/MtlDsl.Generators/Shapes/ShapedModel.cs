@@ -1,3 +1,4 @@
+using System.Linq;
 using MtlDsl.Generators.Model;
 
 namespace MtlDsl.Generators.Shapes;
@@ -5,10 +6,27 @@ namespace MtlDsl.Generators.Shapes;
 /// <summary>A layer with the shapes inferred for it. <see cref="InSize"/> is the inferred input size the layer is built with.</summary>
 internal sealed record ShapedLayer(LayerSpec Spec, int Index, EquatableArray<int> InputShape, EquatableArray<int> OutputShape, int InSize, long Parameters);
 
-/// <summary>A block whose every layer has a known output shape.</summary>
-internal sealed record ShapedBlock(BlockSpec Spec, EquatableArray<int> InputShape, EquatableArray<ShapedLayer> Layers)
+/// <summary>A block whose every layer has a known output shape, and, for a [Residual] block, its shortcut.</summary>
+internal sealed record ShapedBlock(BlockSpec Spec, EquatableArray<int> InputShape, EquatableArray<ShapedLayer> Layers, Shortcut? Shortcut = null)
 {
     public EquatableArray<int> OutputShape => Layers.Count == 0 ? InputShape : Layers[Layers.Count - 1].OutputShape;
+
+    /// <summary>The parameters of the block's layers and its shortcut.</summary>
+    public long Parameters => Layers.Sum(l => l.Parameters) + (Shortcut?.Parameters ?? 0);
+}
+
+/// <summary>
+/// How a residual block's input joins its layers' output: <see cref="ShortcutKind.Identity"/>, or a projection from
+/// <see cref="InSize"/> to <see cref="OutSize"/> channels (features) with <see cref="Stride"/>.
+/// </summary>
+internal sealed record Shortcut(ShortcutKind Kind, int InSize, int OutSize, int Stride, long Parameters);
+
+internal enum ShortcutKind
+{
+    Identity,
+    Conv1d,
+    Conv2d,
+    Linear,
 }
 
 /// <summary>A model whose every block has been inferred without error: what the emitter writes.</summary>

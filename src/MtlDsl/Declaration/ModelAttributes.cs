@@ -85,3 +85,17 @@ public enum Loss
     /// <summary>Smooth L1 (Huber with β = 1). Target: the output's shape.</summary>
     SmoothL1,
 }
+
+/// <summary>
+/// Makes a trunk block or task head residual: its output is its layers' output plus its input,
+/// <c>y = layers(x) + x</c>, as in a ResNet block. Where the layers change the shape, the input goes through a
+/// projection first, inferred and checked at compile time: a 1×1 convolution with the stride that matches the
+/// layers' downsampling and batch normalisation for images (<c>[C, H, W]</c>, torchvision's <c>downsample</c>) and
+/// sequences (<c>[C, L]</c>), a linear layer for vectors (state-dict names <c>{block}.shortcut.…</c>).
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class ResidualAttribute : Attribute
+{
+    /// <summary>Applies a ReLU to the sum, as the original ResNet block does (<c>relu(layers(x) + x)</c>). Default false.</summary>
+    public bool ReLUAfterSum { get; set; }
+}

@@ -14,13 +14,24 @@ namespace MtlDsl;
 /// <param name="OutputShape">The layer's output shape for one sample, without the batch dimension.</param>
 /// <param name="Parameters">The layer's number of trainable parameters, over all its copies.</param>
 /// <param name="Copies">How many copies of the layer the model holds (experts, columns); 1 for a plain layer.</param>
-public sealed record LayerSummary(string Block, int Index, string Layer, IReadOnlyList<int> OutputShape, long Parameters, int Copies = 1)
+/// <param name="Child">
+/// The layer's state-dict name in its module where it is not its index: <c>shortcut</c>, a residual block's projection
+/// (the row after the block's layers); empty for a residual block's identity shortcut, which has no state.
+/// </param>
+public sealed record LayerSummary(string Block, int Index, string Layer, IReadOnlyList<int> OutputShape, long Parameters, int Copies = 1, string? Child = null)
 {
     /// <summary>The state-dict prefixes of the layer's copies: <c>features.shared.0.2</c>, <c>features.shared.1.2</c>, …</summary>
-    public IEnumerable<string> StateNames =>
-        Block.Contains('*', StringComparison.Ordinal)
-            ? Enumerable.Range(0, Copies).Select(c => $"{Block.Replace("*", c.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)}.{Index.ToString(CultureInfo.InvariantCulture)}")
-            : [$"{Block}.{Index.ToString(CultureInfo.InvariantCulture)}"];
+    public IEnumerable<string> StateNames
+    {
+        get
+        {
+            if (Child == "") return [];
+            string child = Child ?? Index.ToString(CultureInfo.InvariantCulture);
+            return Block.Contains('*', StringComparison.Ordinal)
+                ? Enumerable.Range(0, Copies).Select(c => $"{Block.Replace("*", c.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)}.{child}")
+                : [$"{Block}.{child}"];
+        }
+    }
 }
 
 /// <summary>
