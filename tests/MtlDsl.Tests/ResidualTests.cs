@@ -56,6 +56,11 @@ public class ResidualTests
         Assert.Equal("+ Linear(32→2) of the input", shortcuts["position"].Layer);
         Assert.Contains(parameters, p => p.name == "block2.shortcut.0.weight");
         Assert.Contains(parameters, p => p.name == "position.shortcut.weight");
+        // Every tensor once, under its one name (PyTorch's twin loads the state dict strictly).
+        var state = model.state_dict().Keys.ToList();
+        Assert.Equal(state.Count, state.Distinct().Count());
+        Assert.All(state, key => Assert.DoesNotContain("._", key));
+        Assert.Equal(parameters.Count + model.named_buffers().Count(), state.Count);
         Assert.Contains("block2.4", ResidualModel.Summary.ToString());
     }
 

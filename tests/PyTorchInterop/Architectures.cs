@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 /// <summary>
 /// architectures &lt;folder&gt;: for every architecture test model (and the model whose auxiliary head reads an early
-/// block, and the dense-prediction model with missing pixels), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
+/// block, the dense-prediction model with missing pixels, and the residual model), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
 /// declared weights and its gradients, and the state after the pass (BatchNorm's running statistics); architectures.py
 /// rebuilds each network in PyTorch, loads the weights strictly and compares.
 /// </summary>
@@ -33,6 +33,7 @@ internal static class ArchitectureExport
             Tensor missing = full([batch, 16, 16], MtlDsl.Losses.TaskLosses.MissingClass, dtype: ScalarType.Int64);
             return [where(rand(batch, 16, 16).lt(0.2), missing, pixels), randint(0, 3, [batch], dtype: ScalarType.Int64)];
         });
+        Export<ResidualModel.Outputs, ResidualModel.Targets>(folder, "residual", new ResidualModel(), Images(12), ImageTargets);
         return 0;
     }
 

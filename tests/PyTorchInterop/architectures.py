@@ -213,6 +213,47 @@ class Dense(nn.Module):
         return [self.mask(features), self.shape(features)]
 
 
+class Residual(nn.Module):
+    """A residual block as a torchvision BasicBlock computes it: layers(x) + shortcut(x), then a ReLU if asked. Its
+    children are the layers, named 0, 1, ... as in nn.Sequential, and the projection, named shortcut."""
+
+    def __init__(self, layers, shortcut=None, relu=False):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            self.add_module(str(i), layer)
+        self.count = len(layers)
+        self.shortcut = shortcut
+        self.relu = relu
+
+    def forward(self, x):
+        y = x
+        for i in range(self.count):
+            y = getattr(self, str(i))(y)
+        y = y + (x if self.shortcut is None else self.shortcut(x))
+        return F.relu(y) if self.relu else y
+
+
+class ResidualNet(nn.Module):
+    """tests/Models/ResidualModel.cs: a stem, a residual block with an identity shortcut, one that doubles the
+    channels and halves the size (1x1 convolution with stride 2, no bias, then batch norm), and a residual head on
+    vectors (a linear projection)."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.block1 = Residual([nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(), nn.Conv2d(16, 16, 3, padding=1), nn.BatchNorm2d(16)],
+                               relu=True)
+        self.block2 = Residual([nn.Conv2d(16, 32, 3, padding=1, stride=2), nn.BatchNorm2d(32), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32)],
+                               nn.Sequential(nn.Conv2d(16, 32, 1, stride=2, bias=False), nn.BatchNorm2d(32)), relu=True)
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.kind = nn.Sequential(nn.Linear(32, 5))
+        self.position = Residual([nn.Linear(32, 16), nn.ReLU(), nn.Linear(16, 2)], nn.Linear(32, 2))
+
+    def forward(self, x):
+        features = self.pool(self.block2(self.block1(self.stem(x))))
+        return [self.kind(features), self.position(features)]
+
+
 MODELS = {
     "hard_sharing": (HardSharing, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "mmoe": (lambda: MixtureOfExperts(3, 0), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
@@ -224,6 +265,7 @@ MODELS = {
     "auxiliary_head": (AuxiliaryHead, [(F.cross_entropy, 1.0), (F.mse_loss, 0.25)]),
     # cross_entropy's ignore_index is -100: the mean over the pixels present, as MtlDsl's missing labels.
     "dense": (Dense, [(F.cross_entropy, 1.0), (F.cross_entropy, 0.5)]),
+    "residual": (ResidualNet, [(F.cross_entropy, 1.0), (F.mse_loss, 1.0)]),
 }
 
 

@@ -12,15 +12,17 @@ namespace MtlDsl;
 /// </summary>
 public sealed class ResidualBlock : Sequential
 {
-    private readonly nn.Module<Tensor, Tensor>[] _layers;
-    private readonly nn.Module<Tensor, Tensor>? _shortcut;
+    // Counts only: TorchSharp registers a module held in a field under the field's name, which would put the
+    // shortcut in the state dict twice (shortcut.… and _shortcut.…). The children are the Sequential's own.
+    private readonly int _layerCount;
+    private readonly bool _hasShortcut;
 
     /// <summary>Creates the block from its layers, in order, and the projection of its input (null: the identity).</summary>
     public ResidualBlock(nn.Module<Tensor, Tensor>[] layers, nn.Module<Tensor, Tensor>? shortcut, bool reluAfterSum)
         : base(Children(layers, shortcut))
     {
-        _layers = layers;
-        _shortcut = shortcut;
+        _layerCount = layers.Length;
+        _hasShortcut = shortcut is not null;
         ReLUAfterSum = reluAfterSum;
     }
 
@@ -33,10 +35,10 @@ public sealed class ResidualBlock : Sequential
     }
 
     /// <summary>The layers, without the shortcut.</summary>
-    public IReadOnlyList<nn.Module<Tensor, Tensor>> Layers => _layers;
+    public IReadOnlyList<nn.Module<Tensor, Tensor>> Layers => [.. Enumerable.Range(0, _layerCount).Select(i => (nn.Module<Tensor, Tensor>)this[i])];
 
     /// <summary>The projection of the input, or null where the input is added as it is.</summary>
-    public nn.Module<Tensor, Tensor>? Shortcut => _shortcut;
+    public nn.Module<Tensor, Tensor>? Shortcut => _hasShortcut ? (nn.Module<Tensor, Tensor>)this[_layerCount] : null;
 
     /// <summary>Whether a ReLU follows the sum.</summary>
     public bool ReLUAfterSum { get; }
@@ -45,8 +47,8 @@ public sealed class ResidualBlock : Sequential
     public override Tensor forward(Tensor input)
     {
         Tensor x = input;
-        foreach (nn.Module<Tensor, Tensor> layer in _layers) x = layer.call(x);
-        Tensor skip = _shortcut?.call(input) ?? input;
+        for (int i = 0; i < _layerCount; i++) x = this[i].call(x);
+        Tensor skip = _hasShortcut ? this[_layerCount].call(input) : input;
         if (!x.shape.SequenceEqual(skip.shape))
             throw new InvalidOperationException(
                 $"Residual block: the layers give {TaskLosses.Format(x.shape)}, the shortcut {TaskLosses.Format(skip.shape)}; they must be equal to be added.");
