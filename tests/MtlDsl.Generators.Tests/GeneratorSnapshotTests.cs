@@ -102,7 +102,7 @@ public class GeneratorSnapshotTests
     public void ConstructorParametersFollowTheRuntimeAttributes()
     {
         // The parser maps positional arguments by these names; the attributes users write define them.
-        foreach (Type attribute in typeof(MtlDsl.LayerAttribute).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(MtlDsl.LayerAttribute))))
+        foreach (Type attribute in typeof(MtlDsl.LayerAttribute).Assembly.GetTypes().Where(t => !t.IsAbstract && t.IsSubclassOf(typeof(MtlDsl.LayerAttribute))))
         {
             var kind = Enum.Parse<Model.LayerKind>(attribute.Name[..^"Attribute".Length]);
             foreach (var constructor in attribute.GetConstructors())
@@ -117,7 +117,7 @@ public class GeneratorSnapshotTests
     public void LayerKindsFollowTheRuntimeAttributes()
     {
         var attributes = typeof(MtlDsl.LayerAttribute).Assembly.GetTypes()
-            .Where(t => t.IsSubclassOf(typeof(MtlDsl.LayerAttribute)))
+            .Where(t => !t.IsAbstract && t.IsSubclassOf(typeof(MtlDsl.LayerAttribute)))
             .Select(t => t.Name[..^"Attribute".Length]).OrderBy(n => n, StringComparer.Ordinal);
         Assert.Equal(attributes, Enum.GetNames<Model.LayerKind>().OrderBy(n => n, StringComparer.Ordinal));
     }

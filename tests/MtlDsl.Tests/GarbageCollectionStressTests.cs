@@ -63,16 +63,7 @@ public class GarbageCollectionStressTests
                 }
             return built.Module.parameters().Select(p => p.detach().clone()).ToArray();
         }
-        Tensor[] quiet = Run();
-        int runs = 0;
-        long collections = UnderCollections(count => count < 200 && runs < 20, () =>
-        {
-            Tensor[] stressed = Run();
-            runs++;
-            for (int i = 0; i < quiet.Length; i++)
-                Assert.True(quiet[i].equal(stressed[i]).all().item<bool>(), $"{architecture}: parameter {i} differs from the quiet run (run {runs})");
-        });
-        Assert.True(collections >= 200, $"only {collections} collections in {runs} runs");
+        AssertQuietRunUnderCollections(architecture, Run);
     }
 
     /// <summary>The dense-prediction layers (transposed convolution, bilinear upsampling, non-square kernels, per-pixel loss) under the same stress.</summary>
@@ -93,14 +84,21 @@ public class GarbageCollectionStressTests
             }
             return model.parameters().Select(p => p.detach().clone()).ToArray();
         }
-        Tensor[] quiet = Run();
+        AssertQuietRunUnderCollections("dense", Run);
+    }
+
+    // A short training run, once quietly, then again and again under constant collections (until 200 collections or
+    // 20 runs): every run's parameters must equal the quiet run's, bit for bit.
+    private static void AssertQuietRunUnderCollections(string name, Func<Tensor[]> run)
+    {
+        Tensor[] quiet = run();
         int runs = 0;
         long collections = UnderCollections(count => count < 200 && runs < 20, () =>
         {
-            Tensor[] stressed = Run();
+            Tensor[] stressed = run();
             runs++;
             for (int i = 0; i < quiet.Length; i++)
-                Assert.True(quiet[i].equal(stressed[i]).all().item<bool>(), $"dense: parameter {i} differs from the quiet run (run {runs})");
+                Assert.True(quiet[i].equal(stressed[i]).all().item<bool>(), $"{name}: parameter {i} differs from the quiet run (run {runs})");
         });
         Assert.True(collections >= 200, $"only {collections} collections in {runs} runs");
     }

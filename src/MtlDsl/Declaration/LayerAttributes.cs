@@ -43,42 +43,45 @@ public sealed class Conv1dAttribute(int outChannels, int kernelSize) : LayerAttr
 }
 
 /// <summary>
-/// A 2-D convolution on <c>[C, H, W]</c>; output <c>[outChannels, H', W']</c>. The kernel is square
-/// (<c>Conv2d(64, 3)</c>) or <c>kernelHeight × kernelWidth</c> (<c>Conv2d(64, 3, 1)</c>); <see cref="Stride"/>,
-/// <see cref="Padding"/> and <see cref="Dilation"/> apply to both axes, and their <c>…Height</c>/<c>…Width</c>
-/// forms to one (where both are written, the one axis's value wins).
+/// Base of the 2-D layers with a window (convolutions and pooling): a square window or <c>kernelHeight × kernelWidth</c>;
+/// <see cref="Stride"/> and <see cref="Padding"/> apply to both axes, their <c>…Height</c>/<c>…Width</c> forms to one
+/// (where both are written, the one axis's value wins).
 /// </summary>
-public sealed class Conv2dAttribute : LayerAttribute
+public abstract class Window2dAttribute : LayerAttribute
 {
-    /// <summary>A convolution with a square kernel.</summary>
-    public Conv2dAttribute(int outChannels, int kernelSize) : this(outChannels, kernelSize, kernelSize) { }
-
-    /// <summary>A convolution with a <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> kernel.</summary>
-    public Conv2dAttribute(int outChannels, int kernelHeight, int kernelWidth)
+    /// <summary>A <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> window.</summary>
+    protected Window2dAttribute(int kernelHeight, int kernelWidth)
     {
-        OutChannels = outChannels;
         KernelHeight = kernelHeight;
         KernelWidth = kernelWidth;
     }
 
-    /// <summary>The number of output channels.</summary>
-    public int OutChannels { get; }
-    /// <summary>The kernel's height.</summary>
+    /// <summary>The window's height.</summary>
     public int KernelHeight { get; }
-    /// <summary>The kernel's width.</summary>
+    /// <summary>The window's width.</summary>
     public int KernelWidth { get; }
-    /// <summary>The stride on both axes. Default 1.</summary>
-    public int Stride { get; set; } = 1;
+    /// <summary>The stride on both axes. Default 1 for convolutions, the window for pooling.</summary>
+    public int Stride { get; set; }
     /// <summary>The stride down the height, where it differs.</summary>
     public int StrideHeight { get; set; }
     /// <summary>The stride along the width, where it differs.</summary>
     public int StrideWidth { get; set; }
-    /// <summary>Zero padding on every side. Default 0.</summary>
+    /// <summary>Zero padding on every side (for pooling at most half the window; for a transposed convolution taken off the output). Default 0.</summary>
     public int Padding { get; set; }
-    /// <summary>Zero padding above and below, where it differs.</summary>
+    /// <summary>The padding above and below, where it differs.</summary>
     public int PaddingHeight { get; set; }
-    /// <summary>Zero padding left and right, where it differs.</summary>
+    /// <summary>The padding left and right, where it differs.</summary>
     public int PaddingWidth { get; set; }
+}
+
+/// <summary>Base of the 2-D convolutions: output channels, dilation, an optional checked in-channel count, bias.</summary>
+public abstract class Convolution2dAttribute : Window2dAttribute
+{
+    /// <summary>A convolution to <paramref name="outChannels"/> channels with a <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> kernel.</summary>
+    protected Convolution2dAttribute(int outChannels, int kernelHeight, int kernelWidth) : base(kernelHeight, kernelWidth) => OutChannels = outChannels;
+
+    /// <summary>The number of output channels.</summary>
+    public int OutChannels { get; }
     /// <summary>The spacing between kernel elements on both axes. Default 1.</summary>
     public int Dilation { get; set; } = 1;
     /// <summary>The spacing down the height, where it differs.</summary>
@@ -92,57 +95,36 @@ public sealed class Conv2dAttribute : LayerAttribute
 }
 
 /// <summary>
+/// A 2-D convolution on <c>[C, H, W]</c>; output <c>[outChannels, H', W']</c>. The kernel is square
+/// (<c>Conv2d(64, 3)</c>) or <c>kernelHeight × kernelWidth</c> (<c>Conv2d(64, 3, 1)</c>).
+/// </summary>
+public sealed class Conv2dAttribute : Convolution2dAttribute
+{
+    /// <summary>A convolution with a square kernel.</summary>
+    public Conv2dAttribute(int outChannels, int kernelSize) : base(outChannels, kernelSize, kernelSize) { }
+
+    /// <summary>A convolution with a <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> kernel.</summary>
+    public Conv2dAttribute(int outChannels, int kernelHeight, int kernelWidth) : base(outChannels, kernelHeight, kernelWidth) { }
+}
+
+/// <summary>
 /// A 2-D transposed convolution on <c>[C, H, W]</c> (the upsampling layer of dense-prediction heads); output
 /// <c>[outChannels, H', W']</c> with <c>H' = (H − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1</c>.
-/// Axes as in <see cref="Conv2dAttribute"/>.
 /// </summary>
-public sealed class ConvTranspose2dAttribute : LayerAttribute
+public sealed class ConvTranspose2dAttribute : Convolution2dAttribute
 {
     /// <summary>A transposed convolution with a square kernel.</summary>
-    public ConvTranspose2dAttribute(int outChannels, int kernelSize) : this(outChannels, kernelSize, kernelSize) { }
+    public ConvTranspose2dAttribute(int outChannels, int kernelSize) : base(outChannels, kernelSize, kernelSize) { }
 
     /// <summary>A transposed convolution with a <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> kernel.</summary>
-    public ConvTranspose2dAttribute(int outChannels, int kernelHeight, int kernelWidth)
-    {
-        OutChannels = outChannels;
-        KernelHeight = kernelHeight;
-        KernelWidth = kernelWidth;
-    }
+    public ConvTranspose2dAttribute(int outChannels, int kernelHeight, int kernelWidth) : base(outChannels, kernelHeight, kernelWidth) { }
 
-    /// <summary>The number of output channels.</summary>
-    public int OutChannels { get; }
-    /// <summary>The kernel's height.</summary>
-    public int KernelHeight { get; }
-    /// <summary>The kernel's width.</summary>
-    public int KernelWidth { get; }
-    /// <summary>The stride on both axes (the upsampling factor). Default 1.</summary>
-    public int Stride { get; set; } = 1;
-    /// <summary>The stride down the height, where it differs.</summary>
-    public int StrideHeight { get; set; }
-    /// <summary>The stride along the width, where it differs.</summary>
-    public int StrideWidth { get; set; }
-    /// <summary>The padding taken off every side of the output. Default 0.</summary>
-    public int Padding { get; set; }
-    /// <summary>The padding above and below, where it differs.</summary>
-    public int PaddingHeight { get; set; }
-    /// <summary>The padding left and right, where it differs.</summary>
-    public int PaddingWidth { get; set; }
     /// <summary>Extra size added to one side of the output, smaller than the stride or the dilation. Default 0.</summary>
     public int OutputPadding { get; set; }
     /// <summary>The output padding of the height, where it differs.</summary>
     public int OutputPaddingHeight { get; set; }
     /// <summary>The output padding of the width, where it differs.</summary>
     public int OutputPaddingWidth { get; set; }
-    /// <summary>The spacing between kernel elements on both axes. Default 1.</summary>
-    public int Dilation { get; set; } = 1;
-    /// <summary>The spacing down the height, where it differs.</summary>
-    public int DilationHeight { get; set; }
-    /// <summary>The spacing along the width, where it differs.</summary>
-    public int DilationWidth { get; set; }
-    /// <summary>Optional: the number of input channels, checked against the inferred one.</summary>
-    public int InChannels { get; set; }
-    /// <summary>Whether the layer has a bias. Default true.</summary>
-    public bool Bias { get; set; } = true;
 }
 
 /// <summary>How <see cref="UpsampleAttribute"/> fills the new pixels.</summary>
@@ -182,72 +164,24 @@ public sealed class UpsampleAttribute : LayerAttribute
     public bool AlignCorners { get; set; }
 }
 
-/// <summary>
-/// 2-D max pooling on <c>[C, H, W]</c> with a square window (<c>MaxPool2d(2)</c>) or a <c>kernelHeight × kernelWidth</c> one;
-/// <see cref="Stride"/> and <see cref="Padding"/> apply to both axes, their <c>…Height</c>/<c>…Width</c> forms to one.
-/// </summary>
-public sealed class MaxPool2dAttribute : LayerAttribute
+/// <summary>2-D max pooling on <c>[C, H, W]</c> with a square window (<c>MaxPool2d(2)</c>) or a <c>kernelHeight × kernelWidth</c> one.</summary>
+public sealed class MaxPool2dAttribute : Window2dAttribute
 {
     /// <summary>Pooling with a square window.</summary>
-    public MaxPool2dAttribute(int kernelSize) : this(kernelSize, kernelSize) { }
+    public MaxPool2dAttribute(int kernelSize) : base(kernelSize, kernelSize) { }
 
     /// <summary>Pooling with a <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> window.</summary>
-    public MaxPool2dAttribute(int kernelHeight, int kernelWidth)
-    {
-        KernelHeight = kernelHeight;
-        KernelWidth = kernelWidth;
-    }
-
-    /// <summary>The window's height.</summary>
-    public int KernelHeight { get; }
-    /// <summary>The window's width.</summary>
-    public int KernelWidth { get; }
-    /// <summary>The stride on both axes. Default: the window.</summary>
-    public int Stride { get; set; }
-    /// <summary>The stride down the height, where it differs.</summary>
-    public int StrideHeight { get; set; }
-    /// <summary>The stride along the width, where it differs.</summary>
-    public int StrideWidth { get; set; }
-    /// <summary>Implicit padding on every side (at most half the kernel). Default 0.</summary>
-    public int Padding { get; set; }
-    /// <summary>The padding above and below, where it differs (at most half the window's height).</summary>
-    public int PaddingHeight { get; set; }
-    /// <summary>The padding left and right, where it differs (at most half the window's width).</summary>
-    public int PaddingWidth { get; set; }
+    public MaxPool2dAttribute(int kernelHeight, int kernelWidth) : base(kernelHeight, kernelWidth) { }
 }
 
-/// <summary>
-/// 2-D average pooling on <c>[C, H, W]</c> with a square window (<c>AvgPool2d(2)</c>) or a <c>kernelHeight × kernelWidth</c> one;
-/// <see cref="Stride"/> and <see cref="Padding"/> apply to both axes, their <c>…Height</c>/<c>…Width</c> forms to one.
-/// </summary>
-public sealed class AvgPool2dAttribute : LayerAttribute
+/// <summary>2-D average pooling on <c>[C, H, W]</c> with a square window (<c>AvgPool2d(2)</c>) or a <c>kernelHeight × kernelWidth</c> one.</summary>
+public sealed class AvgPool2dAttribute : Window2dAttribute
 {
     /// <summary>Pooling with a square window.</summary>
-    public AvgPool2dAttribute(int kernelSize) : this(kernelSize, kernelSize) { }
+    public AvgPool2dAttribute(int kernelSize) : base(kernelSize, kernelSize) { }
 
     /// <summary>Pooling with a <paramref name="kernelHeight"/> × <paramref name="kernelWidth"/> window.</summary>
-    public AvgPool2dAttribute(int kernelHeight, int kernelWidth)
-    {
-        KernelHeight = kernelHeight;
-        KernelWidth = kernelWidth;
-    }
-
-    /// <summary>The window's height.</summary>
-    public int KernelHeight { get; }
-    /// <summary>The window's width.</summary>
-    public int KernelWidth { get; }
-    /// <summary>The stride on both axes. Default: the window.</summary>
-    public int Stride { get; set; }
-    /// <summary>The stride down the height, where it differs.</summary>
-    public int StrideHeight { get; set; }
-    /// <summary>The stride along the width, where it differs.</summary>
-    public int StrideWidth { get; set; }
-    /// <summary>Zero padding on every side (at most half the kernel). Default 0.</summary>
-    public int Padding { get; set; }
-    /// <summary>The padding above and below, where it differs (at most half the window's height).</summary>
-    public int PaddingHeight { get; set; }
-    /// <summary>The padding left and right, where it differs (at most half the window's width).</summary>
-    public int PaddingWidth { get; set; }
+    public AvgPool2dAttribute(int kernelHeight, int kernelWidth) : base(kernelHeight, kernelWidth) { }
 }
 
 /// <summary>Adaptive 2-D average pooling of <c>[C, H, W]</c> to <c>[C, height, width]</c>.</summary>
