@@ -61,7 +61,11 @@ public class ResidualTests
         Assert.Equal(state.Count, state.Distinct().Count());
         Assert.All(state, key => Assert.DoesNotContain("._", key));
         Assert.Equal(parameters.Count + model.named_buffers().Count(), state.Count);
-        Assert.Contains("block2.4", ResidualModel.Summary.ToString());
+        string text = ResidualModel.Summary.ToString();
+        Assert.Contains("block2.4", text);
+        Assert.Contains("block2.shortcut", text);   // the projection under its state-dict name
+        Assert.Contains("block1.+", text);          // the identity sum, which has no state
+        Assert.DoesNotContain("block2.5", text);
     }
 
     [Fact]

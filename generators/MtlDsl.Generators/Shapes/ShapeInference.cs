@@ -314,7 +314,7 @@ internal static class ShapeInference
                     foreach (var (axis, op, st, di, axes) in new[] { ("Height", output.Height, stride.Height, dilation.Height, _layer.OutputPaddingAxes?.Height), ("Width", output.Width, stride.Width, dilation.Width, _layer.OutputPaddingAxes?.Width) })
                         if (op >= Math.Max(st, di))
                             return OutOfRange(axes is null ? "OutputPadding" : "OutputPadding" + axis, op.ToString(CultureInfo.InvariantCulture),
-                                $"smaller than the stride or the dilation of the {axis.ToLowerInvariant()} ({Math.Max(st, di).ToString(CultureInfo.InvariantCulture)})");
+                                $"smaller than the {axis.ToLowerInvariant()}'s stride or dilation, whichever is larger ({Math.Max(st, di).ToString(CultureInfo.InvariantCulture)})");
                     return true;
                 }
                 case LayerKind.MaxPool2d:

@@ -77,7 +77,8 @@ public sealed class ModelSummary
     /// <summary>The summary as a table.</summary>
     public override string ToString()
     {
-        var rows = Layers.Select(l => (Name: $"{l.Block}.{l.Index}", Layer: l.Copies > 1 ? $"{l.Layer} ×{l.Copies}" : l.Layer, Shape: FormatShape(l.OutputShape),
+        // A residual block's shortcut shows under its state-dict name (block.shortcut), its identity sum as block.+.
+        var rows = Layers.Select(l => (Name: $"{l.Block}.{(l.Child is null ? l.Index.ToString(CultureInfo.InvariantCulture) : l.Child.Length == 0 ? "+" : l.Child)}", Layer: l.Copies > 1 ? $"{l.Layer} ×{l.Copies}" : l.Layer, Shape: FormatShape(l.OutputShape),
             Params: l.Parameters.ToString("N0", CultureInfo.InvariantCulture))).ToList();
         int nameWidth = Math.Max("layer".Length, rows.Select(r => r.Name.Length).DefaultIfEmpty(0).Max());
         int layerWidth = Math.Max("type".Length, rows.Select(r => r.Layer.Length).DefaultIfEmpty(0).Max());
