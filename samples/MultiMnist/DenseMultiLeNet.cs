@@ -6,9 +6,9 @@ namespace MultiMnist;
 /// <summary>
 /// The MultiMNIST LeNet with a dense task beside the two digits: for every pixel, whether it shows the left digit,
 /// the right digit or the background. The trunk is the LeNet's, in three blocks so that the pixel head can read the
-/// convolutional features (<c>Deep</c>, 20×4×4) while the digit heads read the code after them; the pixel head
-/// upsamples back to 28×28 (two transposed convolutions, then bilinear upsampling) and gives three class scores per
-/// pixel. Its layers keep 16 channels, a multiple of oneDNN's channel block (docs/known-issues).
+/// first convolution's features (<c>Features</c>, 10×12×12) while the digit heads read the code at the end; the pixel
+/// head upsamples back to 28×28 (a transposed convolution, then bilinear upsampling) and gives three class scores per
+/// pixel. Its transposed convolution keeps 16 channels, a multiple of oneDNN's channel block (docs/known-issues).
 /// </summary>
 [MultiTaskModel]
 [Input(1, 28, 28)]

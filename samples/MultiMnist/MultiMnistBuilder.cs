@@ -69,17 +69,13 @@ public static class MultiMnistBuilder
     /// </summary>
     public static (Tensor Images, Tensor Left, Tensor Right, Tensor Regions) BuildWithRegions(MnistDigits digits, IReadOnlyList<int> indices, int seed)
     {
-        var (images, left, right) = Build(digits, indices, seed);
-        // The same seeded pairing as Build.
-        var random = new Random(seed);
-        int n = indices.Count, size = Side * Side;
-        var regions = new byte[n * size];
-        for (int i = 0; i < n; i++)
-        {
-            int a = indices[i], b = indices[random.Next(n)];
-            Regions(digits.Pixels.AsSpan(a * size, size), digits.Pixels.AsSpan(b * size, size)).CopyTo(regions, i * size);
-        }
-        return (images, left, right, tensor(regions, [n, Side, Side]).to_type(ScalarType.Int64));
+        (int Left, int Right)[] pairs = Pairs(indices, seed);
+        var (images, left, right) = Build(digits, pairs);
+        int size = Side * Side;
+        var regions = new byte[pairs.Length * size];
+        for (int i = 0; i < pairs.Length; i++)
+            Regions(digits.Pixels.AsSpan(pairs[i].Left * size, size), digits.Pixels.AsSpan(pairs[i].Right * size, size)).CopyTo(regions, i * size);
+        return (images, left, right, tensor(regions, [pairs.Length, Side, Side]).to_type(ScalarType.Int64));
     }
 
     /// <summary>
@@ -87,16 +83,25 @@ public static class MultiMnistBuilder
     /// right digit drawn at random (seeded) from the same indices, so training and test images never share a digit.
     /// Returns images [N, 1, 28, 28] scaled to [0, 1] and the left and right labels [N].
     /// </summary>
-    public static (Tensor Images, Tensor Left, Tensor Right) Build(MnistDigits digits, IReadOnlyList<int> indices, int seed)
+    public static (Tensor Images, Tensor Left, Tensor Right) Build(MnistDigits digits, IReadOnlyList<int> indices, int seed) =>
+        Build(digits, Pairs(indices, seed));
+
+    // Each index is the left digit once, with a right digit drawn at random (seeded) from the same indices.
+    private static (int Left, int Right)[] Pairs(IReadOnlyList<int> indices, int seed)
     {
         var random = new Random(seed);
-        int n = indices.Count, size = Side * Side;
+        return [.. indices.Select(a => (a, indices[random.Next(indices.Count)]))];
+    }
+
+    private static (Tensor Images, Tensor Left, Tensor Right) Build(MnistDigits digits, (int Left, int Right)[] pairs)
+    {
+        int n = pairs.Length, size = Side * Side;
         var pixels = new byte[n * size];
         var left = new long[n];
         var right = new long[n];
         for (int i = 0; i < n; i++)
         {
-            int a = indices[i], b = indices[random.Next(n)];
+            var (a, b) = pairs[i];
             Compose(digits.Pixels.AsSpan(a * size, size), digits.Pixels.AsSpan(b * size, size)).CopyTo(pixels, i * size);
             left[i] = digits.Labels[a];
             right[i] = digits.Labels[b];

@@ -57,8 +57,7 @@ internal static class ShapeInference
             foreach (ShapedBlock block in blocks)
             {
                 long copies = block.Spec.Kind == BlockKind.Trunk ? architecture.Copies : 1;
-                foreach (ShapedLayer layer in block.Layers) parameters = checked(parameters + layer.Parameters * copies);
-                parameters = checked(parameters + (block.Shortcut?.Parameters ?? 0) * copies);
+                parameters = checked(parameters + block.Parameters * copies);
             }
             parameters = checked(parameters + architecture.Parameters);
         }

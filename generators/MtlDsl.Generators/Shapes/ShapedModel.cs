@@ -12,7 +12,7 @@ internal sealed record ShapedBlock(BlockSpec Spec, EquatableArray<int> InputShap
     public EquatableArray<int> OutputShape => Layers.Count == 0 ? InputShape : Layers[Layers.Count - 1].OutputShape;
 
     /// <summary>The parameters of the block's layers and its shortcut.</summary>
-    public long Parameters => Layers.Sum(l => l.Parameters) + (Shortcut?.Parameters ?? 0);
+    public long Parameters => checked(Layers.Sum(l => l.Parameters) + (Shortcut?.Parameters ?? 0));
 }
 
 /// <summary>

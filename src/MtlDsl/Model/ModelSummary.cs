@@ -26,12 +26,15 @@ public sealed record LayerSummary(string Block, int Index, string Layer, IReadOn
         get
         {
             if (Child == "") return [];
-            string child = Child ?? Index.ToString(CultureInfo.InvariantCulture);
+            string child = Segment;
             return Block.Contains('*', StringComparison.Ordinal)
                 ? Enumerable.Range(0, Copies).Select(c => $"{Block.Replace("*", c.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal)}.{child}")
                 : [$"{Block}.{child}"];
         }
     }
+
+    // The layer's name in its module: its child name, else its index.
+    internal string Segment => Child ?? Index.ToString(CultureInfo.InvariantCulture);
 }
 
 /// <summary>
@@ -78,7 +81,7 @@ public sealed class ModelSummary
     public override string ToString()
     {
         // A residual block's shortcut shows under its state-dict name (block.shortcut), its identity sum as block.+.
-        var rows = Layers.Select(l => (Name: $"{l.Block}.{(l.Child is null ? l.Index.ToString(CultureInfo.InvariantCulture) : l.Child.Length == 0 ? "+" : l.Child)}", Layer: l.Copies > 1 ? $"{l.Layer} ×{l.Copies}" : l.Layer, Shape: FormatShape(l.OutputShape),
+        var rows = Layers.Select(l => (Name: $"{l.Block}.{(l.Child == "" ? "+" : l.Segment)}", Layer: l.Copies > 1 ? $"{l.Layer} ×{l.Copies}" : l.Layer, Shape: FormatShape(l.OutputShape),
             Params: l.Parameters.ToString("N0", CultureInfo.InvariantCulture))).ToList();
         int nameWidth = Math.Max("layer".Length, rows.Select(r => r.Name.Length).DefaultIfEmpty(0).Max());
         int layerWidth = Math.Max("type".Length, rows.Select(r => r.Layer.Length).DefaultIfEmpty(0).Max());

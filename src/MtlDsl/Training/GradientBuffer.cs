@@ -33,13 +33,12 @@ internal sealed class GradientBuffer
         Build();
     }
 
-    /// <summary>Whether the gradients can be read as one flat tensor per dtype and device at all (float32 and float64 on the CPU or elsewhere).</summary>
-    public bool Supported { get; private set; }
+    // Whether the trained parameters' gradients can be a buffer at all (float32 and float64, on any device).
+    private bool Supported { get; set; }
 
     /// <summary>Sets every gradient to zero, each trained parameter's as its slice of the buffer.</summary>
     public void Zero()
     {
-        if (!Supported) { ZeroEach(); return; }
         for (int i = 0; i < _parameters.Length; i++)
             if (_parameters[i].requires_grad != _trained[i]) { Build(); break; }
         if (!Supported) { ZeroEach(); return; }
