@@ -106,6 +106,8 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         "Shape" or "NormalizedShape" => v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
         "Loss" => v.Value.Value is int,
         "Reads" => v.Value.Value is string or null,
+        "Name" => v.Value.Value is string or null,
+        "Sources" => v.Value.Value is null || v.Value.Value is object?[] names && names.All(n => n is string or null),
         _ => ToInt(v.Value.Value) is not null,
     });
 

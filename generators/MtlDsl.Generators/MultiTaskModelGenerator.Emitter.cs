@@ -32,6 +32,7 @@ public sealed partial class MultiTaskModelGenerator
                 EmitStaticDescription(w, shaped, tasks);
                 EmitForward(w, shaped, trunk, tasks);
                 EmitTypedSurface(w, name, tasks);
+                if (shaped.Spec.NamedInputs) EmitInputsRecord(w, shaped.Spec);
             });
         }
 
@@ -228,6 +229,16 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("/// <summary>The number of trainable parameters, counted at compile time.</summary>");
             w.Line($"public const long ParameterCount = {shaped.ParameterCount.ToString(CultureInfo.InvariantCulture)};");
             w.Line();
+            w.Line("/// <summary>The inputs in declaration order: name, per-sample shape, kind, and for ids the vocabulary every id must lie in.</summary>");
+            w.Line(GeneratedCode);
+            w.Line("public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions { get; } = new global::MtlDsl.InputDefinition[]");
+            w.Line("{");
+            w.Indent();
+            foreach (ShapedInput input in shaped.Inputs)
+                w.Line($"new(\"{input.Spec.EffectiveName}\", {IntList(input.Spec.Shape)}, global::MtlDsl.InputKind.{(input.Spec.Ids ? "Ids" : "Features")}, {input.Vocabulary.ToString(CultureInfo.InvariantCulture)}, {Literal(input.ReadBy)}),");
+            w.Outdent();
+            w.Line("};");
+            w.Line();
             w.Line("/// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>");
             w.Line(GeneratedCode);
             w.Line($"public static global::MtlDsl.ModelSummary Summary {{ get; }} = new global::MtlDsl.ModelSummary(");
@@ -241,7 +252,8 @@ public sealed partial class MultiTaskModelGenerator
             foreach (string row in SummaryRows(shaped)) w.Line(row + ",");
             w.Outdent();
             w.Line("},");
-            w.Line($"global::MtlDsl.ModelArchitecture.{model.Architecture.Kind});");
+            w.Line($"global::MtlDsl.ModelArchitecture.{model.Architecture.Kind},");
+            w.Line("InputDefinitions);");
             w.Outdent();
             w.Line();
             w.Line("/// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>");
@@ -267,6 +279,9 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;");
             w.Line();
             w.Line("/// <inheritdoc />");
+            w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;");
+            w.Line();
+            w.Line("/// <inheritdoc />");
             w.Line($"public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.{model.Architecture.Kind};");
             w.Line();
             w.Line("/// <inheritdoc />");
@@ -284,14 +299,20 @@ public sealed partial class MultiTaskModelGenerator
             {
                 case ArchitectureKind.HardSharing:
                 {
-                    w.Open($"protected override {Tensor}[] RunShared({Tensor} input)");
-                    string previous = "input";
-                    // The blocks up to the deepest one a head reads (MTL028 warns of any after it).
-                    int deepest = shaped.Architecture.Reads.Max(r => trunk.FindIndex(b => StateName(b.Spec.Name) == r.Source));
-                    for (int b = 0; b <= deepest; b++)
+                    w.Open($"protected override {Tensor}[] RunShared({Tensor}[] inputs)");
+                    // The blocks that a head reads, or a block that is read (MTL028 warns of any other), in declaration order.
+                    var read = new HashSet<int>(shaped.Architecture.Reads.Select(r => trunk.FindIndex(b => StateName(b.Spec.Name) == r.Source)));
+                    for (int b = trunk.Count - 1; b >= 0; b--)
+                        if (read.Contains(b))
+                            foreach (BlockSource source in trunk[b].Sources.Where(s => !s.Input)) read.Add(source.Index);
+                    string Value(BlockSource source) => (source.Input ? "inputs[" : "block") + source.Index.ToString(CultureInfo.InvariantCulture) + (source.Input ? "]" : "");
+                    for (int b = 0; b < trunk.Count; b++)
                     {
-                        w.Line($"{Tensor} block{b.ToString(CultureInfo.InvariantCulture)} = {FieldName(trunk[b])}.forward({previous});");
-                        previous = "block" + b.ToString(CultureInfo.InvariantCulture);
+                        if (!read.Contains(b)) continue;
+                        var sources = trunk[b].Sources;
+                        string argument = sources.Count == 1 ? Value(sources[0])
+                            : $"global::TorchSharp.torch.cat(new {Tensor}[] {{ {string.Join(", ", sources.Select(Value))} }}, 1L)";
+                        w.Line($"{Tensor} block{b.ToString(CultureInfo.InvariantCulture)} = {FieldName(trunk[b])}.forward({argument});");
                     }
                     var reads = shaped.Architecture.Reads.Select(r => "block" + trunk.FindIndex(b => StateName(b.Spec.Name) == r.Source).ToString(CultureInfo.InvariantCulture));
                     w.Line($"return new {Tensor}[] {{ {string.Join(", ", reads)} }};");
@@ -299,20 +320,20 @@ public sealed partial class MultiTaskModelGenerator
                     break;
                 }
                 case ArchitectureKind.MMoE when shaped.Spec.Architecture.OneGate:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.Mixture.ForwardOneGate(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gate, input);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardOneGate(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gate, inputs[0]);");
                     break;
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gates, input);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gates, inputs[0]);");
                     break;
                 case ArchitectureKind.PLE:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.Mixture.ForwardLevels(new {Architectures}.ExpertBlock[] {{ {blocks} }}, input);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardLevels(new {Architectures}.ExpertBlock[] {{ {blocks} }}, inputs[0]);");
                     break;
                 case ArchitectureKind.CrossStitch:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {blocks} }}, __crossStitch, input);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {blocks} }}, __crossStitch, inputs[0]);");
                     break;
                 case ArchitectureKind.MTAN:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor} input) => {Architectures}.TaskAttention.Forward(new {Sequential}[] {{ {blocks} }}, __attention, __attentionBlocks, s_pools, input);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.TaskAttention.Forward(new {Sequential}[] {{ {blocks} }}, __attention, __attentionBlocks, s_pools, inputs[0]);");
                     w.Line();
                     w.Line($"private static readonly int[] s_pools = new int[] {{ {string.Join(", ", ints(shaped.Architecture.Stages.Select(st => st.Pool)))} }};");
                     break;
@@ -334,7 +355,10 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line();
                 w.Line($"/// <summary>Runs the shared part and the head of task {tasks[i].Spec.Name} only; output per sample {ShapeInference.Format(tasks[i].OutputShape)}.</summary>");
                 w.Line(GeneratedCode);
-                w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
+                if (shaped.Spec.Inputs.Count == 1)
+                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
+                else
+                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}(Inputs inputs) => ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);");
             }
         }
 
@@ -377,6 +401,40 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"    new LossValues(total, {Indexed("taskLosses", tasks.Count)});");
             w.Close();
         }
+
+        // The typed inputs of a model that names them: one tensor per input, in declaration order.
+        private static void EmitInputsRecord(SourceWriter w, ModelSpec model)
+        {
+            var inputs = model.Inputs;
+            w.Line();
+            w.Line("/// <summary>Every input of the model for a batch, one tensor each: " +
+                   string.Join(", ", inputs.Select(i => $"{i.EffectiveName} {(i.Ids ? "(ids, int64) " : "")}[N{string.Concat(i.Shape.Select(d => ", " + d.ToString(CultureInfo.InvariantCulture)))}]")) + ".</summary>");
+            w.Line(GeneratedCode);
+            w.Open($"public sealed record Inputs({string.Join(", ", inputs.Select(i => $"{Tensor} {InputId(i.EffectiveName)}"))}) : global::MtlDsl.IModelInputs");
+            w.Line("/// <inheritdoc />");
+            w.Line($"public int Count => {inputs.Count.ToString(CultureInfo.InvariantCulture)};");
+            w.Line();
+            w.Line("/// <summary>The inputs' names, in declaration order.</summary>");
+            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> Names {{ get; }} = new string[] {{ {string.Join(", ", inputs.Select(i => "\"" + i.EffectiveName + "\""))} }};");
+            w.Line();
+            w.Line("/// <inheritdoc />");
+            w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MtlDsl.IModelInputs.InputNames => Names;");
+            w.Line();
+            w.Line("/// <inheritdoc />");
+            w.Line($"public {Tensor} this[int input] => input switch");
+            w.Line("{");
+            w.Indent();
+            for (int i = 0; i < inputs.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {InputId(inputs[i].EffectiveName)},");
+            w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(input), input, \"There is no input with this index.\"),");
+            w.Outdent();
+            w.Line("};");
+            w.Close();
+        }
+
+        // An input's name as a record parameter: a keyword gets an @.
+        private static string InputId(string name) =>
+            Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
+            || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetContextualKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
 
         private static void EmitTaskRecord(SourceWriter w, string record, string summary, string parameters, List<ShapedBlock> tasks)
         {
@@ -474,6 +532,10 @@ public sealed partial class MultiTaskModelGenerator
                     return $"{Nn}.LayerNorm(new long[] {{ {string.Join(", ", NormalizedShape(layer).Select(d => i(d)))} }})";
                 case LayerKind.LeakyReLU:
                     return $"global::MtlDsl.Layers.LeakyReLU({DoubleLiteral(spec.NegativeSlope ?? 0.01)})";
+                case LayerKind.Embedding:
+                    return $"global::MtlDsl.Layers.Embedding({i(spec.Vocabulary!.Value)}, {i(spec.Size!.Value)}, paddingIndex: {(spec.PaddingIndex is int p ? i(p) : "null")})";
+                case LayerKind.EmbeddingBag:
+                    return $"global::MtlDsl.Layers.EmbeddingBag({i(spec.Vocabulary!.Value)}, {i(spec.Size!.Value)}, global::MtlDsl.BagMode.{((spec.Mode ?? 0) == 1 ? "Sum" : "Mean")}, paddingIndex: {(spec.PaddingIndex is int q ? i(q) : "null")})";
                 default:
                     return $"{Nn}.{spec.Kind}()";
             }
@@ -593,6 +655,11 @@ public sealed partial class MultiTaskModelGenerator
                     return $"LayerNorm({ShapeInference.Format(NormalizedShape(layer))})";
                 case LayerKind.LeakyReLU:
                     return $"LeakyReLU({(spec.NegativeSlope ?? 0.01).ToString("R", CultureInfo.InvariantCulture)})";
+                case LayerKind.Embedding:
+                case LayerKind.EmbeddingBag:
+                    return $"{spec.Kind}({i(spec.Vocabulary!.Value)}→{i(spec.Size!.Value)}" +
+                           (spec.Kind == LayerKind.EmbeddingBag ? ((spec.Mode ?? 0) == 1 ? ", sum" : ", mean") : "") +
+                           (spec.PaddingIndex is int pad ? $", pad={i(pad)}" : "") + ")";
                 default:
                     return spec.Kind.ToString();
             }
@@ -631,7 +698,8 @@ public sealed partial class MultiTaskModelGenerator
         {
             foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
                 yield return (record, $"record {record}", null);
-            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules" })
+            if (model.NamedInputs) yield return ("Inputs", "record Inputs", null);
+            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules", "InputDefinitions", "DeclaredInputs" })
                 yield return (property, $"property {property}", null);
             foreach (string constant in new[] { "TaskCount", "ParameterCount" })
                 yield return (constant, $"constant {constant}", null);

@@ -143,14 +143,13 @@ public sealed partial class MultiTaskModelGenerator
             // that is not a constant) is the compiler's error alone: the model gets no MTL diagnostic and only stubs.
             bool compilerRejects = declarations.SelectMany(d => d.AttributeLists.Concat(d.Members.SelectMany(m => m.AttributeLists))).Any(l => l.ContainsDiagnostics);
 
-            EquatableArray<int> inputShape = EquatableArray<int>.Empty;
-            LocationInfo? inputLocation = null;
+            var inputs = new List<InputSpec>();
             foreach (TypeDeclarationSyntax declaration in declarations)
                 foreach (BoundAttribute input in Attributes(type, declaration, cancellationToken).Where(a => a.Name == "Input"))
                 {
-                    inputLocation = LocationInfo.From(input.Syntax);
                     if (input.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
-                    else inputShape = arguments.IntArray("Shape");
+                    else inputs.Add(new InputSpec(arguments.Value("Name") as string, arguments.IntArray("Shape"), arguments.Int("Kind") ?? 0,
+                        LocationInfo.From(input.Syntax), arguments.Locations));
                 }
 
             var architectures = new List<ArchitectureSpec>();
@@ -183,7 +182,7 @@ public sealed partial class MultiTaskModelGenerator
                     if (ParseBlock(member, symbol, attributes, declarations, diagnostics, ref compilerRejects) is { } block) blocks.Add(block);
                     continue;
                 }
-                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name) || a.Name == "Residual");
+                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name) || a.Name is "Residual" or "Concat");
                 foreach (var (name, kind, location) in DeclaredNames(member))
                     others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer?.Syntax)));
             }
@@ -194,8 +193,7 @@ public sealed partial class MultiTaskModelGenerator
                 facts.Accessibility,
                 facts.ContainingTypes,
                 facts.ClassLocation,
-                inputShape,
-                inputLocation,
+                inputs.ToEquatableArray(),
                 blocks.ToEquatableArray(),
                 others.ToEquatableArray(),
                 compilerRejects,
@@ -236,11 +234,29 @@ public sealed partial class MultiTaskModelGenerator
             BoundAttribute? residual = attributes.FirstOrDefault(a => a.Name == "Residual");
             if (residual is not null && residual.Arguments is not { WellTyped: true }) compilerRejects = true;
 
+            // [Concat("a", nameof(B))]: a null array (Concat(null)) reads nothing, which validation reports.
+            BoundAttribute? concat = attributes.FirstOrDefault(a => a.Name == "Concat");
+            EquatableArray<string> concatSources = default;
+            if (concat is not null)
+            {
+                if (concat.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
+                else concatSources = arguments.Value("Sources") is object?[] items ? items.Select(i => i as string ?? "").ToEquatableArray() : EquatableArray<string>.Empty;
+            }
+
             int loss = 0;
             double weight = 1.0;
             int? classes = null;
             string? reads = null;
             LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null;
+            if (trunk is not null)
+            {
+                if (trunk.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
+                else if (arguments.Value("Reads") is string r)
+                {
+                    reads = r;
+                    readsLocation = arguments.Location("Reads");
+                }
+            }
             if (task is not null)
             {
                 if (task.Arguments is not { WellTyped: true } arguments || arguments.Value("Loss") is not int l) compilerRejects = true;
@@ -281,7 +297,9 @@ public sealed partial class MultiTaskModelGenerator
                 reads,
                 readsLocation,
                 residual is null ? null : LocationInfo.From(residual.Syntax) ?? memberLocation,
-                residual?.Arguments?.Value("ReLUAfterSum") is true);
+                residual?.Arguments?.Value("ReLUAfterSum") is true,
+                concatSources,
+                concat is null ? null : LocationInfo.From(concat.Syntax) ?? memberLocation);
         }
 
         /// <summary>The names a member declaration introduces, with what it is and where.</summary>
@@ -365,6 +383,7 @@ public sealed partial class MultiTaskModelGenerator
             LayerKind.AdaptiveAvgPool2d => positional == 1 ? ["size"] : ["height", "width"],
             LayerKind.Dropout => ["p"],
             LayerKind.LayerNorm => ["normalizedShape"],
+            LayerKind.Embedding or LayerKind.EmbeddingBag => ["vocabulary", "dimension"],
             _ => [],
         };
 
@@ -394,6 +413,8 @@ public sealed partial class MultiTaskModelGenerator
                 LayerKind.BatchNorm1d or LayerKind.BatchNorm2d => new LayerSpec(kind, location, InSize: Int("NumFeatures"), Arguments: arguments),
                 LayerKind.LayerNorm => new LayerSpec(kind, location, NormalizedShape: args.IntArray("NormalizedShape"), Arguments: arguments),
                 LayerKind.LeakyReLU => new LayerSpec(kind, location, NegativeSlope: Double("NegativeSlope"), Arguments: arguments),
+                LayerKind.Embedding or LayerKind.EmbeddingBag => new LayerSpec(kind, location, Size: Int("Dimension"), Vocabulary: Int("Vocabulary"),
+                    PaddingIndex: Int("PaddingIndex"), Mode: Int("Mode"), Arguments: arguments),
                 _ => new LayerSpec(kind, location, Arguments: arguments),
             };
         }

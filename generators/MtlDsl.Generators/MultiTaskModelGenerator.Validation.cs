@@ -53,13 +53,8 @@ public sealed partial class MultiTaskModelGenerator
 
         private static IEnumerable<DiagnosticInfo> CheckStructure(ModelSpec model, EquatableArray<string> inheritedMembers)
         {
-            if (model.InputLocation is null)
-                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, model.ClassLocation, model.ClassName, "has no [Input(...)] attribute");
-            else if (model.InputShape.Count == 0)
-                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, model.InputLocation, model.ClassName, "declares an empty input shape");
-            else if (model.InputShape.Any(d => d < 1))
-                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, model.InputLocation, model.ClassName,
-                    $"declares the input shape {ShapeInference.Format(model.InputShape)}, whose sizes must all be positive");
+            foreach (DiagnosticInfo problem in CheckInputs(model))
+                yield return problem;
 
             var tasks = model.Blocks.Where(b => b.Kind == BlockKind.Task).ToList();
             if (!model.Blocks.Any(b => b.Kind == BlockKind.Trunk))
@@ -122,6 +117,9 @@ public sealed partial class MultiTaskModelGenerator
             foreach (DiagnosticInfo problem in CheckArchitecture(model, tasks))
                 yield return problem;
 
+            foreach (DiagnosticInfo problem in CheckSources(model, tasks))
+                yield return problem;
+
             foreach (MemberInfo member in model.OtherMembers)
             {
                 if (member.HasLayers)
@@ -168,15 +166,10 @@ public sealed partial class MultiTaskModelGenerator
                         $"but Reads applies to hard parameter sharing only: in the {name} model '{model.ClassName}' every head reads its task's own representation; remove Reads");
                 else if (!trunk.Any(b => b.Name == task.Reads))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReads, task.ReadsLocation ?? task.KindLocation, task.Name, task.Reads!,
-                        (model.Blocks.Any(b => b.Name == task.Reads) ? "which is a task head, not a trunk block" : $"which is not a block of model '{model.ClassName}'")
+                        (model.Blocks.Any(b => b.Name == task.Reads) ? "which is a task head, not a trunk block"
+                            : model.Inputs.Any(i => i.EffectiveName == task.Reads) ? "which is an input: a head reads a trunk block (let a trunk block read the input)"
+                            : $"which is not a block of model '{model.ClassName}'")
                         + $": name one of its trunk blocks, {string.Join(", ", trunk.Select(b => $"nameof({b.Name})"))}");
-            }
-
-            if (architecture.Kind == ArchitectureKind.HardSharing && tasks.Count > 0 && tasks.All(t => t.Reads is not null && trunk.Any(b => b.Name == t.Reads)))
-            {
-                int deepest = tasks.Max(t => trunk.FindIndex(b => b.Name == t.Reads));
-                foreach (BlockSpec unread in trunk.Skip(deepest + 1))
-                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadTrunkBlock, unread.Location, unread.Name);
             }
 
             // The modules the architecture adds take these state-dict names; a block must not.
@@ -185,6 +178,133 @@ public sealed partial class MultiTaskModelGenerator
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateTaskName, block.Location, block.Name,
                         $"the {name} architecture's own modules", reserved);
         }
+
+        /// <summary>The inputs: names, kinds, shapes, and whether the architecture can read them.</summary>
+        private static IEnumerable<DiagnosticInfo> CheckInputs(ModelSpec model)
+        {
+            if (model.Inputs.Count == 0)
+            {
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, model.ClassLocation, model.ClassName, "has no [Input(...)] attribute");
+                yield break;
+            }
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (InputSpec input in model.Inputs)
+            {
+                string which = input.Name is null ? "the input" : $"input '{input.Name}'";
+                if (input.Kind is not (0 or 1))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, input.LocationOf("Kind"), model.ClassName,
+                        $"{which} has Kind {input.Kind.ToString(CultureInfo.InvariantCulture)}, which is not an InputKind; use InputKind.Features or InputKind.Ids");
+                else if (input.Shape.Count == 0 && !input.Ids)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, input.Location, model.ClassName,
+                        input.Name is null ? "declares an empty input shape" : $"declares input '{input.Name}' with an empty shape (only ids, Kind = InputKind.Ids, may be one value per sample)");
+                else if (input.Shape.Any(d => d < 1))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, input.Location, model.ClassName,
+                        $"declares {(input.Name is null ? "the input shape" : $"input '{input.Name}' with the shape")} {ShapeInference.Format(input.Shape)}, whose sizes must all be positive");
+
+                if (input.Name is null)
+                {
+                    if (model.Inputs.Count > 1)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, input.Location, model.ClassName,
+                            $"it declares {model.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs, so each needs a name, the first argument: [Input(\"Image\", 3, 28, 28)]");
+                    continue;
+                }
+                string name = input.Name;
+                LocationInfo? at = input.LocationOf("Name");
+                if (!Microsoft.CodeAnalysis.CSharp.SyntaxFacts.IsValidIdentifier(name))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName,
+                        $"the input name \"{name}\" is not a C# identifier, and it becomes a property of the generated Inputs record; use letters, digits and underscores, not starting with a digit");
+                else if (!names.Add(name))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName, $"two inputs are named '{name}'; give each its own name");
+                else if (name == "Inputs" || name == "InputNames" || Emitter.RecordMembers.ContainsKey(name))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName,
+                        $"the input name '{name}' is taken by the generated Inputs record ({(name == "Inputs" ? "its own name" : "one of its members")}); rename the input");
+                else if (model.Blocks.FirstOrDefault(b => b.Name.TrimStart('@') == name) is { } block)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName,
+                        $"input '{name}' has the name of block '{block.Name}', so a block that reads '{name}' would be ambiguous; rename one of them");
+            }
+
+            ArchitectureSpec architecture = model.Architecture;
+            if (architecture.Kind != ArchitectureKind.HardSharing && (model.Inputs.Count > 1 || model.Inputs.Any(i => i.Ids)))
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, architecture.Location ?? model.ClassLocation, model.ClassName,
+                    $"the {architecture.Kind} architecture reads one input of features (its trunk blocks run in order on it{(architecture.HasExperts ? ", and its gates read it" : "")}); " +
+                    "several inputs and categorical ids need hard parameter sharing (no architecture attribute)");
+        }
+
+        /// <summary>
+        /// What each trunk block reads in hard sharing (an input, an earlier trunk block, or several concatenated), and
+        /// what nothing reads: trunk blocks (MTL028) and inputs (MTL033).
+        /// </summary>
+        private static IEnumerable<DiagnosticInfo> CheckSources(ModelSpec model, List<BlockSpec> tasks)
+        {
+            bool hard = model.Architecture.Kind == ArchitectureKind.HardSharing;
+            var trunk = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
+            var inputs = model.Inputs.Select(i => i.EffectiveName).ToList();
+            bool sound = true;
+            foreach (BlockSpec task in tasks.Where(t => t.ConcatLocation is not null))
+            {
+                sound = false;
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReads, task.ConcatLocation, task.Name, string.Join(", ", task.Concat),
+                    "but [Concat] applies to trunk blocks: a head reads one trunk block, so concatenate in a trunk block and let the head read that");
+            }
+            for (int b = 0; b < trunk.Count; b++)
+            {
+                BlockSpec block = trunk[b];
+                DiagnosticInfo Problem(LocationInfo? where, string what)
+                {
+                    sound = false;
+                    return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSource, where ?? block.Location, block.Name, what);
+                }
+                if (!hard)
+                {
+                    if (block.NamesSources)
+                        yield return Problem(block.SourcesLocation, $"names what it reads, but Reads and [Concat] apply to hard parameter sharing only: the {model.Architecture.Kind} model '{model.ClassName}' runs its trunk blocks in order on its input; remove it");
+                    continue;
+                }
+                if (block.Reads is not null && block.ConcatLocation is not null)
+                {
+                    yield return Problem(block.ConcatLocation, "has both Reads and [Concat]; keep one ([Concat] for several inputs or blocks, Reads for one)");
+                    continue;
+                }
+                if (!block.NamesSources)
+                {
+                    if (b == 0 && model.Inputs.Count > 1)
+                        yield return Problem(block.KindLocation, $"reads nothing: model '{model.ClassName}' has {model.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs ({string.Join(", ", inputs)}), so its first trunk block says which it reads (Reads = \"{inputs[0]}\") or concatenates several ([Concat(\"{inputs[0]}\", \"{inputs[1]}\")])");
+                    continue;
+                }
+                if (block.ConcatLocation is not null && block.Concat.Count == 0)
+                    yield return Problem(block.ConcatLocation, "has a [Concat] that names nothing; name the inputs or earlier trunk blocks it concatenates");
+                foreach (string source in block.Sources)
+                {
+                    string earlier = string.Join(", ", inputs.Select(i => $"\"{i}\"").Concat(trunk.Take(b).Select(t => $"nameof({t.Name})")));
+                    if (source.Length == 0)
+                        yield return Problem(block.SourcesLocation, $"reads an empty or null name; name an input or an earlier trunk block: {earlier}");
+                    else if (inputs.Contains(source) || trunk.Take(b).Any(t => t.Name == source))
+                        continue;
+                    else if (trunk.Skip(b).Any(t => t.Name == source))
+                        yield return Problem(block.SourcesLocation, $"reads '{source}', which {(source == block.Name ? "is the block itself" : "is declared after it")}: a trunk block reads the inputs and the trunk blocks declared before it ({earlier})");
+                    else if (tasks.Any(t => t.Name == source))
+                        yield return Problem(block.SourcesLocation, $"reads '{source}', which is a task head: a trunk block reads inputs and earlier trunk blocks ({earlier})");
+                    else
+                        yield return Problem(block.SourcesLocation, $"reads '{source}', which is neither an input nor a trunk block of model '{model.ClassName}': name one of {earlier}");
+                }
+            }
+            if (!hard || !sound || trunk.Count == 0 || tasks.Count == 0 || model.Inputs.Count == 0 || tasks.Any(t => t.Reads is not null && !trunk.Any(b => b.Name == t.Reads))) yield break;
+
+            // Read backwards from the heads: what nothing reads is dead weight.
+            var read = new HashSet<string>(StringComparer.Ordinal);
+            foreach (BlockSpec task in tasks) read.Add(task.Reads ?? trunk[trunk.Count - 1].Name);
+            for (int b = trunk.Count - 1; b >= 0; b--)
+                if (read.Contains(trunk[b].Name))
+                    foreach (string source in SourcesOf(model, trunk, b)) read.Add(source);
+            foreach (BlockSpec unread in trunk.Where(t => !read.Contains(t.Name)))
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadTrunkBlock, unread.Location, unread.Name);
+            foreach (InputSpec input in model.Inputs.Where(i => !read.Contains(i.EffectiveName)))
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadInput, input.Location, input.EffectiveName, model.ClassName);
+        }
+
+        /// <summary>What trunk block <paramref name="b"/> reads in hard sharing: what it names, else the block before it, else the (first) input.</summary>
+        internal static IEnumerable<string> SourcesOf(ModelSpec model, IReadOnlyList<BlockSpec> trunk, int b) =>
+            trunk[b].NamesSources ? trunk[b].Sources : b == 0 ? [model.Inputs[0].EffectiveName] : [trunk[b - 1].Name];
 
         /// <summary>Whether each task's loss can score its head's output.</summary>
         private static IEnumerable<DiagnosticInfo> CheckLosses(ShapedModel shaped)

@@ -44,7 +44,7 @@ public class ArchitectureTests
             {
                 // MtlDsl's Adam: TorchSharp's creates implicit Scalars in its step (GarbageCollectionStressTests).
                 var trainer = new MultiTaskTrainer<TOutputs, TTargets, TLossValues>(model, p => new Optimizers.Adam(p, lr: 3e-3), weighting, mode);
-                return (x, classes, positions) => trainer.StepLosses(x, TTargets.Create([classes, positions]));
+                return (x, classes, positions) => trainer.StepLosses([x], TTargets.Create([classes, positions]));
             });
 
     // A small real problem: a bright 3×3 square somewhere on a noisy 12×12 image; the class is its column band (5

@@ -49,7 +49,8 @@ public class TrainingErrorTests
     public void InputOfTheWrongShapeNamesTheDeclaredShape()
     {
         using var model = new VisionModel();
-        var error = Assert.Throws<ArgumentException>(() => model.forward(zeros(4, 1, 28, 28)));
+        var error = Assert.Throws<InputTensorException>(() => model.forward(zeros(4, 1, 28, 28)));
+        Assert.Equal("input", error.Input);
         Assert.Contains("[4, 1, 28, 28]", error.Message);
         Assert.Contains("[N, 3, 28, 28]", error.Message);
     }
@@ -61,7 +62,7 @@ public class TrainingErrorTests
     {
         using var model = new VisionModel();
         var (images, _, _) = Batch();
-        var error = Assert.Throws<ArgumentException>(() => model.forward(images.to(type)));
+        var error = Assert.Throws<InputTensorException>(() => model.forward(images.to(type)));
         Assert.Contains($"the input is {type}, the model computes in Float32", error.Message);
         Assert.Contains(advice, error.Message);
     }

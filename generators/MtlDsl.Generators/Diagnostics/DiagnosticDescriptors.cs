@@ -121,11 +121,27 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnreadTrunkBlock = Warning("MTL028", Declaration,
         "Trunk block that no head reads",
-        "Trunk block '{0}' runs after every block a head reads, so nothing uses its output and it never learns: remove it, or let a head read it (the default without Reads)");
+        "Trunk block '{0}' is read by no head and no other block, so nothing uses its output and it never learns: remove it, or let a head or block read it (a head reads the last trunk block unless it says otherwise with Reads)");
 
     public static readonly DiagnosticDescriptor ResidualDoesNotFit = Error("MTL029", Shapes,
         "Residual block cannot add its input",
         "Residual block '{0}' turns {1} into {2}: {3}");
+
+    public static readonly DiagnosticDescriptor InvalidSource = Error("MTL030", Declaration,
+        "Trunk block reads something it cannot",
+        "Trunk block '{0}' {1}");
+
+    public static readonly DiagnosticDescriptor InvalidInput = Error("MTL031", Declaration,
+        "Invalid input declaration",
+        "Model '{0}': {1}");
+
+    public static readonly DiagnosticDescriptor ConcatDoesNotFit = Error("MTL032", Shapes,
+        "Concatenated sources do not fit together",
+        "Block '{0}' concatenates {1}: {2}");
+
+    public static readonly DiagnosticDescriptor UnreadInput = Warning("MTL033", Declaration,
+        "Input that no block reads",
+        "Input '{0}' of model '{1}' is read by no block, so the model ignores it: let a trunk block read it (Reads = \"{0}\" or [Concat(\"{0}\", …)]), or remove it");
 
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",

@@ -1,3 +1,5 @@
+using System.Linq;
+
 namespace MtlDsl.Generators.Model;
 
 // The parser's output: a declared model as plain, equatable data. No ISymbol, SyntaxNode, Location or
@@ -13,8 +15,7 @@ internal sealed record ModelSpec(
     string Accessibility,
     EquatableArray<ContainingType> ContainingTypes,
     LocationInfo? ClassLocation,
-    EquatableArray<int> InputShape,
-    LocationInfo? InputLocation,
+    EquatableArray<InputSpec> Inputs,
     EquatableArray<BlockSpec> Blocks,
     EquatableArray<MemberInfo> OtherMembers,
     bool CompilerRejects = false,
@@ -22,6 +23,15 @@ internal sealed record ModelSpec(
 {
     /// <summary>The declared architecture: the one attribute written, or hard sharing (several are MTL030).</summary>
     public ArchitectureSpec Architecture => Architectures.Count > 0 ? Architectures[0] : ArchitectureSpec.HardSharing;
+
+    /// <summary>The shape of the first (or only) input; empty when none is declared.</summary>
+    public EquatableArray<int> InputShape => Inputs.Count > 0 ? Inputs[0].Shape : EquatableArray<int>.Empty;
+
+    /// <summary>Where the first input is declared.</summary>
+    public LocationInfo? InputLocation => Inputs.Count > 0 ? Inputs[0].Location : null;
+
+    /// <summary>Whether the model names its inputs (and so gets a typed Inputs record).</summary>
+    public bool NamedInputs => Inputs.Any(i => i.Name is not null);
 
     /// <summary>The model's full name as metadata spells it (no <c>@</c>): namespace, containing types, class.</summary>
     public string FullName
@@ -94,6 +104,23 @@ internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Loc
     }
 }
 
+/// <summary>One [Input] as written: its name (null for a model's one unnamed input), per-sample shape, and kind (the runtime's InputKind).</summary>
+internal sealed record InputSpec(string? Name, EquatableArray<int> Shape, int Kind, LocationInfo? Location, EquatableArray<ArgumentLocation> Arguments = default)
+{
+    /// <summary>The name blocks read it by and the runtime reports it by.</summary>
+    public string EffectiveName => Name ?? "input";
+
+    /// <summary>Whether it holds categorical ids.</summary>
+    public bool Ids => Kind == 1;
+
+    public LocationInfo? LocationOf(string argument)
+    {
+        foreach (ArgumentLocation written in Arguments)
+            if (written.Name == argument) return written.Location;
+        return Location;
+    }
+}
+
 internal enum BlockKind
 {
     Trunk,
@@ -123,8 +150,19 @@ internal sealed record BlockSpec(
     string? Reads = null,
     LocationInfo? ReadsLocation = null,
     LocationInfo? ResidualLocation = null,
-    bool ReLUAfterSum = false)
+    bool ReLUAfterSum = false,
+    EquatableArray<string> Concat = default,
+    LocationInfo? ConcatLocation = null)
 {
+    /// <summary>Whether the block names what it reads ([Concat] or Reads).</summary>
+    public bool NamesSources => ConcatLocation is not null || Reads is not null;
+
+    /// <summary>What the block reads as written: Concat's names, else Reads, else none (the default).</summary>
+    public EquatableArray<string> Sources => ConcatLocation is not null ? Concat : Reads is not null ? new string[] { Reads }.ToEquatableArray() : EquatableArray<string>.Empty;
+
+    /// <summary>Where what it reads is written.</summary>
+    public LocationInfo? SourcesLocation => ConcatLocation ?? ReadsLocation ?? KindLocation;
+
     /// <summary>Whether the block is [Residual]: its output is its layers' output plus its (projected) input.</summary>
     public bool Residual => ResidualLocation is not null;
 }
@@ -149,6 +187,8 @@ internal enum LayerKind
     Tanh,
     ConvTranspose2d,
     Upsample,
+    Embedding,
+    EmbeddingBag,
 }
 
 /// <summary>
@@ -178,8 +218,13 @@ internal sealed record LayerSpec(
     Axes? OutputPaddingAxes = null,
     int? ScaleFactor = null,
     int? Mode = null,
-    bool AlignCorners = false)
+    bool AlignCorners = false,
+    int? Vocabulary = null,
+    int? PaddingIndex = null)
 {
+    /// <summary>Whether the layer reads categorical ids.</summary>
+    public bool ReadsIds => Kind is LayerKind.Embedding or LayerKind.EmbeddingBag;
+
     /// <summary>The 2-D kernel (height, width): <see cref="KernelSize"/> for both, unless a width was written.</summary>
     public (int Height, int Width) Kernel2d => (KernelSize!.Value, KernelWidth ?? KernelSize!.Value);
 

@@ -19,12 +19,27 @@ internal static class ShapeInference
     {
         var diagnostics = new List<DiagnosticInfo>();
         var blocks = new List<ShapedBlock>();
-        EquatableArray<int> representation = model.InputShape;
         bool trunkComplete = true;
+        var trunkSpecs = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
+        bool hard = model.Architecture.Kind == ArchitectureKind.HardSharing;
+        EquatableArray<int> representation = model.InputShape;
 
-        foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Trunk))
+        for (int b = 0; b < trunkSpecs.Count; b++)
         {
-            ShapedBlock? shaped = InferBlock(block, representation, diagnostics);
+            BlockSpec block = trunkSpecs[b];
+            ShapedBlock? shaped;
+            if (hard)
+            {
+                // Hard sharing: the block reads what it names, else the block before it, else the first input.
+                var sources = MultiTaskModelGenerator.Validation.SourcesOf(model, trunkSpecs, b).Select(name => Resolve(model, trunkSpecs, name)).ToList();
+                if (Join(block, sources.Select(s => Describe(model, blocks, s)).ToList(), diagnostics) is not { } joined) { trunkComplete = false; break; }
+                shaped = InferBlock(block, joined.Shape, diagnostics, joined.Ids);
+                if (shaped is not null) shaped = shaped with { Sources = sources.ToEquatableArray() };
+            }
+            else
+            {
+                shaped = InferBlock(block, representation, diagnostics);
+            }
             if (shaped is null) { trunkComplete = false; break; }
             blocks.Add(shaped);
             representation = shaped.OutputShape;
@@ -66,16 +81,91 @@ internal static class ShapeInference
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeTooLarge, model.ClassLocation, $"Model '{model.ClassName}'", "its parameter count", long.MaxValue.ToString(CultureInfo.InvariantCulture)));
             return (null, diagnostics);
         }
-        return (new ShapedModel(model, blocks.ToEquatableArray(), parameters, architecture), diagnostics);
+        return (new ShapedModel(model, blocks.ToEquatableArray(), parameters, architecture, ShapedInputs(model, blocks)), diagnostics);
     }
 
-    private static ShapedBlock? InferBlock(BlockSpec block, EquatableArray<int> input, List<DiagnosticInfo> diagnostics)
+    // A source name (valid: validation checked it) as an input or a trunk block.
+    private static BlockSource Resolve(ModelSpec model, List<BlockSpec> trunk, string name)
+    {
+        for (int i = 0; i < model.Inputs.Count; i++)
+            if (model.Inputs[i].EffectiveName == name) return new BlockSource(true, i);
+        return new BlockSource(false, trunk.FindIndex(t => t.Name == name));
+    }
+
+    // A source's name, per-sample shape, and whether it is ids (only inputs are: every block's output is features).
+    private static (string Name, EquatableArray<int> Shape, bool Ids) Describe(ModelSpec model, List<ShapedBlock> blocks, BlockSource source) =>
+        source.Input
+            ? (model.Inputs[source.Index].EffectiveName, model.Inputs[source.Index].Shape, model.Inputs[source.Index].Ids)
+            : (blocks[source.Index].Spec.Name, blocks[source.Index].OutputShape, false);
+
+    // What a block reads: one source as it is, several concatenated along their first dimension (MTL032 where they do not fit).
+    private static (EquatableArray<int> Shape, bool Ids)? Join(BlockSpec block, List<(string Name, EquatableArray<int> Shape, bool Ids)> sources, List<DiagnosticInfo> diagnostics)
+    {
+        if (sources.Count == 1) return (sources[0].Shape, sources[0].Ids);
+        string listed = string.Join(", ", sources.Select(s => $"{s.Name} {(s.Ids ? "ids " : "")}{Format(s.Shape)}"));
+        (EquatableArray<int> Shape, bool Ids)? Fail(string reason)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConcatDoesNotFit, block.ConcatLocation ?? block.Location, block.Name, listed, reason));
+            return null;
+        }
+        if (sources.Any(s => s.Ids) && !sources.All(s => s.Ids))
+            return Fail("it mixes categorical ids with features; embed the ids in a trunk block of their own (Embedding) and concatenate that block's output");
+        if (sources.Any(s => s.Shape.Count == 0))
+            return Fail("one id per sample (shape []) has no dimension to concatenate along; declare such inputs with the shape [1]");
+        if (sources.Select(s => s.Shape.Count).Distinct().Count() > 1)
+            return Fail("the sources differ in rank; they must have the same rank, so flatten the images or sequences first (a trunk block ending in Flatten)");
+        var first = sources[0].Shape;
+        for (int d = 1; d < first.Count; d++)
+            if (sources.Any(s => s.Shape[d] != first[d]))
+                return Fail($"they are concatenated along their first dimension, so every other must agree, and dimension {d.ToString(CultureInfo.InvariantCulture)} differs; resize them (pooling, Upsample) or flatten them first");
+        long total = sources.Sum(s => (long)s.Shape[0]);
+        if (total > int.MaxValue)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.SizeTooLarge, block.ConcatLocation ?? block.Location, $"[Concat] of '{block.Name}'", "the concatenated size", int.MaxValue.ToString(CultureInfo.InvariantCulture)));
+            return null;
+        }
+        return (new[] { (int)total }.Concat(first.Skip(1)).ToEquatableArray(), sources[0].Ids);
+    }
+
+    // Every input, and for ids the smallest vocabulary among the embeddings that read it (the range the runtime checks).
+    private static EquatableArray<ShapedInput> ShapedInputs(ModelSpec model, List<ShapedBlock> blocks)
+    {
+        var result = new List<ShapedInput>();
+        for (int i = 0; i < model.Inputs.Count; i++)
+        {
+            int vocabulary = 0;
+            string readBy = "";
+            if (model.Inputs[i].Ids)
+                foreach (ShapedBlock block in blocks.Where(b => b.Spec.Kind == BlockKind.Trunk && b.Sources.Contains(new BlockSource(true, i)) && b.Layers.Count > 0))
+                {
+                    LayerSpec first = block.Layers[0].Spec;
+                    if (first.Vocabulary is int v && (vocabulary == 0 || v < vocabulary))
+                        (vocabulary, readBy) = (v, $"{first.Kind}({v.ToString(CultureInfo.InvariantCulture)}→{first.Size!.Value.ToString(CultureInfo.InvariantCulture)}) of block '{block.Spec.Name}'");
+                }
+            result.Add(new ShapedInput(model.Inputs[i], vocabulary, readBy));
+        }
+        return result.ToEquatableArray();
+    }
+
+    private static ShapedBlock? InferBlock(BlockSpec block, EquatableArray<int> input, List<DiagnosticInfo> diagnostics, bool ids = false)
     {
         var layers = new List<ShapedLayer>();
         EquatableArray<int> shape = input;
+        if (ids && block.Layers.Count == 0)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSource, block.Location, block.Name,
+                "reads categorical ids and has no layers, so it would pass ids on as features; begin it with Embedding or EmbeddingBag"));
+            return null;
+        }
+        if (ids && block.Residual)
+        {
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSource, block.ResidualLocation ?? block.Location, block.Name,
+                "is [Residual] but reads categorical ids, which cannot be added to its layers' output; embed the ids in a block before the residual one"));
+            return null;
+        }
         for (int index = 0; index < block.Layers.Count; index++)
         {
-            var step = new LayerStep(block, index, shape, diagnostics);
+            var step = new LayerStep(block, index, shape, diagnostics, ids && index == 0);
             ShapedLayer? layer;
             try
             {
@@ -132,9 +222,11 @@ internal static class ShapeInference
         private readonly EquatableArray<int> _input;
         private readonly List<DiagnosticInfo> _diagnostics;
         private readonly LayerSpec _layer;
+        private readonly bool _ids;
 
-        public LayerStep(BlockSpec block, int index, EquatableArray<int> input, List<DiagnosticInfo> diagnostics)
+        public LayerStep(BlockSpec block, int index, EquatableArray<int> input, List<DiagnosticInfo> diagnostics, bool ids)
         {
+            _ids = ids;
             _block = block;
             _index = index;
             _input = input;
@@ -150,10 +242,28 @@ internal static class ShapeInference
         private ShapedLayer? InferChecked()
         {
             if (!ArgumentsInRange()) return null;
+            if (_ids != _layer.ReadsIds)
+            {
+                ReportMismatch(_ids ? "features" : "categorical ids (an input declared with Kind = InputKind.Ids)", _ids
+                    ? $": its input is categorical ids {Format(_input)}, which layers other than an embedding cannot read; begin the block with Embedding or EmbeddingBag"
+                    : "; an embedding reads the ids of an input declared with Kind = InputKind.Ids, as the first layer of the block that reads it");
+                return null;
+            }
             checked
             {
             switch (_layer.Kind)
             {
+                case LayerKind.Embedding:
+                {
+                    int vocabulary = _layer.Vocabulary!.Value, dimension = _layer.Size!.Value;
+                    return Done(_input.Concat([dimension]), vocabulary, checked((long)vocabulary * dimension));
+                }
+                case LayerKind.EmbeddingBag:
+                {
+                    if (!Rank(1, "ids [L] (the values of one sample)", _input.Count == 0 ? "; one id per sample has nothing to pool, so read it with Embedding" : "; flatten is not possible on ids, so declare the input as [L]")) return null;
+                    int vocabulary = _layer.Vocabulary!.Value, dimension = _layer.Size!.Value;
+                    return Done([dimension], vocabulary, checked((long)vocabulary * dimension));
+                }
                 case LayerKind.Linear:
                 {
                     if (!Rank(1, "a vector [features]", _input.Count > 1 ? "; insert [Flatten] before it" : "", _input.Count > 1 ? Fixes.InsertFlatten : null)) return null;
@@ -347,6 +457,15 @@ internal static class ShapeInference
                 case LayerKind.LayerNorm:
                     foreach (int d in _layer.NormalizedShape)
                         if (d < 1) return OutOfRange("NormalizedShape", Format(_layer.NormalizedShape), "made of positive sizes");
+                    return true;
+                case LayerKind.Embedding:
+                case LayerKind.EmbeddingBag:
+                    if (!(AtLeast("Vocabulary", _layer.Vocabulary, 1) && AtLeast("Dimension", _layer.Size, 1))) return false;
+                    if (_layer.PaddingIndex is int paddingId && (paddingId < 0 || paddingId >= _layer.Vocabulary!.Value))
+                        return OutOfRange("PaddingIndex", paddingId.ToString(CultureInfo.InvariantCulture),
+                            $"an id of the vocabulary, in [0, {_layer.Vocabulary!.Value.ToString(CultureInfo.InvariantCulture)}) (to have no padding id, do not write it)");
+                    if (_layer.Kind == LayerKind.EmbeddingBag && _layer.Mode is int bagMode && bagMode != 0 && bagMode != 1)
+                        return OutOfRange("Mode", bagMode.ToString(CultureInfo.InvariantCulture), "BagMode.Mean or BagMode.Sum");
                     return true;
                 case LayerKind.LeakyReLU:
                     return _layer.NegativeSlope is not double slope || !double.IsNaN(slope) && !double.IsInfinity(slope)

@@ -7,7 +7,8 @@ namespace MtlDsl.Generators.Shapes;
 internal sealed record ShapedLayer(LayerSpec Spec, int Index, EquatableArray<int> InputShape, EquatableArray<int> OutputShape, int InSize, long Parameters);
 
 /// <summary>A block whose every layer has a known output shape, and, for a [Residual] block, its shortcut.</summary>
-internal sealed record ShapedBlock(BlockSpec Spec, EquatableArray<int> InputShape, EquatableArray<ShapedLayer> Layers, Shortcut? Shortcut = null)
+internal sealed record ShapedBlock(BlockSpec Spec, EquatableArray<int> InputShape, EquatableArray<ShapedLayer> Layers, Shortcut? Shortcut = null,
+    EquatableArray<BlockSource> Sources = default)
 {
     public EquatableArray<int> OutputShape => Layers.Count == 0 ? InputShape : Layers[Layers.Count - 1].OutputShape;
 
@@ -29,8 +30,18 @@ internal enum ShortcutKind
     Linear,
 }
 
+/// <summary>
+/// What a trunk block reads in hard sharing: an input (<see cref="Index"/> into the model's inputs) or an earlier
+/// trunk block (<see cref="Index"/> among the trunk blocks); several are concatenated.
+/// </summary>
+internal sealed record BlockSource(bool Input, int Index);
+
+/// <summary>An input as the runtime checks it: for ids, the smallest vocabulary of the embeddings that read it, and which one that is.</summary>
+internal sealed record ShapedInput(InputSpec Spec, int Vocabulary, string ReadBy);
+
 /// <summary>A model whose every block has been inferred without error: what the emitter writes.</summary>
-internal sealed record ShapedModel(ModelSpec Spec, EquatableArray<ShapedBlock> Blocks, long ParameterCount, ShapedArchitecture Architecture);
+internal sealed record ShapedModel(ModelSpec Spec, EquatableArray<ShapedBlock> Blocks, long ParameterCount, ShapedArchitecture Architecture,
+    EquatableArray<ShapedInput> Inputs = default);
 
 /// <summary>What a task's head reads: a trunk block's state-dict name (hard sharing) or the task's own representation, and its shape.</summary>
 internal sealed record TaskRead(string Source, EquatableArray<int> Shape);

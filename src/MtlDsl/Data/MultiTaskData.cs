@@ -16,19 +16,21 @@ public enum DataLayout
 /// <summary>
 /// Training or evaluation data held as tensors: the samples are the first dimension, and a batch is gathered by
 /// indexing (<see cref="Batches"/>), so the data is never copied or reordered per epoch. Build it with
-/// <see cref="Shared"/> (one dataset for all tasks) or <see cref="PerTask"/> (one dataset per task).
+/// <see cref="Shared(Tensor, TTargets)"/> (one dataset for all tasks) or <see cref="PerTask(IReadOnlyList{Tensor}, TTargets)"/> (one dataset per task).
 /// </summary>
 /// <typeparam name="TTargets">The model's targets record.</typeparam>
 public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTargets>
 {
-    private readonly Tensor[] _inputs;
+    // One set of input tensors per dataset (one dataset, or one per task); each set holds one tensor per model input.
+    private readonly Tensor[][] _inputs;
     private readonly TTargets _targets;
 
-    private MultiTaskData(DataLayout layout, Tensor[] inputs, TTargets targets)
+    private MultiTaskData(DataLayout layout, Tensor[][] inputs, TTargets targets, IReadOnlyList<string>? inputNames)
     {
         Layout = layout;
         _inputs = inputs;
         _targets = targets;
+        InputNames = inputNames;
     }
 
     /// <summary>One dataset for all tasks: <paramref name="inputs"/> <c>[N, …]</c>, and every task's targets with the same N.</summary>
@@ -40,7 +42,64 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
         if (inputs.dim() == 0) throw new ArgumentException("The inputs need the samples as their first dimension; got a scalar.", nameof(inputs));
         for (int task = 0; task < targets.Count; task++)
             CheckSamples(task, targets[task], inputs.shape[0], "the inputs");
-        return new MultiTaskData<TTargets>(DataLayout.Shared, [inputs], targets);
+        return new MultiTaskData<TTargets>(DataLayout.Shared, [[inputs]], targets, null);
+    }
+
+    /// <summary>
+    /// One dataset for all tasks, for a model of several inputs: <paramref name="inputs"/> holds every input's
+    /// tensor <c>[N, …]</c> (the generated <c>Inputs</c> record), every task's targets have the same N.
+    /// </summary>
+    /// <exception cref="InputTensorException">An input is missing or does not have N samples.</exception>
+    /// <exception cref="TaskTensorException">A task's targets do not have N samples.</exception>
+    public static MultiTaskData<TTargets> Shared(IModelInputs inputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        Tensor[] set = InputSet(inputs, null);
+        for (int task = 0; task < targets.Count; task++)
+            CheckSamples(task, targets[task], set[0].shape[0], $"input '{inputs.InputNames[0]}'");
+        return new MultiTaskData<TTargets>(DataLayout.Shared, [set], targets, [.. inputs.InputNames]);
+    }
+
+    /// <summary>
+    /// One dataset per task, for a model of several inputs: task k's inputs are <paramref name="inputs"/>[k] (a
+    /// generated <c>Inputs</c> record, every tensor <c>[N_k, …]</c>) and its targets <paramref name="targets"/>[k].
+    /// </summary>
+    /// <exception cref="InputTensorException">An input is missing or its tensors differ in the number of samples.</exception>
+    /// <exception cref="TaskTensorException">A task's targets and inputs differ in the number of samples.</exception>
+    public static MultiTaskData<TTargets> PerTask(IReadOnlyList<IModelInputs> inputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        ArgumentNullException.ThrowIfNull(targets);
+        if (inputs.Count != targets.Count)
+            throw new ArgumentException($"One inputs record per task is needed: {targets.Count} tasks, {inputs.Count} records.", nameof(inputs));
+        var sets = new Tensor[inputs.Count][];
+        for (int task = 0; task < sets.Length; task++)
+        {
+            if (inputs[task] is null) throw new ArgumentNullException(nameof(inputs), $"Task '{TTargets.TaskNames[task]}' has no inputs record.");
+            if (!inputs[task].InputNames.SequenceEqual(inputs[0].InputNames))
+                throw new ArgumentException($"Task '{TTargets.TaskNames[task]}''s inputs are {string.Join(", ", inputs[task].InputNames)}, task '{TTargets.TaskNames[0]}''s {string.Join(", ", inputs[0].InputNames)}; every task's record must be the model's Inputs.", nameof(inputs));
+            sets[task] = InputSet(inputs[task], TTargets.TaskNames[task]);
+            CheckSamples(task, targets[task], sets[task][0].shape[0], $"task '{TTargets.TaskNames[task]}''s inputs");
+        }
+        return new MultiTaskData<TTargets>(DataLayout.PerTask, sets, targets, [.. inputs[0].InputNames]);
+    }
+
+    // A record's tensors, each present with the samples as its first dimension, all of one sample count.
+    private static Tensor[] InputSet(IModelInputs inputs, string? task)
+    {
+        string of = task is null ? "" : $"Task '{task}': ";
+        var set = new Tensor[inputs.Count];
+        for (int i = 0; i < set.Length; i++)
+        {
+            string name = inputs.InputNames[i];
+            set[i] = inputs[i] ?? throw new InputTensorException(name, $"{of}input '{name}' is missing (null).");
+            if (set[i].dim() == 0) throw new InputTensorException(name, $"{of}input '{name}' needs the samples as its first dimension; got a scalar.");
+            if (set[i].shape[0] != set[0].shape[0])
+                throw new InputTensorException(name, $"{of}input '{name}' has {set[i].shape[0]} samples, input '{inputs.InputNames[0]}' {set[0].shape[0]}; every input holds the same samples.");
+        }
+        if (set.Length == 0) throw new ArgumentException("The inputs record holds no input.", nameof(inputs));
+        return set;
     }
 
     /// <summary>
@@ -60,7 +119,7 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
                 throw new TaskTensorException(TTargets.TaskNames[task], "input", $"Task '{TTargets.TaskNames[task]}': its inputs need the samples as their first dimension.");
             CheckSamples(task, targets[task], inputs[task].shape[0], $"task '{TTargets.TaskNames[task]}''s inputs");
         }
-        return new MultiTaskData<TTargets>(DataLayout.PerTask, [.. inputs], targets);
+        return new MultiTaskData<TTargets>(DataLayout.PerTask, inputs.Select(x => new[] { x }).ToArray(), targets, null);
     }
 
     /// <summary>Whether the tasks share one dataset or each has its own.</summary>
@@ -69,11 +128,23 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
     /// <summary>The number of tasks.</summary>
     public int TaskCount => _targets.Count;
 
-    /// <summary>The number of samples of task <paramref name="task"/> (all tasks alike for <see cref="DataLayout.Shared"/>).</summary>
-    public long Count(int task) => Inputs(task).shape[0];
+    /// <summary>The inputs' names, when the data was built from an inputs record; null for a single tensor.</summary>
+    public IReadOnlyList<string>? InputNames { get; }
 
-    /// <summary>The inputs task <paramref name="task"/> trains on (the one shared tensor for <see cref="DataLayout.Shared"/>).</summary>
-    public Tensor Inputs(int task) => Layout == DataLayout.Shared ? _inputs[0] : _inputs[task];
+    /// <summary>The number of samples of task <paramref name="task"/> (all tasks alike for <see cref="DataLayout.Shared"/>).</summary>
+    public long Count(int task) => InputTensors(task)[0].shape[0];
+
+    /// <summary>The input task <paramref name="task"/> trains on (the one shared tensor for <see cref="DataLayout.Shared"/>), for data of one input.</summary>
+    /// <exception cref="InvalidOperationException">The data holds several inputs (use <see cref="InputTensors"/>).</exception>
+    public Tensor Inputs(int task)
+    {
+        Tensor[] set = InputTensors(task);
+        return set.Length == 1 ? set[0]
+            : throw new InvalidOperationException($"This data holds {set.Length} inputs ({string.Join(", ", InputNames!)}); take them with InputTensors({task}).");
+    }
+
+    /// <summary>Every input tensor task <paramref name="task"/> trains on, in declaration order.</summary>
+    public Tensor[] InputTensors(int task) => Layout == DataLayout.Shared ? _inputs[0] : _inputs[task];
 
     /// <summary>The targets of every task, whole.</summary>
     public TTargets Targets => _targets;
@@ -97,7 +168,7 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
             Tensor target = _targets[k];
             targets[k] = k == keep ? target : full_like(target, target.is_floating_point() ? nan : missingClass);
         }
-        return new MultiTaskData<TTargets>(Layout, _inputs, TTargets.Create(targets));
+        return new MultiTaskData<TTargets>(Layout, _inputs, TTargets.Create(targets), InputNames);
     }
 
     /// <summary>
@@ -134,22 +205,33 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
     private MultiTaskData<TTargets> Subset(Func<int, Tensor> indices)
     {
         var targets = Enumerable.Range(0, TaskCount).Select(k => _targets[k].index_select(0, indices(k))).ToArray();
-        Tensor[] rows = _inputs.Select((x, k) => x.index_select(0, indices(k))).ToArray();
-        return new MultiTaskData<TTargets>(Layout, rows, TTargets.Create(targets));
+        Tensor[][] rows = _inputs.Select((set, k) => set.Select(x => x.index_select(0, indices(k))).ToArray()).ToArray();
+        return new MultiTaskData<TTargets>(Layout, rows, TTargets.Create(targets), InputNames);
     }
 
-    /// <summary>A batch of the shared dataset: the inputs and every task's targets at <paramref name="indices"/>.</summary>
+    /// <summary>A batch of the shared dataset of one input: the input and every task's targets at <paramref name="indices"/>.</summary>
     public (Tensor Input, TTargets Targets) Batch(Tensor indices)
+    {
+        var (inputs, targets) = BatchInputs(indices);
+        return (inputs.Length == 1 ? inputs[0] : throw new InvalidOperationException($"This data holds {inputs.Length} inputs; take a batch of all of them with BatchInputs."), targets);
+    }
+
+    /// <summary>A batch of the shared dataset: every input and every task's targets at <paramref name="indices"/>.</summary>
+    public (Tensor[] Inputs, TTargets Targets) BatchInputs(Tensor indices)
     {
         if (Layout != DataLayout.Shared) throw new InvalidOperationException("This data has one dataset per task; take a batch of one task with TaskBatch.");
         var targets = new Tensor[TaskCount];
         for (int task = 0; task < targets.Length; task++) targets[task] = _targets[task].index_select(0, indices);
-        return (_inputs[0].index_select(0, indices), TTargets.Create(targets));
+        return (_inputs[0].Select(x => x.index_select(0, indices)).ToArray(), TTargets.Create(targets));
     }
 
-    /// <summary>A batch of one task: its inputs and targets at <paramref name="indices"/>.</summary>
+    /// <summary>A batch of one task of one input: its input and targets at <paramref name="indices"/>.</summary>
     public (Tensor Input, Tensor Target) TaskBatch(int task, Tensor indices) =>
         (Inputs(task).index_select(0, indices), _targets[task].index_select(0, indices));
+
+    /// <summary>A batch of one task: every input and its targets at <paramref name="indices"/>.</summary>
+    public (Tensor[] Inputs, Tensor Target) TaskBatchInputs(int task, Tensor indices) =>
+        (InputTensors(task).Select(x => x.index_select(0, indices)).ToArray(), _targets[task].index_select(0, indices));
 
     private static void CheckSamples(int task, Tensor target, long expected, string what)
     {

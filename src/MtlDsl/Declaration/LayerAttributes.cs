@@ -265,3 +265,50 @@ public sealed class SigmoidAttribute : LayerAttribute
 public sealed class TanhAttribute : LayerAttribute
 {
 }
+
+/// <summary>
+/// A lookup table of <c>vocabulary</c> learned vectors of size <c>dimension</c>, the first layer of a block that reads
+/// categorical ids (<see cref="InputKind.Ids"/>): ids <c>[d…]</c> (int64, each in <c>[0, vocabulary)</c>) become
+/// <c>[d…, dimension]</c>; one id per sample (an input of shape <c>[]</c>) becomes <c>[dimension]</c>. PyTorch's
+/// <c>nn.Embedding</c> (state-dict name <c>weight</c>, <c>[vocabulary, dimension]</c>, initialised N(0, 1)).
+/// </summary>
+public sealed class EmbeddingAttribute(int vocabulary, int dimension) : LayerAttribute
+{
+    /// <summary>The number of distinct ids.</summary>
+    public int Vocabulary { get; } = vocabulary;
+    /// <summary>The size of each id's vector.</summary>
+    public int Dimension { get; } = dimension;
+    /// <summary>
+    /// Optional: an id in <c>[0, vocabulary)</c> that stands for "none" (padding): its vector starts at zero and never
+    /// learns. Not written: no padding id.
+    /// </summary>
+    public int PaddingIndex { get; set; } = -1;
+}
+
+/// <summary>How a pooled embedding bag combines the vectors of one sample's ids.</summary>
+public enum BagMode
+{
+    /// <summary>The mean of the vectors (over the ids that are not the padding id).</summary>
+    Mean,
+
+    /// <summary>The sum of the vectors.</summary>
+    Sum,
+}
+
+/// <summary>
+/// A pooled embedding for a multi-valued categorical feature: each sample's ids <c>[L]</c> (int64, each in
+/// <c>[0, vocabulary)</c>) become the sum or mean of their vectors, <c>[dimension]</c>. Samples with fewer than L
+/// values fill the rest with <see cref="PaddingIndex"/>, which the pooling leaves out (a sample of padding only gets
+/// zeros). PyTorch's <c>nn.EmbeddingBag</c> on a 2-D input (state-dict name <c>weight</c>).
+/// </summary>
+public sealed class EmbeddingBagAttribute(int vocabulary, int dimension) : LayerAttribute
+{
+    /// <summary>The number of distinct ids.</summary>
+    public int Vocabulary { get; } = vocabulary;
+    /// <summary>The size of each id's vector and of the pooled output.</summary>
+    public int Dimension { get; } = dimension;
+    /// <summary>How the vectors are pooled. Default <see cref="BagMode.Mean"/>.</summary>
+    public BagMode Mode { get; set; } = BagMode.Mean;
+    /// <summary>Optional: the id in <c>[0, vocabulary)</c> that fills a sample's unused places; left out of the pooling and never learned.</summary>
+    public int PaddingIndex { get; set; } = -1;
+}

@@ -10,16 +10,67 @@ public sealed class MultiTaskModelAttribute : Attribute
 {
 }
 
-/// <summary>The shape of one input sample, without the batch dimension: <c>[Input(3, 28, 28)]</c> for 3×28×28 images.</summary>
-[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+/// <summary>
+/// Declares an input of the model: the shape of one sample without the batch dimension, <c>[Input(3, 28, 28)]</c> for
+/// 3×28×28 images. A model that reads several inputs names each, <c>[Input("Measurements", 4)]</c>,
+/// <c>[Input("Island", Kind = InputKind.Ids)]</c>, and its blocks say which they read (<see cref="TrunkAttribute.Reads"/>,
+/// <see cref="ConcatAttribute"/>); the generator then emits a typed <c>Inputs</c> record with one tensor per input.
+/// </summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false, AllowMultiple = true)]
 public sealed class InputAttribute : Attribute
 {
-    /// <summary>Declares the input shape.</summary>
+    /// <summary>Declares the model's one input by its shape.</summary>
     /// <param name="shape">The sizes of the sample's dimensions: <c>(features)</c>, <c>(channels, length)</c> or <c>(channels, height, width)</c>.</param>
     public InputAttribute(params int[] shape) => Shape = shape;
 
+    /// <summary>Declares a named input.</summary>
+    /// <param name="name">The input's name: a C# identifier, the property of the generated <c>Inputs</c> record.</param>
+    /// <param name="shape">The sizes of the sample's dimensions; none for one id per sample (<see cref="InputKind.Ids"/>).</param>
+    public InputAttribute(string name, params int[] shape)
+    {
+        Name = name;
+        Shape = shape;
+    }
+
+    /// <summary>The input's name; null for a model's one unnamed input.</summary>
+    public string? Name { get; }
+
     /// <summary>The sizes of the sample's dimensions.</summary>
     public int[] Shape { get; }
+
+    /// <summary>What the input holds: features (floating point, the default) or categorical ids (int64) that an embedding reads.</summary>
+    public InputKind Kind { get; set; } = InputKind.Features;
+}
+
+/// <summary>What an input holds.</summary>
+public enum InputKind
+{
+    /// <summary>Numbers in the model's floating-point type (float32 unless the model was converted).</summary>
+    Features,
+
+    /// <summary>
+    /// Categorical ids (int64): read by an <see cref="EmbeddingAttribute"/> or <see cref="EmbeddingBagAttribute"/>, the
+    /// first layer of the block that reads the input. An id outside the embedding's vocabulary is an error at run time
+    /// naming the input.
+    /// </summary>
+    Ids,
+}
+
+/// <summary>
+/// Makes a block read several inputs or earlier trunk blocks at once, concatenated along their first dimension
+/// (features of vectors, channels of images and sequences; the other dimensions must be equal, checked at compile
+/// time): <c>[Trunk, Concat("Measurements", nameof(IslandEmbedding))]</c>. Name an input by its declared name, a
+/// block with <c>nameof</c>.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class ConcatAttribute : Attribute
+{
+    /// <summary>Declares what the block reads.</summary>
+    /// <param name="sources">Two or more inputs or earlier trunk blocks, in the order they are concatenated.</param>
+    public ConcatAttribute(params string[] sources) => Sources = sources;
+
+    /// <summary>The inputs and blocks concatenated, in order.</summary>
+    public string[] Sources { get; }
 }
 
 /// <summary>
@@ -32,6 +83,12 @@ public sealed class InputAttribute : Attribute
 [AttributeUsage(AttributeTargets.Property, Inherited = false)]
 public sealed class TrunkAttribute : Attribute
 {
+    /// <summary>
+    /// Optional, in hard parameter sharing: the input (by its declared name) or earlier trunk block
+    /// (<c>nameof(Stem)</c>) the block reads. Default: the previous trunk block, and for the first one the model's
+    /// input (a model with several inputs says what its first block reads).
+    /// </summary>
+    public string? Reads { get; set; }
 }
 
 /// <summary>

@@ -52,4 +52,12 @@ public static class Layers
     /// <summary>A 2-D convolution with a square kernel and zero padding.</summary>
     public static BlockAlignedConv Conv2d(long inChannels, long outChannels, long kernelSize, long stride, long padding, long dilation, bool bias) =>
         BlockAlignedConv.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, bias);
+
+    /// <summary>An embedding table (TorchSharp's <c>Embedding</c>, PyTorch's: state-dict name <c>weight</c>).</summary>
+    public static TorchSharp.Modules.Embedding Embedding(long vocabulary, long dimension, long? paddingIndex) =>
+        TorchSharp.torch.nn.Embedding(vocabulary, dimension, padding_idx: paddingIndex);
+
+    /// <summary>A pooled embedding bag (<see cref="PooledEmbedding"/>).</summary>
+    public static PooledEmbedding EmbeddingBag(long vocabulary, long dimension, BagMode mode, long? paddingIndex) =>
+        new(vocabulary, dimension, mode, paddingIndex);
 }

@@ -45,9 +45,10 @@ public sealed class ModelSummary
 {
     /// <summary>Creates a summary.</summary>
     public ModelSummary(string model, IReadOnlyList<int> inputShape, IReadOnlyList<string> trunkBlocks, IReadOnlyList<LayerSummary> layers,
-        ModelArchitecture architecture = ModelArchitecture.HardSharing)
+        ModelArchitecture architecture = ModelArchitecture.HardSharing, IReadOnlyList<InputDefinition>? inputs = null)
     {
         Model = model;
+        Inputs = inputs ?? [new InputDefinition("input", inputShape)];
         Architecture = architecture;
         InputShape = inputShape;
         TrunkBlocks = trunkBlocks;
@@ -61,7 +62,10 @@ public sealed class ModelSummary
     /// <summary>The architecture the model was declared with.</summary>
     public ModelArchitecture Architecture { get; }
 
-    /// <summary>The input shape of one sample.</summary>
+    /// <summary>The model's inputs, in declaration order.</summary>
+    public IReadOnlyList<InputDefinition> Inputs { get; }
+
+    /// <summary>The shape of one sample of the first (or only) input.</summary>
     public IReadOnlyList<int> InputShape { get; }
 
     /// <summary>The trunk's blocks in the order they run (in hard sharing a chain, in the other architectures the stages or levels).</summary>
@@ -90,7 +94,9 @@ public sealed class ModelSummary
         int width = nameWidth + layerWidth + shapeWidth + paramWidth + 6;
 
         var text = new StringBuilder();
-        text.Append(Model).Append(" (input ").Append(FormatShape(InputShape));
+        text.Append(Model);
+        if (Inputs.Count == 1 && Inputs[0] is { Name: "input", Kind: InputKind.Features }) text.Append(" (input ").Append(FormatShape(InputShape));
+        else text.Append(" (inputs ").Append(string.Join(", ", Inputs.Select(i => $"{i.Name} {(i.Kind == InputKind.Ids ? "ids " : "")}{FormatShape(i.Shape)}")));
         if (Architecture != ModelArchitecture.HardSharing) text.Append(", ").Append(Architecture);
         text.AppendLine(")");
         text.AppendLine(new string('-', width));

@@ -24,8 +24,11 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     /// <summary>The tasks in declaration order.</summary>
     public abstract IReadOnlyList<TaskDefinition> Tasks { get; }
 
-    /// <summary>The shape of one input sample, without the batch dimension.</summary>
+    /// <summary>The shape of one sample of the model's first (or only) input, without the batch dimension.</summary>
     public abstract IReadOnlyList<int> InputShape { get; }
+
+    /// <summary>The model's inputs in declaration order (one, named <c>input</c>, unless the model names several).</summary>
+    public abstract IReadOnlyList<InputDefinition> DeclaredInputs { get; }
 
     /// <summary>The architecture the model was declared with.</summary>
     public abstract ModelArchitecture Architecture { get; }
@@ -41,19 +44,24 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         named_parameters().Where(p => SharedModules.Any(m => p.name == m || p.name.StartsWith(m + ".", StringComparison.Ordinal))).Select(p => p.parameter).ToList();
 
     /// <summary>
-    /// Runs the shared part on a checked input and returns every task's representation (declaration order). Tasks
-    /// that read the same representation get the same tensor.
+    /// Runs the shared part on checked inputs (one tensor per declared input) and returns every task's
+    /// representation (declaration order). Tasks that read the same representation get the same tensor.
     /// </summary>
-    protected abstract Tensor[] RunShared(Tensor input);
+    protected abstract Tensor[] RunShared(Tensor[] inputs);
 
     /// <summary>The representation of one task only; by default all of them are computed.</summary>
-    protected virtual Tensor RunShared(Tensor input, int task) => RunShared(input)[task];
+    protected virtual Tensor RunShared(Tensor[] inputs, int task) => RunShared(inputs)[task];
 
     /// <summary>Runs the head of task <paramref name="task"/> on its representation.</summary>
     protected abstract Tensor RunHead(int task, Tensor representation);
 
     /// <summary>Runs the shared part once and every head on its task's representation.</summary>
+    /// <exception cref="InputTensorException">The input does not fit the model's declared input.</exception>
     public override TOutputs forward(Tensor input) => ForwardHeads(ForwardRepresentations(input));
+
+    /// <summary>Runs the shared part once on every input and every head on its task's representation.</summary>
+    /// <exception cref="InputTensorException">An input does not fit its declaration (shape, type, ids out of range).</exception>
+    public TOutputs forward(IModelInputs inputs) => ForwardHeads(ForwardRepresentations(inputs));
 
     /// <summary>Runs every head on its task's representation (<paramref name="representations"/>: one per task, declaration order).</summary>
     public TOutputs ForwardHeads(IReadOnlyList<Tensor> representations)
@@ -68,20 +76,46 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     }
 
     /// <summary>Every task's representation (declaration order); tasks that read the same one get the same tensor.</summary>
-    public Tensor[] ForwardRepresentations(Tensor input)
+    public Tensor[] ForwardRepresentations(Tensor input) => ForwardRepresentations(One(input));
+
+    /// <summary>Every task's representation from every input (declaration order).</summary>
+    public Tensor[] ForwardRepresentations(IModelInputs inputs) => ForwardRepresentations(InputChecks.Tensors(GetName(), DeclaredInputs, inputs));
+
+    internal TOutputs Forward(Tensor[] inputs) => ForwardHeads(ForwardRepresentations(inputs));
+
+    internal Tensor[] ForwardRepresentations(Tensor[] inputs)
     {
-        CheckInput(input);
-        return RunShared(input);
+        CheckInputs(inputs);
+        return RunShared(inputs);
     }
 
     /// <summary>Runs the shared part and one task's head only (to train or evaluate a task on its own data).</summary>
-    public Tensor ForwardTask(int task, Tensor input)
+    public Tensor ForwardTask(int task, Tensor input) => ForwardTask(task, One(input));
+
+    /// <summary>Runs the shared part on every input and one task's head only.</summary>
+    public Tensor ForwardTask(int task, IModelInputs inputs) => ForwardTask(task, InputChecks.Tensors(GetName(), DeclaredInputs, inputs));
+
+    internal Tensor ForwardTask(int task, Tensor[] inputs)
     {
         if ((uint)task >= (uint)Tasks.Count)
             throw new ArgumentOutOfRangeException(nameof(task), task, $"{GetName()} has {Tasks.Count} tasks (0 to {Tasks.Count - 1}).");
-        CheckInput(input);
-        return RunHead(task, RunShared(input, task));
+        CheckInputs(inputs);
+        return RunHead(task, RunShared(inputs, task));
     }
+
+    // A single tensor for a model of one input.
+    internal Tensor[] One(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        IReadOnlyList<InputDefinition> declared = DeclaredInputs;
+        if (declared.Count != 1)
+            throw new ArgumentException(
+                $"{GetName()} reads {declared.Count} inputs ({string.Join(", ", declared)}); pass them together, one tensor each, as a {GetName()}.Inputs record.", nameof(input));
+        return [input];
+    }
+
+    internal void CheckInputs(Tensor[] inputs) =>
+        InputChecks.Check(GetName(), DeclaredInputs, inputs, parameters().FirstOrDefault()?.dtype);
 
     /// <summary>
     /// The joint loss Σ λ·L with the tasks' static weights, and each task's own loss. Every target is checked
@@ -106,30 +140,5 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         for (int task = 0; task < losses.Length; task++)
             losses[task] = TaskLosses.Compute(Tasks[task], outputs[task], targets[task], out present[task]);
         return losses;
-    }
-
-    private void CheckInput(Tensor input)
-    {
-        ArgumentNullException.ThrowIfNull(input);
-        IReadOnlyList<int> expected = InputShape;
-        long[] shape = input.shape;
-        bool fits = shape.Length == expected.Count + 1;
-        for (int d = 0; fits && d < expected.Count; d++)
-            fits = shape[d + 1] == expected[d];
-        if (!fits)
-            throw new ArgumentException(
-                $"{GetName()}: the input has shape {TaskLosses.Format(input.shape)}, expected [N, {string.Join(", ", expected)}] " +
-                $"(a batch of samples of the declared input shape {ModelSummary.FormatShape(expected)}).", nameof(input));
-
-        // The type, checked here rather than deep in libtorch ("mat1 and mat2 must have the same dtype").
-        // A model without parameters (only pooling and activations) computes in whatever type it is given.
-        if (parameters().FirstOrDefault()?.dtype is not ScalarType model) return;
-        if (input.dtype != model)
-            throw new ArgumentException(
-                $"{GetName()}: the input is {input.dtype}, the model computes in {model}. " +
-                (input.is_floating_point()
-                    ? $"Convert the input (input.to(ScalarType.{model})), or the model (model.to(ScalarType.{input.dtype}))."
-                    : $"Convert the input to {model} (input.to(ScalarType.{model})), scaled as the model expects (8-bit images usually to [0, 1])."),
-                nameof(input));
     }
 }

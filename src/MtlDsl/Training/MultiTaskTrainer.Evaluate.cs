@@ -48,8 +48,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 foreach (Tensor indices in Batches.Epoch(data.Count(0), batchSize, 0, 0, shuffle: false))
                 {
                     using var scope = torch.NewDisposeScope();
-                    var (input, targets) = data.Batch(indices);
-                    TOutputs outputs = _model.forward(input);
+                    var (input, targets) = data.BatchInputs(indices);
+                    TOutputs outputs = _model.Forward(input);
                     for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task]);
                 }
             }
@@ -59,7 +59,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     foreach (Tensor indices in Batches.Epoch(data.Count(task), batchSize, 0, 0, shuffle: false))
                     {
                         using var scope = torch.NewDisposeScope();
-                        var (input, target) = data.TaskBatch(task, indices);
+                        var (input, target) = data.TaskBatchInputs(task, indices);
                         Add(task, _model.ForwardTask(task, input), target);
                     }
             }
@@ -84,5 +84,15 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     {
         if (data.TaskCount != _model.Tasks.Count)
             throw new ArgumentException($"The data has {data.TaskCount} tasks, the model {_model.Tasks.Count}.", parameter);
+        // The inputs: as many as the model declares, by the same names (a record of another model is refused here,
+        // not at the first batch). Shapes, types and ids are checked batch by batch.
+        var declared = _model.DeclaredInputs.Select(d => d.Name).ToList();
+        int count = data.InputTensors(0).Length;
+        if (count != declared.Count || data.InputNames is { } names && !names.SequenceEqual(declared))
+            throw new ArgumentException(
+                $"{_model.GetName()} reads {(declared.Count == 1 ? "one input" : $"the inputs {string.Join(", ", declared)}")}; the data holds " +
+                (data.InputNames is { } given ? string.Join(", ", given) : count == 1 ? "one tensor" : $"{count} tensors") +
+                (declared.Count > 1 ? $". Build it from a {_model.GetName()}.Inputs record (MultiTaskData.Shared(new {_model.GetName()}.Inputs(…), targets))." : "."),
+                parameter);
     }
 }

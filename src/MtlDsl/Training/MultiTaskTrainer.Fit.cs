@@ -138,7 +138,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 steps.Add(losses =>
                 {
                     using var scope = torch.NewDisposeScope();
-                    var (input, targets) = train.Batch(indices);
+                    var (input, targets) = train.BatchInputs(indices);
                     StepLosses(input, targets).CopyTo(losses, 0);
                 });
             return steps;
@@ -151,9 +151,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 steps.Add(losses =>
                 {
                     using var scope = torch.NewDisposeScope();
-                    var inputs = new Tensor[perTask.Length];
+                    var inputs = new Tensor[perTask.Length][];
                     var targets = new Tensor[perTask.Length];
-                    for (int k = 0; k < perTask.Length; k++) (inputs[k], targets[k]) = train.TaskBatch(k, perTask[k]);
+                    for (int k = 0; k < perTask.Length; k++) (inputs[k], targets[k]) = train.TaskBatchInputs(k, perTask[k]);
                     StepLosses(inputs, TTargets.Create(targets)).CopyTo(losses, 0);
                 });
             return steps;
@@ -163,7 +163,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             steps.Add(losses =>
             {
                 using var scope = torch.NewDisposeScope();
-                var (input, target) = train.TaskBatch(task, indices);
+                var (input, target) = train.TaskBatchInputs(task, indices);
                 losses[task] = StepTask(task, input, target).Loss;
             });
         return steps;

@@ -140,10 +140,14 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// <exception cref="TaskTensorException">A target does not fit its head's output.</exception>
     /// <exception cref="NonFiniteLossException">A loss is NaN or infinite; the optimizer step is skipped.</exception>
     /// <exception cref="NonFiniteGradientException">A gradient is NaN or infinite; the optimizer step is skipped.</exception>
-    public TLossValues Step(Tensor input, TTargets targets) => Values(StepLosses(input, targets));
+    public TLossValues Step(Tensor input, TTargets targets) => Values(StepLosses(_model.One(input), targets));
+
+    /// <summary>One training step on a batch of a model of several inputs (its generated <c>Inputs</c> record); see <see cref="Step(Tensor, TTargets)"/>.</summary>
+    /// <exception cref="InputTensorException">An input does not fit its declaration.</exception>
+    public TLossValues Step(IModelInputs inputs, TTargets targets) => Values(StepLosses(InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, inputs), targets));
 
     // Step, returning each task's loss.
-    internal double[] StepLosses(Tensor input, TTargets targets)
+    internal double[] StepLosses(Tensor[] input, TTargets targets)
     {
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
@@ -171,7 +175,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         }
         else
         {
-            outputs = _model.forward(input);
+            outputs = _model.Forward(input);
         }
 
         bool[] present = [];
@@ -318,7 +322,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// the batch holds no label of the task).
     /// </summary>
     /// <exception cref="NotSupportedException">The strategy adapts its weights from all tasks' losses or gradients.</exception>
-    public (double Weighted, double Loss) StepTask(int task, Tensor input, Tensor target)
+    public (double Weighted, double Loss) StepTask(int task, Tensor input, Tensor target) => StepTask(task, _model.One(input), target);
+
+    /// <summary>One training step on one task alone, for a model of several inputs; see <see cref="StepTask(int, Tensor, Tensor)"/>.</summary>
+    public (double Weighted, double Loss) StepTask(int task, IModelInputs inputs, Tensor target) =>
+        StepTask(task, InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, inputs), target);
+
+    internal (double Weighted, double Loss) StepTask(int task, Tensor[] input, Tensor target)
     {
         IReadOnlyList<double> fixedWeights = Weighting.FixedWeights ?? throw OneTaskUnsupported();
         if ((uint)task >= (uint)_model.Tasks.Count)
@@ -350,10 +360,21 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// trainer in representation mode refuses this step.
     /// </summary>
     /// <exception cref="NotSupportedException">The trainer uses <see cref="GradientMode.Representation"/> with a gradient method.</exception>
-    public TLossValues Step(IReadOnlyList<Tensor> inputs, TTargets targets) => Values(StepLosses(inputs, targets));
+    public TLossValues Step(IReadOnlyList<Tensor> inputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return Values(StepLosses(inputs.Select(_model.One).ToArray(), targets));
+    }
+
+    /// <summary>One training step with one batch per task, for a model of several inputs: one <c>Inputs</c> record per task; see <see cref="Step(IReadOnlyList{Tensor}, TTargets)"/>.</summary>
+    public TLossValues Step(IReadOnlyList<IModelInputs> inputs, TTargets targets)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        return Values(StepLosses(inputs.Select(x => InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, x)).ToArray(), targets));
+    }
 
     // Step with one batch per task, returning each task's loss.
-    internal double[] StepLosses(IReadOnlyList<Tensor> inputs, TTargets targets)
+    internal double[] StepLosses(IReadOnlyList<Tensor[]> inputs, TTargets targets)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count != _model.Tasks.Count)
@@ -382,7 +403,12 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     }
 
     /// <summary>The losses on a batch in evaluation mode, without gradients, with the declared weights; the training mode is restored after.</summary>
-    public TLossValues Evaluate(Tensor input, TTargets targets)
+    public TLossValues Evaluate(Tensor input, TTargets targets) => Evaluate(_model.One(input), targets);
+
+    /// <summary>The losses on a batch of a model of several inputs; see <see cref="Evaluate(Tensor, TTargets)"/>.</summary>
+    public TLossValues Evaluate(IModelInputs inputs, TTargets targets) => Evaluate(InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, inputs), targets);
+
+    private TLossValues Evaluate(Tensor[] input, TTargets targets)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
@@ -390,7 +416,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _model.eval();
         try
         {
-            Tensor[] losses = _model.ComputeTaskLosses(_model.forward(input), targets, out bool[] present);
+            Tensor[] losses = _model.ComputeTaskLosses(_model.Forward(input), targets, out bool[] present);
             double[] values = ReadValues(losses, present, StepCount);
             return Values(values, _model.Tasks.Select(t => t.Weight).ToArray());
         }

@@ -52,6 +52,13 @@ namespace SeedExample
         /// <summary>The number of trainable parameters, counted at compile time.</summary>
         public const long ParameterCount = 500589;
 
+        /// <summary>The inputs in declaration order: name, per-sample shape, kind, and for ids the vocabulary every id must lie in.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions { get; } = new global::MtlDsl.InputDefinition[]
+        {
+            new("input", new int[] { 3, 28, 28 }, global::MtlDsl.InputKind.Features, 0, ""),
+        };
+
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
@@ -74,7 +81,8 @@ namespace SeedExample
                 new("detection", 1, "ReLU", new int[] { 128, 7, 7 }, 0),
                 new("detection", 2, "Conv2d(128→35, k=1)", new int[] { 35, 7, 7 }, 4515),
             },
-            global::MtlDsl.ModelArchitecture.HardSharing);
+            global::MtlDsl.ModelArchitecture.HardSharing,
+            InputDefinitions);
 
         /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -93,6 +101,9 @@ namespace SeedExample
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
+
+        /// <inheritdoc />
         public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
 
         /// <inheritdoc />
@@ -100,9 +111,9 @@ namespace SeedExample
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _features.forward(input);
+            global::TorchSharp.torch.Tensor block0 = _features.forward(inputs[0]);
             return new global::TorchSharp.torch.Tensor[] { block0, block0 };
         }
 

@@ -56,6 +56,13 @@ namespace MtlDsl.TestModels
         /// <summary>The number of trainable parameters, counted at compile time.</summary>
         public const long ParameterCount = 1459;
 
+        /// <summary>The inputs in declaration order: name, per-sample shape, kind, and for ids the vocabulary every id must lie in.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions { get; } = new global::MtlDsl.InputDefinition[]
+        {
+            new("input", new int[] { 1, 16, 16 }, global::MtlDsl.InputKind.Features, 0, ""),
+        };
+
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
@@ -75,7 +82,8 @@ namespace MtlDsl.TestModels
                 new("label", 0, "Linear(16→10)", new int[] { 10 }, 170),
                 new("edges", 0, "Conv2d(8→1, k=1)", new int[] { 1, 8, 8 }, 9),
             },
-            global::MtlDsl.ModelArchitecture.HardSharing);
+            global::MtlDsl.ModelArchitecture.HardSharing,
+            InputDefinitions);
 
         /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -94,6 +102,9 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
+
+        /// <inheritdoc />
         public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
 
         /// <inheritdoc />
@@ -101,9 +112,9 @@ namespace MtlDsl.TestModels
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _early.forward(input);
+            global::TorchSharp.torch.Tensor block0 = _early.forward(inputs[0]);
             global::TorchSharp.torch.Tensor block1 = _late.forward(block0);
             return new global::TorchSharp.torch.Tensor[] { block1, block0 };
         }

@@ -66,6 +66,13 @@ namespace MtlDsl.TestModels.Architectures
         /// <summary>The number of trainable parameters, counted at compile time.</summary>
         public const long ParameterCount = 8349;
 
+        /// <summary>The inputs in declaration order: name, per-sample shape, kind, and for ids the vocabulary every id must lie in.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions { get; } = new global::MtlDsl.InputDefinition[]
+        {
+            new("input", new int[] { 1, 12, 12 }, global::MtlDsl.InputKind.Features, 0, ""),
+        };
+
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
@@ -103,7 +110,8 @@ namespace MtlDsl.TestModels.Architectures
                 new("position", 2, "Tanh", new int[] { 16 }, 0),
                 new("position", 3, "Linear(16→2)", new int[] { 2 }, 34),
             },
-            global::MtlDsl.ModelArchitecture.CGC);
+            global::MtlDsl.ModelArchitecture.CGC,
+            InputDefinitions);
 
         /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -122,6 +130,9 @@ namespace MtlDsl.TestModels.Architectures
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
+
+        /// <inheritdoc />
         public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.CGC;
 
         /// <inheritdoc />
@@ -129,7 +140,7 @@ namespace MtlDsl.TestModels.Architectures
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input) => global::MtlDsl.Architectures.Mixture.Forward(new global::MtlDsl.Architectures.ExpertBlock[] { _stem, _stage }, __gates, input);
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs) => global::MtlDsl.Architectures.Mixture.Forward(new global::MtlDsl.Architectures.ExpertBlock[] { _stem, _stage }, __gates, inputs[0]);
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]

@@ -49,6 +49,13 @@ namespace MtlDsl.TestModels
         /// <summary>The number of trainable parameters, counted at compile time.</summary>
         public const long ParameterCount = 2909;
 
+        /// <summary>The inputs in declaration order: name, per-sample shape, kind, and for ids the vocabulary every id must lie in.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions { get; } = new global::MtlDsl.InputDefinition[]
+        {
+            new("input", new int[] { 2, 64 }, global::MtlDsl.InputKind.Features, 0, ""),
+        };
+
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
@@ -68,7 +75,8 @@ namespace MtlDsl.TestModels
                 new("level", 2, "Flatten", new int[] { 224 }, 0),
                 new("level", 3, "Linear(224→1)", new int[] { 1 }, 225),
             },
-            global::MtlDsl.ModelArchitecture.HardSharing);
+            global::MtlDsl.ModelArchitecture.HardSharing,
+            InputDefinitions);
 
         /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -87,6 +95,9 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
+
+        /// <inheritdoc />
         public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
 
         /// <inheritdoc />
@@ -94,9 +105,9 @@ namespace MtlDsl.TestModels
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _encoder.forward(input);
+            global::TorchSharp.torch.Tensor block0 = _encoder.forward(inputs[0]);
             return new global::TorchSharp.torch.Tensor[] { block0, block0 };
         }
 

@@ -67,6 +67,13 @@ namespace MtlDsl.TestModels
         /// <summary>The number of trainable parameters, counted at compile time.</summary>
         public const long ParameterCount = 3988;
 
+        /// <summary>The inputs in declaration order: name, per-sample shape, kind, and for ids the vocabulary every id must lie in.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions { get; } = new global::MtlDsl.InputDefinition[]
+        {
+            new("input", new int[] { 12 }, global::MtlDsl.InputKind.Features, 0, ""),
+        };
+
         /// <summary>The compile-time summary: every layer with its output shape and parameter count.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public static global::MtlDsl.ModelSummary Summary { get; } = new global::MtlDsl.ModelSummary(
@@ -90,7 +97,8 @@ namespace MtlDsl.TestModels
                 new("body_mass", 1, "LeakyReLU(0.2)", new int[] { 8 }, 0),
                 new("body_mass", 2, "Linear(8→1, no bias)", new int[] { 1 }, 8),
             },
-            global::MtlDsl.ModelArchitecture.HardSharing);
+            global::MtlDsl.ModelArchitecture.HardSharing,
+            InputDefinitions);
 
         /// <summary>The tasks in declaration order: name, loss, static weight, per-sample output shape, and the representation the head reads.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -110,6 +118,9 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
 
         /// <inheritdoc />
+        public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
+
+        /// <inheritdoc />
         public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
 
         /// <inheritdoc />
@@ -117,9 +128,9 @@ namespace MtlDsl.TestModels
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor input)
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _encoder.forward(input);
+            global::TorchSharp.torch.Tensor block0 = _encoder.forward(inputs[0]);
             global::TorchSharp.torch.Tensor block1 = _bottleneck.forward(block0);
             return new global::TorchSharp.torch.Tensor[] { block1, block1, block1 };
         }
