@@ -737,7 +737,7 @@ public sealed partial class MultiTaskModelGenerator
         private static string Indexed(string array, int count) =>
             string.Join(", ", Enumerable.Range(0, count).Select(k => $"{array}[{k.ToString(CultureInfo.InvariantCulture)}]"));
 
-        private static string IntList(IReadOnlyList<int> values) =>
+        private static string IntList(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
             $"new int[] {{ {string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)))} }}";
 
         private static string DoubleLiteral(double value)

@@ -215,7 +215,7 @@ public sealed partial class MultiTaskModelGenerator
                         $"the input name \"{name}\" is not a C# identifier, and it becomes a property of the generated Inputs record; use letters, digits and underscores, not starting with a digit");
                 else if (!names.Add(name))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName, $"two inputs are named '{name}'; give each its own name");
-                else if (name == "Inputs" || name == "InputNames" || Emitter.RecordMembers.ContainsKey(name))
+                else if (name is "Inputs" or "InputNames" or "Names" || Emitter.RecordMembers.ContainsKey(name))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName,
                         $"the input name '{name}' is taken by the generated Inputs record ({(name == "Inputs" ? "its own name" : "one of its members")}); rename the input");
                 else if (model.Blocks.FirstOrDefault(b => b.Name.TrimStart('@') == name) is { } block)
