@@ -65,9 +65,10 @@ internal static class AttributeReader
         return new AttributeArguments(values);
     }
 
-    // A constant as plain data: arrays become object arrays of their elements; an enum is its underlying number.
+    // A constant as plain data: arrays become object arrays of their elements (a null array, (int[])null, is null:
+    // its Values would throw); an enum is its underlying number.
     private static object? Value(TypedConstant constant) =>
-        constant.Kind == TypedConstantKind.Array ? constant.Values.Select(Value).ToArray() : constant.Value;
+        constant.Kind == TypedConstantKind.Array ? (constant.IsNull ? null : constant.Values.Select(Value).ToArray()) : constant.Value;
 
     // Where each argument is written, by PascalCase parameter or property name (the first of a params list).
     private static Dictionary<string, LocationInfo?> ArgumentLocations(AttributeSyntax syntax, IMethodSymbol constructor)
@@ -103,7 +104,8 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
     {
         "Bias" or "OneGate" or "AlignCorners" or "ReLUAfterSum" => v.Value.Value is bool,
         "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
-        "Shape" or "NormalizedShape" => v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
+        // A null array ((int[])null) compiles: it reads as empty (MTL002 for a shape; LayerNorm's last dimension).
+        "Shape" or "NormalizedShape" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
         "Loss" => v.Value.Value is int,
         "Reads" => v.Value.Value is string or null,
         "Name" => v.Value.Value is string or null,

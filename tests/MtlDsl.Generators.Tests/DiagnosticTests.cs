@@ -350,6 +350,156 @@ public class DiagnosticTests
     public void ABlockTakingAnArchitecturesStateName() =>
         Assert.Contains("'gates'", AssertSingle(Model(Images + "\n[MMoE(2)]", Stages.Replace("Sequential Stage", "Sequential Gates") + ImageTasks), "MTL009", "Gates"));
 
+    // Named inputs, ids, embeddings and concatenation.
+    private const string TwoInputs = "[Input(\"Dense\", 4)]\n[Input(\"Ids\", 3, Kind = InputKind.Ids)]";
+    private const string Embedded = "    [Trunk(Reads = \"Ids\"), EmbeddingBag(10, 4)] public partial Sequential Bag { get; }\n";
+    private const string Body = "    [Trunk, Concat(\"Dense\", nameof(Bag)), Linear(8)] public partial Sequential Body { get; }\n";
+
+    [Fact]
+    public void ValidModelOfTwoNamedInputsHasNoDiagnostic() =>
+        Assert.Empty(GeneratorHarness.Diagnostics(Model(TwoInputs, Embedded + Body + TwoTasks)));
+
+    [Fact]
+    public void SeveralInputsNeedNames() =>
+        Assert.Contains("so each needs a name", AssertSingle(Model("[Input(4)]\n[Input(\"Ids\", 3, Kind = InputKind.Ids)]", Embedded +
+            "    [Trunk, Concat(\"input\", nameof(Bag)), Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks), "MTL031", "Input(4)"));
+
+    [Theory]
+    [InlineData("[Input(\"Dense\", 4)]\n[Input(\"Dense\", 3, Kind = InputKind.Ids)]", "\"Dense\"", "two inputs are named 'Dense'")]
+    [InlineData("[Input(\"Dense\", 4)]\n[Input(\"two words\", 3, Kind = InputKind.Ids)]", "\"two words\"", "is not a C# identifier")]
+    [InlineData("[Input(\"Dense\", 4)]\n[Input(\"Count\", 3, Kind = InputKind.Ids)]", "\"Count\"", "taken by the generated Inputs record")]
+    [InlineData("[Input(\"Dense\", 4)]\n[Input(\"Body\", 3, Kind = InputKind.Ids)]", "\"Body\"", "has the name of block 'Body'")]
+    [InlineData("[Input(\"Dense\", 4)]\n[Input(\"Ids\", 3, Kind = (InputKind)7)]", "Kind = (InputKind)7", "Kind 7, which is not an InputKind")]
+    public void InvalidInputDeclarations(string inputs, string underlined, string message)
+    {
+        string members = (inputs.Contains("\"Ids\"", StringComparison.Ordinal) ? Embedded : "    [Trunk(Reads = \"Dense\"), Linear(4)] public partial Sequential Bag { get; }\n") +
+            "    [Trunk, Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks;
+        var diagnostics = GeneratorHarness.Diagnostics(Model(inputs, members));
+        Diagnostic diagnostic = Assert.Single(diagnostics, d => d.Id == "MTL031");
+        string source = Model(inputs, members);
+        Assert.Equal(underlined, source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        Assert.Contains(message, diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void ANullArrayIsAnEmptyOneNotACrash()
+    {
+        AssertSingle(Model("[Input((int[])null)]", Trunk + TwoTasks), "MTL002", "Input((int[])null)");
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(4)]", "    [Trunk, Linear(8), LayerNorm((int[])null)] public partial Sequential Shared { get; }\n" + TwoTasks)));
+    }
+
+    [Fact]
+    public void AFeaturesInputNeedsAShape() =>
+        Assert.Contains("declares input 'Dense' with an empty shape", AssertSingle(Model("[Input(\"Dense\")]", Trunk + TwoTasks), "MTL002", "Input(\"Dense\")"));
+
+    [Fact]
+    public void ArchitecturesReadOneInputOfFeatures() =>
+        Assert.Contains("the MMoE architecture reads one input of features", AssertSingle(Model("[Input(\"Ids\", 3, Kind = InputKind.Ids), MMoE(2)]",
+            "    [Trunk, EmbeddingBag(10, 4)] public partial Sequential Bag { get; }\n" + TwoTasks), "MTL031", "MMoE(2)"));
+
+    [Fact]
+    public void TheFirstBlockOfSeveralInputsSaysWhatItReads() =>
+        Assert.Contains("reads nothing: model 'M' has 2 inputs (Dense, Ids)", AssertSingle(Model(TwoInputs,
+            "    [Trunk, Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks), "MTL030", "Trunk"));
+
+    [Theory]
+    [InlineData("Concat(\"Dense\", \"Missing\")", "reads 'Missing', which is neither an input nor a trunk block of model 'M': name one of \"Dense\", \"Ids\", nameof(Bag)")]
+    [InlineData("Concat(\"Dense\", nameof(Later))", "reads 'Later', which is declared after it")]
+    [InlineData("Concat(\"Dense\", nameof(A))", "reads 'A', which is a task head")]
+    [InlineData("Concat(\"Dense\", nameof(Body))", "reads 'Body', which is the block itself")]
+    [InlineData("Concat(\"Dense\", null)", "reads an empty or null name")]
+    [InlineData("Concat((string[])null)", "has a [Concat] that names nothing")]
+    public void ATrunkBlockReadsInputsAndEarlierBlocks(string concat, string message)
+    {
+        string source = Model(TwoInputs, Embedded + $"    [Trunk, {concat}, Linear(8)] public partial Sequential Body {{ get; }}\n" +
+            "    [Trunk, Linear(8)] public partial Sequential Later { get; }\n" + TwoTasks);
+        Diagnostic diagnostic = Assert.Single(GeneratorHarness.Diagnostics(source));
+        Assert.Equal("MTL030", diagnostic.Id);
+        Assert.Equal(concat, source.Substring(diagnostic.Location.SourceSpan.Start, diagnostic.Location.SourceSpan.Length));
+        Assert.Contains(message, diagnostic.GetMessage());
+    }
+
+    [Fact]
+    public void ReadsAndConcatAreNotBothWritten() =>
+        Assert.Contains("has both Reads and [Concat]", AssertSingle(Model(TwoInputs, Embedded +
+            "    [Trunk(Reads = \"Dense\"), Concat(\"Dense\", nameof(Bag)), Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks), "MTL030", "Concat(\"Dense\", nameof(Bag))"));
+
+    [Fact]
+    public void ArchitecturesRunTheirBlocksInOrder() =>
+        Assert.Contains("apply to hard parameter sharing only", AssertSingle(Model("[Input(4), MMoE(2)]",
+            "    [Trunk(Reads = \"input\"), Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks), "MTL030", "Reads = \"input\""));
+
+    [Fact]
+    public void AHeadDoesNotConcatenate() =>
+        Assert.Contains("[Concat] applies to trunk blocks", AssertSingle(Model(TwoInputs, Embedded + Body +
+            "    [Task(Loss.MeanSquaredError), Concat(nameof(Bag), nameof(Body)), Linear(1)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }\n"), "MTL025", "Concat(nameof(Bag), nameof(Body))"));
+
+    [Fact]
+    public void AHeadDoesNotReadAnInput() =>
+        Assert.Contains("which is an input", AssertSingle(Model(TwoInputs, Embedded + Body +
+            "    [Task(Loss.MeanSquaredError, Reads = \"Dense\"), Linear(1)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }\n"), "MTL025", "Reads = \"Dense\""));
+
+    [Theory]
+    [InlineData("[Input(\"Dense\", 4)]\n[Input(\"Image\", 1, 4, 4)]", "Concat(\"Dense\", \"Image\")", "the sources differ in rank")]
+    [InlineData("[Input(\"Left\", 2, 4, 4)]\n[Input(\"Image\", 1, 4, 5)]", "Concat(\"Left\", \"Image\")", "dimension 2 differs")]
+    [InlineData("[Input(\"Dense\", 4)]\n[Input(\"Image\", 4, Kind = InputKind.Ids)]", "Concat(\"Dense\", \"Image\")", "mixes categorical ids with features")]
+    [InlineData("[Input(\"Dense\", Kind = InputKind.Ids)]\n[Input(\"Image\", Kind = InputKind.Ids)]", "Concat(\"Dense\", \"Image\")", "one id per sample (shape []) has no dimension to concatenate along")]
+    public void ConcatenatedSourcesAgreeBeyondTheirFirstDimension(string inputs, string concat, string message)
+    {
+        string source = Model(inputs, $"    [Trunk, {concat}, Flatten, Linear(8)] public partial Sequential Body {{ get; }}\n" + TwoTasks);
+        Assert.Contains(message, AssertSingle(source, "MTL032", concat));
+    }
+
+    [Fact]
+    public void AnInputThatNoBlockReadsIsAWarning() =>
+        AssertSingle(Model(TwoInputs + "\n[Input(\"Unused\", 2)]", Embedded + Body + TwoTasks), "MTL033", "Input(\"Unused\", 2)", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void ABlockThatNothingReadsIsAWarningAlsoBesideTheChain() =>
+        AssertSingle(Model(TwoInputs, Embedded + "    [Trunk(Reads = \"Dense\"), Linear(4)] public partial Sequential Side { get; }\n" + Body + TwoTasks),
+            "MTL028", "Side", DiagnosticSeverity.Warning);
+
+    [Theory]
+    [InlineData("Linear(8)", "Linear(8)", "receives [3] but expects features: its input is categorical ids [3]")]
+    [InlineData("Embedding(10, 4)", "Embedding(10, 4)", "receives [4] but expects categorical ids")]
+    public void IdsAndFeaturesGoToTheirOwnLayers(string first, string underlined, string message)
+    {
+        string reads = first.StartsWith("Embedding", StringComparison.Ordinal) ? "Dense" : "Ids";
+        string source = Model(TwoInputs, $"    [Trunk(Reads = \"{reads}\"), {first}, Flatten] public partial Sequential Bag {{ get; }}\n" +
+            "    [Trunk, Concat(\"Dense\", nameof(Bag)), Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks);
+        if (reads == "Dense") source = source.Replace("Concat(\"Dense\", nameof(Bag))", "Concat(\"Ids\", nameof(Bag))").Replace("[Input(\"Ids\", 3, Kind = InputKind.Ids)]", "[Input(\"Ids\", 3)]");
+        Assert.Contains(message, AssertSingle(source, "MTL005", underlined));
+    }
+
+    [Theory]
+    [InlineData("EmbeddingBag(10, 4, PaddingIndex = 10)", "PaddingIndex = 10", "an id of the vocabulary, in [0, 10)")]
+    [InlineData("EmbeddingBag(10, 4, PaddingIndex = -1)", "PaddingIndex = -1", "do not write it")]
+    [InlineData("EmbeddingBag(0, 4)", "0", "Vocabulary")]
+    [InlineData("EmbeddingBag(10, 0)", "0", "Dimension")]
+    [InlineData("EmbeddingBag(10, 4, Mode = (BagMode)2)", "Mode = (BagMode)2", "BagMode.Mean or BagMode.Sum")]
+    public void EmbeddingArgumentsAreInRange(string layer, string underlined, string message)
+    {
+        string source = Model(TwoInputs, $"    [Trunk(Reads = \"Ids\"), {layer}] public partial Sequential Bag {{ get; }}\n" + Body + TwoTasks);
+        Assert.Contains(message, AssertSingle(source, "MTL010", underlined));
+    }
+
+    [Fact]
+    public void ABagPoolsAListOfIdsPerSample() =>
+        Assert.Contains("one id per sample has nothing to pool, so read it with Embedding", AssertSingle(Model("[Input(\"Dense\", 4)]\n[Input(\"Ids\", Kind = InputKind.Ids)]",
+            Embedded + Body + TwoTasks), "MTL005", "EmbeddingBag(10, 4)"));
+
+    [Fact]
+    public void IdsNeedAnEmbeddingBeforeAnyOtherBlock()
+    {
+        var empty = GeneratorHarness.Diagnostics(Model(TwoInputs, "    [Trunk(Reads = \"Ids\")] public partial Sequential Bag { get; }\n" + Body + TwoTasks));
+        Assert.Contains("reads categorical ids and has no layers", Assert.Single(empty, d => d.Id == "MTL030").GetMessage());
+        Assert.Contains(empty, d => d.Id == "MTL021"); // the block without layers, as any
+        Assert.Contains("is [Residual] but reads categorical ids", AssertSingle(Model(TwoInputs,
+            "    [Trunk(Reads = \"Ids\"), Residual, EmbeddingBag(10, 3)] public partial Sequential Bag { get; }\n" + Body + TwoTasks), "MTL030", "Residual"));
+    }
+
     [Fact]
     public void EveryDescriptorIsTestedTrackedAndDocumented()
     {

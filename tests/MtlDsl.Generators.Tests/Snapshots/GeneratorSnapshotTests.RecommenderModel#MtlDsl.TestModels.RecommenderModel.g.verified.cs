@@ -66,7 +66,7 @@ namespace MtlDsl.TestModels
         public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions { get; } = new global::MtlDsl.InputDefinition[]
         {
             new("Dense", new int[] { 6 }, global::MtlDsl.InputKind.Features, 0, ""),
-            new("User", new int[] {  }, global::MtlDsl.InputKind.Ids, 20, "Embedding(20→4) of block 'UserEmbedding'"),
+            new("User", new int[0], global::MtlDsl.InputKind.Ids, 20, "Embedding(20→4) of block 'UserEmbedding'"),
             new("Tags", new int[] { 5 }, global::MtlDsl.InputKind.Ids, 30, "EmbeddingBag(30→4) of block 'TagBag'"),
         };
 
