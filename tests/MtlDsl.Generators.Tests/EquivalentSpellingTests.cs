@@ -18,9 +18,9 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
     private const int Models = 1100;
 
     private static readonly string[] LayerNames =
-        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten", "ConvTranspose2d", "Upsample", "Residual"];
+        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten", "ConvTranspose2d", "Upsample", "Residual", "Concat", "Embedding", "EmbeddingBag"];
 
-    [GeneratedRegex(@"^(\s*)\[(Trunk|Task\((?:[^()]|\([^()]*\))*\))(.*)\]$", RegexOptions.Multiline)]
+    [GeneratedRegex(@"^(\s*)\[(Trunk(?:\((?:[^()]|\([^()]*\))*\))?|Task\((?:[^()]|\([^()]*\))*\))(.*)\]$", RegexOptions.Multiline)]
     private static partial Regex BlockAttributes();
 
     [GeneratedRegex(@"^\[(MMoE|CGC|PLE|CrossStitch|MTAN)(?:\(([^)]*)\))?\]$", RegexOptions.Multiline)]
@@ -32,8 +32,17 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
     [GeneratedRegex(@"(?<![\w.])(\d+)(?![\w.])")]
     private static partial Regex Integer();
 
-    [GeneratedRegex(@"\[Input\(([^)]*)\)\]")]
+    [GeneratedRegex(@"\[Input\((""\w+"", ?)?([\d, ]*?)(, Kind = InputKind\.Ids)?\)\]")]
     private static partial Regex Input();
+
+    [GeneratedRegex(@"(Concat(?:Attribute)?)\(([^()]*(?:\([^()]*\)[^()]*)*)\)")]
+    private static partial Regex Concat();
+
+    [GeneratedRegex(@"nameof\((\w+)\)")]
+    private static partial Regex NameOf();
+
+    [GeneratedRegex(@"^Trunk\(Reads = (""\w+"")\)$")]
+    private static partial Regex TrunkReads();
 
     /// <summary>One spelling: the source rewritten (the class and its namespace kept, so the generated text must be equal).</summary>
     private static string Respell(RandomModel model, int spelling, Random random)
@@ -62,6 +71,10 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
         source = BlockAttributes().Replace(source, m =>
         {
             string indent = m.Groups[1].Value, kind = m.Groups[2].Value, rest = Integer().Replace(m.Groups[3].Value, Number);
+            // A block that reads one input: Reads, or a [Concat] of one.
+            if (spelling == 0 && TrunkReads().Match(kind) is { Success: true } reads) (kind, rest) = ("Trunk", $", Concat({reads.Groups[1].Value})" + rest);
+            // An embedding bag's mode by its number; the ids' kind likewise below.
+            if (spelling == 1) rest = rest.Replace("Mode = BagMode.Sum", "Mode = (BagMode)1", StringComparison.Ordinal);
             return spelling switch
             {
                 // Every attribute in a list of its own.
@@ -94,7 +107,30 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
             2 => $"Reads = nameof({model.ClassName}.{m.Groups[1].Value})",
             _ => m.Value,
         });
-        source = Input().Replace(source, m => spelling == 1 ? $"[Input(new[] {{ {m.Groups[1].Value} }})]" : $"[Input(new int[] {{ {m.Groups[1].Value} }})]");
+        // What [Concat] names: nameof(Block) or its string; the sources as one explicit array; a name as a constant of another class.
+        source = Concat().Replace(source, m =>
+        {
+            string sources = m.Groups[2].Value;
+            if (spelling == 1) sources = NameOf().Replace(sources, n => $"\"{n.Groups[1].Value}\"");
+            if (spelling == 2) sources = $"new string[] {{ {sources} }}";
+            return $"{m.Groups[1].Value}({sources})";
+        });
+        source = Input().Replace(source, m =>
+        {
+            string name = m.Groups[1].Value, shape = m.Groups[2].Value, kind = m.Groups[3].Value;
+            if (name.Length > 0 && spelling == 2)
+            {
+                // The name as a constant of another class.
+                string constant = $"S{constants.Length}";
+                constants.Append(CultureInfo.InvariantCulture, $"    public const string {constant} = {name.TrimEnd(',', ' ')};\n");
+                name = $"{constantsClass}.{constant}, ";
+            }
+            if (spelling == 1 && kind.Length > 0) kind = ", Kind = (InputKind)1";
+            string array = spelling == 1 ? $"new[] {{ {shape} }}" : $"new int[] {{ {shape} }}";
+            if (shape.Trim().Length == 0) array = spelling == 1 ? "" : "new int[0]";
+            string arguments = name + array;
+            return $"[Input({arguments.TrimEnd(',', ' ')}{kind})]";
+        });
         if (spelling == 1)
             source = source.Replace("using MtlDsl;\n", "using MtlDsl;\n" + string.Concat(LayerNames.Select(n => $"using A{n} = MtlDsl.{n}Attribute;\n")), StringComparison.Ordinal);
         if (constants.Length > 0) source += $"\nstatic class {constantsClass}\n{{\n{constants}}}\n";
@@ -155,6 +191,10 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
             var sources = plain.Select(p => Respell(p.Model, spelling, random)).ToArray();
             Assert.All(sources.Zip(plain), pair => Assert.NotEqual(pair.Second.Model.Source, pair.First)); // every spelling differs in text
             if (spelling == 1) output.WriteLine(sources[0]);
+            // The named-input forms are among them, each respelled (a regex that stopped matching would leave them as they were).
+            string[] forms = spelling switch { 0 => ["[Concat(\"Ids"], 1 => ["Kind = (InputKind)1", "Concat(\"", "AEmbedding"], _ => ["new string[] {", $"Input(K"] };
+            foreach (string form in forms)
+                Assert.True(sources.Count(x => x.Contains(form, StringComparison.Ordinal)) >= 5, $"spelling {spelling}: only {sources.Count(x => x.Contains(form, StringComparison.Ordinal))} models contain {form}");
             var (run, compiled) = GeneratorHarness.Run(sources);     // all of one spelling in one compilation
             declarations += sources.Length;
             spelled += sources.Length;

@@ -81,7 +81,8 @@ public partial class RandomModelTests(ITestOutputHelper output)
         var random = new Random(Seed + 1);
         var accepted = new List<Outcome>();
         // At least ten of every architecture among them, and five of every 2-D layer form that dense heads use.
-        string[] forms = ["ConvTranspose2d(", "Upsample(", "Mode = UpsampleMode.Bilinear", "StrideHeight", "PaddingWidth", "Residual", "ReLUAfterSum"];
+        string[] forms = ["ConvTranspose2d(", "Upsample(", "Mode = UpsampleMode.Bilinear", "StrideHeight", "PaddingWidth", "Residual", "ReLUAfterSum",
+            "Embedding(", "EmbeddingBag(", "Mode = BagMode.Sum", "PaddingIndex", "Concat(", "Kind = InputKind.Ids)]"];
         bool Enough() => accepted.Count >= 100 && accepted.GroupBy(o => ArchitectureOf(o.Model.Source)).Count(g => g.Count() >= 10) == 6
             && forms.All(f => accepted.Count(o => o.Model.Source.Contains(f, StringComparison.Ordinal)) >= 5)
             && accepted.Count(o => NonSquareKernel().IsMatch(o.Model.Source)) >= 5;
@@ -117,8 +118,15 @@ public partial class RandomModelTests(ITestOutputHelper output)
 
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            Tensor input = randn([2, .. inputShape.Select(d => (long)d)]);
-            object outputs = type.GetMethod("forward")!.Invoke(module, [input])!;
+            // One tensor per declared input: features at random, ids at random within the vocabulary the model checks.
+            var declared = (IReadOnlyList<InputDefinition>)type.GetProperty("InputDefinitions")!.GetValue(null)!;
+            Assert.Equal(inputShape, declared[0].Shape);
+            Tensor[] inputs = declared.Select(d => d.Kind == InputKind.Ids
+                ? randint(0, d.Vocabulary, [2, .. d.Shape.Select(s => (long)s)], dtype: ScalarType.Int64)
+                : randn([2, .. d.Shape.Select(s => (long)s)])).ToArray();
+            object outputs = declared.Count == 1
+                ? type.GetMethod("forward", [typeof(Tensor)])!.Invoke(module, [inputs[0]])!
+                : type.GetMethod("forward", [typeof(IModelInputs)])!.Invoke(module, [Activator.CreateInstance(type.GetNestedType("Inputs")!, inputs.Cast<object>().ToArray())])!;
             var indexer = outputs.GetType().GetProperty("Item")!;
             for (int task = 0; task < tasks.Count; task++)
             {

@@ -32,7 +32,24 @@ internal static class RandomModels
         for (int d = 0; d < rank; d++) input.Add(rank == 1 ? random.Next(1, 64) : random.Next(d == 0 ? 1 : 3, d == 0 ? 6 : 33));
         if (Chance(random, 0.03)) { input[random.Next(rank)] = random.Next(-3, 1); defects.Add("non-positive input size"); }
         else if (rank == 1 && Chance(random, 0.03)) input[0] = 100_000;
-        source.Append("[Input(").Append(string.Join(", ", input)).Append(")]\n");
+        // In hard sharing on a vector input, now and then categorical inputs too: one id or a list of ids per sample,
+        // each read by a trunk block of its own (an embedding, a pooled bag), all concatenated with the vector by the
+        // first block of the main chain.
+        var idInputs = new List<(string Name, int Length)>();
+        if (architecture == "" && rank == 1 && Chance(random, 0.3))
+            for (int k = random.Next(1, 3), j = 0; j < k; j++) idInputs.Add(($"Ids{j.ToString(CultureInfo.InvariantCulture)}", Chance(random, 0.4) ? 0 : random.Next(1, 7)));
+        if (idInputs.Count == 0)
+        {
+            source.Append("[Input(").Append(string.Join(", ", input)).Append(")]\n");
+        }
+        else
+        {
+            bool unnamed = Chance(random, 0.03);
+            if (unnamed) defects.Add("an unnamed input among several");
+            source.Append(unnamed ? "[Input(" : "[Input(\"Dense\", ").Append(string.Join(", ", input)).Append(")]\n");
+            foreach (var (idName, length) in idInputs)
+                source.Append($"[Input(\"{idName}\"{(length > 0 ? ", " + length.ToString(CultureInfo.InvariantCulture) : "")}, Kind = InputKind.Ids)]\n");
+        }
         switch (architecture)
         {
             case "MMoE":
@@ -55,6 +72,27 @@ internal static class RandomModels
         source.Append(partialClass ? "public partial class " : "public class ").Append(name).Append("\n{\n");
 
         // Cross-stitch with one stage is a warning (MTL027); accepted models must be warning-free, so it gets two or three.
+        var joined = new List<string> { "\"Dense\"" };
+        for (int j = 0; j < idInputs.Count; j++)
+        {
+            var (idName, length) = idInputs[j];
+            int vocabulary = random.Next(2, 50), dimension = random.Next(1, 9);
+            string padding = Chance(random, 0.3) ? $", PaddingIndex = {random.Next(0, vocabulary).ToString(CultureInfo.InvariantCulture)}" : "";
+            if (Chance(random, 0.03)) { padding = $", PaddingIndex = {vocabulary.ToString(CultureInfo.InvariantCulture)}"; defects.Add("padding index out of range"); }
+            var layers = new List<string>();
+            if (length > 0 && Chance(random, 0.5))
+                layers.Add($"EmbeddingBag({vocabulary}, {dimension}{(Chance(random, 0.5) ? ", Mode = BagMode.Sum" : "")}{padding})");
+            else
+            {
+                layers.Add($"Embedding({vocabulary}, {dimension}{padding})");
+                if (length > 0) layers.Add("Flatten");
+            }
+            if (Chance(random, 0.3)) layers.Add(Activations[random.Next(Activations.Length)]);
+            Block(source, random, $"Embed{j.ToString(CultureInfo.InvariantCulture)}", $"Trunk(Reads = \"{idName}\")", layers, defects);
+            joined.Insert(random.Next(joined.Count + 1), $"nameof(Embed{j.ToString(CultureInfo.InvariantCulture)})");
+        }
+        if (idInputs.Count > 0 && Chance(random, 0.03)) { joined.Add("\"Nope\""); defects.Add("a source that does not exist"); }
+
         int trunkBlocks = architecture == "CrossStitch" ? random.Next(2, 4) : random.Next(1, 3);
         var blockRanks = new List<int>();
         for (int b = 0; b < trunkBlocks; b++)
@@ -74,7 +112,8 @@ internal static class RandomModels
                 for (int l = 0; l < count; l++) layers.Add(Layer(random, ref rank, defects));
             }
             // Now and then residual (MTAN takes no residual stage): the shapes decide whether its input can be added.
-            Block(source, random, $"Block{b}", architecture != "MTAN" && Chance(random, 0.07) ? (Chance(random, 0.5) ? "Trunk, Residual" : "Trunk, Residual(ReLUAfterSum = true)") : "Trunk", layers, defects);
+            string trunk = b == 0 && idInputs.Count > 0 ? $"Trunk, Concat({string.Join(", ", joined)})" : "Trunk";
+            Block(source, random, $"Block{b}", architecture != "MTAN" && Chance(random, 0.07) ? (Chance(random, 0.5) ? trunk + ", Residual" : trunk + ", Residual(ReLUAfterSum = true)") : trunk, layers, defects);
             blockRanks.Add(rank);
         }
 
