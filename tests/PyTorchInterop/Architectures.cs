@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 /// <summary>
 /// architectures &lt;folder&gt;: for every architecture test model (and the model whose auxiliary head reads an early
-/// block, the dense-prediction model with missing pixels, and the residual model), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
+/// block, the dense-prediction model with missing pixels, the residual model, and the recommendation model of three named inputs), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
 /// declared weights and its gradients, and the state after the pass (BatchNorm's running statistics); architectures.py
 /// rebuilds each network in PyTorch, loads the weights strictly and compares.
 /// </summary>
@@ -34,6 +34,12 @@ internal static class ArchitectureExport
             return [where(rand(batch, 16, 16).lt(0.2), missing, pixels), randint(0, 3, [batch], dtype: ScalarType.Int64)];
         });
         Export<ResidualModel.Outputs, ResidualModel.Targets>(folder, "residual", new ResidualModel(), Images(12), ImageTargets);
+        // Several named inputs: dense features, a user id through an embedding, a bag of tag ids with padding (0) through
+        // a mean bag, concatenated. Ids are int64 and stay so when the model turns float64.
+        Export<RecommenderModel.Outputs, RecommenderModel.Targets>(folder, "recommender", new RecommenderModel(),
+            [randn(8, 6, dtype: ScalarType.Float64), randint(0, RecommenderModel.Users, [8], dtype: ScalarType.Int64),
+             randint(0, RecommenderModel.Tags, [8, 5], dtype: ScalarType.Int64) * randint(0, 2, [8, 5], dtype: ScalarType.Int64)],
+            batch => [randint(0, 2, [batch, 1], dtype: ScalarType.Int64).to(ScalarType.Float64), randn(batch, 1, dtype: ScalarType.Float64)]);
         return 0;
     }
 
@@ -43,8 +49,16 @@ internal static class ArchitectureExport
 
     private static void Export<TOutputs, TTargets>(string folder, string name, MultiTaskModule<TOutputs, TTargets> model, Tensor input, Func<long, Tensor[]> targets)
         where TOutputs : ITaskTensors<TOutputs>
+        where TTargets : ITaskTensors<TTargets> =>
+        Export(folder, name, model, [input], targets);
+
+    // inputs: one tensor per declared input (written as "input", or "input.0", "input.1", … for several).
+    private static void Export<TOutputs, TTargets>(string folder, string name, MultiTaskModule<TOutputs, TTargets> model, Tensor[] inputs, Func<long, Tensor[]> targets)
+        where TOutputs : ITaskTensors<TOutputs>
         where TTargets : ITaskTensors<TTargets>
     {
+        Tensor input = inputs[0];
+        TOutputs Forward() => inputs.Length == 1 ? model.forward(input) : model.forward(new Record(model.DeclaredInputs.Select(d => d.Name).ToArray(), inputs));
         torch.manual_seed(17);
         using var _ = model;
         model.to(ScalarType.Float64);
@@ -57,12 +71,14 @@ internal static class ArchitectureExport
         SafeTensors.Save(model, Path.Combine(folder, $"{name}.weights.safetensors"));
 
         Tensor[] target = targets(input.shape[0]);
-        TOutputs outputs = model.forward(input);
+        TOutputs outputs = Forward();
         JointLoss loss = model.ComputeJointLoss(outputs, TTargets.Create(target));
         model.zero_grad();
         loss.Total.backward();
 
-        var io = new Dictionary<string, Tensor> { ["input"] = input, ["loss"] = loss.Total.detach() };
+        var io = new Dictionary<string, Tensor> { ["loss"] = loss.Total.detach() };
+        if (inputs.Length == 1) io["input"] = input;
+        else for (int i = 0; i < inputs.Length; i++) io[$"input.{i}"] = inputs[i];
         for (int k = 0; k < model.Tasks.Count; k++)
         {
             io[$"output.{k}"] = outputs[k].detach();
@@ -77,10 +93,17 @@ internal static class ArchitectureExport
         model.eval();
         using (no_grad())
         {
-            TOutputs evaluated = model.forward(input);
+            TOutputs evaluated = Forward();
             File.WriteAllBytes(Path.Combine(folder, $"{name}.eval.safetensors"), SafeTensors.Serialize(
                 Enumerable.Range(0, model.Tasks.Count).ToDictionary(k => $"output.{k}", k => evaluated[k])));
         }
         Console.WriteLine($"exported {name}: {model.named_parameters().Count()} parameters, weights [{string.Join(", ", model.Tasks.Select(t => t.Weight))}]");
+    }
+
+    // Any model's inputs by name, for the one export routine.
+    private sealed record Record(IReadOnlyList<string> InputNames, Tensor[] Tensors) : IModelInputs
+    {
+        public int Count => Tensors.Length;
+        public Tensor this[int input] => Tensors[input];
     }
 }

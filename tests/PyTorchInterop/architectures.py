@@ -254,6 +254,23 @@ class ResidualNet(nn.Module):
         return [self.kind(features), self.position(features)]
 
 
+class Recommender(nn.Module):
+    """tests/Models/RecommenderModel.cs: a user id through an embedding, a bag of tag ids through a mean embedding bag
+    that leaves the padding id 0 out, both concatenated with the dense features."""
+
+    def __init__(self):
+        super().__init__()
+        self.user_embedding = nn.Sequential(nn.Embedding(20, 4))
+        self.tag_bag = nn.Sequential(nn.EmbeddingBag(30, 4, mode="mean", padding_idx=0))
+        self.body = nn.Sequential(nn.Linear(14, 32), nn.ReLU())
+        self.click = nn.Sequential(nn.Linear(32, 1))
+        self.rating = nn.Sequential(nn.Linear(32, 8), nn.ReLU(), nn.Linear(8, 1))
+
+    def forward(self, dense, user, tags):
+        features = self.body(torch.cat([dense, self.user_embedding(user), self.tag_bag(tags)], 1))
+        return [self.click(features), self.rating(features)]
+
+
 MODELS = {
     "hard_sharing": (HardSharing, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "mmoe": (lambda: MixtureOfExperts(3, 0), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
@@ -266,6 +283,7 @@ MODELS = {
     # cross_entropy's ignore_index is -100: the mean over the pixels present, as MtlDsl's missing labels.
     "dense": (Dense, [(F.cross_entropy, 1.0), (F.cross_entropy, 0.5)]),
     "residual": (ResidualNet, [(F.cross_entropy, 1.0), (F.mse_loss, 1.0)]),
+    "recommender": (Recommender, [(F.binary_cross_entropy_with_logits, 1.0), (F.mse_loss, 1.0)]),
 }
 
 
@@ -273,7 +291,8 @@ def check(folder, name, build, losses):
     model = build().double().train()
     model.load_state_dict(read(f"{folder}/{name}.weights.safetensors"), strict=True)
     io = read(f"{folder}/{name}.io.safetensors")
-    outputs = model(io["input"])
+    inputs = [io["input"]] if "input" in io else [io[f"input.{i}"] for i in range(sum(k.startswith("input.") for k in io))]
+    outputs = model(*inputs)
     loss = sum(w * f(o, io[f"target.{k}"]) for k, (o, (f, w)) in enumerate(zip(outputs, losses)))
     model.zero_grad()
     loss.backward()
@@ -285,7 +304,7 @@ def check(folder, name, build, losses):
     worst_state = max((state[n].double() - t.double()).abs().max().item() for n, t in after.items())
     model.eval()
     with torch.no_grad():
-        evaluated = model(io["input"])
+        evaluated = model(*inputs)
     expected = read(f"{folder}/{name}.eval.safetensors")
     worst_eval = max((o - expected[f"output.{k}"]).abs().max().item() for k, o in enumerate(evaluated))
     worst = max(worst_output, worst_loss, worst_grad, worst_state, worst_eval)
