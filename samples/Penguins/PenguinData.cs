@@ -16,8 +16,11 @@ public sealed record MissingReport(int Total, IReadOnlyList<int> DroppedNoFeatur
 /// <summary>The penguins as tensors: features standardised with the training rows' statistics, targets with missing labels marked.</summary>
 public sealed class PenguinData
 {
-    /// <summary>Beak length, beak depth, flipper length (standardised) and the island one-hot (Biscoe, Dream, Torgersen).</summary>
-    public const int FeatureCount = 6;
+    /// <summary>Beak length, beak depth and flipper length, standardised.</summary>
+    public const int MeasurementCount = 3;
+
+    /// <summary>The islands, by id: Biscoe 0, Dream 1, Torgersen 2.</summary>
+    public const int IslandCount = 3;
 
     /// <summary>The species in class order.</summary>
     public static readonly string[] SpeciesNames = ["Adelie", "Chinstrap", "Gentoo"];
@@ -72,7 +75,8 @@ public sealed class PenguinData
         Rows = rows;
         MassScale = mass;
         int n = rows.Count;
-        var features = new float[n * FeatureCount];
+        var measurements = new float[n * MeasurementCount];
+        var islands = new long[n];
         var species = new long[n];
         var sex = new float[n];
         var bodyMass = new float[n];
@@ -80,15 +84,16 @@ public sealed class PenguinData
         {
             Penguin p = rows[i];
             double[] measured = [p.BeakLength!.Value, p.BeakDepth!.Value, p.FlipperLength!.Value];
-            for (int f = 0; f < 3; f++) features[i * FeatureCount + f] = (float)((measured[f] - scales[f].Mean) / scales[f].Deviation);
+            for (int f = 0; f < MeasurementCount; f++) measurements[i * MeasurementCount + f] = (float)((measured[f] - scales[f].Mean) / scales[f].Deviation);
             int island = Array.IndexOf(s_islands, p.Island);
             if (island < 0) throw new InvalidDataException($"Row {p.Row}: unknown island '{p.Island}'.");
-            features[i * FeatureCount + 3 + island] = 1;
+            islands[i] = island;
             species[i] = Array.IndexOf(SpeciesNames, p.Species) is int s and >= 0 ? s : throw new InvalidDataException($"Row {p.Row}: unknown species '{p.Species}'.");
             sex[i] = p.Sex switch { "MALE" => 1, "FEMALE" => 0, _ => float.NaN };
             bodyMass[i] = p.BodyMass is double m ? (float)((m - mass.Mean) / mass.Deviation) : float.NaN;
         }
-        Features = tensor(features, [n, FeatureCount]);
+        Measurements = tensor(measurements, [n, MeasurementCount]);
+        Islands = tensor(islands);
         Species = tensor(species);
         Sex = tensor(sex, [n, 1]);
         BodyMass = tensor(bodyMass, [n, 1]);
@@ -97,8 +102,14 @@ public sealed class PenguinData
     /// <summary>The penguins, in tensor order.</summary>
     public IReadOnlyList<Penguin> Rows { get; }
 
-    /// <summary>[N, 6] features.</summary>
-    public Tensor Features { get; }
+    /// <summary>[N, 3] standardised measurements.</summary>
+    public Tensor Measurements { get; }
+
+    /// <summary>[N] island ids (int64): Biscoe 0, Dream 1, Torgersen 2.</summary>
+    public Tensor Islands { get; }
+
+    /// <summary>The model's inputs: the measurements and the island.</summary>
+    public PenguinModel.Inputs Inputs => new(Measurements, Islands);
 
     /// <summary>[N] species class.</summary>
     public Tensor Species { get; }

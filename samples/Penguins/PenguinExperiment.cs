@@ -25,8 +25,8 @@ public static class PenguinExperiment
         };
         Func<IEnumerable<TorchSharp.Modules.Parameter>, optim.Optimizer> adam = parameters => new MtlDsl.Optimizers.Adam(parameters, lr: 1e-2);
 
-        var trainData = MultiTaskData<PenguinModel.Targets>.Shared(train.Features, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass));
-        var testData = MultiTaskData<PenguinModel.Targets>.Shared(test.Features, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass));
+        var trainData = MultiTaskData<PenguinModel.Targets>.Shared(train.Inputs, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass));
+        var testData = MultiTaskData<PenguinModel.Targets>.Shared(test.Inputs, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass));
 
         // Every model starts from the same weights. A baseline is the same network trained on one task, the other
         // tasks' labels masked: exactly a trunk and that task's head trained alone.

@@ -1,3 +1,4 @@
+using TorchSharp;
 using Penguins;
 
 namespace MtlDsl.Tests;
@@ -24,8 +25,11 @@ public class PenguinsTests
         long masked = train.Sex.isnan().sum().item<long>() + test.Sex.isnan().sum().item<long>();
         Assert.Equal(9L, masked);
         // Features standardised with the training rows only.
-        Assert.Equal(0.0, train.Features[.., 0].mean().item<float>(), 4);
-        Assert.Equal(1.0, train.Features[.., 0].std().item<float>(), 4);
+        Assert.Equal(0.0, train.Measurements[.., 0].mean().item<float>(), 4);
+        Assert.Equal(1.0, train.Measurements[.., 0].std().item<float>(), 4);
+        // The island as an id: every island occurs, Biscoe (0) most often.
+        Assert.Equal([0L, 1, 2], train.Islands.unique().data<long>().ToArray());
+        Assert.Equal(ScalarType.Int64, train.Islands.dtype);
         Assert.Equal(0.0, train.BodyMass.mean().item<float>(), 4);  // no body mass is missing among the kept rows
     }
 
