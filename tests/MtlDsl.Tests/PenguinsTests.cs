@@ -27,9 +27,9 @@ public class PenguinsTests
         // Features standardised with the training rows only.
         Assert.Equal(0.0, train.Measurements[.., 0].mean().item<float>(), 4);
         Assert.Equal(1.0, train.Measurements[.., 0].std().item<float>(), 4);
-        // The island as an id: every island occurs, Biscoe (0) most often.
-        Assert.Equal([0L, 1, 2], train.Islands.unique().data<long>().ToArray());
-        Assert.Equal(ScalarType.Int64, train.Islands.dtype);
+        // The island as an id (int64), every island among the training rows.
+        Assert.Equal([0L, 1, 2], train.Islands.unique().output.data<long>().ToArray());
+        Assert.Equal(torch.ScalarType.Int64, train.Islands.dtype);
         Assert.Equal(0.0, train.BodyMass.mean().item<float>(), 4);  // no body mass is missing among the kept rows
     }
 
