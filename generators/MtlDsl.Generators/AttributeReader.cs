@@ -105,10 +105,12 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         "Bias" or "OneGate" or "AlignCorners" or "ReLUAfterSum" => v.Value.Value is bool,
         "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
         // A null array ((int[])null) compiles: it reads as empty (MTL002 for a shape; LayerNorm's last dimension).
-        "Shape" or "NormalizedShape" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
+        "Shape" or "NormalizedShape" or "OutputShape" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
         "Loss" => v.Value.Value is int,
         "Reads" => v.Value.Value is string or null,
         "Name" => v.Value.Value is string or null,
+        "Type" => v.Value.Value is ITypeSymbol,
+        "Arguments" => true, // constants of any type: OwnModules checks them against the constructor
         "Sources" => v.Value.Value is null || v.Value.Value is object?[] names && names.All(n => n is string or null),
         _ => ToInt(v.Value.Value) is not null,
     });

@@ -174,7 +174,7 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line($"new global::TorchSharp.torch.nn.Module<{Tensor}, {Tensor}>[]");
                 w.Line("{");
                 w.Indent();
-                foreach (ShapedLayer layer in block.Layers) w.Line(Factory(layer) + ",");
+                foreach (ShapedLayer layer in block.Layers) w.Line(Factory(layer, block) + ",");
                 w.Outdent();
                 w.Line("},");
                 w.Line(ShortcutFactory(shortcut) + ",");
@@ -190,7 +190,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"{prefix}{Nn}.Sequential(");
             w.Indent();
             for (int i = 0; i < block.Layers.Count; i++)
-                w.Line(Factory(block.Layers[i]) + (i + 1 < block.Layers.Count ? "," : ")" + suffix));
+                w.Line(Factory(block.Layers[i], block) + (i + 1 < block.Layers.Count ? "," : ")" + suffix));
             w.Outdent();
         }
 
@@ -226,7 +226,9 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("/// <summary>The number of tasks.</summary>");
             w.Line($"public const int TaskCount = {tasks.Count.ToString(CultureInfo.InvariantCulture)};");
             w.Line();
-            w.Line("/// <summary>The number of trainable parameters, counted at compile time.</summary>");
+            w.Line(shaped.Blocks.Any(b => b.Layers.Any(l => l.Parameters < 0))
+                ? "/// <summary>The number of trainable parameters of the declared layers, counted at compile time; your own modules' parameters are not in it (count all at run time: parameters()).</summary>"
+                : "/// <summary>The number of trainable parameters, counted at compile time.</summary>");
             w.Line($"public const long ParameterCount = {shaped.ParameterCount.ToString(CultureInfo.InvariantCulture)};");
             w.Line();
             w.Line("/// <summary>The inputs in declaration order: name, per-sample shape, kind, and for ids the vocabulary every id must lie in.</summary>");
@@ -491,12 +493,19 @@ public sealed partial class MultiTaskModelGenerator
             return "+ " + projection + (block.Spec.ReLUAfterSum ? ", ReLU" : "");
         }
 
-        private static string Factory(ShapedLayer layer)
+        private static string Factory(ShapedLayer layer, ShapedBlock block)
         {
             LayerSpec spec = layer.Spec;
             string i(long value) => value.ToString(CultureInfo.InvariantCulture);
             switch (spec.Kind)
             {
+                case LayerKind.Module:
+                {
+                    OwnModule own = spec.Module!;
+                    string label = $"{own.DisplayName} (layer {i(layer.Index)} of '{block.Spec.Name}')";
+                    string source = own.HasFormula ? $"{own.DisplayName}.OutputShape of the input {ShapeInference.Format(layer.InputShape)}" : "its declared OutputShape";
+                    return $"global::MtlDsl.Layers.Own(new {own.TypeName}({string.Join(", ", own.Arguments)}), {Literal(label)}, {IntList(layer.OutputShape)}, {Literal(source)})";
+                }
                 case LayerKind.Linear:
                     return $"{Nn}.Linear({i(layer.InSize)}, {i(spec.Size!.Value)}{(spec.Bias ? "" : ", hasBias: false")})";
                 case LayerKind.Conv1d:
@@ -550,8 +559,9 @@ public sealed partial class MultiTaskModelGenerator
             ArchitectureSpec architecture = shaped.Spec.Architecture;
             var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
             string i(long value) => value.ToString(CultureInfo.InvariantCulture);
+            // Your own module's parameters are counted at run time only: -1.
             string row(string module, ShapedLayer layer, int copies) =>
-                $"new(\"{module}\", {i(layer.Index)}, \"{Describe(layer)}\", {IntList(layer.OutputShape)}, {i(layer.Parameters * copies)}{(copies == 1 ? "" : ", " + i(copies))})";
+                $"new(\"{module}\", {i(layer.Index)}, {Literal(Describe(layer))}, {IntList(layer.OutputShape)}, {i(layer.Parameters < 0 ? -1 : layer.Parameters * copies)}{(copies == 1 ? "" : ", " + i(copies))})";
             // A residual block's shortcut: one more row after its layers, the child named "shortcut" (none for the identity).
             string shortcutRow(string module, ShapedBlock block, int copies) =>
                 $"new(\"{module}\", {i(block.Layers.Count)}, \"{DescribeShortcut(block, block.Shortcut!)}\", {IntList(block.OutputShape)}, {i(block.Shortcut!.Parameters * copies)}, {i(copies)}, " +
@@ -655,6 +665,8 @@ public sealed partial class MultiTaskModelGenerator
                     return $"LayerNorm({ShapeInference.Format(NormalizedShape(layer))})";
                 case LayerKind.LeakyReLU:
                     return $"LeakyReLU({(spec.NegativeSlope ?? 0.01).ToString("R", CultureInfo.InvariantCulture)})";
+                case LayerKind.Module:
+                    return $"{spec.Module!.DisplayName}({string.Join(", ", spec.Module.ArgumentTexts)})";
                 case LayerKind.Embedding:
                 case LayerKind.EmbeddingBag:
                     return $"{spec.Kind}({i(spec.Vocabulary!.Value)}→{i(spec.Size!.Value)}" +

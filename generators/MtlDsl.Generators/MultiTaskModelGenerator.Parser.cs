@@ -113,7 +113,7 @@ public sealed partial class MultiTaskModelGenerator
 
         // One of MtlDsl's attributes as bound: its simple name, the syntax it was written as, and its arguments
         // (null when the compiler rejects it).
-        private sealed record BoundAttribute(string Name, AttributeSyntax? Syntax, AttributeArguments? Arguments);
+        private sealed record BoundAttribute(string Name, AttributeSyntax? Syntax, AttributeArguments? Arguments, AttributeData Data);
 
         // MtlDsl's attributes on a symbol, in source order, that were written on this declaration (a partial
         // member's other part carries its own).
@@ -126,7 +126,7 @@ public sealed partial class MultiTaskModelGenerator
                 if (AttributeReader.MtlDslName(data) is not { } name || data.ApplicationSyntaxReference is not { } reference) continue;
                 if (reference.SyntaxTree != declaration.SyntaxTree || !declaration.Span.Contains(reference.Span)) continue;
                 var syntax = reference.GetSyntax(cancellationToken) as AttributeSyntax;
-                found.Add(new BoundAttribute(name, syntax, AttributeReader.Read(data, syntax)));
+                found.Add(new BoundAttribute(name, syntax, AttributeReader.Read(data, syntax), data));
             }
             return found.OrderBy(a => a.Syntax?.SpanStart ?? 0).ToList();
         }
@@ -179,7 +179,7 @@ public sealed partial class MultiTaskModelGenerator
                 bool isBlock = attributes.Any(a => a.Name is "Trunk" or "Task");
                 if (isBlock)
                 {
-                    if (ParseBlock(member, symbol, attributes, declarations, diagnostics, ref compilerRejects) is { } block) blocks.Add(block);
+                    if (ParseBlock(member, symbol, attributes, declarations, diagnostics, targetModel.Compilation, cancellationToken, ref compilerRejects) is { } block) blocks.Add(block);
                     continue;
                 }
                 BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name) || a.Name is "Residual" or "Concat");
@@ -209,7 +209,7 @@ public sealed partial class MultiTaskModelGenerator
         };
 
         private static BlockSpec? ParseBlock(MemberDeclarationSyntax member, ISymbol? symbol, List<BoundAttribute> attributes,
-            List<TypeDeclarationSyntax> declarations, List<DiagnosticInfo> diagnostics, ref bool compilerRejects)
+            List<TypeDeclarationSyntax> declarations, List<DiagnosticInfo> diagnostics, Compilation compilation, CancellationToken cancellationToken, ref bool compilerRejects)
         {
             BoundAttribute? trunk = attributes.FirstOrDefault(a => a.Name == "Trunk");
             BoundAttribute? task = attributes.FirstOrDefault(a => a.Name == "Task");
@@ -227,8 +227,11 @@ public sealed partial class MultiTaskModelGenerator
             foreach (BoundAttribute attribute in attributes)
             {
                 if (!LayerKinds.TryGetValue(attribute.Name, out LayerKind kind)) continue;
-                if (attribute.Arguments is { WellTyped: true } arguments) layers.Add(ParseLayer(kind, attribute.Syntax, arguments));
-                else compilerRejects = true;
+                if (attribute.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
+                else if (kind == LayerKind.Module)
+                    layers.Add(new LayerSpec(kind, LocationInfo.From(attribute.Syntax), Arguments: arguments.Locations,
+                        Module: OwnModules.Read(attribute.Data, attribute.Syntax, compilation, cancellationToken)));
+                else layers.Add(ParseLayer(kind, attribute.Syntax, arguments));
             }
 
             BoundAttribute? residual = attributes.FirstOrDefault(a => a.Name == "Residual");
@@ -384,6 +387,7 @@ public sealed partial class MultiTaskModelGenerator
             LayerKind.Dropout => ["p"],
             LayerKind.LayerNorm => ["normalizedShape"],
             LayerKind.Embedding or LayerKind.EmbeddingBag => ["vocabulary", "dimension"],
+            LayerKind.Module => ["type", "arguments"],
             _ => [],
         };
 

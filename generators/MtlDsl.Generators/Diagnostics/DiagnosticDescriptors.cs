@@ -143,6 +143,10 @@ internal static class DiagnosticDescriptors
         "Input that no block reads",
         "Input '{0}' of model '{1}' is read by no block, so the model ignores it: let a trunk block read it (Reads = \"{0}\" or [Concat(\"{0}\", …)]), or remove it");
 
+    public static readonly DiagnosticDescriptor OwnModuleProblem = Error("MTL034", Shapes,
+        "Your own module cannot be used as declared",
+        "{0} {1}");
+
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",
         "MtlDsl's generator failed on model '{0}' ({1}); nothing was generated for it. Please report this with the declaration.");

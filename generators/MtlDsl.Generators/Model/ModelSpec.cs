@@ -189,6 +189,7 @@ internal enum LayerKind
     Upsample,
     Embedding,
     EmbeddingBag,
+    Module,
 }
 
 /// <summary>
@@ -220,7 +221,8 @@ internal sealed record LayerSpec(
     int? Mode = null,
     bool AlignCorners = false,
     int? Vocabulary = null,
-    int? PaddingIndex = null)
+    int? PaddingIndex = null,
+    OwnModule? Module = null)
 {
     /// <summary>Whether the layer reads categorical ids.</summary>
     public bool ReadsIds => Kind is LayerKind.Embedding or LayerKind.EmbeddingBag;
@@ -250,6 +252,44 @@ internal sealed record LayerSpec(
         return Location;
     }
 }
+
+/// <summary>
+/// A [Module(typeof(T), …)] layer as the parser read it: the type and constructor arguments as C# text, and its
+/// output shape: declared (<see cref="DeclaredShape"/>) or the static OutputShape method's return value as an
+/// expression of the input's sizes (<see cref="Formula"/>; <see cref="FormulaIsInput"/>: it returns its input). A
+/// problem found while reading it (not a module, no constructor fits, a method it cannot evaluate) is
+/// <see cref="Problem"/>, reported by validation.
+/// </summary>
+internal sealed record OwnModule(
+    string TypeName,
+    string DisplayName,
+    EquatableArray<string> Arguments,
+    EquatableArray<string> ArgumentTexts,
+    EquatableArray<int> DeclaredShape,
+    bool HasDeclaredShape,
+    EquatableArray<ShapeExpr> Formula,
+    bool HasFormula,
+    bool FormulaIsInput,
+    string? Problem,
+    LocationInfo? ProblemLocation);
+
+/// <summary>An integer expression of an input's sizes, as a static OutputShape method computes it, evaluated at compile time.</summary>
+internal abstract record ShapeExpr;
+
+/// <summary>A constant (a literal, a const, a constructor argument).</summary>
+internal sealed record ConstantExpr(long Value) : ShapeExpr;
+
+/// <summary><c>input[Index]</c>.</summary>
+internal sealed record DimensionExpr(int Index) : ShapeExpr;
+
+/// <summary><c>input.Length</c>.</summary>
+internal sealed record RankExpr : ShapeExpr;
+
+/// <summary>A binary operation: + - * / % min max, the comparisons (1 or 0), &amp;&amp; ||.</summary>
+internal sealed record BinaryExpr(string Operator, ShapeExpr Left, ShapeExpr Right) : ShapeExpr;
+
+/// <summary><c>condition ? whenTrue : whenFalse</c>.</summary>
+internal sealed record ConditionalExpr(ShapeExpr Condition, ShapeExpr WhenTrue, ShapeExpr WhenFalse) : ShapeExpr;
 
 /// <summary>A size written for one axis of a 2-D layer (<c>StrideHeight</c>, <c>StrideWidth</c>); null where not written.</summary>
 internal sealed record Axes(int? Height, int? Width)

@@ -234,7 +234,7 @@ internal static class ShapeInference
             _layer = block.Layers[index];
         }
 
-        private string Label => $"{_layer.Kind} (layer {_index} of '{_block.Name}')";
+        private string Label => $"{_layer.Module?.DisplayName ?? _layer.Kind.ToString()} (layer {_index} of '{_block.Name}')";
 
         // Checked: absurd sizes (say a Linear of two billion features) overflow into MTL015, never into a wrong model.
         public ShapedLayer? Infer() => InferChecked();
@@ -253,6 +253,24 @@ internal static class ShapeInference
             {
             switch (_layer.Kind)
             {
+                case LayerKind.Module:
+                {
+                    OwnModule own = _layer.Module!;
+                    int[] shape = [.. own.DeclaredShape];
+                    if (own.HasFormula)
+                    {
+                        var (computed, problem) = OwnModules.Evaluate(own, _input);
+                        if (computed is null)
+                            return OwnProblem($"has a static {own.DisplayName}.OutputShape that cannot give the output for the input {Format(_input)}: {problem}");
+                        if (own.HasDeclaredShape && !computed.SequenceEqual(shape))
+                            return OwnProblem($"declares OutputShape = {Format(shape)}, but {own.DisplayName}.OutputShape computes {Format(computed)} for the input {Format(_input)}; remove one or make them agree", "OutputShape");
+                        shape = computed;
+                    }
+                    else if (shape.Length == 0 || shape.Any(d => d < 1))
+                        return OwnProblem($"declares OutputShape = {Format(shape)}; give the shape of one output sample, every size positive", "OutputShape");
+                    // Its parameters are its own: only the run time counts them (-1).
+                    return Done(shape, _input.Count == 0 ? 0 : _input[0], -1);
+                }
                 case LayerKind.Embedding:
                 {
                     int vocabulary = _layer.Vocabulary!.Value, dimension = _layer.Size!.Value;
@@ -391,6 +409,12 @@ internal static class ShapeInference
             return checked((int)size);
         }
 
+        private ShapedLayer? OwnProblem(string problem, string? argument = null)
+        {
+            Report(DiagnosticDescriptors.OwnModuleProblem, argument is null ? _layer.Location : _layer.LocationOf(argument), Label, problem);
+            return null;
+        }
+
         private string ConvHint(bool is2d)
         {
             if (is2d && _input.Count == 2) return "; use Conv1d for [channels, length]";
@@ -458,6 +482,9 @@ internal static class ShapeInference
                     foreach (int d in _layer.NormalizedShape)
                         if (d < 1) return OutOfRange("NormalizedShape", Format(_layer.NormalizedShape), "made of positive sizes");
                     return true;
+                case LayerKind.Module when _layer.Module!.Problem is { } problem:
+                    Report(DiagnosticDescriptors.OwnModuleProblem, _layer.Module.ProblemLocation ?? _layer.Location, Label, problem);
+                    return false;
                 case LayerKind.Embedding:
                 case LayerKind.EmbeddingBag:
                     if (!(AtLeast("Vocabulary", _layer.Vocabulary, 1) && AtLeast("Dimension", _layer.Size, 1))) return false;

@@ -1,9 +1,13 @@
+using System;
 using System.Linq;
 using MtlDsl.Generators.Model;
 
 namespace MtlDsl.Generators.Shapes;
 
-/// <summary>A layer with the shapes inferred for it. <see cref="InSize"/> is the inferred input size the layer is built with.</summary>
+/// <summary>
+/// A layer with the shapes inferred for it. <see cref="InSize"/> is the inferred input size the layer is built with;
+/// <see cref="Parameters"/> is -1 for your own module, whose parameters only the run time counts.
+/// </summary>
 internal sealed record ShapedLayer(LayerSpec Spec, int Index, EquatableArray<int> InputShape, EquatableArray<int> OutputShape, int InSize, long Parameters);
 
 /// <summary>A block whose every layer has a known output shape, and, for a [Residual] block, its shortcut.</summary>
@@ -13,7 +17,7 @@ internal sealed record ShapedBlock(BlockSpec Spec, EquatableArray<int> InputShap
     public EquatableArray<int> OutputShape => Layers.Count == 0 ? InputShape : Layers[Layers.Count - 1].OutputShape;
 
     /// <summary>The parameters of the block's layers and its shortcut.</summary>
-    public long Parameters => checked(Layers.Sum(l => l.Parameters) + (Shortcut?.Parameters ?? 0));
+    public long Parameters => checked(Layers.Sum(l => Math.Max(0, l.Parameters)) + (Shortcut?.Parameters ?? 0));
 }
 
 /// <summary>

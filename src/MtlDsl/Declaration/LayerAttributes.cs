@@ -312,3 +312,35 @@ public sealed class EmbeddingBagAttribute(int vocabulary, int dimension) : Layer
     /// <summary>Optional: the id in <c>[0, vocabulary)</c> that fills a sample's unused places; left out of the pooling and never learned.</summary>
     public int PaddingIndex { get; set; } = -1;
 }
+
+/// <summary>
+/// Your own TorchSharp module as a layer (or, alone in a block, as the whole block): a class deriving from
+/// <c>nn.Module&lt;Tensor, Tensor&gt;</c> with a public constructor that takes the arguments given
+/// (constants: numbers, bools, strings, enums). The generator needs its output shape per sample to infer what comes
+/// after it: write it with <see cref="OutputShape"/>, or give the type a static method
+/// <c>public static int[] OutputShape(int[] input, …)</c> (the input's per-sample shape, then the constructor's
+/// parameters) that returns it from sizes, arithmetic and <c>Math.Max</c>/<c>Math.Min</c>, which the generator
+/// evaluates at compile time. The module's parameters are the block's, so they are shared in a trunk block and the
+/// task's own in a head; their number is counted at run time (the summary shows "?"). Every forward pass checks the
+/// module's actual output against the declared shape and names the module where they differ.
+/// </summary>
+public sealed class ModuleAttribute : LayerAttribute
+{
+    /// <summary>Declares the layer.</summary>
+    /// <param name="type">Your module's class.</param>
+    /// <param name="arguments">The constructor's arguments.</param>
+    public ModuleAttribute(Type type, params object[] arguments)
+    {
+        Type = type;
+        Arguments = arguments;
+    }
+
+    /// <summary>Your module's class.</summary>
+    public Type Type { get; }
+
+    /// <summary>The constructor's arguments.</summary>
+    public object[] Arguments { get; }
+
+    /// <summary>Optional: the module's output shape for one sample (without the batch dimension).</summary>
+    public int[] OutputShape { get; set; } = [];
+}

@@ -7,7 +7,7 @@ namespace MtlDsl;
 /// (<see cref="BlockAlignedConv"/>), and batch normalisation and leaky ReLU must not hand native code a Scalar
 /// that the finalizer may free (docs/known-issues).
 /// </summary>
-public static class Layers
+public static partial class Layers
 {
     /// <summary>A 1-D convolution with zero padding.</summary>
     public static BlockAlignedConv Conv1d(long inChannels, long outChannels, long kernelSize, long stride, long padding, long dilation, bool bias) =>

@@ -12,7 +12,7 @@ namespace MtlDsl;
 /// <param name="Index">The layer's position in its module (its state-dict index).</param>
 /// <param name="Layer">The layer with its sizes, for example <c>Conv2d(3→32, k=3, s=1, p=1)</c>.</param>
 /// <param name="OutputShape">The layer's output shape for one sample, without the batch dimension.</param>
-/// <param name="Parameters">The layer's number of trainable parameters, over all its copies.</param>
+/// <param name="Parameters">The layer's number of trainable parameters, over all its copies; -1 for your own module (<see cref="ModuleAttribute"/>), which only the run time counts.</param>
 /// <param name="Copies">How many copies of the layer the model holds (experts, columns); 1 for a plain layer.</param>
 /// <param name="Child">
 /// The layer's state-dict name in its module where it is not its index: <c>shortcut</c>, a residual block's projection
@@ -53,7 +53,7 @@ public sealed class ModelSummary
         InputShape = inputShape;
         TrunkBlocks = trunkBlocks;
         Layers = layers;
-        ParameterCount = layers.Sum(l => l.Parameters);
+        ParameterCount = layers.Where(l => l.Parameters >= 0).Sum(l => l.Parameters);
     }
 
     /// <summary>The model's name.</summary>
@@ -74,7 +74,7 @@ public sealed class ModelSummary
     /// <summary>Every layer: the trunk blocks first, then the architecture's own modules (gates, units, masks), then the task heads.</summary>
     public IReadOnlyList<LayerSummary> Layers { get; }
 
-    /// <summary>The total number of trainable parameters.</summary>
+    /// <summary>The total number of trainable parameters of the declared layers (your own modules', -1 in their rows, are counted at run time only).</summary>
     public long ParameterCount { get; }
 
     /// <summary>Formats a shape as <c>[3, 28, 28]</c>.</summary>
@@ -86,7 +86,7 @@ public sealed class ModelSummary
     {
         // A residual block's shortcut shows under its state-dict name (block.shortcut), its identity sum as block.+.
         var rows = Layers.Select(l => (Name: $"{l.Block}.{(l.Child == "" ? "+" : l.Segment)}", Layer: l.Copies > 1 ? $"{l.Layer} ×{l.Copies}" : l.Layer, Shape: FormatShape(l.OutputShape),
-            Params: l.Parameters.ToString("N0", CultureInfo.InvariantCulture))).ToList();
+            Params: l.Parameters < 0 ? "?" : l.Parameters.ToString("N0", CultureInfo.InvariantCulture))).ToList();
         int nameWidth = Math.Max("layer".Length, rows.Select(r => r.Name.Length).DefaultIfEmpty(0).Max());
         int layerWidth = Math.Max("type".Length, rows.Select(r => r.Layer.Length).DefaultIfEmpty(0).Max());
         int shapeWidth = Math.Max("output shape".Length, rows.Select(r => r.Shape.Length).DefaultIfEmpty(0).Max());
@@ -106,6 +106,7 @@ public sealed class ModelSummary
             text.AppendLine($"{row.Name.PadRight(nameWidth)}  {row.Layer.PadRight(layerWidth)}  {row.Shape.PadRight(shapeWidth)}  {row.Params.PadLeft(paramWidth)}");
         text.AppendLine(new string('-', width));
         text.Append("Total parameters: ").Append(ParameterCount.ToString("N0", CultureInfo.InvariantCulture));
+        if (Layers.Any(l => l.Parameters < 0)) text.Append(" and your own modules' (?, counted at run time)");
         return text.ToString();
     }
 }
