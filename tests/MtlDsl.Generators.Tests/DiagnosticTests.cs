@@ -500,6 +500,94 @@ public class DiagnosticTests
             "    [Trunk(Reads = \"Ids\"), Residual, EmbeddingBag(10, 3)] public partial Sequential Bag { get; }\n" + Body + TwoTasks), "MTL030", "Residual"));
     }
 
+    // Your own modules.
+    private const string OwnModules = """
+        public class Halve : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+        {
+            public Halve(int divisor) : base("Halve") { }
+            public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x;
+            public static int[] OutputShape(int[] input, int divisor) => [input[0] / divisor];
+        }
+        public class Opaque : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+        {
+            public Opaque() : base("Opaque") { }
+            public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x;
+            public static int[] OutputShape(int[] input) { var copy = (int[])input.Clone(); return copy; }
+        }
+        public class Deep : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+        {
+            public Deep() : base("Deep") { }
+            public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x;
+            public static int[] OutputShape(int[] input) => [input[0], input[3]];
+        }
+        public abstract class Unfinished : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+        {
+            protected Unfinished() : base("Unfinished") { }
+        }
+        """;
+
+    // A model, with the module types above it.
+    private static string WithModules(string model) => Usings + OwnModules + model.Substring(Usings.Length);
+
+    [Fact]
+    public void OwnModulesWithAShapeMethodOrADeclaredShapeHaveNoDiagnostic() =>
+        Assert.Empty(GeneratorHarness.Diagnostics(WithModules(Model("[Input(8)]",
+            "    [Trunk, Module(typeof(Halve), 2), Linear(3), Module(typeof(Halve), 3, OutputShape = new[] { 1 })] public partial Sequential Shared { get; }\n" + TwoTasks))));
+
+    [Theory]
+    [InlineData("Module(typeof(string), OutputShape = new[] { 8 })", "typeof(string)", "is not a TorchSharp module of one tensor")]
+    [InlineData("Module(typeof(Unfinished), OutputShape = new[] { 8 })", "typeof(Unfinished)", "is abstract")]
+    [InlineData("Module(typeof(Halve), \"two\")", "Module(typeof(Halve), \"two\")", "has no public constructor that takes (string)")]
+    [InlineData("Module(typeof(Halve))", "Module(typeof(Halve))", "has no public constructor without parameters")]
+    [InlineData("Module(typeof(Halve), 0)", "Module(typeof(Halve), 0)", "it divides by zero for this input")]
+    [InlineData("Module(typeof(Halve), 16)", "Module(typeof(Halve), 16)", "it computes 0 for dimension 0")]
+    [InlineData("Module(typeof(Opaque))", "Module(typeof(Opaque))", "cannot evaluate at compile time: its body must be one expression")]
+    [InlineData("Module(typeof(Deep))", "Module(typeof(Deep))", "it reads input[3], but the input [8] has 1 dimensions")]
+    [InlineData("Module(typeof(Halve), 2, OutputShape = new[] { 5 })", "OutputShape = new[] { 5 }", "declares OutputShape = [5], but Halve.OutputShape computes [4]")]
+    [InlineData("Module(typeof(TorchSharp.Modules.Identity), OutputShape = new[] { 8 })", "Module(typeof(TorchSharp.Modules.Identity), OutputShape = new[] { 8 })", "has no public constructor without parameters")]
+    [InlineData("Module(typeof(Opaque), OutputShape = new[] { 0 })", "Module(typeof(Opaque), OutputShape = new[] { 0 })", "cannot evaluate")]
+    public void OwnModulesAreCheckedThroughTheirDeclaration(string layer, string underlined, string message)
+    {
+        string source = WithModules(Model("[Input(8)]", $"    [Trunk, {layer}] public partial Sequential Shared {{ get; }}\n" + TwoTasks));
+        Assert.Contains(message, AssertSingle(source, "MTL034", underlined));
+    }
+
+    [Fact]
+    public void AnOwnModuleWithoutAShapeSaysHowToGiveOne()
+    {
+        string source = Usings + "public class Plain : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor> { public Plain() : base(\"Plain\") { } public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x; }\n" +
+            Model("[Input(8)]", "    [Trunk, Module(typeof(Plain))] public partial Sequential Shared { get; }\n" + TwoTasks).Substring(Usings.Length);
+        Assert.Contains("has no declared output shape: write OutputShape = new[] { … } on the attribute, or give Plain a method public static int[] OutputShape(int[] input) that computes it",
+            AssertSingle(source, "MTL034", "Module(typeof(Plain))"));
+        string declared = source.Replace("Module(typeof(Plain))", "Module(typeof(Plain), OutputShape = new[] { 0 })");
+        Assert.Contains("declares OutputShape = [0]", AssertSingle(declared, "MTL034", "OutputShape = new[] { 0 }"));
+    }
+
+    [Fact]
+    public void AnOwnModuleTheModelCannotReachIsRefused()
+    {
+        string source = Usings + """
+        public partial class Outer
+        {
+            private class Hidden : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+            {
+                public Hidden() : base("Hidden") { }
+                public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x;
+            }
+            [MultiTaskModel, Input(8)]
+            public partial class Inner
+            {
+                [Trunk, Module(typeof(Hidden), OutputShape = new[] { 8 })] public partial Sequential Shared { get; }
+                [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; }
+                [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; }
+            }
+        }
+        """;
+        Diagnostic diagnostic = Assert.Single(GeneratorHarness.Diagnostics(source));
+        Assert.Equal("MTL034", diagnostic.Id);
+        Assert.Contains("is not accessible to the model", diagnostic.GetMessage());
+    }
+
     [Fact]
     public void EveryDescriptorIsTestedTrackedAndDocumented()
     {
