@@ -76,7 +76,8 @@ internal static class OwnModules
             string? code = Literal(arguments[i], constructor.Parameters[i].Type);
             if (code is null) return Fail($"takes argument {i + 1} as {arguments[i].Type?.ToDisplayString() ?? "null"}, which the generator cannot write; pass numbers, bools, strings or enums", attributeLocation);
             argumentCode.Add(code);
-            argumentTexts.Add(arguments[i].Kind == TypedConstantKind.Enum ? arguments[i].ToCSharpString().Split('.').Last() : arguments[i].ToCSharpString());
+            argumentTexts.Add(arguments[i].Kind == TypedConstantKind.Enum ? arguments[i].ToCSharpString().Split('.').Last()
+                : Numeric(arguments[i], constructor.Parameters[i].Type) is { } number ? Plain(number) : arguments[i].ToCSharpString());
         }
 
         string typeName = named2.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat);
@@ -136,6 +137,12 @@ internal static class OwnModules
                 return $"({argument.Type!.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})({Convert.ToString(argument.Value, CultureInfo.InvariantCulture)})";
             case TypedConstantKind.Type:
                 return argument.Value is ITypeSymbol t ? $"typeof({t.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})" : null;
+            case TypedConstantKind.Primitive when Numeric(argument, parameter) is { } number:
+                // A number as the parameter's type takes it, however it was written ((byte)2, 2L, a const short): the
+                // same declaration in another spelling generates the same code.
+                return number is byte or sbyte or short or ushort
+                    ? $"({parameter.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})({Plain(number)})"
+                    : Literal(number);
             case TypedConstantKind.Primitive:
                 string text = argument.ToCSharpString();
                 // A literal of the argument's own type, converted implicitly to the parameter's.
@@ -150,6 +157,53 @@ internal static class OwnModules
                 return null;
         }
     }
+
+    // A numeric argument converted to the numeric parameter it is passed to (implicitly, so without loss), else null.
+    private static object? Numeric(TypedConstant argument, ITypeSymbol parameter)
+    {
+        if (argument.Value is null or bool or string || argument.Value is not IConvertible) return null;
+        ITypeSymbol target = parameter is INamedTypeSymbol { OriginalDefinition.SpecialType: SpecialType.System_Nullable_T } nullable ? nullable.TypeArguments[0] : parameter;
+        Type? clr = target.SpecialType switch
+        {
+            SpecialType.System_SByte => typeof(sbyte), SpecialType.System_Byte => typeof(byte), SpecialType.System_Int16 => typeof(short),
+            SpecialType.System_UInt16 => typeof(ushort), SpecialType.System_Int32 => typeof(int), SpecialType.System_UInt32 => typeof(uint),
+            SpecialType.System_Int64 => typeof(long), SpecialType.System_UInt64 => typeof(ulong), SpecialType.System_Single => typeof(float),
+            SpecialType.System_Double => typeof(double), SpecialType.System_Decimal => typeof(decimal),
+            _ => null,
+        };
+        if (clr is null) return null;
+        try
+        {
+            return Convert.ChangeType(argument.Value, clr, CultureInfo.InvariantCulture);
+        }
+        catch (Exception e) when (e is InvalidCastException or OverflowException or FormatException)
+        {
+            return null;
+        }
+    }
+
+    // A number as a C# literal of its own type: 16, 16L, 16U, 0.5D, 0.5F, 0.5M.
+    private static string Literal(object number) => number switch
+    {
+        long l => l.ToString(CultureInfo.InvariantCulture) + "L",
+        uint u => u.ToString(CultureInfo.InvariantCulture) + "U",
+        int i when i < 0 => "(" + i.ToString(CultureInfo.InvariantCulture) + ")",
+        _ => Plain(number),
+    };
+
+    // A number as C# reads it back exactly: a literal (with its type's suffix where it has one), or a named constant.
+    private static string Plain(object number) => number switch
+    {
+        float f when float.IsNaN(f) => "float.NaN",
+        float f when float.IsInfinity(f) => f > 0 ? "float.PositiveInfinity" : "float.NegativeInfinity",
+        double d when double.IsNaN(d) => "double.NaN",
+        double d when double.IsInfinity(d) => d > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity",
+        float f => f.ToString("R", CultureInfo.InvariantCulture) + "F",
+        double d => d.ToString("R", CultureInfo.InvariantCulture) + "D",
+        decimal m => m.ToString(CultureInfo.InvariantCulture) + "M",
+        ulong u => u.ToString(CultureInfo.InvariantCulture) + "UL",
+        _ => Convert.ToString(number, CultureInfo.InvariantCulture)!,
+    };
 
     /// <summary>The static OutputShape method's return value, as expressions of the input's sizes.</summary>
     private sealed class Formula

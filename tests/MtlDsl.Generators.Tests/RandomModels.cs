@@ -139,7 +139,10 @@ internal static class RandomModels
             Block(source, random, $"Task{t}", task + (Chance(random, 0.05) ? "), Residual" : ")"), layers, defects);
         }
         source.Append("}\n");
-        return new RandomModel(name, source.ToString(), defects);
+        // The modules of your own that the layers used (named after the model: every model's file compiles with the others).
+        if (s_ownModulesUsed) source.Append(OwnModuleTypes);
+        s_ownModulesUsed = false;
+        return new RandomModel(name, source.ToString().Replace("{i}", index.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), defects);
     }
 
     private static void Block(StringBuilder source, Random random, string name, string kind, List<string> layers, List<string> defects)
@@ -152,8 +155,57 @@ internal static class RandomModels
         source.Append(partial ? "\n    public partial Sequential " : "\n    public Sequential ").Append(name).Append(partial ? " { get; }\n\n" : " { get; } = null!;\n\n");
     }
 
+    // Whether the model being written uses its own modules (Create runs on one thread per Random).
+    [ThreadStatic] private static bool s_ownModulesUsed;
+
+    /// <summary>
+    /// Modules of a user's own: one that keeps the shape with a learned gain (its static OutputShape returns its
+    /// input; an optional parameter), one that average-pools images by a factor (OutputShape computes it), one without
+    /// a shape method (a planted defect wherever it is used without a declared shape).
+    /// </summary>
+    private const string OwnModuleTypes = """
+
+        public sealed class Gain{i} : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+        {
+            private readonly TorchSharp.Modules.Parameter gain = new(TorchSharp.torch.ones(1));
+            public Gain{i}(double start = 1.0) : base("Gain") => RegisterComponents();
+            public static int[] OutputShape(int[] input, double start = 1.0) => input;
+            public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x * gain;
+        }
+
+        public sealed class Pool{i} : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+        {
+            private readonly long factor;
+            public Pool{i}(int factor) : base("Pool") => this.factor = factor;
+            public static int[] OutputShape(int[] input, int factor) => [input[0], input[1] / factor, input[2] / factor];
+            public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => TorchSharp.torch.nn.functional.avg_pool2d(x, factor);
+        }
+
+        public sealed class Tanh{i} : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>
+        {
+            public Tanh{i}() : base("Tanh") { }
+            public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x.tanh();
+        }
+
+        """;
+
     private static string Layer(Random random, ref int rank, List<string> defects)
     {
+        if (rank == 3 && Chance(random, 0.03)) { s_ownModulesUsed = true; return $"Module(typeof(Pool{{i}}), {random.Next(1, 4).ToString(CultureInfo.InvariantCulture)})"; }
+        if (Chance(random, 0.05))
+        {
+            // A module of the user's own: its shape from its method, from the declaration, or (a planted defect) from nowhere.
+            s_ownModulesUsed = true;
+            string i = "{i}";
+            switch (random.Next(rank == 3 ? 5 : 4))
+            {
+                case 0: return $"Module(typeof(Gain{i}))";
+                case 1: return $"Module(typeof(Gain{i}), {(Chance(random, 0.5) ? "0.5" : "2")})";
+                case 2: return Chance(random, 0.3) ? Defect(defects, "an own module without a shape", $"Module(typeof(Tanh{i}))") : $"Module(typeof(Gain{i}), 1)";
+                case 3: return Chance(random, 0.15) ? Defect(defects, "an own module's constructor that does not exist", $"Module(typeof(Gain{i}), \"x\")") : $"Module(typeof(Gain{i}))";
+                default: return $"Module(typeof(Pool{i}), {random.Next(1, 4).ToString(CultureInfo.InvariantCulture)})";
+            }
+        }
         if (Chance(random, 0.04))
         {
             // Nonsense arguments: the generator must report them, never crash on them.
@@ -223,6 +275,12 @@ internal static class RandomModels
                     default: return Activations[random.Next(Activations.Length)];
                 }
         }
+    }
+
+    private static string Defect(List<string> defects, string defect, string layer)
+    {
+        defects.Add(defect);
+        return layer;
     }
 
     private static string Options(Random random, params (string Name, int Min, int Max)[] options)

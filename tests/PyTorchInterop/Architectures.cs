@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 /// <summary>
 /// architectures &lt;folder&gt;: for every architecture test model (and the model whose auxiliary head reads an early
-/// block, the dense-prediction model with missing pixels, the residual model, and the recommendation model of three named inputs), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
+/// block, the dense-prediction model with missing pixels, the residual model, the model of hand-written modules, and the recommendation model of three named inputs), in float64: the initial weights, one training-mode forward pass on a fixed batch, the joint loss with the
 /// declared weights and its gradients, and the state after the pass (BatchNorm's running statistics); architectures.py
 /// rebuilds each network in PyTorch, loads the weights strictly and compares.
 /// </summary>
@@ -34,6 +34,8 @@ internal static class ArchitectureExport
             return [where(rand(batch, 16, 16).lt(0.2), missing, pixels), randint(0, 3, [batch], dtype: ScalarType.Int64)];
         });
         Export<ResidualModel.Outputs, ResidualModel.Targets>(folder, "residual", new ResidualModel(), Images(12), ImageTargets);
+        // Hand-written TorchSharp modules (a ResNet basic block, a small perceptron) inside a declaration.
+        Export<OwnModuleModel.Outputs, OwnModuleModel.Targets>(folder, "own_modules", new OwnModuleModel(), Images(12), ImageTargets);
         // Several named inputs: dense features, a user id through an embedding, a bag of tag ids with padding (0) through
         // a mean bag, concatenated. Ids are int64 and stay so when the model turns float64.
         Export<RecommenderModel.Outputs, RecommenderModel.Targets>(folder, "recommender", new RecommenderModel(),

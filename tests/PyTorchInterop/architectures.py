@@ -271,6 +271,50 @@ class Recommender(nn.Module):
         return [self.click(features), self.rating(features)]
 
 
+class BasicBlock(nn.Module):
+    """tests/Models/OwnModuleModel.cs's hand-written BasicBlock, as torchvision writes it."""
+
+    def __init__(self, inputs, outputs, stride):
+        super().__init__()
+        self.conv1 = nn.Conv2d(inputs, outputs, 3, stride=stride, padding=1, bias=False)
+        self.bn1 = nn.BatchNorm2d(outputs)
+        self.conv2 = nn.Conv2d(outputs, outputs, 3, padding=1, bias=False)
+        self.bn2 = nn.BatchNorm2d(outputs)
+        self.downsample = None
+        if stride != 1 or inputs != outputs:
+            self.downsample = nn.Sequential(nn.Conv2d(inputs, outputs, 1, stride=stride, bias=False), nn.BatchNorm2d(outputs))
+
+    def forward(self, x):
+        y = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(y + (x if self.downsample is None else self.downsample(x)))
+
+
+class SmallPerceptron(nn.Module):
+    def __init__(self, inputs, outputs, hidden=16):
+        super().__init__()
+        self.first = nn.Linear(inputs, hidden)
+        self.second = nn.Linear(hidden, outputs)
+
+    def forward(self, x):
+        return self.second(F.relu(self.first(x)))
+
+
+class OwnModules(nn.Module):
+    """tests/Models/OwnModuleModel.cs: declared layers around hand-written modules, under the modules' own names."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU())
+        self.blocks = nn.Sequential(BasicBlock(16, 16, 1), BasicBlock(16, 32, 2))
+        self.pool = nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten())
+        self.kind = nn.Sequential(nn.Linear(32, 5))
+        self.position = nn.Sequential(SmallPerceptron(32, 2))
+
+    def forward(self, x):
+        features = self.pool(self.blocks(self.stem(x)))
+        return [self.kind(features), self.position(features)]
+
+
 MODELS = {
     "hard_sharing": (HardSharing, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "mmoe": (lambda: MixtureOfExperts(3, 0), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
@@ -283,6 +327,7 @@ MODELS = {
     # cross_entropy's ignore_index is -100: the mean over the pixels present, as MtlDsl's missing labels.
     "dense": (Dense, [(F.cross_entropy, 1.0), (F.cross_entropy, 0.5)]),
     "residual": (ResidualNet, [(F.cross_entropy, 1.0), (F.mse_loss, 1.0)]),
+    "own_modules": (OwnModules, [(F.cross_entropy, 1.0), (F.mse_loss, 1.0)]),
     "recommender": (Recommender, [(F.binary_cross_entropy_with_logits, 1.0), (F.mse_loss, 1.0)]),
 }
 
