@@ -80,9 +80,12 @@ public sealed partial class MultiTaskModelGenerator
         }
 
         // Code that no declaration's binding can read: method, accessor and constructor bodies, expression bodies,
-        // initializers of fields that are not const and of properties, top-level statements.
+        // initializers of fields that are not const and of properties, top-level statements. One body is read: a
+        // static OutputShape method's, which the parse evaluates for [Module(typeof(T))] (OwnModules).
         private static bool IsBody(SyntaxNode node) => node switch
         {
+            BlockSyntax { Parent: MethodDeclarationSyntax method } when IsShapeMethod(method) => false,
+            ArrowExpressionClauseSyntax { Parent: MethodDeclarationSyntax method } when IsShapeMethod(method) => false,
             BlockSyntax { Parent: BaseMethodDeclarationSyntax or AccessorDeclarationSyntax } => true,
             ArrowExpressionClauseSyntax { Parent: BaseMethodDeclarationSyntax or AccessorDeclarationSyntax or BasePropertyDeclarationSyntax } => true,
             EqualsValueClauseSyntax { Parent: VariableDeclaratorSyntax { Parent: VariableDeclarationSyntax { Parent: FieldDeclarationSyntax field } } }
@@ -91,6 +94,9 @@ public sealed partial class MultiTaskModelGenerator
             GlobalStatementSyntax => true,
             _ => false,
         };
+
+        private static bool IsShapeMethod(MethodDeclarationSyntax method) =>
+            method.Identifier.ValueText == "OutputShape" && method.Modifiers.Any(SyntaxKind.StaticKeyword);
 
         private static ulong Mix(ulong value)
         {

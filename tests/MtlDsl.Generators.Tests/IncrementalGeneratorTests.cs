@@ -107,6 +107,26 @@ public class IncrementalGeneratorTests
     }
 
     [Fact]
+    public void AnEditOfAnOwnModulesShapeMethodInAnotherFileReachesTheModel()
+    {
+        // The one method body the parse reads: the static OutputShape of a module of the user's own.
+        static string Module(string shape) => "public sealed class Widen : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>\n{\n" +
+            "    public Widen(int factor) : base(\"Widen\") { }\n" +
+            "    public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => TorchSharp.torch.cat(new[] { x, x }, 1);\n" +
+            $"    public static int[] OutputShape(int[] input, int factor) => {shape};\n}}\n";
+        string model = Usings + "[MultiTaskModel, Input(6)]\npublic partial class Owns\n{\n" +
+            "    [Trunk, Module(typeof(Widen), 2), Linear(4)] public partial Sequential Shared { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.L1), Linear(1)] public partial Sequential B { get; }\n}\n";
+        Compilation compilation = GeneratorHarness.Compilation(model, Module("[input[0] * factor]"));
+        GeneratorDriver driver = GeneratorHarness.Driver(trackSteps: true).RunGenerators(compilation);
+        Assert.Contains("Linear(12, 4)", driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("Owns.g.cs", StringComparison.Ordinal)).ToString());
+
+        driver = driver.RunGenerators(Replace(compilation, 1, Module("[input[0] + factor]")));
+        Assert.Contains("Linear(8, 4)", driver.GetRunResult().GeneratedTrees.Single(t => t.FilePath.EndsWith("Owns.g.cs", StringComparison.Ordinal)).ToString());
+    }
+
+    [Fact]
     public void AnEditInsideABodyReusesTheParseAndADeclarationEditParsesAgainWithTheSameResult()
     {
         var (driver, compilation) = FirstRun();
