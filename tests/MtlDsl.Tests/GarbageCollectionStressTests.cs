@@ -87,6 +87,35 @@ public class GarbageCollectionStressTests
         AssertQuietRunUnderCollections("dense", Run);
     }
 
+    /// <summary>
+    /// Named inputs with ids (their range checks, the embedding, the pooled bag, the concatenation) and modules of
+    /// one's own (their output checks in a forward hook) under the same stress.
+    /// </summary>
+    [Fact]
+    public void InputsEmbeddingsAndOwnModulesUnderConstantCollectionsAreTheQuietRunBitForBit()
+    {
+        var (inputs, targets) = CategoricalInputTests.Problem(96, seed: 4);
+        var (images, classes, positions) = ArchitectureTests.Squares(48, seed: 5);
+        Tensor[] Run()
+        {
+            torch.manual_seed(3);
+            using var recommender = new RecommenderModel();
+            using var own = new OwnModuleModel();
+            var first = recommender.CreateTrainer(parameters => new Optimizers.Adam(parameters, lr: 1e-3));
+            var second = own.CreateTrainer(parameters => new Optimizers.Adam(parameters, lr: 1e-3));
+            for (int b = 0; b < 6; b++)
+            {
+                using var scope = NewDisposeScope();
+                var batch = arange(b * 16, (b + 1) * 16);
+                first.Step(new RecommenderModel.Inputs(inputs.Dense[batch], inputs.User[batch], inputs.Tags[batch]), new RecommenderModel.Targets(targets.Click[batch], targets.Rating[batch]));
+                var half = arange(b * 8, (b + 1) * 8);
+                second.Step(images[half], new OwnModuleModel.Targets(classes[half], positions[half]));
+            }
+            return recommender.parameters().Concat(own.parameters()).Select(p => p.detach().clone()).ToArray();
+        }
+        AssertQuietRunUnderCollections("inputs and own modules", Run);
+    }
+
     // A short training run, once quietly, then again and again under constant collections (until 200 collections or
     // 20 runs): every run's parameters must equal the quiet run's, bit for bit.
     private static void AssertQuietRunUnderCollections(string name, Func<Tensor[]> run)

@@ -38,7 +38,7 @@ public class OwnModuleTests
 
         // Shared where it sits: the trunk's blocks are shared, the head's module is the task's own.
         var shared = model.SharedParameters();
-        Assert.Contains(shared, p => p.Handle == model.Blocks[1].parameters().First().Handle);
+        Assert.Contains(shared, p => p.Handle == ((BasicBlock)model.Blocks[1]).parameters().First().Handle);
         Assert.DoesNotContain(shared, p => model.Position.parameters().Any(q => q.Handle == p.Handle));
     }
 
