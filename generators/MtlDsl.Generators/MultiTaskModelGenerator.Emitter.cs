@@ -422,15 +422,21 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("/// <inheritdoc />");
             w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MtlDsl.IModelInputs.InputNames => Names;");
             w.Line();
+            EmitIndexer(w, "input", inputs.Select(i => InputId(i.EffectiveName)).ToList());
+            w.Close();
+        }
+
+        // A record's indexer: its tensors by position, one property each.
+        private static void EmitIndexer(SourceWriter w, string parameter, IReadOnlyList<string> properties)
+        {
             w.Line("/// <inheritdoc />");
-            w.Line($"public {Tensor} this[int input] => input switch");
+            w.Line($"public {Tensor} this[int {parameter}] => {parameter} switch");
             w.Line("{");
             w.Indent();
-            for (int i = 0; i < inputs.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {InputId(inputs[i].EffectiveName)},");
-            w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(input), input, \"There is no input with this index.\"),");
+            for (int i = 0; i < properties.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {properties[i]},");
+            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException(nameof({parameter}), {parameter}, \"There is no {parameter} with this index.\"),");
             w.Outdent();
             w.Line("};");
-            w.Close();
         }
 
         // An input's name as a record parameter: a keyword gets an @.
@@ -454,14 +460,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public static {record} Create(global::System.Collections.Generic.IReadOnlyList<{Tensor}> tensors) =>");
             w.Line($"    new {record}({Indexed("tensors", tasks.Count)});");
             w.Line();
-            w.Line("/// <inheritdoc />");
-            w.Line($"public {Tensor} this[int task] => task switch");
-            w.Line("{");
-            w.Indent();
-            for (int i = 0; i < tasks.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {Id(tasks[i].Spec.Name)},");
-            w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, \"There is no task with this index.\"),");
-            w.Outdent();
-            w.Line("};");
+            EmitIndexer(w, "task", tasks.Select(t => Id(t.Spec.Name)).ToList());
             w.Close();
         }
 
