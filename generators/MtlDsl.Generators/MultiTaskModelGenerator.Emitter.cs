@@ -362,6 +362,17 @@ public sealed partial class MultiTaskModelGenerator
                 else
                     w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}(Inputs inputs) => ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);");
             }
+            if (shaped.Spec.Inputs.Count > 1)
+            {
+                // A single tensor cannot be this model's input: say so where it is written, not at run time.
+                string name = shaped.Spec.ClassName.TrimStart('@');
+                string names = string.Join(", ", shaped.Spec.Inputs.Select(input => input.EffectiveName));
+                w.Line();
+                w.Line($"/// <summary>Not for this model, which reads {shaped.Spec.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs: pass an <see cref=\"Inputs\"/> record to forward.</summary>");
+                w.Line(GeneratedCode);
+                w.Line($"[global::System.Obsolete({Literal($"{name} reads {shaped.Spec.Inputs.Count} inputs ({names}): pass them together as a {name}.Inputs record, forward(new {name}.Inputs(…)).")}, true)]");
+                w.Line($"public new Outputs forward({Tensor} input) => base.forward(input);");
+            }
         }
 
         private static void EmitTypedSurface(SourceWriter w, string name, List<ShapedBlock> tasks)

@@ -268,7 +268,13 @@ public sealed partial class MultiTaskModelGenerator
                 if (!block.NamesSources)
                 {
                     if (b == 0 && model.Inputs.Count > 1)
-                        yield return Problem(block.KindLocation, $"reads nothing: model '{model.ClassName}' has {model.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs ({string.Join(", ", inputs)}), so its first trunk block says which it reads (Reads = \"{inputs[0]}\") or concatenates several ([Concat(\"{inputs[0]}\", \"{inputs[1]}\")])");
+                    {
+                        // The hint names what can be concatenated as it is: features; ids need an embedding first.
+                        var features = model.Inputs.Where(i => !i.Ids).Select(i => i.EffectiveName).ToList();
+                        string concat = features.Count >= 2 ? $" or concatenates several ([Concat(\"{features[0]}\", \"{features[1]}\")])" : "";
+                        string ids = model.Inputs.Any(i => i.Ids) ? "; an input of ids is read by a block of its own that begins with Embedding or EmbeddingBag, whose output a later block may concatenate with features" : "";
+                        yield return Problem(block.KindLocation, $"reads nothing: model '{model.ClassName}' has {model.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs ({string.Join(", ", inputs)}), so its first trunk block says which it reads (Reads = \"{inputs[0]}\"){concat}{ids}");
+                    }
                     continue;
                 }
                 if (block.ConcatLocation is not null && block.Concat.Count == 0)
@@ -288,7 +294,8 @@ public sealed partial class MultiTaskModelGenerator
                         yield return Problem(block.SourcesLocation, $"reads '{source}', which is neither an input nor a trunk block of model '{model.ClassName}': name one of {earlier}");
                 }
             }
-            if (!hard || !sound || trunk.Count == 0 || tasks.Count == 0 || model.Inputs.Count == 0 || tasks.Any(t => t.Reads is not null && !trunk.Any(b => b.Name == t.Reads))) yield break;
+            // (An unnamed input among several is MTL031 already: no MTL033 for the name "input" it never had.)
+            if (!hard || !sound || trunk.Count == 0 || tasks.Count == 0 || model.Inputs.Count == 0 || model.Inputs.Count > 1 && model.Inputs.Any(i => i.Name is null) || tasks.Any(t => t.Reads is not null && !trunk.Any(b => b.Name == t.Reads))) yield break;
 
             // Read backwards from the heads: what nothing reads is dead weight.
             var read = new HashSet<string>(StringComparer.Ordinal);

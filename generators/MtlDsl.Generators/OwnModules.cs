@@ -84,11 +84,16 @@ internal static class OwnModules
         // The output shape: the static method, evaluated where it exists, else the declaration alone.
         IMethodSymbol? method = named2.GetMembers("OutputShape").OfType<IMethodSymbol>()
             .FirstOrDefault(m => m.IsStatic && m.Parameters.Length > arguments.Length && m.Parameters.Skip(arguments.Length + 1).All(p => p.HasExplicitDefaultValue));
+        IMethodSymbol? mismatched = method is null ? named2.GetMembers("OutputShape").OfType<IMethodSymbol>().FirstOrDefault(m => m.IsStatic) : null;
+        string expected = $"public static int[] OutputShape(int[] input{string.Concat(constructor.Parameters.Select(p => $", {p.Type.ToDisplayString()} {p.Name}"))})";
+        if (mismatched is not null && !hasDeclared)
+            return Fail($"has a static OutputShape({string.Join(", ", mismatched.Parameters.Select(p => $"{p.Type.ToDisplayString()} {p.Name}"))}), but the generator passes it the input's shape and then " +
+                $"the constructor's arguments ({constructor.Parameters.Length} of them): declare it {expected}", attributeLocation);
         if (method is null)
         {
             if (!hasDeclared)
                 return Fail($"has no declared output shape: write OutputShape = new[] {{ … }} on the attribute, or give {display} a method " +
-                    $"public static int[] OutputShape(int[] input{string.Concat(constructor.Parameters.Select(p => $", {p.Type.ToDisplayString()} {p.Name}"))}) that computes it", attributeLocation);
+                    $"{expected} that computes it", attributeLocation);
             return new OwnModule(typeName, display, argumentCode.ToEquatableArray(), argumentTexts.ToEquatableArray(), declared, true, default, false, false, null, null);
         }
         var formula = new Formula(method, arguments, compilation, cancellationToken);

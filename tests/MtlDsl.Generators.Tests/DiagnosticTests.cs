@@ -360,6 +360,32 @@ public class DiagnosticTests
         Assert.Empty(GeneratorHarness.Diagnostics(Model(TwoInputs, Embedded + Body + TwoTasks)));
 
     [Fact]
+    public void ASingleTensorForAModelOfSeveralInputsDoesNotCompile()
+    {
+        string source = Model(TwoInputs, Embedded + Body + TwoTasks) + "static class Use\n{\n    static void Run(M model, TorchSharp.torch.Tensor x) => model.forward(x);\n}\n";
+        var (run, compiled) = GeneratorHarness.Run(source);
+        Assert.Empty(run.Diagnostics);
+        Diagnostic error = Assert.Single(compiled.GetDiagnostics(), d => d.Severity == DiagnosticSeverity.Error);
+        Assert.Equal("CS0619", error.Id);
+        Assert.Contains("M reads 2 inputs (Dense, Ids): pass them together as a M.Inputs record, forward(new M.Inputs(…))", error.GetMessage());
+        Assert.Equal("model.forward(x)", source.Substring(error.Location.SourceSpan.Start, error.Location.SourceSpan.Length));
+    }
+
+    [Fact]
+    public void TheHintForAFirstBlockOfSeveralInputsConcatenatesOnlyFeatures() =>
+        Assert.Contains("an input of ids is read by a block of its own that begins with Embedding or EmbeddingBag", AssertSingle(Model(TwoInputs,
+            "    [Trunk, Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks), "MTL030", "Trunk"));
+
+    [Fact]
+    public void AnOwnModulesShapeMethodOfTheWrongParametersSaysWhichItNeeds()
+    {
+        string source = WithModules(Model("[Input(8)]", "    [Trunk, Module(typeof(Halve), 2)] public partial Sequential Shared { get; }\n" + TwoTasks))
+            .Replace("public static int[] OutputShape(int[] input, int divisor)", "public static int[] OutputShape(int[] input)");
+        Assert.Contains("has a static OutputShape(int[] input), but the generator passes it the input's shape and then the constructor's arguments (1 of them): declare it public static int[] OutputShape(int[] input, int divisor)",
+            AssertSingle(source, "MTL034", "Module(typeof(Halve), 2)"));
+    }
+
+    [Fact]
     public void SeveralInputsNeedNames() =>
         Assert.Contains("so each needs a name", AssertSingle(Model("[Input(4)]\n[Input(\"Ids\", 3, Kind = InputKind.Ids)]", Embedded +
             "    [Trunk, Concat(\"input\", nameof(Bag)), Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks), "MTL031", "Input(4)"));

@@ -142,10 +142,18 @@ public class CategoricalInputTests(Xunit.Abstractions.ITestOutputHelper output) 
         Assert.Equal(input, error.Input);
         Assert.Contains(message, error.Message);
 
-        // Through Fit too, before any layer sees it.
         var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.01));
-        var fitError = Assert.Throws<InputTensorException>(() => trainer.Fit(MultiTaskData<RecommenderModel.Targets>.Shared(inputs, targets), new FitOptions { Epochs = 1, BatchSize = 8 }));
+        // Through Fit too, before any layer sees it, placed in the data: the step and the row (the batch is shuffled).
+        var data = MultiTaskData<RecommenderModel.Targets>.Shared(inputs, targets);
+        var fitError = Assert.Throws<InputTensorException>(() => trainer.Fit(data, new FitOptions { Epochs = 1, BatchSize = 4, Seed = 3 }));
         Assert.Equal(input, fitError.Input);
+        Assert.Equal(4, fitError.Row);
+        Assert.NotNull(fitError.Step);
+        Assert.StartsWith($"Training step {fitError.Step}: ", fitError.Message);
+        Assert.Contains($"holds the id {id} (row 4 of the data)", fitError.Message);
+        var evaluationError = Assert.Throws<InputTensorException>(() => trainer.Evaluate(data));
+        Assert.StartsWith("Evaluation: ", evaluationError.Message);
+        Assert.Equal(4, evaluationError.Row);
     }
 
     [Fact]
@@ -183,7 +191,9 @@ public class CategoricalInputTests(Xunit.Abstractions.ITestOutputHelper output) 
         Assert.Contains("input 'User' has 5 samples, input 'Dense' 6", samples.Message);
         var missing = Assert.Throws<InputTensorException>(() => model.forward(inputs with { Dense = null! }));
         Assert.Equal("Dense", missing.Input);
-        var single = Assert.Throws<ArgumentException>(() => model.forward(inputs.Dense));
+        // model.forward(inputs.Dense) does not compile (the generated overload is obsolete as an error); through the base type it throws.
+        MultiTaskModule<RecommenderModel.Outputs, RecommenderModel.Targets> untyped = model;
+        var single = Assert.Throws<ArgumentException>(() => untyped.forward(inputs.Dense));
         Assert.Contains("RecommenderModel reads 3 inputs ('Dense' ([6]), 'User' (ids, []), 'Tags' (ids, [5])); pass them together, one tensor each, as a RecommenderModel.Inputs record", single.Message);
         var data = Assert.Throws<InputTensorException>(() => MultiTaskData<RecommenderModel.Targets>.Shared(inputs with { Tags = inputs.Tags[..3] }, targets));
         Assert.Equal("Tags", data.Input);

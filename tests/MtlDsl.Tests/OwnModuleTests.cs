@@ -68,6 +68,23 @@ public class OwnModuleTests
     }
 
     [Fact]
+    public void AModuleThatFailsInsideTheForwardPassIsNamedWithItsInput()
+    {
+        // SmallPerceptron(7, 2) on [8]: libtorch's "mat1 and mat2 shapes cannot be multiplied", with the module named.
+        using var model = new WrongOwnInSize();
+        var error = Assert.Throws<OwnModuleException>(() => model.forward(randn(4, 8)));
+        Assert.Equal("SmallPerceptron (layer 0 of 'Shared')", error.Module);
+        Assert.Equal([4L, 8], error.InputShape);
+        Assert.StartsWith("SmallPerceptron (layer 0 of 'Shared') failed on an input of shape [4, 8]: ", error.Message);
+        Assert.Contains("The generator infers no size for a module of your own", error.Message);
+        Assert.NotNull(error.InnerException);
+        // Nothing is left behind: the next failure elsewhere is not blamed on it.
+        using var good = new OwnModuleModel();
+        Assert.Throws<InputTensorException>(() => good.forward(randn(2, 1, 11, 12)));
+        Assert.Equal([2L, 5], good.forward(randn(2, 1, 12, 12)).Kind.shape);
+    }
+
+    [Fact]
     public void AResNetOfHandWrittenBlocksLearnsBothTasks()
     {
         var (images, classes, positions) = ArchitectureTests.Squares(768, seed: 9);
@@ -90,6 +107,24 @@ public partial class WrongOwnShape
 {
     [Trunk]
     [Module(typeof(SmallPerceptron), 8, 3, OutputShape = new[] { 5 })]
+    public partial Sequential Shared { get; }
+
+    [Task(Loss.MeanSquaredError)]
+    [Linear(1)]
+    public partial Sequential A { get; }
+
+    [Task(Loss.MeanSquaredError)]
+    [Linear(1)]
+    public partial Sequential B { get; }
+}
+
+/// <summary>A declaration that gives its own module the wrong in-size: SmallPerceptron(7, 2) reads [8].</summary>
+[MultiTaskModel]
+[Input(8)]
+public partial class WrongOwnInSize
+{
+    [Trunk]
+    [Module(typeof(SmallPerceptron), 7, 2, OutputShape = new[] { 2 })]
     public partial Sequential Shared { get; }
 
     [Task(Loss.MeanSquaredError)]

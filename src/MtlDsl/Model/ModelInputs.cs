@@ -35,8 +35,43 @@ public sealed class InputTensorException : ArgumentException
     /// <summary>Creates the exception.</summary>
     public InputTensorException(string input, string message) : base(message) => Input = input;
 
+    internal InputTensorException(string input, string message, long batchSample) : base(message)
+    {
+        Input = input;
+        BatchSample = batchSample;
+    }
+
+    private InputTensorException(InputTensorException inner, string message, long? step, long? row) : base(message, inner)
+    {
+        Input = inner.Input;
+        Step = step;
+        Row = row;
+    }
+
     /// <summary>The input at fault, by its declared name.</summary>
     public string Input { get; }
+
+    /// <summary>The training step (counted from 1) whose batch held the tensor, when a trainer raised it; else null.</summary>
+    public long? Step { get; }
+
+    /// <summary>The row of the data (its first dimension) that holds the bad value, when a trainer or an evaluation raised it; else null.</summary>
+    public long? Row { get; }
+
+    // The sample of the batch that holds the bad value, where one does.
+    internal long? BatchSample { get; }
+
+    /// <summary>
+    /// The same error, placed in the data: a training step's (or <paramref name="step"/> null: an evaluation's) batch,
+    /// gathered at <paramref name="indices"/>, so that the sample of the batch becomes the row of the data.
+    /// </summary>
+    internal InputTensorException InBatch(long? step, Tensor indices)
+    {
+        if (Step is not null || Row is not null) return this;
+        long? row = BatchSample is long sample && sample < indices.numel() ? indices[sample].item<long>() : null;
+        string message = Message;
+        if (row is not null) message = message.Replace($"(sample {BatchSample} of the batch)", $"(row {row} of the data)", StringComparison.Ordinal);
+        return new InputTensorException(this, (step is null ? "Evaluation: " : $"Training step {step}: ") + message, step, row);
+    }
 }
 
 /// <summary>The checks every forward pass makes on a model's inputs before they reach a layer.</summary>
@@ -112,6 +147,7 @@ internal static class InputChecks
         throw new InputTensorException(input.Name,
             $"{model}: input '{input.Name}' holds the id {bad} (sample {position / perSample} of the batch), but {input.ReadBy} reads ids in [0, {input.Vocabulary}). " +
             (bad < 0 ? "Map missing or unknown values to an id of their own (a padding index) instead of a negative number."
-                     : $"Enlarge the vocabulary to cover every id, or map unseen values to one id of their own."));
+                     : $"Enlarge the vocabulary to cover every id, or map unseen values to one id of their own."),
+            position / perSample);
     }
 }

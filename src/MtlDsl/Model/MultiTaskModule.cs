@@ -70,8 +70,16 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         if (representations.Count != Tasks.Count)
             throw new ArgumentException($"{GetName()} has {Tasks.Count} tasks; got {representations.Count} representations.", nameof(representations));
         var outputs = new Tensor[Tasks.Count];
-        for (int task = 0; task < outputs.Length; task++)
-            outputs[task] = RunHead(task, representations[task]);
+        int depth = OwnModuleContext.Depth;
+        try
+        {
+            for (int task = 0; task < outputs.Length; task++)
+                outputs[task] = RunHead(task, representations[task]);
+        }
+        catch (Exception e) when (OwnModuleContext.Depth > depth)
+        {
+            throw OwnModuleFailed(e, depth);
+        }
         return TOutputs.Create(outputs);
     }
 
@@ -86,7 +94,22 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     internal Tensor[] ForwardRepresentations(Tensor[] inputs)
     {
         CheckInputs(inputs);
-        return RunShared(inputs);
+        int depth = OwnModuleContext.Depth;
+        try
+        {
+            return RunShared(inputs);
+        }
+        catch (Exception e) when (OwnModuleContext.Depth > depth)
+        {
+            throw OwnModuleFailed(e, depth);
+        }
+    }
+
+    // A module of the user's own threw (its forward hook never ran): the error names it and its input.
+    private static OwnModuleException OwnModuleFailed(Exception e, int depth)
+    {
+        var (label, input) = OwnModuleContext.Failed(depth);
+        return new OwnModuleException(label, input, e);
     }
 
     /// <summary>Runs the shared part and one task's head only (to train or evaluate a task on its own data).</summary>
@@ -100,7 +123,15 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         if ((uint)task >= (uint)Tasks.Count)
             throw new ArgumentOutOfRangeException(nameof(task), task, $"{GetName()} has {Tasks.Count} tasks (0 to {Tasks.Count - 1}).");
         CheckInputs(inputs);
-        return RunHead(task, RunShared(inputs, task));
+        int depth = OwnModuleContext.Depth;
+        try
+        {
+            return RunHead(task, RunShared(inputs, task));
+        }
+        catch (Exception e) when (OwnModuleContext.Depth > depth)
+        {
+            throw OwnModuleFailed(e, depth);
+        }
     }
 
     // A single tensor for a model of one input.

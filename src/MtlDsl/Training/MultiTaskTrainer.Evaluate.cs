@@ -49,7 +49,15 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 {
                     using var scope = torch.NewDisposeScope();
                     var (input, targets) = data.BatchInputs(indices);
-                    TOutputs outputs = _model.Forward(input);
+                    TOutputs outputs;
+                    try
+                    {
+                        outputs = _model.Forward(input);
+                    }
+                    catch (InputTensorException e)
+                    {
+                        throw e.InBatch(null, indices);
+                    }
                     for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task]);
                 }
             }
@@ -60,7 +68,16 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     {
                         using var scope = torch.NewDisposeScope();
                         var (input, target) = data.TaskBatchInputs(task, indices);
-                        Add(task, _model.ForwardTask(task, input), target);
+                        Tensor output;
+                        try
+                        {
+                            output = _model.ForwardTask(task, input);
+                        }
+                        catch (InputTensorException e)
+                        {
+                            throw e.InBatch(null, indices);
+                        }
+                        Add(task, output, target);
                     }
             }
         }

@@ -142,6 +142,11 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public global::TorchSharp.torch.Tensor ForwardRating(Inputs inputs) => ForwardTask(1, inputs);
 
+        /// <summary>Not for this model, which reads 3 inputs: pass an <see cref="Inputs"/> record to forward.</summary>
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        [global::System.Obsolete("RecommenderModel reads 3 inputs (Dense, User, Tags): pass them together as a RecommenderModel.Inputs record, forward(new RecommenderModel.Inputs(…)).", true)]
+        public new Outputs forward(global::TorchSharp.torch.Tensor input) => base.forward(input);
+
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
