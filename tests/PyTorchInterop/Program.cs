@@ -8,13 +8,15 @@ using static TorchSharp.torch;
 // import <folder>: loads the weights PyTorch wrote (from_pytorch.safetensors) and checks that the outputs equal the
 //   ones PyTorch computed (from_pytorch_io.safetensors).
 // architectures <folder>: see Architectures.cs.
-if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures"))
+// generated <folder>: see Generated.cs.
+if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures" or "generated"))
 {
-    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures <folder>");
+    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures|generated <folder>");
     return 2;
 }
 string folder = args[1];
 if (args[0] == "architectures") return ArchitectureExport.Run(folder);
+if (args[0] == "generated") return GeneratedExport.Run(folder);
 Directory.CreateDirectory(folder);
 if (args[0] == "export")
 {

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The checks against PyTorch, as CI runs them: installs Debian's python3-torch when /usr/bin/python3 lacks torch,
-# then (1) every architecture's PyTorch twin loads the generated model's weights strictly and gives its outputs,
-# loss, gradients and BatchNorm state (architectures.py), (2) the MultiMNIST and tabular networks' weights go from
-# TorchSharp to PyTorch and back (check.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
+# then (1) every architecture's hand-written PyTorch twin loads the generated model's weights strictly and gives its outputs,
+# loss, gradients and BatchNorm state (architectures.py), (2) the PyTorch twin the generator writes for every test
+# model loads its weights strictly and gives its outputs, losses and gradients (generated_twins.py), (3) the
+# MultiMNIST and tabular networks' weights go from TorchSharp to PyTorch and back (check.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -28,6 +29,10 @@ run() { dotnet run --no-build --project tests/PyTorchInterop -- "$@"; }
 
 run architectures "$folder/architectures" || { echo "FAIL exporting the architecture models"; status=1; }
 /usr/bin/python3 tests/PyTorchInterop/architectures.py "$folder/architectures" || status=1
+
+# The twins the generator writes for every test model (Model.PyTorchTwin, ExportPyTorch).
+run generated "$folder/generated" || { echo "FAIL exporting the generated PyTorch twins"; status=1; }
+/usr/bin/python3 tests/PyTorchInterop/generated_twins.py "$folder/generated" || status=1
 
 if run export "$folder/interop" && /usr/bin/python3 tests/PyTorchInterop/check.py "$folder/interop"; then
   echo "PASS TorchSharp's MultiMNIST and tabular weights load strictly into PyTorch and give the same outputs"

@@ -113,6 +113,10 @@ namespace MtlDsl.TestModels
         public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.HardSharing;
 
         /// <inheritdoc />
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public override global::MtlDsl.PyTorchTwin PyTorchTwin { get; } = new global::MtlDsl.PyTorchTwin("OwnModuleModel", null, "BasicBlock (layer 0 of 'Blocks') is a TorchSharp module of your own, which has no PyTorch counterpart MtlDsl could write");
+
+        /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "stem", "blocks", "pool" });
 
         /// <inheritdoc />

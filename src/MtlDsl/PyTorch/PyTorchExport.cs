@@ -1,0 +1,30 @@
+using MtlDsl.Checkpoints;
+
+namespace MtlDsl;
+
+/// <summary>
+/// A model's PyTorch twin as the generator wrote it: the Python class's name and source (null where the model holds
+/// something MtlDsl cannot write in Python, with the reason).
+/// </summary>
+/// <param name="ClassName">The Python class: the model's name.</param>
+/// <param name="Source">The Python module's source, importing <c>mtldsl_torch</c>; null when <paramref name="Unsupported"/> says why.</param>
+/// <param name="Unsupported">Why the model has no twin (a module of your own), else null.</param>
+public sealed record PyTorchTwin(string ClassName, string? Source, string? Unsupported = null)
+{
+    /// <summary>The source of <c>mtldsl_torch.py</c>, the support file every twin imports (residual blocks, experts and gates, cross-stitch, MTAN, the losses).</summary>
+    public static string SupportSource { get; } = ReadSupport();
+
+    private static string ReadSupport()
+    {
+        using Stream stream = typeof(PyTorchTwin).Assembly.GetManifestResourceStream("MtlDsl.PyTorch.mtldsl_torch.py")
+            ?? throw new InvalidOperationException("MtlDsl's assembly lacks its PyTorch support file (mtldsl_torch.py); the package is damaged.");
+        using var reader = new StreamReader(stream);
+        return reader.ReadToEnd();
+    }
+}
+
+/// <summary>What <see cref="MultiTaskModule{TOutputs, TTargets}.ExportPyTorch"/> wrote: the model's module, the support file and the weights.</summary>
+/// <param name="Module">The model's Python module, <c>{Model}.py</c>.</param>
+/// <param name="Support">The support file, <c>mtldsl_torch.py</c>.</param>
+/// <param name="Weights">The current weights (and buffers) as safetensors, <c>{Model}.safetensors</c>, under the twin's state-dict names.</param>
+public sealed record PyTorchExport(string Module, string Support, string Weights);

@@ -1,0 +1,219 @@
+"""MtlDsl's PyTorch support: what the PyTorch twins that MtlDsl's generator writes for every model
+(`Model.PyTorchSource`, `model.ExportPyTorch(folder)`) share. Each helper computes what the C# runtime computes, in
+the same order, under the same state-dict names, so that weights load strictly both ways and outputs agree to
+rounding: residual blocks, the experts and gates of MMoE, CGC and PLE, cross-stitch units, MTAN's attention, and
+each task's loss with MtlDsl's missing-label rules (a class of -100 or a NaN target is missing; the loss is the
+mean over the labels present).
+"""
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+MISSING_CLASS = -100
+
+
+class Residual(nn.Module):
+    """layers(x) + x, or + shortcut(x) where the layers change the shape; then a ReLU if asked. Children: the layers,
+    named 0, 1, ... as in nn.Sequential, and the projection, named shortcut (MtlDsl's ResidualBlock)."""
+
+    def __init__(self, layers, shortcut=None, relu=False):
+        super().__init__()
+        for i, layer in enumerate(layers):
+            self.add_module(str(i), layer)
+        self.count = len(layers)
+        if shortcut is not None:
+            self.shortcut = shortcut
+        self.relu = relu
+
+    def forward(self, x):
+        y = x
+        for i in range(self.count):
+            y = self._modules[str(i)](y)
+        y = y + (self._modules["shortcut"](x) if "shortcut" in self._modules else x)
+        return F.relu(y) if self.relu else y
+
+
+# ----- MMoE, CGC, PLE (MtlDsl.Architectures.Mixture, ExpertBlock) -----
+
+def gate(inputs, experts):
+    """A gate: a linear map of the flattened input to one score per expert, then a softmax."""
+    return nn.Sequential(nn.Linear(inputs, experts), nn.Softmax(dim=-1))
+
+
+def gates(tasks, inputs, experts):
+    return nn.ModuleDict({t: gate(inputs, experts) for t in tasks})
+
+
+def mix(gate_module, x, experts):
+    """Σ_e softmax(gate(flatten(x)))[n, e] · experts[e, n, ...]."""
+    selector = gate_module(x if x.dim() == 2 else torch.flatten(x, 1))
+    shape = list(selector.t().shape) + [1] * (experts.dim() - 2)
+    return (experts * selector.t().reshape(shape)).sum(0)
+
+
+class Experts(nn.Module):
+    """One trunk block's copies: the shared experts, each task's own, and in PLE the level's gates."""
+
+    def __init__(self, make, shared, tasks, per_task, gate_inputs=None, shared_gate=False):
+        super().__init__()
+        self.shared = nn.ModuleList([make() for _ in range(shared)])
+        self.tasks = nn.ModuleDict({t: nn.ModuleList([make() for _ in range(per_task)]) for t in tasks})
+        if gate_inputs is not None:
+            self.gates = nn.ModuleDict({t: gate(gate_inputs, shared + per_task) for t in tasks})
+            if shared_gate:
+                self.shared_gate = gate(gate_inputs, shared + len(tasks) * per_task)
+
+
+def run_experts(chain, x, task=None):
+    """Every expert's copy of the chained blocks on x, stacked: the shared experts, or task's own."""
+    count = len(chain[0].shared) if task is None else len(chain[0].tasks[task])
+    outputs = []
+    for e in range(count):
+        y = x
+        for level in chain:
+            y = (level.shared if task is None else level.tasks[task])[e](y)
+        outputs.append(y)
+    return torch.stack(outputs)
+
+
+def mixture(chain, task_gates, x, tasks):
+    shared = run_experts(chain, x)
+    result = []
+    for t in tasks:
+        experts = shared if len(chain[0].tasks[t]) == 0 else torch.cat([shared, run_experts(chain, x, t)])
+        result.append(mix(task_gates[t], x, experts))
+    return result
+
+
+def one_gate_mixture(chain, one_gate, x, tasks):
+    m = mix(one_gate, x, run_experts(chain, x))
+    return [m for _ in tasks]
+
+
+def levels(chain, x, tasks):
+    shared, own = x, [x for _ in tasks]
+    for level in chain:
+        shared_experts = run_experts([level], shared)
+        task_experts = [None if len(level.tasks[t]) == 0 else run_experts([level], own[k], t) for k, t in enumerate(tasks)]
+        following = [mix(level.gates[t], own[k], shared_experts if task_experts[k] is None else torch.cat([shared_experts, task_experts[k]]))
+                     for k, t in enumerate(tasks)]
+        if hasattr(level, "shared_gate"):
+            shared = mix(level.shared_gate, shared, torch.cat([shared_experts] + [e for e in task_experts if e is not None]))
+        own = following
+    return own
+
+
+# ----- Cross-stitch (MtlDsl.Architectures.CrossStitch) -----
+
+def cross_stitch_units(stages, tasks):
+    units = nn.ParameterList()
+    for _ in range(stages - 1):
+        alpha = torch.full((tasks, tasks), (1 - 0.9) / (tasks - 1) if tasks > 1 else 0.0)
+        alpha.fill_diagonal_(0.9 if tasks > 1 else 1.0)
+        units.append(nn.Parameter(alpha))
+    return units
+
+
+def cross_stitch(stages, units, x):
+    columns = [column(x) for column in stages[0]]
+    for s in range(1, len(stages)):
+        alpha = units[s - 1]
+        mixed = []
+        for t in range(len(columns)):
+            total = alpha[t, 0] * columns[0]
+            for j in range(1, len(columns)):
+                total = total + alpha[t, j] * columns[j]
+            mixed.append(total)
+        columns = [column(m) for column, m in zip(stages[s], mixed)]
+    return columns
+
+
+# ----- MTAN (MtlDsl.Architectures.TaskAttention) -----
+
+def attention_mask(inputs, channels):
+    return nn.Sequential(nn.Conv2d(inputs, channels, 1), nn.BatchNorm2d(channels), nn.ReLU(),
+                         nn.Conv2d(channels, channels, 1), nn.BatchNorm2d(channels), nn.Sigmoid())
+
+
+def attention_block(inputs, outputs):
+    return nn.Sequential(nn.Conv2d(inputs, outputs, 3, padding=1), nn.BatchNorm2d(outputs), nn.ReLU())
+
+
+def attention(stages, masks, blocks, pools, x, tasks):
+    attended = None
+    for s, stage in enumerate(stages):
+        layers = list(stage.children())
+        for layer in layers[:-1]:
+            x = layer(x)
+        intermediate = x
+        x = layers[-1](x)
+        if attended is not None:
+            carried = []
+            for a in attended:
+                y = blocks[s - 1](a)
+                carried.append(F.max_pool2d(y, pools[s], pools[s]) if pools[s] > 1 else y)
+            attended = carried
+        attended = [masks[t][s](intermediate if attended is None else torch.cat([intermediate, attended[k]], 1)) * x
+                    for k, t in enumerate(tasks)]
+    return attended
+
+
+# ----- Losses (MtlDsl.Losses.TaskLosses) -----
+
+def _elementwise(kind, output, target, reduction):
+    if kind == "binary_cross_entropy_with_logits":
+        return F.binary_cross_entropy_with_logits(output, target, reduction=reduction)
+    if kind == "mse_loss":
+        return F.mse_loss(output, target, reduction=reduction)
+    if kind == "l1_loss":
+        return F.l1_loss(output, target, reduction=reduction)
+    return F.smooth_l1_loss(output, target, reduction=reduction)
+
+
+def task_loss(kind, output, target):
+    """The task's loss, the mean over its labels present, and whether the batch holds any (a task without labels
+    gives 0 and no gradient, as in MtlDsl)."""
+    if kind != "cross_entropy":
+        missing = torch.isnan(target)
+        if not bool(missing.any()):
+            return _elementwise(kind, output, target, "mean"), target.numel() > 0
+        present = ~missing
+        per_element = _elementwise(kind, output, torch.nan_to_num(target, 0.0), "none")
+        return (per_element * present).sum() / present.sum().clamp_min(1), bool(present.any())
+    if target.is_floating_point():  # class probabilities; a row with a NaN is missing
+        present = ~torch.isnan(target).any(1)
+        per_row = F.cross_entropy(output, torch.nan_to_num(target, 0.0), reduction="none")
+        return (per_row * present).sum() / present.sum().clamp_min(1), bool(present.any())
+    labels = target.long()
+    present = labels != MISSING_CLASS
+    if bool(present.all()):
+        return F.cross_entropy(output, labels), labels.numel() > 0
+    summed = F.cross_entropy(output, labels, ignore_index=MISSING_CLASS, reduction="sum")
+    return summed / present.sum().clamp_min(1), bool(present.any())
+
+
+class TwinModule(nn.Module):
+    """The base of every generated twin: forward returns every task's output by name; task_losses and joint_loss
+    score them with the declared losses and weights."""
+
+    TASKS = []
+    LOSSES = []
+    WEIGHTS = []
+    INPUTS = []
+
+    def forward(self, *inputs):
+        representations = self.representations(*inputs)
+        return {task: self._modules[name](r) for task, name, r in zip(self.TASKS, self.HEADS, representations)}
+
+    def task_losses(self, outputs, targets):
+        """{task: (loss, present)} for the outputs and targets (dicts by task name)."""
+        return {task: task_loss(kind, outputs[task], targets[task]) for task, kind in zip(self.TASKS, self.LOSSES)}
+
+    def joint_loss(self, outputs, targets):
+        """Σ λ·L with the declared weights."""
+        losses = self.task_losses(outputs, targets)
+        total = None
+        for task, weight in zip(self.TASKS, self.WEIGHTS):
+            term = losses[task][0] * weight
+            total = term if total is None else total + term
+        return total
