@@ -9,14 +9,17 @@ using static TorchSharp.torch;
 //   ones PyTorch computed (from_pytorch_io.safetensors).
 // architectures <folder>: see Architectures.cs.
 // generated <folder>: see Generated.cs.
-if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures" or "generated"))
+// distributed-export|distributed-check <folder>: see Distributed.cs.
+if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures" or "generated" or "distributed-export" or "distributed-check"))
 {
-    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures|generated <folder>");
+    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures|generated|distributed-export|distributed-check <folder>");
     return 2;
 }
 string folder = args[1];
 if (args[0] == "architectures") return ArchitectureExport.Run(folder);
 if (args[0] == "generated") return GeneratedExport.Run(folder);
+if (args[0] == "distributed-export") return DistributedCheck.Export(folder);
+if (args[0] == "distributed-check") return DistributedCheck.Check(folder);
 Directory.CreateDirectory(folder);
 if (args[0] == "export")
 {

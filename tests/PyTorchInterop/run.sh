@@ -3,7 +3,8 @@
 # then (1) every architecture's hand-written PyTorch twin loads the generated model's weights strictly and gives its outputs,
 # loss, gradients and BatchNorm state (architectures.py), (2) the PyTorch twin the generator writes for every test
 # model loads its weights strictly and gives its outputs, losses and gradients (generated_twins.py), (3) the
-# MultiMNIST and tabular networks' weights go from TorchSharp to PyTorch and back (check.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
+# MultiMNIST and tabular networks' weights go from TorchSharp to PyTorch and back (check.py), (4) torchrun trains a
+# generated twin on two processes as MtlDsl's Fit does on one (Distributed.cs). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -33,6 +34,19 @@ run architectures "$folder/architectures" || { echo "FAIL exporting the architec
 # The twins the generator writes for every test model (Model.PyTorchTwin, ExportPyTorch).
 run generated "$folder/generated" || { echo "FAIL exporting the generated PyTorch twins"; status=1; }
 /usr/bin/python3 tests/PyTorchInterop/generated_twins.py "$folder/generated" || status=1
+
+# The generated twin trained by its training script under torchrun, two processes on the CPU (DDP, gloo), equals
+# MtlDsl's single-process Fit on the same global batches. Debian's torchrun (PyTorch 1.13 on Python 3.11) fails
+# with "'NoneType' object has no attribute 'get'" when --redirects/--tee are 0 (3.11's enums skip the zero flag):
+# --redirects 1 --tee 1 keeps every process's output on the console.
+if run distributed-export "$folder/distributed" \
+   && (cd "$folder/distributed" && torchrun --redirects 1 --tee 1 --nproc_per_node=2 train_ddp.py --model RecommenderModel --data train.safetensors \
+         --weights RecommenderModel.safetensors --out trained.safetensors --epochs 2 --batch-size 32 --lr 0.05 --dtype float64 >"$folder/torchrun.log" 2>&1 \
+       || { tail -30 "$folder/torchrun.log"; false; }); then
+  run distributed-check "$folder/distributed" || status=1
+else
+  echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1
+fi
 
 if run export "$folder/interop" && /usr/bin/python3 tests/PyTorchInterop/check.py "$folder/interop"; then
   echo "PASS TorchSharp's MultiMNIST and tabular weights load strictly into PyTorch and give the same outputs"

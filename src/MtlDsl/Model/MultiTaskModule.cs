@@ -36,7 +36,8 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     /// <summary>
     /// Writes the model's PyTorch twin into <paramref name="folder"/>: <c>{Model}.py</c> (an <c>nn.Module</c> with this
     /// module's state-dict names, the same forward pass, and each task's loss and weight), <c>mtldsl_torch.py</c> (what
-    /// every twin imports), and the current weights as <c>{Model}.safetensors</c>, which
+    /// every twin imports), <c>train_ddp.py</c> (DistributedDataParallel training under <c>torchrun</c> on data that
+    /// <see cref="Data.MultiTaskData{TTargets}.Save"/> wrote), and the current weights as <c>{Model}.safetensors</c>, which
     /// <c>model.load_state_dict(safetensors.torch.load_file(…), strict=True)</c> (or MtlDsl's reader) loads.
     /// </summary>
     /// <exception cref="NotSupportedException">The model holds what has no PyTorch counterpart (a module of your own).</exception>
@@ -47,9 +48,11 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         if (twin.Source is null)
             throw new NotSupportedException($"{GetName()} has no PyTorch twin: {twin.Unsupported}.");
         Directory.CreateDirectory(folder);
-        var export = new PyTorchExport(Path.Combine(folder, twin.ClassName + ".py"), Path.Combine(folder, "mtldsl_torch.py"), Path.Combine(folder, twin.ClassName + ".safetensors"));
+        var export = new PyTorchExport(Path.Combine(folder, twin.ClassName + ".py"), Path.Combine(folder, "mtldsl_torch.py"),
+            Path.Combine(folder, "train_ddp.py"), Path.Combine(folder, twin.ClassName + ".safetensors"));
         File.WriteAllText(export.Module, twin.Source);
         File.WriteAllText(export.Support, PyTorchTwin.SupportSource);
+        File.WriteAllText(export.TrainingScript, PyTorchTwin.TrainingScript);
         Checkpoints.SafeTensors.Save(this, export.Weights);
         return export;
     }

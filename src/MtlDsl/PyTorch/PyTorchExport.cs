@@ -12,19 +12,23 @@ namespace MtlDsl;
 public sealed record PyTorchTwin(string ClassName, string? Source, string? Unsupported = null)
 {
     /// <summary>The source of <c>mtldsl_torch.py</c>, the support file every twin imports (residual blocks, experts and gates, cross-stitch, MTAN, the losses).</summary>
-    public static string SupportSource { get; } = ReadSupport();
+    public static string SupportSource { get; } = Read("mtldsl_torch.py");
 
-    private static string ReadSupport()
+    /// <summary>The source of <c>train_ddp.py</c>: trains any twin with DistributedDataParallel under <c>torchrun</c> (its docstring says how).</summary>
+    public static string TrainingScript { get; } = Read("train_ddp.py");
+
+    private static string Read(string file)
     {
-        using Stream stream = typeof(PyTorchTwin).Assembly.GetManifestResourceStream("MtlDsl.PyTorch.mtldsl_torch.py")
-            ?? throw new InvalidOperationException("MtlDsl's assembly lacks its PyTorch support file (mtldsl_torch.py); the package is damaged.");
+        using Stream stream = typeof(PyTorchTwin).Assembly.GetManifestResourceStream("MtlDsl.PyTorch." + file)
+            ?? throw new InvalidOperationException($"MtlDsl's assembly lacks its PyTorch file {file}; the package is damaged.");
         using var reader = new StreamReader(stream);
         return reader.ReadToEnd();
     }
 }
 
-/// <summary>What <see cref="MultiTaskModule{TOutputs, TTargets}.ExportPyTorch"/> wrote: the model's module, the support file and the weights.</summary>
+/// <summary>What <see cref="MultiTaskModule{TOutputs, TTargets}.ExportPyTorch"/> wrote: the model's module, the support file, the training script and the weights.</summary>
 /// <param name="Module">The model's Python module, <c>{Model}.py</c>.</param>
 /// <param name="Support">The support file, <c>mtldsl_torch.py</c>.</param>
+/// <param name="TrainingScript">The DistributedDataParallel training script for <c>torchrun</c>, <c>train_ddp.py</c>.</param>
 /// <param name="Weights">The current weights (and buffers) as safetensors, <c>{Model}.safetensors</c>, under the twin's state-dict names.</param>
-public sealed record PyTorchExport(string Module, string Support, string Weights);
+public sealed record PyTorchExport(string Module, string Support, string TrainingScript, string Weights);

@@ -217,3 +217,69 @@ class TwinModule(nn.Module):
             term = losses[task][0] * weight
             total = term if total is None else total + term
         return total
+
+
+# ----- safetensors (the `safetensors` package where it is installed; Debian has none, so the format is also read and
+# written here by its definition: an 8-byte little-endian header length, a JSON header, the bytes) -----
+
+_DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16,
+           "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
+
+
+def load_safetensors(path):
+    """{name: tensor} of a safetensors file."""
+    try:
+        from safetensors.torch import load_file
+        return load_file(path)
+    except ImportError:
+        pass
+    import json
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    (n,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    tensors = {}
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = entry["data_offsets"]
+        raw = bytearray(data[8 + n + begin:8 + n + end])
+        tensors[name] = torch.frombuffer(raw, dtype=_DTYPES[entry["dtype"]]).reshape(entry["shape"]).clone() if raw else \
+            torch.empty(entry["shape"], dtype=_DTYPES[entry["dtype"]])
+    return tensors
+
+
+def save_safetensors(tensors, path):
+    """Writes {name: tensor} as a safetensors file (names sorted, as the format's reference writer does)."""
+    tensors = {name: t.detach().contiguous().cpu() for name, t in tensors.items()}
+    try:
+        from safetensors.torch import save_file
+        save_file(tensors, path)
+        return
+    except ImportError:
+        pass
+    import json
+    import struct
+    names = {v: k for k, v in _DTYPES.items()}
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        blob = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        header[name] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
+        blobs.append(blob)
+        offset += len(blob)
+    text = json.dumps(header).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def present_count(kind, target):
+    """How many labels of a task's target are present: elements that are not NaN, class indices that are not -100,
+    rows of class probabilities without a NaN."""
+    if kind == "cross_entropy":
+        if target.is_floating_point():
+            return int((~torch.isnan(target).any(1)).sum())
+        return int((target != MISSING_CLASS).sum())
+    return int((~torch.isnan(target)).sum())
