@@ -34,6 +34,16 @@ run architectures "$folder/architectures" || { echo "FAIL exporting the architec
 # The twins the generator writes for every test model (Model.PyTorchTwin, ExportPyTorch).
 run generated "$folder/generated" || { echo "FAIL exporting the generated PyTorch twins"; status=1; }
 /usr/bin/python3 tests/PyTorchInterop/generated_twins.py "$folder/generated" || status=1
+# …and of random declarations (the generator tests' fuzzer: every layer and 2-D form, ids, [Concat], residual
+# blocks, every architecture; at least 60, three of every form).
+if dotnet build tests/RandomTwins -v q -nologo >"$folder/random-build.log" 2>&1 && dotnet run --no-build --project tests/RandomTwins -- "$folder/random" 60; then
+  /usr/bin/python3 tests/PyTorchInterop/generated_twins.py "$folder/random" >"$folder/random.log" 2>&1; random_status=$?
+  grep -v '^PASS' "$folder/random.log"
+  echo "$( [ $random_status -eq 0 ] && echo PASS || echo FAIL ) generated PyTorch twins of random declarations: $(grep -c '^PASS' "$folder/random.log") of $(wc -l <"$folder/random/models.txt") equal their TorchSharp modules"
+  [ $random_status -eq 0 ] || status=1
+else
+  tail -20 "$folder/random-build.log"; echo "FAIL exporting the generated twins of random declarations"; status=1
+fi
 
 # The generated twin trained by its training script under torchrun, two processes on the CPU (DDP, gloo), equals
 # MtlDsl's single-process Fit on the same global batches. Debian's torchrun (PyTorch 1.13 on Python 3.11) fails
