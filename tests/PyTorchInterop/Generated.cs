@@ -40,6 +40,7 @@ internal static class GeneratedExport
         Add(new PLEModel());
         Add(new CrossStitchModel());
         Add(new MTANModel());
+        Add(new ReservedNamesModel());
         File.WriteAllLines(Path.Combine(folder, "models.txt"), names);
 
         using var own = new OwnModuleModel();

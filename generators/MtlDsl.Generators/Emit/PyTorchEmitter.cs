@@ -48,6 +48,7 @@ internal static class PyTorchEmitter
         w.Line("def __init__(self):");
         w.Indent();
         w.Line("super().__init__()");
+        w.Line("# Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).");
         w.Line($"task_names = {taskNames}");
         foreach (ShapedBlock block in trunk)
         {
@@ -58,20 +59,20 @@ internal static class PyTorchEmitter
             {
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"self.add_module({Str(name)}, mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}))");
+                    w.Line($"self._modules[{Str(name)}] = (mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}))");
                     break;
                 case ArchitectureKind.PLE:
                 {
                     int level = trunk.IndexOf(block);
-                    w.Line($"self.add_module({Str(name)}, mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}, " +
+                    w.Line($"self._modules[{Str(name)}] = (mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}, " +
                            $"gate_inputs={i(shaped.Architecture.GateInputs[level])}, shared_gate={Bool(level + 1 < trunk.Count)}))");
                     break;
                 }
                 case ArchitectureKind.CrossStitch:
-                    w.Line($"self.add_module({Str(name)}, nn.ModuleList([({make})() for _ in task_names]))");
+                    w.Line($"self._modules[{Str(name)}] = (nn.ModuleList([({make})() for _ in task_names]))");
                     break;
                 default:
-                    w.Line($"self.add_module({Str(name)}, {Sequential(block)})");
+                    w.Line($"self._modules[{Str(name)}] = ({Sequential(block)})");
                     break;
             }
         }
@@ -92,14 +93,14 @@ internal static class PyTorchEmitter
                 var stages = shaped.Architecture.Stages;
                 string inputs = List(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels));
                 string outputs = List(stages.Select(st => st.OutputChannels));
-                w.Line($"self.add_module(\"attention\", nn.ModuleDict({{t: nn.ModuleList([mtl.attention_mask(i, c) for i, c in zip({inputs}, {outputs})]) for t in task_names}}))");
+                w.Line($"self.add_module(\"attention\", mtl.module_dict((t, nn.ModuleList([mtl.attention_mask(i, c) for i, c in zip({inputs}, {outputs})])) for t in task_names))");
                 w.Line($"self.add_module(\"attention_blocks\", nn.ModuleList([mtl.attention_block(i, o) for i, o in zip({List(stages.Take(stages.Count - 1).Select(st => st.OutputChannels))}, {List(stages.Skip(1).Select(st => st.IntermediateChannels))})]))");
                 w.Line($"self.pools = {List(stages.Select(st => st.Pool))}");
                 break;
             }
         }
         foreach (ShapedBlock task in tasks)
-            w.Line($"self.add_module({Str(MultiTaskModelGenerator.StateName(task.Spec.Name))}, {Sequential(task)})");
+            w.Line($"self._modules[{Str(MultiTaskModelGenerator.StateName(task.Spec.Name))}] = {Sequential(task)}");
         w.Outdent();
         w.Line();
 

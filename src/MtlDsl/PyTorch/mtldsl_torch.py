@@ -12,6 +12,15 @@ from torch import nn
 MISSING_CLASS = -100
 
 
+def module_dict(items):
+    """An nn.ModuleDict whose keys may be any state-dict name: ModuleDict's own add_module refuses the names of
+    nn.Module's members ("train", "eval", "type", "keys"...), which MtlDsl's tasks and blocks may take."""
+    d = nn.ModuleDict()
+    for key, module in items:
+        d._modules[key] = module
+    return d
+
+
 class Residual(nn.Module):
     """layers(x) + x, or + shortcut(x) where the layers change the shape; then a ReLU if asked. Children: the layers,
     named 0, 1, ... as in nn.Sequential, and the projection, named shortcut (MtlDsl's ResidualBlock)."""
@@ -41,7 +50,7 @@ def gate(inputs, experts):
 
 
 def gates(tasks, inputs, experts):
-    return nn.ModuleDict({t: gate(inputs, experts) for t in tasks})
+    return module_dict((t, gate(inputs, experts)) for t in tasks)
 
 
 def mix(gate_module, x, experts):
@@ -57,9 +66,9 @@ class Experts(nn.Module):
     def __init__(self, make, shared, tasks, per_task, gate_inputs=None, shared_gate=False):
         super().__init__()
         self.shared = nn.ModuleList([make() for _ in range(shared)])
-        self.tasks = nn.ModuleDict({t: nn.ModuleList([make() for _ in range(per_task)]) for t in tasks})
+        self.tasks = module_dict((t, nn.ModuleList([make() for _ in range(per_task)])) for t in tasks)
         if gate_inputs is not None:
-            self.gates = nn.ModuleDict({t: gate(gate_inputs, shared + per_task) for t in tasks})
+            self.gates = module_dict((t, gate(gate_inputs, shared + per_task)) for t in tasks)
             if shared_gate:
                 self.shared_gate = gate(gate_inputs, shared + len(tasks) * per_task)
 
