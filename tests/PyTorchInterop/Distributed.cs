@@ -9,10 +9,11 @@ using static TorchSharp.torch;
 /// <summary>
 /// distributed-export &lt;folder&gt;: the recommendation model (three named inputs, ids, a bag, missing labels) in
 /// float64: its twin, training script and initial weights (ExportPyTorch), 128 training samples (MultiTaskData.Save),
-/// and the reference: the same model trained by MtlDsl's Fit in one process, 2 epochs of global batches of 32 in file
-/// order, SGD at 0.05 (reference.safetensors). run.sh then trains the twin with torchrun --nproc_per_node=2 (DDP, gloo).
-/// distributed-check &lt;folder&gt;: loads what the two processes wrote back into the C# model and compares it with
-/// the reference, parameter by parameter.
+/// and the references: the same model trained by MtlDsl's Fit in one process from the same weights, global batches
+/// of 32 in file order, SGD at 0.05, with the declared weights (2 epochs), UW (2 epochs) and DWA (3 epochs, so that its
+/// weights move) (reference_{weighting}.safetensors). run.sh then trains the twin with torchrun --nproc_per_node=2
+/// (DDP, gloo) for each. distributed-check &lt;folder&gt;: loads what the two processes wrote back into the C# model
+/// and compares it with each reference, parameter by parameter.
 /// </summary>
 internal static class DistributedCheck
 {
@@ -36,21 +37,42 @@ internal static class DistributedCheck
         var data = MultiTaskData<RecommenderModel.Targets>.Shared(new RecommenderModel.Inputs(dense, users, tags), new RecommenderModel.Targets(clicks, ratings));
         data.Save(Path.Combine(folder, "train.safetensors"));
 
-        var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate));
-        trainer.Fit(data, new FitOptions { Epochs = Epochs, BatchSize = BatchSize, Shuffle = false });
-        SafeTensors.Save(model, Path.Combine(folder, "reference.safetensors"));
-        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process reference ({Epochs} epochs of global batches of {BatchSize}, SGD {LearningRate})");
+        foreach (var (weighting, strategy, epochs) in Runs())
+        {
+            using var fresh = new RecommenderModel();
+            fresh.to(ScalarType.Float64);
+            SafeTensors.Load(fresh, Path.Combine(folder, "RecommenderModel.safetensors"));
+            var trainer = fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate), strategy);
+            trainer.Fit(data, new FitOptions { Epochs = epochs, BatchSize = BatchSize, Shuffle = false });
+            SafeTensors.Save(fresh, Path.Combine(folder, $"reference_{weighting}.safetensors"));
+        }
+        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA)");
         return 0;
     }
 
+    // The weightings checked, as train_ddp.py names them, with MtlDsl's strategy and the epochs run.
+    internal static IEnumerable<(string Name, MtlDsl.Weighting.WeightingStrategy? Strategy, int Epochs)> Runs() =>
+    [
+        ("declared", null, Epochs),
+        ("uw", new MtlDsl.Weighting.UncertaintyWeighting(), Epochs),
+        ("dwa", new MtlDsl.Weighting.DynamicWeightAverage(), Epochs + 1),
+    ];
+
     public static int Check(string folder)
+    {
+        int failed = 0;
+        foreach (var (weighting, _, epochs) in Runs()) failed += Check(folder, weighting, epochs);
+        return failed == 0 ? 0 : 1;
+    }
+
+    private static int Check(string folder, string weighting, int epochs)
     {
         using var trained = new RecommenderModel();
         trained.to(ScalarType.Float64);
-        SafeTensors.Load(trained, Path.Combine(folder, "trained.safetensors"));
+        SafeTensors.Load(trained, Path.Combine(folder, $"trained_{weighting}.safetensors"));
         using var reference = new RecommenderModel();
         reference.to(ScalarType.Float64);
-        SafeTensors.Load(reference, Path.Combine(folder, "reference.safetensors"));
+        SafeTensors.Load(reference, Path.Combine(folder, $"reference_{weighting}.safetensors"));
         using var initial = new RecommenderModel();
         initial.to(ScalarType.Float64);
         SafeTensors.Load(initial, Path.Combine(folder, "RecommenderModel.safetensors"));
@@ -64,8 +86,8 @@ internal static class DistributedCheck
             moved = Math.Max(moved, (mine[name] - start[name]).abs().max().item<double>());
         }
         bool pass = worst < 1e-10 && moved > 1e-3;
-        Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 (DDP, gloo) trained RecommenderModel's generated twin as MtlDsl's single-process Fit did: " +
-                          $"largest parameter difference {worst:E1} after {Samples / BatchSize * Epochs} steps (training moved them by up to {moved:E1}), weights loaded back into C#");
+        Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 (DDP, gloo) trained RecommenderModel's generated twin with {(weighting == "declared" ? "the declared weights" : weighting.ToUpperInvariant())} as MtlDsl's single-process Fit did: " +
+                          $"largest parameter difference {worst:E1} after {Samples / BatchSize * epochs} steps (training moved them by up to {moved:E1}), weights loaded back into C#");
         return pass ? 0 : 1;
     }
 }

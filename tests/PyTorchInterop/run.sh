@@ -49,10 +49,14 @@ fi
 # MtlDsl's single-process Fit on the same global batches. Debian's torchrun (PyTorch 1.13 on Python 3.11) fails
 # with "'NoneType' object has no attribute 'get'" when --redirects/--tee are 0 (3.11's enums skip the zero flag):
 # --redirects 1 --tee 1 keeps every process's output on the console.
-if run distributed-export "$folder/distributed" \
-   && (cd "$folder/distributed" && torchrun --redirects 1 --tee 1 --nproc_per_node=2 train_ddp.py --model RecommenderModel --data train.safetensors \
-         --weights RecommenderModel.safetensors --out trained.safetensors --epochs 2 --batch-size 32 --lr 0.05 --dtype float64 >"$folder/torchrun.log" 2>&1 \
-       || { tail -30 "$folder/torchrun.log"; false; }); then
+# A free port for each run's rendezvous (torchrun's default, 29500, may be taken by another job on the machine).
+free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+ddp() { # weighting, epochs
+  (cd "$folder/distributed" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model RecommenderModel --data train.safetensors \
+     --weights RecommenderModel.safetensors --out "trained_$1.safetensors" --epochs "$2" --batch-size 32 --lr 0.05 --dtype float64 --weighting "$1" \
+     >"$folder/torchrun-$1.log" 2>&1 || { tail -30 "$folder/torchrun-$1.log"; false; })
+}
+if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3; then
   run distributed-check "$folder/distributed" || status=1
 else
   echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1

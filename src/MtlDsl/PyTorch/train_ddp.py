@@ -9,7 +9,10 @@ and "target.<task>" for every task, the samples first, missing labels -100 or Na
 Every step takes the next global batch of --batch-size samples (in file order, or a seeded shuffle per epoch with
 --shuffle) and splits it into equal contiguous shards, one per process. Each task's loss is the mean over the labels
 present in the whole global batch (the shards' counts are summed across processes), so the gradients DDP averages
-are those of the single-process step on the global batch, and the declared task weights make the joint loss.
+are those of the single-process step on the global batch. The tasks are weighted as declared (default), or with
+the strategies that need no more than the losses, as MtlDsl computes them: --weighting ew (equal weights), uw
+(Kendall et al.'s uncertainty weighting, its log-variances learned with the model, their gradients averaged across
+the processes), dwa (Liu et al.'s dynamic weight average, from the last two epochs' average losses).
 BatchNorm keeps per-process statistics on CPUs (PyTorch's SyncBatchNorm needs GPUs; --sync-batchnorm there).
 """
 import argparse
@@ -25,6 +28,17 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mtldsl_torch as mtl  # noqa: E402
 
 
+def dwa_weights(epoch_losses, tasks, temperature):
+    """DWA (MtlDsl's DynamicWeightAverage): from the third epoch, K·softmax(L_k(t-1) / L_k(t-2) / T); before, 1."""
+    if len(epoch_losses) < 2:
+        return [1.0] * tasks
+    import math
+    ratio = [last / before / temperature for last, before in zip(epoch_losses[-1], epoch_losses[-2])]
+    top = max(ratio)
+    exp = [math.exp(r - top) for r in ratio]
+    return [tasks * e / sum(exp) for e in exp]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", required=True, help="the model's class, also its module's name (the file <model>.py beside this script)")
@@ -38,6 +52,8 @@ def main():
     parser.add_argument("--shuffle", type=int, default=None, help="a seed: shuffle the samples every epoch (default: file order)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--sync-batchnorm", action="store_true", help="on GPUs: BatchNorm statistics over the global batch")
+    parser.add_argument("--weighting", choices=["declared", "ew", "uw", "dwa"], default="declared", help="how the task losses are weighted")
+    parser.add_argument("--temperature", type=float, default=2.0, help="DWA's temperature")
     args = parser.parse_args()
 
     cuda = torch.cuda.is_available()
@@ -57,7 +73,12 @@ def main():
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device).train()
     ddp = DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
-    optimizer = (torch.optim.SGD if args.optimizer == "sgd" else torch.optim.Adam)(ddp.parameters(), lr=args.lr)
+    tasks = len(model.TASKS)
+    # UW's log-variances (MtlDsl's UncertaintyWeighting: every one starts at -0.5), learned with the model.
+    log_variance = torch.nn.Parameter(torch.full((tasks,), -0.5, dtype=dtype, device=device)) if args.weighting == "uw" else None
+    parameters = list(ddp.parameters()) + ([log_variance] if log_variance is not None else [])
+    optimizer = (torch.optim.SGD if args.optimizer == "sgd" else torch.optim.Adam)(parameters, lr=args.lr)
+    epoch_losses = []  # every finished epoch's average loss per task (DWA reads the last two)
 
     data = mtl.load_safetensors(args.data)
     inputs = [data["input." + name] for name in model.INPUTS]
@@ -69,6 +90,7 @@ def main():
 
     step = 0
     for epoch in range(args.epochs):
+        sums, steps = [0.0] * tasks, [0] * tasks
         order = torch.arange(count)
         if args.shuffle is not None:
             order = torch.randperm(count, generator=torch.Generator().manual_seed(args.shuffle * 1_000_003 + epoch))
@@ -85,18 +107,36 @@ def main():
             counts = torch.tensor([float(mtl.present_count(kind, y[task])) for task, kind in zip(model.TASKS, model.LOSSES)], dtype=torch.float64, device=device)
             totals = counts.clone()
             dist.all_reduce(totals)
-            loss = None
-            for k, (task, kind, weight) in enumerate(zip(model.TASKS, model.LOSSES, model.WEIGHTS)):
+            values = []
+            for k, (task, kind) in enumerate(zip(model.TASKS, model.LOSSES)):
                 value, _ = mtl.task_loss(kind, outputs[task], y[task])
-                scale = float(counts[k] * world / totals[k]) if totals[k] > 0 else 0.0
-                term = value * (scale * weight)
-                loss = term if loss is None else loss + term
+                values.append(value * (float(counts[k] * world / totals[k]) if totals[k] > 0 else 0.0))
+            if args.weighting == "uw":
+                twice_variance = log_variance.exp() * 2.0
+                loss = (torch.stack(values) / twice_variance + log_variance / 2.0).sum()
+            else:
+                weights = model.WEIGHTS if args.weighting == "declared" else dwa_weights(epoch_losses, tasks, args.temperature) if args.weighting == "dwa" else [1.0] * tasks
+                loss = None
+                for value, weight in zip(values, weights):
+                    term = value * weight
+                    loss = term if loss is None else loss + term
             optimizer.zero_grad()
             loss.backward()
+            if log_variance is not None:  # not inside DDP: its gradient is averaged here
+                dist.all_reduce(log_variance.grad)
+                log_variance.grad /= world
             optimizer.step()
             step += 1
+            # The step's loss of every task over the global batch, for the epoch's average (where labels were present).
+            global_values = torch.stack([v.detach() / world for v in values]).to(torch.float64)
+            dist.all_reduce(global_values)
+            for k in range(tasks):
+                if totals[k] > 0:
+                    sums[k] += float(global_values[k])
+                    steps[k] += 1
+        epoch_losses.append([sums[k] / steps[k] if steps[k] else float("nan") for k in range(tasks)])
         if rank == 0:
-            print(f"epoch {epoch + 1}: {step} steps", flush=True)
+            print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}", flush=True)
     if rank == 0:
         left = count % args.batch_size
         if left:
