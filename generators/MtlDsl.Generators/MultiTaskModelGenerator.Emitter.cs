@@ -309,10 +309,7 @@ public sealed partial class MultiTaskModelGenerator
                 {
                     w.Open($"protected override {Tensor}[] RunShared({Tensor}[] inputs)");
                     // The blocks that a head reads, or a block that is read (MTL028 warns of any other), in declaration order.
-                    var read = new HashSet<int>(shaped.Architecture.Reads.Select(r => trunk.FindIndex(b => StateName(b.Spec.Name) == r.Source)));
-                    for (int b = trunk.Count - 1; b >= 0; b--)
-                        if (read.Contains(b))
-                            foreach (BlockSource source in trunk[b].Sources.Where(s => !s.Input)) read.Add(source.Index);
+                    HashSet<int> read = shaped.RunTrunkBlocks();
                     string Value(BlockSource source) => (source.Input ? "inputs[" : "block") + source.Index.ToString(CultureInfo.InvariantCulture) + (source.Input ? "]" : "");
                     for (int b = 0; b < trunk.Count; b++)
                     {

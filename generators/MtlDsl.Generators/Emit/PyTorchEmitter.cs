@@ -113,10 +113,7 @@ internal static class PyTorchEmitter
         {
             case ArchitectureKind.HardSharing:
             {
-                var read = new HashSet<int>(shaped.Architecture.Reads.Select(r => trunk.FindIndex(b => MultiTaskModelGenerator.StateName(b.Spec.Name) == r.Source)));
-                for (int b = trunk.Count - 1; b >= 0; b--)
-                    if (read.Contains(b))
-                        foreach (BlockSource source in trunk[b].Sources.Where(s => !s.Input)) read.Add(source.Index);
+                HashSet<int> read = shaped.RunTrunkBlocks();
                 string Value(BlockSource source) => (source.Input ? "input" : "block") + source.Index.ToString(CultureInfo.InvariantCulture);
                 for (int b = 0; b < trunk.Count; b++)
                 {

@@ -1,3 +1,4 @@
+using System.Collections.Generic;
 using System;
 using System.Linq;
 using MtlDsl.Generators.Model;
@@ -45,7 +46,22 @@ internal sealed record ShapedInput(InputSpec Spec, int Vocabulary, string ReadBy
 
 /// <summary>A model whose every block has been inferred without error: what the emitter writes.</summary>
 internal sealed record ShapedModel(ModelSpec Spec, EquatableArray<ShapedBlock> Blocks, long ParameterCount, ShapedArchitecture Architecture,
-    EquatableArray<ShapedInput> Inputs = default);
+    EquatableArray<ShapedInput> Inputs = default)
+{
+    /// <summary>
+    /// In hard sharing, the trunk blocks (indices among the trunk blocks) the forward pass runs: those a head reads and
+    /// those they read, back to the inputs (MTL028 warns of any other).
+    /// </summary>
+    public HashSet<int> RunTrunkBlocks()
+    {
+        var trunk = Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
+        var read = new HashSet<int>(Architecture.Reads.Select(r => trunk.FindIndex(b => MultiTaskModelGenerator.StateName(b.Spec.Name) == r.Source)));
+        for (int b = trunk.Count - 1; b >= 0; b--)
+            if (read.Contains(b))
+                foreach (BlockSource source in trunk[b].Sources.Where(s => !s.Input)) read.Add(source.Index);
+        return read;
+    }
+}
 
 /// <summary>What a task's head reads: a trunk block's state-dict name (hard sharing) or the task's own representation, and its shape.</summary>
 internal sealed record TaskRead(string Source, EquatableArray<int> Shape);
