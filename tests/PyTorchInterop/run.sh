@@ -56,7 +56,12 @@ ddp() { # weighting, epochs
      --weights RecommenderModel.safetensors --out "trained_$1.safetensors" --epochs "$2" --batch-size 32 --lr 0.05 --dtype float64 --weighting "$1" \
      >"$folder/torchrun-$1.log" 2>&1 || { tail -30 "$folder/torchrun-$1.log"; false; })
 }
-if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3; then
+tabular_ddp() {
+  (cd "$folder/distributed/tabular" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model TabularModel \
+     --data train.safetensors --weights TabularModel.safetensors --out trained.safetensors --epochs 3 --batch-size 32 --lr 0.05 --momentum 0.9 \
+     >"$folder/torchrun-tabular.log" 2>&1 || { tail -30 "$folder/torchrun-tabular.log"; false; })
+}
+if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3 && tabular_ddp; then
   run distributed-check "$folder/distributed" || status=1
 else
   echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1

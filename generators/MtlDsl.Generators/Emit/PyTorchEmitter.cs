@@ -49,7 +49,7 @@ internal static class PyTorchEmitter
         w.Indent();
         w.Line("super().__init__()");
         w.Line("# Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).");
-        w.Line($"task_names = {taskNames}");
+        if (architecture.Kind != ArchitectureKind.HardSharing) w.Line($"task_names = {taskNames}");
         foreach (ShapedBlock block in trunk)
         {
             string name = MultiTaskModelGenerator.StateName(block.Spec.Name);

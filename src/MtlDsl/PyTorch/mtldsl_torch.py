@@ -274,7 +274,7 @@ def save_safetensors(tensors, path):
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
         t = tensors[name]
-        blob = t.view(torch.uint8).numpy().tobytes() if t.numel() else b""
+        blob = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""  # reshape: a 0-dim tensor (BatchNorm's counter) cannot be viewed as bytes
         header[name] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)

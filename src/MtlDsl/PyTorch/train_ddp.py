@@ -6,10 +6,12 @@ and "target.<task>" for every task, the samples first, missing labels -100 or Na
     torchrun --nproc_per_node=2 train_ddp.py --model RecommenderModel --data train.safetensors \\
         --weights RecommenderModel.safetensors --out trained.safetensors --epochs 2 --batch-size 64 --lr 0.05
 
-Every step takes the next global batch of --batch-size samples (in file order, or a seeded shuffle per epoch with
---shuffle) and splits it into equal contiguous shards, one per process. Each task's loss is the mean over the labels
-present in the whole global batch (the shards' counts are summed across processes), so the gradients DDP averages
-are those of the single-process step on the global batch. The tasks are weighted as declared (default), or with
+Every step takes the next global batch of --batch-size samples (in file order, as MtlDsl's Fit with Shuffle =
+false, or with --shuffle S the order of Fit with Seed = S) and splits it into contiguous shards, one per process, of
+sizes that differ by at most one (the last batch of an epoch may be smaller, as in Fit). Each task's loss is the mean
+over the labels present in the whole global batch (the shards' counts are summed across processes), so the
+gradients DDP averages are those of the single-process step on the global batch. Without torchrun the script runs as
+one process. The tasks are weighted as declared (default), or with
 the strategies that need no more than the losses, as MtlDsl computes them: --weighting ew (equal weights), uw
 (Kendall et al.'s uncertainty weighting, its log-variances learned with the model, their gradients averaged across
 the processes), dwa (Liu et al.'s dynamic weight average, from the last two epochs' average losses).
@@ -49,6 +51,8 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32, help="the global batch, split across the processes")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    parser.add_argument("--momentum", type=float, default=0.0, help="SGD's momentum")
+    parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--shuffle", type=int, default=None, help="a seed: shuffle the samples every epoch (default: file order)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--sync-batchnorm", action="store_true", help="on GPUs: BatchNorm statistics over the global batch")
@@ -56,14 +60,24 @@ def main():
     parser.add_argument("--temperature", type=float, default=2.0, help="DWA's temperature")
     args = parser.parse_args()
 
+    if "RANK" not in os.environ:  # not under torchrun: one process
+        import socket
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        os.environ.update({"RANK": "0", "WORLD_SIZE": "1", "LOCAL_RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)})
     cuda = torch.cuda.is_available()
     dist.init_process_group("nccl" if cuda else "gloo")
     rank, world = dist.get_rank(), dist.get_world_size()
     device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0))) if cuda else torch.device("cpu")
     if cuda:
         torch.cuda.set_device(device)
-    if args.batch_size % world:
-        raise SystemExit(f"--batch-size {args.batch_size} must be a multiple of the number of processes ({world}): every process takes an equal shard")
+
+    def fail(message):
+        if rank == 0:
+            print(f"train_ddp.py: {message}", file=sys.stderr, flush=True)
+        dist.destroy_process_group()
+        raise SystemExit(2)
 
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
     model = getattr(importlib.import_module(args.model), args.model)().to(dtype)
@@ -77,16 +91,21 @@ def main():
     # UW's log-variances (MtlDsl's UncertaintyWeighting: every one starts at -0.5), learned with the model.
     log_variance = torch.nn.Parameter(torch.full((tasks,), -0.5, dtype=dtype, device=device)) if args.weighting == "uw" else None
     parameters = list(ddp.parameters()) + ([log_variance] if log_variance is not None else [])
-    optimizer = (torch.optim.SGD if args.optimizer == "sgd" else torch.optim.Adam)(parameters, lr=args.lr)
+    optimizer = (torch.optim.SGD(parameters, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay) if args.optimizer == "sgd"
+                 else torch.optim.Adam(parameters, lr=args.lr, weight_decay=args.weight_decay))
     epoch_losses = []  # every finished epoch's average loss per task (DWA reads the last two)
 
     data = mtl.load_safetensors(args.data)
+    expected = ["input." + name for name in model.INPUTS] + ["target." + task for task in model.TASKS]
+    missing = [name for name in expected if name not in data]
+    if missing:
+        fail(f"{args.data} is not data of {args.model}: it lacks {', '.join(missing)} (it holds {', '.join(sorted(data))}; "
+             f"{args.model} reads {', '.join(expected)}). Write it with MultiTaskData<{args.model}.Targets>.Save.")
     inputs = [data["input." + name] for name in model.INPUTS]
     inputs = [x.to(dtype) if x.is_floating_point() else x for x in inputs]
     targets = {task: data["target." + task] for task in model.TASKS}
     targets = {task: t.to(dtype) if t.is_floating_point() else t for task, t in targets.items()}
     count = inputs[0].shape[0]
-    shard = args.batch_size // world
 
     step = 0
     for epoch in range(args.epochs):
@@ -96,9 +115,7 @@ def main():
             order = torch.randperm(count, generator=torch.Generator().manual_seed(args.shuffle * 1_000_003 + epoch))
         for start in range(0, count, args.batch_size):
             batch = order[start:start + args.batch_size]
-            if batch.numel() < args.batch_size:
-                break  # a last, smaller batch cannot be split evenly; it is left out (say so below)
-            mine = batch[rank * shard:(rank + 1) * shard]
+            mine = torch.tensor_split(batch, world)[rank]
             x = [t[mine].to(device) for t in inputs]
             y = {task: t[mine].to(device) for task, t in targets.items()}
             outputs = ddp(*x)
@@ -109,8 +126,11 @@ def main():
             dist.all_reduce(totals)
             values = []
             for k, (task, kind) in enumerate(zip(model.TASKS, model.LOSSES)):
+                if counts[k] == 0:  # no label of the task in this shard: nothing to learn here, but DDP needs the graph
+                    values.append(outputs[task].sum() * 0.0)
+                    continue
                 value, _ = mtl.task_loss(kind, outputs[task], y[task])
-                values.append(value * (float(counts[k] * world / totals[k]) if totals[k] > 0 else 0.0))
+                values.append(value * float(counts[k] * world / totals[k]))
             if args.weighting == "uw":
                 twice_variance = log_variance.exp() * 2.0
                 loss = (torch.stack(values) / twice_variance + log_variance / 2.0).sum()
@@ -138,9 +158,6 @@ def main():
         if rank == 0:
             print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}", flush=True)
     if rank == 0:
-        left = count % args.batch_size
-        if left:
-            print(f"note: the last {left} samples of each epoch did not fill a global batch and were left out", flush=True)
         mtl.save_safetensors(model.state_dict(), args.out)
         print(f"wrote {args.out} ({world} processes, {step} steps)", flush=True)
     dist.destroy_process_group()

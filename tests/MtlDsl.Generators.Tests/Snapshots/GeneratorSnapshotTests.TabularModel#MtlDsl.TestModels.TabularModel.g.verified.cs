@@ -145,7 +145,6 @@ class TabularModel(mtl.TwinModule):
     def __init__(self):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
-        task_names = [""species"", ""is_male"", ""body_mass""]
         self._modules[""encoder""] = (nn.Sequential(nn.Linear(12, 64, bias=True), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1)))
         self._modules[""bottleneck""] = (nn.Sequential(nn.Linear(64, 32, bias=True), nn.LayerNorm([32]), nn.GELU()))
         self._modules[""species""] = nn.Sequential(nn.Linear(32, 16, bias=True), nn.Tanh(), nn.Linear(16, 3, bias=True))
