@@ -22,7 +22,7 @@ public class PyTorchExportTests : TemporaryFolderTest
         string twin = File.ReadAllText(export.Module);
         Assert.Contains("class RecommenderModel(mtl.TwinModule):", twin);
         Assert.Contains("INPUTS = [\"Dense\", \"User\", \"Tags\"]", twin);
-        Assert.Contains("self.add_module(\"tag_bag\", nn.Sequential(nn.EmbeddingBag(30, 4, mode=\"mean\", padding_idx=0)))", twin);
+        Assert.Contains("self._modules[\"tag_bag\"] = nn.Sequential(nn.EmbeddingBag(30, 4, mode=\"mean\", padding_idx=0))", twin);
         Assert.Contains("block2 = self._modules[\"body\"](torch.cat([input0, block0, block1], 1))", twin);
         Assert.Contains("def task_loss(kind, output, target):", File.ReadAllText(export.Support));
         Assert.Contains("DistributedDataParallel", File.ReadAllText(export.TrainingScript));

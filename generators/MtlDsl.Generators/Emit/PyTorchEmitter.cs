@@ -59,20 +59,20 @@ internal static class PyTorchEmitter
             {
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"self._modules[{Str(name)}] = (mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}))");
+                    w.Line($"self._modules[{Str(name)}] = mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)})");
                     break;
                 case ArchitectureKind.PLE:
                 {
                     int level = trunk.IndexOf(block);
-                    w.Line($"self._modules[{Str(name)}] = (mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}, " +
-                           $"gate_inputs={i(shaped.Architecture.GateInputs[level])}, shared_gate={Bool(level + 1 < trunk.Count)}))");
+                    w.Line($"self._modules[{Str(name)}] = mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}, " +
+                           $"gate_inputs={i(shaped.Architecture.GateInputs[level])}, shared_gate={Bool(level + 1 < trunk.Count)})");
                     break;
                 }
                 case ArchitectureKind.CrossStitch:
-                    w.Line($"self._modules[{Str(name)}] = (nn.ModuleList([({make})() for _ in task_names]))");
+                    w.Line($"self._modules[{Str(name)}] = nn.ModuleList([({make})() for _ in task_names])");
                     break;
                 default:
-                    w.Line($"self._modules[{Str(name)}] = ({Sequential(block)})");
+                    w.Line($"self._modules[{Str(name)}] = {Sequential(block)}");
                     break;
             }
         }

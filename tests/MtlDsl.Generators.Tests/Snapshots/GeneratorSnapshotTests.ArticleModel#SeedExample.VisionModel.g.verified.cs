@@ -128,7 +128,7 @@ class VisionModel(mtl.TwinModule):
     def __init__(self):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
-        self._modules[""features""] = (nn.Sequential(nn.Conv2d(3, 32, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(32, 64, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0))))
+        self._modules[""features""] = nn.Sequential(nn.Conv2d(3, 32, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(32, 64, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)))
         self._modules[""classification""] = nn.Sequential(nn.Flatten(), nn.Linear(3136, 128, bias=True), nn.ReLU(), nn.Linear(128, 10, bias=True))
         self._modules[""detection""] = nn.Sequential(nn.Conv2d(64, 128, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU(), nn.Conv2d(128, 35, (1, 1), stride=(1, 1), padding=(0, 0), dilation=(1, 1), bias=True))
 

@@ -129,8 +129,8 @@ class AuxiliaryHeadModel(mtl.TwinModule):
     def __init__(self):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
-        self._modules[""early""] = (nn.Sequential(nn.Conv2d(1, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0))))
-        self._modules[""late""] = (nn.Sequential(nn.Conv2d(8, 16, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten()))
+        self._modules[""early""] = nn.Sequential(nn.Conv2d(1, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU(), nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)))
+        self._modules[""late""] = nn.Sequential(nn.Conv2d(8, 16, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(16), nn.ReLU(), nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten())
         self._modules[""label""] = nn.Sequential(nn.Linear(16, 10, bias=True))
         self._modules[""edges""] = nn.Sequential(nn.Conv2d(8, 1, (1, 1), stride=(1, 1), padding=(0, 0), dilation=(1, 1), bias=True))
 

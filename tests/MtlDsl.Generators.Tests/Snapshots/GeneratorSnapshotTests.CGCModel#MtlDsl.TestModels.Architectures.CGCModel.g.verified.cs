@@ -158,8 +158,8 @@ class CGCModel(mtl.TwinModule):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
         task_names = [""digit"", ""position""]
-        self._modules[""stem""] = (mtl.Experts(lambda: nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(4), nn.ReLU()), 2, task_names, 1))
-        self._modules[""stage""] = (mtl.Experts(lambda: nn.Sequential(nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(4, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU()), 2, task_names, 1))
+        self._modules[""stem""] = mtl.Experts(lambda: nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(4), nn.ReLU()), 2, task_names, 1)
+        self._modules[""stage""] = mtl.Experts(lambda: nn.Sequential(nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(4, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU()), 2, task_names, 1)
         self.add_module(""gates"", mtl.gates(task_names, 144, 3))
         self._modules[""digit""] = nn.Sequential(nn.Flatten(), nn.Linear(288, 5, bias=True))
         self._modules[""position""] = nn.Sequential(nn.Flatten(), nn.Linear(288, 16, bias=True), nn.Tanh(), nn.Linear(16, 2, bias=True))

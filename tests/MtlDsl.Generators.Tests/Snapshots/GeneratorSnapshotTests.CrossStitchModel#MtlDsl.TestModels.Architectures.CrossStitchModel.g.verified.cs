@@ -141,8 +141,8 @@ class CrossStitchModel(mtl.TwinModule):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
         task_names = [""digit"", ""position""]
-        self._modules[""stem""] = (nn.ModuleList([(lambda: nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(4), nn.ReLU()))() for _ in task_names]))
-        self._modules[""stage""] = (nn.ModuleList([(lambda: nn.Sequential(nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(4, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU()))() for _ in task_names]))
+        self._modules[""stem""] = nn.ModuleList([(lambda: nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(4), nn.ReLU()))() for _ in task_names])
+        self._modules[""stage""] = nn.ModuleList([(lambda: nn.Sequential(nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(4, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU()))() for _ in task_names])
         self.add_module(""cross_stitch"", mtl.cross_stitch_units(2, 2))
         self._modules[""digit""] = nn.Sequential(nn.Flatten(), nn.Linear(288, 5, bias=True))
         self._modules[""position""] = nn.Sequential(nn.Flatten(), nn.Linear(288, 16, bias=True), nn.Tanh(), nn.Linear(16, 2, bias=True))

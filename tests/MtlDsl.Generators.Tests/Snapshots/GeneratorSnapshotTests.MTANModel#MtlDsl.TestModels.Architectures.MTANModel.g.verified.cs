@@ -171,8 +171,8 @@ class MTANModel(mtl.TwinModule):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
         task_names = [""digit"", ""position""]
-        self._modules[""stem""] = (nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(4), nn.ReLU()))
-        self._modules[""stage""] = (nn.Sequential(nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(4, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU()))
+        self._modules[""stem""] = nn.Sequential(nn.Conv2d(1, 4, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.BatchNorm2d(4), nn.ReLU())
+        self._modules[""stage""] = nn.Sequential(nn.MaxPool2d((2, 2), stride=(2, 2), padding=(0, 0)), nn.Conv2d(4, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=True), nn.ReLU())
         self.add_module(""attention"", mtl.module_dict((t, nn.ModuleList([mtl.attention_mask(i, c) for i, c in zip([4, 16], [4, 8])])) for t in task_names))
         self.add_module(""attention_blocks"", nn.ModuleList([mtl.attention_block(i, o) for i, o in zip([4], [8])]))
         self.pools = [1, 2]

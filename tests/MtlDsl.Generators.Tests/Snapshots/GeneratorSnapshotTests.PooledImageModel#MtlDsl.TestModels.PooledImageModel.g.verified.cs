@@ -128,7 +128,7 @@ class PooledImageModel(mtl.TwinModule):
     def __init__(self):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
-        self._modules[""features""] = (nn.Sequential(nn.Conv2d(1, 8, (3, 3), stride=(2, 2), padding=(0, 0), dilation=(1, 1), bias=True), nn.BatchNorm2d(8), nn.ReLU(), nn.AvgPool2d((2, 2), stride=(1, 1), padding=(0, 0)), nn.Conv2d(8, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=False), nn.MaxPool2d((3, 3), stride=(2, 2), padding=(1, 1))))
+        self._modules[""features""] = nn.Sequential(nn.Conv2d(1, 8, (3, 3), stride=(2, 2), padding=(0, 0), dilation=(1, 1), bias=True), nn.BatchNorm2d(8), nn.ReLU(), nn.AvgPool2d((2, 2), stride=(1, 1), padding=(0, 0)), nn.Conv2d(8, 8, (3, 3), stride=(1, 1), padding=(1, 1), dilation=(1, 1), bias=False), nn.MaxPool2d((3, 3), stride=(2, 2), padding=(1, 1)))
         self._modules[""kind""] = nn.Sequential(nn.AdaptiveAvgPool2d((1, 1)), nn.Flatten(), nn.Linear(8, 5, bias=True))
         self._modules[""position""] = nn.Sequential(nn.AdaptiveAvgPool2d((2, 3)), nn.Flatten(), nn.Dropout(0.5), nn.Linear(48, 2, bias=True))
 

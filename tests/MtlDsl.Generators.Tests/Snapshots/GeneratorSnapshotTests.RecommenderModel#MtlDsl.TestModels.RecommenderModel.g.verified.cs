@@ -134,9 +134,9 @@ class RecommenderModel(mtl.TwinModule):
     def __init__(self):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
-        self._modules[""user_embedding""] = (nn.Sequential(nn.Embedding(20, 4, padding_idx=None)))
-        self._modules[""tag_bag""] = (nn.Sequential(nn.EmbeddingBag(30, 4, mode=""mean"", padding_idx=0)))
-        self._modules[""body""] = (nn.Sequential(nn.Linear(14, 32, bias=True), nn.ReLU()))
+        self._modules[""user_embedding""] = nn.Sequential(nn.Embedding(20, 4, padding_idx=None))
+        self._modules[""tag_bag""] = nn.Sequential(nn.EmbeddingBag(30, 4, mode=""mean"", padding_idx=0))
+        self._modules[""body""] = nn.Sequential(nn.Linear(14, 32, bias=True), nn.ReLU())
         self._modules[""click""] = nn.Sequential(nn.Linear(32, 1, bias=True))
         self._modules[""rating""] = nn.Sequential(nn.Linear(32, 8, bias=True), nn.ReLU(), nn.Linear(8, 1, bias=True))
 

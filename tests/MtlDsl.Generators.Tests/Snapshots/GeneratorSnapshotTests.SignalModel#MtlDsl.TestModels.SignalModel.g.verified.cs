@@ -122,7 +122,7 @@ class SignalModel(mtl.TwinModule):
     def __init__(self):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
-        self._modules[""encoder""] = (nn.Sequential(nn.Conv1d(2, 16, 5, stride=1, padding=2, dilation=1, bias=True), nn.BatchNorm1d(16), nn.ReLU(), nn.Conv1d(16, 32, 3, stride=2, padding=1, dilation=1, bias=True), nn.ReLU()))
+        self._modules[""encoder""] = nn.Sequential(nn.Conv1d(2, 16, 5, stride=1, padding=2, dilation=1, bias=True), nn.BatchNorm1d(16), nn.ReLU(), nn.Conv1d(16, 32, 3, stride=2, padding=1, dilation=1, bias=True), nn.ReLU())
         self._modules[""segments""] = nn.Sequential(nn.Conv1d(32, 4, 1, stride=1, padding=0, dilation=1, bias=True))
         self._modules[""level""] = nn.Sequential(nn.Conv1d(32, 8, 3, stride=1, padding=0, dilation=2, bias=True), nn.Sigmoid(), nn.Flatten(), nn.Linear(224, 1, bias=True))
 

@@ -145,8 +145,8 @@ class TabularModel(mtl.TwinModule):
     def __init__(self):
         super().__init__()
         # Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).
-        self._modules[""encoder""] = (nn.Sequential(nn.Linear(12, 64, bias=True), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1)))
-        self._modules[""bottleneck""] = (nn.Sequential(nn.Linear(64, 32, bias=True), nn.LayerNorm([32]), nn.GELU()))
+        self._modules[""encoder""] = nn.Sequential(nn.Linear(12, 64, bias=True), nn.BatchNorm1d(64), nn.ReLU(), nn.Dropout(0.1))
+        self._modules[""bottleneck""] = nn.Sequential(nn.Linear(64, 32, bias=True), nn.LayerNorm([32]), nn.GELU())
         self._modules[""species""] = nn.Sequential(nn.Linear(32, 16, bias=True), nn.Tanh(), nn.Linear(16, 3, bias=True))
         self._modules[""is_male""] = nn.Sequential(nn.Linear(32, 1, bias=True))
         self._modules[""body_mass""] = nn.Sequential(nn.Linear(32, 8, bias=True), nn.LeakyReLU(0.2), nn.Linear(8, 1, bias=False))
