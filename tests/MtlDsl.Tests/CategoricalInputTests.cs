@@ -157,6 +157,21 @@ public class CategoricalInputTests(Xunit.Abstractions.ITestOutputHelper output) 
     }
 
     [Fact]
+    public void ABadIdInOneTasksOwnDataIsPlacedInThatData()
+    {
+        using var model = new RecommenderModel();
+        var (first, firstTargets) = Problem(12, seed: 3);
+        var (second, secondTargets) = Problem(12, seed: 4);
+        second.User[7] = 25;
+        var data = MultiTaskData<RecommenderModel.Targets>.PerTask([first, second], new RecommenderModel.Targets(firstTargets.Click, secondTargets.Rating));
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.01));
+        var error = Assert.Throws<InputTensorException>(() => trainer.Fit(data, new FitOptions { Epochs = 1, BatchSize = 4, Seed = 5 }));
+        Assert.Equal("User", error.Input);
+        Assert.Equal(7, error.Row);
+        Assert.Contains("holds the id 25 (row 7 of the data)", error.Message);
+    }
+
+    [Fact]
     public void ATagIdBeyondTheBagsVocabularyIsRefused()
     {
         using var model = new RecommenderModel();

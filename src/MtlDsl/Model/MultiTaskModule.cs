@@ -97,16 +97,12 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         if (representations.Count != Tasks.Count)
             throw new ArgumentException($"{GetName()} has {Tasks.Count} tasks; got {representations.Count} representations.", nameof(representations));
         var outputs = new Tensor[Tasks.Count];
-        int depth = OwnModuleContext.Depth;
-        try
+        NamingOwnModules(() =>
         {
             for (int task = 0; task < outputs.Length; task++)
                 outputs[task] = RunHead(task, representations[task]);
-        }
-        catch (Exception e) when (OwnModuleContext.Depth > depth)
-        {
-            throw OwnModuleFailed(e, depth);
-        }
+            return outputs;
+        });
         return TOutputs.Create(outputs);
     }
 
@@ -114,51 +110,44 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     public Tensor[] ForwardRepresentations(Tensor input) => ForwardRepresentations(One(input));
 
     /// <summary>Every task's representation from every input (declaration order).</summary>
-    public Tensor[] ForwardRepresentations(IModelInputs inputs) => ForwardRepresentations(InputChecks.Tensors(GetName(), DeclaredInputs, inputs));
+    public Tensor[] ForwardRepresentations(IModelInputs inputs) => ForwardRepresentations(TensorsOf(inputs));
 
     internal TOutputs Forward(Tensor[] inputs) => ForwardHeads(ForwardRepresentations(inputs));
 
     internal Tensor[] ForwardRepresentations(Tensor[] inputs)
     {
         CheckInputs(inputs);
+        return NamingOwnModules(() => RunShared(inputs));
+    }
+
+    // Runs part of the forward pass; where a module of the user's own throws (its forward hook never ran), the error
+    // names it and its input.
+    private static T NamingOwnModules<T>(Func<T> run)
+    {
         int depth = OwnModuleContext.Depth;
         try
         {
-            return RunShared(inputs);
+            return run();
         }
         catch (Exception e) when (OwnModuleContext.Depth > depth)
         {
-            throw OwnModuleFailed(e, depth);
+            var (label, input) = OwnModuleContext.Failed(depth);
+            throw new OwnModuleException(label, input, e);
         }
-    }
-
-    // A module of the user's own threw (its forward hook never ran): the error names it and its input.
-    private static OwnModuleException OwnModuleFailed(Exception e, int depth)
-    {
-        var (label, input) = OwnModuleContext.Failed(depth);
-        return new OwnModuleException(label, input, e);
     }
 
     /// <summary>Runs the shared part and one task's head only (to train or evaluate a task on its own data).</summary>
     public Tensor ForwardTask(int task, Tensor input) => ForwardTask(task, One(input));
 
     /// <summary>Runs the shared part on every input and one task's head only.</summary>
-    public Tensor ForwardTask(int task, IModelInputs inputs) => ForwardTask(task, InputChecks.Tensors(GetName(), DeclaredInputs, inputs));
+    public Tensor ForwardTask(int task, IModelInputs inputs) => ForwardTask(task, TensorsOf(inputs));
 
     internal Tensor ForwardTask(int task, Tensor[] inputs)
     {
         if ((uint)task >= (uint)Tasks.Count)
             throw new ArgumentOutOfRangeException(nameof(task), task, $"{GetName()} has {Tasks.Count} tasks (0 to {Tasks.Count - 1}).");
         CheckInputs(inputs);
-        int depth = OwnModuleContext.Depth;
-        try
-        {
-            return RunHead(task, RunShared(inputs, task));
-        }
-        catch (Exception e) when (OwnModuleContext.Depth > depth)
-        {
-            throw OwnModuleFailed(e, depth);
-        }
+        return NamingOwnModules(() => RunHead(task, RunShared(inputs, task)));
     }
 
     // A single tensor for a model of one input.
@@ -171,6 +160,9 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
                 $"{GetName()} reads {declared.Count} inputs ({string.Join(", ", declared)}); pass them together, one tensor each, as a {GetName()}.Inputs record.", nameof(input));
         return [input];
     }
+
+    // A typed inputs record's tensors, checked to be this model's inputs (names and order).
+    internal Tensor[] TensorsOf(IModelInputs inputs) => InputChecks.Tensors(GetName(), DeclaredInputs, inputs);
 
     internal void CheckInputs(Tensor[] inputs) =>
         InputChecks.Check(GetName(), DeclaredInputs, inputs, parameters().FirstOrDefault()?.dtype);

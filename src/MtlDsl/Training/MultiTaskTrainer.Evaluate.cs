@@ -49,15 +49,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 {
                     using var scope = torch.NewDisposeScope();
                     var (input, targets) = data.BatchInputs(indices);
-                    TOutputs outputs;
-                    try
-                    {
-                        outputs = _model.Forward(input);
-                    }
-                    catch (InputTensorException e)
-                    {
-                        throw e.InBatch(null, indices);
-                    }
+                    TOutputs outputs = InBatch(null, indices, () => _model.Forward(input));
                     for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task]);
                 }
             }
@@ -68,16 +60,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     {
                         using var scope = torch.NewDisposeScope();
                         var (input, target) = data.TaskBatchInputs(task, indices);
-                        Tensor output;
-                        try
-                        {
-                            output = _model.ForwardTask(task, input);
-                        }
-                        catch (InputTensorException e)
-                        {
-                            throw e.InBatch(null, indices);
-                        }
-                        Add(task, output, target);
+                        Add(task, InBatch(null, indices, () => _model.ForwardTask(task, input)), target);
                     }
             }
         }

@@ -139,7 +139,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 {
                     using var scope = torch.NewDisposeScope();
                     var (input, targets) = train.BatchInputs(indices);
-                    InBatch(indices, () => StepLosses(input, targets)).CopyTo(losses, 0);
+                    InBatch(StepCount + 1, indices, () => StepLosses(input, targets)).CopyTo(losses, 0);
                 });
             return steps;
         }
@@ -154,9 +154,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     var inputs = new Tensor[perTask.Length][];
                     var targets = new Tensor[perTask.Length];
                     for (int k = 0; k < perTask.Length; k++) (inputs[k], targets[k]) = train.TaskBatchInputs(k, perTask[k]);
-                    // Each task's batch checked on its own first, so that a bad value is placed in that task's data.
-                    for (int k = 0; k < perTask.Length; k++) InBatch(perTask[k], () => { _model.CheckInputs(inputs[k]); return 0; });
-                    StepLosses(inputs, TTargets.Create(targets)).CopyTo(losses, 0);
+                    StepLosses(inputs, TTargets.Create(targets), perTask).CopyTo(losses, 0);
                 });
             return steps;
         }
@@ -166,21 +164,22 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             {
                 using var scope = torch.NewDisposeScope();
                 var (input, target) = train.TaskBatchInputs(task, indices);
-                losses[task] = InBatch(indices, () => StepTask(task, input, target).Loss);
+                losses[task] = InBatch(StepCount + 1, indices, () => StepTask(task, input, target).Loss);
             });
         return steps;
     }
 
-    // A bad input found in a step's batch, placed in the data: the step and the row.
-    private T InBatch<T>(Tensor indices, Func<T> step)
+    // A bad input found in a batch gathered at indices, placed in the data: the training step (null: an
+    // evaluation) and the row.
+    private static T InBatch<T>(long? step, Tensor indices, Func<T> run)
     {
         try
         {
-            return step();
+            return run();
         }
         catch (InputTensorException e)
         {
-            throw e.InBatch(StepCount + 1, indices);
+            throw e.InBatch(step, indices);
         }
     }
 

@@ -144,7 +144,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
     /// <summary>One training step on a batch of a model of several inputs (its generated <c>Inputs</c> record); see <see cref="Step(Tensor, TTargets)"/>.</summary>
     /// <exception cref="InputTensorException">An input does not fit its declaration.</exception>
-    public TLossValues Step(IModelInputs inputs, TTargets targets) => Values(StepLosses(InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, inputs), targets));
+    public TLossValues Step(IModelInputs inputs, TTargets targets) => Values(StepLosses(_model.TensorsOf(inputs), targets));
 
     // Step, returning each task's loss.
     internal double[] StepLosses(Tensor[] input, TTargets targets)
@@ -326,7 +326,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
     /// <summary>One training step on one task alone, for a model of several inputs; see <see cref="StepTask(int, Tensor, Tensor)"/>.</summary>
     public (double Weighted, double Loss) StepTask(int task, IModelInputs inputs, Tensor target) =>
-        StepTask(task, InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, inputs), target);
+        StepTask(task, _model.TensorsOf(inputs), target);
 
     internal (double Weighted, double Loss) StepTask(int task, Tensor[] input, Tensor target)
     {
@@ -370,11 +370,12 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     public TLossValues Step(IReadOnlyList<IModelInputs> inputs, TTargets targets)
     {
         ArgumentNullException.ThrowIfNull(inputs);
-        return Values(StepLosses(inputs.Select(x => InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, x)).ToArray(), targets));
+        return Values(StepLosses(inputs.Select(_model.TensorsOf).ToArray(), targets));
     }
 
     // Step with one batch per task, returning each task's loss.
-    internal double[] StepLosses(IReadOnlyList<Tensor[]> inputs, TTargets targets)
+    // With indices (a fit's step), a bad input is placed in its task's data: the step and the row.
+    internal double[] StepLosses(IReadOnlyList<Tensor[]> inputs, TTargets targets, IReadOnlyList<Tensor>? indices = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count != _model.Tasks.Count)
@@ -385,8 +386,11 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (!_model.training) _model.train();
         ZeroGradients();
         var present = new bool[inputs.Count];
-        Tensor[] losses = AtNextStep(() => inputs.Select((input, task) =>
-            TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), targets[task], out present[task])).ToArray());
+        Tensor Output(int task) => indices is null
+            ? _model.ForwardTask(task, inputs[task])
+            : InBatch(StepCount + 1, indices[task], () => _model.ForwardTask(task, inputs[task]));
+        Tensor[] losses = AtNextStep(() => inputs.Select((_, task) =>
+            TaskLosses.Compute(_model.Tasks[task], Output(task), targets[task], out present[task])).ToArray());
         return Finish(losses, present, null);
     }
 
@@ -406,7 +410,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     public TLossValues Evaluate(Tensor input, TTargets targets) => Evaluate(_model.One(input), targets);
 
     /// <summary>The losses on a batch of a model of several inputs; see <see cref="Evaluate(Tensor, TTargets)"/>.</summary>
-    public TLossValues Evaluate(IModelInputs inputs, TTargets targets) => Evaluate(InputChecks.Tensors(_model.GetName(), _model.DeclaredInputs, inputs), targets);
+    public TLossValues Evaluate(IModelInputs inputs, TTargets targets) => Evaluate(_model.TensorsOf(inputs), targets);
 
     private TLossValues Evaluate(Tensor[] input, TTargets targets)
     {
