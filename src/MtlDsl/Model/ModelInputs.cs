@@ -35,11 +35,16 @@ public sealed class InputTensorException : ArgumentException
     /// <summary>Creates the exception.</summary>
     public InputTensorException(string input, string message) : base(message) => Input = input;
 
-    internal InputTensorException(string input, string message, long batchSample) : base(message)
+    // An error about one sample of a batch: the message says where that sample is ("sample 4 of the batch", or once
+    // the trainer places it, "row 17 of the data").
+    internal InputTensorException(string input, Func<string, string> message, long batchSample) : base(message($"sample {batchSample} of the batch"))
     {
         Input = input;
         BatchSample = batchSample;
+        _message = message;
     }
+
+    private readonly Func<string, string>? _message;
 
     private InputTensorException(InputTensorException inner, string message, long? step, long? row) : base(message, inner)
     {
@@ -68,8 +73,7 @@ public sealed class InputTensorException : ArgumentException
     {
         if (Step is not null || Row is not null) return this;
         long? row = BatchSample is long sample && sample < indices.numel() ? indices[sample].item<long>() : null;
-        string message = Message;
-        if (row is not null) message = message.Replace($"(sample {BatchSample} of the batch)", $"(row {row} of the data)", StringComparison.Ordinal);
+        string message = row is not null && _message is not null ? _message($"row {row} of the data") : Message;
         return new InputTensorException(this, (step is null ? "Evaluation: " : $"Training step {step}: ") + message, step, row);
     }
 }
@@ -144,8 +148,8 @@ internal static class InputChecks
         using Scalar badId = bad.ToScalar();
         long position = ids.reshape(-1).eq(badId).nonzero()[0, 0].item<long>();
         long perSample = Math.Max(1, ids.numel() / ids.shape[0]);
-        throw new InputTensorException(input.Name,
-            $"{model}: input '{input.Name}' holds the id {bad} (sample {position / perSample} of the batch), but {input.ReadBy} reads ids in [0, {input.Vocabulary}). " +
+        throw new InputTensorException(input.Name, where =>
+            $"{model}: input '{input.Name}' holds the id {bad} ({where}), but {input.ReadBy} reads ids in [0, {input.Vocabulary}). " +
             (bad < 0 ? "Map missing or unknown values to an id of their own (a padding index) instead of a negative number."
                      : $"Enlarge the vocabulary to cover every id, or map unseen values to one id of their own."),
             position / perSample);
