@@ -426,7 +426,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("/// <summary>Every input of the model for a batch, one tensor each: " +
                    string.Join(", ", inputs.Select(i => $"{i.EffectiveName} {(i.Ids ? "(ids, int64) " : "")}[N{string.Concat(i.Shape.Select(d => ", " + d.ToString(CultureInfo.InvariantCulture)))}]")) + ".</summary>");
             w.Line(GeneratedCode);
-            w.Open($"public sealed record Inputs({string.Join(", ", inputs.Select(i => $"{Tensor} {InputId(i.EffectiveName)}"))}) : global::MtlDsl.IModelInputs");
+            w.Open($"public sealed record Inputs({string.Join(", ", inputs.Select(i => $"{Tensor} {Id(i.EffectiveName)}"))}) : global::MtlDsl.IModelInputs");
             w.Line("/// <inheritdoc />");
             w.Line($"public int Count => {inputs.Count.ToString(CultureInfo.InvariantCulture)};");
             w.Line();
@@ -436,7 +436,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("/// <inheritdoc />");
             w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MtlDsl.IModelInputs.InputNames => Names;");
             w.Line();
-            EmitIndexer(w, "input", inputs.Select(i => InputId(i.EffectiveName)).ToList());
+            EmitIndexer(w, "input", inputs.Select(i => Id(i.EffectiveName)).ToList());
             w.Close();
         }
 
@@ -452,11 +452,6 @@ public sealed partial class MultiTaskModelGenerator
             w.Outdent();
             w.Line("};");
         }
-
-        // An input's name as a record parameter: a keyword gets an @.
-        private static string InputId(string name) =>
-            Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None
-            || Microsoft.CodeAnalysis.CSharp.SyntaxFacts.GetContextualKeywordKind(name) != Microsoft.CodeAnalysis.CSharp.SyntaxKind.None ? "@" + name : name;
 
         private static void EmitTaskRecord(SourceWriter w, string record, string summary, string parameters, List<ShapedBlock> tasks)
         {

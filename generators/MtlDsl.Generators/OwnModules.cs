@@ -145,19 +145,10 @@ internal static class OwnModules
             case TypedConstantKind.Primitive when Numeric(argument, parameter) is { } number:
                 // A number as the parameter's type takes it, however it was written ((byte)2, 2L, a const short): the
                 // same declaration in another spelling generates the same code.
-                return number is byte or sbyte or short or ushort
-                    ? $"({parameter.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})({Plain(number)})"
-                    : Literal(number);
+                return NumberLiteral(number, parameter);
             case TypedConstantKind.Primitive:
-                string text = argument.ToCSharpString();
-                // A literal of the argument's own type, converted implicitly to the parameter's.
-                return argument.Value switch
-                {
-                    float f when float.IsNaN(f) || float.IsInfinity(f) => $"(float){(float.IsNaN(f) ? "float.NaN" : f > 0 ? "float.PositiveInfinity" : "float.NegativeInfinity")}",
-                    double d when double.IsNaN(d) || double.IsInfinity(d) => double.IsNaN(d) ? "double.NaN" : d > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity",
-                    byte or sbyte or short or ushort => $"({argument.Type!.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)}){text}",
-                    _ => text,
-                };
+                // A literal of the argument's own type (the parameter is object, say), converted implicitly.
+                return argument.Value is IConvertible and not (bool or char or string) ? NumberLiteral(argument.Value, argument.Type!) : argument.ToCSharpString();
             default:
                 return null;
         }
@@ -186,6 +177,11 @@ internal static class OwnModules
             return null;
         }
     }
+
+    // A number of the given type as C# source: a literal of the type (16, 16L, 0.5D), cast where C# has none ((short)(2)).
+    private static string NumberLiteral(object number, ITypeSymbol type) => number is byte or sbyte or short or ushort
+        ? $"({type.ToDisplayString(SymbolDisplayFormat.FullyQualifiedFormat)})({Plain(number)})"
+        : Literal(number);
 
     // A number as a C# literal of its own type: 16, 16L, 16U, 0.5D, 0.5F, 0.5M.
     private static string Literal(object number) => number switch
