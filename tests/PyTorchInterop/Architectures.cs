@@ -60,7 +60,7 @@ internal static class ArchitectureExport
         where TTargets : ITaskTensors<TTargets>
     {
         Tensor input = inputs[0];
-        TOutputs Forward() => inputs.Length == 1 ? model.forward(input) : model.forward(new Record(model.DeclaredInputs.Select(d => d.Name).ToArray(), inputs));
+        TOutputs Forward() => TwinExport.Forward(model, inputs);
         torch.manual_seed(17);
         using var _ = model;
         model.to(ScalarType.Float64);
@@ -100,12 +100,5 @@ internal static class ArchitectureExport
                 Enumerable.Range(0, model.Tasks.Count).ToDictionary(k => $"output.{k}", k => evaluated[k])));
         }
         Console.WriteLine($"exported {name}: {model.named_parameters().Count()} parameters, weights [{string.Join(", ", model.Tasks.Select(t => t.Weight))}]");
-    }
-
-    // Any model's inputs by name, for the one export routine.
-    private sealed record Record(IReadOnlyList<string> InputNames, Tensor[] Tensors) : IModelInputs
-    {
-        public int Count => Tensors.Length;
-        public Tensor this[int input] => Tensors[input];
     }
 }

@@ -62,7 +62,8 @@ internal static class TwinExport
         Console.WriteLine($"exported the generated twin of {name}: {model.state_dict().Count} tensors, {inputs.Length} input(s){(dropout ? ", eval mode only (dropout)" : "")}");
     }
 
-    private static TOutputs Forward<TOutputs, TTargets>(MultiTaskModule<TOutputs, TTargets> model, Tensor[] inputs)
+    /// <summary>The forward pass on one tensor per declared input (of any model, whatever its Inputs record).</summary>
+    internal static TOutputs Forward<TOutputs, TTargets>(MultiTaskModule<TOutputs, TTargets> model, Tensor[] inputs)
         where TOutputs : ITaskTensors<TOutputs>
         where TTargets : ITaskTensors<TTargets> =>
         inputs.Length == 1 ? model.forward(inputs[0]) : model.forward(new Record(model.DeclaredInputs.Select(d => d.Name).ToArray(), inputs));
