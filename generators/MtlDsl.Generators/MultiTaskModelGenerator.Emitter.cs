@@ -293,6 +293,10 @@ public sealed partial class MultiTaskModelGenerator
                    (python is null ? $"null, {Literal(unsupported!)});" : "@\"" + python.Replace("\"", "\"\"") + "\");"));
             w.Line();
             w.Line("/// <inheritdoc />");
+            w.Line(GeneratedCode);
+            PlanEmitter.Emit(w, shaped);
+            w.Line();
+            w.Line("/// <inheritdoc />");
             w.Line($"public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules {{ get; }} = global::System.Array.AsReadOnly(new string[] {{ {string.Join(", ", SharedModules(shaped).Select(m => $"\"{m}\""))} }});");
         }
 
@@ -719,7 +723,7 @@ public sealed partial class MultiTaskModelGenerator
             foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
                 yield return (record, $"record {record}", null);
             if (model.NamedInputs) yield return ("Inputs", "record Inputs", null);
-            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules", "InputDefinitions", "DeclaredInputs", "PyTorchTwin" })
+            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules", "InputDefinitions", "DeclaredInputs", "PyTorchTwin", "NetworkPlan" })
                 yield return (property, $"property {property}", null);
             foreach (string constant in new[] { "TaskCount", "ParameterCount" })
                 yield return (constant, $"constant {constant}", null);

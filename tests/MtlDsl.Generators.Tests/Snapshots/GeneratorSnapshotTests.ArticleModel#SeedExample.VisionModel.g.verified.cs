@@ -139,6 +139,42 @@ class VisionModel(mtl.TwinModule):
 ");
 
         /// <inheritdoc />
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public override global::MtlDsl.NetworkPlan NetworkPlan { get; } = new global::MtlDsl.NetworkPlan(
+            "VisionModel",
+            global::MtlDsl.ModelArchitecture.HardSharing,
+            InputDefinitions,
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Features", "features", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 3, 28, 28 }, new int[] { 32, 28, 28 }) { InSize = 3, Size = 32, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 32, 28, 28 }, new int[] { 32, 28, 28 }),
+                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 32, 28, 28 }, new int[] { 32, 14, 14 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 32, 14, 14 }, new int[] { 64, 14, 14 }) { InSize = 32, Size = 64, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 64, 14, 14 }, new int[] { 64, 14, 14 }),
+                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 64, 14, 14 }, new int[] { 64, 7, 7 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
+                }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
+            },
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Classification", "classification", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 64, 7, 7 }, new int[] { 3136 }),
+                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 3136 }, new int[] { 128 }) { InSize = 3136, Size = 128, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 128 }, new int[] { 128 }),
+                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 128 }, new int[] { 10 }) { InSize = 128, Size = 10, Bias = true },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+                new("Detection", "detection", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 64, 7, 7 }, new int[] { 128, 7, 7 }) { InSize = 64, Size = 128, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 128, 7, 7 }, new int[] { 128, 7, 7 }),
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 128, 7, 7 }, new int[] { 35, 7, 7 }) { InSize = 128, Size = 35, Kernel = new int[] { 1, 1 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 0, 0 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+            },
+            new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 0, 0 }));
+
+        /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "features" });
 
         /// <inheritdoc />

@@ -142,6 +142,42 @@ class AuxiliaryHeadModel(mtl.TwinModule):
 ");
 
         /// <inheritdoc />
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public override global::MtlDsl.NetworkPlan NetworkPlan { get; } = new global::MtlDsl.NetworkPlan(
+            "AuxiliaryHeadModel",
+            global::MtlDsl.ModelArchitecture.HardSharing,
+            InputDefinitions,
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Early", "early", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 1, 16, 16 }, new int[] { 8, 16, 16 }) { InSize = 1, Size = 8, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 8, 16, 16 }, new int[] { 8, 16, 16 }),
+                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 8, 16, 16 }, new int[] { 8, 8, 8 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
+                }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
+                new("Late", "late", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 8, 8, 8 }, new int[] { 16, 8, 8 }) { InSize = 8, Size = 16, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.BatchNorm2d, new int[] { 16, 8, 8 }, new int[] { 16, 8, 8 }) { InSize = 16 },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 16, 8, 8 }, new int[] { 16, 8, 8 }),
+                    new(global::MtlDsl.PlanLayerKind.AdaptiveAvgPool2d, new int[] { 16, 8, 8 }, new int[] { 16, 1, 1 }),
+                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 16, 1, 1 }, new int[] { 16 }),
+                }, new global::MtlDsl.PlanSource[] { new(false, 0) }, null, false),
+            },
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Label", "label", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 16 }, new int[] { 10 }) { InSize = 16, Size = 10, Bias = true },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+                new("Edges", "edges", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 8, 8, 8 }, new int[] { 1, 8, 8 }) { InSize = 8, Size = 1, Kernel = new int[] { 1, 1 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 0, 0 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+            },
+            new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 1, 0 }));
+
+        /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "early", "late" });
 
         /// <inheritdoc />

@@ -170,6 +170,44 @@ class CGCModel(mtl.TwinModule):
 ");
 
         /// <inheritdoc />
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public override global::MtlDsl.NetworkPlan NetworkPlan { get; } = new global::MtlDsl.NetworkPlan(
+            "CGCModel",
+            global::MtlDsl.ModelArchitecture.CGC,
+            InputDefinitions,
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Stem", "stem", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 1, 12, 12 }, new int[] { 4, 12, 12 }) { InSize = 1, Size = 4, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.BatchNorm2d, new int[] { 4, 12, 12 }, new int[] { 4, 12, 12 }) { InSize = 4 },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 4, 12, 12 }, new int[] { 4, 12, 12 }),
+                }, new global::MtlDsl.PlanSource[0], null, false),
+                new("Stage", "stage", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 4, 12, 12 }, new int[] { 4, 6, 6 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 4, 6, 6 }, new int[] { 8, 6, 6 }) { InSize = 4, Size = 8, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 8, 6, 6 }, new int[] { 8, 6, 6 }),
+                }, new global::MtlDsl.PlanSource[0], null, false),
+            },
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Digit", "digit", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 8, 6, 6 }, new int[] { 288 }),
+                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 288 }, new int[] { 5 }) { InSize = 288, Size = 5, Bias = true },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+                new("Position", "position", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 8, 6, 6 }, new int[] { 288 }),
+                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 288 }, new int[] { 16 }) { InSize = 288, Size = 16, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.Tanh, new int[] { 16 }, new int[] { 16 }),
+                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 16 }, new int[] { 2 }) { InSize = 16, Size = 2, Bias = true },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+            },
+            new global::MtlDsl.PlanArchitecture(2, 1, false, new long[] { 144 }, new global::MtlDsl.PlanAttentionStage[0], new int[0]));
+
+        /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "stem.shared", "stage.shared" });
 
         /// <inheritdoc />

@@ -117,6 +117,44 @@ namespace MtlDsl.TestModels
         public override global::MtlDsl.PyTorchTwin PyTorchTwin { get; } = new global::MtlDsl.PyTorchTwin("OwnModuleModel", null, "BasicBlock (layer 0 of 'Blocks') is a TorchSharp module of your own, which has no PyTorch counterpart MtlDsl could write");
 
         /// <inheritdoc />
+        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
+        public override global::MtlDsl.NetworkPlan NetworkPlan { get; } = new global::MtlDsl.NetworkPlan(
+            "OwnModuleModel",
+            global::MtlDsl.ModelArchitecture.HardSharing,
+            InputDefinitions,
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Stem", "stem", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 1, 12, 12 }, new int[] { 16, 12, 12 }) { InSize = 1, Size = 16, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new(global::MtlDsl.PlanLayerKind.BatchNorm2d, new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }) { InSize = 16 },
+                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }),
+                }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
+                new("Blocks", "blocks", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Module, new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }) { Module = "BasicBlock" },
+                    new(global::MtlDsl.PlanLayerKind.Module, new int[] { 16, 12, 12 }, new int[] { 32, 6, 6 }) { Module = "BasicBlock" },
+                }, new global::MtlDsl.PlanSource[] { new(false, 0) }, null, false),
+                new("Pool", "pool", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.AdaptiveAvgPool2d, new int[] { 32, 6, 6 }, new int[] { 32, 1, 1 }),
+                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 32, 1, 1 }, new int[] { 32 }),
+                }, new global::MtlDsl.PlanSource[] { new(false, 1) }, null, false),
+            },
+            new global::MtlDsl.PlanBlock[]
+            {
+                new("Kind", "kind", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 32 }, new int[] { 5 }) { InSize = 32, Size = 5, Bias = true },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+                new("Position", "position", new global::MtlDsl.PlanLayer[]
+                {
+                    new(global::MtlDsl.PlanLayerKind.Module, new int[] { 32 }, new int[] { 2 }) { Module = "SmallPerceptron" },
+                }, new global::MtlDsl.PlanSource[0], null, false),
+            },
+            new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 2, 2 }));
+
+        /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules { get; } = global::System.Array.AsReadOnly(new string[] { "stem", "blocks", "pool" });
 
         /// <inheritdoc />

@@ -1,0 +1,169 @@
+namespace MtlDsl;
+
+/// <summary>
+/// The declared network as data, written by the generator from the compile-time layer list: every block's layers
+/// with their arguments and inferred shapes, what each block reads, and the architecture's sizes. What an exporter
+/// needs to build the same network elsewhere (<see cref="MultiTaskModule{TOutputs, TTargets}.ExportOnnx"/>) without
+/// looking at the TorchSharp modules; the state-dict names are the module's.
+/// </summary>
+/// <param name="Model">The model's name.</param>
+/// <param name="Architecture">The declared architecture.</param>
+/// <param name="Inputs">The inputs in declaration order.</param>
+/// <param name="Trunk">The trunk blocks in declaration order (in MMoE, CGC and PLE each is copied into experts; in Cross-stitch into one column per task; in MTAN each is a stage).</param>
+/// <param name="Heads">The task heads in task order.</param>
+/// <param name="Shape">The architecture's sizes (experts, gates, MTAN's stages, what each head reads).</param>
+public sealed record NetworkPlan(
+    string Model,
+    ModelArchitecture Architecture,
+    IReadOnlyList<InputDefinition> Inputs,
+    IReadOnlyList<PlanBlock> Trunk,
+    IReadOnlyList<PlanBlock> Heads,
+    PlanArchitecture Shape)
+{
+    /// <summary>The first layer no exporter can write (a module of your own), with its block, or null.</summary>
+    public (PlanBlock Block, int Index, PlanLayer Layer)? FirstOwnModule =>
+        Trunk.Concat(Heads).SelectMany(b => b.Layers.Select((l, i) => (Block: b, Index: i, Layer: l))).Where(x => x.Layer.Kind == PlanLayerKind.Module)
+            .Select(x => ((PlanBlock, int, PlanLayer)?)(x.Block, x.Index, x.Layer)).FirstOrDefault();
+}
+
+/// <summary>
+/// A trunk block or task head: its declared name, its state-dict name, its layers, what it reads (trunk blocks in
+/// hard sharing; several are concatenated along the first per-sample dimension) and, for a [Residual] block, its
+/// shortcut.
+/// </summary>
+public sealed record PlanBlock(string Name, string StateName, IReadOnlyList<PlanLayer> Layers, IReadOnlyList<PlanSource> Sources,
+    PlanShortcut? Shortcut = null, bool ReLUAfterSum = false);
+
+/// <summary>What a trunk block reads: input <paramref name="Index"/> of the model, or trunk block <paramref name="Index"/>.</summary>
+public sealed record PlanSource(bool Input, int Index);
+
+/// <summary>How a residual block's input joins its output.</summary>
+public enum PlanShortcutKind
+{
+    /// <summary>Added as it is.</summary>
+    Identity,
+
+    /// <summary>Projected by a 1-wide Conv1d without bias and a BatchNorm1d (children <c>shortcut.0</c>, <c>shortcut.1</c>).</summary>
+    Conv1d,
+
+    /// <summary>Projected by a 1×1 Conv2d without bias and a BatchNorm2d (children <c>shortcut.0</c>, <c>shortcut.1</c>).</summary>
+    Conv2d,
+
+    /// <summary>Projected by a Linear layer (child <c>shortcut</c>).</summary>
+    Linear,
+}
+
+/// <summary>A residual block's shortcut: its kind, the channels (features) in and out, and its stride.</summary>
+public sealed record PlanShortcut(PlanShortcutKind Kind, int InSize, int OutSize, int Stride);
+
+/// <summary>
+/// The architecture's sizes: experts per level (MMoE, CGC, PLE), whether MMoE has one gate, the gates' input sizes
+/// (one per level in PLE), MTAN's stages, and in hard sharing the trunk block each head reads.
+/// </summary>
+public sealed record PlanArchitecture(int SharedExperts, int TaskExperts, bool OneGate, IReadOnlyList<long> GateInputs,
+    IReadOnlyList<PlanAttentionStage> Stages, IReadOnlyList<int> HeadReads);
+
+/// <summary>An MTAN stage: the channels of its intermediate features and output, and the pooling of the previous stage's attended features (1: none).</summary>
+public sealed record PlanAttentionStage(int IntermediateChannels, int OutputChannels, int Pool);
+
+/// <summary>The layers a declaration may hold, in the order of the generator's layer list.</summary>
+public enum PlanLayerKind
+{
+    /// <summary>[Linear].</summary>
+    Linear,
+    /// <summary>[Conv1d].</summary>
+    Conv1d,
+    /// <summary>[Conv2d].</summary>
+    Conv2d,
+    /// <summary>[MaxPool2d].</summary>
+    MaxPool2d,
+    /// <summary>[AvgPool2d].</summary>
+    AvgPool2d,
+    /// <summary>[AdaptiveAvgPool2d].</summary>
+    AdaptiveAvgPool2d,
+    /// <summary>[Flatten].</summary>
+    Flatten,
+    /// <summary>[Dropout].</summary>
+    Dropout,
+    /// <summary>[BatchNorm1d].</summary>
+    BatchNorm1d,
+    /// <summary>[BatchNorm2d].</summary>
+    BatchNorm2d,
+    /// <summary>[LayerNorm].</summary>
+    LayerNorm,
+    /// <summary>[ReLU].</summary>
+    ReLU,
+    /// <summary>[LeakyReLU].</summary>
+    LeakyReLU,
+    /// <summary>[GELU] (the exact form, with erf).</summary>
+    GELU,
+    /// <summary>[Sigmoid].</summary>
+    Sigmoid,
+    /// <summary>[Tanh].</summary>
+    Tanh,
+    /// <summary>[ConvTranspose2d].</summary>
+    ConvTranspose2d,
+    /// <summary>[Upsample].</summary>
+    Upsample,
+    /// <summary>[Embedding].</summary>
+    Embedding,
+    /// <summary>[EmbeddingBag].</summary>
+    EmbeddingBag,
+    /// <summary>[Module(typeof(T), …)]: a TorchSharp module of your own.</summary>
+    Module,
+}
+
+/// <summary>
+/// One layer with its declared arguments and its inferred per-sample shapes. 2-D sizes are (height, width); 1-D
+/// layers have one entry. <see cref="Size"/> is the output features, channels or embedding dimension.
+/// </summary>
+public sealed record PlanLayer(PlanLayerKind Kind, IReadOnlyList<int> InputShape, IReadOnlyList<int> OutputShape)
+{
+    /// <summary>Output features (Linear), channels (convolutions), embedding dimension; 0 where none.</summary>
+    public long Size { get; init; }
+
+    /// <summary>Input features or channels.</summary>
+    public long InSize { get; init; }
+
+    /// <summary>Kernel size per axis.</summary>
+    public IReadOnlyList<int> Kernel { get; init; } = [];
+
+    /// <summary>Stride per axis.</summary>
+    public IReadOnlyList<int> Stride { get; init; } = [];
+
+    /// <summary>Padding per axis (both sides).</summary>
+    public IReadOnlyList<int> Padding { get; init; } = [];
+
+    /// <summary>Dilation per axis.</summary>
+    public IReadOnlyList<int> Dilation { get; init; } = [];
+
+    /// <summary>A transposed convolution's output padding per axis.</summary>
+    public IReadOnlyList<int> OutputPadding { get; init; } = [];
+
+    /// <summary>Whether the layer has a bias.</summary>
+    public bool Bias { get; init; } = true;
+
+    /// <summary>Dropout's probability or LeakyReLU's negative slope.</summary>
+    public double Value { get; init; }
+
+    /// <summary>LayerNorm's normalised shape (the trailing dimensions).</summary>
+    public IReadOnlyList<int> Normalized { get; init; } = [];
+
+    /// <summary>Upsample: bilinear (else nearest); EmbeddingBag: sum (else mean).</summary>
+    public bool AlternateMode { get; init; }
+
+    /// <summary>Bilinear upsampling's align_corners.</summary>
+    public bool AlignCorners { get; init; }
+
+    /// <summary>Upsample's scale factor; 0 when an output size was declared.</summary>
+    public int ScaleFactor { get; init; }
+
+    /// <summary>An embedding's vocabulary.</summary>
+    public long Vocabulary { get; init; }
+
+    /// <summary>An embedding's padding id, or null.</summary>
+    public long? PaddingIndex { get; init; }
+
+    /// <summary>A module of your own: its type's name.</summary>
+    public string? Module { get; init; }
+}

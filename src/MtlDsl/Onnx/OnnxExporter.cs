@@ -1,0 +1,397 @@
+using System.Globalization;
+using Google.Protobuf;
+using MtlDsl.Onnx.Ir;
+using TorchSharp;
+using static MtlDsl.Onnx.Attr;
+using static TorchSharp.torch;
+
+namespace MtlDsl.Onnx;
+
+/// <summary>
+/// Writes a model's inference graph as ONNX from its <see cref="NetworkPlan"/> (the compile-time layer list) and its
+/// weights: every input with a symbolic batch dimension, the trunk and every head under the declared architecture,
+/// one output per task named after it. What the graph computes is the module's forward pass in evaluation mode
+/// (batch normalisation with its running statistics, dropout off), in float32, with standard operators of
+/// <see cref="Opset"/>.
+/// </summary>
+internal static class OnnxExporter
+{
+    /// <summary>The ai.onnx operator set the graph uses (LayerNormalization needs 17).</summary>
+    public const int Opset = 17;
+
+    /// <summary>The IR version of opset 17's release.</summary>
+    public const int IrVersion = 8;
+
+    public static ModelProto Build(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, IReadOnlyDictionary<string, Tensor> state, string producerVersion)
+    {
+        if (plan.FirstOwnModule is var (ownBlock, ownIndex, ownLayer))
+            throw new NotSupportedException(
+                $"{plan.Model} cannot be exported to ONNX: layer {ownIndex.ToString(CultureInfo.InvariantCulture)} of '{ownBlock.Name}' is {ownLayer.Module}, a TorchSharp module of your own, which has no ONNX counterpart MtlDsl could write.");
+        foreach (TaskDefinition task in tasks)
+            if (plan.Inputs.FirstOrDefault(i => i.Name == task.Name) is { } clash)
+                throw new NotSupportedException(
+                    $"{plan.Model} cannot be exported to ONNX: task '{task.Name}' and input {clash} share a name, and an ONNX graph names every value once. Rename the task or the input.");
+
+        var g = new OnnxGraphBuilder(plan.Model, state);
+        var network = new Network(g, plan);
+        string[] inputs = new string[plan.Inputs.Count];
+        for (int k = 0; k < inputs.Length; k++)
+        {
+            InputDefinition input = plan.Inputs[k];
+            inputs[k] = input.Name;
+            g.Graph.Input.Add(OnnxGraphBuilder.Value(input.Name, input.Kind == InputKind.Ids ? TensorProto.Types.DataType.Int64 : TensorProto.Types.DataType.Float, input.Shape));
+        }
+        string[] representations = network.Representations(inputs);
+        for (int t = 0; t < plan.Heads.Count; t++)
+        {
+            PlanBlock head = plan.Heads[t];
+            string output = network.Block(head, head.StateName, representations[t]);
+            g.Identity(output, tasks[t].Name);
+            g.Graph.Output.Add(OnnxGraphBuilder.Value(tasks[t].Name, TensorProto.Types.DataType.Float, tasks[t].OutputShape));
+        }
+
+        // Every weight of the module is in the graph once: an entry left over means the plan missed a layer.
+        string[] unused = state.Keys.Where(k => !g.Used.Contains(k) && !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).ToArray();
+        if (unused.Length > 0)
+            throw new InvalidOperationException(
+                $"ONNX export of {plan.Model} left weights out of the graph ({string.Join(", ", unused.Take(5))}); the module was not built from its declaration.");
+
+        var model = new ModelProto
+        {
+            IrVersion = IrVersion,
+            ProducerName = "MtlDsl",
+            ProducerVersion = producerVersion,
+            Domain = "mtldsl",
+            ModelVersion = 1,
+            DocString = $"{plan.Model} ({plan.Architecture}): the inference graph of its declaration, written by MtlDsl; one output per task.",
+            Graph = g.Graph,
+        };
+        model.OpsetImport.Add(new OperatorSetIdProto { Domain = "", Version = Opset });
+        model.MetadataProps.Add(Entry("mtldsl.model", plan.Model));
+        model.MetadataProps.Add(Entry("mtldsl.architecture", plan.Architecture.ToString()));
+        foreach (InputDefinition input in plan.Inputs)
+        {
+            model.MetadataProps.Add(Entry($"mtldsl.input.{input.Name}.kind", input.Kind == InputKind.Ids ? "ids" : "features"));
+            if (input.Kind == InputKind.Ids && input.Vocabulary > 0)
+                model.MetadataProps.Add(Entry($"mtldsl.input.{input.Name}.vocabulary", input.Vocabulary.ToString(CultureInfo.InvariantCulture)));
+        }
+        foreach (TaskDefinition task in tasks)
+            model.MetadataProps.Add(Entry($"mtldsl.task.{task.Name}.loss", task.Loss.ToString()));
+        return model;
+    }
+
+    private static StringStringEntryProto Entry(string key, string value) => new() { Key = key, Value = value };
+
+    /// <summary>The graph of one network: its blocks, layers and architecture.</summary>
+    private sealed class Network(OnnxGraphBuilder g, NetworkPlan plan)
+    {
+        private readonly List<string> _heads = plan.Heads.Select(h => h.StateName).ToList();
+
+        /// <summary>Every task's representation, in task order.</summary>
+        public string[] Representations(string[] inputs)
+        {
+            IReadOnlyList<PlanBlock> trunk = plan.Trunk;
+            PlanArchitecture shape = plan.Shape;
+            switch (plan.Architecture)
+            {
+                case ModelArchitecture.HardSharing:
+                {
+                    var values = new string?[trunk.Count];
+                    string Value(int b)
+                    {
+                        if (values[b] is { } done) return done;
+                        IReadOnlyList<PlanSource> sources = trunk[b].Sources;
+                        string Source(PlanSource s) => s.Input ? inputs[s.Index] : Value(s.Index);
+                        string x = sources.Count == 1 ? Source(sources[0]) : g.Node("Concat", trunk[b].StateName, sources.Select(Source), Int("axis", 1));
+                        return values[b] = Block(trunk[b], trunk[b].StateName, x);
+                    }
+                    return shape.HeadReads.Select(b => b < 0 ? inputs[0] : Value(b)).ToArray();
+                }
+                case ModelArchitecture.MMoE when shape.OneGate:
+                {
+                    string mixed = Mix("gate", inputs[0], RunExperts(trunk, inputs[0], null), trunk);
+                    return _heads.Select(_ => mixed).ToArray();
+                }
+                case ModelArchitecture.MMoE:
+                case ModelArchitecture.CGC:
+                {
+                    string shared = RunExperts(trunk, inputs[0], null);
+                    return _heads.Select(t => Mix($"gates.{t}", inputs[0], shape.TaskExperts == 0 ? shared : g.Node("Concat", $"gates.{t}", [shared, RunExperts(trunk, inputs[0], t)], Int("axis", 0)), trunk)).ToArray();
+                }
+                case ModelArchitecture.PLE:
+                {
+                    string sharedInput = inputs[0];
+                    string[] own = _heads.Select(_ => inputs[0]).ToArray();
+                    for (int level = 0; level < trunk.Count; level++)
+                    {
+                        PlanBlock block = trunk[level];
+                        string sharedExperts = RunExperts([block], sharedInput, null);
+                        string?[] taskExperts = _heads.Select((t, k) => shape.TaskExperts == 0 ? null : RunExperts([block], own[k], t)).ToArray();
+                        string[] following = _heads.Select((t, k) => Mix($"{block.StateName}.gates.{t}", own[k],
+                            taskExperts[k] is { } mine ? g.Node("Concat", block.StateName, [sharedExperts, mine], Int("axis", 0)) : sharedExperts, [block])).ToArray();
+                        if (level + 1 < trunk.Count)
+                        {
+                            string all = shape.TaskExperts == 0 ? sharedExperts : g.Node("Concat", block.StateName, [sharedExperts, .. taskExperts.OfType<string>()], Int("axis", 0));
+                            sharedInput = Mix($"{block.StateName}.shared_gate", sharedInput, all, [block]);
+                        }
+                        own = following;
+                    }
+                    return own;
+                }
+                case ModelArchitecture.CrossStitch:
+                {
+                    string[] columns = _heads.Select((_, t) => Block(trunk[0], $"{trunk[0].StateName}.{t.ToString(CultureInfo.InvariantCulture)}", inputs[0])).ToArray();
+                    for (int s = 1; s < trunk.Count; s++)
+                    {
+                        string alpha = g.Weight($"cross_stitch.{(s - 1).ToString(CultureInfo.InvariantCulture)}");
+                        string[] mixed = new string[columns.Length];
+                        for (int t = 0; t < columns.Length; t++)
+                        {
+                            string row = g.Node("Gather", "cross_stitch", [alpha, g.Longs("cross_stitch", [t], scalar: true)], Int("axis", 0));
+                            string? total = null;
+                            for (int j = 0; j < columns.Length; j++)
+                            {
+                                string weight = g.Node("Gather", "cross_stitch", [row, g.Longs("cross_stitch", [j], scalar: true)], Int("axis", 0));
+                                string term = g.Node("Mul", "cross_stitch", [weight, columns[j]]);
+                                total = total is null ? term : g.Node("Add", "cross_stitch", [total, term]);
+                            }
+                            mixed[t] = total!;
+                        }
+                        columns = mixed.Select((m, t) => Block(trunk[s], $"{trunk[s].StateName}.{t.ToString(CultureInfo.InvariantCulture)}", m)).ToArray();
+                    }
+                    return columns;
+                }
+                case ModelArchitecture.MTAN:
+                    return Attention(inputs[0]);
+                default:
+                    throw new NotSupportedException($"ONNX export does not know the architecture {plan.Architecture}.");
+            }
+        }
+
+        // Every expert's copy of the chained blocks on x, stacked along a new first axis: the shared experts, or task's own.
+        private string RunExperts(IReadOnlyList<PlanBlock> chain, string x, string? task)
+        {
+            int count = task is null ? plan.Shape.SharedExperts : plan.Shape.TaskExperts;
+            var stacked = new List<string>();
+            for (int e = 0; e < count; e++)
+            {
+                string y = x;
+                foreach (PlanBlock level in chain)
+                {
+                    string copy = task is null ? $"{level.StateName}.shared.{e.ToString(CultureInfo.InvariantCulture)}" : $"{level.StateName}.tasks.{task}.{e.ToString(CultureInfo.InvariantCulture)}";
+                    y = Block(level, copy, y);
+                }
+                stacked.Add(g.Node("Unsqueeze", "experts", [y, g.Longs("experts", [0])]));
+            }
+            return stacked.Count == 1 ? stacked[0] : g.Node("Concat", "experts", stacked, Int("axis", 0));
+        }
+
+        // Σ_e softmax(gate(flatten(x)))[n, e] · experts[e, n, ...]; the gate is Sequential(Linear, Softmax) at gatePath,
+        // the experts the chain's copies stacked.
+        private string Mix(string gatePath, string x, string experts, IReadOnlyList<PlanBlock> chain)
+        {
+            string flat = g.Node("Flatten", gatePath, [x], Int("axis", 1));
+            string scores = g.Node("Gemm", $"{gatePath}.0", [flat, g.Weight($"{gatePath}.0.weight"), g.Weight($"{gatePath}.0.bias")], Int("transB", 1));
+            string selector = g.Node("Softmax", $"{gatePath}.1", [scores], Int("axis", -1));
+            string perExpert = g.Node("Transpose", gatePath, [selector], Ints("perm", new long[] { 1, 0 }));
+            int sampleRank = OutputShape(chain[^1]).Count;
+            if (sampleRank > 0)
+                perExpert = g.Node("Unsqueeze", gatePath, [perExpert, g.Longs(gatePath, Enumerable.Range(2, sampleRank).Select(a => (long)a).ToArray())]);
+            string weighted = g.Node("Mul", gatePath, [experts, perExpert]);
+            return g.Node("ReduceSum", gatePath, [weighted, g.Longs(gatePath, [0])], Int("keepdims", 0));
+        }
+
+        private static IReadOnlyList<int> OutputShape(PlanBlock block) => block.Layers.Count == 0 ? [] : block.Layers[^1].OutputShape;
+
+        // MTAN: each task's attention over the shared stages (MtlDsl.Architectures.TaskAttention).
+        private string[] Attention(string input)
+        {
+            IReadOnlyList<PlanBlock> stages = plan.Trunk;
+            IReadOnlyList<PlanAttentionStage> sizes = plan.Shape.Stages;
+            string x = input;
+            string[]? attended = null;
+            for (int s = 0; s < stages.Count; s++)
+            {
+                PlanBlock stage = stages[s];
+                for (int l = 0; l < stage.Layers.Count - 1; l++) x = Layer(stage.Layers[l], $"{stage.StateName}.{l.ToString(CultureInfo.InvariantCulture)}", x);
+                string intermediate = x;
+                int last = stage.Layers.Count - 1;
+                x = Layer(stage.Layers[last], $"{stage.StateName}.{last.ToString(CultureInfo.InvariantCulture)}", x);
+                string si = s.ToString(CultureInfo.InvariantCulture);
+                if (attended is not null)
+                {
+                    string blockPath = $"attention_blocks.{(s - 1).ToString(CultureInfo.InvariantCulture)}";
+                    attended = attended.Select(a =>
+                    {
+                        string y = Conv(blockPath + ".0", a, [3, 3], [1, 1], [1, 1], [1, 1], bias: true);
+                        y = BatchNorm(blockPath + ".1", y);
+                        y = g.Node("Relu", blockPath + ".2", [y]);
+                        int pool = sizes[s].Pool;
+                        return pool > 1 ? g.Node("MaxPool", blockPath, [y], Ints("kernel_shape", [pool, pool]), Ints("strides", [pool, pool])) : y;
+                    }).ToArray();
+                }
+                string[] previous = attended ?? [];
+                attended = _heads.Select((t, k) =>
+                {
+                    string path = $"attention.{t}.{si}";
+                    string m = previous.Length == 0 ? intermediate : g.Node("Concat", path, [intermediate, previous[k]], Int("axis", 1));
+                    m = Conv(path + ".0", m, [1, 1], [1, 1], [0, 0], [1, 1], bias: true);
+                    m = BatchNorm(path + ".1", m);
+                    m = g.Node("Relu", path + ".2", [m]);
+                    m = Conv(path + ".3", m, [1, 1], [1, 1], [0, 0], [1, 1], bias: true);
+                    m = BatchNorm(path + ".4", m);
+                    m = g.Node("Sigmoid", path + ".5", [m]);
+                    return g.Node("Mul", path, [m, x]);
+                }).ToArray();
+            }
+            return attended!;
+        }
+
+        /// <summary>A block at <paramref name="path"/> (a Sequential, or a residual block with its shortcut) on x.</summary>
+        public string Block(PlanBlock block, string path, string x)
+        {
+            string y = x;
+            for (int l = 0; l < block.Layers.Count; l++) y = Layer(block.Layers[l], $"{path}.{l.ToString(CultureInfo.InvariantCulture)}", y);
+            if (block.Shortcut is not { } shortcut) return y;
+            string added = shortcut.Kind switch
+            {
+                PlanShortcutKind.Identity => x,
+                PlanShortcutKind.Linear => Linear($"{path}.shortcut", x, 2, bias: true),
+                _ => BatchNorm($"{path}.shortcut.1", Conv($"{path}.shortcut.0", x, shortcut.Kind == PlanShortcutKind.Conv1d ? [1] : [1, 1],
+                    shortcut.Kind == PlanShortcutKind.Conv1d ? [shortcut.Stride] : [shortcut.Stride, shortcut.Stride],
+                    shortcut.Kind == PlanShortcutKind.Conv1d ? [0] : [0, 0], shortcut.Kind == PlanShortcutKind.Conv1d ? [1] : [1, 1], bias: false)),
+            };
+            string sum = g.Node("Add", path, [y, added]);
+            return block.ReLUAfterSum ? g.Node("Relu", path, [sum]) : sum;
+        }
+
+        private string Layer(PlanLayer layer, string path, string x)
+        {
+            switch (layer.Kind)
+            {
+                case PlanLayerKind.Linear: return Linear(path, x, layer.InputShape.Count + 1, layer.Bias);
+                case PlanLayerKind.Conv1d:
+                case PlanLayerKind.Conv2d:
+                    return Conv(path, x, layer.Kernel, layer.Stride, layer.Padding, layer.Dilation, layer.Bias);
+                case PlanLayerKind.ConvTranspose2d:
+                {
+                    List<string> inputs = [x, g.Weight(path + ".weight")];
+                    if (layer.Bias) inputs.Add(g.Weight(path + ".bias"));
+                    return g.Node("ConvTranspose", path, inputs, Ints("kernel_shape", layer.Kernel), Ints("strides", layer.Stride),
+                        Ints("pads", layer.Padding.Concat(layer.Padding)), Ints("dilations", layer.Dilation), Ints("output_padding", layer.OutputPadding));
+                }
+                case PlanLayerKind.MaxPool2d:
+                    return g.Node("MaxPool", path, [x], Ints("kernel_shape", layer.Kernel), Ints("strides", layer.Stride), Ints("pads", layer.Padding.Concat(layer.Padding)));
+                case PlanLayerKind.AvgPool2d:
+                    return g.Node("AveragePool", path, [x], Ints("kernel_shape", layer.Kernel), Ints("strides", layer.Stride),
+                        Ints("pads", layer.Padding.Concat(layer.Padding)), Int("count_include_pad", 1));
+                case PlanLayerKind.AdaptiveAvgPool2d: return AdaptiveAveragePool(path, x, layer);
+                case PlanLayerKind.Flatten: return g.Node("Flatten", path, [x], Int("axis", 1));
+                case PlanLayerKind.Dropout: return x;
+                case PlanLayerKind.BatchNorm1d:
+                case PlanLayerKind.BatchNorm2d:
+                    return BatchNorm(path, x);
+                case PlanLayerKind.LayerNorm:
+                    return g.Node("LayerNormalization", path, [x, g.Weight(path + ".weight"), g.Weight(path + ".bias")],
+                        Int("axis", -layer.Normalized.Count), Float("epsilon", 1e-5f));
+                case PlanLayerKind.ReLU: return g.Node("Relu", path, [x]);
+                case PlanLayerKind.LeakyReLU: return g.Node("LeakyRelu", path, [x], Float("alpha", (float)layer.Value));
+                case PlanLayerKind.Sigmoid: return g.Node("Sigmoid", path, [x]);
+                case PlanLayerKind.Tanh: return g.Node("Tanh", path, [x]);
+                case PlanLayerKind.GELU:
+                {
+                    // The exact GELU: x · ½ · (1 + erf(x / √2)).
+                    string erf = g.Node("Erf", path, [g.Node("Div", path, [x, g.Float(path, MathF.Sqrt(2f))])]);
+                    string half = g.Node("Mul", path, [x, g.Float(path, 0.5f)]);
+                    return g.Node("Mul", path, [half, g.Node("Add", path, [erf, g.Float(path, 1f)])]);
+                }
+                case PlanLayerKind.Upsample: return Upsample(path, x, layer);
+                case PlanLayerKind.Embedding: return g.Node("Gather", path, [g.Weight(path + ".weight"), x], Int("axis", 0));
+                case PlanLayerKind.EmbeddingBag: return EmbeddingBag(path, x, layer);
+                default:
+                    throw new NotSupportedException($"{plan.Model}: ONNX export cannot write layer {path} ({layer.Kind}).");
+            }
+        }
+
+        private string Linear(string path, string x, int rank, bool bias)
+        {
+            string weight = g.Weight(path + ".weight");
+            if (rank == 2)
+                return g.Node("Gemm", path, bias ? [x, weight, g.Weight(path + ".bias")] : [x, weight], Int("transB", 1));
+            string product = g.Node("MatMul", path, [x, g.Node("Transpose", path, [weight], Ints("perm", new long[] { 1, 0 }))]);
+            return bias ? g.Node("Add", path, [product, g.Weight(path + ".bias")]) : product;
+        }
+
+        private string Conv(string path, string x, IReadOnlyList<int> kernel, IReadOnlyList<int> stride, IReadOnlyList<int> padding, IReadOnlyList<int> dilation, bool bias)
+        {
+            List<string> inputs = [x, g.Weight(path + ".weight")];
+            if (bias) inputs.Add(g.Weight(path + ".bias"));
+            return g.Node("Conv", path, inputs, Ints("kernel_shape", kernel), Ints("strides", stride), Ints("pads", padding.Concat(padding)), Ints("dilations", dilation));
+        }
+
+        private string BatchNorm(string path, string x) =>
+            g.Node("BatchNormalization", path, [x, g.Weight(path + ".weight"), g.Weight(path + ".bias"), g.Weight(path + ".running_mean"), g.Weight(path + ".running_var")],
+                Float("epsilon", 1e-5f));
+
+        // PyTorch's bins: output cell i of n over a size of m covers [floor(i·m/n), ceil((i+1)·m/n)). A uniform split is
+        // an AveragePool; any other is the mean over each bin's rows, then over each bin's columns (the bins are products).
+        private string AdaptiveAveragePool(string path, string x, PlanLayer layer)
+        {
+            int inH = layer.InputShape[1], inW = layer.InputShape[2], outH = layer.OutputShape[1], outW = layer.OutputShape[2];
+            if (inH % outH == 0 && inW % outW == 0)
+                return g.Node("AveragePool", path, [x], Ints("kernel_shape", [inH / outH, inW / outW]), Ints("strides", [inH / outH, inW / outW]));
+            string Bins(string value, int axis, int size, int count)
+            {
+                var cells = new List<string>();
+                for (int i = 0; i < count; i++)
+                {
+                    long begin = i * (long)size / count, end = ((i + 1) * (long)size + count - 1) / count;
+                    string slice = g.Node("Slice", path, [value, g.Longs(path, [begin]), g.Longs(path, [end]), g.Longs(path, [axis])]);
+                    cells.Add(g.Node("ReduceMean", path, [slice], Ints("axes", new long[] { axis }), Int("keepdims", 1)));
+                }
+                return cells.Count == 1 ? cells[0] : g.Node("Concat", path, cells, Int("axis", axis));
+            }
+            return Bins(Bins(x, 2, inH, outH), 3, inW, outW);
+        }
+
+        // Nearest as PyTorch: floor(destination / scale) (asymmetric, floor); bilinear with or without aligned corners.
+        private string Upsample(string path, string x, PlanLayer layer)
+        {
+            var attributes = new List<AttributeProto>
+            {
+                String("mode", layer.AlternateMode ? "linear" : "nearest"),
+                String("coordinate_transformation_mode", layer.AlternateMode ? (layer.AlignCorners ? "align_corners" : "pytorch_half_pixel") : "asymmetric"),
+            };
+            if (!layer.AlternateMode) attributes.Add(String("nearest_mode", "floor"));
+            if (layer.ScaleFactor > 0)
+                return g.Node("Resize", path, [x, "", g.Floats(path, [1f, 1f, layer.ScaleFactor, layer.ScaleFactor])], [.. attributes]);
+            string batchAndChannels = g.Node("Slice", path, [g.Node("Shape", path, [x]), g.Longs(path, [0]), g.Longs(path, [2])]);
+            string sizes = g.Node("Concat", path, [batchAndChannels, g.Longs(path, [layer.OutputShape[1], layer.OutputShape[2]])], Int("axis", 0));
+            return g.Node("Resize", path, [x, "", "", sizes], [.. attributes]);
+        }
+
+        // The mean (or sum) of each sample's id vectors; padding ids count for nothing, and a sample of padding only gives zeros.
+        private string EmbeddingBag(string path, string x, PlanLayer layer)
+        {
+            string vectors = g.Node("Gather", path, [g.Weight(path + ".weight"), x], Int("axis", 0));
+            string axis = g.Longs(path, [1]);
+            if (layer.PaddingIndex is not long padding)
+                return layer.AlternateMode ? g.Node("ReduceSum", path, [vectors, axis], Int("keepdims", 0)) : g.Node("ReduceMean", path, [vectors], Ints("axes", new long[] { 1 }), Int("keepdims", 0));
+            string present = g.Node("Not", path, [g.Node("Equal", path, [x, g.Longs(path, [padding], scalar: true)])]);
+            string mask = g.Node("Unsqueeze", path, [g.Node("Cast", path, [present], Int("to", (long)TensorProto.Types.DataType.Float)), g.Longs(path, [-1])]);
+            string sum = g.Node("ReduceSum", path, [g.Node("Mul", path, [vectors, mask]), axis], Int("keepdims", 0));
+            if (layer.AlternateMode) return sum;
+            string count = g.Node("Max", path, [g.Node("ReduceSum", path, [mask, axis], Int("keepdims", 0)), g.Float(path, 1f)]);
+            return g.Node("Div", path, [sum, count]);
+        }
+    }
+
+    /// <summary>Writes the model to a file atomically (a reader never sees half a graph).</summary>
+    public static void Write(ModelProto model, string path) =>
+        Checkpoints.AtomicFile.Write(path, stream =>
+        {
+            using var output = new CodedOutputStream(stream, leaveOpen: true);
+            model.WriteTo(output);
+            output.Flush();
+        });
+}
