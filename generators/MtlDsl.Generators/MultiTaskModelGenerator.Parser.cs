@@ -111,6 +111,31 @@ public sealed partial class MultiTaskModelGenerator
             return DiagnosticInfo.Create(DiagnosticDescriptors.UnusedBlock, LocationInfo.From(attribute), memberName, attributeName, owner.Name);
         }
 
+        /// <summary>Whether the node may call ExportOnnx or ExportPyTorch (syntax only: the name of the method).</summary>
+        public static bool IsPossiblyExportCall(SyntaxNode node) =>
+            node is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "ExportOnnx" or "ExportPyTorch" } };
+
+        /// <summary>
+        /// The call, if it is ExportOnnx or ExportPyTorch on a model type; else null. The generator sees the compilation
+        /// without its own output, where a model does not yet derive from MultiTaskModule: such a call binds to nothing,
+        /// and the receiver's type, a [MultiTaskModel] class, says what it is. A call that binds to another method is not it.
+        /// </summary>
+        public static ExportCall? ExportCall(GeneratorSyntaxContext context, CancellationToken cancellationToken)
+        {
+            var invocation = (InvocationExpressionSyntax)context.Node;
+            var access = (MemberAccessExpressionSyntax)invocation.Expression;
+            if (context.SemanticModel.GetSymbolInfo(invocation, cancellationToken).Symbol is IMethodSymbol method
+                && !(method.ContainingType?.OriginalDefinition is { Name: "MultiTaskModule", ContainingNamespace: var ns } && ns.ToDisplayString() == AttributeNamespace))
+                return null;
+            if (context.SemanticModel.GetTypeInfo(access.Expression, cancellationToken).Type is not INamedTypeSymbol receiver
+                || !receiver.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName))
+                return null;
+            var parts = new List<string> { receiver.Name };
+            for (INamedTypeSymbol? outer = receiver.ContainingType; outer is not null; outer = outer.ContainingType) parts.Insert(0, outer.Name);
+            if (receiver.ContainingNamespace is { IsGlobalNamespace: false } space) parts.Insert(0, space.ToDisplayString());
+            return new ExportCall(string.Join(".", parts).Replace("@", ""), access.Name.Identifier.ValueText, LocationInfo.From(access.Name));
+        }
+
         // One of MtlDsl's attributes as bound: its simple name, the syntax it was written as, and its arguments
         // (null when the compiler rejects it).
         private sealed record BoundAttribute(string Name, AttributeSyntax? Syntax, AttributeArguments? Arguments, AttributeData Data);

@@ -36,6 +36,10 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
         public const string HintNames = nameof(HintNames);
         /// <summary>[Trunk] or [Task] members outside any model.</summary>
         public const string UnusedBlocks = nameof(UnusedBlocks);
+        /// <summary>Calls of ExportOnnx and ExportPyTorch on a model type.</summary>
+        public const string ExportCalls = nameof(ExportCalls);
+        /// <summary>What each valid model cannot be exported to, once per compilation.</summary>
+        public const string ExportLimits = nameof(ExportLimits);
         /// <summary>Whether the compilation declares any model (for the native-library initializer).</summary>
         public const string AnyModel = nameof(AnyModel);
     }
@@ -108,6 +112,31 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
                 .WithTrackingName(TrackingNames.UnusedBlocks)
                 .Combine(context.CompilationProvider),
             static (output, input) => output.ReportDiagnostic(input.Left!.ToDiagnostic(DiagnosticInfo.TreesByPath(input.Right))));
+
+        // MTL035: ExportOnnx or ExportPyTorch called on a model that engine cannot hold (a module of one's own). The
+        // calls are found from syntax (the method's name) and bound only there; the limits change only with a model.
+        IncrementalValueProvider<EquatableArray<ExportLimits>> limits = models
+            .Where(static model => model.Model is not null)
+            .Select(static (model, _) => ExportLimits.Of(model.Model!))
+            .Where(static limits => limits.Onnx is not null || limits.PyTorch is not null)
+            .Collect()
+            .Select(static (all, _) => all.ToEquatableArray())
+            .WithTrackingName(TrackingNames.ExportLimits);
+        context.RegisterSourceOutput(
+            context.SyntaxProvider
+                .CreateSyntaxProvider(static (node, _) => Parser.IsPossiblyExportCall(node), static (syntax, cancellationToken) => Parser.ExportCall(syntax, cancellationToken))
+                .Where(static call => call is not null)
+                .WithTrackingName(TrackingNames.ExportCalls)
+                .Combine(limits)
+                .Where(static input => input.Right.Any(l => l.ModelFullName == input.Left!.ModelFullName && l.For(input.Left.Method) is not null))
+                .Combine(context.CompilationProvider),
+            static (output, input) =>
+            {
+                ExportCall call = input.Left.Left!;
+                ExportLimits model = input.Left.Right.First(l => l.ModelFullName == call.ModelFullName);
+                output.ReportDiagnostic(DiagnosticInfo.Create(Diagnostics.DiagnosticDescriptors.ExportRefused, call.Location, model.ModelName, call.Method, model.For(call.Method)!)
+                    .ToDiagnostic(DiagnosticInfo.TreesByPath(input.Right)));
+            });
 
         context.RegisterSourceOutput(
             models.Collect().Select(static (all, _) => all.Any(m => m.Model is not null)).WithTrackingName(TrackingNames.AnyModel),

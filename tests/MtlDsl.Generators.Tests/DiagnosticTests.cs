@@ -555,6 +555,46 @@ public class DiagnosticTests
     // A model, with the module types above it.
     private static string WithModules(string model) => Usings + OwnModules + model.Substring(Usings.Length);
 
+    // Exports: MTL035 on the call of an export the model cannot take, through any spelling of the receiver.
+    private static string WithExport(string model, string calls) =>
+        model + "public static class Use\n{\n    public static void Run(M m, M? maybe, System.Func<M> make)\n    {\n" + calls + "\n    }\n}\n";
+
+    [Theory]
+    [InlineData("m.ExportOnnx(\"m.onnx\");", "ExportOnnx")]
+    [InlineData("m.ExportPyTorch(\"twin\");", "ExportPyTorch")]
+    [InlineData("maybe!.ExportOnnx(\"m.onnx\");", "ExportOnnx")]
+    [InlineData("make().ExportOnnx(path: \"m.onnx\");", "ExportOnnx")]
+    [InlineData("((M)m).ExportOnnx(\"m.onnx\");", "ExportOnnx")]
+    public void ExportingAModelWithAModuleOfItsOwnIsAWarningOnTheCall(string call, string method)
+    {
+        string source = WithExport(WithModules(Model("[Input(8)]", "    [Trunk, Module(typeof(Halve), 2)] public partial Sequential Shared { get; }\n" + TwoTasks)), call);
+        string message = AssertSingle(source, "MTL035", method, DiagnosticSeverity.Warning);
+        Assert.Contains($"{method} cannot export model 'M': Halve (layer 0 of 'Shared') is a TorchSharp module of your own", message);
+    }
+
+    [Fact]
+    public void ATaskNamedAsAnInputCannotBeAnOnnxOutput()
+    {
+        // A model's one unnamed input is 'input' in the graph; named inputs and blocks already have distinct names (MTL031).
+        string source = WithExport(Model("[Input(4)]", Trunk + TwoTasks.Replace("Sequential A", "Sequential input")),
+            "m.ExportOnnx(\"m.onnx\");\n        m.ExportPyTorch(\"twin\");");
+        Assert.Contains("task 'input' and input 'input' share a name", AssertSingle(source, "MTL035", "ExportOnnx", DiagnosticSeverity.Warning));
+    }
+
+    [Fact]
+    public void ExportingAModelOfMtlDslsLayersIsNoDiagnosticAndAPragmaSilencesTheWarning()
+    {
+        Assert.Empty(GeneratorHarness.Diagnostics(WithExport(Model("[Input(4)]", Trunk + TwoTasks), "m.ExportOnnx(\"m.onnx\"); m.ExportPyTorch(\"twin\");")));
+        string own = WithExport(WithModules(Model("[Input(8)]", "    [Trunk, Module(typeof(Halve), 2)] public partial Sequential Shared { get; }\n" + TwoTasks)),
+            "#pragma warning disable MTL035\n        m.ExportOnnx(\"m.onnx\");\n#pragma warning restore MTL035");
+        var (run, output) = GeneratorHarness.Run(own);
+        Diagnostic reported = Assert.Single(run.Diagnostics);
+        Assert.Equal(LocationKind.SourceFile, reported.Location.Kind);  // in the syntax tree, where suppressions are looked up
+        // The compiler's own filter (pragmas, [SuppressMessage], options), as csc applies it; not public API.
+        var filter = typeof(CompilationOptions).GetMethod("FilterDiagnostic", System.Reflection.BindingFlags.Instance | System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Public)!;
+        Assert.True(((Diagnostic)filter.Invoke(output.Options, [reported, CancellationToken.None])!).IsSuppressed);
+    }
+
     [Fact]
     public void OwnModulesWithAShapeMethodOrADeclaredShapeHaveNoDiagnostic() =>
         Assert.Empty(GeneratorHarness.Diagnostics(WithModules(Model("[Input(8)]",

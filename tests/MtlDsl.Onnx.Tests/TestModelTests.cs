@@ -1,10 +1,11 @@
 using MtlDsl.TestModels;
 using MtlDsl.TestModels.Architectures;
+using Xunit.Abstractions;
 
 namespace MtlDsl.Onnx.Tests;
 
 /// <summary>Every test model and every architecture, exported and run in ONNX Runtime at batch 1 and 37.</summary>
-public sealed class TestModelTests : IDisposable
+public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
 {
     private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-onnx-" + Guid.NewGuid().ToString("N"));
 
@@ -13,43 +14,42 @@ public sealed class TestModelTests : IDisposable
         if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
     }
 
-    public static TheoryData<string, long> Models()
-    {
-        var data = new TheoryData<string, long>();
-        foreach (string model in Create.Keys)
-            foreach (long batch in new long[] { 1, 37 })
-                data.Add(model, batch);
-        return data;
-    }
+    public static TheoryData<string> Models() => [.. Create.Keys];
 
-    private static readonly Dictionary<string, Action<string, long>> Create = new()
+    private static readonly Dictionary<string, Func<string, double>> Create = new()
     {
-        [nameof(TabularModel)] = (f, b) => Check(new TabularModel(), f, b),
-        [nameof(SignalModel)] = (f, b) => Check(new SignalModel(), f, b),
-        [nameof(PooledImageModel)] = (f, b) => Check(new PooledImageModel(), f, b),
-        [nameof(AuxiliaryHeadModel)] = (f, b) => Check(new AuxiliaryHeadModel(), f, b),
-        [nameof(SameShapeReadsModel)] = (f, b) => Check(new SameShapeReadsModel(), f, b),
-        [nameof(DenseModel)] = (f, b) => Check(new DenseModel(), f, b),
-        [nameof(ResidualModel)] = (f, b) => Check(new ResidualModel(), f, b),
-        [nameof(RecommenderModel)] = (f, b) => Check(new RecommenderModel(), f, b),
-        [nameof(ReservedNamesModel)] = (f, b) => Check(new ReservedNamesModel(), f, b),
-        [nameof(HardSharingModel)] = (f, b) => Check(new HardSharingModel(), f, b),
-        [nameof(MMoEModel)] = (f, b) => Check(new MMoEModel(), f, b),
-        [nameof(OMoEModel)] = (f, b) => Check(new OMoEModel(), f, b),
-        [nameof(CGCModel)] = (f, b) => Check(new CGCModel(), f, b),
-        [nameof(PLEModel)] = (f, b) => Check(new PLEModel(), f, b),
-        [nameof(CrossStitchModel)] = (f, b) => Check(new CrossStitchModel(), f, b),
-        [nameof(MTANModel)] = (f, b) => Check(new MTANModel(), f, b),
+        [nameof(TabularModel)] = f => Check(new TabularModel(), f),
+        [nameof(SignalModel)] = f => Check(new SignalModel(), f),
+        [nameof(PooledImageModel)] = f => Check(new PooledImageModel(), f),
+        [nameof(AuxiliaryHeadModel)] = f => Check(new AuxiliaryHeadModel(), f),
+        [nameof(SameShapeReadsModel)] = f => Check(new SameShapeReadsModel(), f),
+        [nameof(DenseModel)] = f => Check(new DenseModel(), f),
+        [nameof(ResidualModel)] = f => Check(new ResidualModel(), f),
+        [nameof(RecommenderModel)] = f => Check(new RecommenderModel(), f),
+        [nameof(ReservedNamesModel)] = f => Check(new ReservedNamesModel(), f),
+        [nameof(HardSharingModel)] = f => Check(new HardSharingModel(), f),
+        [nameof(MMoEModel)] = f => Check(new MMoEModel(), f),
+        [nameof(OMoEModel)] = f => Check(new OMoEModel(), f),
+        [nameof(CGCModel)] = f => Check(new CGCModel(), f),
+        [nameof(PLEModel)] = f => Check(new PLEModel(), f),
+        [nameof(CrossStitchModel)] = f => Check(new CrossStitchModel(), f),
+        [nameof(MTANModel)] = f => Check(new MTANModel(), f),
     };
 
-    private static void Check<TOutputs, TTargets>(MultiTaskModule<TOutputs, TTargets> model, string folder, long batch)
+    // One file, run at batch 1 and 37 (its first dimension is symbolic); the largest difference relative to the tolerance.
+    private static double Check<TOutputs, TTargets>(MultiTaskModule<TOutputs, TTargets> model, string folder)
         where TOutputs : ITaskTensors<TOutputs>
         where TTargets : ITaskTensors<TTargets>
     {
-        using (model) OnnxRuntimeCheck.AssertAgrees(model, folder, batch);
+        using (model)
+        {
+            OnnxExport export = OnnxRuntimeCheck.Export(model, folder);
+            return Math.Max(OnnxRuntimeCheck.AssertAgrees(model, export, 1), OnnxRuntimeCheck.AssertAgrees(model, export, 37));
+        }
     }
 
     [Theory]
     [MemberData(nameof(Models))]
-    public void OnnxRuntimeGivesTorchSharpsOutputs(string model, long batch) => Create[model](_folder, batch);
+    public void OnnxRuntimeGivesTorchSharpsOutputsAtBatch1And37(string model) =>
+        output.WriteLine($"{model}: largest difference {Create[model](_folder):G3} times the tolerance");
 }

@@ -10,6 +10,7 @@ internal static class DiagnosticDescriptors
     private const string Declaration = "MtlDsl.Declaration";
     private const string Shapes = "MtlDsl.Shapes";
     private const string Generator = "MtlDsl.Generator";
+    private const string Export = "MtlDsl.Export";
 
     public static readonly DiagnosticDescriptor ModelNotPartial = Error("MTL001", Declaration,
         "Multi-task model must be partial",
@@ -146,6 +147,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor OwnModuleProblem = Error("MTL034", Shapes,
         "Your own module cannot be used as declared",
         "{0} {1}");
+
+    public static readonly DiagnosticDescriptor ExportRefused = Warning("MTL035", Export,
+        "Model cannot be exported to that engine",
+        "{1} cannot export model '{0}': {2}; the call throws NotSupportedException");
 
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",

@@ -16,9 +16,7 @@ internal static class PyTorchEmitter
 {
     public static (string? Source, string? Unsupported) Emit(ShapedModel shaped, string version)
     {
-        var own = shaped.Blocks.SelectMany(b => b.Layers.Select(l => (Block: b, Layer: l))).FirstOrDefault(x => x.Layer.Spec.Kind == LayerKind.Module);
-        if (own.Layer is not null)
-            return (null, $"{own.Layer.Spec.Module!.DisplayName} (layer {own.Layer.Index.ToString(CultureInfo.InvariantCulture)} of '{own.Block.Spec.Name}') is a TorchSharp module of your own, which has no PyTorch counterpart MtlDsl could write");
+        if (ExportLimits.Of(shaped).PyTorch is { } unsupported) return (null, unsupported);
 
         ModelSpec model = shaped.Spec;
         ArchitectureSpec architecture = model.Architecture;

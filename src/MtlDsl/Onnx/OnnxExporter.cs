@@ -26,7 +26,7 @@ internal static class OnnxExporter
     {
         if (plan.FirstOwnModule is var (ownBlock, ownIndex, ownLayer))
             throw new NotSupportedException(
-                $"{plan.Model} cannot be exported to ONNX: layer {ownIndex.ToString(CultureInfo.InvariantCulture)} of '{ownBlock.Name}' is {ownLayer.Module}, a TorchSharp module of your own, which has no ONNX counterpart MtlDsl could write.");
+                $"{plan.Model} cannot be exported to ONNX: {ownLayer.Module} (layer {ownIndex.ToString(CultureInfo.InvariantCulture)} of '{ownBlock.Name}') is a TorchSharp module of your own, which has no ONNX counterpart MtlDsl could write.");
         foreach (TaskDefinition task in tasks)
             if (plan.Inputs.FirstOrDefault(i => i.Name == task.Name) is { } clash)
                 throw new NotSupportedException(

@@ -1,0 +1,78 @@
+using Microsoft.ML.OnnxRuntime;
+using MtlDsl.TestModels;
+using MtlDsl.TestModels.Architectures;
+
+namespace MtlDsl.Onnx.Tests;
+
+/// <summary>What an exported file declares (inputs, outputs, batch dimension, opset, metadata) and what cannot be exported.</summary>
+public sealed class ExportTests : IDisposable
+{
+    private readonly string _folder = Path.Combine(Path.GetTempPath(), "mtldsl-onnx-export-" + Guid.NewGuid().ToString("N"));
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
+    }
+
+    [Fact]
+    public void TheGraphHasEveryInputWithASymbolicBatchAndOneOutputPerTask()
+    {
+        using var model = new RecommenderModel();
+        OnnxExport export = model.ExportOnnx(Path.Combine(_folder, "nested", "recommender.onnx"));
+        Assert.Equal(17, export.Opset);
+        using var session = new InferenceSession(export.Path);
+        Assert.Equal(model.DeclaredInputs.Select(i => i.Name), session.InputNames);
+        Assert.Equal(model.Tasks.Select(t => t.Name), session.OutputNames);
+        foreach (InputDefinition input in model.DeclaredInputs)
+        {
+            NodeMetadata declared = session.InputMetadata[input.Name];
+            Assert.Equal(input.Kind == InputKind.Ids ? typeof(long) : typeof(float), declared.ElementType);
+            Assert.Equal([-1, .. input.Shape], declared.Dimensions);
+            Assert.Equal("batch", declared.SymbolicDimensions[0]);
+        }
+        foreach (TaskDefinition task in model.Tasks)
+            Assert.Equal([-1, .. task.OutputShape], session.OutputMetadata[task.Name].Dimensions);
+        ModelMetadata metadata = session.ModelMetadata;
+        Assert.Equal("MtlDsl", metadata.ProducerName);
+        Assert.Equal("RecommenderModel", metadata.CustomMetadataMap["mtldsl.model"]);
+        InputDefinition ids = model.DeclaredInputs.First(i => i.Kind == InputKind.Ids);
+        Assert.Equal("ids", metadata.CustomMetadataMap[$"mtldsl.input.{ids.Name}.kind"]);
+        Assert.Equal(ids.Vocabulary.ToString(System.Globalization.CultureInfo.InvariantCulture), metadata.CustomMetadataMap[$"mtldsl.input.{ids.Name}.vocabulary"]);
+        Assert.Equal(model.Tasks[0].Loss.ToString(), metadata.CustomMetadataMap[$"mtldsl.task.{model.Tasks[0].Name}.loss"]);
+    }
+
+    [Fact]
+    public void TheOperatorSetAndWeightsAreWhatTheFileSays()
+    {
+        using var model = new MTANModel();
+        OnnxExport export = model.ExportOnnx(Path.Combine(_folder, "mtan.onnx"));
+        Ir.ModelProto proto = Ir.ModelProto.Parser.ParseFrom(File.ReadAllBytes(export.Path));
+        Assert.Equal(8, proto.IrVersion);
+        Assert.Equal(17, Assert.Single(proto.OpsetImport).Version);
+        // Every weight and buffer once, under its state-dict name (BatchNorm's batch counter is training state only).
+        Assert.Equal(model.state_dict().Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Order(StringComparer.Ordinal),
+            proto.Graph.Initializer.Select(i => i.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void ExportingDoesNotChangeTheModule()
+    {
+        using var model = new CrossStitchModel();
+        model.train();
+        var before = model.state_dict().ToDictionary(p => p.Key, p => p.Value.clone());
+        model.ExportOnnx(Path.Combine(_folder, "cross-stitch.onnx"));
+        Assert.True(model.training);
+        foreach (var (name, value) in model.state_dict()) Assert.True(value.eq(before[name]).all().item<bool>(), name);
+    }
+
+    [Fact]
+    public void AModuleOfYourOwnIsRefusedWithItsName()
+    {
+        using var model = new OwnModuleModel();
+#pragma warning disable MTL035 // what the warning foretells is what this test checks
+        var refused = Assert.Throws<NotSupportedException>(() => model.ExportOnnx(Path.Combine(_folder, "own.onnx")));
+#pragma warning restore MTL035
+        Assert.Contains("OwnModuleModel cannot be exported to ONNX: BasicBlock (layer 0 of 'Blocks') is a TorchSharp module of your own", refused.Message);
+        Assert.False(File.Exists(Path.Combine(_folder, "own.onnx")));
+    }
+}
