@@ -14,8 +14,11 @@ public sealed record TaskComparison(string Task, string Metric, double MultiTask
 /// <summary>Trains the three-task model and one single-task model per task, and compares their test metrics.</summary>
 public static class PenguinExperiment
 {
-    /// <summary>Trains everything with the same seed, optimizer and epochs; returns one comparison per task metric.</summary>
-    public static IReadOnlyList<TaskComparison> Run(PenguinData train, PenguinData test, int epochs, int seed, string? outputDirectory)
+    /// <summary>
+    /// Trains everything with the same seed, optimizer and epochs; returns one comparison per task metric. With
+    /// <paramref name="onnxPath"/>, the trained multi-task model is also exported there as ONNX (for samples/OnnxServing).
+    /// </summary>
+    public static IReadOnlyList<TaskComparison> Run(PenguinData train, PenguinData test, int epochs, int seed, string? outputDirectory, string? onnxPath = null)
     {
         FitOptions Options(string name) => new()
         {
@@ -36,6 +39,7 @@ public static class PenguinExperiment
             using var model = new PenguinModel();
             var trainer = model.CreateTrainer(adam);
             trainer.Fit(only is null ? trainData : trainData.OnlyTask(only), Options(name));
+            if (only is null && onnxPath is not null) model.ExportOnnx(onnxPath);
             return trainer.Evaluate(testData);
         }
         EvaluationResult multi = Train("multi-task", null);

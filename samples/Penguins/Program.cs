@@ -2,7 +2,8 @@ using Penguins;
 
 // The Palmer penguins (vega-datasets 3.2.1, shipped in Data/): one network predicts species, sex and body mass
 // from beak, flipper and island; missing sex labels are masked, not dropped. Compared with one model per task.
-//   dotnet run --project samples/Penguins [-- --epochs N] [--out folder]
+//   dotnet run --project samples/Penguins [-- --epochs N] [--out folder] [--onnx penguins.onnx]
+// --onnx writes the trained multi-task network as ONNX, which samples/OnnxServing serves with ONNX Runtime alone.
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 int epochs = int.TryParse(Value("--epochs"), out int e) ? e : 60;
 string output = Value("--out") ?? Path.Combine("out", "penguins");
@@ -20,7 +21,10 @@ Console.WriteLine();
 Console.WriteLine(PenguinModel.Summary);
 Console.WriteLine();
 
-var comparisons = PenguinExperiment.Run(train, test, epochs, seed, output);
+string? onnx = Value("--onnx");
+var comparisons = PenguinExperiment.Run(train, test, epochs, seed, output, onnx);
 Console.WriteLine($"Test metrics after {epochs} epochs (Adam 1e-2, cosine schedule, batch 32):");
 Console.WriteLine(PenguinExperiment.Format(comparisons));
 Console.WriteLine($"Histories, plots and checkpoints in {Path.GetFullPath(output)}");
+if (onnx is not null)
+    Console.WriteLine($"The multi-task network as ONNX in {Path.GetFullPath(onnx)}: dotnet run --project samples/OnnxServing -- --Model {Path.GetFullPath(onnx)}");

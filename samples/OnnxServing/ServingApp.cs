@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace OnnxServing;
+
+/// <summary>
+/// The minimal API: GET / describes the model; POST /predict answers every task's prediction. A request that does
+/// not fit the model (malformed JSON, a missing or unknown input, a sample of the wrong shape, an id outside the
+/// vocabulary, too many samples) is a 400 problem response that says what is wrong; a body over the limit is a 413.
+/// </summary>
+public static class ServingApp
+{
+    /// <summary>The most samples one request may hold, unless configured (<c>--MaxSamples</c>).</summary>
+    public const int DefaultMaxSamples = 1024;
+
+    /// <summary>The largest request body, unless configured (<c>--MaxRequestBytes</c>).</summary>
+    public const long DefaultMaxRequestBytes = 16L << 20;
+
+    public static WebApplication Build(string modelPath, string[] args)
+    {
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
+        int maxSamples = builder.Configuration.GetValue("MaxSamples", DefaultMaxSamples);
+        long maxBytes = builder.Configuration.GetValue("MaxRequestBytes", DefaultMaxRequestBytes);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBytes);
+        builder.Services.AddSingleton(new Predictor(modelPath, maxSamples));
+        builder.Services.AddProblemDetails();
+
+        WebApplication app = builder.Build();
+        app.MapGet("/", (Predictor predictor) => Results.Ok(predictor.Description));
+        app.MapPost("/predict", async Task<Results<Ok<System.Text.Json.Nodes.JsonObject>, ProblemHttpResult>> (HttpRequest request, Predictor predictor) =>
+        {
+            try
+            {
+                using JsonDocument body = await JsonDocument.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted);
+                return TypedResults.Ok(predictor.Predict(body.RootElement));
+            }
+            catch (JsonException e)
+            {
+                return Problem($"The body is not JSON: {e.Message}");
+            }
+            catch (RequestException e)
+            {
+                return Problem(e.Message);
+            }
+            catch (BadHttpRequestException e)
+            {
+                return TypedResults.Problem(e.Message, statusCode: e.StatusCode, title: "The request cannot be read");
+            }
+        });
+        return app;
+    }
+
+    private static ProblemHttpResult Problem(string detail) =>
+        TypedResults.Problem(detail, statusCode: StatusCodes.Status400BadRequest, title: "The request does not fit the model");
+}
