@@ -18,8 +18,8 @@ internal static class OutputsBenchmark
     public static void Run(int rounds, int epochs)
     {
         var (train, test, _) = PenguinData.Load(PenguinData.Read(PenguinData.DefaultPath), testFraction: 0.2, seed: 7);
-        var data = MultiTaskData<PenguinModel.Targets>.Shared(train.Features, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass));
-        var validation = MultiTaskData<PenguinModel.Targets>.Shared(test.Features, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass));
+        var data = MultiTaskData<PenguinModel.Targets>.Shared(train.Inputs, new PenguinModel.Targets(train.Species, train.Sex, train.BodyMass));
+        var validation = MultiTaskData<PenguinModel.Targets>.Shared(test.Inputs, new PenguinModel.Targets(test.Species, test.Sex, test.BodyMass));
         string folder = Path.Combine(Path.GetTempPath(), $"mtldsl-outputs-{Environment.ProcessId}");
         var options = new FitOptions { Epochs = epochs, BatchSize = 32, Seed = 1, EarlyStopping = new("Species", "accuracy", Patience: epochs) };
         // A console that is not interactive, as when the output is redirected; its lines go nowhere.

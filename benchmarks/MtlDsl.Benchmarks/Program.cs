@@ -14,6 +14,7 @@ using static TorchSharp.torch;
 // With "convolution" first: the candidate fixes for oneDNN's NaN in the convolution backward pass, side by side.
 // With "outputs" first: what history, checkpoints, progress lines and plots cost a fit on small data.
 // With "experts" first: the generated MMoE and CGC against the same networks written by hand ([--batch N]).
+// With "serving" first: inference of an exported model in TorchSharp, in ONNX Runtime, and through samples/OnnxServing over HTTP.
 if (args.Length >= 3 && args[0] == "--peak-memory-of")
 {
     WeightingBenchmark.PrintPeakMemory(args[1], Enum.Parse<MtlDsl.Weighting.GradientMode>(args[2]));
@@ -35,6 +36,12 @@ if (args.Length > 0 && args[0] == "experts")
 {
     torch.set_num_threads(Option("--threads", 2));
     ExpertsBenchmark.Run(Option("--rounds", 100), Option("--steps-per-round", 5), Option("--batch", 512));
+    return;
+}
+if (args.Length > 0 && args[0] == "serving")
+{
+    torch.set_num_threads(Option("--threads", 2));
+    ServingBenchmark.Run(Option("--rounds", 10), Option("--requests-per-round", 200), Option("--threads", 2));
     return;
 }
 if (args.Length > 0 && args[0] == "weighting")

@@ -25,12 +25,16 @@ public sealed class Predictor : IDisposable
     private readonly InferenceSession _session;
     private readonly string[] _outputNames;
 
-    public Predictor(string path, int maxSamples)
+    /// <param name="path">The ONNX file.</param>
+    /// <param name="maxSamples">The most samples one request may hold.</param>
+    /// <param name="threads">ONNX Runtime's threads per inference (0: its default, one per physical core).</param>
+    public Predictor(string path, int maxSamples, int threads = 0)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX file at {Path.GetFullPath(path)}: export one with model.ExportOnnx(path).", path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
         MaxSamples = maxSamples;
-        _session = new InferenceSession(path);
+        using (var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads })
+            _session = new InferenceSession(path, options);
         IReadOnlyDictionary<string, string> metadata = _session.ModelMetadata.CustomMetadataMap;
         Model = metadata.GetValueOrDefault("mtldsl.model") ?? Path.GetFileNameWithoutExtension(path);
         Inputs = _session.InputNames.Select(name =>

@@ -7,6 +7,8 @@ namespace OnnxServing;
 /// The minimal API: GET / describes the model; POST /predict answers every task's prediction. A request that does
 /// not fit the model (malformed JSON, a missing or unknown input, a sample of the wrong shape, an id outside the
 /// vocabulary, too many samples) is a 400 problem response that says what is wrong; a body over the limit is a 413.
+/// Settings (command line or environment): <c>--MaxSamples</c>, <c>--MaxRequestBytes</c>, <c>--Threads</c> (ONNX
+/// Runtime's per inference; 0, the default, is one per physical core), and ASP.NET Core's own (<c>--urls</c>, logging).
 /// </summary>
 public static class ServingApp
 {
@@ -22,7 +24,8 @@ public static class ServingApp
         int maxSamples = builder.Configuration.GetValue("MaxSamples", DefaultMaxSamples);
         long maxBytes = builder.Configuration.GetValue("MaxRequestBytes", DefaultMaxRequestBytes);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBytes);
-        builder.Services.AddSingleton(new Predictor(modelPath, maxSamples));
+        int threads = builder.Configuration.GetValue("Threads", 0);
+        builder.Services.AddSingleton(new Predictor(modelPath, maxSamples, threads));
         builder.Services.AddProblemDetails();
 
         WebApplication app = builder.Build();
