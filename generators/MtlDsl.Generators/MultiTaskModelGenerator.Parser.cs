@@ -117,7 +117,8 @@ public sealed partial class MultiTaskModelGenerator
 
         /// <summary>
         /// The call, if it is ExportOnnx or ExportPyTorch on a model type; else null. The generator sees the compilation
-        /// without its own output, where a model does not yet derive from MultiTaskModule: such a call binds to nothing,
+        /// without its own output, where a model does not yet derive from MultiTaskModule: such a call (ExportPyTorch, a
+        /// method of MultiTaskModule, or ExportOnnx, MtlDsl.Onnx's extension of it) binds to nothing,
         /// and the receiver's type, a [MultiTaskModel] class, says what it is. A call that binds to another method is not it.
         /// </summary>
         public static ExportCall? ExportCall(GeneratorSyntaxContext context, CancellationToken cancellationToken)
@@ -125,7 +126,7 @@ public sealed partial class MultiTaskModelGenerator
             var invocation = (InvocationExpressionSyntax)context.Node;
             var access = (MemberAccessExpressionSyntax)invocation.Expression;
             if (context.SemanticModel.GetSymbolInfo(invocation, cancellationToken).Symbol is IMethodSymbol method
-                && !(method.ContainingType?.OriginalDefinition is { Name: "MultiTaskModule", ContainingNamespace: var ns } && ns.ToDisplayString() == AttributeNamespace))
+                && !(method.ContainingType?.OriginalDefinition is { Name: "MultiTaskModule" or "OnnxExtensions", ContainingNamespace: var ns } && ns.ToDisplayString() == AttributeNamespace))
                 return null;
             if (context.SemanticModel.GetTypeInfo(access.Expression, cancellationToken).Type is not INamedTypeSymbol receiver
                 || !receiver.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName))

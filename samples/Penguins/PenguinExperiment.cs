@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MtlDsl;
 using MtlDsl.Data;
 using MtlDsl.Metrics;
 using MtlDsl.Training;

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# MtlDsl as a user gets it: packs the three packages, then works in a temporary folder outside the repository,
+# MtlDsl as a user gets it: packs the four packages, then works in a temporary folder outside the repository,
 # with its own NuGet.config (the packed folder added as a source; the machine's registry left as it is) and its
 # own global-packages folder, on a package version that exists only in the packed folder, so nothing of the
 # repository's build can leak in. Checks, each printed as PASS or FAIL:
@@ -7,7 +7,8 @@
 #   a project from the template builds with the generator active and runs (training steps, summary, metrics);
 #   a declaration with a deliberate error fails the build with MTL005 at its line and column;
 #   a compiler older than the generator's Roslyn gets warning MTLDSL001 instead of a silent nothing;
-#   the repository's Penguins sample builds against the packages (-p:MtlDslFromPackages=true) and runs.
+#   the repository's Penguins sample builds against the packages (-p:MtlDslFromPackages=true), runs, and exports its
+#   trained network with MtlDsl.Onnx.
 # Usage: bash tests/packages/consumer-test.sh   (MTLDSL_KEEP_CONSUMER=1 keeps the folder; prints "consumer: N passed, N failed"; exit status 1 on a failure)
 set -uo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
@@ -131,7 +132,9 @@ penguins() {
   [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
   ! grep -q "MTLDSL001" "$work/penguins-build.txt" || { echo "MTLDSL001 with the SDK's own compiler"; return 1; }
   grep -q "\"MtlDsl/$version\"" "$work/penguins/obj/project.assets.json" || { echo "Penguins did not restore MtlDsl $version"; return 1; }
-  cd "$work/penguins/bin" && dotnet Penguins.dll --epochs 3 --out "$work/penguins/out"
+  grep -q "\"MtlDsl.Onnx/$version\"" "$work/penguins/obj/project.assets.json" || { echo "Penguins did not restore MtlDsl.Onnx $version"; return 1; }
+  cd "$work/penguins/bin" && dotnet Penguins.dll --epochs 3 --out "$work/penguins/out" --onnx "$work/penguins/out/penguins.onnx" || return 1
+  [ -s "$work/penguins/out/penguins.onnx" ] || { echo "no ONNX file from MtlDsl.Onnx"; return 1; }
 }
 check sample-from-packages penguins
 

@@ -1,12 +1,12 @@
 # MtlDsl's packages as a user gets them, for the scripts that try them from outside the repository
 # (tests/packages/consumer-test.sh, benchmarks/native-backend-size.sh). Sourced, not run.
 
-# mtldsl_pack REPO OUT SUFFIX: packs the three packages into OUT at version <VersionPrefix>-SUFFIX (a version no
+# mtldsl_pack REPO OUT SUFFIX: packs the four packages into OUT at version <VersionPrefix>-SUFFIX (a version no
 # registry and no cache has); the build's output goes to stderr, the version to stdout.
 mtldsl_pack() {
   (cd "$1" && dotnet pack -c Release -o "$2" -p:VersionSuffix="$3") >&2 || return 1
   local id nupkg
-  for id in MtlDsl MtlDsl.Reporting MtlDsl.Templates; do
+  for id in MtlDsl MtlDsl.Reporting MtlDsl.Onnx MtlDsl.Templates; do
     ls "$2/$id".[0-9]*-"$3".nupkg >/dev/null 2>&1 || { echo "no $id package with suffix $3 in $2" >&2; return 1; }
   done
   nupkg="$(basename "$(ls "$2"/MtlDsl.[0-9]*-"$3".nupkg | head -1)" .nupkg)"

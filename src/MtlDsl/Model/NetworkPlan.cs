@@ -3,7 +3,7 @@ namespace MtlDsl;
 /// <summary>
 /// The declared network as data, written by the generator from the compile-time layer list: every block's layers
 /// with their arguments and inferred shapes, what each block reads, and the architecture's sizes. What an exporter
-/// needs to build the same network elsewhere (<see cref="MultiTaskModule{TOutputs, TTargets}.ExportOnnx"/>) without
+/// needs to build the same network elsewhere (MtlDsl.Onnx's <c>model.ExportOnnx(path)</c>) without
 /// looking at the TorchSharp modules; the state-dict names are the module's.
 /// </summary>
 /// <param name="Model">The model's name.</param>

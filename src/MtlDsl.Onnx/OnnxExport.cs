@@ -1,6 +1,6 @@
 namespace MtlDsl;
 
-/// <summary>What <see cref="MultiTaskModule{TOutputs, TTargets}.ExportOnnx"/> wrote.</summary>
+/// <summary>What <see cref="OnnxExtensions.ExportOnnx"/> wrote.</summary>
 /// <param name="Path">The ONNX file (full path).</param>
 /// <param name="Opset">The ai.onnx operator set the graph uses.</param>
 /// <param name="Inputs">The graph's inputs, in declaration order (features float32, ids int64; first dimension <c>batch</c>).</param>
