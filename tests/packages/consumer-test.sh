@@ -51,6 +51,11 @@ layout() {
   grep -q '<dependency id="TorchSharp"' <<<"$nuspec" || { echo "no TorchSharp dependency"; return 1; }
   ! grep -q "$repo" <<<"$nuspec" || { echo "the nuspec names $repo"; return 1; }
   grep -q "content/MtlDslConsole/.template.config/template.json" <<<"$templates" || { echo "no template"; return 1; }
+  # MtlDsl.Onnx: its library, on MtlDsl and Google.Protobuf; the protobuf compiler (Grpc.Tools) is a build tool only.
+  local onnx; onnx="$(unzip -p "$packages/MtlDsl.Onnx.$version.nupkg" MtlDsl.Onnx.nuspec)" || return 1
+  grep -q " lib/net10.0/MtlDsl.Onnx.dll\$" <<<"$(unzip -l "$packages/MtlDsl.Onnx.$version.nupkg")" || { echo "MtlDsl.Onnx lacks its library"; return 1; }
+  grep -q "<dependency id=\"MtlDsl\" version=\"$version\"" <<<"$onnx" && grep -q '<dependency id="Google.Protobuf"' <<<"$onnx" || { echo "MtlDsl.Onnx's dependencies: $onnx"; return 1; }
+  ! grep -q "Grpc.Tools" <<<"$onnx" || { echo "MtlDsl.Onnx depends on Grpc.Tools"; return 1; }
   [ -f "$packages/MtlDsl.$version.snupkg" ] || { echo "no symbols package"; return 1; }
 }
 check package-layout layout
