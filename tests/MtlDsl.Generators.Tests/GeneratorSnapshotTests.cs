@@ -85,6 +85,14 @@ public class GeneratorSnapshotTests
         Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
 
     [Fact]
+    public void PlanLayerKindsAndShortcutsFollowTheGenerators()
+    {
+        // The plan emitter writes global::MtlDsl.PlanLayerKind.{kind} and PlanShortcutKind.{kind} by the generator's names.
+        Assert.Equal(Enum.GetNames<Model.LayerKind>(), Enum.GetNames<MtlDsl.PlanLayerKind>());
+        Assert.Equal(Enum.GetNames<Shapes.ShortcutKind>(), Enum.GetNames<MtlDsl.PlanShortcutKind>());
+    }
+
+    [Fact]
     public void ArchitectureKindsFollowTheRuntimeEnumAndAttributes()
     {
         // The emitter writes global::MtlDsl.ModelArchitecture.{kind}; the parser knows each attribute by its name.
