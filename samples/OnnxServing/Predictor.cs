@@ -8,6 +8,9 @@ namespace OnnxServing;
 /// <summary>A request that does not fit the model, and what is wrong with it (a 400's detail).</summary>
 public sealed class RequestException(string message) : Exception(message);
 
+/// <summary>A request the model cannot answer: an output came out infinite or NaN (a 422's detail).</summary>
+public sealed class OutputException(string message) : Exception(message);
+
 /// <summary>One input as the ONNX file declares it: ids (int64) or features (float32), the shape of one sample, and for ids the vocabulary.</summary>
 public sealed record ServedInput(string Name, bool Ids, int[] Shape, long? Vocabulary);
 
@@ -37,6 +40,8 @@ public sealed class Predictor : IDisposable
             _session = new InferenceSession(path, options);
         IReadOnlyDictionary<string, string> metadata = _session.ModelMetadata.CustomMetadataMap;
         Model = metadata.GetValueOrDefault("mtldsl.model") ?? Path.GetFileNameWithoutExtension(path);
+        Metadata = metadata.Where(m => !m.Key.StartsWith("mtldsl.", StringComparison.Ordinal)).OrderBy(m => m.Key, StringComparer.Ordinal)
+            .ToDictionary(m => m.Key, m => m.Value);
         Inputs = _session.InputNames.Select(name =>
         {
             NodeMetadata declared = _session.InputMetadata[name];
@@ -57,6 +62,9 @@ public sealed class Predictor : IDisposable
 
     public IReadOnlyList<ServedInput> Inputs { get; }
 
+    /// <summary>The file's own metadata (what the exporter wrote beside MtlDsl's: how to prepare inputs and read outputs).</summary>
+    public IReadOnlyDictionary<string, string> Metadata { get; }
+
     public IReadOnlyList<ServedTask> Tasks { get; }
 
     /// <summary>The most samples one request may hold.</summary>
@@ -66,8 +74,11 @@ public sealed class Predictor : IDisposable
     public object Description => new
     {
         model = Model,
-        inputs = Inputs.Select(i => new { name = i.Name, kind = i.Ids ? "ids" : "features", shape = i.Shape, vocabulary = i.Vocabulary }),
+        inputs = Inputs.Select(i => i.Vocabulary is long vocabulary
+            ? (object)new { name = i.Name, kind = "ids", shape = i.Shape, vocabulary }
+            : new { name = i.Name, kind = i.Ids ? "ids" : "features", shape = i.Shape }),
         tasks = Tasks.Select(t => new { name = t.Name, loss = t.Loss, shape = t.Shape }),
+        metadata = Metadata,
         maxSamples = MaxSamples,
         request = "POST /predict {\"inputs\": {\"<input>\": [<sample>, ...], ...}}: every input, the same number of samples each, a sample nested as its shape",
     };
@@ -78,9 +89,16 @@ public sealed class Predictor : IDisposable
     {
         if (request.ValueKind != JsonValueKind.Object || !request.TryGetProperty("inputs", out JsonElement given) || given.ValueKind != JsonValueKind.Object)
             throw new RequestException($"The request is a JSON object with \"inputs\": an object of {Names()}, each an array of samples.");
+        if (request.EnumerateObject().Count(p => p.Name == "inputs") > 1)
+            throw new RequestException("The request names \"inputs\" twice; send it once.");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         foreach (JsonProperty property in given.EnumerateObject())
+        {
             if (!Inputs.Any(i => i.Name == property.Name))
                 throw new RequestException($"The model has no input '{property.Name}'; it reads {Names()}.");
+            if (!seen.Add(property.Name))
+                throw new RequestException($"Input '{property.Name}' is given twice; give each input once.");
+        }
 
         int? samples = null;
         var values = new List<OrtValue>();
@@ -94,9 +112,9 @@ public sealed class Predictor : IDisposable
                     throw new RequestException($"Input '{input.Name}' is an array of samples, each {SampleWords(input)}; got {Kind(batch)}.");
                 int count = batch.GetArrayLength();
                 if (count == 0) throw new RequestException($"Input '{input.Name}' holds no sample; send at least one.");
-                if (count > MaxSamples) throw new RequestException($"Input '{input.Name}' holds {count} samples; this server takes at most {MaxSamples} per request.");
+                if (count > MaxSamples) throw new RequestException($"Input '{input.Name}' holds {Samples(count)}; this server takes at most {MaxSamples} per request.");
                 if (samples is int first && count != first)
-                    throw new RequestException($"Input '{input.Name}' holds {count} samples but '{Inputs[0].Name}' holds {first}: every input gives one entry per sample.");
+                    throw new RequestException($"Input '{input.Name}' holds {Samples(count)} but '{Inputs[0].Name}' holds {first}: every input gives one entry per sample.");
                 samples = count;
                 long[] shape = [count, .. input.Shape.Select(s => (long)s)];
                 values.Add(input.Ids ? OrtValue.CreateTensorValueFromMemory(ReadIds(input, batch), shape) : OrtValue.CreateTensorValueFromMemory(ReadFeatures(input, batch), shape));
@@ -104,7 +122,18 @@ public sealed class Predictor : IDisposable
             using var options = new RunOptions();
             using IDisposableReadOnlyCollection<OrtValue> results = _session.Run(options, _session.InputNames, values, _outputNames);
             var predictions = new JsonObject();
-            for (int k = 0; k < Tasks.Count; k++) predictions[Tasks[k].Name] = Prediction(Tasks[k], results[k].GetTensorDataAsSpan<float>().ToArray(), samples!.Value);
+            for (int k = 0; k < Tasks.Count; k++)
+            {
+                float[] output = results[k].GetTensorDataAsSpan<float>().ToArray();
+                int bad = Array.FindIndex(output, v => !float.IsFinite(v));
+                if (bad >= 0)
+                {
+                    int per = Math.Max(1, output.Length / samples!.Value);
+                    throw new OutputException($"Task '{Tasks[k].Name}', sample {bad / per}: the model's output is {output[bad].ToString(CultureInfo.InvariantCulture)}, " +
+                        "not a finite number: the sample's inputs lie far outside what the model was trained on.");
+                }
+                predictions[Tasks[k].Name] = Prediction(Tasks[k], output, samples!.Value);
+            }
             return new JsonObject { ["model"] = Model, ["samples"] = samples, ["predictions"] = predictions };
         }
         finally
@@ -194,15 +223,22 @@ public sealed class Predictor : IDisposable
                 return;
             }
             if (value.ValueKind != JsonValueKind.Array || value.GetArrayLength() != input.Shape[depth])
-                throw new RequestException($"Input '{input.Name}', {where}: expected {Expected(input.Shape, depth)}, got {Kind(value)}.");
+                throw new RequestException($"Input '{input.Name}', {where}: expected {Expected(input, depth)}, got {Kind(value)}" +
+                    (depth == 0 && value.ValueKind == JsonValueKind.Number ? " (the input is an array of samples, each itself an array: [[…], [...]])." : "."));
             int index = 0;
             foreach (JsonElement item in value.EnumerateArray()) Walk(item, depth + 1, $"{where}[{index++}]");
         }
         foreach (JsonElement item in batch.EnumerateArray()) Walk(item, 0, $"sample {sample++}");
     }
 
-    private static string Expected(int[] shape, int depth) =>
-        depth == shape.Length - 1 ? $"an array of {shape[depth]} {(shape[depth] == 1 ? "number" : "numbers")}" : $"an array of {shape[depth]} arrays (a sample is [{string.Join(", ", shape)}])";
+    private static string Expected(ServedInput input, int depth)
+    {
+        int[] shape = input.Shape;
+        string values = input.Ids ? (shape[depth] == 1 ? "id" : "ids") : (shape[depth] == 1 ? "number" : "numbers");
+        return depth == shape.Length - 1 ? $"an array of {shape[depth]} {values}" : $"an array of {shape[depth]} arrays (a sample is [{string.Join(", ", shape)}])";
+    }
+
+    private static string Samples(int count) => count == 1 ? "1 sample" : $"{count} samples";
 
     private static string SampleWords(ServedInput input) => input.Shape.Length == 0
         ? (input.Ids ? "one id" : "one number")

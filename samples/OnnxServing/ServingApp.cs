@@ -6,7 +6,8 @@ namespace OnnxServing;
 /// <summary>
 /// The minimal API: GET / describes the model; POST /predict answers every task's prediction. A request that does
 /// not fit the model (malformed JSON, a missing or unknown input, a sample of the wrong shape, an id outside the
-/// vocabulary, too many samples) is a 400 problem response that says what is wrong; a body over the limit is a 413.
+/// vocabulary, too many samples, an input or key given twice) is a 400 problem response that says what is wrong; a
+/// body over the limit is a 413; inputs so far out of range that an output is infinite are a 422.
 /// Settings (command line or environment): <c>--MaxSamples</c>, <c>--MaxRequestBytes</c>, <c>--Threads</c> (ONNX
 /// Runtime's per inference; 0, the default, is one per physical core), and ASP.NET Core's own (<c>--urls</c>, logging).
 /// </summary>
@@ -29,6 +30,9 @@ public static class ServingApp
         builder.Services.AddProblemDetails();
 
         WebApplication app = builder.Build();
+        // Anything unexpected is a 500 problem response with a body, never an empty answer.
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
         app.MapGet("/", (Predictor predictor) => Results.Ok(predictor.Description));
         app.MapPost("/predict", async Task<Results<Ok<System.Text.Json.Nodes.JsonObject>, ProblemHttpResult>> (HttpRequest request, Predictor predictor) =>
         {
@@ -44,6 +48,10 @@ public static class ServingApp
             catch (RequestException e)
             {
                 return Problem(e.Message);
+            }
+            catch (OutputException e)
+            {
+                return TypedResults.Problem(e.Message, statusCode: StatusCodes.Status422UnprocessableEntity, title: "The model cannot answer this request");
             }
             catch (BadHttpRequestException e)
             {

@@ -74,6 +74,7 @@ public sealed class PenguinData
     {
         Rows = rows;
         MassScale = mass;
+        MeasurementScales = scales;
         int n = rows.Count;
         var measurements = new float[n * MeasurementCount];
         var islands = new long[n];
@@ -119,6 +120,12 @@ public sealed class PenguinData
 
     /// <summary>[N, 1] standardised body mass (NaN missing).</summary>
     public Tensor BodyMass { get; }
+
+    /// <summary>The mean and deviation (mm) that standardise each measurement: beak length, beak depth, flipper length.</summary>
+    public IReadOnlyList<(double Mean, double Deviation)> MeasurementScales { get; }
+
+    /// <summary>The islands in id order.</summary>
+    public static IReadOnlyList<string> IslandNames => s_islands;
 
     /// <summary>The mean and deviation (grams) that standardise the body mass.</summary>
     public (double Mean, double Deviation) MassScale { get; }

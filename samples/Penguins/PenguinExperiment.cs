@@ -40,7 +40,7 @@ public static class PenguinExperiment
             using var model = new PenguinModel();
             var trainer = model.CreateTrainer(adam);
             trainer.Fit(only is null ? trainData : trainData.OnlyTask(only), Options(name));
-            if (only is null && onnxPath is not null) model.ExportOnnx(onnxPath);
+            if (only is null && onnxPath is not null) model.ExportOnnx(onnxPath, ServingMetadata(train));
             return trainer.Evaluate(testData);
         }
         EvaluationResult multi = Train("multi-task", null);
@@ -57,6 +57,22 @@ public static class PenguinExperiment
             new("BodyMass", "mae (g)", multi["BodyMass", "mae"] * grams, massResult["BodyMass", "mae"] * grams, false),
             new("BodyMass", "rmse (g)", multi["BodyMass", "rmse"] * grams, massResult["BodyMass", "rmse"] * grams, false),
         ];
+    }
+
+    // What a client of the served model needs: how the inputs are standardised and coded, and how to read the outputs.
+    private static Dictionary<string, string> ServingMetadata(PenguinData train)
+    {
+        string Numbers(IEnumerable<double> values) => string.Join(", ", values.Select(v => v.ToString("R", CultureInfo.InvariantCulture)));
+        return new()
+        {
+            ["penguins.Measurements"] = "beak length, beak depth, flipper length (mm), each standardised: (value − mean) / deviation",
+            ["penguins.Measurements.mean"] = Numbers(train.MeasurementScales.Select(s => s.Mean)),
+            ["penguins.Measurements.deviation"] = Numbers(train.MeasurementScales.Select(s => s.Deviation)),
+            ["penguins.Island"] = string.Join(", ", PenguinData.IslandNames.Select((name, id) => $"{id} {name}")),
+            ["penguins.Species"] = string.Join(", ", PenguinData.SpeciesNames.Select((name, c) => $"{c} {name}")),
+            ["penguins.Sex"] = "the logit of male (probability: male)",
+            ["penguins.BodyMass"] = $"standardised body mass: grams = output · {train.MassScale.Deviation.ToString("R", CultureInfo.InvariantCulture)} + {train.MassScale.Mean.ToString("R", CultureInfo.InvariantCulture)}",
+        };
     }
 
     /// <summary>Δm (LibMTL's formula) of the multi-task model over every compared metric, in percent.</summary>

@@ -27,4 +27,4 @@ Console.WriteLine($"Test metrics after {epochs} epochs (Adam 1e-2, cosine schedu
 Console.WriteLine(PenguinExperiment.Format(comparisons));
 Console.WriteLine($"Histories, plots and checkpoints in {Path.GetFullPath(output)}");
 if (onnx is not null)
-    Console.WriteLine($"The multi-task network as ONNX in {Path.GetFullPath(onnx)}: dotnet run --project samples/OnnxServing -- --Model {Path.GetFullPath(onnx)}");
+    Console.WriteLine($"The multi-task network as ONNX in {Path.GetFullPath(onnx)}: dotnet run -c Release --project samples/OnnxServing -- --Model {Path.GetFullPath(onnx)}");

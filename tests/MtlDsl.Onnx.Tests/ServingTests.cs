@@ -128,7 +128,11 @@ public sealed class ServingTests : IAsyncLifetime
             { With(i => i["User"]![1] = RecommenderModel.Users).ToJsonString(), "Input 'User', sample 1: id 20 lies outside the vocabulary [0, 20)" },
             { With(i => i["Tags"]![0]![4] = -1).ToJsonString(), "Input 'Tags', sample 0[4]: id -1 lies outside the vocabulary [0, 30)" },
             { With(i => i["User"]![0] = 1.5).ToJsonString(), "Input 'User', sample 0: expected an integer id, got the number 1.5" },
-            { With(i => i["User"]!.AsArray().RemoveAt(1)).ToJsonString(), "Input 'User' holds 1 samples but 'Dense' holds 2" },
+            { With(i => i["User"]!.AsArray().RemoveAt(1)).ToJsonString(), "Input 'User' holds 1 sample but 'Dense' holds 2" },
+            { With(i => i["Dense"] = new JsonArray(0.1, 0.2, 0.3, 0.4, 0.5, 0.6)).ToJsonString(), "Input 'Dense', sample 0: expected an array of 6 numbers, got the number 0.1 (the input is an array of samples" },
+            { With(i => i["Tags"]![1]!.AsArray().RemoveAt(0)).ToJsonString(), "Input 'Tags', sample 1: expected an array of 5 ids, got an array of 4" },
+            { good.Replace("\"User\":", "\"User\":[1,2],\"User\":"), "Input 'User' is given twice" },
+            { good[..^1] + ",\"inputs\":{}}", "The request names \"inputs\" twice" },
             { With(i => i["Dense"] = new JsonArray()).ToJsonString(), "Input 'Dense' holds no sample" },
             { With(i => i["Tags"] = 3).ToJsonString(), "Input 'Tags' is an array of samples, each ids nested as [5]; got the number 3" },
             { Request(65).Body.ToJsonString(), "Input 'Dense' holds 65 samples; this server takes at most 64 per request" },
@@ -144,6 +148,59 @@ public sealed class ServingTests : IAsyncLifetime
         Assert.Contains(detail, (string)answer!["detail"]!);
         // …and the server goes on answering.
         Assert.Equal(HttpStatusCode.OK, (await Post(Request(1).Body.ToJsonString())).Status);
+    }
+
+    [Fact]
+    public async Task InputsSoFarOutOfRangeThatAnOutputIsInfiniteAreA422()
+    {
+        // Weights a hundred times larger than initialised: features near float32's limit overflow on the way.
+        using var large = new RecommenderModel();
+        using (no_grad())
+            foreach (var parameter in large.parameters()) parameter.mul_(tensor(100f));
+        OnnxExport export = large.ExportOnnx(Path.Combine(_folder, "large", "recommender.onnx"));
+        var (app, client) = await Start(export.Path);
+        try
+        {
+            JsonObject body = Request(2).Body;
+            body["inputs"]!["Dense"]![1] = new JsonArray([.. Enumerable.Range(0, 6).Select(_ => (JsonNode?)3.4e38)]);
+            using var content = new StringContent(body.ToJsonString(), Encoding.UTF8, "application/json");
+            using HttpResponseMessage response = await client.PostAsync("/predict", content);
+            Assert.Equal(HttpStatusCode.UnprocessableEntity, response.StatusCode);
+            string detail = (string)JsonNode.Parse(await response.Content.ReadAsStringAsync())!["detail"]!;
+            Assert.Contains("sample 1: the model's output is", detail);
+            Assert.Contains("not a finite number", detail);
+            using var again = new StringContent(Request(1).Body.ToJsonString(), Encoding.UTF8, "application/json");
+            Assert.Equal(HttpStatusCode.OK, (await client.PostAsync("/predict", again)).StatusCode);
+        }
+        finally
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
+    }
+
+    [Fact]
+    public async Task TheExportersMetadataIsServedAndMtlDslsKeysAreReserved()
+    {
+        using var tabular = new TabularModel();
+        string path = Path.Combine(_folder, "with-metadata", "tabular.onnx");
+        Assert.Throws<ArgumentException>(() => tabular.ExportOnnx(path, new Dictionary<string, string> { ["mtldsl.model"] = "x" }));
+        tabular.ExportOnnx(path, new Dictionary<string, string> { ["units"] = "standardised", ["classes"] = "0 a, 1 b, 2 c" });
+        var (app, client) = await Start(path);
+        try
+        {
+            JsonNode description = (await client.GetFromJsonAsync<JsonNode>("/"))!;
+            Assert.Equal("standardised", (string)description["metadata"]!["units"]!);
+            Assert.Equal("0 a, 1 b, 2 c", (string)description["metadata"]!["classes"]!);
+            Assert.Null(description["metadata"]!["mtldsl.model"]);
+        }
+        finally
+        {
+            client.Dispose();
+            await app.StopAsync();
+            await app.DisposeAsync();
+        }
     }
 
     [Fact]
