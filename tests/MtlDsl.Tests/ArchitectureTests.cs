@@ -135,7 +135,7 @@ public class ArchitectureTests
             {
                 foreach (string name in WeightingStrategies.Names.Prepend("Static"))
                     data.Add(architecture, name, GradientMode.Parameters);
-                foreach (string name in new[] { "MGDA", "IMTL", "GradNorm", "Aligned-MTL" })
+                foreach (string name in WeightingTrainingTests.RepresentationStrategies)
                     data.Add(architecture, name, GradientMode.Representation);
             }
             return data;

@@ -33,6 +33,11 @@ public class CheckpointTests : TemporaryFolderTest
     [InlineData("DWA")]
     [InlineData("RLW")]
     [InlineData("PCGrad")]
+    [InlineData("GradVac")]
+    [InlineData("Nash-MTL")]
+    [InlineData("FAMO")]
+    [InlineData("FairGrad")]
+    [InlineData("UPGrad")]
     public void ResumingContinuesExactlyAsIfTrainingHadNotStopped(string weighting)
     {
         var train = TabularProblem.Data(320, seed: 1);

@@ -180,7 +180,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
         bool[] present = [];
         Tensor[] losses = AtNextStep(() => _model.ComputeTaskLosses(outputs, targets, out present));
-        return Finish(losses, present, representation);
+        return Finish(losses, present, representation, () => _model.ComputeTaskLosses(_model.Forward(input), targets, out _));
     }
 
     // A target that does not fit, found while computing the losses, is reported with the step it belongs to.
@@ -204,13 +204,21 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         TLossValues.Create(losses.Select((v, k) => double.IsNaN(v) ? 0 : v * weights[k]).Sum(), losses);
 
     // The strategy's backward and the optimizer step, after the losses were read and checked; returns each task's loss.
-    private double[] Finish(Tensor[] losses, bool[] present, IReadOnlyList<RepresentationPair>? representation)
+    // lossesAfterStep computes the batch's losses again, for a strategy that needs them after the optimizer step (FAMO).
+    private double[] Finish(Tensor[] losses, bool[] present, IReadOnlyList<RepresentationPair>? representation, Func<Tensor[]> lossesAfterStep)
     {
         StepCount++;
         double[] values = ReadValues(losses, present, StepCount);
-        double[] weights = Weighting.Backward(losses, new WeightingContext(_shared, representation, Epoch, _epochLosses));
+        double[] weights = Weighting.Backward(losses, new WeightingContext(_shared, representation, Epoch, _epochLosses, present));
         CheckWeights(weights);
+        long skipped = SkippedSteps;
         ClipAndStep(task: null);
+        if (Weighting.NeedsLossesAfterStep && SkippedSteps == skipped)
+        {
+            using var noGrad = torch.no_grad();
+            Tensor[] after = lossesAfterStep();
+            Weighting.AfterStep(after.Select((l, k) => present[k] ? l.to(ScalarType.Float64).item<double>() : double.NaN).ToArray());
+        }
 
         for (int k = 0; k < values.Length; k++) AddToEpoch(k, values[k]);
         LastWeights = weights;
@@ -391,7 +399,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             : InBatch(StepCount + 1, indices[task], () => _model.ForwardTask(task, inputs[task]));
         Tensor[] losses = AtNextStep(() => inputs.Select((_, task) =>
             TaskLosses.Compute(_model.Tasks[task], Output(task), targets[task], out present[task])).ToArray());
-        return Finish(losses, present, null);
+        return Finish(losses, present, null, () => Enumerable.Range(0, inputs.Count).Select(task => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task], out _)).ToArray());
     }
 
     /// <summary>

@@ -49,7 +49,7 @@ public abstract class GradientWeighting : WeightingStrategy
         }
         else
         {
-            perTask = flat = TaskGradients.OfParameters(scaled, context.SharedParameters);
+            perTask = flat = TaskGradients.OfParameters(scaled, context.SharedParameters, retainGraph: WeightsHeads);
         }
 
         using var gramTensor = flat.mm(flat.t()).to(ScalarType.Float64).cpu();
@@ -63,6 +63,14 @@ public abstract class GradientWeighting : WeightingStrategy
         var (coefficients, weights) = Combine(new GradientInfo(gram, lossValues, context, epsilon));
         Tensor beta = tensor(coefficients, dtype: perTask.dtype, device: perTask.device);
         Tensor combined = (beta.reshape([TaskCount, .. Enumerable.Repeat(1L, (int)perTask.dim() - 1)]) * perTask).sum(dim: 0);
+        if (WeightsHeads)
+        {
+            if (context.Representations is not null)
+                throw new NotSupportedException($"{Name} weights the heads too, which it can only do with GradientMode.Parameters.");
+            // Each head already holds its task's plain gradient: Σ (w_k − 1) L_k brings it to w_k times that. The
+            // trunk's gradient this leaves is replaced just below.
+            JointLoss.WeightedSum(scaled, weights.Select(w => w - 1).ToArray()).backward();
+        }
         if (context.Representations is [var shared])
             shared.Output.backward([combined]);
         else if (context.Representations is { } own)
@@ -72,6 +80,12 @@ public abstract class GradientWeighting : WeightingStrategy
             TaskGradients.SetShared(context.SharedParameters, combined);
         return weights;
     }
+
+    /// <summary>
+    /// Whether the heads receive the reported weights too: head k's gradient is w_k ∂L_k (the method back-propagates
+    /// Σ w_k L_k, as Nash-MTL's and FairGrad's implementations do); otherwise each head gets its task's plain gradient.
+    /// </summary>
+    protected virtual bool WeightsHeads => false;
 
     /// <summary>The losses to back-propagate (IMTL scales them; the others take them as they are).</summary>
     protected virtual IReadOnlyList<Tensor> TransformLosses(IReadOnlyList<Tensor> losses) => losses;
@@ -91,14 +105,17 @@ public static class TaskGradients
     /// the shared parameters, flattened in parameter order: <c>[tasks, parameters]</c>. The heads' gradients
     /// accumulate as usual; the shared parameters' gradients are left at zero.
     /// </summary>
-    public static Tensor OfParameters(IReadOnlyList<Tensor> losses, IReadOnlyList<Parameter> shared)
+    public static Tensor OfParameters(IReadOnlyList<Tensor> losses, IReadOnlyList<Parameter> shared) => OfParameters(losses, shared, retainGraph: false);
+
+    /// <summary>As <see cref="OfParameters(IReadOnlyList{Tensor}, IReadOnlyList{Parameter})"/>; with <paramref name="retainGraph"/> the graph outlives the last pass.</summary>
+    public static Tensor OfParameters(IReadOnlyList<Tensor> losses, IReadOnlyList<Parameter> shared, bool retainGraph)
     {
         if (shared.Count == 0) throw new ArgumentException("There are no shared parameters to take task gradients of.", nameof(shared));
         var rows = new Tensor[losses.Count];
         for (int k = 0; k < losses.Count; k++)
         {
             ZeroGrad(shared);
-            losses[k].backward(null, retain_graph: k + 1 < losses.Count);
+            losses[k].backward(null, retain_graph: retainGraph || k + 1 < losses.Count);
             // Copied: a lone parameter's flattened gradient would alias its .grad, which the next task zeroes.
             rows[k] = cat(shared.Select(p => p.grad is null ? zeros(p.numel(), dtype: p.dtype, device: p.device) : p.grad.flatten()).ToArray(), 0);
             if (shared.Count == 1) rows[k] = rows[k].clone();

@@ -21,6 +21,9 @@ public sealed class PCGrad(int? seed = null, bool shuffle = true) : GradientWeig
     /// <summary>The task orders of the last step, one per task i.</summary>
     public IReadOnlyList<int[]> LastOrders { get; private set; } = [];
 
+    /// <summary>Orders to take instead of shuffling, one per task i and step in turn (tests replaying recorded orders).</summary>
+    internal Queue<int[]>? ReplayOrders { get; set; }
+
     /// <inheritdoc />
     protected override (double[] Coefficients, double[] Weights) Combine(GradientInfo info)
     {
@@ -32,8 +35,8 @@ public sealed class PCGrad(int? seed = null, bool shuffle = true) : GradientWeig
         _steps++;
         for (int i = 0; i < n; i++)
         {
-            int[] order = Enumerable.Range(0, n).ToArray();
-            if (shuffle) random.Shuffle(order);
+            int[] order = ReplayOrders is { Count: > 0 } replay ? replay.Dequeue() : Enumerable.Range(0, n).ToArray();
+            if (shuffle && ReplayOrders is null) random.Shuffle(order);
             orders.Add(order);
             foreach (int j in order)
             {

@@ -111,6 +111,189 @@ internal static class WeightingMath
         return (values, v);
     }
 
+    /// <summary>
+    /// The minimiser of ½ xᵀ A x + bᵀ x over x ≥ 0 for a symmetric positive definite A, by the primal active-set method
+    /// (Lawson and Hanson's for least squares, on a quadratic): exact to rounding once the free set is found, in at most
+    /// a few passes per task for the K of multi-task learning.
+    /// </summary>
+    public static double[] NonNegativeQuadratic(double[,] a, double[] b)
+    {
+        int n = b.Length;
+        var x = new double[n];
+        var free = new bool[n];
+        double scale = 0;
+        for (int i = 0; i < n; i++) scale = Math.Max(scale, Math.Abs(a[i, i]) + Math.Abs(b[i]));
+        double tolerance = 1e-14 * Math.Max(scale, double.Epsilon);
+        for (int outer = 0; outer < 10 * n + 10; outer++)
+        {
+            // The most negative partial derivative among the bound variables enters the free set.
+            double[] gradient = Multiply(a, x);
+            int entering = -1;
+            double best = tolerance;
+            for (int j = 0; j < n; j++)
+            {
+                double descent = -(gradient[j] + b[j]);
+                if (!free[j] && descent > best) (best, entering) = (descent, j);
+            }
+            if (entering < 0) return x;
+            free[entering] = true;
+            for (int inner = 0; inner <= n; inner++)
+            {
+                double[] z = SolveFree(a, b, free);
+                int blocking = -1;
+                double step = 1;
+                for (int j = 0; j < n; j++)
+                    if (free[j] && z[j] <= 0 && x[j] - z[j] > 0)
+                    {
+                        double t = x[j] / (x[j] - z[j]);
+                        if (t < step) (step, blocking) = (t, j);
+                    }
+                if (blocking < 0)
+                {
+                    for (int j = 0; j < n; j++) x[j] = free[j] ? Math.Max(z[j], 0) : 0;
+                    break;
+                }
+                for (int j = 0; j < n; j++) x[j] += step * (z[j] - x[j]);
+                x[blocking] = 0;
+                for (int j = 0; j < n; j++)
+                    if (free[j] && x[j] <= 0) { free[j] = false; x[j] = 0; }
+            }
+        }
+        return x;
+    }
+
+    // The minimiser over the free variables with the others at 0: A_FF z_F = −b_F.
+    private static double[] SolveFree(double[,] a, double[] b, bool[] free)
+    {
+        int[] index = Enumerable.Range(0, b.Length).Where(j => free[j]).ToArray();
+        var sub = new double[index.Length, index.Length];
+        for (int i = 0; i < index.Length; i++)
+            for (int j = 0; j < index.Length; j++) sub[i, j] = a[index[i], index[j]];
+        double[] rhs = index.Select(i => -b[i]).ToArray();
+        double[] solved = Solve(sub, rhs);
+        var z = new double[b.Length];
+        for (int i = 0; i < index.Length; i++) z[index[i]] = solved[i];
+        return z;
+    }
+
+    /// <summary>A⁻¹ y for a small square matrix (Gaussian elimination with partial pivoting).</summary>
+    public static double[] Solve(double[,] matrix, double[] y)
+    {
+        int n = y.Length;
+        var a = (double[,])matrix.Clone();
+        var r = (double[])y.Clone();
+        for (int column = 0; column < n; column++)
+        {
+            int pivot = column;
+            for (int row = column + 1; row < n; row++)
+                if (Math.Abs(a[row, column]) > Math.Abs(a[pivot, column])) pivot = row;
+            if (a[pivot, column] == 0) throw new InvalidOperationException("The matrix is singular: two tasks have linearly dependent gradients.");
+            Swap(a, pivot, column);
+            (r[pivot], r[column]) = (r[column], r[pivot]);
+            for (int row = column + 1; row < n; row++)
+            {
+                double factor = a[row, column] / a[column, column];
+                if (factor == 0) continue;
+                for (int j = column; j < n; j++) a[row, j] -= factor * a[column, j];
+                r[row] -= factor * r[column];
+            }
+        }
+        var x = new double[n];
+        for (int row = n - 1; row >= 0; row--)
+        {
+            double sum = r[row];
+            for (int j = row + 1; j < n; j++) sum -= a[row, j] * x[j];
+            x[row] = sum / a[row, row];
+        }
+        return x;
+    }
+
+    /// <summary>
+    /// The positive solution of A w = w^(−1/α) (elementwise) for a symmetric positive semi-definite A whose diagonal is
+    /// positive: the minimiser of the strictly convex ½ wᵀAw − Σ φ(w_k), φ′(w) = w^(−1/α), by Newton's method with a
+    /// backtracking line search that keeps w positive. α = 1 is Nash-MTL's bargaining system A w = 1/w. A ridge of
+    /// 1e-10 of A's largest diagonal entry keeps the solution finite where none exists (see the code).
+    /// </summary>
+    /// <param name="a">The matrix (a Gram matrix, scaled so that its diagonal is of order 1).</param>
+    /// <param name="alpha">α &gt; 0.</param>
+    /// <param name="start">The starting point (positive), e.g. the last step's solution.</param>
+    /// <returns>The solution and its largest residual |A w − w^(−1/α)|, relative to w^(−1/α).</returns>
+    public static (double[] W, double Residual) FairSolve(double[,] a, double alpha, double[] start)
+    {
+        int n = start.Length;
+        // A ridge of 1e-10 of the largest diagonal entry: where the task gradients span the origin positively (a
+        // Pareto-stationary point, where no positive w solves the system) the minimiser would run off to infinity;
+        // the ridge keeps it finite, and elsewhere it moves w by about 1e-10.
+        a = (double[,])a.Clone();
+        double ridge = 0;
+        for (int k = 0; k < n; k++) ridge = Math.Max(ridge, a[k, k]);
+        for (int k = 0; k < n; k++) a[k, k] += 1e-10 * ridge;
+        double[] w = start.Select(v => v > 0 && double.IsFinite(v) ? v : 1).ToArray();
+        double Phi(double v) => alpha == 1 ? Math.Log(v) : Math.Pow(v, 1 - 1 / alpha) / (1 - 1 / alpha);
+        double Objective(double[] v) => 0.5 * Quadratic(v, a, v) - v.Sum(Phi);
+        double Residual(double[] v)
+        {
+            double[] av = Multiply(a, v);
+            return Enumerable.Range(0, n).Max(k => Math.Abs(av[k] - Math.Pow(v[k], -1 / alpha)) / Math.Pow(v[k], -1 / alpha));
+        }
+        for (int iteration = 0; iteration < 200; iteration++)
+        {
+            double[] av = Multiply(a, w);
+            double[] gradient = Enumerable.Range(0, n).Select(k => av[k] - Math.Pow(w[k], -1 / alpha)).ToArray();
+            if (Enumerable.Range(0, n).All(k => Math.Abs(gradient[k]) <= 1e-13 * Math.Pow(w[k], -1 / alpha))) break;
+            var hessian = (double[,])a.Clone();
+            for (int k = 0; k < n; k++) hessian[k, k] += Math.Pow(w[k], -1 / alpha - 1) / alpha;
+            double[] step = Solve(hessian, gradient);
+            double t = 1;
+            // Stay positive: at most 99 % of the way to the boundary.
+            for (int k = 0; k < n; k++)
+                if (step[k] > 0) t = Math.Min(t, 0.99 * w[k] / step[k]);
+            double f = Objective(w), slope = -gradient.Zip(step, (g, s) => g * s).Sum();
+            double[] next = new double[n];
+            for (int backtrack = 0; backtrack < 60; backtrack++)
+            {
+                for (int k = 0; k < n; k++) next[k] = w[k] - t * step[k];
+                if (Objective(next) <= f + 1e-4 * t * slope || t < 1e-12) break;
+                t /= 2;
+            }
+            bool moved = false;
+            for (int k = 0; k < n; k++) moved |= next[k] != w[k];
+            Array.Copy(next, w, n);
+            if (!moved) break;
+        }
+        return (w, Residual(w));
+    }
+
+    /// <summary>
+    /// The Gram matrix as UPGrad and DualProj (torchjd) solve with it: divided by its trace (the squared Frobenius norm
+    /// of the gradients; all zeros when that is below <paramref name="normEpsilon"/>), plus <paramref name="regularization"/>·I,
+    /// which makes it positive definite.
+    /// </summary>
+    public static double[,] NormalizedGram(double[,] gram, double normEpsilon, double regularization)
+    {
+        int n = gram.GetLength(0);
+        double trace = 0;
+        for (int i = 0; i < n; i++) trace += gram[i, i];
+        var result = new double[n, n];
+        for (int i = 0; i < n; i++)
+        {
+            for (int j = 0; j < n; j++) result[i, j] = trace < normEpsilon ? 0 : gram[i, j] / trace;
+            result[i, i] += regularization;
+        }
+        return result;
+    }
+
+    /// <summary>
+    /// The weights v of the projection of Jᵀu onto the dual cone of the task gradients (Jᵀv, every task gradient at a
+    /// non-negative inner product with it), given their Gram matrix G = J Jᵀ: the minimiser of vᵀ G v subject to v ≥ u
+    /// (Quinton and Rey's Proposition 1), solved as v = u + x with x ≥ 0 minimising ½ xᵀ G x + (G u)ᵀ x.
+    /// </summary>
+    public static double[] ProjectOntoDualCone(double[] u, double[,] gram)
+    {
+        double[] x = NonNegativeQuadratic(gram, Multiply(gram, u));
+        return u.Zip(x, (a, b) => a + b).ToArray();
+    }
+
     private static void Swap(double[,] a, int r1, int r2)
     {
         if (r1 == r2) return;

@@ -7,11 +7,12 @@ public static class WeightingStrategies
 {
     /// <summary>The names <see cref="Create"/> accepts.</summary>
     public static IReadOnlyList<string> Names { get; } =
-        ["EW", "DWA", "UW", "RLW", "GLS", "GradNorm", "MGDA", "PCGrad", "CAGrad", "IMTL", "Aligned-MTL"];
+        ["EW", "DWA", "UW", "RLW", "GLS", "GradNorm", "MGDA", "PCGrad", "CAGrad", "IMTL", "Aligned-MTL",
+         "GradVac", "Nash-MTL", "FAMO", "FairGrad", "UPGrad", "DualProj", "ConFIG"];
 
     /// <summary>
-    /// A new strategy with default hyper-parameters. <paramref name="seed"/> fixes the random draws of RLW and
-    /// PCGrad. (Static weights are the trainer's default; create <see cref="StaticWeighting"/> with the weights.)
+    /// A new strategy with default hyper-parameters. <paramref name="seed"/> fixes the random draws of RLW and the
+    /// shuffles of PCGrad and GradVac. (Static weights are the trainer's default; create <see cref="StaticWeighting"/> with the weights.)
     /// </summary>
     /// <exception cref="ArgumentException">The name is not one of <see cref="Names"/>.</exception>
     public static WeightingStrategy Create(string name, int? seed = null) => name switch
@@ -27,6 +28,13 @@ public static class WeightingStrategies
         "CAGrad" => new CAGrad(),
         "IMTL" => new Imtl(),
         "Aligned-MTL" => new AlignedMtl(),
+        "GradVac" => new GradVac(seed: seed),
+        "Nash-MTL" => new NashMtl(),
+        "FAMO" => new Famo(),
+        "FairGrad" => new FairGrad(),
+        "UPGrad" => new UPGrad(),
+        "DualProj" => new DualProj(),
+        "ConFIG" => new ConFIG(),
         _ => throw new ArgumentException($"Unknown weighting strategy '{name}'; use one of {string.Join(", ", Names)}.", nameof(name)),
     };
 }

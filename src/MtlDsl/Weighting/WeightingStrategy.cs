@@ -38,14 +38,22 @@ public sealed class WeightingContext
     /// </param>
     /// <param name="epoch">The current epoch, counted from 0.</param>
     /// <param name="epochLosses">Each finished epoch's average loss of every task: <c>epochLosses[e][k]</c>.</param>
+    /// <param name="present">Whether the batch held each task's labels (a task without any has a loss of 0 and no gradient); null: every task's.</param>
     public WeightingContext(IReadOnlyList<Parameter> sharedParameters, IReadOnlyList<RepresentationPair>? representations = null,
-        int epoch = 0, IReadOnlyList<double[]>? epochLosses = null)
+        int epoch = 0, IReadOnlyList<double[]>? epochLosses = null, IReadOnlyList<bool>? present = null)
     {
         SharedParameters = sharedParameters;
         Representations = representations;
         Epoch = epoch;
         EpochLosses = epochLosses ?? [];
+        Present = present;
     }
+
+    /// <summary>Whether the batch held each task's labels; null when every task's were there.</summary>
+    public IReadOnlyList<bool>? Present { get; }
+
+    /// <summary>Whether the batch held task <paramref name="task"/>'s labels.</summary>
+    public bool IsPresent(int task) => Present is null || Present[task];
 
     /// <summary>The shared parameters.</summary>
     public IReadOnlyList<Parameter> SharedParameters { get; }
@@ -122,6 +130,17 @@ public abstract class WeightingStrategy
     /// weights the method reports (as LibMTL returns them; see each method's documentation).
     /// </summary>
     public abstract double[] Backward(IReadOnlyList<Tensor> losses, WeightingContext context);
+
+    /// <summary>
+    /// Whether the method needs every task's loss on the step's batch after the optimizer step (FAMO): the trainer then
+    /// runs the model once more on that batch, without gradients, and calls <see cref="AfterStep"/>.
+    /// </summary>
+    public virtual bool NeedsLossesAfterStep => false;
+
+    /// <summary>The losses of the step's batch after the optimizer step (NaN for a task without labels in it), for a method that <see cref="NeedsLossesAfterStep"/>.</summary>
+    public virtual void AfterStep(IReadOnlyList<double> lossesAfter)
+    {
+    }
 
     /// <summary>The strategy's state for a checkpoint (learnable scales and anything else that changes while training).</summary>
     public virtual IReadOnlyDictionary<string, double[]> GetState() =>
