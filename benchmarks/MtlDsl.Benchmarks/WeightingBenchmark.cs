@@ -21,6 +21,10 @@ internal static class WeightingBenchmark
         ("CAGrad", GradientMode.Parameters), ("IMTL", GradientMode.Parameters), ("IMTL", GradientMode.Representation),
         ("GradNorm", GradientMode.Parameters), ("GradNorm", GradientMode.Representation),
         ("Aligned-MTL", GradientMode.Parameters), ("Aligned-MTL", GradientMode.Representation),
+        ("GradVac", GradientMode.Parameters), ("Nash-MTL", GradientMode.Parameters), ("FAMO", GradientMode.Parameters),
+        ("FairGrad", GradientMode.Parameters), ("UPGrad", GradientMode.Parameters), ("UPGrad", GradientMode.Representation),
+        ("DualProj", GradientMode.Parameters), ("DualProj", GradientMode.Representation),
+        ("ConFIG", GradientMode.Parameters), ("ConFIG", GradientMode.Representation),
     ];
 
     // MGDA with L2-normalised gradients, the paper's recommended setting; every other one with its defaults.
