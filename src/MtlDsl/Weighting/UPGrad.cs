@@ -14,27 +14,16 @@ namespace MtlDsl.Weighting;
 /// </summary>
 /// <param name="normEpsilon">Below this squared norm of the task gradients together, the Gram matrix counts as zero (torchjd's norm_eps, 1e-4).</param>
 /// <param name="regularization">ε_reg, added to the normalised Gram matrix's diagonal (torchjd's reg_eps, 1e-4).</param>
-public sealed class UPGrad(double normEpsilon = 1e-4, double regularization = 1e-4) : GradientWeighting
+public sealed class UPGrad(double normEpsilon = 1e-4, double regularization = 1e-4) : DualConeWeighting(normEpsilon, regularization)
 {
     /// <inheritdoc />
     public override string Name => "UPGrad";
 
     /// <inheritdoc />
-    public override bool SupportsRepresentation => true;
-
-    /// <summary>The threshold below which the gradients count as zero.</summary>
-    public double NormEpsilon { get; } = normEpsilon >= 0 && double.IsFinite(normEpsilon) ? normEpsilon
-        : throw new ArgumentOutOfRangeException(nameof(normEpsilon), normEpsilon, "UPGrad's norm epsilon must be a finite number ≥ 0.");
-
-    /// <summary>ε_reg.</summary>
-    public double Regularization { get; } = regularization > 0 && double.IsFinite(regularization) ? regularization
-        : throw new ArgumentOutOfRangeException(nameof(regularization), regularization, "UPGrad's regularisation must be a positive, finite number (it makes the Gram matrix positive definite).");
-
-    /// <inheritdoc />
     protected override (double[] Coefficients, double[] Weights) Combine(GradientInfo info)
     {
         int n = TaskCount;
-        double[,] gram = WeightingMath.NormalizedGram(info.Gram, NormEpsilon, Regularization);
+        double[,] gram = ProjectionGram(info);
         var coefficients = new double[n];
         for (int i = 0; i < n; i++)
         {

@@ -176,37 +176,8 @@ internal static class WeightingMath
         return z;
     }
 
-    /// <summary>A⁻¹ y for a small square matrix (Gaussian elimination with partial pivoting).</summary>
-    public static double[] Solve(double[,] matrix, double[] y)
-    {
-        int n = y.Length;
-        var a = (double[,])matrix.Clone();
-        var r = (double[])y.Clone();
-        for (int column = 0; column < n; column++)
-        {
-            int pivot = column;
-            for (int row = column + 1; row < n; row++)
-                if (Math.Abs(a[row, column]) > Math.Abs(a[pivot, column])) pivot = row;
-            if (a[pivot, column] == 0) throw new InvalidOperationException("The matrix is singular: two tasks have linearly dependent gradients.");
-            Swap(a, pivot, column);
-            (r[pivot], r[column]) = (r[column], r[pivot]);
-            for (int row = column + 1; row < n; row++)
-            {
-                double factor = a[row, column] / a[column, column];
-                if (factor == 0) continue;
-                for (int j = column; j < n; j++) a[row, j] -= factor * a[column, j];
-                r[row] -= factor * r[column];
-            }
-        }
-        var x = new double[n];
-        for (int row = n - 1; row >= 0; row--)
-        {
-            double sum = r[row];
-            for (int j = row + 1; j < n; j++) sum -= a[row, j] * x[j];
-            x[row] = sum / a[row, row];
-        }
-        return x;
-    }
+    /// <summary>A⁻¹ y for a small square matrix.</summary>
+    public static double[] Solve(double[,] matrix, double[] y) => Multiply(Inverse(matrix), y);
 
     /// <summary>
     /// The positive solution of A w = w^(−1/α) (elementwise) for a symmetric positive semi-definite A whose diagonal is
