@@ -32,7 +32,7 @@ public class GradientMethodPropertyTests
     }
 
     /// <summary>A family of task gradients and its name.</summary>
-    public static IEnumerable<(string Name, double[][] Gradients)> Problems(int seed)
+    internal static IEnumerable<(string Name, double[][] Gradients)> Problems(int seed)
     {
         var random = new Random(seed);
         double[] Vector(int size, double scale = 1) => Enumerable.Range(0, size).Select(_ => scale * (random.NextDouble() * 2 - 1)).ToArray();
@@ -56,6 +56,8 @@ public class GradientMethodPropertyTests
             double[][] zero = Enumerable.Range(0, k).Select(_ => Vector(size)).ToArray();
             zero[1] = new double[size];
             yield return ($"zero gradient K={k}", zero);
+            // Tasks of very different scales (a regression target in thousands beside a classification): norms from 1e-4 to 1e4.
+            yield return ($"scales K={k}", Enumerable.Range(0, k).Select(i => Vector(size, Math.Pow(10, -4 + 8.0 * i / (k - 1)))).ToArray());
         }
     }
 
@@ -63,8 +65,9 @@ public class GradientMethodPropertyTests
     // a Pareto-stationary point, where no positive weights solve Nash-MTL's or FairGrad's system.
     private static bool ParetoStationary(double[][] g, int[] tasks)
     {
-        double[,] gram = Gram(g);
-        double scale = tasks.Max(k => gram[k, k]);
+        // Whether the origin is in their cone does not depend on their norms: decide it on the unit gradients.
+        double[][] unit = g.Select(x => { double n = Math.Sqrt(Dot(x, x)); return n == 0 ? x : x.Select(v => v / n).ToArray(); }).ToArray();
+        double[,] gram = Gram(unit);
         var w = tasks.Select(_ => 1.0 / tasks.Length).ToArray();
         for (int iteration = 0; iteration < 20000; iteration++)
         {
@@ -74,7 +77,7 @@ public class GradientMethodPropertyTests
             for (int b = 0; b < w.Length; b++) w[b] = (1 - step) * w[b] + (b == best ? step : 0);
         }
         double norm = tasks.Select((i, a) => tasks.Select((j, b) => w[a] * gram[i, j] * w[b]).Sum()).Sum();
-        return norm < 1e-6 * scale;
+        return norm < 1e-6;
     }
 
     public static TheoryData<string> Strategies => ["UPGrad", "DualProj", "Nash-MTL", "FairGrad", "ConFIG", "GradVac", "FAMO"];
@@ -155,8 +158,8 @@ public class GradientMethodPropertyTests
             Run(strategy, g, out double[] alpha);
             double[,] gram = Gram(g);
             double frobenius = Math.Sqrt(gram.Cast<double>().Sum(v => v * v));
-            double largest = Enumerable.Range(0, g.Length).Max(k => gram[k, k]);
-            int[] bargaining = Enumerable.Range(0, g.Length).Where(k => gram[k, k] > largest * g.Length * 2.220446049250313e-16).ToArray();
+            double largest = Math.Sqrt(Enumerable.Range(0, g.Length).Max(k => gram[k, k]));
+            int[] bargaining = Enumerable.Range(0, g.Length).Where(k => Math.Sqrt(gram[k, k]) > largest * 2.220446049250313e-16).ToArray();
             if (ParetoStationary(g, bargaining))
             {
                 // The gradients span the origin positively: no α solves the system; the solve stays finite.
@@ -170,6 +173,7 @@ public class GradientMethodPropertyTests
             }
             Assert.True(strategy.LastResidual < 1e-6, $"{problem}: residual {strategy.LastResidual}");
             foreach (int k in Enumerable.Range(0, g.Length).Except(bargaining)) Assert.Equal(1.0, alpha[k]);
+            if (problem.StartsWith("scales", StringComparison.Ordinal)) Assert.Equal(g.Length, bargaining.Length);
         }
     }
 
@@ -288,6 +292,32 @@ public class GradientMethodPropertyTests
         double max = x.Max();
         double[] e = x.Select(v => Math.Exp(v - max)).ToArray();
         return e.Select(v => v / e.Sum()).ToArray();
+    }
+
+    [Theory]
+    [InlineData("GradVac")]
+    [InlineData("PCGrad")]
+    public void AShufflingStrategyCreatedWithoutASeedResumesWithTheSavedOne(string name)
+    {
+        var random = new Random(11);
+        double[][] g = Enumerable.Range(0, 3).Select(_ => Enumerable.Range(0, 4).Select(_ => random.NextDouble() * 2 - 1).ToArray()).ToArray();
+        WeightingStrategy Make(int? seed) => name == "GradVac" ? new GradVac(seed: seed) : new PCGrad(seed);
+        WeightingStrategy first = Make(null);
+        Run(first, g, out _);
+        IReadOnlyDictionary<string, double[]> saved = first.GetState();
+
+        WeightingStrategy resumed = Make(null);
+        resumed.Initialize(3, ScalarType.Float64, CPU);
+        resumed.LoadState(saved);
+        Assert.Equal(saved.Keys.Order(), resumed.GetState().Keys.Order());
+        foreach (var (key, value) in saved) Assert.Equal(value, resumed.GetState()[key]);
+        // The next steps shuffle alike.
+        Assert.Equal(Run(first, g, out _), Run(resumed, g, out _));
+
+        WeightingStrategy other = Make((int)saved["shuffle"][0] + 1);
+        other.Initialize(3, ScalarType.Float64, CPU);
+        var error = Assert.Throws<ArgumentException>(() => other.LoadState(saved));
+        Assert.Contains($"saved with the seed {(int)saved["shuffle"][0]}", error.Message);
     }
 
     [Fact]

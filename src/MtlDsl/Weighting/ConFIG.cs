@@ -22,9 +22,8 @@ public sealed class ConFIG : GradientWeighting
     protected override (double[] Coefficients, double[] Weights) Combine(GradientInfo info)
     {
         int n = TaskCount;
-        double largest = Enumerable.Range(0, n).Max(k => info.Gram[k, k]);
         double[] norms = Enumerable.Range(0, n).Select(info.Norm).ToArray();
-        bool[] active = Enumerable.Range(0, n).Select(k => info.Gram[k, k] > largest * n * info.Epsilon && norms[k] > 0).ToArray();
+        bool[] active = Enumerable.Range(0, n).Select(k => !info.IsZero(k)).ToArray();
         var coefficients = new double[n];
         if (!active.Any(x => x)) return (coefficients, (double[])coefficients.Clone());
 

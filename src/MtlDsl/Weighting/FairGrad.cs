@@ -6,9 +6,9 @@ namespace MtlDsl.Weighting;
 /// back-propagates Σ w_k L_k (trunk Σ w_k g_k, each head w_k times its task's gradient). α = 1 is proportional
 /// fairness (Nash-MTL's system, on the unnormalised Gram matrix); α → ∞ approaches max-min fairness. LibMTL solves
 /// the system with SciPy's least_squares; this class solves it as the minimiser of a strictly convex function by
-/// Newton's method, on the Gram matrix scaled to a unit mean diagonal (w = s^(−α/(1+α)) ŵ undoes the scale s), to a
-/// relative residual of about 1e-13. A task whose gradient is zero keeps weight 1 (on that scale) and the others
-/// solve among themselves. The reported weights are w. Parameter mode only. Cost: a Newton solve on the K×K Gram
+/// Newton's method, written on the cosine matrix so that tasks of very different gradient norms solve alike, to a
+/// relative residual of about 1e-13. A task whose gradient is zero keeps weight 1 and the others solve among
+/// themselves. The reported weights are w. Parameter mode only. Cost: a Newton solve on the K×K Gram
 /// matrix and one more backward pass than the K every gradient method makes.
 /// </summary>
 /// <param name="alpha">α &gt; 0; 1 by default, as LibMTL.</param>
@@ -33,26 +33,28 @@ public sealed class FairGrad(double alpha = 1.0) : GradientWeighting
     protected override (double[] Coefficients, double[] Weights) Combine(GradientInfo info)
     {
         int n = TaskCount;
-        double largest = Enumerable.Range(0, n).Max(k => info.Gram[k, k]);
-        int[] active = Enumerable.Range(0, n).Where(k => info.Gram[k, k] > largest * n * info.Epsilon && info.Gram[k, k] > 0).ToArray();
-        var normalized = Enumerable.Repeat(1.0, n).ToArray();
-        double scale = active.Length == 0 ? 1 : active.Average(k => info.Gram[k, k]);
+        int[] active = Enumerable.Range(0, n).Where(k => !info.IsZero(k)).ToArray();
+        double[] w = Enumerable.Repeat(1.0, n).ToArray();
+        var start = new double[n];
         if (active.Length > 0)
         {
-            var a = new double[active.Length, active.Length];
+            var gram = new double[active.Length, active.Length];
             for (int i = 0; i < active.Length; i++)
-                for (int j = 0; j < active.Length; j++) a[i, j] = info.Gram[active[i], active[j]] / scale;
-            var (solution, residual) = WeightingMath.FairSolve(a, Alpha, active.Select(k => _last?[k] ?? 1.0).ToArray());
+                for (int j = 0; j < active.Length; j++) gram[i, j] = info.Gram[active[i], active[j]];
+            double[]? warm = _last is { } last && active.All(k => last[k] > 0) ? active.Select(k => last[k]).ToArray() : null;
+            var (solution, u, residual) = WeightingMath.FairSolve(gram, Alpha, 1.0, warm);
             LastResidual = residual;
-            for (int i = 0; i < active.Length; i++) normalized[active[i]] = solution[i];
+            for (int i = 0; i < active.Length; i++)
+            {
+                w[active[i]] = solution[i];
+                start[active[i]] = u[i];
+            }
         }
-        _last = normalized;
-        double factor = Math.Pow(scale, -Alpha / (1 + Alpha));
-        double[] w = normalized.Select(v => v * factor).ToArray();
+        _last = start;
         return (w, (double[])w.Clone());
     }
 
-    /// <summary>The last solution on the unit scale (the warm start of the next solve).</summary>
+    /// <summary>The last scale-free solution u (w = u / ‖g‖; the warm start of the next solve).</summary>
     public override IReadOnlyDictionary<string, double[]> GetState() =>
         _last is null ? new Dictionary<string, double[]>() : new Dictionary<string, double[]> { ["start"] = (double[])_last.Clone() };
 

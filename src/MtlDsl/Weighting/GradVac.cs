@@ -15,7 +15,9 @@ namespace MtlDsl.Weighting;
 /// <param name="shuffle">False keeps the order of the other tasks ascending (for comparisons with reference values).</param>
 public sealed class GradVac(double beta = 0.5, int? seed = null, bool shuffle = true) : GradientWeighting
 {
-    private readonly int _seed = seed ?? Random.Shared.Next();
+    // Without a seed, a random one; a checkpoint's state then brings the seed it was saved with.
+    private int _seed = seed ?? Random.Shared.Next();
+    private readonly bool _seedGiven = seed is not null;
     private long _steps;
     private double[,]? _target;
 
@@ -92,8 +94,11 @@ public sealed class GradVac(double beta = 0.5, int? seed = null, bool shuffle = 
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2 || shuffleState[0] != _seed)
-            throw new ArgumentException($"GradVac: the state needs 'shuffle' = [seed, steps] with this strategy's seed {_seed}; create the strategy with the seed it was saved with.", nameof(state));
+        if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2)
+            throw new ArgumentException($"GradVac: the state needs 'shuffle' = [seed, steps].", nameof(state));
+        if (_seedGiven && shuffleState[0] != _seed)
+            throw new ArgumentException($"GradVac was created with the seed {_seed}, and the state was saved with the seed {(int)shuffleState[0]}: create it with that seed, or without one.", nameof(state));
+        _seed = (int)shuffleState[0];
         if (!state.TryGetValue("targets", out double[]? targets) || targets.Length != TaskCount * TaskCount)
             throw new ArgumentException($"GradVac: the state needs 'targets', the {TaskCount}×{TaskCount} target cosines row by row.", nameof(state));
         _steps = (long)shuffleState[1];

@@ -14,6 +14,18 @@ public sealed record GradientInfo(double[,] Gram, double[] Losses, WeightingCont
 {
     /// <summary>‖g_k‖.</summary>
     public double Norm(int task) => Math.Sqrt(Math.Max(0, Gram[task, task]));
+
+    /// <summary>
+    /// Whether task k's gradient is zero as far as the gradients' type can tell: its norm is at most ε (the machine
+    /// epsilon) times the largest task's, so it is rounding next to that one. Tasks of very different scales are not
+    /// zero: a norm a million times smaller than another is still a gradient.
+    /// </summary>
+    public bool IsZero(int task)
+    {
+        double largest = 0;
+        for (int k = 0; k < Gram.GetLength(0); k++) largest = Math.Max(largest, Norm(k));
+        return Norm(task) <= Epsilon * largest;
+    }
 }
 
 /// <summary>

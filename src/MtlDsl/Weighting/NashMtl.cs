@@ -6,8 +6,8 @@ namespace MtlDsl.Weighting;
 /// back-propagates Σ α_k L_k, so the trunk's gradient is Σ α_k g_k and each head's α_k times its task's; then the
 /// trunk's gradient is clipped to the norm <c>maxNorm</c> (LibMTL's max_norm, 1; 0 turns it off). LibMTL and the
 /// paper approach α by a sequence of convex programs (cvxpy, 20 iterations, stopping at a residual of 1e-3); this
-/// class solves the system itself, as the minimiser of ½ αᵀAα − Σ log α_k by Newton's method, to a relative residual
-/// of about 1e-13. A task whose gradient is zero cannot bargain (no α solves its equation): it keeps weight 1 and the
+/// class solves the system itself, as the minimiser of a strictly convex function by Newton's method on the cosine
+/// matrix (so that tasks of very different gradient norms solve alike), to a relative residual of about 1e-13. A task whose gradient is zero cannot bargain (no α solves its equation): it keeps weight 1 and the
 /// others solve among themselves. <c>updateEvery</c> > 1 recomputes α only every that many steps (LibMTL's
 /// update_weights_every). The reported weights are α. Parameter mode only. Cost: a Newton solve on the K×K Gram
 /// matrix and one more backward pass than the K every gradient method makes.
@@ -17,6 +17,7 @@ namespace MtlDsl.Weighting;
 public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : GradientWeighting
 {
     private double[]? _alpha;
+    private double[]? _start;
     private long _steps;
 
     /// <inheritdoc />
@@ -45,7 +46,7 @@ public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : Gradien
             double frobenius = 0;
             foreach (double v in info.Gram) frobenius += v * v;
             frobenius = Math.Sqrt(frobenius);
-            _alpha = Bargain(info, frobenius, _alpha);
+            _alpha = Bargain(info, frobenius, _start is { } last && last.All(v => v > 0) ? last : null);
         }
         _steps++;
         double[] alpha = (double[])_alpha.Clone();
@@ -56,29 +57,34 @@ public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : Gradien
         return (coefficients, alpha);
     }
 
-    // The bargaining solution among the tasks whose gradient is not zero, on the Gram matrix scaled by 1/scale.
+    // The bargaining solution among the tasks whose gradient is not zero, on the Gram matrix divided by `scale`:
+    // (G/scale) α = 1/α, that is G α = scale/α. `previous` is the last solve's scale-free u (the warm start).
     private double[] Bargain(GradientInfo info, double scale, double[]? previous)
     {
         int n = TaskCount;
-        double largest = Enumerable.Range(0, n).Max(k => info.Gram[k, k]);
-        int[] active = Enumerable.Range(0, n).Where(k => info.Gram[k, k] > largest * n * info.Epsilon && info.Gram[k, k] > 0).ToArray();
+        int[] active = Enumerable.Range(0, n).Where(k => !info.IsZero(k)).ToArray();
         double[] alpha = Enumerable.Repeat(1.0, n).ToArray();
+        _start = new double[n];
         if (active.Length == 0) return alpha;
-        var a = new double[active.Length, active.Length];
+        var gram = new double[active.Length, active.Length];
         for (int i = 0; i < active.Length; i++)
-            for (int j = 0; j < active.Length; j++) a[i, j] = info.Gram[active[i], active[j]] / scale;
-        double[] start = active.Select(k => previous?[k] ?? 1.0).ToArray();
-        var (solution, residual) = WeightingMath.FairSolve(a, 1.0, start);
+            for (int j = 0; j < active.Length; j++) gram[i, j] = info.Gram[active[i], active[j]];
+        var (solution, u, residual) = WeightingMath.FairSolve(gram, 1.0, scale, previous is null ? null : active.Select(k => previous[k]).ToArray());
         LastResidual = residual;
-        for (int i = 0; i < active.Length; i++) alpha[active[i]] = solution[i];
+        for (int i = 0; i < active.Length; i++)
+        {
+            alpha[active[i]] = solution[i];
+            _start[active[i]] = u[i];
+        }
         return alpha;
     }
 
-    /// <summary>The weights of the last solve (the warm start of the next) and the number of steps taken.</summary>
+    /// <summary>The weights of the last solve, its scale-free solution (the warm start of the next) and the number of steps taken.</summary>
     public override IReadOnlyDictionary<string, double[]> GetState()
     {
         var state = new Dictionary<string, double[]> { ["steps"] = [_steps] };
         if (_alpha is not null) state["alpha"] = (double[])_alpha.Clone();
+        if (_start is not null) state["start"] = (double[])_start.Clone();
         return state;
     }
 
@@ -90,7 +96,10 @@ public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : Gradien
             throw new ArgumentException("Nash-MTL: the state needs 'steps' = [steps taken].", nameof(state));
         if (state.TryGetValue("alpha", out double[]? alpha) && alpha.Length != TaskCount)
             throw new ArgumentException($"Nash-MTL: the state's 'alpha' has {alpha.Length} values; this strategy has {TaskCount} tasks.", nameof(state));
+        if (state.TryGetValue("start", out double[]? start) && start.Length != TaskCount)
+            throw new ArgumentException($"Nash-MTL: the state's 'start' has {start.Length} values; this strategy has {TaskCount} tasks.", nameof(state));
         _steps = (long)steps[0];
         _alpha = alpha is null ? null : (double[])alpha.Clone();
+        _start = start is null ? null : (double[])start.Clone();
     }
 }

@@ -12,7 +12,9 @@ namespace MtlDsl.Weighting;
 public sealed class PCGrad(int? seed = null, bool shuffle = true) : GradientWeighting
 {
     // Step t shuffles with a generator seeded from (seed, t): the state is two numbers, so a resumed run repeats.
-    private readonly int _seed = seed ?? Random.Shared.Next();
+    // Without a seed, a random one; a checkpoint's state then brings the seed it was saved with.
+    private int _seed = seed ?? Random.Shared.Next();
+    private readonly bool _seedGiven = seed is not null;
     private long _steps;
 
     /// <inheritdoc />
@@ -60,8 +62,11 @@ public sealed class PCGrad(int? seed = null, bool shuffle = true) : GradientWeig
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
         ArgumentNullException.ThrowIfNull(state);
-        if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2 || shuffleState[0] != _seed)
-            throw new ArgumentException($"PCGrad: the state needs 'shuffle' = [seed, steps] with this strategy's seed {_seed}; create the strategy with the seed it was saved with.", nameof(state));
+        if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2)
+            throw new ArgumentException($"PCGrad: the state needs 'shuffle' = [seed, steps].", nameof(state));
+        if (_seedGiven && shuffleState[0] != _seed)
+            throw new ArgumentException($"PCGrad was created with the seed {_seed}, and the state was saved with the seed {(int)shuffleState[0]}: create it with that seed, or without one.", nameof(state));
+        _seed = (int)shuffleState[0];
         _steps = (long)shuffleState[1];
     }
 }

@@ -180,59 +180,77 @@ internal static class WeightingMath
     public static double[] Solve(double[,] matrix, double[] y) => Multiply(Inverse(matrix), y);
 
     /// <summary>
-    /// The positive solution of A w = w^(−1/α) (elementwise) for a symmetric positive semi-definite A whose diagonal is
-    /// positive: the minimiser of the strictly convex ½ wᵀAw − Σ φ(w_k), φ′(w) = w^(−1/α), by Newton's method with a
-    /// backtracking line search that keeps w positive. α = 1 is Nash-MTL's bargaining system A w = 1/w. A ridge of
-    /// 1e-10 of A's largest diagonal entry keeps the solution finite where none exists (see the code).
+    /// The positive w with G w = c · w^(−1/α) (elementwise) for a Gram matrix G of non-zero gradients: Nash-MTL's
+    /// bargaining system (α = 1) and FairGrad's α-fair allocation. Written with the norms d_k and the cosine matrix C
+    /// (G = D C D) and w = u / d, it is C u = s ⊙ u^(−1/α) with s_k = c · d_k^(1/α − 1): a system on the unit-diagonal
+    /// C whatever the gradients' scales (norms 1e-4 beside 1e4 happen: a classification beside a regression whose
+    /// targets are in thousands). u minimises the strictly convex
+    /// ½ uᵀCu − Σ s_k φ(u_k), φ′(u) = u^(−1/α), found by Newton's method with a backtracking line search that keeps u
+    /// positive. Where the gradients span the origin positively (a Pareto-stationary point) no positive solution
+    /// exists and u would run off to infinity: there a second solve adds a ridge of 1e-10 to C, which keeps u finite.
     /// </summary>
-    /// <param name="a">The matrix (a Gram matrix, scaled so that its diagonal is of order 1).</param>
+    /// <param name="gram">The Gram matrix of the tasks taking part (none of them zero).</param>
     /// <param name="alpha">α &gt; 0.</param>
-    /// <param name="start">The starting point (positive), e.g. the last step's solution.</param>
-    /// <returns>The solution and its largest residual |A w − w^(−1/α)|, relative to w^(−1/α).</returns>
-    public static (double[] W, double Residual) FairSolve(double[,] a, double alpha, double[] start)
+    /// <param name="scale">c &gt; 0, the right-hand side's factor (Nash-MTL's normalisation).</param>
+    /// <param name="start">A starting point for u (positive), e.g. the last step's; null for ones.</param>
+    /// <returns>w, u (the scale-free solution, for the next warm start), and the largest residual |Gw − c w^(−1/α)| relative to c w^(−1/α).</returns>
+    public static (double[] W, double[] U, double Residual) FairSolve(double[,] gram, double alpha, double scale, double[]? start)
     {
-        int n = start.Length;
-        // A ridge of 1e-10 of the largest diagonal entry: where the task gradients span the origin positively (a
-        // Pareto-stationary point, where no positive w solves the system) the minimiser would run off to infinity;
-        // the ridge keeps it finite, and elsewhere it moves w by about 1e-10.
-        a = (double[,])a.Clone();
-        double ridge = 0;
-        for (int k = 0; k < n; k++) ridge = Math.Max(ridge, a[k, k]);
-        for (int k = 0; k < n; k++) a[k, k] += 1e-10 * ridge;
-        double[] w = start.Select(v => v > 0 && double.IsFinite(v) ? v : 1).ToArray();
+        // Without the ridge first; with it only where that finds no solution (it would bias tasks whose right-hand
+        // side is small).
+        var plain = FairSolve(gram, alpha, scale, start, ridge: 0);
+        return plain.Residual <= 1e-7 && plain.U.All(v => v > 0 && double.IsFinite(v)) ? plain : FairSolve(gram, alpha, scale, start, ridge: 1e-10);
+    }
+
+    private static (double[] W, double[] U, double Residual) FairSolve(double[,] gram, double alpha, double scale, double[]? start, double ridge)
+    {
+        int n = gram.GetLength(0);
+        double[] d = Enumerable.Range(0, n).Select(k => Math.Sqrt(gram[k, k])).ToArray();
+        var c = new double[n, n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) c[i, j] = gram[i, j] / (d[i] * d[j]) + (i == j ? ridge : 0);
+        // G (u/d) = scale (u/d)^(−1/α)  ⇔  C u = scale · d^(1/α − 1) ⊙ u^(−1/α).
+        double[] s = d.Select(dk => scale * Math.Pow(dk, 1 / alpha - 1)).ToArray();
+        double[] u = start is { } given && given.Length == n && given.All(v => v > 0 && double.IsFinite(v)) ? (double[])given.Clone() : Enumerable.Repeat(1.0, n).ToArray();
         double Phi(double v) => alpha == 1 ? Math.Log(v) : Math.Pow(v, 1 - 1 / alpha) / (1 - 1 / alpha);
-        double Objective(double[] v) => 0.5 * Quadratic(v, a, v) - v.Sum(Phi);
-        double Residual(double[] v)
+        double Objective(double[] v) => 0.5 * Quadratic(v, c, v) - Enumerable.Range(0, n).Sum(k => s[k] * Phi(v[k]));
+        // The largest residual relative to its right-hand side: the measure of convergence, and the line search's
+        // second test near the solution, where the objective's changes fall below its rounding.
+        double Relative(double[] v)
         {
-            double[] av = Multiply(a, v);
-            return Enumerable.Range(0, n).Max(k => Math.Abs(av[k] - Math.Pow(v[k], -1 / alpha)) / Math.Pow(v[k], -1 / alpha));
+            double[] cv = Multiply(c, v);
+            return Enumerable.Range(0, n).Max(k => Math.Abs(cv[k] - s[k] * Math.Pow(v[k], -1 / alpha)) / (s[k] * Math.Pow(v[k], -1 / alpha)));
         }
         for (int iteration = 0; iteration < 200; iteration++)
         {
-            double[] av = Multiply(a, w);
-            double[] gradient = Enumerable.Range(0, n).Select(k => av[k] - Math.Pow(w[k], -1 / alpha)).ToArray();
-            if (Enumerable.Range(0, n).All(k => Math.Abs(gradient[k]) <= 1e-13 * Math.Pow(w[k], -1 / alpha))) break;
-            var hessian = (double[,])a.Clone();
-            for (int k = 0; k < n; k++) hessian[k, k] += Math.Pow(w[k], -1 / alpha - 1) / alpha;
+            double[] cu = Multiply(c, u);
+            double[] gradient = Enumerable.Range(0, n).Select(k => cu[k] - s[k] * Math.Pow(u[k], -1 / alpha)).ToArray();
+            double relative = Relative(u);
+            if (relative <= 1e-13) break;
+            var hessian = (double[,])c.Clone();
+            for (int k = 0; k < n; k++) hessian[k, k] += s[k] * Math.Pow(u[k], -1 / alpha - 1) / alpha;
             double[] step = Solve(hessian, gradient);
             double t = 1;
             // Stay positive: at most 99 % of the way to the boundary.
             for (int k = 0; k < n; k++)
-                if (step[k] > 0) t = Math.Min(t, 0.99 * w[k] / step[k]);
-            double f = Objective(w), slope = -gradient.Zip(step, (g, s) => g * s).Sum();
+                if (step[k] > 0) t = Math.Min(t, 0.99 * u[k] / step[k]);
+            double f = Objective(u), slope = -gradient.Zip(step, (g, x) => g * x).Sum();
             double[] next = new double[n];
             for (int backtrack = 0; backtrack < 60; backtrack++)
             {
-                for (int k = 0; k < n; k++) next[k] = w[k] - t * step[k];
-                if (Objective(next) <= f + 1e-4 * t * slope || t < 1e-12) break;
+                for (int k = 0; k < n; k++) next[k] = u[k] - t * step[k];
+                if (Objective(next) <= f + 1e-4 * t * slope || Relative(next) < (1 - 1e-4 * t) * relative || t < 1e-12) break;
                 t /= 2;
             }
             bool moved = false;
-            for (int k = 0; k < n; k++) moved |= next[k] != w[k];
-            Array.Copy(next, w, n);
+            for (int k = 0; k < n; k++) moved |= next[k] != u[k];
+            Array.Copy(next, u, n);
             if (!moved) break;
         }
-        return (w, Residual(w));
+        double[] w = u.Zip(d, (uk, dk) => uk / dk).ToArray();
+        double[] gw = Multiply(gram, w);
+        double residual = Enumerable.Range(0, n).Max(k => Math.Abs(gw[k] - scale * Math.Pow(w[k], -1 / alpha)) / (scale * Math.Pow(w[k], -1 / alpha)));
+        return (w, u, residual);
     }
 
     /// <summary>
