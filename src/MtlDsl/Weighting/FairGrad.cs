@@ -32,24 +32,8 @@ public sealed class FairGrad(double alpha = 1.0) : GradientWeighting
     /// <inheritdoc />
     protected override (double[] Coefficients, double[] Weights) Combine(GradientInfo info)
     {
-        int n = TaskCount;
-        int[] active = Enumerable.Range(0, n).Where(k => !info.IsZero(k)).ToArray();
-        double[] w = Enumerable.Repeat(1.0, n).ToArray();
-        var start = new double[n];
-        if (active.Length > 0)
-        {
-            var gram = new double[active.Length, active.Length];
-            for (int i = 0; i < active.Length; i++)
-                for (int j = 0; j < active.Length; j++) gram[i, j] = info.Gram[active[i], active[j]];
-            double[]? warm = _last is { } last && active.All(k => last[k] > 0) ? active.Select(k => last[k]).ToArray() : null;
-            var (solution, u, residual) = WeightingMath.FairSolve(gram, Alpha, 1.0, warm);
-            LastResidual = residual;
-            for (int i = 0; i < active.Length; i++)
-            {
-                w[active[i]] = solution[i];
-                start[active[i]] = u[i];
-            }
-        }
+        var (w, start, residual) = WeightingMath.FairWeights(info, Alpha, 1.0, _last);
+        LastResidual = residual;
         _last = start;
         return (w, (double[])w.Clone());
     }

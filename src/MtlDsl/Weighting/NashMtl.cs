@@ -46,7 +46,9 @@ public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : Gradien
             double frobenius = 0;
             foreach (double v in info.Gram) frobenius += v * v;
             frobenius = Math.Sqrt(frobenius);
-            _alpha = Bargain(info, frobenius, _start is { } last && last.All(v => v > 0) ? last : null);
+            // The bargaining solution among the tasks whose gradient is not zero: (G/‖G‖_F) α = 1/α, G α = ‖G‖_F/α.
+            (_alpha, _start, double residual) = WeightingMath.FairWeights(info, 1.0, frobenius, _start is { } last && last.All(v => v > 0) ? last : null);
+            LastResidual = residual;
         }
         _steps++;
         double[] alpha = (double[])_alpha.Clone();
@@ -55,28 +57,6 @@ public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : Gradien
         if (MaxNorm > 0 && norm > MaxNorm)
             for (int k = 0; k < n; k++) coefficients[k] *= MaxNorm / norm;
         return (coefficients, alpha);
-    }
-
-    // The bargaining solution among the tasks whose gradient is not zero, on the Gram matrix divided by `scale`:
-    // (G/scale) α = 1/α, that is G α = scale/α. `previous` is the last solve's scale-free u (the warm start).
-    private double[] Bargain(GradientInfo info, double scale, double[]? previous)
-    {
-        int n = TaskCount;
-        int[] active = Enumerable.Range(0, n).Where(k => !info.IsZero(k)).ToArray();
-        double[] alpha = Enumerable.Repeat(1.0, n).ToArray();
-        _start = new double[n];
-        if (active.Length == 0) return alpha;
-        var gram = new double[active.Length, active.Length];
-        for (int i = 0; i < active.Length; i++)
-            for (int j = 0; j < active.Length; j++) gram[i, j] = info.Gram[active[i], active[j]];
-        var (solution, u, residual) = WeightingMath.FairSolve(gram, 1.0, scale, previous is null ? null : active.Select(k => previous[k]).ToArray());
-        LastResidual = residual;
-        for (int i = 0; i < active.Length; i++)
-        {
-            alpha[active[i]] = solution[i];
-            _start[active[i]] = u[i];
-        }
-        return alpha;
     }
 
     /// <summary>The weights of the last solve, its scale-free solution (the warm start of the next) and the number of steps taken.</summary>

@@ -180,6 +180,31 @@ internal static class WeightingMath
     public static double[] Solve(double[,] matrix, double[] y) => Multiply(Inverse(matrix), y);
 
     /// <summary>
+    /// <see cref="FairSolve(double[,], double, double, double[])"/> among the tasks whose gradient is not zero
+    /// (<see cref="GradientInfo.IsZero"/>); the others keep weight 1 and a start of 0. <paramref name="previous"/> is the
+    /// last solve's scale-free u for every task, taken as the warm start where it is positive for every task that solves.
+    /// </summary>
+    public static (double[] W, double[] Start, double Residual) FairWeights(GradientInfo info, double alpha, double scale, double[]? previous)
+    {
+        int n = info.Gram.GetLength(0);
+        int[] active = Enumerable.Range(0, n).Where(k => !info.IsZero(k)).ToArray();
+        double[] w = Enumerable.Repeat(1.0, n).ToArray();
+        var start = new double[n];
+        if (active.Length == 0) return (w, start, 0);
+        var gram = new double[active.Length, active.Length];
+        for (int i = 0; i < active.Length; i++)
+            for (int j = 0; j < active.Length; j++) gram[i, j] = info.Gram[active[i], active[j]];
+        double[]? warm = previous is not null && active.All(k => previous[k] > 0) ? active.Select(k => previous[k]).ToArray() : null;
+        var (solution, u, residual) = FairSolve(gram, alpha, scale, warm);
+        for (int i = 0; i < active.Length; i++)
+        {
+            w[active[i]] = solution[i];
+            start[active[i]] = u[i];
+        }
+        return (w, start, residual);
+    }
+
+    /// <summary>
     /// The positive w with G w = c · w^(−1/α) (elementwise) for a Gram matrix G of non-zero gradients: Nash-MTL's
     /// bargaining system (α = 1) and FairGrad's α-fair allocation. Written with the norms d_k and the cosine matrix C
     /// (G = D C D) and w = u / d, it is C u = s ⊙ u^(−1/α) with s_k = c · d_k^(1/α − 1): a system on the unit-diagonal
