@@ -22,7 +22,9 @@ internal static class OnnxExporter
     /// <summary>The IR version of opset 17's release.</summary>
     public const int IrVersion = 8;
 
-    public static ModelProto Build(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, IReadOnlyDictionary<string, Tensor> state, string producerVersion)
+    /// <summary>The model of the plan with the weights of <paramref name="state"/>, MtlDsl's metadata and the caller's (<paramref name="metadata"/>).</summary>
+    public static ModelProto Build(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, IReadOnlyDictionary<string, Tensor> state, string producerVersion,
+        IReadOnlyDictionary<string, string>? metadata = null)
     {
         if (plan.FirstOwnModule is var (ownBlock, ownIndex, ownLayer))
             throw new NotSupportedException(
@@ -77,6 +79,8 @@ internal static class OnnxExporter
         }
         foreach (TaskDefinition task in tasks)
             model.MetadataProps.Add(Entry($"mtldsl.task.{task.Name}.loss", task.Loss.ToString()));
+        foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
+            model.MetadataProps.Add(Entry(key, value ?? ""));
         return model;
     }
 

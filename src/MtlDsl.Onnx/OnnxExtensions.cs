@@ -35,9 +35,7 @@ public static class OnnxExtensions
         using (no_grad())
         {
             var state = model.state_dict().ToDictionary(p => p.Key, p => p.Value, StringComparer.Ordinal);
-            graph = Onnx.OnnxExporter.Build(plan, model.Tasks, state, typeof(OnnxExtensions).Assembly.GetName().Version?.ToString(3) ?? "0");
-            foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
-                graph.MetadataProps.Add(new Onnx.Ir.StringStringEntryProto { Key = key, Value = value ?? "" });
+            graph = Onnx.OnnxExporter.Build(plan, model.Tasks, state, typeof(OnnxExtensions).Assembly.GetName().Version?.ToString(3) ?? "0", metadata);
         }
         string full = Path.GetFullPath(path);
         Directory.CreateDirectory(Path.GetDirectoryName(full)!);

@@ -34,9 +34,7 @@ public sealed class ServingTests : IAsyncLifetime
 
     public async Task DisposeAsync()
     {
-        _client.Dispose();
-        await _app.StopAsync();
-        await _app.DisposeAsync();
+        await Stop(_app, _client);
         _model.Dispose();
         if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
     }
@@ -48,6 +46,13 @@ public sealed class ServingTests : IAsyncLifetime
         string address = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.Single();
         Assert.StartsWith("http://127.0.0.1:", address);
         return (app, new HttpClient { BaseAddress = new Uri(address) });
+    }
+
+    private static async Task Stop(WebApplication app, HttpClient client)
+    {
+        client.Dispose();
+        await app.StopAsync();
+        await app.DisposeAsync();
     }
 
     // A request of n samples: dense features, one user id, five tag ids each (seeded).
@@ -174,9 +179,7 @@ public sealed class ServingTests : IAsyncLifetime
         }
         finally
         {
-            client.Dispose();
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await Stop(app, client);
         }
     }
 
@@ -197,9 +200,7 @@ public sealed class ServingTests : IAsyncLifetime
         }
         finally
         {
-            client.Dispose();
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await Stop(app, client);
         }
     }
 
@@ -258,9 +259,7 @@ public sealed class ServingTests : IAsyncLifetime
         }
         finally
         {
-            client.Dispose();
-            await app.StopAsync();
-            await app.DisposeAsync();
+            await Stop(app, client);
         }
     }
 }
