@@ -5,75 +5,91 @@ using static TorchSharp.torch;
 namespace MtlDsl;
 
 /// <summary>
-/// A 1-D or 2-D convolution with the parameters, state-dict names (<c>weight</c>, <c>bias</c>), initialisation
-/// and results of TorchSharp's <c>Conv1d</c>/<c>Conv2d</c>, which on the CPU computes with a number of output
-/// channels that is a multiple of <see cref="ChannelBlock"/> and keeps the declared ones.
+/// A 1-D or 2-D convolution, or a 2-D transposed convolution, with the parameters, state-dict names (<c>weight</c>,
+/// <c>bias</c>), initialisation and results of TorchSharp's <c>Conv1d</c>/<c>Conv2d</c>/<c>ConvTranspose2d</c>, which on
+/// the CPU computes with channel counts that libtorch 2.10's oneDNN kernels handle correctly: zero channels are
+/// appended to the operands and cut off the result.
 /// </summary>
 /// <remarks>
-/// libtorch 2.10's oneDNN (3.7.1) convolution <c>backward_data</c> kernels pad the output channels to their
-/// register block (16 with AVX-512, 8 with AVX2) and, on some machines, sometimes return whole channels of NaN
-/// in the input gradient when the channel count is not a multiple of that block (docs/known-issues.md). The
-/// extra output channels have zero weights and biases, so the declared channels' outputs and every gradient are
-/// those of the plain convolution; the kernel computes padded lanes anyway, so the cost is the padding of the
-/// weight and the copy of the output (measured in docs/known-issues.md). Only a pass that will compute the
-/// input gradient is padded: float64 and non-CPU tensors, inputs that need no gradient and inference take the
-/// plain path.
+/// <para>
+/// oneDNN 3.7.1 (libtorch 2.10) computes wrong numbers on some CPUs (measured on an AMD EPYC of the Zen 5 generation)
+/// whenever a channel count is padded in its blocked layouts (docs/known-issues): a convolution's forward pass with
+/// more than 16 input channels that are not a multiple of 16; its input gradient when the output channels are not a
+/// multiple of 16, and, at strides above 1, when the input channels are an odd number of 16-blocks above one (33, 48,
+/// 65…); a transposed convolution's forward pass for most channel counts. Every one of those measured wrong was right
+/// with both channel counts a multiple of <see cref="ChannelBlock"/> (32): the kernels then have no padded lane and an
+/// even number of blocks.
+/// </para>
+/// <para>
+/// The appended channels carry zero weights, zero biases and zero inputs, so the declared channels' outputs and every
+/// gradient are those of the plain convolution (the appended channels' gradients are exactly zero and cut off). The
+/// cost is the padding of the operands and the extra lanes (measured in docs/known-issues). Padding is applied only
+/// where a measured fault needs it (<see cref="PaddedChannels"/>): a convolution whose input needs no gradient (a
+/// network's first layer, inference) with at most 16 input channels takes the plain path, and so do float64 and
+/// non-CPU tensors.
+/// </para>
 /// </remarks>
 public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
 {
-    /// <summary>The channel multiple the CPU path computes with: oneDNN's AVX-512 block, a multiple of AVX2's.</summary>
-    public const int ChannelBlock = 16;
+    /// <summary>The channel multiple the CPU path computes with: two of oneDNN's AVX-512 blocks, a multiple of AVX2's.</summary>
+    public const int ChannelBlock = 32;
+
+    // Up to this many input channels, oneDNN's forward convolution reads the input unblocked (measured right at every
+    // count from 1 to 16): a first layer of 1 or 3 channels is not padded to 32.
+    private const int UnblockedInputChannels = 16;
 
     private readonly Parameter weight;
     private readonly Parameter? bias;
     private readonly long[] _stride;
     private readonly long[] _padding;
+    private readonly long[] _outputPadding;
     private readonly long[] _dilation;
-    private readonly long _outChannels;
-    private readonly long[] _weightPadding;
 
-    private BlockAlignedConv(string name, int dimensions, long inChannels, long outChannels, long[] kernelSize, long[] stride, long[] padding, long[] dilation, bool hasBias)
+    private BlockAlignedConv(string name, int dimensions, bool transposed, long inChannels, long outChannels, long[] kernelSize, long[] stride,
+        long[] padding, long[] outputPadding, long[] dilation, bool hasBias)
         : base(name)
     {
-        foreach (var (values, what) in new[] { (kernelSize, "kernel size"), (stride, "stride"), (padding, "padding"), (dilation, "dilation") })
+        foreach (var (values, what) in new[] { (kernelSize, "kernel size"), (stride, "stride"), (padding, "padding"), (outputPadding, "output padding"), (dilation, "dilation") })
             if (values.Length != dimensions) throw new ArgumentException($"A {dimensions}-D convolution takes one {what} per axis ({dimensions}); got {values.Length}.", what);
         foreach (var (value, what) in new[] { (inChannels, "in-channel count"), (outChannels, "out-channel count") }
                      .Concat(kernelSize.Select(k => (k, "kernel size"))).Concat(stride.Select(v => (v, "stride"))).Concat(dilation.Select(v => (v, "dilation"))))
             if (value <= 0) throw new ArgumentOutOfRangeException(what, value, $"The {what} of a convolution must be positive.");
         if (padding.Any(p => p < 0)) throw new ArgumentOutOfRangeException(nameof(padding), string.Join(", ", padding), "The padding of a convolution cannot be negative.");
+        for (int d = 0; d < dimensions; d++)
+            if (outputPadding[d] < 0 || outputPadding[d] >= Math.Max(stride[d], dilation[d]))
+                throw new ArgumentOutOfRangeException(nameof(outputPadding), string.Join(", ", outputPadding),
+                    "The output padding of a transposed convolution must be smaller than its stride or its dilation (and 0 for a convolution).");
 
-        _outChannels = outChannels;
+        Dimensions = dimensions;
+        Transposed = transposed;
+        InChannels = inChannels;
+        OutChannels = outChannels;
         _stride = [.. stride];
         _padding = [.. padding];
+        _outputPadding = [.. outputPadding];
         _dilation = [.. dilation];
-        // F.pad lists (before, after) pairs from the last dimension back: only the first (output-channel) dimension grows.
-        _weightPadding = new long[2 * (dimensions + 2)];
-        _weightPadding[^1] = (ChannelBlock - outChannels % ChannelBlock) % ChannelBlock;
 
-        // PyTorch's reset_parameters, in its order, so a seed gives the same weights as nn.Conv1d/nn.Conv2d.
-        var shape = new long[dimensions + 2];
-        shape[0] = outChannels;
-        shape[1] = inChannels;
-        for (int d = 0; d < dimensions; d++) shape[d + 2] = kernelSize[d];
+        // PyTorch's reset_parameters, in its order, so a seed gives the same weights as nn.Conv1d/Conv2d/ConvTranspose2d.
+        long[] shape = [transposed ? inChannels : outChannels, transposed ? outChannels : inChannels, .. kernelSize];
         weight = new Parameter(torch.empty(shape));
         nn.init.kaiming_uniform_(weight, a: Math.Sqrt(5));
         if (hasBias)
         {
-            double bound = 1 / Math.Sqrt(inChannels * (double)kernelSize.Aggregate(1L, (a, b) => a * b));
+            var (fanIn, _) = nn.init.CalculateFanInAndFanOut(weight);
+            double bound = 1 / Math.Sqrt(fanIn);
             bias = new Parameter(torch.empty(outChannels));
             nn.init.uniform_(bias, -bound, bound);
         }
-        Dimensions = dimensions;
         RegisterComponents();
     }
 
     /// <summary>A 1-D convolution over <c>[batch, channels, length]</c>.</summary>
     public static BlockAlignedConv Conv1d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, bool bias = true) =>
-        new("Conv1d", 1, inChannels, outChannels, [kernelSize], [stride], [padding], [dilation], bias);
+        new("Conv1d", 1, false, inChannels, outChannels, [kernelSize], [stride], [padding], [0], [dilation], bias);
 
     /// <summary>A 2-D convolution with a square kernel over <c>[batch, channels, height, width]</c>.</summary>
     public static BlockAlignedConv Conv2d(long inChannels, long outChannels, long kernelSize, long stride = 1, long padding = 0, long dilation = 1, bool bias = true) =>
-        new("Conv2d", 2, inChannels, outChannels, [kernelSize, kernelSize], [stride, stride], [padding, padding], [dilation, dilation], bias);
+        new("Conv2d", 2, false, inChannels, outChannels, [kernelSize, kernelSize], [stride, stride], [padding, padding], [0, 0], [dilation, dilation], bias);
 
     /// <summary>
     /// A 2-D convolution over <c>[batch, channels, height, width]</c> with a kernel, stride, padding and dilation per
@@ -81,38 +97,79 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
     /// </summary>
     public static BlockAlignedConv Conv2d(long inChannels, long outChannels, (long Height, long Width) kernelSize, (long Height, long Width) stride,
         (long Height, long Width) padding, (long Height, long Width) dilation, bool bias = true) =>
-        new("Conv2d", 2, inChannels, outChannels, [kernelSize.Height, kernelSize.Width], [stride.Height, stride.Width],
-            [padding.Height, padding.Width], [dilation.Height, dilation.Width], bias);
+        new("Conv2d", 2, false, inChannels, outChannels, [kernelSize.Height, kernelSize.Width], [stride.Height, stride.Width],
+            [padding.Height, padding.Width], [0, 0], [dilation.Height, dilation.Width], bias);
+
+    /// <summary>
+    /// A 2-D transposed convolution over <c>[batch, channels, height, width]</c> with every size per axis (height, width),
+    /// as <c>nn.ConvTranspose2d</c> takes them: its weight is <c>[in, out, kH, kW]</c>.
+    /// </summary>
+    public static BlockAlignedConv ConvTranspose2d(long inChannels, long outChannels, (long Height, long Width) kernelSize, (long Height, long Width) stride,
+        (long Height, long Width) padding, (long Height, long Width) outputPadding, (long Height, long Width) dilation, bool bias = true) =>
+        new("ConvTranspose2d", 2, true, inChannels, outChannels, [kernelSize.Height, kernelSize.Width], [stride.Height, stride.Width],
+            [padding.Height, padding.Width], [outputPadding.Height, outputPadding.Width], [dilation.Height, dilation.Width], bias);
 
     /// <summary>1 or 2.</summary>
     public int Dimensions { get; }
 
-    /// <summary>The weight, <c>[out, in, kernel…]</c>, as in PyTorch.</summary>
+    /// <summary>Whether this is a transposed convolution (weight <c>[in, out, kernel…]</c>).</summary>
+    public bool Transposed { get; }
+
+    /// <summary>The declared input channels.</summary>
+    public long InChannels { get; }
+
+    /// <summary>The declared output channels.</summary>
+    public long OutChannels { get; }
+
+    /// <summary>The weight, <c>[out, in, kernel…]</c> (transposed: <c>[in, out, kernel…]</c>), as in PyTorch.</summary>
     public Parameter Weight => weight;
 
     /// <summary>The bias, <c>[out]</c>, or null.</summary>
     public Parameter? Bias => bias;
 
     /// <summary>
-    /// Whether a convolution of <paramref name="input"/> computes with padded output channels: only where the faulty
-    /// kernel would run, the input gradient of a CPU float convolution. A network's first layer (its input needs no
-    /// gradient) and inference take the plain path.
+    /// The input and output channel counts a convolution of <paramref name="input"/> computes with: the declared ones
+    /// where no fault of oneDNN is known (float64, non-CPU tensors, and a convolution whose input needs no gradient and
+    /// has at most 16 channels), otherwise each rounded up to a multiple of <see cref="ChannelBlock"/>.
     /// </summary>
-    public bool PadsChannels(Tensor input) =>
-        _weightPadding[^1] != 0 && input.requires_grad && torch.is_grad_enabled()
-        && input.device_type == DeviceType.CPU && input.dtype != ScalarType.Float64;
+    public (long In, long Out) PaddedChannels(Tensor input)
+    {
+        ArgumentNullException.ThrowIfNull(input);
+        if (input.device_type != DeviceType.CPU || input.dtype == ScalarType.Float64) return (InChannels, OutChannels);
+        bool inputGradient = input.requires_grad && torch.is_grad_enabled();
+        if (!Transposed && !inputGradient && InChannels <= UnblockedInputChannels) return (InChannels, OutChannels);
+        return (RoundUp(InChannels), RoundUp(OutChannels));
+    }
+
+    /// <summary>Whether a convolution of <paramref name="input"/> computes with appended channels (<see cref="PaddedChannels"/>).</summary>
+    public bool PadsChannels(Tensor input) => PaddedChannels(input) != (InChannels, OutChannels);
+
+    private static long RoundUp(long channels) => (channels + ChannelBlock - 1) / ChannelBlock * ChannelBlock;
 
     /// <inheritdoc/>
     public override Tensor forward(Tensor input)
     {
-        if (!PadsChannels(input)) return Convolve(input, weight, bias);
+        var (inChannels, outChannels) = PaddedChannels(input);
+        if (inChannels == InChannels && outChannels == OutChannels) return Convolve(input, weight, bias);
         using var scope = torch.NewDisposeScope();
-        Tensor paddedWeight = nn.functional.pad(weight, _weightPadding);
-        Tensor? paddedBias = bias is null ? null : nn.functional.pad(bias, [0, _weightPadding[^1]]);
-        return Convolve(input, paddedWeight, paddedBias).narrow(1, 0, _outChannels).MoveToOuterDisposeScope();
+        long extraIn = inChannels - InChannels, extraOut = outChannels - OutChannels;
+        // F.pad lists (before, after) pairs from the last dimension back: the channel dimension is the second.
+        var inputPadding = new long[2 * (Dimensions + 1)];
+        inputPadding[^1] = extraIn;
+        var weightPadding = new long[2 * (Dimensions + 2)];
+        weightPadding[^1] = Transposed ? extraIn : extraOut;
+        weightPadding[^3] = Transposed ? extraOut : extraIn;
+        Tensor paddedInput = extraIn == 0 ? input : nn.functional.pad(input, inputPadding);
+        Tensor paddedWeight = nn.functional.pad(weight, weightPadding);
+        Tensor? paddedBias = bias is null ? null : nn.functional.pad(bias, [0, extraOut]);
+        Tensor output = Convolve(paddedInput, paddedWeight, paddedBias);
+        return (extraOut == 0 ? output : output.narrow(1, 0, OutChannels)).MoveToOuterDisposeScope();
     }
 
-    private Tensor Convolve(Tensor input, Tensor w, Tensor? b) => Dimensions == 1
-        ? nn.functional.conv1d(input, w, b, _stride[0], _padding[0], _dilation[0])
-        : nn.functional.conv2d(input, w, b, _stride, _padding, _dilation);
+    private Tensor Convolve(Tensor input, Tensor w, Tensor? b) => (Transposed, Dimensions) switch
+    {
+        (true, _) => nn.functional.conv_transpose2d(input, w, b, _stride, _padding, _outputPadding, dilation: _dilation),
+        (false, 1) => nn.functional.conv1d(input, w, b, _stride[0], _padding[0], _dilation[0]),
+        _ => nn.functional.conv2d(input, w, b, _stride, _padding, _dilation),
+    };
 }

@@ -3,7 +3,7 @@ namespace MtlDsl;
 /// <summary>
 /// The layer constructors that generated models call where TorchSharp's own do not fit: its convolution overloads
 /// are ambiguous for constant arguments (a constant 0 converts to both <c>long</c> and the <c>Padding</c> enum),
-/// every declared convolution must avoid libtorch 2.10's NaN in oneDNN's backward pass
+/// every declared convolution must avoid libtorch 2.10's oneDNN faults
 /// (<see cref="BlockAlignedConv"/>), and batch normalisation and leaky ReLU must not hand native code a Scalar
 /// that the finalizer may free (docs/known-issues).
 /// </summary>
@@ -27,12 +27,13 @@ public static partial class Layers
         BlockAlignedConv.Conv2d(inChannels, outChannels, kernelSize, stride, padding, dilation, bias);
 
     /// <summary>
-    /// A 2-D transposed convolution (TorchSharp's <c>ConvTranspose2d</c>: state-dict names <c>weight</c>
-    /// <c>[in, out, kH, kW]</c> and <c>bias</c>, as PyTorch's), with every size per axis (height, width).
+    /// A 2-D transposed convolution (TorchSharp's <c>ConvTranspose2d</c> in state-dict names, <c>weight</c>
+    /// <c>[in, out, kH, kW]</c> and <c>bias</c>, as PyTorch's; <see cref="BlockAlignedConv"/>), with every size per
+    /// axis (height, width).
     /// </summary>
-    public static TorchSharp.Modules.ConvTranspose2d ConvTranspose2d(long inChannels, long outChannels, (long, long) kernelSize, (long, long) stride,
+    public static BlockAlignedConv ConvTranspose2d(long inChannels, long outChannels, (long, long) kernelSize, (long, long) stride,
         (long, long) padding, (long, long) outputPadding, (long, long) dilation, bool bias) =>
-        TorchSharp.torch.nn.ConvTranspose2d(inChannels, outChannels, kernelSize, stride, padding, outputPadding, dilation, bias: bias);
+        BlockAlignedConv.ConvTranspose2d(inChannels, outChannels, kernelSize, stride, padding, outputPadding, dilation, bias);
 
     /// <summary>Upsampling of <c>[N, C, H, W]</c> by an integer factor on both axes.</summary>
     public static TorchSharp.Modules.Upsample Upsample(long scaleFactor, UpsampleMode mode, bool alignCorners) =>
