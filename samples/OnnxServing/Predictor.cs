@@ -28,35 +28,62 @@ public sealed class Predictor : IDisposable
     private readonly InferenceSession _session;
     private readonly string[] _outputNames;
 
-    /// <param name="path">The ONNX file.</param>
+    /// <param name="path">The ONNX file, as MtlDsl's ExportOnnx wrote it (<see cref="ModelFile"/> checks its digest).</param>
     /// <param name="maxSamples">The most samples one request may hold.</param>
     /// <param name="threads">ONNX Runtime's threads per inference (0: its default, one per physical core).</param>
+    /// <exception cref="StartupException">The file is refused: what is wrong, in one line.</exception>
     public Predictor(string path, int maxSamples, int threads = 0)
     {
-        if (!File.Exists(path)) throw new FileNotFoundException($"No ONNX file at {Path.GetFullPath(path)}: export one with model.ExportOnnx(path).", path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSamples, 1);
         MaxSamples = maxSamples;
-        using (var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads })
-            _session = new InferenceSession(path, options);
-        IReadOnlyDictionary<string, string> metadata = _session.ModelMetadata.CustomMetadataMap;
-        Model = metadata.GetValueOrDefault("mtldsl.model") ?? Path.GetFileNameWithoutExtension(path);
-        Metadata = metadata.Where(m => !m.Key.StartsWith("mtldsl.", StringComparison.Ordinal)).OrderBy(m => m.Key, StringComparer.Ordinal)
-            .ToDictionary(m => m.Key, m => m.Value);
-        Inputs = _session.InputNames.Select(name =>
+        byte[] bytes = ModelFile.Read(path, out string digest);
+        string full = Path.GetFullPath(path);
+        try
         {
-            NodeMetadata declared = _session.InputMetadata[name];
-            bool ids = declared.ElementType == typeof(long);
-            if (!ids && declared.ElementType != typeof(float))
-                throw new NotSupportedException($"Input '{name}' holds {declared.ElementType.Name}; this server feeds float32 features and int64 ids.");
-            if (declared.Dimensions.Length == 0 || declared.Dimensions.Skip(1).Any(d => d < 1))
-                throw new NotSupportedException($"Input '{name}' has the shape [{string.Join(", ", declared.Dimensions)}]: this server needs a batch dimension first and fixed sizes after it.");
-            long? vocabulary = metadata.TryGetValue($"mtldsl.input.{name}.vocabulary", out string? text) ? long.Parse(text, CultureInfo.InvariantCulture) : null;
-            return new ServedInput(name, ids, declared.Dimensions.Skip(1).ToArray(), vocabulary);
-        }).ToArray();
-        _outputNames = [.. _session.OutputNames];
-        Tasks = _outputNames.Select(name => new ServedTask(name, metadata.GetValueOrDefault($"mtldsl.task.{name}.loss"),
-            _session.OutputMetadata[name].Dimensions.Skip(1).ToArray())).ToArray();
+            using var options = new Microsoft.ML.OnnxRuntime.SessionOptions { IntraOpNumThreads = threads };
+            _session = new InferenceSession(bytes, options);
+        }
+        catch (OnnxRuntimeException e)
+        {
+            throw ModelFile.Refuse(full, $"matches its digest but ONNX Runtime cannot load it ({e.Message})", e);
+        }
+        try
+        {
+            IReadOnlyDictionary<string, string> metadata = _session.ModelMetadata.CustomMetadataMap;
+            // The digest entry ONNX Runtime reads must be the one checked: an earlier entry of the same key would be another.
+            if (metadata.GetValueOrDefault(ModelFile.DigestKey) != digest)
+                throw ModelFile.Refuse(full, $"holds more than one '{ModelFile.DigestKey}' entry");
+            Digest = digest;
+            Model = metadata.GetValueOrDefault("mtldsl.model") ?? Path.GetFileNameWithoutExtension(path);
+            Metadata = metadata.Where(m => !m.Key.StartsWith("mtldsl.", StringComparison.Ordinal)).OrderBy(m => m.Key, StringComparer.Ordinal)
+                .ToDictionary(m => m.Key, m => m.Value);
+            Inputs = _session.InputNames.Select(name =>
+            {
+                NodeMetadata declared = _session.InputMetadata[name];
+                bool ids = declared.ElementType == typeof(long);
+                if (!ids && declared.ElementType != typeof(float))
+                    throw ModelFile.Refuse(full, $"has an input '{name}' of {declared.ElementType.Name}; this server feeds float32 features and int64 ids");
+                if (declared.Dimensions.Length == 0 || declared.Dimensions.Skip(1).Any(d => d < 1))
+                    throw ModelFile.Refuse(full, $"has an input '{name}' of shape [{string.Join(", ", declared.Dimensions)}]; this server needs a batch dimension first and fixed sizes after it");
+                long? vocabulary = null;
+                if (metadata.TryGetValue($"mtldsl.input.{name}.vocabulary", out string? text))
+                    vocabulary = long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long size) && size > 0 ? size
+                        : throw ModelFile.Refuse(full, $"gives input '{name}' the vocabulary '{text}', not a positive whole number");
+                return new ServedInput(name, ids, declared.Dimensions.Skip(1).ToArray(), vocabulary);
+            }).ToArray();
+            _outputNames = [.. _session.OutputNames];
+            Tasks = _outputNames.Select(name => new ServedTask(name, metadata.GetValueOrDefault($"mtldsl.task.{name}.loss"),
+                _session.OutputMetadata[name].Dimensions.Skip(1).ToArray())).ToArray();
+        }
+        catch
+        {
+            _session.Dispose();
+            throw;
+        }
     }
+
+    /// <summary>The SHA-256 of the file's bytes before its digest entry (<see cref="ModelFile.DigestKey"/>), checked at startup.</summary>
+    public string Digest { get; }
 
     public string Model { get; }
 
@@ -79,6 +106,7 @@ public sealed class Predictor : IDisposable
             : new { name = i.Name, kind = i.Ids ? "ids" : "features", shape = i.Shape }),
         tasks = Tasks.Select(t => new { name = t.Name, loss = t.Loss, shape = t.Shape }),
         metadata = Metadata,
+        sha256 = Digest,
         maxSamples = MaxSamples,
         request = "POST /predict {\"inputs\": {\"<input>\": [<sample>, ...], ...}}: every input, the same number of samples each, a sample nested as its shape",
     };

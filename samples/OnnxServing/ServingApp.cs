@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
 
@@ -19,13 +20,16 @@ public static class ServingApp
     /// <summary>The largest request body, unless configured (<c>--MaxRequestBytes</c>).</summary>
     public const long DefaultMaxRequestBytes = 16L << 20;
 
+    /// <summary>The server for the model file, configured from <paramref name="args"/>.</summary>
+    /// <exception cref="StartupException">The file is refused or a setting is not valid (one line: what and how to fix it).</exception>
     public static WebApplication Build(string modelPath, string[] args)
     {
         WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(args);
-        int maxSamples = builder.Configuration.GetValue("MaxSamples", DefaultMaxSamples);
-        long maxBytes = builder.Configuration.GetValue("MaxRequestBytes", DefaultMaxRequestBytes);
+        IConfiguration settings = builder.Configuration;
+        int maxSamples = (int)Setting(settings, "MaxSamples", DefaultMaxSamples, 1, int.MaxValue);
+        long maxBytes = Setting(settings, "MaxRequestBytes", DefaultMaxRequestBytes, 1, Array.MaxLength - 1);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = maxBytes);
-        int threads = builder.Configuration.GetValue("Threads", 0);
+        int threads = (int)Setting(settings, "Threads", 0, 0, 1024);
         builder.Services.AddSingleton(new Predictor(modelPath, maxSamples, threads));
         builder.Services.AddProblemDetails();
 
@@ -59,6 +63,16 @@ public static class ServingApp
             }
         });
         return app;
+    }
+
+    // A whole-number setting within [min, max], or a StartupException naming it.
+    private static long Setting(IConfiguration settings, string name, long fallback, long min, long max)
+    {
+        string? text = settings[name];
+        if (text is null) return fallback;
+        if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long value) && value >= min && value <= max)
+            return value;
+        throw new StartupException($"--{name} is '{text}'; it takes a whole number from {min.ToString(CultureInfo.InvariantCulture)} to {max.ToString(CultureInfo.InvariantCulture)}.");
     }
 
     private static ProblemHttpResult Problem(string detail) =>
