@@ -139,6 +139,7 @@ public sealed class ServingModelFileTests(ITestOutputHelper output) : IDisposabl
     [Theory]
     [InlineData("MaxSamples", "0", "--MaxSamples is '0'; it takes a whole number from 1 to 2147483647.")]
     [InlineData("MaxRequestBytes", "16MB", "--MaxRequestBytes is '16MB'; it takes a whole number from 1 to 2147483590.")]
+    [InlineData("MaxConcurrentRequests", "0", "--MaxConcurrentRequests is '0'; it takes a whole number from 1 to 100000.")]
     public void ASettingOutOfRangeIsRefusedWithItsName(string name, string value, string message)
     {
         var refused = Assert.Throws<StartupException>(() => ServingApp.Build(Export(), ["--urls", "http://127.0.0.1:0", "--" + name, value]));
