@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Security.Cryptography;
 using Google.Protobuf;
 using MtlDsl.Onnx.Ir;
 using TorchSharp;
@@ -22,7 +23,14 @@ internal static class OnnxExporter
     /// <summary>The IR version of opset 17's release.</summary>
     public const int IrVersion = 8;
 
-    /// <summary>The model of the plan with the weights of <paramref name="state"/>, MtlDsl's metadata and the caller's (<paramref name="metadata"/>).</summary>
+    /// <summary>
+    /// The metadata key of the file's digest: the lowercase hexadecimal SHA-256 of every byte of the file before this
+    /// entry, which is the file's last field. It covers the graph with its weights, the operator set, the IR version
+    /// and every other metadata entry, so a reader can refuse a file changed or damaged after export.
+    /// </summary>
+    public const string DigestKey = "mtldsl.sha256";
+
+    /// <summary>The model of the plan with the weights of <paramref name="state"/>, MtlDsl's metadata and the caller's (<paramref name="metadata"/>), and last the digest of all of it (<see cref="DigestKey"/>).</summary>
     public static ModelProto Build(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, IReadOnlyDictionary<string, Tensor> state, string producerVersion,
         IReadOnlyDictionary<string, string>? metadata = null)
     {
@@ -81,6 +89,11 @@ internal static class OnnxExporter
             model.MetadataProps.Add(Entry($"mtldsl.task.{task.Name}.loss", task.Loss.ToString()));
         foreach (var (key, value) in metadata ?? new Dictionary<string, string>())
             model.MetadataProps.Add(Entry(key, value ?? ""));
+        // Protobuf writes fields in field-number order and metadata_props (14) is ModelProto's last, so the file is
+        // these bytes followed by the digest's entry: the digest covers everything a reader acts on, not only the
+        // graph (a changed opset, vocabulary or loss changes what is served as surely as a changed weight does).
+        byte[] covered = model.ToByteArray();
+        model.MetadataProps.Add(Entry(DigestKey, Convert.ToHexStringLower(SHA256.HashData(covered))));
         return model;
     }
 

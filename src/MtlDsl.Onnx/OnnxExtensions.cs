@@ -15,6 +15,9 @@ public static class OnnxExtensions
     /// TorchSharp. The file is written atomically; the module is not changed (whatever its mode, the graph is evaluation
     /// mode's). <paramref name="metadata"/> goes into the file's metadata beside MtlDsl's own (<c>mtldsl.*</c>): what a
     /// server or client needs to prepare inputs and read outputs, such as a standardisation's means and deviations.
+    /// The file's last metadata entry, <c>mtldsl.sha256</c>, is the SHA-256 (lowercase hex) of every byte before it
+    /// (graph, weights, operator set and all other metadata): a server can refuse a file changed after export, as
+    /// samples/OnnxServing does.
     /// </summary>
     /// <exception cref="ArgumentException">A metadata key is empty or starts with <c>mtldsl.</c>, which MtlDsl's own keys use.</exception>
     /// <exception cref="NotSupportedException">

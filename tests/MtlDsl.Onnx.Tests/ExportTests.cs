@@ -1,3 +1,5 @@
+using System.Security.Cryptography;
+using Google.Protobuf;
 using Microsoft.ML.OnnxRuntime;
 using MtlDsl.TestModels;
 using MtlDsl.TestModels.Architectures;
@@ -52,6 +54,32 @@ public sealed class ExportTests : IDisposable
         // Every weight and buffer once, under its state-dict name (BatchNorm's batch counter is training state only).
         Assert.Equal(model.state_dict().Keys.Where(k => !k.EndsWith("num_batches_tracked", StringComparison.Ordinal)).Order(StringComparer.Ordinal),
             proto.Graph.Initializer.Select(i => i.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void TheFileEndsWithTheDigestOfEveryByteBeforeIt()
+    {
+        using var model = new RecommenderModel();
+        OnnxExport export = model.ExportOnnx(Path.Combine(_folder, "digest.onnx"), new Dictionary<string, string> { ["units"] = "standardised" });
+        byte[] file = File.ReadAllBytes(export.Path);
+        Ir.ModelProto proto = Ir.ModelProto.Parser.ParseFrom(file);
+        Ir.StringStringEntryProto digest = proto.MetadataProps[^1];
+        Assert.Equal("mtldsl.sha256", digest.Key);
+        Assert.Single(proto.MetadataProps, m => m.Key == "mtldsl.sha256");
+        // The entry is the file's last bytes; what comes before it is the model without it, as any protobuf library
+        // writes it (so a reader elsewhere can check the digest by dropping the entry and re-serialising).
+        byte[] entry = new Ir.ModelProto { MetadataProps = { digest } }.ToByteArray();
+        Assert.Equal(entry, file[^entry.Length..]);
+        proto.MetadataProps.RemoveAt(proto.MetadataProps.Count - 1);
+        byte[] covered = proto.ToByteArray();
+        Assert.Equal(covered, file[..^entry.Length]);
+        Assert.Equal(Convert.ToHexStringLower(SHA256.HashData(covered)), digest.Value);
+        // The graph (weights included), the opset and the caller's metadata are inside what it covers.
+        Assert.True(proto.Graph.CalculateSize() > covered.Length / 2);
+        Assert.Contains(proto.MetadataProps, m => m.Key == "units");
+        // ONNX Runtime reads it as any other entry.
+        using var session = new InferenceSession(export.Path);
+        Assert.Equal(digest.Value, session.ModelMetadata.CustomMetadataMap["mtldsl.sha256"]);
     }
 
     [Fact]

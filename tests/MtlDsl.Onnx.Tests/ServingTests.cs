@@ -39,7 +39,7 @@ public sealed class ServingTests : IAsyncLifetime
         if (Directory.Exists(_folder)) Directory.Delete(_folder, recursive: true);
     }
 
-    private static async Task<(WebApplication, HttpClient)> Start(string model, params string[] args)
+    internal static async Task<(WebApplication, HttpClient)> Start(string model, params string[] args)
     {
         WebApplication app = ServingApp.Build(model, ["--urls", "http://127.0.0.1:0", .. args]);
         await app.StartAsync();
@@ -48,7 +48,7 @@ public sealed class ServingTests : IAsyncLifetime
         return (app, new HttpClient { BaseAddress = new Uri(address) });
     }
 
-    private static async Task Stop(WebApplication app, HttpClient client)
+    internal static async Task Stop(WebApplication app, HttpClient client)
     {
         client.Dispose();
         await app.StopAsync();
@@ -56,7 +56,7 @@ public sealed class ServingTests : IAsyncLifetime
     }
 
     // A request of n samples: dense features, one user id, five tag ids each (seeded).
-    private static (JsonObject Body, Tensor Dense, Tensor User, Tensor Tags) Request(int n, int seed = 3)
+    internal static (JsonObject Body, Tensor Dense, Tensor User, Tensor Tags) Request(int n, int seed = 3)
     {
         torch.manual_seed(seed);
         Tensor dense = randn(n, 6), user = randint(0, RecommenderModel.Users, [n], dtype: ScalarType.Int64), tags = randint(0, RecommenderModel.Tags, [n, 5], dtype: ScalarType.Int64);
@@ -189,6 +189,7 @@ public sealed class ServingTests : IAsyncLifetime
         using var tabular = new TabularModel();
         string path = Path.Combine(_folder, "with-metadata", "tabular.onnx");
         Assert.Throws<ArgumentException>(() => tabular.ExportOnnx(path, new Dictionary<string, string> { ["mtldsl.model"] = "x" }));
+        Assert.Throws<ArgumentException>(() => tabular.ExportOnnx(path, new Dictionary<string, string> { ["mtldsl.sha256"] = "x" }));
         tabular.ExportOnnx(path, new Dictionary<string, string> { ["units"] = "standardised", ["classes"] = "0 a, 1 b, 2 c" });
         var (app, client) = await Start(path);
         try
