@@ -19,7 +19,7 @@ public sealed class RandomDeclarationTests(ITestOutputHelper output) : IDisposab
     [Fact]
     public void EveryRandomDeclarationRunsInOnnxRuntimeAsInTorchSharp()
     {
-        var (models, types, enough) = RandomDeclarations.Build(wanted: 40);
+        var (models, types, enough) = CompiledRandomDeclarations.Forty;
         Assert.True(enough, "The fuzzer did not bring every form and architecture the check needs.");
         MethodInfo exportMethod = typeof(OnnxRuntimeCheck).GetMethod(nameof(OnnxRuntimeCheck.Export))!;
         MethodInfo compare = typeof(OnnxRuntimeCheck).GetMethod(nameof(OnnxRuntimeCheck.Compare))!;
