@@ -63,6 +63,7 @@ public static class ConsoleProgress
         public void FitStarted(FitStart start)
         {
             (_epochs, _folder) = (start.Epochs, start.OutputDirectory);
+            if (start.Backend is { } backend) WriteLine(backend.Summary);
             if (start.FirstEpoch > 0) WriteLine($"resuming at epoch {start.FirstEpoch + 1}/{start.Epochs}");
         }
 

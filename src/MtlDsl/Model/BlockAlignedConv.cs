@@ -147,10 +147,14 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
     private static long RoundUp(long channels) => (channels + ChannelBlock - 1) / ChannelBlock * ChannelBlock;
 
     /// <inheritdoc/>
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => Forward(input, weight, bias);
+
+    // The convolution of input with the given weight and bias, with the channels PaddedChannels gives (the backend
+    // check runs it on tensors of its own).
+    internal Tensor Forward(Tensor input, Tensor w, Tensor? b)
     {
         var (inChannels, outChannels) = PaddedChannels(input);
-        if (inChannels == InChannels && outChannels == OutChannels) return Convolve(input, weight, bias);
+        if (inChannels == InChannels && outChannels == OutChannels) return Convolve(input, w, b);
         using var scope = torch.NewDisposeScope();
         long extraIn = inChannels - InChannels, extraOut = outChannels - OutChannels;
         // F.pad lists (before, after) pairs from the last dimension back: the channel dimension is the second.
@@ -160,11 +164,20 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
         weightPadding[^1] = Transposed ? extraIn : extraOut;
         weightPadding[^3] = Transposed ? extraOut : extraIn;
         Tensor paddedInput = extraIn == 0 ? input : nn.functional.pad(input, inputPadding);
-        Tensor paddedWeight = nn.functional.pad(weight, weightPadding);
-        Tensor? paddedBias = bias is null ? null : nn.functional.pad(bias, [0, extraOut]);
+        Tensor paddedWeight = nn.functional.pad(w, weightPadding);
+        Tensor? paddedBias = b is null ? null : nn.functional.pad(b, [0, extraOut]);
         Tensor output = Convolve(paddedInput, paddedWeight, paddedBias);
         return (extraOut == 0 ? output : output.narrow(1, 0, OutChannels)).MoveToOuterDisposeScope();
     }
+
+    /// <summary>What the convolution is, for a report: <c>Conv2d 10→20 k5×5 s1×1</c>.</summary>
+    public string Describe() =>
+        $"{GetName()} {InChannels}→{OutChannels} k{string.Join("×", weight.shape.Skip(2))} s{string.Join("×", _stride)}" +
+        (_padding.Any(p => p != 0) ? $" p{string.Join("×", _padding)}" : "") + (_dilation.Any(d => d != 1) ? $" d{string.Join("×", _dilation)}" : "") +
+        (_outputPadding.Any(p => p != 0) ? $" op{string.Join("×", _outputPadding)}" : "");
+
+    // TorchSharp's convolution as it is, with no padded channels: what the backend check compares MtlDsl's path with.
+    internal Tensor Plain(Tensor input, Tensor w, Tensor? b) => Convolve(input, w, b);
 
     private Tensor Convolve(Tensor input, Tensor w, Tensor? b) => (Transposed, Dimensions) switch
     {

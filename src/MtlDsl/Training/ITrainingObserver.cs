@@ -5,7 +5,11 @@ namespace MtlDsl.Training;
 /// <param name="FirstEpoch">The first epoch this fit runs (later than 0 when it resumes).</param>
 /// <param name="Epochs">The number of epochs in all.</param>
 /// <param name="OutputDirectory">Where the fit writes its outputs, if anywhere.</param>
-public sealed record FitStart(IReadOnlyList<string> Tasks, int FirstEpoch, int Epochs, string? OutputDirectory);
+public sealed record FitStart(IReadOnlyList<string> Tasks, int FirstEpoch, int Epochs, string? OutputDirectory)
+{
+    /// <summary>What the check of this CPU's kernels found before the fit's first step (<see cref="BackendCheck"/>).</summary>
+    public BackendReport? Backend { get; init; }
+}
 
 /// <summary>
 /// Follows a fit: a progress bar, a plot writer, a logger. Every method has an empty default; implement the ones

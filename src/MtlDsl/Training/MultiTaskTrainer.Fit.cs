@@ -42,7 +42,10 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         }
         bool higherIsBetter = options.EarlyStopping is { Metric: not "loss" } watch
             && options.Metrics(_model.Tasks.First(t => t.Name == watch.Task)).First(m => m.Name == watch.Metric).HigherIsBetter;
-        foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory));
+        // The kernels this model runs, checked on this CPU against float64 (each configuration once per process).
+        BackendReport backend = BackendCheck.Run(_model);
+        foreach (ITrainingObserver observer in options.Observers)
+            observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory) { Backend = backend });
         (_nonFiniteGradients, _maxSkippedSteps, _skippedInFit) = (options.NonFiniteGradients, options.MaxSkippedSteps, 0);
         // History and checkpoints take at most 5 % of the fit while it runs (the plots of MtlDsl.Reporting another 5 %).
         var outputs = new WriteCadence(0.05, TimeSpan.FromMilliseconds(20));
