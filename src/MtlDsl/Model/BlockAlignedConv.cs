@@ -24,9 +24,9 @@ namespace MtlDsl;
 /// The appended channels carry zero weights, zero biases and zero inputs, so the declared channels' outputs and every
 /// gradient are those of the plain convolution (the appended channels' gradients are exactly zero and cut off). The
 /// cost is the padding of the operands and the extra lanes (measured in docs/known-issues). Padding is applied only
-/// where a measured fault needs it (<see cref="PaddedChannels"/>): a convolution whose input needs no gradient (a
-/// network's first layer, inference) with at most 16 input channels takes the plain path, and so do float64 and
-/// non-CPU tensors.
+/// where a measured fault needs it (<see cref="PaddedChannels"/>): up to 16 input channels, oneDNN reads the input
+/// unblocked and only the output channels of an input gradient are padded, so a network's first layer and inference
+/// of such a layer take the plain path; so do float64 and non-CPU tensors.
 /// </para>
 /// </remarks>
 public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
@@ -129,16 +129,20 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
 
     /// <summary>
     /// The input and output channel counts a convolution of <paramref name="input"/> computes with: the declared ones
-    /// where no fault of oneDNN is known (float64, non-CPU tensors, and a convolution whose input needs no gradient and
-    /// has at most 16 channels), otherwise each rounded up to a multiple of <see cref="ChannelBlock"/>.
+    /// for float64 and non-CPU tensors; otherwise more than 16 input channels rounded up to a multiple of
+    /// <see cref="ChannelBlock"/> (and then the output channels too), and the output channels rounded up where the input
+    /// gradient will be computed; a transposed convolution rounds both up.
     /// </summary>
     public (long In, long Out) PaddedChannels(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.device_type != DeviceType.CPU || input.dtype == ScalarType.Float64) return (InChannels, OutChannels);
+        if (Transposed) return (RoundUp(InChannels), RoundUp(OutChannels));
+        // A convolution reads up to 16 input channels unblocked, forward and backward: only the output channels of its
+        // input gradient need padding.
+        long inChannels = InChannels <= UnblockedInputChannels ? InChannels : RoundUp(InChannels);
         bool inputGradient = input.requires_grad && torch.is_grad_enabled();
-        if (!Transposed && !inputGradient && InChannels <= UnblockedInputChannels) return (InChannels, OutChannels);
-        return (RoundUp(InChannels), RoundUp(OutChannels));
+        return (inChannels, inputGradient || inChannels != InChannels ? RoundUp(OutChannels) : OutChannels);
     }
 
     /// <summary>Whether a convolution of <paramref name="input"/> computes with appended channels (<see cref="PaddedChannels"/>).</summary>
