@@ -131,13 +131,16 @@ public sealed class BlockAlignedConv : nn.Module<Tensor, Tensor>
     /// The input and output channel counts a convolution of <paramref name="input"/> computes with: the declared ones
     /// for float64 and non-CPU tensors; otherwise more than 16 input channels rounded up to a multiple of
     /// <see cref="ChannelBlock"/> (and then the output channels too), and the output channels rounded up where the input
-    /// gradient will be computed; a transposed convolution rounds both up.
+    /// gradient will be computed; a transposed convolution rounds its input channels up, and its output channels where
+    /// there are more than 16.
     /// </summary>
     public (long In, long Out) PaddedChannels(Tensor input)
     {
         ArgumentNullException.ThrowIfNull(input);
         if (input.device_type != DeviceType.CPU || input.dtype == ScalarType.Float64) return (InChannels, OutChannels);
-        if (Transposed) return (RoundUp(InChannels), RoundUp(OutChannels));
+        // A transposed convolution computes as a convolution's input gradient, whose output channels (its input) always
+        // need padding, and writes up to 16 output channels (a convolution's input) unblocked.
+        if (Transposed) return (RoundUp(InChannels), OutChannels <= UnblockedInputChannels ? OutChannels : RoundUp(OutChannels));
         // A convolution reads up to 16 input channels unblocked, forward and backward: only the output channels of its
         // input gradient need padding.
         long inChannels = InChannels <= UnblockedInputChannels ? InChannels : RoundUp(InChannels);
