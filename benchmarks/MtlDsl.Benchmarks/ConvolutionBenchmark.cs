@@ -10,11 +10,11 @@ using static TorchSharp.torch.nn;
 namespace MtlDsl.Benchmarks;
 
 /// <summary>
-/// The candidate fixes for libtorch 2.10's NaN in oneDNN's convolution backward pass (docs/known-issues.md),
-/// side by side on the article's network and on MultiMNIST's LeNet, in one process: the unprotected network
+/// The candidate fixes for libtorch 2.10's oneDNN faults in convolutions (docs/known-issues), side by side on the
+/// article's network, on MultiMNIST's LeNet and on a head of transposed convolutions, in one process: the unprotected network
 /// written by hand with TorchSharp's convolutions, the same with oneDNN turned off for ATen
 /// (<c>at::globalContext().setUserEnabledMkldnn(false)</c>, only while its steps run), and the generated model,
-/// whose convolutions compute with output channels padded to the block (<see cref="BlockAlignedConv"/>).
+/// whose convolutions compute with channels padded to the block (<see cref="BlockAlignedConv"/>).
 /// Step times are measured in interleaved rounds (the order rotates every round); the ratios are medians of the
 /// per-round ratios to the unprotected network.
 /// </summary>
@@ -25,6 +25,36 @@ internal static class ConvolutionBenchmark
         Console.WriteLine($"Convolution fix candidates; {torch.get_num_threads()} thread(s); TorchSharp native: {Native.TorchNative.LoadedFrom}");
         Compare("article network (batch 64 of 3x28x28; convolutions 32, 64, 128, 35 channels)", SeedCandidates(), rounds, stepsPerRound);
         Compare("MultiMNIST LeNet (batch 64 of 1x28x28; convolutions 10, 20 channels)", LeNetCandidates(), rounds, stepsPerRound);
+        Compare("dense head (batch 64 of 20x14x14; ConvTranspose2d 20->10 k3 s1, Conv2d 10->20 k3, ConvTranspose2d 20->3 k4 s2)", TransposedCandidates(), rounds, stepsPerRound);
+    }
+
+    // A dense-prediction head with transposed convolutions at stride 1 (where oneDNN 3.7.1's deconvolution is wrong on
+    // some CPUs) and 2: TorchSharp's modules unprotected and with oneDNN off, and MtlDsl's padded ones.
+    private static (string, Action)[] TransposedCandidates()
+    {
+        Tensor[] x = torch.randn(64 * 4, 20, 14, 14).split(64);
+        Tensor[] y = torch.randn(64 * 4, 3, 28, 28).split(64);
+        int cursor = 0;
+        (string, Action) Candidate(string name, bool aligned, bool oneDnnOff)
+        {
+            torch.manual_seed(0);
+            Sequential model = aligned
+                ? Sequential(BlockAlignedConv.ConvTranspose2d(20, 10, (3, 3), (1, 1), (1, 1), (0, 0), (1, 1)), ReLU(), BlockAlignedConv.Conv2d(10, 20, 3, padding: 1), ReLU(),
+                    BlockAlignedConv.ConvTranspose2d(20, 3, (4, 4), (2, 2), (1, 1), (0, 0), (1, 1)))
+                : Sequential(ConvTranspose2d(20, 10, 3, padding: 1), ReLU(), Conv2d(10, 20, 3, padding: 1), ReLU(), ConvTranspose2d(20, 3, 4, stride: 2, padding: 1));
+            var optimizer = optim.Adam(model.parameters(), lr: 1e-3);
+            void Step()
+            {
+                using var scope = torch.NewDisposeScope();
+                int i = cursor++ % x.Length;
+                optimizer.zero_grad();
+                // The first layer reads a tensor that needs a gradient, as a head reads the trunk's output.
+                functional.mse_loss(model.forward(x[i].requires_grad_(true)), y[i]).backward();
+                optimizer.step();
+            }
+            return (name, oneDnnOff ? () => WithoutOneDnn(Step) : Step);
+        }
+        return [Candidate("hand-written, unprotected", false, false), Candidate("hand-written, oneDNN off", false, true), Candidate("block-aligned (MtlDsl's layers)", true, false)];
     }
 
     private static void Compare(string title, (string Name, Action Step)[] candidates, int rounds, int stepsPerRound)
