@@ -35,8 +35,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _bestWeights = null;
         if (options.ResumeFrom is not null)
         {
-            FitState saved = LoadCheckpoint(options.ResumeFrom, out _bestWeights) ?? throw new InvalidDataException(
-                $"The checkpoint '{options.ResumeFrom}' was saved outside a fit (SaveCheckpoint): load it with LoadCheckpoint and call Fit without ResumeFrom.");
+            // Checked whole before anything is loaded; a checkpoint that SaveCheckpoint wrote is refused untouched.
+            FitState saved = LoadCheckpoint(options.ResumeFrom, resume: true, out byte[]? best)!;
+            _bestWeights = best;
             (firstEpoch, baseRates, bestValue, withoutImprovement) = (saved.NextEpoch, saved.BaseLearningRates, saved.BestValue, saved.EpochsWithoutImprovement);
             history = new TrainingHistory(names, saved.History) { BestEpoch = saved.BestEpoch, StoppedEarly = saved.StoppedEarly };
         }
