@@ -357,6 +357,108 @@ public class CheckpointRefusalTests : TemporaryFolderTest
         return stream.ToArray();
     }
 
+    public static TheoryData<string> Optimizers => ["Adam", "Adam-amsgrad", "AdamW", "SGD", "SGD-momentum", "MtlDsl.Adam", "MtlDsl.SGD-nesterov"];
+
+    private static optim.Optimizer MakeOptimizer(string kind, IEnumerable<Parameter> parameters) => kind switch
+    {
+        "Adam" => optim.Adam(parameters, lr: 5e-3),
+        "Adam-amsgrad" => optim.Adam(parameters, lr: 5e-3, amsgrad: true),
+        "AdamW" => optim.AdamW(parameters, lr: 5e-3, weight_decay: 0.01),
+        "SGD" => optim.SGD(parameters, learningRate: 0.05),
+        "SGD-momentum" => optim.SGD(parameters, learningRate: 0.05, momentum: 0.9),
+        "MtlDsl.Adam" => new MtlDsl.Optimizers.Adam(parameters, lr: 5e-3),
+        "MtlDsl.SGD-nesterov" => new MtlDsl.Optimizers.SGD(parameters, lr: 0.05, momentum: 0.9, nesterov: true),
+        _ => throw new ArgumentException(kind),
+    };
+
+    [Theory]
+    [MemberData(nameof(Optimizers))]
+    public void EveryOptimizerWhoseStateIsCheckedFieldByFieldLoadsItsOwnCheckpoints(string kind)
+    {
+        var data = TabularProblem.Data(96, seed: 1);
+        torch.manual_seed(21);
+        using var source = new TabularModel();
+        var sourceTrainer = source.CreateTrainer(parameters => MakeOptimizer(kind, parameters), new UncertaintyWeighting());
+        sourceTrainer.Fit(data, new FitOptions { Epochs = 1, BatchSize = 32 });
+        string path = Path.Combine(Folder, kind + ".ckpt");
+        sourceTrainer.SaveCheckpoint(path);
+
+        torch.manual_seed(99);
+        using var model = new TabularModel();
+        var trainer = model.CreateTrainer(parameters => MakeOptimizer(kind, parameters), new UncertaintyWeighting());
+        trainer.LoadCheckpoint(path);
+        AssertUnchanged(Take(sourceTrainer), Take(trainer), $"{kind}: the loaded trainer is not the saved one");
+    }
+
+    [Fact]
+    public void AnSgdStateThatDoesNotFitIsRefusedBeforeAnythingIsLoaded()
+    {
+        var data = TabularProblem.Data(96, seed: 1);
+        torch.manual_seed(21);
+        using var source = new TabularModel();
+        var sourceTrainer = source.CreateTrainer(parameters => MakeOptimizer("SGD-momentum", parameters), new UncertaintyWeighting());
+        sourceTrainer.Fit(data, new FitOptions { Epochs = 1, BatchSize = 32 });
+        string good = Path.Combine(Folder, "sgd.ckpt");
+        sourceTrainer.SaveCheckpoint(good);
+        var sgd = (OptimizerHelper)sourceTrainer.Optimizer;
+        Parameter[] parameters = sgd.parameters().ToArray();
+        Tensor[] buffers = sgd.state_dict().State.Cast<TorchSharp.Modules.SGD.State>().Select(s => s.momentum_buffer).ToArray();
+        Assert.Equal(CheckpointFile.Read(good)["optimizer"], SgdBytes(buffers, ""));  // the writer below is TorchSharp's layout
+
+        foreach (var (edit, expected) in new[]
+                 {
+                     ("transposed", "momentum_buffer has the shape [12, 64]; expected the parameter's [64, 12]"),
+                     ("nan", "momentum_buffer holds a NaN or infinite value at element 0"),
+                     ("momentum", "momentum is -0.5; expected a finite number ≥ 0"),
+                 })
+        {
+            string path = Craft(good, "sgd-" + edit, s => s["optimizer"] = SgdBytes(buffers, edit));
+            torch.manual_seed(99);
+            using var model = new TabularModel();
+            var trainer = model.CreateTrainer(parameters => MakeOptimizer("SGD-momentum", parameters), new UncertaintyWeighting());
+            var (x, targets) = TabularProblem.Generate(32, seed: 5);
+            trainer.Step(x, targets);
+            Snapshot before = Take(trainer);
+            var error = Assert.Throws<InvalidDataException>(() => trainer.LoadCheckpoint(path));
+            Assert.Contains("'optimizer' section", error.Message);
+            Assert.Contains(expected, error.Message);
+            AssertUnchanged(before, Take(trainer), error.Message);
+        }
+    }
+
+    // SGD's state as TorchSharp's save_state_dict writes it (one parameter group, momentum 0.9), with one change.
+    private static byte[] SgdBytes(Tensor[] buffers, string edit)
+    {
+        var stream = new MemoryStream();
+        using var writer = new BinaryWriter(stream);
+        writer.Write("SGD");
+        writer.Write((byte)1);
+        writer.Write((byte)buffers.Length);
+        writer.Write(0.05);                                 // initial learning rate
+        writer.Write(0.05);                                 // learning rate
+        writer.Write(edit == "momentum" ? -0.5 : 0.9);
+        writer.Write(0.0);                                  // dampening
+        writer.Write(0.0);                                  // weight decay
+        writer.Write(false);                                // nesterov
+        writer.Write(false);                                // maximize
+        for (int i = 0; i < buffers.Length; i++)
+        {
+            Tensor buffer = edit switch
+            {
+                "transposed" when i == 0 => buffers[0].t().contiguous(),
+                "nan" when i == 0 => buffers[0].clone().view(-1).index_fill_(0, torch.tensor(new long[] { 0 }), double.NaN.ToScalar()).view(buffers[0].shape),
+                _ => buffers[i],
+            };
+            writer.Write(true);
+            writer.Write((byte)buffer.dtype);
+            writer.Write((byte)buffer.shape.Length);
+            foreach (long d in buffer.shape) writer.Write((byte)d);  // every count here is below 128: one LEB128 byte
+            writer.Write(buffer.contiguous().bytes);
+        }
+        writer.Flush();
+        return stream.ToArray();
+    }
+
     [Fact]
     public void ModelWeightsThatDoNotFitOrAreNotFiniteAreRefusedBeforeAnythingIsLoaded()
     {
