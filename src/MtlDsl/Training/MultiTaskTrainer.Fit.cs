@@ -45,7 +45,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             && options.Metrics(_model.Tasks.First(t => t.Name == watch.Task)).First(m => m.Name == watch.Metric).HigherIsBetter;
         foreach (ITrainingObserver observer in options.Observers) observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory));
         (_nonFiniteGradients, _maxSkippedSteps, _skippedInFit) = (options.NonFiniteGradients, options.MaxSkippedSteps, 0);
-        // History and checkpoints take at most 5 % of the fit while it runs (the plots of MtlDsl.Reporting another 5 %).
+        // The history and best.ckpt (and last.ckpt with CheckpointCadence.WriteBudget) take at most 5 % of the fit while it
+        // runs (the plots of MtlDsl.Reporting another 5 %).
         var outputs = new WriteCadence(0.05, TimeSpan.FromMilliseconds(20));
         List<(string, byte[])>? pendingBest = null;
         try
@@ -97,17 +98,21 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
                 if (options.OutputDirectory is { } folder)
                 {
-                    // The best epoch's checkpoint is built when it happens and written with the next write.
+                    // The best epoch's checkpoint is built when it happens and written with the next write of the
+                    // history; the resume checkpoint after every epoch by default, so that a kill loses little.
                     var fit = new FitState(epoch + 1, baseRates, history.BestEpoch, bestValue, withoutImprovement, [.. history.Epochs], history.StoppedEarly);
                     List<(string, byte[])>? current = improved ? BuildCheckpoint(fit, _bestWeights) : null;
                     if (improved) pendingBest = current;
                     bool end = epoch + 1 >= options.Epochs || history.StoppedEarly;
+                    bool everyEpoch = options.CheckpointCadence == CheckpointCadence.EveryEpoch;
+                    string checkpoints = Path.Combine(folder, "checkpoints");
+                    void WriteLast() => CheckpointFile.Write(Path.Combine(checkpoints, "last.ckpt"), current ?? BuildCheckpoint(fit, _bestWeights));
+                    if (everyEpoch) WriteLast();
                     if (end || outputs.Due)
                         outputs.Write(() =>
                         {
                             history.WriteCsv(Path.Combine(folder, "history.csv"));
-                            string checkpoints = Path.Combine(folder, "checkpoints");
-                            CheckpointFile.Write(Path.Combine(checkpoints, "last.ckpt"), current ?? BuildCheckpoint(fit, _bestWeights));
+                            if (!everyEpoch) WriteLast();
                             if (pendingBest is not null) CheckpointFile.Write(Path.Combine(checkpoints, "best.ckpt"), pendingBest);
                             pendingBest = null;
                         });
@@ -192,6 +197,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "FitOptions.BatchSize must be at least 1.");
         if (options.MaxSkippedSteps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.MaxSkippedSteps, "FitOptions.MaxSkippedSteps cannot be negative.");
         if (options.EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvaluationBatchSize, "FitOptions.EvaluationBatchSize must be at least 1.");
+        if (!Enum.IsDefined(options.CheckpointCadence))
+            throw new ArgumentOutOfRangeException(nameof(options), options.CheckpointCadence, "FitOptions.CheckpointCadence must be EveryEpoch or WriteBudget.");
         ArgumentNullException.ThrowIfNull(options.Schedule, "options.Schedule");
         ArgumentNullException.ThrowIfNull(options.Metrics, "options.Metrics");
         ArgumentNullException.ThrowIfNull(options.Observers, "options.Observers");
