@@ -129,6 +129,75 @@ public class CheckpointTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void TheTemporaryFilesOfKilledWritesAreDeletedByTheNextWriteAndNothingElseIs()
+    {
+        Directory.CreateDirectory(Folder);
+        string Temporary(string target, long pid) => Path.Combine(Folder, $".{target}.{pid}-{Guid.NewGuid():N}.tmp");
+        int live = OperatingSystem.IsWindows() ? 4 : 1;  // the System process, init: always running
+        string[] stale =
+        [
+            Temporary("last.ckpt", int.MaxValue),           // a process that no longer runs (no process has this id)
+            Temporary("history.csv", Environment.ProcessId), // this process's id, not written by it: a restart under the same id
+        ];
+        string[] kept =
+        [
+            Temporary("best.ckpt", live),                    // a running process may be writing it
+            Temporary("loss.png", Environment.ProcessId),    // held open below, as a writer holds its temporary file
+            Path.Combine(Folder, ".notes.tmp"),              // other names: not AtomicFile's
+            Path.Combine(Folder, $".last.ckpt.{Guid.NewGuid():N}.tmp"),
+            Path.Combine(Folder, $".last.ckpt.{int.MaxValue}-{Guid.NewGuid().ToString("N").ToUpperInvariant()}.tmp"),
+            Path.Combine(Folder, $"last.ckpt.{int.MaxValue}-{Guid.NewGuid():N}.tmp"),
+            Path.Combine(Folder, "data.tmp"),
+        ];
+        foreach (string file in stale.Concat(kept)) File.WriteAllText(file, "half a file");
+        using (new FileStream(kept[1], FileMode.Open, FileAccess.Write, FileShare.None))
+            AtomicFile.WriteAllText(Path.Combine(Folder, "other.txt"), "a write into the folder");
+        Assert.Equal(kept.Append(Path.Combine(Folder, "other.txt")).Order(StringComparer.Ordinal), Directory.GetFiles(Folder).Order(StringComparer.Ordinal));
+        // Once no one holds it, it goes too.
+        Assert.Equal(1, AtomicFile.DeleteStaleTemporaryFiles(Folder));
+        Assert.False(File.Exists(kept[1]));
+    }
+
+    [Fact]
+    public void AFitAfterAKillLeavesNoTemporaryFileAndItsResumeCheckpointIsAtMostOneEpochOld()
+    {
+        // What a kill mid-write leaves: a temporary file of a process that no longer runs, beside each output.
+        string checkpoints = Path.Combine(Folder, "checkpoints");
+        Directory.CreateDirectory(checkpoints);
+        File.WriteAllText(Path.Combine(Folder, $".history.csv.{int.MaxValue}-{Guid.NewGuid():N}.tmp"), "epoch,");
+        File.WriteAllText(Path.Combine(checkpoints, $".last.ckpt.{int.MaxValue}-{Guid.NewGuid():N}.tmp"), "MTLDSLCK");
+        File.WriteAllText(Path.Combine(checkpoints, $".best.ckpt.{int.MaxValue}-{Guid.NewGuid():N}.tmp"), "MTLDSLCK");
+
+        var (model, trainer) = Create("EW");
+        using var _ = model;
+        var observer = new ResumePoint(Path.Combine(checkpoints, "last.ckpt"));
+        trainer.Fit(TabularProblem.Data(64, seed: 1), new FitOptions { Epochs = 12, BatchSize = 32, OutputDirectory = Folder, Observers = [observer] });
+        Assert.Empty(Directory.GetFiles(Folder, "*.tmp", SearchOption.AllDirectories));
+        // Epochs of milliseconds: the 5 % budget would write every few epochs; the resume checkpoint is every epoch's.
+        Assert.Equal(Enumerable.Range(1, 12), observer.NextEpochs);
+
+        // With the write budget the checkpoint may lag behind, and is the last epoch's when the fit ends.
+        var (budget, budgetTrainer) = Create("EW");
+        using var __ = budget;
+        var lagging = new ResumePoint(Path.Combine(Folder, "budget", "checkpoints", "last.ckpt"));
+        budgetTrainer.Fit(TabularProblem.Data(64, seed: 1), new FitOptions
+        {
+            Epochs = 12, BatchSize = 32, OutputDirectory = Path.Combine(Folder, "budget"), CheckpointCadence = CheckpointCadence.WriteBudget, Observers = [lagging],
+        });
+        Assert.Equal(12, lagging.NextEpochs[^1]);
+        Assert.All(lagging.NextEpochs.Select((next, e) => (next, e)), p => Assert.InRange(p.next, 0, p.e + 1));
+    }
+
+    // After every epoch, the epoch the resume checkpoint would continue from (0 when there is none yet).
+    private sealed class ResumePoint(string path) : ITrainingObserver
+    {
+        public List<int> NextEpochs { get; } = [];
+
+        public void EpochEnded(MtlDsl.Training.EpochResult result, TrainingHistory history) => NextEpochs.Add(!File.Exists(path) ? 0
+            : JsonDocument.Parse(CheckpointFile.Read(path)["meta"]).RootElement.GetProperty("Fit").GetProperty("NextEpoch").GetInt32());
+    }
+
+    [Fact]
     public void LoadingRestoresModelOptimizerAndStrategy()
     {
         var (model, trainer) = Create();

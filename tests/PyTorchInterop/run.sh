@@ -4,7 +4,8 @@
 # loss, gradients and BatchNorm state (architectures.py), (2) the PyTorch twin the generator writes for every test
 # model loads its weights strictly and gives its outputs, losses and gradients (generated_twins.py), (3) the
 # MultiMNIST and tabular networks' weights go from TorchSharp to PyTorch and back (check.py), (4) torchrun trains a
-# generated twin on two processes as MtlDsl's Fit does on one (Distributed.cs). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
+# generated twin on two processes as MtlDsl's Fit does on one (Distributed.cs), (5) the Python safetensors readers refuse
+# short and inconsistent files (safetensors_refusals.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -21,6 +22,8 @@ fi
 folder="$(mktemp -d)"
 trap 'rm -rf "$folder"' EXIT
 status=0
+# The Python readers of safetensors (the twins' mtldsl_torch.py and the checks' own) refuse short and inconsistent files.
+/usr/bin/python3 tests/PyTorchInterop/safetensors_refusals.py || status=1
 if ! build_log="$(dotnet build tests/PyTorchInterop -v q -nologo 2>&1)"; then
   echo "$build_log" | tail -20
   echo "FAIL building tests/PyTorchInterop"

@@ -78,9 +78,11 @@ internal static class CheckpointFile
             ulong length = BinaryPrimitives.ReadUInt64LittleEndian(file.AsSpan(position));
             position += 8;
             if (length > (ulong)(body - position)) throw Corrupt(path, $"section '{name}' runs past the end");
-            sections[name] = file.AsSpan(position, (int)length).ToArray();
+            if (!sections.TryAdd(name, file.AsSpan(position, (int)length).ToArray()))
+                throw Corrupt(path, $"it holds two sections named '{name}'");
             position += (int)length;
         }
+        if (position != body) throw Corrupt(path, $"{body - position} bytes follow its last section");
         return sections;
     }
 

@@ -233,29 +233,97 @@ class TwinModule(nn.Module):
 
 _DTYPES = {"F32": torch.float32, "F64": torch.float64, "F16": torch.float16, "BF16": torch.bfloat16,
            "I64": torch.int64, "I32": torch.int32, "I16": torch.int16, "I8": torch.int8, "U8": torch.uint8, "BOOL": torch.bool}
+_SIZES = {"F32": 4, "F64": 8, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1, "BOOL": 1}
+_MAX_HEADER_BYTES = 100_000_000  # the reference implementation's limit
 
 
 def load_safetensors(path):
-    """{name: tensor} of a safetensors file."""
+    """{name: tensor} of a safetensors file. The whole header is checked before any tensor is made: its length (at
+    most 100 MB, inside the file), every name once, known dtypes, shapes of whole numbers >= 0 whose size in bytes is
+    the length of their byte range, and ranges that cover the data exactly (no overlap, no gap, nothing past the end,
+    nothing after the last tensor). A file cut short, holding only a header, or inconsistent is a ValueError naming the
+    file and the tensor, never a tensor of uninitialised memory."""
     try:
         from safetensors.torch import load_file
         return load_file(path)
     except ImportError:
         pass
     import json
+    import os
     import struct
+
+    def bad(why):
+        return ValueError(f"{path} is not a valid safetensors file: {why}")
+
+    def whole(value):
+        return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+    def unique(pairs):
+        seen = {}
+        for key, value in pairs:
+            if key in seen:
+                raise bad(f"its header names '{key}' twice; every name must be unique")
+            seen[key] = value
+        return seen
+
+    size = os.path.getsize(path)
     with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
+        prefix = f.read(8)
+        if len(prefix) < 8:
+            raise bad(f"it has {size} bytes, fewer than the 8-byte header length")
+        (n,) = struct.unpack("<Q", prefix)
+        if n > _MAX_HEADER_BYTES:
+            raise bad(f"its header claims {n} bytes, more than the limit of {_MAX_HEADER_BYTES}")
+        if n > size - 8:
+            raise bad(f"its header claims {n} bytes but the file has {size} (truncated, or not a safetensors file)")
+        try:
+            header = json.loads(f.read(n).decode("utf-8"), object_pairs_hook=unique)
+        except (UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise bad(f"its header is not JSON ({error})") from None
+        if not isinstance(header, dict):
+            raise bad("its header is not a JSON object")
+        data_length = size - 8 - n
+        entries = []
+        for name, entry in header.items():
+            if name == "__metadata__":
+                if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                    raise bad("its '__metadata__' is not an object of strings")
+                continue
+            if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+                raise bad(f"the header entry of tensor '{name}' is not an object of exactly dtype, shape and data_offsets")
+            dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+            if dtype not in _DTYPES:
+                raise bad(f"tensor '{name}' has dtype '{dtype}'; expected one of {', '.join(_DTYPES)}")
+            if not isinstance(shape, list) or not all(whole(d) for d in shape):
+                raise bad(f"tensor '{name}' has the shape {shape}; expected a list of whole numbers >= 0")
+            if not isinstance(offsets, list) or len(offsets) != 2 or not all(whole(o) for o in offsets):
+                raise bad(f"tensor '{name}' has the data_offsets {offsets}; expected [begin, end], whole numbers >= 0")
+            count = 1
+            for d in shape:
+                count *= d
+            begin, end = offsets
+            if end < begin or end > data_length or end - begin != count * _SIZES[dtype]:
+                raise bad(f"tensor '{name}' ({dtype} {shape}, {count * _SIZES[dtype]} bytes) claims bytes [{begin}, {end}) "
+                          f"of a data section of {data_length} bytes; expected a range of exactly its size inside the data "
+                          "(truncated or corrupt)")
+            entries.append((begin, end, name, dtype, shape))
+        position, previous = 0, None
+        for begin, end, name, _, _ in sorted(entries):
+            if begin < position:
+                raise bad(f"tensor '{name}' (bytes [{begin}, {end})) overlaps tensor '{previous}'")
+            if begin > position:
+                raise bad(f"bytes [{position}, {begin}) of the data, before tensor '{name}', belong to no tensor")
+            position, previous = end, name
+        if position != data_length:
+            raise bad(f"bytes [{position}, {data_length}) of the data, after the last tensor, belong to no tensor")
+        # Only now the data, whose every byte the header has accounted for.
+        data = f.read(data_length)
+        if len(data) != data_length:
+            raise bad(f"it ended after {8 + n + len(data)} of its {size} bytes while being read")
     tensors = {}
-    for name, entry in header.items():
-        if name == "__metadata__":
-            continue
-        begin, end = entry["data_offsets"]
-        raw = bytearray(data[8 + n + begin:8 + n + end])
-        tensors[name] = torch.frombuffer(raw, dtype=_DTYPES[entry["dtype"]]).reshape(entry["shape"]).clone() if raw else \
-            torch.empty(entry["shape"], dtype=_DTYPES[entry["dtype"]])
+    for begin, end, name, dtype, shape in entries:
+        tensors[name] = (torch.frombuffer(bytearray(data[begin:end]), dtype=_DTYPES[dtype]).reshape(shape).clone() if end > begin
+                         else torch.zeros(shape, dtype=_DTYPES[dtype]))
     return tensors
 
 

@@ -43,6 +43,22 @@ public enum NonFiniteGradientAction
     SkipStep,
 }
 
+/// <summary>When a fit with an output folder writes <c>checkpoints/last.ckpt</c>, the checkpoint it resumes from.</summary>
+public enum CheckpointCadence
+{
+    /// <summary>
+    /// After every epoch. A kill costs the epoch in progress, and at most one finished epoch (when it lands while
+    /// that epoch's checkpoint is being written). The default.
+    /// </summary>
+    EveryEpoch,
+
+    /// <summary>
+    /// With <c>history.csv</c> and <c>best.ckpt</c>, when writing keeps under 5 % of the fit (<see cref="WriteCadence"/>):
+    /// cheaper when epochs take milliseconds, but a kill costs every epoch finished since the last write.
+    /// </summary>
+    WriteBudget,
+}
+
 /// <summary>Stops training when a validation metric of one task has not improved for some epochs.</summary>
 /// <param name="Task">The task to watch (its declared name).</param>
 /// <param name="Metric">The metric: <c>loss</c>, or one of the task's metrics (<c>accuracy</c>, <c>macro_f1</c>, <c>mae</c>, <c>rmse</c>, …).</param>
@@ -87,12 +103,19 @@ public sealed record FitOptions
 
     /// <summary>
     /// Where the outputs go, if anywhere: <c>history.csv</c>, <c>checkpoints/last.ckpt</c> and
-    /// <c>checkpoints/best.ckpt</c> (the epoch where the early-stopping metric last improved). They are rewritten
-    /// after an epoch when writing costs at most 5 % of the fit (<see cref="WriteCadence"/>: every epoch when
-    /// epochs are long, every few when they are short) and always after the last; every file atomically, so a
-    /// crash leaves the previous one whole, and a resumed fit continues exactly from the epoch it holds.
+    /// <c>checkpoints/best.ckpt</c> (the epoch where the early-stopping metric last improved). <c>last.ckpt</c> is
+    /// rewritten after every epoch (<see cref="CheckpointCadence"/>); the history and <c>best.ckpt</c> after an epoch
+    /// when writing them costs at most 5 % of the fit (<see cref="WriteCadence"/>: every epoch when epochs are long,
+    /// every few when they are short); all of them after the last. Every file is written atomically, so a crash
+    /// leaves the previous one whole, and a resumed fit continues exactly from the epoch it holds.
     /// </summary>
     public string? OutputDirectory { get; init; }
+
+    /// <summary>
+    /// When <c>checkpoints/last.ckpt</c> is written: after every epoch (the default, so a kill loses at most one finished
+    /// epoch), or with the other outputs under their 5 % write budget.
+    /// </summary>
+    public CheckpointCadence CheckpointCadence { get; init; } = CheckpointCadence.EveryEpoch;
 
     /// <summary>A checkpoint to continue from (one written by a previous fit): training goes on at the epoch after it.</summary>
     public string? ResumeFrom { get; init; }

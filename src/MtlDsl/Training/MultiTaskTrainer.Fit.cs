@@ -35,8 +35,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _bestWeights = null;
         if (options.ResumeFrom is not null)
         {
-            FitState saved = LoadCheckpoint(options.ResumeFrom, out _bestWeights) ?? throw new InvalidDataException(
-                $"The checkpoint '{options.ResumeFrom}' was saved outside a fit (SaveCheckpoint): load it with LoadCheckpoint and call Fit without ResumeFrom.");
+            // Checked whole before anything is loaded; a checkpoint that SaveCheckpoint wrote is refused untouched.
+            FitState saved = LoadCheckpoint(options.ResumeFrom, resume: true, out byte[]? best)!;
+            _bestWeights = best;
             (firstEpoch, baseRates, bestValue, withoutImprovement) = (saved.NextEpoch, saved.BaseLearningRates, saved.BestValue, saved.EpochsWithoutImprovement);
             history = new TrainingHistory(names, saved.History) { BestEpoch = saved.BestEpoch, StoppedEarly = saved.StoppedEarly };
         }
@@ -47,7 +48,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         foreach (ITrainingObserver observer in options.Observers)
             observer.FitStarted(new FitStart(names, firstEpoch, options.Epochs, options.OutputDirectory) { Backend = backend });
         (_nonFiniteGradients, _maxSkippedSteps, _skippedInFit) = (options.NonFiniteGradients, options.MaxSkippedSteps, 0);
-        // History and checkpoints take at most 5 % of the fit while it runs (the plots of MtlDsl.Reporting another 5 %).
+        // The history and best.ckpt (and last.ckpt with CheckpointCadence.WriteBudget) take at most 5 % of the fit while it
+        // runs (the plots of MtlDsl.Reporting another 5 %).
         var outputs = new WriteCadence(0.05, TimeSpan.FromMilliseconds(20));
         List<(string, byte[])>? pendingBest = null;
         try
@@ -99,17 +101,21 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
                 if (options.OutputDirectory is { } folder)
                 {
-                    // The best epoch's checkpoint is built when it happens and written with the next write.
+                    // The best epoch's checkpoint is built when it happens and written with the next write of the
+                    // history; the resume checkpoint after every epoch by default, so that a kill loses little.
                     var fit = new FitState(epoch + 1, baseRates, history.BestEpoch, bestValue, withoutImprovement, [.. history.Epochs], history.StoppedEarly);
                     List<(string, byte[])>? current = improved ? BuildCheckpoint(fit, _bestWeights) : null;
                     if (improved) pendingBest = current;
                     bool end = epoch + 1 >= options.Epochs || history.StoppedEarly;
+                    bool everyEpoch = options.CheckpointCadence == CheckpointCadence.EveryEpoch;
+                    string checkpoints = Path.Combine(folder, "checkpoints");
+                    void WriteLast() => CheckpointFile.Write(Path.Combine(checkpoints, "last.ckpt"), current ?? BuildCheckpoint(fit, _bestWeights));
+                    if (everyEpoch) WriteLast();
                     if (end || outputs.Due)
                         outputs.Write(() =>
                         {
                             history.WriteCsv(Path.Combine(folder, "history.csv"));
-                            string checkpoints = Path.Combine(folder, "checkpoints");
-                            CheckpointFile.Write(Path.Combine(checkpoints, "last.ckpt"), current ?? BuildCheckpoint(fit, _bestWeights));
+                            if (!everyEpoch) WriteLast();
                             if (pendingBest is not null) CheckpointFile.Write(Path.Combine(checkpoints, "best.ckpt"), pendingBest);
                             pendingBest = null;
                         });
@@ -194,6 +200,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (options.BatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.BatchSize, "FitOptions.BatchSize must be at least 1.");
         if (options.MaxSkippedSteps < 0) throw new ArgumentOutOfRangeException(nameof(options), options.MaxSkippedSteps, "FitOptions.MaxSkippedSteps cannot be negative.");
         if (options.EvaluationBatchSize < 1) throw new ArgumentOutOfRangeException(nameof(options), options.EvaluationBatchSize, "FitOptions.EvaluationBatchSize must be at least 1.");
+        if (!Enum.IsDefined(options.CheckpointCadence))
+            throw new ArgumentOutOfRangeException(nameof(options), options.CheckpointCadence, "FitOptions.CheckpointCadence must be EveryEpoch or WriteBudget.");
         ArgumentNullException.ThrowIfNull(options.Schedule, "options.Schedule");
         ArgumentNullException.ThrowIfNull(options.Metrics, "options.Metrics");
         ArgumentNullException.ThrowIfNull(options.Observers, "options.Observers");

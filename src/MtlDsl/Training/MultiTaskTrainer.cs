@@ -442,20 +442,47 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     public TrainerState GetState() => new(StepCount, [.. _epochLosses.Select(e => (double[])e.Clone())],
         (double[])_epochSums.Clone(), (long[])_epochCounts.Clone(), Weighting.Name, Weighting.GetState());
 
-    /// <summary>Restores a state from <see cref="GetState"/> (the optimizer's state is saved with the optimizer).</summary>
+    /// <summary>
+    /// Restores a state from <see cref="GetState"/> (the optimizer's state is saved with the optimizer). The whole
+    /// state, the strategy's included, is checked first: a state it refuses changes nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">The state is not one of this trainer (another strategy or task count, or values out of range).</exception>
     public void LoadState(TrainerState state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        if (state.Weighting != Weighting.Name)
-            throw new ArgumentException($"The state was saved with {state.Weighting}, this trainer uses {Weighting.Name}.", nameof(state));
+        CheckState(state);
         StepCount = state.StepCount;
         _epochLosses.Clear();
         _epochLosses.AddRange(state.EpochLosses.Select(e => (double[])e.Clone()));
-        if (state.EpochSums.Length != _epochSums.Length || state.EpochCounts.Length != _epochCounts.Length)
-            throw new ArgumentException($"The state is for {state.EpochSums.Length} tasks, the model has {_epochSums.Length}.", nameof(state));
         _epochSums = (double[])state.EpochSums.Clone();
         _epochCounts = (long[])state.EpochCounts.Clone();
         Weighting.LoadState(state.WeightingState);
+    }
+
+    // Everything LoadState needs, checked without changing anything.
+    private void CheckState(TrainerState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        int tasks = _model.Tasks.Count;
+        ArgumentException Bad(string why) => new($"The trainer state {why}.", nameof(state));
+        if (state.Weighting != Weighting.Name)
+            throw Bad($"was saved with {state.Weighting ?? "no strategy"}; this trainer uses {Weighting.Name}");
+        if (state.StepCount < 0) throw Bad($"has {state.StepCount} steps; expected a count ≥ 0");
+        if (state.EpochLosses is null) throw Bad("has no epoch losses; expected one array per finished epoch");
+        for (int e = 0; e < state.EpochLosses.Count; e++)
+        {
+            double[]? losses = state.EpochLosses[e];
+            if (losses is null || losses.Length != tasks)
+                throw Bad($"has {losses?.Length.ToString() ?? "no"} losses for epoch {e}; expected one per task, {tasks}");
+            if (losses.Any(double.IsInfinity)) throw Bad($"has an infinite loss in epoch {e}; expected finite losses (NaN for a task without labels)");
+        }
+        if (state.EpochSums is null || state.EpochSums.Length != tasks)
+            throw Bad($"has {state.EpochSums?.Length.ToString() ?? "no"} running loss sums; expected one per task, {tasks}");
+        if (!state.EpochSums.All(double.IsFinite)) throw Bad("has a running loss sum that is not finite");
+        if (state.EpochCounts is null || state.EpochCounts.Length != tasks)
+            throw Bad($"has {state.EpochCounts?.Length.ToString() ?? "no"} running step counts; expected one per task, {tasks}");
+        if (state.EpochCounts.Any(c => c < 0)) throw Bad("has a negative running step count");
+        if (state.WeightingState is null) throw Bad($"has no state of {Weighting.Name}");
+        Weighting.CheckState(state.WeightingState);
     }
 
     // Every task's loss in one copy to the CPU (one synchronisation, not one per task), checked finite; NaN for a

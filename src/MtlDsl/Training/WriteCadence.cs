@@ -3,7 +3,8 @@ using System.Diagnostics;
 namespace MtlDsl.Training;
 
 /// <summary>
-/// When to rewrite an output (history, checkpoint, plots) during a fit so that writing it costs at most a given
+/// When to rewrite an output (the history, the best checkpoint, plots, and the resume checkpoint with
+/// <see cref="CheckpointCadence.WriteBudget"/>) during a fit so that writing it costs at most a given
 /// share of the fit's time: the next write is due once the time since the last one (or since the fit started) is
 /// large enough beside what that write took (or, before the first, an estimate). Short epochs are then written
 /// every few epochs, long ones every epoch; the fit's end always writes, outside this budget.

@@ -45,9 +45,14 @@ public sealed class FairGrad(double alpha = 1.0) : GradientWeighting
     /// <inheritdoc />
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        if (state.TryGetValue("start", out double[]? start) && start.Length != TaskCount)
-            throw new ArgumentException($"FairGrad: the state's 'start' has {start.Length} values; this strategy has {TaskCount} tasks.", nameof(state));
-        _last = start is null ? null : (double[])start.Clone();
+        CheckState(state);
+        _last = state.TryGetValue("start", out double[]? start) ? (double[])start.Clone() : null;
+    }
+
+    /// <inheritdoc />
+    public override void CheckState(IReadOnlyDictionary<string, double[]> state)
+    {
+        base.CheckState(state);
+        OptionalStateValues(state, "start", TaskCount);
     }
 }

@@ -112,18 +112,25 @@ public sealed class Famo(double learningRate = 0.025, double weightDecay = 1e-3)
     /// <inheritdoc />
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        double[] Read(string key)
-        {
-            if (!state.TryGetValue(key, out double[]? values) || values.Length != TaskCount)
-                throw new ArgumentException($"FAMO: the state needs '{key}' with {TaskCount} values.", nameof(state));
-            return (double[])values.Clone();
-        }
-        _logits = Read("logits");
-        _first = Read("adam_first");
-        _second = Read("adam_second");
+        CheckState(state);
+        _logits = (double[])state["logits"].Clone();
+        _first = (double[])state["adam_first"].Clone();
+        _second = (double[])state["adam_second"].Clone();
+        _updates = (long)state["updates"][0];
+    }
+
+    /// <inheritdoc />
+    public override void CheckState(IReadOnlyDictionary<string, double[]> state)
+    {
+        base.CheckState(state);
+        StateValues(state, "logits", TaskCount);
+        StateValues(state, "adam_first", TaskCount);
+        double[] second = StateValues(state, "adam_second", TaskCount);
+        int negative = Array.FindIndex(second, v => v < 0);
+        if (negative >= 0)
+            throw new ArgumentException($"FAMO: the state's 'adam_second' holds {second[negative]} at {negative}; expected second moments ≥ 0.", nameof(state));
         if (!state.TryGetValue("updates", out double[]? updates) || updates.Length != 1)
             throw new ArgumentException("FAMO: the state needs 'updates' = [number of logit updates].", nameof(state));
-        _updates = (long)updates[0];
+        StateCount(updates[0], "'updates'");
     }
 }

@@ -93,17 +93,27 @@ public sealed class GradVac(double beta = 0.5, int? seed = null, bool shuffle = 
     /// <inheritdoc />
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
-        if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2)
-            throw new ArgumentException($"GradVac: the state needs 'shuffle' = [seed, steps].", nameof(state));
-        if (_seedGiven && shuffleState[0] != _seed)
-            throw new ArgumentException($"GradVac was created with the seed {_seed}, and the state was saved with the seed {(int)shuffleState[0]}: create it with that seed, or without one.", nameof(state));
+        CheckState(state);
+        double[] shuffleState = state["shuffle"], targets = state["targets"];
         _seed = (int)shuffleState[0];
-        if (!state.TryGetValue("targets", out double[]? targets) || targets.Length != TaskCount * TaskCount)
-            throw new ArgumentException($"GradVac: the state needs 'targets', the {TaskCount}×{TaskCount} target cosines row by row.", nameof(state));
         _steps = (long)shuffleState[1];
         _target = new double[TaskCount, TaskCount];
         for (int x = 0; x < targets.Length; x++) _target[x / TaskCount, x % TaskCount] = targets[x];
+    }
+
+    /// <inheritdoc />
+    public override void CheckState(IReadOnlyDictionary<string, double[]> state)
+    {
+        base.CheckState(state);
+        if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2)
+            throw new ArgumentException($"GradVac: the state needs 'shuffle' = [seed, steps].", nameof(state));
+        int seed = StateSeed(shuffleState[0], "seed");
+        StateCount(shuffleState[1], "step count");
+        if (_seedGiven && seed != _seed)
+            throw new ArgumentException($"GradVac was created with the seed {_seed}, and the state was saved with the seed {seed}: create it with that seed, or without one.", nameof(state));
+        if (!state.TryGetValue("targets", out double[]? targets) || targets.Length != TaskCount * TaskCount)
+            throw new ArgumentException($"GradVac: the state needs 'targets', the {TaskCount}×{TaskCount} target cosines row by row.", nameof(state));
+        StateValues(state, "targets", TaskCount * TaskCount);
     }
 
     /// <summary>Sets the target cosines (row i, column j), as a reference state gives them.</summary>

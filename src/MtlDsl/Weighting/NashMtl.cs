@@ -71,15 +71,20 @@ public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : Gradien
     /// <inheritdoc />
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
+        CheckState(state);
+        _steps = (long)state["steps"][0];
+        _alpha = state.TryGetValue("alpha", out double[]? alpha) ? (double[])alpha.Clone() : null;
+        _start = state.TryGetValue("start", out double[]? start) ? (double[])start.Clone() : null;
+    }
+
+    /// <inheritdoc />
+    public override void CheckState(IReadOnlyDictionary<string, double[]> state)
+    {
+        base.CheckState(state);
         if (!state.TryGetValue("steps", out double[]? steps) || steps.Length != 1)
             throw new ArgumentException("Nash-MTL: the state needs 'steps' = [steps taken].", nameof(state));
-        if (state.TryGetValue("alpha", out double[]? alpha) && alpha.Length != TaskCount)
-            throw new ArgumentException($"Nash-MTL: the state's 'alpha' has {alpha.Length} values; this strategy has {TaskCount} tasks.", nameof(state));
-        if (state.TryGetValue("start", out double[]? start) && start.Length != TaskCount)
-            throw new ArgumentException($"Nash-MTL: the state's 'start' has {start.Length} values; this strategy has {TaskCount} tasks.", nameof(state));
-        _steps = (long)steps[0];
-        _alpha = alpha is null ? null : (double[])alpha.Clone();
-        _start = start is null ? null : (double[])start.Clone();
+        StateCount(steps[0], "'steps'");
+        OptionalStateValues(state, "alpha", TaskCount);
+        OptionalStateValues(state, "start", TaskCount);
     }
 }

@@ -61,12 +61,20 @@ public sealed class PCGrad(int? seed = null, bool shuffle = true) : GradientWeig
     /// <inheritdoc />
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
+        CheckState(state);
+        _seed = (int)state["shuffle"][0];
+        _steps = (long)state["shuffle"][1];
+    }
+
+    /// <inheritdoc />
+    public override void CheckState(IReadOnlyDictionary<string, double[]> state)
+    {
+        base.CheckState(state);
         if (!state.TryGetValue("shuffle", out double[]? shuffleState) || shuffleState.Length != 2)
             throw new ArgumentException($"PCGrad: the state needs 'shuffle' = [seed, steps].", nameof(state));
-        if (_seedGiven && shuffleState[0] != _seed)
-            throw new ArgumentException($"PCGrad was created with the seed {_seed}, and the state was saved with the seed {(int)shuffleState[0]}: create it with that seed, or without one.", nameof(state));
-        _seed = (int)shuffleState[0];
-        _steps = (long)shuffleState[1];
+        int seed = StateSeed(shuffleState[0], "seed");
+        StateCount(shuffleState[1], "step count");
+        if (_seedGiven && seed != _seed)
+            throw new ArgumentException($"PCGrad was created with the seed {_seed}, and the state was saved with the seed {seed}: create it with that seed, or without one.", nameof(state));
     }
 }

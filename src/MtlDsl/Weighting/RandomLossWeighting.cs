@@ -32,11 +32,19 @@ public sealed class RandomLossWeighting(Generator? generator = null) : LossWeigh
     /// <inheritdoc />
     public override void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
+        CheckState(state);
         if (generator is null) return;
-        if (!state.TryGetValue("generator_state", out double[]? bytes) || bytes.Any(b => b is < 0 or > 255 || b != Math.Floor(b)))
-            throw new ArgumentException("RLW: the state needs 'generator_state', the generator's bytes.", nameof(state));
-        using Tensor restored = tensor(bytes.Select(b => (byte)b).ToArray());
+        using Tensor restored = tensor(state["generator_state"].Select(b => (byte)b).ToArray());
         generator.set_state(restored);
+    }
+
+    /// <inheritdoc />
+    public override void CheckState(IReadOnlyDictionary<string, double[]> state)
+    {
+        base.CheckState(state);
+        if (generator is null) return;
+        using Tensor current = generator.get_state();
+        if (!state.TryGetValue("generator_state", out double[]? bytes) || bytes.Length != current.numel() || bytes.Any(b => b is < 0 or > 255 || b != Math.Floor(b)))
+            throw new ArgumentException($"RLW: the state needs 'generator_state', the generator's {current.numel()} bytes.", nameof(state));
     }
 }

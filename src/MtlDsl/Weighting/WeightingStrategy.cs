@@ -147,15 +147,64 @@ public abstract class WeightingStrategy
         LearnableScale is null ? new Dictionary<string, double[]>()
             : new Dictionary<string, double[]> { ["loss_scale"] = LearnableScale.detach().to(ScalarType.Float64).cpu().data<double>().ToArray() };
 
-    /// <summary>Restores a state from <see cref="GetState"/>.</summary>
+    /// <summary>Restores a state from <see cref="GetState"/>, after <see cref="CheckState"/>: a state it refuses changes nothing.</summary>
+    /// <exception cref="ArgumentException">The state is not one this strategy can load; the message says what is expected.</exception>
     public virtual void LoadState(IReadOnlyDictionary<string, double[]> state)
     {
-        ArgumentNullException.ThrowIfNull(state);
+        CheckState(state);
         if (LearnableScale is null) return;
-        if (!state.TryGetValue("loss_scale", out double[]? scale) || scale.Length != TaskCount)
-            throw new ArgumentException($"{Name}: the state needs 'loss_scale' with {TaskCount} values.", nameof(state));
+        double[] scale = state["loss_scale"];
         using (no_grad()) LearnableScale.copy_(tensor(scale).to(LearnableScale.dtype));
     }
+
+    /// <summary>
+    /// Checks that <paramref name="state"/> is one <see cref="LoadState"/> accepts (every value it needs, of the
+    /// right length, finite and in range), without changing anything. A checkpoint is checked whole before any of it
+    /// is loaded, so a strategy that overrides <see cref="LoadState"/> overrides this too, and its
+    /// <see cref="LoadState"/> calls it first.
+    /// </summary>
+    /// <exception cref="ArgumentException">The state is not one this strategy can load; the message says what is expected.</exception>
+    public virtual void CheckState(IReadOnlyDictionary<string, double[]> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        foreach (var (key, values) in state)
+            if (values is null) throw new ArgumentException($"{Name}: the state's '{key}' is null; expected an array of numbers.", nameof(state));
+        if (LearnableScale is not null) StateValues(state, "loss_scale", TaskCount);
+    }
+
+    /// <summary>
+    /// The values under <paramref name="key"/> of a state: exactly <paramref name="length"/> of them, each finite (for
+    /// <see cref="CheckState"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">They are missing, of another length or not finite.</exception>
+    protected double[] StateValues(IReadOnlyDictionary<string, double[]> state, string key, int length) =>
+        OptionalStateValues(state, key, length)
+        ?? throw new ArgumentException($"{Name}: the state needs '{key}' with {length} finite values; it has none.", nameof(state));
+
+    /// <summary>Like <see cref="StateValues"/>, for a value the state may leave out: null when it does.</summary>
+    /// <exception cref="ArgumentException">They are of another length or not finite.</exception>
+    protected double[]? OptionalStateValues(IReadOnlyDictionary<string, double[]> state, string key, int length)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        if (!state.TryGetValue(key, out double[]? values)) return null;
+        if (values is null || values.Length != length)
+            throw new ArgumentException($"{Name}: the state's '{key}' has {values?.Length.ToString() ?? "no"} values; expected {length} (this strategy has {TaskCount} tasks).", nameof(state));
+        int bad = Array.FindIndex(values, v => !double.IsFinite(v));
+        if (bad >= 0) throw new ArgumentException($"{Name}: the state's '{key}' holds {values[bad]} at {bad}; expected finite values.", nameof(state));
+        return values;
+    }
+
+    /// <summary>A count kept in a state as a number: a whole number from 0 to 2^53 (for <see cref="CheckState"/>).</summary>
+    /// <exception cref="ArgumentException">It is not.</exception>
+    protected long StateCount(double value, string what) =>
+        value >= 0 && value <= 9007199254740992 && value == Math.Floor(value) ? (long)value
+            : throw new ArgumentException($"{Name}: the state's {what} is {value}; expected a whole number ≥ 0.", "state");
+
+    /// <summary>A seed kept in a state as a number: a whole number in the range of <see cref="int"/> (for <see cref="CheckState"/>).</summary>
+    /// <exception cref="ArgumentException">It is not.</exception>
+    protected int StateSeed(double value, string what) =>
+        value >= int.MinValue && value <= int.MaxValue && value == Math.Floor(value) ? (int)value
+            : throw new ArgumentException($"{Name}: the state's {what} is {value}; expected a whole number in the range of a 32-bit seed.", "state");
 
     /// <summary>Checks the losses: one scalar per task.</summary>
     protected void CheckLosses(IReadOnlyList<Tensor> losses)
