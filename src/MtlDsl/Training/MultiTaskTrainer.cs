@@ -36,6 +36,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// learnable parameters (UW, GradNorm, IMTL) needs them in the optimizer: use the overload that builds it.
     /// </summary>
     /// <exception cref="ArgumentException">The strategy's parameters are not in the optimizer.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter group's learning rate is NaN, infinite or negative, or another of its settings NaN or infinite.</exception>
     /// <exception cref="NotSupportedException">The strategy cannot run in <paramref name="mode"/>.</exception>
     public MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, optim.Optimizer optimizer, WeightingStrategy? weighting = null, GradientMode mode = GradientMode.Parameters)
         : this(model, weighting, mode, _ => optimizer ?? throw new ArgumentNullException(nameof(optimizer)))
@@ -51,6 +52,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// Creates a trainer whose optimizer <paramref name="optimizer"/> builds over the model's parameters and the
     /// strategy's own learnable ones.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter group's learning rate is NaN, infinite or negative, or another of its settings NaN or infinite.</exception>
     /// <exception cref="NotSupportedException">The strategy cannot run in <paramref name="mode"/>.</exception>
     public MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, Func<IEnumerable<Parameter>, optim.Optimizer> optimizer,
         WeightingStrategy? weighting = null, GradientMode mode = GradientMode.Parameters)
@@ -74,6 +76,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         Weighting.Initialize(model.Tasks.Count, first.dtype, first.device);
         _guarded = [.. model.parameters(), .. Weighting.Parameters];
         _optimizer = optimizer(_guarded);
+        Optimizers.OptimizerSettings.CheckGroups(_optimizer, nameof(optimizer));
         _gradients = new GradientBuffer(_guarded);
         var guarded = new HashSet<Parameter>(_guarded, ReferenceEqualityComparer.Instance);
         _optimizerHasOthers = _optimizer.parameters().Any(p => !guarded.Contains(p));
