@@ -480,7 +480,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _epochCounts = new long[_epochCounts.Length];
     }
 
-    /// <summary>The losses on a batch in evaluation mode, without gradients, with the declared weights; the training mode is restored after.</summary>
+    /// <summary>
+    /// The losses on a batch in evaluation mode, without gradients, with the declared weights; the training mode is
+    /// restored after. A NaN or infinite feature, prediction or (not a missing label's NaN) target is an error naming the
+    /// sample of the batch.
+    /// </summary>
+    /// <exception cref="InputTensorException">An input does not fit its declaration, or a feature is NaN or infinite.</exception>
+    /// <exception cref="TaskTensorException">A target does not fit its task or is infinite, or a prediction is NaN or infinite.</exception>
     public TLossValues Evaluate(Tensor input, TTargets targets) => Evaluate(_model.One(input), targets);
 
     /// <summary>The losses on a batch of a model of several inputs; see <see cref="Evaluate(Tensor, TTargets)"/>.</summary>
@@ -494,7 +500,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _model.eval();
         try
         {
-            Tensor[] losses = _model.ComputeTaskLosses(_model.Forward(input), targets, out bool[] present);
+            TOutputs outputs = _model.Forward(input);
+            CheckFinite(input, [.. Enumerable.Range(0, _model.Tasks.Count).Select(task => (task, outputs[task], targets[task]))], indices: null, ownData: null);
+            Tensor[] losses = _model.ComputeTaskLosses(outputs, targets, out bool[] present);
             double[] values = ReadValues(losses, present, StepCount);
             return Values(values, _model.Tasks.Select(t => t.Weight).ToArray());
         }
