@@ -85,6 +85,8 @@ public class FitTests : TemporaryFolderTest
         Assert.Equal(0.1, LearningRateSchedule.Cosine(10, minFactor: 0.1).Factor(10), 12);
         Assert.Equal([0.25, 0.5, 0.75, 1.0], Enumerable.Range(0, 4).Select(LearningRateSchedule.Warmup(3).Factor));
         Assert.Throws<InvalidOperationException>(() => LearningRateSchedule.Custom(_ => -1).Factor(0));
+        Assert.Throws<InvalidOperationException>(() => LearningRateSchedule.Custom(_ => double.NaN).Factor(0));
+        Assert.Equal(0.0, LearningRateSchedule.Cosine(10).Factor(12)); // annealed to 0 and kept there, not refused
     }
 
     [Fact]
@@ -189,6 +191,33 @@ public class FitTests : TemporaryFolderTest
     }
 
     [Fact]
+    public void AScheduleWhoseFactorIsNotFiniteIsRefusedBeforeTheFirstStep()
+    {
+        var (model, trainer) = Create();
+        using var _ = model;
+        var error = Assert.Throws<InvalidOperationException>(() => trainer.Fit(TabularProblem.Data(64, seed: 1),
+            new FitOptions { Epochs = 4, BatchSize = 32, Schedule = LearningRateSchedule.Custom(epoch => epoch < 3 ? 1 : double.PositiveInfinity, "blows up") }));
+        Assert.Contains($"blows up gave the factor {double.PositiveInfinity} for epoch 3", error.Message);
+        Assert.Equal(0, trainer.StepCount);
+
+        var own = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.Fit(TabularProblem.Data(64, seed: 1),
+            new FitOptions { Epochs = 4, BatchSize = 32, Schedule = new NaNAfter(2) }));
+        Assert.StartsWith("FitOptions.Schedule (NaN after 2) gives the factor NaN for epoch 2", own.Message);
+        Assert.Equal(0, trainer.StepCount);
+
+        var history = trainer.Fit(TabularProblem.Data(64, seed: 1), new FitOptions { Epochs = 4, BatchSize = 32, Schedule = LearningRateSchedule.Cosine(2) });
+        Assert.Equal([1e-3 * 3, 1e-3 * 3 * 0.5, 0, 0], history.Epochs.Select(e => Math.Round(e.LearningRate, 12)));
+    }
+
+    // A schedule of one's own, which no factory checks.
+    private sealed class NaNAfter(int epochs) : LearningRateSchedule
+    {
+        public override double Factor(int epoch) => epoch < epochs ? 1 : double.NaN;
+
+        public override string ToString() => $"NaN after {epochs}";
+    }
+
+    [Fact]
     public void BadValuesStopTrainingNamingTheTaskTheStepAndTheTensor()
     {
         var (model, trainer) = Create();
@@ -209,7 +238,7 @@ public class FitTests : TemporaryFolderTest
         var loss = Assert.Throws<NonFiniteLossException>(() =>
             trainer.Fit(MultiTaskData<TabularModel.Targets>.Shared(x, new TabularModel.Targets(t.Species, t.IsMale, mass)), options));
         Assert.Equal("BodyMass", loss.Task);
-        Assert.Equal(trainer.StepCount, loss.Step);
+        Assert.Equal(trainer.StepCount + 1, loss.Step); // the refused step is not counted
 
         var shape = Assert.Throws<TaskTensorException>(() =>
             trainer.Fit(MultiTaskData<TabularModel.Targets>.Shared(x, new TabularModel.Targets(t.Species, t.IsMale, t.BodyMass[..100])), options));

@@ -83,6 +83,19 @@ public class GradientGuardTests
     }
 
     [Fact]
+    public void AFitSkipsAStepWhoseTaskWeightIsNotFiniteAsItSkipsANonFiniteGradient()
+    {
+        torch.manual_seed(1);
+        using var model = new TabularModel();
+        var trainer = model.CreateTrainer(optim.SGD(model.parameters(), 0.1), new NaNWeight());
+        var before = Snapshot(model);
+        var history = trainer.Fit(TabularProblem.Data(64, seed: 1),
+            new FitOptions { Epochs = 1, BatchSize = 32, NonFiniteGradients = NonFiniteGradientAction.SkipStep });
+        Assert.Equal(2, history.Epochs[0].SkippedSteps);
+        AssertUnchanged(model, before);
+    }
+
+    [Fact]
     public void AStepOutsideAFitThrowsEvenAfterAFitThatSkipped()
     {
         torch.manual_seed(1);
@@ -94,18 +107,19 @@ public class GradientGuardTests
         Assert.Throws<NonFiniteGradientException>(() => trainer.Step(x, targets));
     }
 
-    // The parameters (BatchNorm's running statistics are buffers, updated by the forward pass as in PyTorch).
-    private static Dictionary<string, Tensor> Snapshot(nn.Module model) => model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+    // The parameters and the buffers (BatchNorm's running statistics, which the refused step's forward pass wrote and
+    // the trainer put back).
+    private static Dictionary<string, Tensor> Snapshot(nn.Module model) => model.state_dict().ToDictionary(p => p.Key, p => p.Value.detach().clone());
 
     private static void AssertUnchanged(nn.Module model, Dictionary<string, Tensor> before)
     {
-        foreach (var (name, value) in model.named_parameters())
+        foreach (var (name, value) in model.state_dict())
             Assert.True(value.equal(before[name]).all().item<bool>(), $"{name} changed although the step was refused");
     }
 
     // Equal weights, plus a term whose value is 0 and whose gradient is +∞ in one parameter's first value:
     // d√u/du at u = 0. The losses stay finite.
-    private sealed class InfiniteGradient(nn.Module model, string parameter, bool everyOther = false) : LossWeighting
+    internal sealed class InfiniteGradient(nn.Module model, string parameter, bool everyOther = false) : LossWeighting
     {
         private int _calls;
 

@@ -211,13 +211,19 @@ public abstract class ElementwiseErrorMetric : TaskMetric
     protected virtual double Finish(double meanError) => meanError;
 
     /// <inheritdoc />
+    /// <remarks>
+    /// An element counts where its target is present (not NaN); a NaN or infinite prediction there makes the metric
+    /// NaN or infinite, never an element silently left out as a missing label is.
+    /// </remarks>
     public override void Update(Tensor output, Tensor target)
     {
         CheckBatch(output, target);
         using var scope = NewDisposeScope();
         Tensor difference = output.to_type(ScalarType.Float64) - target.to_type(ScalarType.Float64);
-        _sum += Error(difference).nan_to_num(0.0).sum().item<double>();
-        _count += difference.isnan().logical_not().sum().item<long>();
+        Tensor missing = target.isnan();
+        using Scalar zero = 0.0.ToScalar();
+        _sum += Error(difference).masked_fill(missing, zero).sum().item<double>();
+        _count += missing.logical_not().sum().item<long>();
     }
 
     /// <inheritdoc />

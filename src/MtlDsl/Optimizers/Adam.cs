@@ -16,12 +16,20 @@ namespace MtlDsl.Optimizers;
 /// </remarks>
 public sealed class Adam : TorchSharp.Modules.Adam
 {
-    /// <summary>Creates the optimizer; the arguments are TorchSharp's.</summary>
+    /// <summary>Creates the optimizer; the arguments are TorchSharp's, checked before TorchSharp sees them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="lr"/> or <paramref name="weight_decay"/> is NaN, infinite or negative, a beta lies outside [0, 1), or
+    /// <paramref name="eps"/> is not a finite number &gt; 0; names the setting and its value.
+    /// </exception>
     public Adam(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weight_decay = 0, bool amsgrad = false, bool maximize = false)
-        : base(parameters, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize)
+        : this(parameters, AdamSettings.Check(nameof(Adam), lr, beta1, beta2, eps, weight_decay), amsgrad, maximize)
     {
     }
+
+    private Adam(IEnumerable<Parameter> parameters, AdamSettings s, bool amsgrad, bool maximize)
+        : base(s.Error is null ? parameters : [], s.Lr, s.Beta1, s.Beta2, s.Eps, s.WeightDecay, amsgrad, maximize) =>
+        OptimizerSettings.ThrowIfInvalid(this, s.Error);
 
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
@@ -38,12 +46,20 @@ public sealed class Adam : TorchSharp.Modules.Adam
 /// </summary>
 public sealed class AdamW : TorchSharp.Modules.AdamW
 {
-    /// <summary>Creates the optimizer; the arguments are TorchSharp's.</summary>
+    /// <summary>Creates the optimizer; the arguments are TorchSharp's, checked before TorchSharp sees them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="lr"/> or <paramref name="weight_decay"/> is NaN, infinite or negative, a beta lies outside [0, 1), or
+    /// <paramref name="eps"/> is not a finite number &gt; 0; names the setting and its value.
+    /// </exception>
     public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8,
         double weight_decay = 0, bool amsgrad = false, bool maximize = false)
-        : base(parameters, lr, beta1, beta2, eps, weight_decay, amsgrad, maximize)
+        : this(parameters, AdamSettings.Check(nameof(AdamW), lr, beta1, beta2, eps, weight_decay), amsgrad, maximize)
     {
     }
+
+    private AdamW(IEnumerable<Parameter> parameters, AdamSettings s, bool amsgrad, bool maximize)
+        : base(s.Error is null ? parameters : [], s.Lr, s.Beta1, s.Beta2, s.Eps, s.WeightDecay, amsgrad, maximize) =>
+        OptimizerSettings.ThrowIfInvalid(this, s.Error);
 
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
@@ -52,6 +68,19 @@ public sealed class AdamW : TorchSharp.Modules.AdamW
         AdamUpdate.Apply(group.Parameters, _state, options.beta1!.Value, options.beta2!.Value, options.eps!.Value,
             options.weight_decay!.Value, decoupledWeightDecay: true, options.amsgrad!.Value, options.maximize!.Value, options.LearningRate!.Value);
     }, closure);
+}
+
+// Adam's and AdamW's settings as checked: the values given, or, with the error to throw once the optimizer is
+// constructed, TorchSharp's defaults as stand-ins (see OptimizerSettings.ThrowIfInvalid).
+internal sealed record AdamSettings(double Lr, double Beta1, double Beta2, double Eps, double WeightDecay, ArgumentOutOfRangeException? Error)
+{
+    public static AdamSettings Check(string optimizer, double lr, double beta1, double beta2, double eps, double weightDecay)
+    {
+        ArgumentOutOfRangeException? error = OptimizerSettings.LearningRate(optimizer, lr)
+            ?? OptimizerSettings.Beta(optimizer, "beta1", beta1) ?? OptimizerSettings.Beta(optimizer, "beta2", beta2)
+            ?? OptimizerSettings.Epsilon(optimizer, eps) ?? OptimizerSettings.NonNegative(optimizer, "weight_decay", weightDecay);
+        return error is null ? new(lr, beta1, beta2, eps, weightDecay, null) : new(1e-3, 0.9, 0.999, 1e-8, 0, error);
+    }
 }
 
 // The Adam and AdamW update, as TorchSharp 0.107 computes it, operation for operation.

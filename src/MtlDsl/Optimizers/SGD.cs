@@ -10,12 +10,22 @@ namespace MtlDsl.Optimizers;
 /// </summary>
 public sealed class SGD : TorchSharp.Modules.SGD
 {
-    /// <summary>Creates the optimizer; the arguments are TorchSharp's.</summary>
+    /// <summary>Creates the optimizer; the arguments are TorchSharp's, checked before TorchSharp sees them.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">
+    /// <paramref name="lr"/>, <paramref name="momentum"/>, <paramref name="dampening"/> or <paramref name="weight_decay"/>
+    /// is NaN, infinite or negative; names the setting and its value.
+    /// </exception>
     public SGD(IEnumerable<Parameter> parameters, double lr, double momentum = 0, double dampening = 0, double weight_decay = 0,
         bool nesterov = false, bool maximize = false)
-        : base(parameters, lr, momentum, dampening, weight_decay, nesterov, maximize)
+        : this(parameters, SGDSettings.Check(lr, momentum, dampening, weight_decay), nesterov, maximize)
     {
     }
+
+    // With an error, TorchSharp gets stand-ins (see OptimizerSettings.ThrowIfInvalid), and no Nesterov momentum, which
+    // it would refuse with a momentum of 0 before the error could be thrown.
+    private SGD(IEnumerable<Parameter> parameters, SGDSettings s, bool nesterov, bool maximize)
+        : base(s.Error is null ? parameters : [], s.Lr, s.Momentum, s.Dampening, s.WeightDecay, nesterov && s.Error is null, maximize) =>
+        OptimizerSettings.ThrowIfInvalid(this, s.Error);
 
     /// <inheritdoc />
     public override Tensor step(Func<Tensor>? closure = null) => _step<ParamGroup>(group =>
@@ -47,4 +57,16 @@ public sealed class SGD : TorchSharp.Modules.SGD
             param.add_(grad, alpha: alpha);
         }
     }, closure);
+}
+
+// SGD's settings as checked: the values given, or stand-ins with the error to throw.
+internal sealed record SGDSettings(double Lr, double Momentum, double Dampening, double WeightDecay, ArgumentOutOfRangeException? Error)
+{
+    public static SGDSettings Check(double lr, double momentum, double dampening, double weightDecay)
+    {
+        ArgumentOutOfRangeException? error = OptimizerSettings.LearningRate(nameof(SGD), lr)
+            ?? OptimizerSettings.NonNegative(nameof(SGD), "momentum", momentum) ?? OptimizerSettings.NonNegative(nameof(SGD), "dampening", dampening)
+            ?? OptimizerSettings.NonNegative(nameof(SGD), "weight_decay", weightDecay);
+        return error is null ? new(lr, momentum, dampening, weightDecay, null) : new(0.01, 0, 0, 0, error);
+    }
 }

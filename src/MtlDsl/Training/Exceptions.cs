@@ -10,16 +10,23 @@ public sealed class TaskTensorException : ArgumentException
         Tensor = tensor;
     }
 
+    // An error about one row of the data an evaluation read.
+    internal TaskTensorException(string task, string tensor, string message, long? row) : this(task, tensor, message) => Row = row;
+
     private TaskTensorException(TaskTensorException inner, long step)
         : base($"Training step {step}: {inner.Message}", inner)
     {
         Task = inner.Task;
         Tensor = inner.Tensor;
         Step = step;
+        Row = inner.Row;
     }
 
     /// <summary>The training step (counted from 1) whose batch held the tensor, when a trainer raised it; else null.</summary>
     public long? Step { get; }
+
+    /// <summary>The row of the data (its first dimension) whose value is at fault, when an evaluation found it there; else null.</summary>
+    public long? Row { get; }
 
     /// <summary>The same error, naming the training step.</summary>
     internal TaskTensorException AtStep(long step) => Step is null ? new TaskTensorException(this, step) : this;

@@ -6,7 +6,7 @@ namespace MtlDsl.Training;
 /// </summary>
 public abstract class LearningRateSchedule
 {
-    /// <summary>The factor for <paramref name="epoch"/> (from 0).</summary>
+    /// <summary>The factor for <paramref name="epoch"/> (from 0): a finite number ≥ 0.</summary>
     public abstract double Factor(int epoch);
 
     /// <summary>The initial rate throughout.</summary>
@@ -48,7 +48,7 @@ public abstract class LearningRateSchedule
             epoch => epoch < epochs ? (epoch + 1.0) / (epochs + 1) : after.Factor(epoch - epochs));
     }
 
-    /// <summary>Any schedule: <paramref name="factor"/> maps the epoch to a positive factor.</summary>
+    /// <summary>Any schedule: <paramref name="factor"/> maps the epoch to a finite factor ≥ 0 (a fit checks every epoch's before its first step).</summary>
     public static LearningRateSchedule Custom(Func<int, double> factor, string name = "custom")
     {
         ArgumentNullException.ThrowIfNull(factor);
@@ -65,8 +65,9 @@ public abstract class LearningRateSchedule
         public override double Factor(int epoch)
         {
             double value = factor(epoch);
-            return double.IsFinite(value) && value > 0 ? value
-                : throw new InvalidOperationException($"The learning-rate schedule {name} gave the factor {value} for epoch {epoch}; it must be positive and finite.");
+            // 0 is a rate too: cosine annealing to minFactor 0 ends there, and a step or exponential decay underflows to it.
+            return double.IsFinite(value) && value >= 0 ? value
+                : throw new InvalidOperationException($"The learning-rate schedule {name} gave the factor {value} for epoch {epoch}; it must be a finite number ≥ 0.");
         }
 
         public override string ToString() => name;

@@ -12,11 +12,14 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// Every task's loss and metrics on <paramref name="data"/>, in evaluation mode (dropout off, batch norm on its
     /// running statistics) and without gradients; the training mode is restored after. A task's loss is its mean
     /// over all labels present, exactly, however the data is batched; missing labels are left out of losses and
-    /// metrics alike.
+    /// metrics alike. A feature, prediction or target that is NaN or infinite (other than a NaN that marks a missing
+    /// label) is an error naming the row of the data, never a value silently left out of an average.
     /// </summary>
     /// <param name="data">The data: one dataset for all tasks, or one per task (each task on its own).</param>
     /// <param name="batchSize">Samples per forward pass.</param>
     /// <param name="metrics">The metrics of each task; by default <see cref="TaskMetrics.Default"/>.</param>
+    /// <exception cref="InputTensorException">An input does not fit its declaration, or a feature is NaN or infinite; names the input and the row.</exception>
+    /// <exception cref="TaskTensorException">A target does not fit its task or is infinite, or a prediction is NaN or infinite; names the task and the row.</exception>
     public EvaluationResult Evaluate(MultiTaskData<TTargets> data, int batchSize = 512, Func<TaskDefinition, IReadOnlyList<TaskMetric>>? metrics = null)
     {
         ArgumentNullException.ThrowIfNull(data);
@@ -50,6 +53,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     using var scope = torch.NewDisposeScope();
                     var (input, targets) = data.BatchInputs(indices);
                     TOutputs outputs = InBatch(null, indices, () => _model.Forward(input));
+                    CheckFinite(input, [.. Enumerable.Range(0, tasks.Count).Select(task => (task, outputs[task], targets[task]))], indices, ownData: null);
                     for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task]);
                 }
             }
@@ -60,7 +64,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     {
                         using var scope = torch.NewDisposeScope();
                         var (input, target) = data.TaskBatchInputs(task, indices);
-                        Add(task, InBatch(null, indices, () => _model.ForwardTask(task, input)), target);
+                        Tensor output = InBatch(null, indices, () => _model.ForwardTask(task, input));
+                        CheckFinite(input, [(task, output, target)], indices, ownData: task);
+                        Add(task, output, target);
                     }
             }
         }
@@ -78,6 +84,64 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             values[task] = taskMetrics[task].ToDictionary(m => m.Name, m => present[task] > 0 ? m.Compute() : double.NaN);
         }
         return new EvaluationResult(names, losses, values);
+    }
+
+    // Values that would otherwise vanish from an evaluation: a NaN feature or prediction was left out of MAE, RMSE and
+    // the loss exactly as a missing label is (the loss printed as the missing-label dash), and the averages silently
+    // shrank. One reduction and one copy to the host per batch; only when it fails, the slow path finds the first bad
+    // value, in the inputs first (the cause of a bad prediction), then the predictions, then the targets. A NaN target
+    // is a missing label; an infinite one is not. With indices (the batch's rows in the data; ownData: the task whose
+    // own dataset it is) the error names the row, else the sample of the batch.
+    private void CheckFinite(Tensor[] inputs, IReadOnlyList<(int Task, Tensor Output, Tensor Target)> heads, Tensor? indices, int? ownData)
+    {
+        using var scope = torch.NewDisposeScope();
+        var checks = new List<Tensor>();
+        foreach (Tensor input in inputs)
+            if (input.is_floating_point()) checks.Add(input.isfinite().all());
+        foreach (var (_, output, target) in heads)
+        {
+            checks.Add(output.isfinite().all());
+            if (target.is_floating_point()) checks.Add(target.isinf().any().logical_not());
+        }
+        if (checks.Count == 0 || torch.stack(checks).all().item<bool>()) return;
+
+        string of = ownData is int own ? $" of task '{_model.Tasks[own].Name}'" : "";
+        string Where(long sample) => indices is null ? $"sample {sample} of the batch" : $"row {indices[sample].item<long>()} of the data{of}";
+        long? Row(long sample) => indices is null ? null : indices[sample].item<long>();
+        for (int i = 0; i < inputs.Length; i++)
+        {
+            if (!inputs[i].is_floating_point() || FirstNonFinite(inputs[i], inputs[i].isfinite().logical_not()) is not var (sample, value)) continue;
+            InputDefinition declared = _model.DeclaredInputs[i];
+            string what = _model.DeclaredInputs.Count == 1 && declared.Name == "input" ? "the input" : $"input '{declared.Name}'";
+            var error = new InputTensorException(declared.Name, where =>
+                $"{_model.GetName()}: {what} holds {value} ({where}{of}), which the model cannot compute with (a NaN marks a missing label in a target, " +
+                "never in a feature). Remove that row, or fill its missing features (with the feature's mean, say, and a flag feature that says so).", sample);
+            throw indices is null ? error : error.InBatch(null, indices);
+        }
+        string prefix = indices is null ? "" : "Evaluation: ";
+        foreach (var (task, output, _) in heads)
+            if (FirstNonFinite(output, output.isfinite().logical_not()) is var (sample, value))
+                throw new TaskTensorException(_model.Tasks[task].Name, "output",
+                    $"{prefix}Task '{_model.Tasks[task].Name}': the prediction for {Where(sample)} is {value}, from finite inputs; it would have been left out " +
+                    "of the loss and the metrics as a missing label is. Look for NaN or infinite values in the model's weights and buffers " +
+                    "(model.state_dict()), or features too large for the model's type in that row.", Row(sample));
+        foreach (var (task, _, target) in heads)
+            if (target.is_floating_point() && FirstNonFinite(target, target.isinf()) is var (sample, value))
+                throw new TaskTensorException(_model.Tasks[task].Name, "target",
+                    $"{prefix}Task '{_model.Tasks[task].Name}': the target of {Where(sample)} is {value}; a missing label is NaN " +
+                    $"(or {TaskLosses.MissingClass} for class indices), an infinite one is an error in the data.", Row(sample));
+    }
+
+    // The first sample (along the first dimension) where bad holds, and its first bad value.
+    private static (long Sample, double Value)? FirstNonFinite(Tensor values, Tensor bad)
+    {
+        using var scope = torch.NewDisposeScope();
+        Tensor perSample = bad.reshape(bad.shape[0], -1);
+        Tensor samples = perSample.any(1).nonzero();
+        if (samples.shape[0] == 0) return null;
+        long sample = samples[0, 0].item<long>();
+        long position = perSample[sample].nonzero()[0, 0].item<long>();
+        return (sample, values.reshape(values.shape[0], -1)[sample, position].to(ScalarType.Float64).item<double>());
     }
 
     private void CheckData(MultiTaskData<TTargets> data, string parameter)

@@ -41,6 +41,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             (firstEpoch, baseRates, bestValue, withoutImprovement) = (saved.NextEpoch, saved.BaseLearningRates, saved.BestValue, saved.EpochsWithoutImprovement);
             history = new TrainingHistory(names, saved.History) { BestEpoch = saved.BestEpoch, StoppedEarly = saved.StoppedEarly };
         }
+        CheckLearningRates(baseRates, options, firstEpoch);
         bool higherIsBetter = options.EarlyStopping is { Metric: not "loss" } watch
             && options.Metrics(_model.Tasks.First(t => t.Name == watch.Task)).First(m => m.Name == watch.Metric).HigherIsBetter;
         // The kernels this model runs, checked on this CPU against float64 (each configuration once per process).
@@ -189,6 +190,29 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         catch (InputTensorException e)
         {
             throw e.InBatch(step, indices);
+        }
+    }
+
+    // Every epoch's learning rates, before the first step: a NaN, infinite or negative rate (a group's rate changed
+    // after the trainer was made, a schedule of one's own) would turn the parameters NaN behind finite losses, and a
+    // schedule that fails at epoch 40 should not cost 39 epochs first.
+    private void CheckLearningRates(double[] baseRates, FitOptions options, int firstEpoch)
+    {
+        for (int group = 0; group < baseRates.Length; group++)
+            if (!(double.IsFinite(baseRates[group]) && baseRates[group] >= 0))
+                throw new ArgumentOutOfRangeException(nameof(options), baseRates[group],
+                    $"The optimizer's parameter group {group} has the learning rate {baseRates[group]} when the fit starts; it must be a finite number ≥ 0.");
+        for (int epoch = firstEpoch; epoch < options.Epochs; epoch++)
+        {
+            double factor = options.Schedule.Factor(epoch);
+            if (!(double.IsFinite(factor) && factor >= 0))
+                throw new ArgumentOutOfRangeException(nameof(options), factor,
+                    $"FitOptions.Schedule ({options.Schedule}) gives the factor {factor} for epoch {epoch}; a learning-rate factor must be a finite number ≥ 0.");
+            for (int group = 0; group < baseRates.Length; group++)
+                if (!double.IsFinite(baseRates[group] * factor))
+                    throw new ArgumentOutOfRangeException(nameof(options), factor,
+                        $"FitOptions.Schedule ({options.Schedule}) gives the factor {factor} for epoch {epoch}, which makes the learning rate of parameter group {group} " +
+                        $"{baseRates[group]} × {factor} = {baseRates[group] * factor}; it must be finite.");
         }
     }
 

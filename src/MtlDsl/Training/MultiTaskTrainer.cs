@@ -25,6 +25,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     private readonly Parameter[] _guarded; // every parameter the optimizer updates: the model's and the strategy's
     private readonly GradientBuffer _gradients; // their gradients, zeroed and checked as one tensor
     private readonly bool _optimizerHasOthers; // the optimizer updates parameters beyond the guarded ones
+    private readonly BufferSnapshot _buffers; // the model's buffers as they were before the current step
+    private readonly bool _strategyHasState; // the strategy keeps a state of its own that its backward changes
     private readonly List<double[]> _epochLosses = [];
     private double[] _epochSums;
     private long[] _epochCounts;
@@ -34,6 +36,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// learnable parameters (UW, GradNorm, IMTL) needs them in the optimizer: use the overload that builds it.
     /// </summary>
     /// <exception cref="ArgumentException">The strategy's parameters are not in the optimizer.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter group's learning rate is NaN, infinite or negative, or another of its settings NaN or infinite.</exception>
     /// <exception cref="NotSupportedException">The strategy cannot run in <paramref name="mode"/>.</exception>
     public MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, optim.Optimizer optimizer, WeightingStrategy? weighting = null, GradientMode mode = GradientMode.Parameters)
         : this(model, weighting, mode, _ => optimizer ?? throw new ArgumentNullException(nameof(optimizer)))
@@ -49,6 +52,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// Creates a trainer whose optimizer <paramref name="optimizer"/> builds over the model's parameters and the
     /// strategy's own learnable ones.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">A parameter group's learning rate is NaN, infinite or negative, or another of its settings NaN or infinite.</exception>
     /// <exception cref="NotSupportedException">The strategy cannot run in <paramref name="mode"/>.</exception>
     public MultiTaskTrainer(MultiTaskModule<TOutputs, TTargets> model, Func<IEnumerable<Parameter>, optim.Optimizer> optimizer,
         WeightingStrategy? weighting = null, GradientMode mode = GradientMode.Parameters)
@@ -72,9 +76,15 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         Weighting.Initialize(model.Tasks.Count, first.dtype, first.device);
         _guarded = [.. model.parameters(), .. Weighting.Parameters];
         _optimizer = optimizer(_guarded);
+        Optimizers.OptimizerSettings.CheckGroups(_optimizer, nameof(optimizer));
         _gradients = new GradientBuffer(_guarded);
         var guarded = new HashSet<Parameter>(_guarded, ReferenceEqualityComparer.Instance);
         _optimizerHasOthers = _optimizer.parameters().Any(p => !guarded.Contains(p));
+        _buffers = new BufferSnapshot(model);
+        // The base class's state is the learnable scales, which only the optimizer step changes; a strategy that
+        // overrides GetState keeps more (Nash-MTL's last solution, GradVac's target cosines, PCGrad's shuffle count),
+        // written by its backward before the step is known to be good.
+        _strategyHasState = Weighting.GetType().GetMethod(nameof(WeightingStrategy.GetState), Type.EmptyTypes)?.DeclaringType != typeof(WeightingStrategy);
         _epochSums = new double[model.Tasks.Count];
         _epochCounts = new long[model.Tasks.Count];
     }
@@ -121,21 +131,29 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// <summary>The optimizer.</summary>
     public optim.Optimizer Optimizer => _optimizer;
 
-    /// <summary>The number of training steps taken.</summary>
+    /// <summary>
+    /// The number of training steps taken, skipped ones (<see cref="SkippedSteps"/>) included; a step that throws is not
+    /// counted.
+    /// </summary>
     public long StepCount { get; private set; }
 
     /// <summary>The current epoch, counted from 0 (advanced by <see cref="EndEpoch"/>).</summary>
     public int Epoch => _epochLosses.Count;
 
-    /// <summary>Each finished epoch's average training loss per task.</summary>
+    /// <summary>Each finished epoch's average training loss per task, over the steps that took their optimizer step.</summary>
     public IReadOnlyList<double[]> EpochLosses => _epochLosses;
 
-    /// <summary>The task weights the strategy reported in the last step.</summary>
+    /// <summary>The task weights the strategy reported in the last step that took its optimizer step.</summary>
     public IReadOnlyList<double> LastWeights { get; private set; } = [];
+
+    // The weights of the step just run, taken or skipped: the joint loss Step returns is weighted with them.
+    private IReadOnlyList<double> _stepWeights = [];
 
     /// <summary>
     /// One training step on a batch: the model in training mode, the strategy's backward, one optimizer step.
     /// Returns the joint loss (Σ weight·loss with the strategy's weights) and each task's own loss (NaN, and left out of the joint loss, for a task without any label in the batch).
+    /// A step that throws, or that a fit skips, leaves the model (its buffers too: BatchNorm's running statistics),
+    /// the optimizer, the strategy and the trainer's statistics as they were.
     /// </summary>
     /// <exception cref="TaskTensorException">A target does not fit its head's output.</exception>
     /// <exception cref="NonFiniteLossException">A loss is NaN or infinite; the optimizer step is skipped.</exception>
@@ -147,7 +165,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     public TLossValues Step(IModelInputs inputs, TTargets targets) => Values(StepLosses(_model.TensorsOf(inputs), targets));
 
     // Step, returning each task's loss.
-    internal double[] StepLosses(Tensor[] input, TTargets targets)
+    internal double[] StepLosses(Tensor[] input, TTargets targets) => AllOrNothing(() =>
     {
         using var scope = torch.NewDisposeScope();
         if (!_model.training) _model.train();
@@ -181,7 +199,43 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         bool[] present = [];
         Tensor[] losses = AtNextStep(() => _model.ComputeTaskLosses(outputs, targets, out present));
         return Finish(losses, present, representation, () => _model.ComputeTaskLosses(_model.Forward(input), targets, out _));
+    });
+
+    // Runs one step so that it either takes its optimizer step or leaves no trace. A training-mode forward pass writes
+    // the model's buffers (BatchNorm's running statistics) and the strategy's backward its own state before anything
+    // can tell that the batch is bad: a NaN feature made the running statistics NaN for good, and every later
+    // prediction in evaluation mode with them, although the step was refused. So the buffers and the strategy's state
+    // are saved first and put back when the step is skipped (a fit's SkipStep) or throws (a target that does not fit, a
+    // non-finite loss or gradient), and a step that throws is not counted. Once the optimizer step has run, the step
+    // happened: an error after it (FAMO's update, say) rolls nothing back.
+    private T AllOrNothing<T>(Func<T> step)
+    {
+        (long steps, long skipped, int skippedInFit) = (StepCount, SkippedSteps, _skippedInFit);
+        IReadOnlyDictionary<string, double[]>? strategy = _strategyHasState ? Weighting.GetState() : null;
+        _buffers.Save();
+        _optimizerStepped = false;
+        try
+        {
+            T result = step();
+            if (!_optimizerStepped) Rollback(strategy);
+            return result;
+        }
+        catch when (!_optimizerStepped)
+        {
+            Rollback(strategy);
+            (StepCount, SkippedSteps, _skippedInFit) = (steps, skipped, skippedInFit);
+            throw;
+        }
     }
+
+    private void Rollback(IReadOnlyDictionary<string, double[]>? strategy)
+    {
+        _buffers.Restore();
+        if (strategy is not null) Weighting.LoadState(strategy);
+    }
+
+    // Whether the current step has run its optimizer step.
+    private bool _optimizerStepped;
 
     // A target that does not fit, found while computing the losses, is reported with the step it belongs to.
     private T AtNextStep<T>(Func<T> computeLosses)
@@ -198,7 +252,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
     // The joint loss with the last step's weights, and each task's loss (NaN, and nothing in the joint loss, for a
     // task without any label in the batch).
-    private TLossValues Values(double[] losses) => Values(losses, LastWeights);
+    private TLossValues Values(double[] losses) => Values(losses, _stepWeights);
 
     private static TLossValues Values(double[] losses, IReadOnlyList<double> weights) =>
         TLossValues.Create(losses.Select((v, k) => double.IsNaN(v) ? 0 : v * weights[k]).Sum(), losses);
@@ -210,16 +264,17 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         StepCount++;
         double[] values = ReadValues(losses, present, StepCount);
         double[] weights = Weighting.Backward(losses, new WeightingContext(_shared, representation, Epoch, _epochLosses, present));
-        CheckWeights(weights);
-        long skipped = SkippedSteps;
-        ClipAndStep(task: null);
-        if (Weighting.NeedsLossesAfterStep && SkippedSteps == skipped)
+        _stepWeights = weights;
+        if (!ClipAndStep(task: null, NonFiniteWeight(weights))) return values;
+        if (Weighting.NeedsLossesAfterStep)
         {
             using var noGrad = torch.no_grad();
             Tensor[] after = lossesAfterStep();
             Weighting.AfterStep(after.Select((l, k) => present[k] ? l.to(ScalarType.Float64).item<double>() : double.NaN).ToArray());
         }
 
+        // A skipped step returned above: its losses are the batch's, but they did not train the model, so the epoch's
+        // means (which DWA and GradNorm read) leave them out.
         for (int k = 0; k < values.Length; k++) AddToEpoch(k, values[k]);
         LastWeights = weights;
         return values;
@@ -233,23 +288,26 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _epochCounts[task]++;
     }
 
-    // The optimizer step, after the gradient guard: a non-finite gradient never reaches the parameters.
-    private void ClipAndStep(int? task)
+    // The optimizer step, after the gradient guard: a non-finite gradient (or task weight, given as weightError) never
+    // reaches the parameters. Returns whether the step was taken; false when a fit skips it.
+    private bool ClipAndStep(int? task, NonFiniteGradientException? weightError = null)
     {
-        if (!GradientsAreFinite())
+        if (weightError is not null || !GradientsAreFinite())
         {
-            NonFiniteGradientException error = NonFiniteGradient(task);
+            NonFiniteGradientException error = weightError ?? NonFiniteGradient(task);
             ZeroGradients();
             if (_nonFiniteGradients != NonFiniteGradientAction.SkipStep) throw error;
             SkippedSteps++;
             if (++_skippedInFit > _maxSkippedSteps)
                 throw new NonFiniteGradientException(error.Parameter, error.Task, StepCount,
                     $"{_skippedInFit} steps of this fit had non-finite gradients, more than FitOptions.MaxSkippedSteps = {_maxSkippedSteps}; the last: {error.Message}");
-            return;
+            return false;
         }
         if (_maxGradientNorm is double max)
             nn.utils.clip_grad_norm_(_guarded, max);
+        _optimizerStepped = true;
         _optimizer.step();
+        return true;
     }
 
     // Whether the last step's gradients are all in the gradient buffer (for tests).
@@ -313,13 +371,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             $"the gradient of {source} is not finite in {where}{more}, while every task's loss was finite");
     }
 
-    // A strategy's task weight that is NaN or infinite would make every gradient so.
-    private void CheckWeights(double[] weights)
+    // A strategy's task weight that is NaN or infinite would make every gradient so: the step is refused or skipped
+    // as a non-finite gradient is.
+    private NonFiniteGradientException? NonFiniteWeight(double[] weights)
     {
         int bad = Array.FindIndex(weights, w => !double.IsFinite(w));
-        if (bad >= 0)
-            throw new NonFiniteGradientException("task weights", _model.Tasks[bad].Name, StepCount,
-                $"{Weighting.Name} gave task '{_model.Tasks[bad].Name}' the weight {weights[bad]}");
+        return bad < 0 ? null : new NonFiniteGradientException("task weights", _model.Tasks[bad].Name, StepCount,
+            $"{Weighting.Name} gave task '{_model.Tasks[bad].Name}' the weight {weights[bad]}");
     }
 
     /// <summary>
@@ -341,20 +399,25 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         IReadOnlyList<double> fixedWeights = Weighting.FixedWeights ?? throw OneTaskUnsupported();
         if ((uint)task >= (uint)_model.Tasks.Count)
             throw new ArgumentOutOfRangeException(nameof(task), task, $"The model has {_model.Tasks.Count} tasks (0 to {_model.Tasks.Count - 1}).");
-        using var scope = torch.NewDisposeScope();
-        if (!_model.training) _model.train();
-        ZeroGradients();
-        bool present = false;
-        Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target, out present));
-        StepCount++;
-        double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
-        if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
-        TensorMath.Scaled(loss, fixedWeights[task]).backward();
-        ClipAndStep(task);
-        if (!present) value = double.NaN;
-        AddToEpoch(task, value);
-        LastWeights = fixedWeights.ToArray();
-        return (value * fixedWeights[task], value);
+        return AllOrNothing(() =>
+        {
+            using var scope = torch.NewDisposeScope();
+            if (!_model.training) _model.train();
+            ZeroGradients();
+            bool present = false;
+            Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target, out present));
+            StepCount++;
+            double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
+            if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
+            TensorMath.Scaled(loss, fixedWeights[task]).backward();
+            if (!present) value = double.NaN;
+            if (ClipAndStep(task))
+            {
+                AddToEpoch(task, value);
+                LastWeights = fixedWeights.ToArray();
+            }
+            return (value * fixedWeights[task], value);
+        });
     }
 
     private NotSupportedException OneTaskUnsupported() => new(
@@ -390,16 +453,19 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             throw new ArgumentException($"One input batch per task is needed: {_model.Tasks.Count} tasks, {inputs.Count} batches.", nameof(inputs));
         if (Mode == GradientMode.Representation && Weighting.UsesGradients)
             throw new NotSupportedException("With one dataset per task every task has its own representation; create the trainer with GradientMode.Parameters.");
-        using var scope = torch.NewDisposeScope();
-        if (!_model.training) _model.train();
-        ZeroGradients();
-        var present = new bool[inputs.Count];
-        Tensor Output(int task) => indices is null
-            ? _model.ForwardTask(task, inputs[task])
-            : InBatch(StepCount + 1, indices[task], () => _model.ForwardTask(task, inputs[task]));
-        Tensor[] losses = AtNextStep(() => inputs.Select((_, task) =>
-            TaskLosses.Compute(_model.Tasks[task], Output(task), targets[task], out present[task])).ToArray());
-        return Finish(losses, present, null, () => Enumerable.Range(0, inputs.Count).Select(task => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task], out _)).ToArray());
+        return AllOrNothing(() =>
+        {
+            using var scope = torch.NewDisposeScope();
+            if (!_model.training) _model.train();
+            ZeroGradients();
+            var present = new bool[inputs.Count];
+            Tensor Output(int task) => indices is null
+                ? _model.ForwardTask(task, inputs[task])
+                : InBatch(StepCount + 1, indices[task], () => _model.ForwardTask(task, inputs[task]));
+            Tensor[] losses = AtNextStep(() => inputs.Select((_, task) =>
+                TaskLosses.Compute(_model.Tasks[task], Output(task), targets[task], out present[task])).ToArray());
+            return Finish(losses, present, null, () => Enumerable.Range(0, inputs.Count).Select(task => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task], out _)).ToArray());
+        });
     }
 
     /// <summary>
@@ -414,7 +480,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _epochCounts = new long[_epochCounts.Length];
     }
 
-    /// <summary>The losses on a batch in evaluation mode, without gradients, with the declared weights; the training mode is restored after.</summary>
+    /// <summary>
+    /// The losses on a batch in evaluation mode, without gradients, with the declared weights; the training mode is
+    /// restored after. A NaN or infinite feature, prediction or (not a missing label's NaN) target is an error naming the
+    /// sample of the batch.
+    /// </summary>
+    /// <exception cref="InputTensorException">An input does not fit its declaration, or a feature is NaN or infinite.</exception>
+    /// <exception cref="TaskTensorException">A target does not fit its task or is infinite, or a prediction is NaN or infinite.</exception>
     public TLossValues Evaluate(Tensor input, TTargets targets) => Evaluate(_model.One(input), targets);
 
     /// <summary>The losses on a batch of a model of several inputs; see <see cref="Evaluate(Tensor, TTargets)"/>.</summary>
@@ -428,7 +500,9 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         _model.eval();
         try
         {
-            Tensor[] losses = _model.ComputeTaskLosses(_model.Forward(input), targets, out bool[] present);
+            TOutputs outputs = _model.Forward(input);
+            CheckFinite(input, [.. Enumerable.Range(0, _model.Tasks.Count).Select(task => (task, outputs[task], targets[task]))], indices: null, ownData: null);
+            Tensor[] losses = _model.ComputeTaskLosses(outputs, targets, out bool[] present);
             double[] values = ReadValues(losses, present, StepCount);
             return Values(values, _model.Tasks.Select(t => t.Weight).ToArray());
         }
