@@ -271,7 +271,7 @@ public class CheckpointRefusalTests : TemporaryFolderTest
     public static TheoryData<string, string> OptimizerEdits => new()
     {
         { "truncated", "truncated" },
-        { "type", "state of a SGD optimizer; expected Adam" },
+        { "type", "state of the optimizer SGD; expected Adam" },
         { "groups", "2 parameter groups; expected this optimizer's 1" },
         { "states", "the states of 3 parameters" },
         { "transposed", "has the shape [12, 64]; expected the parameter's [64, 12]" },

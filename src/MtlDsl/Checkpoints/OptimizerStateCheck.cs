@@ -38,14 +38,14 @@ internal static class OptimizerStateCheck
         var reader = new Reader(bytes, invalid);
         string name = optimizer.GetType().Name;
         string written = reader.String("the optimizer's type name");
-        if (written != name) throw invalid($"it is the state of a {written} optimizer; expected {name}");
+        if (written != name) throw invalid($"is the state of the optimizer {written}; expected {name}");
         ParamGroup[] groups = optimizer.ParamGroups.Cast<ParamGroup>().ToArray();
         Parameter[][] parameters = groups.Select(g => g.Parameters.ToArray()).ToArray();
         int parameterCount = parameters.Sum(p => p.Length);
         long groupCount = reader.Count("the number of parameter groups");
-        if (groupCount != groups.Length) throw invalid($"it has {groupCount} parameter groups; expected this optimizer's {groups.Length}");
+        if (groupCount != groups.Length) throw invalid($"has {groupCount} parameter groups; expected this optimizer's {groups.Length}");
         long stateCount = reader.Count("the number of parameter states");
-        if (stateCount != parameterCount) throw invalid($"it has the states of {stateCount} parameters; expected this optimizer's {parameterCount}");
+        if (stateCount != parameterCount) throw invalid($"has the states of {stateCount} parameters; expected this optimizer's {parameterCount}");
 
         var amsgrad = new bool[groups.Length];
         for (int g = 0; g < groups.Length; g++)
@@ -110,7 +110,7 @@ internal static class OptimizerStateCheck
 
         private ReadOnlySpan<byte> Take(long count, string what)
         {
-            if (count < 0 || count > Remaining) throw invalid($"it ends inside {what} (truncated)");
+            if (count < 0 || count > Remaining) throw invalid($"ends inside {what} (truncated)");
             ReadOnlySpan<byte> taken = _bytes.Slice(_position, (int)count);
             _position += (int)count;
             return taken;

@@ -121,7 +121,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (meta.Model != model || !meta.Tasks.SequenceEqual(tasks))
             throw new InvalidDataException($"The checkpoint '{path}' was written for {meta.Model} (tasks {string.Join(", ", meta.Tasks)}), not for {model} (tasks {string.Join(", ", tasks)}).");
         if (meta.Optimizer != _optimizer.GetType().Name)
-            throw new InvalidDataException($"The checkpoint '{path}' holds the state of a {meta.Optimizer} optimizer; this trainer uses {_optimizer.GetType().Name}.");
+            throw new InvalidDataException($"The checkpoint '{path}' holds the state of the optimizer {meta.Optimizer}; this trainer uses {_optimizer.GetType().Name}.");
         if (meta.Trainer.Weighting != Weighting.Name)
             throw new InvalidDataException($"The checkpoint '{path}' was written with the {meta.Trainer.Weighting} weighting strategy; this trainer uses {Weighting.Name}.");
         try
