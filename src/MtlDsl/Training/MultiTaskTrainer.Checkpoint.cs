@@ -48,15 +48,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     {
         if (_optimizer is not OptimizerHelper helper)
             throw new NotSupportedException($"The optimizer {_optimizer.GetType().Name} cannot save its state; use one of TorchSharp's optimizers (Adam, AdamW, SGD, …).");
-        var optimizer = new MemoryStream();
-        using (var writer = new BinaryWriter(optimizer, System.Text.Encoding.UTF8, leaveOpen: true)) helper.save_state_dict(writer);
         var meta = new CheckpointMeta(_model.GetType().FullName ?? _model.GetName(), _model.Tasks.Select(t => t.Name).ToArray(),
             _optimizer.GetType().Name, GetState(), fit);
         var sections = new List<(string, byte[])>
         {
             ("meta", JsonSerializer.SerializeToUtf8Bytes(meta, s_json)),
             ("model", SafeTensors.Serialize(_model.state_dict())),
-            ("optimizer", optimizer.ToArray()),
+            ("optimizer", SaveOptimizer(helper)),
         };
         if (bestWeights is not null) sections.Add(("best_model", bestWeights));
         return sections;
