@@ -31,27 +31,82 @@ public sealed partial class MultiTaskModelGenerator
                 EmitFieldsAndConstructor(w, shaped);
                 EmitStaticDescription(w, shaped, tasks);
                 EmitForward(w, shaped, trunk, tasks);
-                EmitTypedSurface(w, name, tasks);
+                EmitTypedSurface(w, shaped.Spec, tasks.Select(t => t.Spec.Name).ToList());
                 if (shaped.Spec.NamedInputs) EmitInputsRecord(w, shaped.Spec);
             });
         }
 
         /// <summary>
-        /// For a model that has errors (MTL diagnostics, or attributes the compiler rejects): its declared blocks, each
-        /// throwing, so that the error list shows the real error and not one CS9248 per partial property.
+        /// For a model that has errors (MTL diagnostics, or attributes or members the compiler rejects): its whole API as
+        /// stubs — the declared blocks, the records, Forward{Task}, ComputeLoss, CreateTrainer, the summary — whose
+        /// constructor and members throw, so that the error list shows the real errors and not CS9248 for each partial
+        /// property or CS0117/CS1061 in the code that uses the model. A stub is left out where the user's declaration
+        /// already takes its name (the clash is one of the errors reported), so nothing in this file is an error.
         /// </summary>
-        public static string EmitStubs(ModelSpec model) => InClass(model, "", w =>
+        public static string EmitStubs(ModelSpec model)
         {
-            string message = $"{model.ClassName.TrimStart('@')} was not generated: it has errors (MTL diagnostics or compiler errors on its attributes). Fix them and rebuild.";
-            bool first = true;
-            foreach (BlockSpec block in model.Blocks.Where(b => b.MemberProblem is null))
+            string bare = model.ClassName.TrimStart('@');
+            string message = $"{bare} was not generated: it has errors (MTL diagnostics or compiler errors on its declaration). Fix them and rebuild.";
+            string Throw() => $"throw new global::System.InvalidOperationException({Literal(message)})";
+            // Every name the declaration takes, counting each time it is taken: a stub may use a name taken by none.
+            var taken = model.OtherMembers.Select(m => m.Name).Concat(model.Blocks.Select(b => b.Name))
+                .GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
+            bool Free(string name) => !taken.ContainsKey(name) && name != bare;
+            var inherited = new HashSet<string>(model.InheritedMembers, StringComparer.Ordinal);
+            var records = new[] { "Outputs", "Targets", "Losses", "LossValues" };
+            // The tasks the records can hold: distinct names that no record member or record takes.
+            var tasks = model.Blocks.Where(b => b.Kind == BlockKind.Task).Select(b => b.Name)
+                .Where(n => n.Length > 0 && taken[n] == 1 && !RecordMembers.ContainsKey(n) && !records.Contains(n) && n != "Inputs").ToList();
+            bool namedInputs = model.NamedInputs && model.Inputs.All(i => i.Name is { } n && Microsoft.CodeAnalysis.CSharp.SyntaxFacts.IsValidIdentifier(n)
+                && !RecordMembers.ContainsKey(n) && n is not ("Inputs" or "Names")) && model.Inputs.Select(i => i.Name).Distinct().Count() == model.Inputs.Count;
+            string[] overrides = ["Tasks", "InputShape", "DeclaredInputs", "Architecture", "SharedModules", "RunShared", "RunHead", "forward"];
+            bool api = tasks.Count > 0 && records.All(Free) && overrides.All(Free) && !overrides.Any(o => o != "forward" && tasks.Contains(o))
+                && Free("ComputeLoss") && Free("CreateTrainer") && (!model.NamedInputs || namedInputs && Free("Inputs"));
+            return InClass(model, api ? $" : global::MtlDsl.MultiTaskModule<{model.ClassName}.Outputs, {model.ClassName}.Targets>" : "", w =>
             {
-                if (!first) w.Line();
-                first = false;
-                w.Line(GeneratedCode);
-                w.Line($"{block.Accessibility} partial {Sequential} {Id(block.Name)} => throw new global::System.InvalidOperationException({Literal(message)});");
-            }
-        });
+                foreach (BlockSpec block in model.Blocks.Where(b => b.MemberProblem is null && taken[b.Name] == 1))
+                {
+                    w.Line(GeneratedCode);
+                    w.Line($"{block.Accessibility} partial {Sequential} {Id(block.Name)} => {Throw()};");
+                    w.Line();
+                }
+                if (!api) return;
+                string stub = $"/// <summary>Not generated: {Literal(bare).Trim('"')} has errors.</summary>";
+                void Member(string code)
+                {
+                    w.Line(stub);
+                    w.Line(code);
+                }
+                if (Free(".ctor()") && Free(".ctor"))
+                {
+                    w.Line(stub);
+                    w.Line($"public {model.ClassName}() : base({Literal(bare)}) => {Throw()};");
+                    w.Line();
+                }
+                w.Line($"public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => {Throw()};");
+                w.Line($"public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => {Throw()};");
+                w.Line($"public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => {Throw()};");
+                w.Line($"public override global::MtlDsl.ModelArchitecture Architecture => {Throw()};");
+                w.Line($"public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules => {Throw()};");
+                w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Throw()};");
+                w.Line($"protected override {Tensor} RunHead(int task, {Tensor} representation) => {Throw()};");
+                if (Free("TaskCount")) Member($"public const int TaskCount = {tasks.Count.ToString(CultureInfo.InvariantCulture)};");
+                if (Free("ParameterCount")) Member($"public const long ParameterCount = 0;");
+                if (Free("Summary")) Member($"public static global::MtlDsl.ModelSummary Summary => {Throw()};");
+                if (Free("TaskDefinitions")) Member($"public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions => {Throw()};");
+                if (Free("InputDefinitions")) Member($"public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions => {Throw()};");
+                for (int i = 0; i < tasks.Count; i++)
+                {
+                    if (!Free("Forward" + tasks[i]) || inherited.Contains("Forward" + tasks[i])) continue;
+                    w.Line(stub);
+                    w.Line(model.Inputs.Count > 1
+                        ? $"public {Tensor} Forward{tasks[i]}(Inputs inputs) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);"
+                        : $"public {Tensor} Forward{tasks[i]}({Tensor} input) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
+                }
+                EmitTypedSurface(w, model, tasks);
+                if (model.NamedInputs) EmitInputsRecord(w, model);
+            });
+        }
 
         // The file header, the namespace and containing types around the model's partial class, and its body.
         private static string InClass(ModelSpec model, string baseList, Action<SourceWriter> body)
@@ -70,6 +125,10 @@ public sealed partial class MultiTaskModelGenerator
             return w.ToString();
         }
 
+        /// <summary>The model class as generated code names it where a parameter or local could shadow its simple name.</summary>
+        private static string QualifiedName(ModelSpec model) =>
+            "global::" + string.Join(".", new[] { model.Namespace }.Where(n => n is not null).Concat(model.ContainingTypes.Select(t => t.Name)).Append(model.ClassName));
+
         private static string Literal(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
         private const string Architectures = "global::MtlDsl.Architectures";
@@ -77,22 +136,25 @@ public sealed partial class MultiTaskModelGenerator
         private static void EmitFieldsAndConstructor(SourceWriter w, ShapedModel shaped)
         {
             ArchitectureSpec architecture = shaped.Spec.Architecture;
+            GeneratedNames names = GeneratedNames.Of(shaped.Spec);
+            string FieldName(ShapedBlock block) => Emitter.FieldName(names, block);
             var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{StateName(block.Spec.Name)}\")]");
-                w.Line($"private readonly {FieldType(architecture, block)} {FieldName(block)};");
+                w.Line($"private readonly {FieldType(architecture, block)} {names.Field(block.Spec.Name)};");
                 w.Line();
             }
             foreach (var (field, type, state) in ArchitectureFields(architecture))
             {
                 w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{state}\")]");
-                w.Line($"private readonly {type} {field};");
+                w.Line($"private readonly {type} {names[field]};");
                 w.Line();
             }
+            string taskStateNames = QualifiedName(shaped.Spec) + "." + names["s_taskStateNames"];
             if (architecture.HasModulesByTaskName)
             {
-                w.Line($"private static readonly string[] s_taskStateNames = new string[] {{ {string.Join(", ", tasks.Select(t => $"\"{StateName(t.Spec.Name)}\""))} }};");
+                w.Line($"private static readonly string[] {names["s_taskStateNames"]} = new string[] {{ {string.Join(", ", tasks.Select(t => $"\"{StateName(t.Spec.Name)}\""))} }};");
                 w.Line();
             }
 
@@ -118,7 +180,7 @@ public sealed partial class MultiTaskModelGenerator
                         string gates = architecture.Kind == ArchitectureKind.PLE
                             ? $", gateInputs: {i(shaped.Architecture.GateInputs[level])}, sharedGate: {(level + 1 < trunk.Count ? "true" : "false")}"
                             : "";
-                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, s_taskStateNames, {i(architecture.TaskExperts)}, () => ",
+                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, {taskStateNames}, {i(architecture.TaskExperts)}, () => ",
                             block, $"{gates});");
                         break;
                 }
@@ -126,22 +188,22 @@ public sealed partial class MultiTaskModelGenerator
             switch (architecture.Kind)
             {
                 case ArchitectureKind.MMoE when architecture.OneGate:
-                    w.Line($"__gate = {Architectures}.Mixture.Gate({shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {architecture.SharedExperts.ToString(CultureInfo.InvariantCulture)});");
+                    w.Line($"this.{names["__gate"]} = {Architectures}.Mixture.Gate({shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {architecture.SharedExperts.ToString(CultureInfo.InvariantCulture)});");
                     break;
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"__gates = {Architectures}.Mixture.Gates(s_taskStateNames, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)});");
+                    w.Line($"this.{names["__gates"]} = {Architectures}.Mixture.Gates({taskStateNames}, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)});");
                     break;
                 case ArchitectureKind.CrossStitch:
-                    w.Line($"__crossStitch = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
+                    w.Line($"this.{names["__crossStitch"]} = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
                     break;
                 case ArchitectureKind.MTAN:
                     var stages = shaped.Architecture.Stages;
-                    w.Line($"__attention = {Architectures}.TaskAttention.Masks(s_taskStateNames, {IntList(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels).ToList())}, {IntList(stages.Select(st => st.OutputChannels).ToList())});");
-                    w.Line($"__attentionBlocks = {Architectures}.TaskAttention.Blocks({IntList(stages.Take(stages.Count - 1).Select(st => st.OutputChannels).ToList())}, {IntList(stages.Skip(1).Select(st => st.IntermediateChannels).ToList())});");
+                    w.Line($"this.{names["__attention"]} = {Architectures}.TaskAttention.Masks({taskStateNames}, {IntList(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels).ToList())}, {IntList(stages.Select(st => st.OutputChannels).ToList())});");
+                    w.Line($"this.{names["__attentionBlocks"]} = {Architectures}.TaskAttention.Blocks({IntList(stages.Take(stages.Count - 1).Select(st => st.OutputChannels).ToList())}, {IntList(stages.Skip(1).Select(st => st.IntermediateChannels).ToList())});");
                     break;
             }
-            w.Line("RegisterComponents();");
+            w.Line("this.RegisterComponents();");
             w.Close();
 
             foreach (ShapedBlock block in shaped.Blocks)
@@ -272,13 +334,14 @@ public sealed partial class MultiTaskModelGenerator
             w.Outdent();
             w.Line("};");
             w.Line();
-            w.Line($"private static readonly global::System.Collections.Generic.IReadOnlyList<int> s_inputShape = global::System.Array.AsReadOnly({IntList(model.InputShape)});");
+            GeneratedNames names = GeneratedNames.Of(model);
+            w.Line($"private static readonly global::System.Collections.Generic.IReadOnlyList<int> {names["s_inputShape"]} = global::System.Array.AsReadOnly({IntList(model.InputShape)});");
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;");
             w.Line();
             w.Line("/// <inheritdoc />");
-            w.Line("public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;");
+            w.Line($"public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => {QualifiedName(model)}.{names["s_inputShape"]};");
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;");
@@ -289,7 +352,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line(GeneratedCode);
-            w.Line($"public override global::MtlDsl.PyTorchTwin PyTorchTwin {{ get; }} = new global::MtlDsl.PyTorchTwin({Literal(model.ClassName.TrimStart('@'))}, " +
+            w.Line($"public override global::MtlDsl.PyTorchTwin PyTorchTwin {{ get; }} = new global::MtlDsl.PyTorchTwin({Literal(PythonNames.Class(model.ClassName))}, " +
                    (python is null ? $"null, {Literal(unsupported!)});" : "@\"" + python.Replace("\"", "\"\"") + "\");"));
             w.Line();
             w.Line("/// <inheritdoc />");
@@ -305,6 +368,8 @@ public sealed partial class MultiTaskModelGenerator
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line(GeneratedCode);
+            GeneratedNames names = GeneratedNames.Of(shaped.Spec);
+            string FieldName(ShapedBlock block) => Emitter.FieldName(names, block);
             string blocks = string.Join(", ", trunk.Select(FieldName));
             string[] ints(IEnumerable<int> values) => values.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray();
             switch (shaped.Spec.Architecture.Kind)
@@ -329,22 +394,22 @@ public sealed partial class MultiTaskModelGenerator
                     break;
                 }
                 case ArchitectureKind.MMoE when shaped.Spec.Architecture.OneGate:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardOneGate(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gate, inputs[0]);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardOneGate(new {Architectures}.ExpertBlock[] {{ {blocks} }}, this.{names["__gate"]}, inputs[0]);");
                     break;
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, __gates, inputs[0]);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, this.{names["__gates"]}, inputs[0]);");
                     break;
                 case ArchitectureKind.PLE:
                     w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardLevels(new {Architectures}.ExpertBlock[] {{ {blocks} }}, inputs[0]);");
                     break;
                 case ArchitectureKind.CrossStitch:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {blocks} }}, __crossStitch, inputs[0]);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {blocks} }}, this.{names["__crossStitch"]}, inputs[0]);");
                     break;
                 case ArchitectureKind.MTAN:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.TaskAttention.Forward(new {Sequential}[] {{ {blocks} }}, __attention, __attentionBlocks, s_pools, inputs[0]);");
+                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.TaskAttention.Forward(new {Sequential}[] {{ {blocks} }}, this.{names["__attention"]}, this.{names["__attentionBlocks"]}, {QualifiedName(shaped.Spec)}.{names["s_pools"]}, inputs[0]);");
                     w.Line();
-                    w.Line($"private static readonly int[] s_pools = new int[] {{ {string.Join(", ", ints(shaped.Architecture.Stages.Select(st => st.Pool)))} }};");
+                    w.Line($"private static readonly int[] {names["s_pools"]} = new int[] {{ {string.Join(", ", ints(shaped.Architecture.Stages.Select(st => st.Pool)))} }};");
                     break;
             }
             w.Line();
@@ -355,7 +420,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Indent();
             for (int i = 0; i < tasks.Count; i++)
                 w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {FieldName(tasks[i])}.forward(representation),");
-            w.Line("_ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, \"There is no task with this index.\"),");
+            w.Line("_ => throw new global::System.ArgumentOutOfRangeException(\"task\", task, \"There is no task with this index.\"),");
             w.Outdent();
             w.Line("};");
 
@@ -365,31 +430,33 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line($"/// <summary>Runs the shared part and the head of task {tasks[i].Spec.Name} only; output per sample {ShapeInference.Format(tasks[i].OutputShape)}.</summary>");
                 w.Line(GeneratedCode);
                 if (shaped.Spec.Inputs.Count == 1)
-                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
+                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
                 else
-                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}(Inputs inputs) => ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);");
+                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}(Inputs inputs) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);");
             }
             if (shaped.Spec.Inputs.Count > 1)
             {
                 // A single tensor cannot be this model's input: say so where it is written, not at run time.
                 string name = shaped.Spec.ClassName.TrimStart('@');
-                string names = string.Join(", ", shaped.Spec.Inputs.Select(input => input.EffectiveName));
+                string inputNames = string.Join(", ", shaped.Spec.Inputs.Select(input => input.EffectiveName));
                 w.Line();
                 w.Line($"/// <summary>Not for this model, which reads {shaped.Spec.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs: pass an <see cref=\"Inputs\"/> record to forward.</summary>");
                 w.Line(GeneratedCode);
-                w.Line($"[global::System.Obsolete({Literal($"{name} reads {shaped.Spec.Inputs.Count} inputs ({names}): pass them together as a {name}.Inputs record, forward(new {name}.Inputs(…)).")}, true)]");
+                w.Line($"[global::System.Obsolete({Literal($"{name} reads {shaped.Spec.Inputs.Count} inputs ({inputNames}): pass them together as a {name}.Inputs record, forward(new {name}.Inputs(…)).")}, true)]");
                 w.Line($"public new Outputs forward({Tensor} input) => base.forward(input);");
             }
         }
 
-        private static void EmitTypedSurface(SourceWriter w, string name, List<ShapedBlock> tasks)
+        // What the model's users write against, made from the task names alone (so a model with errors gets it too,
+        // as stubs): the typed loss, the trainer factories and the records.
+        private static void EmitTypedSurface(SourceWriter w, ModelSpec model, IReadOnlyList<string> tasks)
         {
-            string taskParameters(string type) => string.Join(", ", tasks.Select(t => $"{type} {Id(t.Spec.Name)}"));
+            string taskParameters(string type) => string.Join(", ", tasks.Select(t => $"{type} {Id(t)}"));
             w.Line();
             w.Line("/// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>");
             w.Line(GeneratedCode);
             w.Open("public Losses ComputeLoss(Outputs outputs, Targets targets)");
-            w.Line("global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);");
+            w.Line("global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);");
             w.Line($"return new Losses(joint.Total, {Indexed("joint.TaskLosses", tasks.Count)});");
             w.Close();
             w.Line();
@@ -405,8 +472,9 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public {trainer} CreateTrainer(global::System.Func<global::System.Collections.Generic.IEnumerable<global::TorchSharp.Modules.Parameter>, global::TorchSharp.torch.optim.Optimizer> optimizer, {strategy}) =>");
             w.Line($"    new {trainer}(this, optimizer, weighting, mode);");
 
-            EmitTaskRecord(w, "Outputs", "Every task's output for a batch.", taskParameters(Tensor), tasks);
-            EmitTaskRecord(w, "Targets", "Every task's target for a batch.", taskParameters(Tensor), tasks);
+            string? indexer = GeneratedNames.Of(model).TaskIndexer;
+            EmitTaskRecord(w, "Outputs", "Every task's output for a batch.", taskParameters(Tensor), tasks, indexer);
+            EmitTaskRecord(w, "Targets", "Every task's target for a batch.", taskParameters(Tensor), tasks, indexer);
 
             w.Line();
             w.Line("/// <summary>The joint loss and every task's loss for a batch, as tensors that back-propagate.</summary>");
@@ -440,24 +508,27 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("/// <inheritdoc />");
             w.Line("global::System.Collections.Generic.IReadOnlyList<string> global::MtlDsl.IModelInputs.InputNames => Names;");
             w.Line();
-            EmitIndexer(w, "input", inputs.Select(i => Id(i.EffectiveName)).ToList());
+            EmitIndexer(w, "input", inputs.Select(i => Id(i.EffectiveName)).ToList(), GeneratedNames.Of(model).InputIndexer);
             w.Close();
         }
 
-        // A record's indexer: its tensors by position, one property each.
-        private static void EmitIndexer(SourceWriter w, string parameter, IReadOnlyList<string> properties)
+        // A record's indexer: its tensors by position, one property each. The properties are read through this.,
+        // which no parameter can shadow (a task named like the parameter), and the indexer takes another metadata
+        // name where a property is called Item (GeneratedNames).
+        private static void EmitIndexer(SourceWriter w, string parameter, IReadOnlyList<string> properties, string? indexerName)
         {
             w.Line("/// <inheritdoc />");
+            if (indexerName is not null) w.Line($"[global::System.Runtime.CompilerServices.IndexerName({Literal(indexerName)})]");
             w.Line($"public {Tensor} this[int {parameter}] => {parameter} switch");
             w.Line("{");
             w.Indent();
-            for (int i = 0; i < properties.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {properties[i]},");
-            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException(nameof({parameter}), {parameter}, \"There is no {parameter} with this index.\"),");
+            for (int i = 0; i < properties.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => this.{properties[i]},");
+            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException({Literal(parameter)}, {parameter}, \"There is no {parameter} with this index.\"),");
             w.Outdent();
             w.Line("};");
         }
 
-        private static void EmitTaskRecord(SourceWriter w, string record, string summary, string parameters, List<ShapedBlock> tasks)
+        private static void EmitTaskRecord(SourceWriter w, string record, string summary, string parameters, IReadOnlyList<string> tasks, string? indexerName)
         {
             w.Line();
             w.Line($"/// <summary>{summary}</summary>");
@@ -467,13 +538,13 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public int Count => {tasks.Count.ToString(CultureInfo.InvariantCulture)};");
             w.Line();
             w.Line("/// <inheritdoc />");
-            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames {{ get; }} = new string[] {{ {string.Join(", ", tasks.Select(t => "\"" + t.Spec.Name + "\""))} }};");
+            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames {{ get; }} = new string[] {{ {string.Join(", ", tasks.Select(t => Literal(t)))} }};");
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line($"public static {record} Create(global::System.Collections.Generic.IReadOnlyList<{Tensor}> tensors) =>");
             w.Line($"    new {record}({Indexed("tensors", tasks.Count)});");
             w.Line();
-            EmitIndexer(w, "task", tasks.Select(t => Id(t.Spec.Name)).ToList());
+            EmitIndexer(w, "task", tasks.Select(Id).ToList(), indexerName);
             w.Close();
         }
 
@@ -707,16 +778,18 @@ public sealed partial class MultiTaskModelGenerator
         private static int[] NormalizedShape(ShapedLayer layer) =>
             layer.Spec.NormalizedShape.Count == 0 ? [layer.InputShape[layer.InputShape.Count - 1]] : [.. layer.Spec.NormalizedShape];
 
-        private static string FieldName(ShapedBlock block) => FieldName(block.Spec.Name);
+        // The field that holds a block, as generated code references it.
+        private static string FieldName(GeneratedNames names, ShapedBlock block) => "this." + names.Field(block.Spec.Name);
 
         // A block name as an identifier in C# source: a keyword (a task declared as @default) keeps its @.
         private static string Id(string name) => ModelDeclaration.Identifier(name);
 
-        private static string FieldName(string blockName) => "_" + char.ToLowerInvariant(blockName[0]) + blockName.Substring(1);
 
         /// <summary>
-        /// Every member the emitter declares on the model class, what it is, and the block it is made for (null for the
-        /// fixed ones): neither a user's member nor a block may take these names, and none may hide an inherited one.
+        /// Every member the emitter declares on the model class under a fixed name (its public API and overrides), what
+        /// it is, and the task it is made for (null for the others): neither a user's member nor a block may take these
+        /// names, nor the class itself, and none may hide an inherited one. The private members take names that avoid
+        /// the user's (<see cref="GeneratedNames"/>).
         /// </summary>
         public static IEnumerable<(string Name, string What, BlockSpec? Owner)> DeclaredMembers(ModelSpec model)
         {
@@ -729,24 +802,20 @@ public sealed partial class MultiTaskModelGenerator
                 yield return (constant, $"constant {constant}", null);
             foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunShared", "RunHead", "forward" })
                 yield return (method, $"method {method}", null);
-            foreach (string field in new[] { "s_inputShape", "s_taskStateNames", "s_pools" })
-                yield return (field, $"field {field}", null);
-            foreach (var (field, _, _) in ArchitectureFields(model.Architecture))
-                yield return (field, $"field {field}", null);
             yield return (".ctor()", "parameterless constructor", null);
-            foreach (BlockSpec block in model.Blocks)
-            {
-                yield return (FieldName(block.Name), $"field {FieldName(block.Name)} that holds '{block.Name}'", block);
-                if (block.Kind == BlockKind.Task) yield return ($"Forward{block.Name}", $"method Forward{block.Name} of task '{block.Name}'", block);
-            }
+            foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Task))
+                yield return ($"Forward{block.Name}", $"method Forward{block.Name} of task '{block.Name}'", block);
         }
 
-        /// <summary>The members of the generated records, by name: a task, which becomes a record property, must not take these.</summary>
+        /// <summary>
+        /// The members of the generated records, by name: a task or an input, which becomes a record property, must not
+        /// take these (C# gives every record the object and record members; the rest are MtlDsl's API). A property
+        /// called Item is no clash: the indexer then takes another metadata name.
+        /// </summary>
         public static readonly Dictionary<string, string> RecordMembers = new(StringComparer.Ordinal)
         {
             ["Total"] = "of the generated Losses and LossValues records",
-            ["Count"] = "of the generated Outputs and Targets records",
-            ["Item"] = "of the generated Outputs and Targets records",
+            ["Count"] = "of the generated Outputs, Targets and Inputs records",
             ["Create"] = "of the generated Outputs, Targets and LossValues records",
             ["TaskNames"] = "of the generated Outputs and Targets records",
             ["EqualityContract"] = "of every generated record",
@@ -756,6 +825,9 @@ public sealed partial class MultiTaskModelGenerator
             ["Deconstruct"] = "of every generated record",
             ["PrintMembers"] = "of every generated record",
             ["GetType"] = "of every generated record",
+            ["MemberwiseClone"] = "of every generated record (inherited from object)",
+            ["ReferenceEquals"] = "of every generated record (inherited from object)",
+            ["Finalize"] = "of every generated record (inherited from object)",
         };
 
         private static string Indexed(string array, int count) =>

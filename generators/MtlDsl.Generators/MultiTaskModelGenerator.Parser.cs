@@ -32,6 +32,10 @@ public sealed partial class MultiTaskModelGenerator
         public static ParseResult Parse(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
             var type = (INamedTypeSymbol)context.TargetSymbol;
+            // [MultiTaskModel] on several partial declarations of one class (a copy-paste): one model, read where the
+            // first of them is (the compiler reports the repeated attribute itself); the others produce nothing, so no
+            // two outputs ever share a hint name.
+            if (!IsFirstModelDeclaration(type, context.TargetNode, cancellationToken)) return new ParseResult(type.Name, null, EquatableArray<DiagnosticInfo>.Empty);
             try
             {
                 TypeDeclarationSyntax[] declarations = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToArray();
@@ -46,6 +50,26 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
+        private static bool HeaderIsIncomplete(TypeDeclarationSyntax declaration) =>
+            declaration.Identifier.IsMissing || declaration.OpenBraceToken.IsMissing || declaration.Identifier.ContainsDiagnostics
+            || declaration.Modifiers.Any(m => m.ContainsDiagnostics) || declaration.BaseList?.ContainsDiagnostics == true
+            || declaration.TypeParameterList?.ContainsDiagnostics == true || declaration.ParameterList?.ContainsDiagnostics == true
+            || declaration.ConstraintClauses.Any(c => c.ContainsDiagnostics);
+
+        private static bool IsFirstModelDeclaration(INamedTypeSymbol type, SyntaxNode target, CancellationToken cancellationToken)
+        {
+            if (type.DeclaringSyntaxReferences.Length < 2) return true;
+            foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
+            {
+                if (reference.GetSyntax(cancellationToken) is not TypeDeclarationSyntax declaration) continue;
+                bool attributed = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName
+                    && a.ApplicationSyntaxReference is { } application && application.SyntaxTree == declaration.SyntaxTree
+                    && declaration.AttributeLists.Any(l => l.Span.Contains(application.Span)));
+                if (attributed) return ReferenceEquals(declaration, target);
+            }
+            return true;
+        }
+
         // The parse, with any failure turned into MTL999 on the model (never an exception, which would be CS8785).
         private static ParseResult ParseUncached(GeneratorAttributeSyntaxContext context, INamedTypeSymbol type, CancellationToken cancellationToken)
         {
@@ -53,6 +77,10 @@ public sealed partial class MultiTaskModelGenerator
             LocationInfo? location = LocationInfo.From(context.TargetNode.GetLocation());
             try
             {
+                // A declaration still being typed (no class name yet, a base list half written): nothing is generated
+                // and nothing reported until the compiler can bind it; its own errors say what is missing.
+                if (type.Name.Length == 0 || type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().Any(HeaderIsIncomplete))
+                    return new ParseResult(name, null, EquatableArray<DiagnosticInfo>.Empty);
                 ClassFacts facts = ModelDeclaration.ReadFacts(type, (TypeDeclarationSyntax)context.TargetNode, cancellationToken);
                 (name, location) = (facts.ClassName, facts.ClassLocation);
                 if (facts.Failure is { } failure) return new ParseResult(facts.ClassName, null, new[] { failure }.ToEquatableArray());
@@ -205,13 +233,21 @@ public sealed partial class MultiTaskModelGenerator
                 bool isBlock = attributes.Any(a => a.Name is "Trunk" or "Task");
                 if (isBlock)
                 {
-                    if (ParseBlock(member, symbol, attributes, declarations, diagnostics, targetModel.Compilation, cancellationToken, ref compilerRejects) is { } block) blocks.Add(block);
+                    if (ParseBlock(member, symbol, attributes, declarations, diagnostics, targetModel.Compilation, cancellationToken, ref compilerRejects) is { } block)
+                    {
+                        // A property pasted twice is the compiler's error (CS0102): one block of that name, and stubs only.
+                        if (blocks.Any(b => b.Name == block.Name)) compilerRejects = true;
+                        else blocks.Add(block);
+                    }
                     continue;
                 }
                 BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name) || a.Name is "Residual" or "Concat");
                 foreach (var (name, kind, location) in DeclaredNames(member))
                     others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer?.Syntax)));
             }
+
+            // A block whose name another member also takes is the compiler's error (CS0102) too.
+            if (blocks.Any(b => others.Any(o => o.Name == b.Name))) compilerRejects = true;
 
             var model = new ModelSpec(
                 facts.Namespace,
@@ -364,6 +400,8 @@ public sealed partial class MultiTaskModelGenerator
         /// <summary>What keeps the generator from implementing this member, or null when it can.</summary>
         private static string? MemberProblem(MemberDeclarationSyntax member, ISymbol? symbol, string name, List<TypeDeclarationSyntax> declarations)
         {
+            if (member is PropertyDeclarationSyntax { Type: RefTypeSyntax })
+                return "returns by reference ('ref'); a block is a plain property, so remove 'ref'";
             if (member is not PropertyDeclarationSyntax property)
                 return member switch
                 {

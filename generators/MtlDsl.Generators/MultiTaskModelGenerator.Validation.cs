@@ -25,13 +25,31 @@ public sealed partial class MultiTaskModelGenerator
     {
         public static AnalysisResult Analyze(ParseResult parsed, EquatableArray<string> inheritedMembers)
         {
-            if (parsed.Model is not { } model) return new AnalysisResult(parsed.ClassName, null, null, parsed.Diagnostics);
+            if (parsed.Model is not { } declared) return new AnalysisResult(parsed.ClassName, null, null, parsed.Diagnostics);
+            ModelSpec model = declared with { InheritedMembers = inheritedMembers };
             if (model.CompilerRejects) return new AnalysisResult(model.ClassName, model.ClassLocation, null, EquatableArray<DiagnosticInfo>.Empty, model);
             try
             {
                 var diagnostics = new List<DiagnosticInfo>(parsed.Diagnostics);
                 diagnostics.AddRange(CheckStructure(model, inheritedMembers));
-                if (HasErrors(diagnostics)) return new AnalysisResult(model.ClassName, model.ClassLocation, null, diagnostics.ToEquatableArray(), model);
+                if (HasErrors(diagnostics))
+                {
+                    // Every independent mistake in one build: the shapes are still inferred where the structure allows
+                    // (a bad source leaves unknown only what reads it). Inference on a broken structure that fails
+                    // adds nothing: the structural errors are what the user sees.
+                    try
+                    {
+                        // Not past a mistake in the inputs or the architecture, which every shape depends on.
+                        var global = new[] { DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.InvalidInput, DiagnosticDescriptors.SeveralArchitectures,
+                            DiagnosticDescriptors.InvalidExperts, DiagnosticDescriptors.CrossStitchWithoutUnits, DiagnosticDescriptors.NoTrunk }.Select(d => d.Id).ToList();
+                        if (!diagnostics.Any(d => global.Contains(d.Id)))
+                            diagnostics.AddRange(ShapeInference.Infer(model).Diagnostics.Where(d => !diagnostics.Any(e => e.Id == d.Id && Equals(e.Location, d.Location))));
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                    }
+                    return new AnalysisResult(model.ClassName, model.ClassLocation, null, diagnostics.ToEquatableArray(), model);
+                }
 
                 var (shaped, shapeDiagnostics) = ShapeInference.Infer(model);
                 diagnostics.AddRange(shapeDiagnostics);
@@ -77,6 +95,11 @@ public sealed partial class MultiTaskModelGenerator
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, owner.Location, owner.Name,
                         $"of block '{other.Name}': both would be held in the generated {what.Split(' ')[0]} {name}; rename one of them");
             }
+            // A member cannot have its class's name (CS0542): a class named like a generated member (Summary, Outputs,
+            // ForwardDepth) is reported on its name, not inside the generated file.
+            if (generated.TryGetValue(model.ClassName.TrimStart('@'), out var own))
+                yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnsupportedModelDeclaration, model.ClassLocation, model.ClassName.TrimStart('@'),
+                    $"the generated model declares the {own.What} on it, and a member cannot have the name of its class; rename the class");
             foreach (KeyValuePair<string, (string What, BlockSpec? Owner)> entry in generated)
                 if (entry.Value.Owner is { } owner && inherited.Contains(entry.Key))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, owner.Location, entry.Key,
@@ -360,6 +383,8 @@ public sealed partial class MultiTaskModelGenerator
                 name.Append(c);
             }
         }
-        return name.ToString().TrimStart('_');
+        // A name of underscores only (a block called _) keeps them: a state-dict name cannot be empty.
+        string result = name.ToString().TrimStart('_');
+        return result.Length == 0 ? memberName : result;
     }
 }

@@ -142,7 +142,7 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
             models.Collect().Select(static (all, _) => all.Any(m => m.Model is not null)).WithTrackingName(TrackingNames.AnyModel),
             static (output, any) =>
             {
-                if (any) output.AddSource("MtlDsl.NativeInitializer.g.cs", NativeInitializerSource);
+                if (any) output.AddSource("MtlDsl-NativeInitializer.g.cs", NativeInitializerSource);
             });
     }
 
@@ -156,7 +156,8 @@ public sealed partial class MultiTaskModelGenerator : IIncrementalGenerator
         "namespace MtlDsl.Generated\n" +
         "{\n" +
         "    " + GeneratedCode + "\n" +
-        "    internal static class NativeInitializer\n" +
+        "    // File-local: a type of the user's own called NativeInitializer, here or anywhere, cannot clash with it.\n" +
+        "    file static class NativeInitializer\n" +
         "    {\n" +
         "#pragma warning disable CA2255 // Loading the native library before the first TorchSharp call is what a module initializer is for.\n" +
         "        [global::System.Runtime.CompilerServices.ModuleInitializer]\n" +

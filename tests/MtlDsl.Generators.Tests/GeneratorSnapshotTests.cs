@@ -22,7 +22,7 @@ public class GeneratorSnapshotTests
         { "MTANModel", "tests/Models/Architectures/MTANModel.cs" },
     };
 
-    private static bool IsModel(string hint) => hint != "MtlDsl.NativeInitializer.g.cs";
+    private static bool IsModel(string hint) => hint != "MtlDsl-NativeInitializer.g.cs";
 
     [Theory]
     [MemberData(nameof(Models))]
@@ -37,7 +37,7 @@ public class GeneratorSnapshotTests
     public void NativeInitializerIsGeneratedOnceForAllModels()
     {
         var (run, _) = GeneratorHarness.Run(Models.Select(m => GeneratorHarness.RepositoryFile((string)m[1])).ToArray());
-        Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MtlDsl.NativeInitializer.g.cs", StringComparison.Ordinal));
+        Assert.Single(run.GeneratedTrees, t => t.FilePath.EndsWith("MtlDsl-NativeInitializer.g.cs", StringComparison.Ordinal));
         Snapshot.Verify(nameof(GeneratorSnapshotTests), nameof(NativeInitializerIsGeneratedOnceForAllModels), run, hint => !IsModel(hint));
     }
 

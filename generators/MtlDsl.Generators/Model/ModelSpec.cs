@@ -24,6 +24,9 @@ internal sealed record ModelSpec(
     /// <summary>The declared architecture: the one attribute written, or hard sharing (several are MTL030).</summary>
     public ArchitectureSpec Architecture => Architectures.Count > 0 ? Architectures[0] : ArchitectureSpec.HardSharing;
 
+    /// <summary>The names of the members every model inherits (MultiTaskModule's and TorchSharp's): generated names avoid them.</summary>
+    public EquatableArray<string> InheritedMembers { get; init; } = EquatableArray<string>.Empty;
+
     /// <summary>The shape of the first (or only) input; empty when none is declared.</summary>
     public EquatableArray<int> InputShape => Inputs.Count > 0 ? Inputs[0].Shape : EquatableArray<int>.Empty;
 
@@ -47,14 +50,29 @@ internal sealed record ModelSpec(
     }
 
     /// <summary>
-    /// The generated file's hint name: the full name in the characters a hint name allows, and, when another model's
-    /// full name differs only in case (hint names are compared ignoring case), a hash of this exact spelling.
+    /// The model's identity as metadata names it: namespace, then the containing types and the class joined by '+'
+    /// (so that class B in namespace A and class B nested in class A differ, where <see cref="FullName"/> does not).
+    /// </summary>
+    public string MetadataName
+    {
+        get
+        {
+            string types = string.Join("+", ContainingTypes.Select(t => t.Name).Append(ClassName)).Replace("@", "");
+            return Namespace is null ? types : Namespace.Replace("@", "") + "." + types;
+        }
+    }
+
+    /// <summary>
+    /// The generated file's hint name: the full name in the characters a hint name allows (letters, digits, '.' and
+    /// '_'), and, when another model's hint name is the same ignoring case (hint names are compared so: Net and NET;
+    /// A.B the namespace and A.B the nested class; Café and Caf_), a hash of its metadata name, which no other
+    /// model has. Files the generator writes besides models use a '-', which no model's hint name contains.
     /// </summary>
     public string HintName(bool disambiguate)
     {
         var name = new System.Text.StringBuilder();
         foreach (char c in FullName) name.Append(c is (>= 'a' and <= 'z') or (>= 'A' and <= 'Z') or (>= '0' and <= '9') or '.' or '_' ? c : '_');
-        if (disambiguate) name.Append('.').Append(StableHash(FullName).ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
+        if (disambiguate) name.Append('.').Append(StableHash(MetadataName).ToString("x8", System.Globalization.CultureInfo.InvariantCulture));
         return name + ".g.cs";
     }
 

@@ -23,6 +23,10 @@ internal static class ShapeInference
         var trunkSpecs = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
         bool hard = model.Architecture.Kind == ArchitectureKind.HardSharing;
         EquatableArray<int> representation = model.InputShape;
+        // In hard sharing a block that cannot be inferred (a mistake in it, or a source that names nothing) leaves
+        // unknown only what reads it: the other blocks and heads are still inferred, so that every independent
+        // mistake of a declaration is reported in one build.
+        var trunkShaped = new ShapedBlock?[trunkSpecs.Count];
 
         for (int b = 0; b < trunkSpecs.Count; b++)
         {
@@ -32,7 +36,8 @@ internal static class ShapeInference
             {
                 // Hard sharing: the block reads what it names, else the block before it, else the first input.
                 var sources = MultiTaskModelGenerator.Validation.SourcesOf(model, trunkSpecs, b).Select(name => Resolve(model, trunkSpecs, name)).ToList();
-                if (Join(block, sources.Select(s => Describe(model, blocks, s)).ToList(), diagnostics) is not { } joined) { trunkComplete = false; break; }
+                if (sources.Any(s => s.Index < 0 || !s.Input && (s.Index >= b || trunkShaped[s.Index] is null))) { trunkComplete = false; continue; }
+                if (Join(block, sources.Select(s => Describe(model, trunkShaped, s)).ToList(), diagnostics) is not { } joined) { trunkComplete = false; continue; }
                 shaped = InferBlock(block, joined.Shape, diagnostics, joined.Ids);
                 if (shaped is not null) shaped = shaped with { Sources = sources.ToEquatableArray() };
             }
@@ -40,7 +45,13 @@ internal static class ShapeInference
             {
                 shaped = InferBlock(block, representation, diagnostics);
             }
-            if (shaped is null) { trunkComplete = false; break; }
+            if (shaped is null)
+            {
+                trunkComplete = false;
+                if (hard) continue;
+                break;
+            }
+            trunkShaped[b] = shaped;
             blocks.Add(shaped);
             representation = shaped.OutputShape;
         }
@@ -63,6 +74,15 @@ internal static class ShapeInference
             int task = 0;
             foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Task))
                 if (InferBlock(block, architecture.Reads[task++].Shape, diagnostics) is { } shaped) blocks.Add(shaped);
+        }
+        else if (hard && trunkSpecs.Count > 0)
+        {
+            // The model has a mistake already; each head whose trunk block is known is still checked.
+            foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Task))
+            {
+                int read = block.Reads is null ? trunkSpecs.Count - 1 : trunkSpecs.FindIndex(t => t.Name == block.Reads);
+                if (read >= 0 && trunkShaped[read] is { } source) InferBlock(block, source.OutputShape, diagnostics);
+            }
         }
 
         if (diagnostics.Count > 0 || architecture is null) return (null, diagnostics);
@@ -93,10 +113,10 @@ internal static class ShapeInference
     }
 
     // A source's name, per-sample shape, and whether it is ids (only inputs are: every block's output is features).
-    private static (string Name, EquatableArray<int> Shape, bool Ids) Describe(ModelSpec model, List<ShapedBlock> blocks, BlockSource source) =>
+    private static (string Name, EquatableArray<int> Shape, bool Ids) Describe(ModelSpec model, ShapedBlock?[] blocks, BlockSource source) =>
         source.Input
             ? (model.Inputs[source.Index].EffectiveName, model.Inputs[source.Index].Shape, model.Inputs[source.Index].Ids)
-            : (blocks[source.Index].Spec.Name, blocks[source.Index].OutputShape, false);
+            : (blocks[source.Index]!.Spec.Name, blocks[source.Index]!.OutputShape, false);
 
     // What a block reads: one source as it is, several concatenated along their first dimension (MTL032 where they do not fit).
     private static (EquatableArray<int> Shape, bool Ids)? Join(BlockSpec block, List<(string Name, EquatableArray<int> Shape, bool Ids)> sources, List<DiagnosticInfo> diagnostics)
@@ -535,7 +555,8 @@ internal static class ShapeInference
             if (_layer.InSize is not int declared || declared == inferred) return true;
             Report(DiagnosticDescriptors.InSizeMismatch, _layer.LocationOf(argument), Label, argument,
                 declared.ToString(CultureInfo.InvariantCulture), Format(_input), inferred.ToString(CultureInfo.InvariantCulture));
-            return false;
+            // Reported; the layer's output does not depend on it, so inference goes on to find the next mistake.
+            return true;
         }
 
         private ShapedLayer? ShrinksToZero(int dimension, string reason)

@@ -18,33 +18,33 @@ namespace SeedExample
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public VisionModel() : base("VisionModel")
         {
-            _features = global::TorchSharp.torch.nn.Sequential(
+            this._features = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(3, 32, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.MaxPool2d(2, stride: 2, padding: 0),
                 global::MtlDsl.Layers.Conv2d(32, 64, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.MaxPool2d(2, stride: 2, padding: 0));
-            _classification = global::TorchSharp.torch.nn.Sequential(
+            this._classification = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(3136, 128),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.Linear(128, 10));
-            _detection = global::TorchSharp.torch.nn.Sequential(
+            this._detection = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(64, 128, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::MtlDsl.Layers.Conv2d(128, 35, 1, stride: 1, padding: 0, dilation: 1, bias: true));
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Features => _features;
+        public partial global::TorchSharp.Modules.Sequential Features => this._features;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Classification => _classification;
+        public partial global::TorchSharp.Modules.Sequential Classification => this._classification;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Detection => _detection;
+        public partial global::TorchSharp.Modules.Sequential Detection => this._detection;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -98,7 +98,7 @@ namespace SeedExample
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::SeedExample.VisionModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -181,7 +181,7 @@ class VisionModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _features.forward(inputs[0]);
+            global::TorchSharp.torch.Tensor block0 = this._features.forward(inputs[0]);
             return new global::TorchSharp.torch.Tensor[] { block0, block0 };
         }
 
@@ -189,24 +189,24 @@ class VisionModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _classification.forward(representation),
-            1 => _detection.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._classification.forward(representation),
+            1 => this._detection.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Classification only; output per sample [10].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardClassification(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardClassification(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Detection only; output per sample [35, 7, 7].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardDetection(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardDetection(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -237,9 +237,9 @@ class VisionModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Classification,
-                1 => Detection,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Classification,
+                1 => this.Detection,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -260,9 +260,9 @@ class VisionModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Classification,
-                1 => Detection,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Classification,
+                1 => this.Detection,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

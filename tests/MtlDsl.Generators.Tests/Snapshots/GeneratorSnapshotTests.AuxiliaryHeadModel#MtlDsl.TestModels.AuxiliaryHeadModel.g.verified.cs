@@ -21,34 +21,34 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public AuxiliaryHeadModel() : base("AuxiliaryHeadModel")
         {
-            _early = global::TorchSharp.torch.nn.Sequential(
+            this._early = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(1, 8, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.MaxPool2d(2, stride: 2, padding: 0));
-            _late = global::TorchSharp.torch.nn.Sequential(
+            this._late = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(8, 16, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::MtlDsl.Layers.BatchNorm2d(16),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.AdaptiveAvgPool2d(new long[] { 1, 1 }),
                 global::TorchSharp.torch.nn.Flatten());
-            _label = global::TorchSharp.torch.nn.Sequential(
+            this._label = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(16, 10));
-            _edges = global::TorchSharp.torch.nn.Sequential(
+            this._edges = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(8, 1, 1, stride: 1, padding: 0, dilation: 1, bias: true));
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Early => _early;
+        public partial global::TorchSharp.Modules.Sequential Early => this._early;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Late => _late;
+        public partial global::TorchSharp.Modules.Sequential Late => this._late;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Label => _label;
+        public partial global::TorchSharp.Modules.Sequential Label => this._label;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Edges => _edges;
+        public partial global::TorchSharp.Modules.Sequential Edges => this._edges;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -99,7 +99,7 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.AuxiliaryHeadModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -184,8 +184,8 @@ class AuxiliaryHeadModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _early.forward(inputs[0]);
-            global::TorchSharp.torch.Tensor block1 = _late.forward(block0);
+            global::TorchSharp.torch.Tensor block0 = this._early.forward(inputs[0]);
+            global::TorchSharp.torch.Tensor block1 = this._late.forward(block0);
             return new global::TorchSharp.torch.Tensor[] { block1, block0 };
         }
 
@@ -193,24 +193,24 @@ class AuxiliaryHeadModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _label.forward(representation),
-            1 => _edges.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._label.forward(representation),
+            1 => this._edges.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Label only; output per sample [10].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardLabel(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardLabel(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Edges only; output per sample [1, 8, 8].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardEdges(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardEdges(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -241,9 +241,9 @@ class AuxiliaryHeadModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Label,
-                1 => Edges,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Label,
+                1 => this.Edges,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -264,9 +264,9 @@ class AuxiliaryHeadModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Label,
-                1 => Edges,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Label,
+                1 => this.Edges,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

@@ -29,38 +29,38 @@ namespace MtlDsl.TestModels.Architectures
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public MTANModel() : base("MTANModel")
         {
-            _stem = global::TorchSharp.torch.nn.Sequential(
+            this._stem = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(1, 4, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::MtlDsl.Layers.BatchNorm2d(4),
                 global::TorchSharp.torch.nn.ReLU());
-            _stage = global::TorchSharp.torch.nn.Sequential(
+            this._stage = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.MaxPool2d(2, stride: 2, padding: 0),
                 global::MtlDsl.Layers.Conv2d(4, 8, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU());
-            _digit = global::TorchSharp.torch.nn.Sequential(
+            this._digit = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(288, 5));
-            _position = global::TorchSharp.torch.nn.Sequential(
+            this._position = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(288, 16),
                 global::TorchSharp.torch.nn.Tanh(),
                 global::TorchSharp.torch.nn.Linear(16, 2));
-            __attention = global::MtlDsl.Architectures.TaskAttention.Masks(s_taskStateNames, new int[] { 4, 16 }, new int[] { 4, 8 });
-            __attentionBlocks = global::MtlDsl.Architectures.TaskAttention.Blocks(new int[] { 4 }, new int[] { 8 });
-            RegisterComponents();
+            this.__attention = global::MtlDsl.Architectures.TaskAttention.Masks(global::MtlDsl.TestModels.Architectures.MTANModel.s_taskStateNames, new int[] { 4, 16 }, new int[] { 4, 8 });
+            this.__attentionBlocks = global::MtlDsl.Architectures.TaskAttention.Blocks(new int[] { 4 }, new int[] { 8 });
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Stem => _stem;
+        public partial global::TorchSharp.Modules.Sequential Stem => this._stem;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Stage => _stage;
+        public partial global::TorchSharp.Modules.Sequential Stage => this._stage;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Digit => _digit;
+        public partial global::TorchSharp.Modules.Sequential Digit => this._digit;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Position => _position;
+        public partial global::TorchSharp.Modules.Sequential Position => this._position;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -140,7 +140,7 @@ namespace MtlDsl.TestModels.Architectures
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.Architectures.MTANModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -227,7 +227,7 @@ class MTANModel(mtl.TwinModule):
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs) => global::MtlDsl.Architectures.TaskAttention.Forward(new global::TorchSharp.Modules.Sequential[] { _stem, _stage }, __attention, __attentionBlocks, s_pools, inputs[0]);
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs) => global::MtlDsl.Architectures.TaskAttention.Forward(new global::TorchSharp.Modules.Sequential[] { this._stem, this._stage }, this.__attention, this.__attentionBlocks, global::MtlDsl.TestModels.Architectures.MTANModel.s_pools, inputs[0]);
 
         private static readonly int[] s_pools = new int[] { 1, 2 };
 
@@ -235,24 +235,24 @@ class MTANModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _digit.forward(representation),
-            1 => _position.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._digit.forward(representation),
+            1 => this._position.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Digit only; output per sample [5].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardDigit(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardDigit(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Position only; output per sample [2].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -283,9 +283,9 @@ class MTANModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Digit,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Digit,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -306,9 +306,9 @@ class MTANModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Digit,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Digit,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

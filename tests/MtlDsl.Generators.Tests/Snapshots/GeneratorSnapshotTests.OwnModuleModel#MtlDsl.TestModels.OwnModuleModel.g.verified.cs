@@ -24,37 +24,37 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public OwnModuleModel() : base("OwnModuleModel")
         {
-            _stem = global::TorchSharp.torch.nn.Sequential(
+            this._stem = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(1, 16, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::MtlDsl.Layers.BatchNorm2d(16),
                 global::TorchSharp.torch.nn.ReLU());
-            _blocks = global::TorchSharp.torch.nn.Sequential(
+            this._blocks = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Own(new global::MtlDsl.TestModels.BasicBlock(16, 16, 1), "BasicBlock (layer 0 of 'Blocks')", new int[] { 16, 12, 12 }, "BasicBlock.OutputShape of the input [16, 12, 12]"),
                 global::MtlDsl.Layers.Own(new global::MtlDsl.TestModels.BasicBlock(16, 32, 2), "BasicBlock (layer 1 of 'Blocks')", new int[] { 32, 6, 6 }, "BasicBlock.OutputShape of the input [16, 12, 12]"));
-            _pool = global::TorchSharp.torch.nn.Sequential(
+            this._pool = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.AdaptiveAvgPool2d(new long[] { 1, 1 }),
                 global::TorchSharp.torch.nn.Flatten());
-            _kind = global::TorchSharp.torch.nn.Sequential(
+            this._kind = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(32, 5));
-            _position = global::TorchSharp.torch.nn.Sequential(
+            this._position = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Own(new global::MtlDsl.TestModels.SmallPerceptron(32, 2), "SmallPerceptron (layer 0 of 'Position')", new int[] { 2 }, "its declared OutputShape"));
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Stem => _stem;
+        public partial global::TorchSharp.Modules.Sequential Stem => this._stem;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Blocks => _blocks;
+        public partial global::TorchSharp.Modules.Sequential Blocks => this._blocks;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Pool => _pool;
+        public partial global::TorchSharp.Modules.Sequential Pool => this._pool;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Kind => _kind;
+        public partial global::TorchSharp.Modules.Sequential Kind => this._kind;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Position => _position;
+        public partial global::TorchSharp.Modules.Sequential Position => this._position;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -104,7 +104,7 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.OwnModuleModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -161,9 +161,9 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _stem.forward(inputs[0]);
-            global::TorchSharp.torch.Tensor block1 = _blocks.forward(block0);
-            global::TorchSharp.torch.Tensor block2 = _pool.forward(block1);
+            global::TorchSharp.torch.Tensor block0 = this._stem.forward(inputs[0]);
+            global::TorchSharp.torch.Tensor block1 = this._blocks.forward(block0);
+            global::TorchSharp.torch.Tensor block2 = this._pool.forward(block1);
             return new global::TorchSharp.torch.Tensor[] { block2, block2 };
         }
 
@@ -171,24 +171,24 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _kind.forward(representation),
-            1 => _position.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._kind.forward(representation),
+            1 => this._position.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Kind only; output per sample [5].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Position only; output per sample [2].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -219,9 +219,9 @@ namespace MtlDsl.TestModels
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Kind,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Kind,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -242,9 +242,9 @@ namespace MtlDsl.TestModels
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Kind,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Kind,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

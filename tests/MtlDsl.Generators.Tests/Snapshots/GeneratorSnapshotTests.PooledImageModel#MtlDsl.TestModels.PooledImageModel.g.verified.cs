@@ -18,33 +18,33 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public PooledImageModel() : base("PooledImageModel")
         {
-            _features = global::TorchSharp.torch.nn.Sequential(
+            this._features = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(1, 8, 3, stride: 2, padding: 0, dilation: 1, bias: true),
                 global::MtlDsl.Layers.BatchNorm2d(8),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.AvgPool2d(2, stride: 1, padding: 0),
                 global::MtlDsl.Layers.Conv2d(8, 8, 3, stride: 1, padding: 1, dilation: 1, bias: false),
                 global::TorchSharp.torch.nn.MaxPool2d(3, stride: 2, padding: 1));
-            _kind = global::TorchSharp.torch.nn.Sequential(
+            this._kind = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.AdaptiveAvgPool2d(new long[] { 1, 1 }),
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(8, 5));
-            _position = global::TorchSharp.torch.nn.Sequential(
+            this._position = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.AdaptiveAvgPool2d(new long[] { 2, 3 }),
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Dropout(0.5),
                 global::TorchSharp.torch.nn.Linear(48, 2));
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Features => _features;
+        public partial global::TorchSharp.Modules.Sequential Features => this._features;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Kind => _kind;
+        public partial global::TorchSharp.Modules.Sequential Kind => this._kind;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Position => _position;
+        public partial global::TorchSharp.Modules.Sequential Position => this._position;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -98,7 +98,7 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.PooledImageModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -181,7 +181,7 @@ class PooledImageModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _features.forward(inputs[0]);
+            global::TorchSharp.torch.Tensor block0 = this._features.forward(inputs[0]);
             return new global::TorchSharp.torch.Tensor[] { block0, block0 };
         }
 
@@ -189,24 +189,24 @@ class PooledImageModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _kind.forward(representation),
-            1 => _position.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._kind.forward(representation),
+            1 => this._position.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Kind only; output per sample [5].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Position only; output per sample [2].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -237,9 +237,9 @@ class PooledImageModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Kind,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Kind,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -260,9 +260,9 @@ class PooledImageModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Kind,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Kind,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

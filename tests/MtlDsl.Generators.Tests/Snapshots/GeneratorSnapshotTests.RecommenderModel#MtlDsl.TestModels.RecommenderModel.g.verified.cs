@@ -24,36 +24,36 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public RecommenderModel() : base("RecommenderModel")
         {
-            _userEmbedding = global::TorchSharp.torch.nn.Sequential(
+            this._userEmbedding = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Embedding(20, 4, paddingIndex: null));
-            _tagBag = global::TorchSharp.torch.nn.Sequential(
+            this._tagBag = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.EmbeddingBag(30, 4, global::MtlDsl.BagMode.Mean, paddingIndex: 0));
-            _body = global::TorchSharp.torch.nn.Sequential(
+            this._body = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(14, 32),
                 global::TorchSharp.torch.nn.ReLU());
-            _click = global::TorchSharp.torch.nn.Sequential(
+            this._click = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(32, 1));
-            _rating = global::TorchSharp.torch.nn.Sequential(
+            this._rating = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(32, 8),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.Linear(8, 1));
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential UserEmbedding => _userEmbedding;
+        public partial global::TorchSharp.Modules.Sequential UserEmbedding => this._userEmbedding;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential TagBag => _tagBag;
+        public partial global::TorchSharp.Modules.Sequential TagBag => this._tagBag;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Body => _body;
+        public partial global::TorchSharp.Modules.Sequential Body => this._body;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Click => _click;
+        public partial global::TorchSharp.Modules.Sequential Click => this._click;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Rating => _rating;
+        public partial global::TorchSharp.Modules.Sequential Rating => this._rating;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -104,7 +104,7 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.RecommenderModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -192,9 +192,9 @@ class RecommenderModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _userEmbedding.forward(inputs[1]);
-            global::TorchSharp.torch.Tensor block1 = _tagBag.forward(inputs[2]);
-            global::TorchSharp.torch.Tensor block2 = _body.forward(global::TorchSharp.torch.cat(new global::TorchSharp.torch.Tensor[] { inputs[0], block0, block1 }, 1L));
+            global::TorchSharp.torch.Tensor block0 = this._userEmbedding.forward(inputs[1]);
+            global::TorchSharp.torch.Tensor block1 = this._tagBag.forward(inputs[2]);
+            global::TorchSharp.torch.Tensor block2 = this._body.forward(global::TorchSharp.torch.cat(new global::TorchSharp.torch.Tensor[] { inputs[0], block0, block1 }, 1L));
             return new global::TorchSharp.torch.Tensor[] { block2, block2 };
         }
 
@@ -202,18 +202,18 @@ class RecommenderModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _click.forward(representation),
-            1 => _rating.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._click.forward(representation),
+            1 => this._rating.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Click only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardClick(Inputs inputs) => ForwardTask(0, inputs);
+        public global::TorchSharp.torch.Tensor ForwardClick(Inputs inputs) => this.ForwardTask(0, inputs);
 
         /// <summary>Runs the shared part and the head of task Rating only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardRating(Inputs inputs) => ForwardTask(1, inputs);
+        public global::TorchSharp.torch.Tensor ForwardRating(Inputs inputs) => this.ForwardTask(1, inputs);
 
         /// <summary>Not for this model, which reads 3 inputs: pass an <see cref="Inputs"/> record to forward.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -224,7 +224,7 @@ class RecommenderModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -255,9 +255,9 @@ class RecommenderModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Click,
-                1 => Rating,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Click,
+                1 => this.Rating,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -278,9 +278,9 @@ class RecommenderModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Click,
-                1 => Rating,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Click,
+                1 => this.Rating,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -313,10 +313,10 @@ class RecommenderModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int input] => input switch
             {
-                0 => Dense,
-                1 => User,
-                2 => Tags,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(input), input, "There is no input with this index."),
+                0 => this.Dense,
+                1 => this.User,
+                2 => this.Tags,
+                _ => throw new global::System.ArgumentOutOfRangeException("input", input, "There is no input with this index."),
             };
         }
     }

@@ -18,30 +18,30 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public SignalModel() : base("SignalModel")
         {
-            _encoder = global::TorchSharp.torch.nn.Sequential(
+            this._encoder = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv1d(2, 16, 5, stride: 1, padding: 2, dilation: 1, bias: true),
                 global::MtlDsl.Layers.BatchNorm1d(16),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::MtlDsl.Layers.Conv1d(16, 32, 3, stride: 2, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU());
-            _segments = global::TorchSharp.torch.nn.Sequential(
+            this._segments = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv1d(32, 4, 1, stride: 1, padding: 0, dilation: 1, bias: true));
-            _level = global::TorchSharp.torch.nn.Sequential(
+            this._level = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv1d(32, 8, 3, stride: 1, padding: 0, dilation: 2, bias: true),
                 global::TorchSharp.torch.nn.Sigmoid(),
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(224, 1));
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Encoder => _encoder;
+        public partial global::TorchSharp.Modules.Sequential Encoder => this._encoder;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Segments => _segments;
+        public partial global::TorchSharp.Modules.Sequential Segments => this._segments;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Level => _level;
+        public partial global::TorchSharp.Modules.Sequential Level => this._level;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -92,7 +92,7 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.SignalModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -172,7 +172,7 @@ class SignalModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _encoder.forward(inputs[0]);
+            global::TorchSharp.torch.Tensor block0 = this._encoder.forward(inputs[0]);
             return new global::TorchSharp.torch.Tensor[] { block0, block0 };
         }
 
@@ -180,24 +180,24 @@ class SignalModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _segments.forward(representation),
-            1 => _level.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._segments.forward(representation),
+            1 => this._level.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Segments only; output per sample [4, 32].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardSegments(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardSegments(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Level only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardLevel(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardLevel(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -228,9 +228,9 @@ class SignalModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Segments,
-                1 => Level,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Segments,
+                1 => this.Level,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -251,9 +251,9 @@ class SignalModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Segments,
-                1 => Level,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Segments,
+                1 => this.Level,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

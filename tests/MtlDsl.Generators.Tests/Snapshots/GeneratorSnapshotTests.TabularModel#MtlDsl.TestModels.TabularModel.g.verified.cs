@@ -24,42 +24,42 @@ namespace MtlDsl.TestModels
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public TabularModel() : base("TabularModel")
         {
-            _encoder = global::TorchSharp.torch.nn.Sequential(
+            this._encoder = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(12, 64),
                 global::MtlDsl.Layers.BatchNorm1d(64),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.Dropout(0.1));
-            _bottleneck = global::TorchSharp.torch.nn.Sequential(
+            this._bottleneck = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(64, 32),
                 global::TorchSharp.torch.nn.LayerNorm(new long[] { 32 }),
                 global::TorchSharp.torch.nn.GELU());
-            _species = global::TorchSharp.torch.nn.Sequential(
+            this._species = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(32, 16),
                 global::TorchSharp.torch.nn.Tanh(),
                 global::TorchSharp.torch.nn.Linear(16, 3));
-            _isMale = global::TorchSharp.torch.nn.Sequential(
+            this._isMale = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(32, 1));
-            _bodyMass = global::TorchSharp.torch.nn.Sequential(
+            this._bodyMass = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Linear(32, 8),
                 global::MtlDsl.Layers.LeakyReLU(0.2),
                 global::TorchSharp.torch.nn.Linear(8, 1, hasBias: false));
-            RegisterComponents();
+            this.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Encoder => _encoder;
+        public partial global::TorchSharp.Modules.Sequential Encoder => this._encoder;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Bottleneck => _bottleneck;
+        public partial global::TorchSharp.Modules.Sequential Bottleneck => this._bottleneck;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Species => _species;
+        public partial global::TorchSharp.Modules.Sequential Species => this._species;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential IsMale => _isMale;
+        public partial global::TorchSharp.Modules.Sequential IsMale => this._isMale;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential BodyMass => _bodyMass;
+        public partial global::TorchSharp.Modules.Sequential BodyMass => this._bodyMass;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 3;
@@ -115,7 +115,7 @@ namespace MtlDsl.TestModels
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.TabularModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -208,8 +208,8 @@ class TabularModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs)
         {
-            global::TorchSharp.torch.Tensor block0 = _encoder.forward(inputs[0]);
-            global::TorchSharp.torch.Tensor block1 = _bottleneck.forward(block0);
+            global::TorchSharp.torch.Tensor block0 = this._encoder.forward(inputs[0]);
+            global::TorchSharp.torch.Tensor block1 = this._bottleneck.forward(block0);
             return new global::TorchSharp.torch.Tensor[] { block1, block1, block1 };
         }
 
@@ -217,29 +217,29 @@ class TabularModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _species.forward(representation),
-            1 => _isMale.forward(representation),
-            2 => _bodyMass.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._species.forward(representation),
+            1 => this._isMale.forward(representation),
+            2 => this._bodyMass.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Species only; output per sample [3].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardSpecies(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardSpecies(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task IsMale only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardIsMale(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardIsMale(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
 
         /// <summary>Runs the shared part and the head of task BodyMass only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardBodyMass(global::TorchSharp.torch.Tensor input) => ForwardTask(2, input);
+        public global::TorchSharp.torch.Tensor ForwardBodyMass(global::TorchSharp.torch.Tensor input) => this.ForwardTask(2, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1], joint.TaskLosses[2]);
         }
 
@@ -270,10 +270,10 @@ class TabularModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Species,
-                1 => IsMale,
-                2 => BodyMass,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Species,
+                1 => this.IsMale,
+                2 => this.BodyMass,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -294,10 +294,10 @@ class TabularModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Species,
-                1 => IsMale,
-                2 => BodyMass,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Species,
+                1 => this.IsMale,
+                2 => this.BodyMass,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

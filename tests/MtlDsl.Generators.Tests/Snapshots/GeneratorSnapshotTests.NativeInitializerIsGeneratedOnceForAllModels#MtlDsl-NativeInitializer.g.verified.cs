@@ -4,7 +4,8 @@
 namespace MtlDsl.Generated
 {
     [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-    internal static class NativeInitializer
+    // File-local: a type of the user's own called NativeInitializer, here or anywhere, cannot clash with it.
+    file static class NativeInitializer
     {
 #pragma warning disable CA2255 // Loading the native library before the first TorchSharp call is what a module initializer is for.
         [global::System.Runtime.CompilerServices.ModuleInitializer]
