@@ -139,30 +139,67 @@ public sealed partial class MultiTaskModelGenerator
             return DiagnosticInfo.Create(DiagnosticDescriptors.UnusedBlock, LocationInfo.From(attribute), memberName, attributeName, owner.Name);
         }
 
-        /// <summary>Whether the node may call ExportOnnx or ExportPyTorch (syntax only: the name of the method).</summary>
+        /// <summary>
+        /// Whether the node may call ExportOnnx or ExportPyTorch (syntax only: the name of the method), in any form:
+        /// <c>m.ExportOnnx(…)</c>, <c>m?.ExportPyTorch(…)</c>, <c>OnnxExtensions.ExportOnnx(m, …)</c>, or
+        /// <c>ExportPyTorch(…)</c> inside the model.
+        /// </summary>
         public static bool IsPossiblyExportCall(SyntaxNode node) =>
-            node is InvocationExpressionSyntax { Expression: MemberAccessExpressionSyntax { Name.Identifier.ValueText: "ExportOnnx" or "ExportPyTorch" } };
+            node is InvocationExpressionSyntax invocation && CalledName(invocation) is "ExportOnnx" or "ExportPyTorch";
+
+        private static string? CalledName(InvocationExpressionSyntax invocation) => invocation.Expression switch
+        {
+            MemberAccessExpressionSyntax access => access.Name.Identifier.ValueText,
+            MemberBindingExpressionSyntax binding => binding.Name.Identifier.ValueText,
+            SimpleNameSyntax name => name.Identifier.ValueText,
+            _ => null,
+        };
 
         /// <summary>
         /// The call, if it is ExportOnnx or ExportPyTorch on a model type; else null. The generator sees the compilation
         /// without its own output, where a model does not yet derive from MultiTaskModule: such a call (ExportPyTorch, a
-        /// method of MultiTaskModule, or ExportOnnx, MtlDsl.Onnx's extension of it) binds to nothing,
-        /// and the receiver's type, a [MultiTaskModel] class, says what it is. A call that binds to another method is not it.
+        /// method of MultiTaskModule, or ExportOnnx, MtlDsl.Onnx's extension of it) binds to nothing, and the receiver's
+        /// type, a [MultiTaskModel] class, says what it is: the expression before the dot or '?.', the first argument of
+        /// the static form, the enclosing class for a call without a receiver. A call that binds to another method is not it.
         /// </summary>
         public static ExportCall? ExportCall(GeneratorSyntaxContext context, CancellationToken cancellationToken)
         {
             var invocation = (InvocationExpressionSyntax)context.Node;
-            var access = (MemberAccessExpressionSyntax)invocation.Expression;
-            if (context.SemanticModel.GetSymbolInfo(invocation, cancellationToken).Symbol is IMethodSymbol method
-                && !(method.ContainingType?.OriginalDefinition is { Name: "MultiTaskModule" or "OnnxExtensions", ContainingNamespace: var ns } && ns.ToDisplayString() == AttributeNamespace))
+            SemanticModel semantic = context.SemanticModel;
+            SymbolInfo bound = semantic.GetSymbolInfo(invocation, cancellationToken);
+            bool Ours(ISymbol? symbol) => symbol is IMethodSymbol method
+                && method.ContainingType?.OriginalDefinition is { Name: "MultiTaskModule" or "OnnxExtensions", ContainingNamespace: var ns } && ns.ToDisplayString() == AttributeNamespace;
+            if (bound.Symbol is IMethodSymbol && !Ours(bound.Symbol)) return null;
+            if (bound.Symbol is null && bound.CandidateSymbols.Length > 0 && !bound.CandidateSymbols.Any(Ours)) return null;
+
+            ITypeSymbol? receiver;
+            SyntaxNode name;
+            switch (invocation.Expression)
+            {
+                case MemberAccessExpressionSyntax access:
+                    name = access.Name;
+                    // OnnxExtensions.ExportOnnx(m, …): the receiver is the first argument.
+                    receiver = semantic.GetSymbolInfo(access.Expression, cancellationToken).Symbol is INamedTypeSymbol
+                        ? invocation.ArgumentList.Arguments.FirstOrDefault() is { } first ? semantic.GetTypeInfo(first.Expression, cancellationToken).Type : null
+                        : semantic.GetTypeInfo(access.Expression, cancellationToken).Type;
+                    break;
+                case MemberBindingExpressionSyntax binding:
+                    name = binding.Name;
+                    receiver = invocation.Ancestors().OfType<ConditionalAccessExpressionSyntax>().FirstOrDefault(c => c.WhenNotNull.Span.Contains(invocation.Span)) is { } conditional
+                        ? semantic.GetTypeInfo(conditional.Expression, cancellationToken).Type : null;
+                    break;
+                default:
+                    name = invocation.Expression;
+                    receiver = invocation.Ancestors().OfType<TypeDeclarationSyntax>().FirstOrDefault() is { } enclosing
+                        ? semantic.GetDeclaredSymbol(enclosing, cancellationToken) : null;
+                    break;
+            }
+            if (receiver is not INamedTypeSymbol model || !model.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName))
                 return null;
-            if (context.SemanticModel.GetTypeInfo(access.Expression, cancellationToken).Type is not INamedTypeSymbol receiver
-                || !receiver.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName))
-                return null;
-            var parts = new List<string> { receiver.Name };
-            for (INamedTypeSymbol? outer = receiver.ContainingType; outer is not null; outer = outer.ContainingType) parts.Insert(0, outer.Name);
-            if (receiver.ContainingNamespace is { IsGlobalNamespace: false } space) parts.Insert(0, space.ToDisplayString());
-            return new ExportCall(string.Join(".", parts).Replace("@", ""), access.Name.Identifier.ValueText, LocationInfo.From(access.Name));
+            var parts = new List<string> { model.Name };
+            for (INamedTypeSymbol? outer = model.ContainingType; outer is not null; outer = outer.ContainingType) parts.Insert(0, outer.Name);
+            if (model.ContainingNamespace is { IsGlobalNamespace: false } space) parts.Insert(0, space.ToDisplayString());
+            return new ExportCall(string.Join(".", parts).Replace("@", ""), CalledName(invocation)!, LocationInfo.From(name));
         }
 
         // One of MtlDsl's attributes as bound: its simple name, the syntax it was written as, and its arguments

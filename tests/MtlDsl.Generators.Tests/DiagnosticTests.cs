@@ -557,7 +557,13 @@ public class DiagnosticTests
 
     // Exports: MTL035 on the call of an export the model cannot take, through any spelling of the receiver.
     private static string WithExport(string model, string calls) =>
-        model + "public static class Use\n{\n    public static void Run(M m, M? maybe, System.Func<M> make)\n    {\n" + calls + "\n    }\n}\n";
+        model + "public static class Use\n{\n    public static void Run(M m, M? maybe, System.Func<M> make)\n    {\n" + calls + "\n    }\n}\n" + OnnxExtensions;
+
+    // MtlDsl.Onnx's extension as it is declared there (this test project does not reference MtlDsl.Onnx).
+    private const string OnnxExtensions =
+        "namespace MtlDsl\n{\n    public static class OnnxExtensions\n    {\n" +
+        "        public static object ExportOnnx<TOutputs, TTargets>(this MultiTaskModule<TOutputs, TTargets> model, string path, System.Collections.Generic.IReadOnlyDictionary<string, string>? metadata = null)\n" +
+        "            where TOutputs : ITaskTensors<TOutputs> where TTargets : ITaskTensors<TTargets> => path;\n    }\n}\n";
 
     [Theory]
     [InlineData("m.ExportOnnx(\"m.onnx\");", "ExportOnnx")]
@@ -565,11 +571,23 @@ public class DiagnosticTests
     [InlineData("maybe!.ExportOnnx(\"m.onnx\");", "ExportOnnx")]
     [InlineData("make().ExportOnnx(path: \"m.onnx\");", "ExportOnnx")]
     [InlineData("((M)m).ExportOnnx(\"m.onnx\");", "ExportOnnx")]
+    [InlineData("maybe?.ExportPyTorch(\"twin\");", "ExportPyTorch")]
+    [InlineData("MtlDsl.OnnxExtensions.ExportOnnx(m, \"m.onnx\");", "ExportOnnx")]
+    [InlineData("global::MtlDsl.OnnxExtensions.ExportOnnx(model: m, path: \"m.onnx\");", "ExportOnnx")]
     public void ExportingAModelWithAModuleOfItsOwnIsAWarningOnTheCall(string call, string method)
     {
         string source = WithExport(WithModules(Model("[Input(8)]", "    [Trunk, Module(typeof(Halve), 2)] public partial Sequential Shared { get; }\n" + TwoTasks)), call);
         string message = AssertSingle(source, "MTL035", method, DiagnosticSeverity.Warning);
         Assert.Contains($"{method} cannot export model 'M': Halve (layer 0 of 'Shared') is a TorchSharp module of your own", message);
+    }
+
+    [Fact]
+    public void AnExportCalledInsideTheModelIsAWarningToo()
+    {
+        string model = WithModules(Model("[Input(8)]", "    [Trunk, Module(typeof(Halve), 2)] public partial Sequential Shared { get; }\n" + TwoTasks +
+            "    public void Save() => ExportPyTorch(\"twin\");\n    public void SaveToo() => this.ExportPyTorch(\"twin\");\n"));
+        var reported = GeneratorHarness.Diagnostics(model).Where(d => d.Id == "MTL035").ToList();
+        Assert.Equal(2, reported.Count);
     }
 
     [Fact]
