@@ -62,9 +62,13 @@ internal static class ModelDeclaration
         return Result(null);
     }
 
-    /// <summary>A name as C# source must spell it: a reserved keyword (<c>event</c>, <c>class</c>) with <c>@</c>.</summary>
+    /// <summary>
+    /// A name as generated C# spells it: any keyword with <c>@</c>, reserved (<c>event</c>, <c>class</c>) or contextual
+    /// (<c>extension</c>, <c>record</c>, <c>field</c>), which in some places of a class body starts a declaration of
+    /// its own (<c>public extension()</c> opens an extension block in C# 14) and never hurts with its <c>@</c>.
+    /// </summary>
     internal static string Identifier(string name) =>
-        SyntaxFacts.IsReservedKeyword(SyntaxFacts.GetKeywordKind(name)) ? "@" + name : name;
+        SyntaxFacts.GetKeywordKind(name) != SyntaxKind.None || SyntaxFacts.GetContextualKeywordKind(name) != SyntaxKind.None ? "@" + name : name;
 
     // A namespace as C# source spells it, each part escaped where it is a keyword (namespace A.@event).
     private static string NamespaceName(INamespaceSymbol ns)

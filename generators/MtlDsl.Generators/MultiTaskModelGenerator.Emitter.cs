@@ -100,8 +100,8 @@ public sealed partial class MultiTaskModelGenerator
                     if (!Free("Forward" + tasks[i]) || inherited.Contains("Forward" + tasks[i])) continue;
                     w.Line(stub);
                     w.Line(model.Inputs.Count > 1
-                        ? $"public {Tensor} Forward{tasks[i]}(Inputs inputs) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);"
-                        : $"public {Tensor} Forward{tasks[i]}({Tensor} input) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
+                        ? $"public {Tensor} Forward{tasks[i]}(Inputs inputs) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);"
+                        : $"public {Tensor} Forward{tasks[i]}({Tensor} input) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
                 }
                 EmitTypedSurface(w, model, tasks);
                 if (model.NamedInputs) EmitInputsRecord(w, model);
@@ -203,7 +203,7 @@ public sealed partial class MultiTaskModelGenerator
                     w.Line($"this.{names["__attentionBlocks"]} = {Architectures}.TaskAttention.Blocks({IntList(stages.Take(stages.Count - 1).Select(st => st.OutputChannels).ToList())}, {IntList(stages.Skip(1).Select(st => st.IntermediateChannels).ToList())});");
                     break;
             }
-            w.Line("this.RegisterComponents();");
+            w.Line("base.RegisterComponents();");
             w.Close();
 
             foreach (ShapedBlock block in shaped.Blocks)
@@ -430,9 +430,9 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line($"/// <summary>Runs the shared part and the head of task {tasks[i].Spec.Name} only; output per sample {ShapeInference.Format(tasks[i].OutputShape)}.</summary>");
                 w.Line(GeneratedCode);
                 if (shaped.Spec.Inputs.Count == 1)
-                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
+                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
                 else
-                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}(Inputs inputs) => this.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);");
+                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}(Inputs inputs) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);");
             }
             if (shaped.Spec.Inputs.Count > 1)
             {
@@ -456,7 +456,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("/// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>");
             w.Line(GeneratedCode);
             w.Open("public Losses ComputeLoss(Outputs outputs, Targets targets)");
-            w.Line("global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);");
+            w.Line("global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);");
             w.Line($"return new Losses(joint.Total, {Indexed("joint.TaskLosses", tasks.Count)});");
             w.Close();
             w.Line();
