@@ -118,7 +118,7 @@ public sealed partial class MultiTaskModelGenerator
                         string gates = architecture.Kind == ArchitectureKind.PLE
                             ? $", gateInputs: {i(shaped.Architecture.GateInputs[level])}, sharedGate: {(level + 1 < trunk.Count ? "true" : "false")}"
                             : "";
-                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, s_taskStateNames, {i(architecture.TaskExperts)}, () => ",
+                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, s_taskStateNames, {ExpertCounts.CSharp(architecture)}, () => ",
                             block, $"{gates});");
                         break;
                 }
@@ -130,7 +130,7 @@ public sealed partial class MultiTaskModelGenerator
                     break;
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"__gates = {Architectures}.Mixture.Gates(s_taskStateNames, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)});");
+                    w.Line($"__gates = {Architectures}.Mixture.Gates(s_taskStateNames, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {ExpertCounts.CSharpGates(architecture)});");
                     break;
                 case ArchitectureKind.CrossStitch:
                     w.Line($"__crossStitch = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
@@ -586,9 +586,9 @@ public sealed partial class MultiTaskModelGenerator
                     if (architecture.HasExperts)
                     {
                         yield return row(name + ".shared.*", layer, architecture.SharedExperts);
-                        if (architecture.TaskExperts > 0)
-                            foreach (ShapedBlock task in tasks)
-                                yield return row($"{name}.tasks.{StateName(task.Spec.Name)}.*", layer, architecture.TaskExperts);
+                        for (int k = 0; k < tasks.Count; k++)
+                            if (architecture.TaskExpertsOf(k) > 0)
+                                yield return row($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", layer, architecture.TaskExpertsOf(k));
                     }
                     else if (architecture.Kind == ArchitectureKind.CrossStitch)
                         yield return row(name + ".*", layer, tasks.Count);
@@ -599,9 +599,9 @@ public sealed partial class MultiTaskModelGenerator
                 if (architecture.HasExperts)
                 {
                     yield return shortcutRow(name + ".shared.*", block, architecture.SharedExperts);
-                    if (architecture.TaskExperts > 0)
-                        foreach (ShapedBlock task in tasks)
-                            yield return shortcutRow($"{name}.tasks.{StateName(task.Spec.Name)}.*", block, architecture.TaskExperts);
+                    for (int k = 0; k < tasks.Count; k++)
+                        if (architecture.TaskExpertsOf(k) > 0)
+                            yield return shortcutRow($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", block, architecture.TaskExpertsOf(k));
                 }
                 else if (architecture.Kind == ArchitectureKind.CrossStitch)
                     yield return shortcutRow(name + ".*", block, tasks.Count);
