@@ -204,7 +204,9 @@ public sealed partial class MultiTaskModelGenerator
                     if (!ArchitectureKinds.TryGetValue(attribute.Name, out ArchitectureKind kind)) continue;
                     if (attribute.Arguments is not { WellTyped: true } arguments) { compilerRejects = true; continue; }
                     int shared = kind == ArchitectureKind.MMoE ? arguments.Int("Experts") ?? 0 : arguments.Int("SharedExperts") ?? 0;
-                    EquatableArray<int>? perTask = arguments.Has("TaskExpertsPerTask") ? arguments.IntArray("TaskExpertsPerTask") : null;
+                    // The per-task form by the constructor bound, not by what is written: [CGC(1)] binds it with no count at all.
+                    bool perTaskForm = attribute.Data.AttributeConstructor?.Parameters.Any(p => p.Name == "taskExpertsPerTask") == true;
+                    EquatableArray<int>? perTask = perTaskForm ? arguments.IntArray("TaskExpertsPerTask") : null;
                     EquatableArray<ArgumentLocation> written = perTask is { } counts
                         ? arguments.Locations.Concat(PerTaskLocations(attribute.Syntax, counts.Count)).ToEquatableArray()
                         : arguments.Locations;
