@@ -98,14 +98,14 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
 
     /// <summary>
     /// Whether every argument has a value of the type its parameter takes (<c>Bias</c> a bool, <c>P</c> and
-    /// <c>NegativeSlope</c> numbers, shapes integer arrays, every other one an int); else the compiler rejects it.
+    /// <c>NegativeSlope</c> numbers, shapes and per-task expert counts integer arrays, every other one an int); else the compiler rejects it.
     /// </summary>
     public bool WellTyped => values.All(v => v.Key switch
     {
         "Bias" or "OneGate" or "AlignCorners" or "ReLUAfterSum" => v.Value.Value is bool,
         "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
         // A null array ((int[])null) compiles: it reads as empty (MTL002 for a shape; LayerNorm's last dimension).
-        "Shape" or "NormalizedShape" or "OutputShape" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
+        "Shape" or "NormalizedShape" or "OutputShape" or "TaskExpertsPerTask" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
         "Loss" => v.Value.Value is int,
         "Reads" => v.Value.Value is string or null,
         "Name" => v.Value.Value is string or null,

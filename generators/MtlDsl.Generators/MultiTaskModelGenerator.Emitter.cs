@@ -180,7 +180,7 @@ public sealed partial class MultiTaskModelGenerator
                         string gates = architecture.Kind == ArchitectureKind.PLE
                             ? $", gateInputs: {i(shaped.Architecture.GateInputs[level])}, sharedGate: {(level + 1 < trunk.Count ? "true" : "false")}"
                             : "";
-                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, {taskStateNames}, {i(architecture.TaskExperts)}, () => ",
+                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, {taskStateNames}, {ExpertCounts.CSharp(architecture)}, () => ",
                             block, $"{gates});");
                         break;
                 }
@@ -192,7 +192,7 @@ public sealed partial class MultiTaskModelGenerator
                     break;
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"this.{names["__gates"]} = {Architectures}.Mixture.Gates({taskStateNames}, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)});");
+                    w.Line($"this.{names["__gates"]} = {Architectures}.Mixture.Gates({taskStateNames}, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {ExpertCounts.CSharpGates(architecture)});");
                     break;
                 case ArchitectureKind.CrossStitch:
                     w.Line($"this.{names["__crossStitch"]} = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
@@ -657,9 +657,9 @@ public sealed partial class MultiTaskModelGenerator
                     if (architecture.HasExperts)
                     {
                         yield return row(name + ".shared.*", layer, architecture.SharedExperts);
-                        if (architecture.TaskExperts > 0)
-                            foreach (ShapedBlock task in tasks)
-                                yield return row($"{name}.tasks.{StateName(task.Spec.Name)}.*", layer, architecture.TaskExperts);
+                        for (int k = 0; k < tasks.Count; k++)
+                            if (architecture.TaskExpertsOf(k) > 0)
+                                yield return row($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", layer, architecture.TaskExpertsOf(k));
                     }
                     else if (architecture.Kind == ArchitectureKind.CrossStitch)
                         yield return row(name + ".*", layer, tasks.Count);
@@ -670,9 +670,9 @@ public sealed partial class MultiTaskModelGenerator
                 if (architecture.HasExperts)
                 {
                     yield return shortcutRow(name + ".shared.*", block, architecture.SharedExperts);
-                    if (architecture.TaskExperts > 0)
-                        foreach (ShapedBlock task in tasks)
-                            yield return shortcutRow($"{name}.tasks.{StateName(task.Spec.Name)}.*", block, architecture.TaskExperts);
+                    for (int k = 0; k < tasks.Count; k++)
+                        if (architecture.TaskExpertsOf(k) > 0)
+                            yield return shortcutRow($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", block, architecture.TaskExpertsOf(k));
                 }
                 else if (architecture.Kind == ArchitectureKind.CrossStitch)
                     yield return shortcutRow(name + ".*", block, tasks.Count);

@@ -153,6 +153,8 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
+        private static string Counted(int count, string noun) => $"{count.ToString(CultureInfo.InvariantCulture)} {noun}{(count == 1 ? "" : "s")}";
+
         /// <summary>The architecture attribute's arguments, what the heads read, and the state-dict names the architecture takes.</summary>
         private static IEnumerable<DiagnosticInfo> CheckArchitecture(ModelSpec model, List<BlockSpec> tasks)
         {
@@ -175,6 +177,20 @@ public sealed partial class MultiTaskModelGenerator
                         yield return Experts("SharedExperts", architecture.SharedExperts, "at least 1 (the experts every task shares; without them the tasks share nothing)");
                     if (architecture.TaskExperts < 0)
                         yield return Experts("TaskExperts", architecture.TaskExperts, "zero or more");
+                    if (architecture.TaskExpertsPerTask is not { } counts) break;
+                    if (counts.Count != tasks.Count)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidExperts, architecture.LocationOf("TaskExpertsPerTask"), name, model.ClassName,
+                            "TaskExpertsPerTask", $"[{string.Join(", ", counts.Select(c => c.ToString(CultureInfo.InvariantCulture)))}] ({Counted(counts.Count, "count")})",
+                            $"one count per task, in declaration order: {Counted(tasks.Count, "count")}, for {string.Join(", ", tasks.Select(t => t.Name))}");
+                    else
+                        for (int k = 0; k < counts.Count; k++)
+                            if (counts[k] < 0)
+                            {
+                                string element = $"TaskExpertsPerTask[{k.ToString(CultureInfo.InvariantCulture)}]";
+                                LocationInfo? location = architecture.Arguments.Any(a => a.Name == element) ? architecture.LocationOf(element) : architecture.LocationOf("TaskExpertsPerTask");
+                                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidExperts, location, name, model.ClassName,
+                                    $"{element} (task {tasks[k].Name}'s own experts)", counts[k].ToString(CultureInfo.InvariantCulture), "zero or more");
+                            }
                     break;
                 case ArchitectureKind.CrossStitch when model.Blocks.Count(b => b.Kind == BlockKind.Trunk) == 1:
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.CrossStitchWithoutUnits, architecture.Location, model.ClassName);

@@ -133,7 +133,7 @@ internal static class OnnxExporter
                 case ModelArchitecture.CGC:
                 {
                     string shared = RunExperts(trunk, inputs[0], null);
-                    return _heads.Select(t => Mix($"gates.{t}", inputs[0], shape.TaskExperts == 0 ? shared : g.Node("Concat", $"gates.{t}", [shared, RunExperts(trunk, inputs[0], t)], Int("axis", 0)), trunk)).ToArray();
+                    return _heads.Select((t, k) => Mix($"gates.{t}", inputs[0], shape.TaskExpertsOf(k) == 0 ? shared : g.Node("Concat", $"gates.{t}", [shared, RunExperts(trunk, inputs[0], k)], Int("axis", 0)), trunk)).ToArray();
                 }
                 case ModelArchitecture.PLE:
                 {
@@ -143,12 +143,12 @@ internal static class OnnxExporter
                     {
                         PlanBlock block = trunk[level];
                         string sharedExperts = RunExperts([block], sharedInput, null);
-                        string?[] taskExperts = _heads.Select((t, k) => shape.TaskExperts == 0 ? null : RunExperts([block], own[k], t)).ToArray();
+                        string?[] taskExperts = _heads.Select((_, k) => shape.TaskExpertsOf(k) == 0 ? null : RunExperts([block], own[k], k)).ToArray();
                         string[] following = _heads.Select((t, k) => Mix($"{block.StateName}.gates.{t}", own[k],
                             taskExperts[k] is { } mine ? g.Node("Concat", block.StateName, [sharedExperts, mine], Int("axis", 0)) : sharedExperts, [block])).ToArray();
                         if (level + 1 < trunk.Count)
                         {
-                            string all = shape.TaskExperts == 0 ? sharedExperts : g.Node("Concat", block.StateName, [sharedExperts, .. taskExperts.OfType<string>()], Int("axis", 0));
+                            string all = taskExperts.All(e => e is null) ? sharedExperts : g.Node("Concat", block.StateName, [sharedExperts, .. taskExperts.OfType<string>()], Int("axis", 0));
                             sharedInput = Mix($"{block.StateName}.shared_gate", sharedInput, all, [block]);
                         }
                         own = following;
@@ -185,10 +185,11 @@ internal static class OnnxExporter
             }
         }
 
-        // Every expert's copy of the chained blocks on x, stacked along a new first axis: the shared experts, or task's own.
-        private string RunExperts(IReadOnlyList<PlanBlock> chain, string x, string? task)
+        // Every expert's copy of the chained blocks on x, stacked along a new first axis: the shared experts, or those of task k (declaration order).
+        private string RunExperts(IReadOnlyList<PlanBlock> chain, string x, int? k)
         {
-            int count = task is null ? plan.Shape.SharedExperts : plan.Shape.TaskExperts;
+            string? task = k is int index ? _heads[index] : null;
+            int count = k is int own ? plan.Shape.TaskExpertsOf(own) : plan.Shape.SharedExperts;
             var stacked = new List<string>();
             for (int e = 0; e < count; e++)
             {

@@ -273,6 +273,11 @@ public class DiagnosticTests
     [InlineData("[CGC(1, 0)]")]
     [InlineData("[CGC(2, 3)]")]
     [InlineData("[PLE(1, 1)]")]
+    [InlineData("[CGC(2, 1, 2)]")]
+    [InlineData("[CGC(2, new[] { 0, 3 })]")]
+    [InlineData("[CGC(sharedExperts: 1, taskExpertsPerTask: new[] { 1, 2 })]")]
+    [InlineData("[PLE(2, 0, 1)]")]
+    [InlineData("[PLE(1, new int[] { 2, 2 })]")]
     [InlineData("[CrossStitch]")]
     [InlineData("[MTAN]")]
     public void EveryArchitectureAcceptsTheSameStages(string architecture) =>
@@ -287,6 +292,13 @@ public class DiagnosticTests
     [InlineData("[CGC(0, 2)]", "0", "SharedExperts is 0")]
     [InlineData("[PLE(2, -1)]", "-1", "TaskExperts is -1, but it must be zero or more")]
     [InlineData("[MMoE(experts: -3)]", "experts: -3", "Experts is -3")]
+    // One count of task experts per task (A, B), each zero or more, located on the count that is wrong.
+    [InlineData("[CGC(2, 1, -1)]", "-1", "TaskExpertsPerTask[1] (task B's own experts) is -1, but it must be zero or more")]
+    [InlineData("[PLE(2, new[] { -2, 1 })]", "-2", "TaskExpertsPerTask[0] (task A's own experts) is -2, but it must be zero or more")]
+    [InlineData("[CGC(2, 1, 2, 1)]", "1", "TaskExpertsPerTask is [1, 2, 1] (3 counts), but it must be one count per task, in declaration order: 2 counts, for A, B")]
+    [InlineData("[PLE(1, new[] { 3 })]", "new[] { 3 }", "TaskExpertsPerTask is [3] (1 count), but it must be one count per task, in declaration order: 2 counts, for A, B")]
+    [InlineData("[CGC(1)]", "CGC(1)", "TaskExpertsPerTask is [] (0 counts), but it must be one count per task")]
+    [InlineData("[CGC(2, (int[])null)]", "(int[])null", "TaskExpertsPerTask is [] (0 counts)")]
     public void ExpertCountsOutOfRange(string architecture, string underlined, string message) =>
         Assert.Contains(message, AssertSingle(Model(Images + "\n" + architecture, Stages + ImageTasks), "MTL024", underlined));
 

@@ -91,10 +91,14 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
             string name = m.Groups[1].Value;
             string[] values = m.Groups[2].Success ? m.Groups[2].Value.Split(", ") : [];
             string[] parameters = name == "MMoE" ? ["experts"] : ["sharedExperts", "taskExperts"];
+            // CGC and PLE with one count of task experts per task: the counts as one explicit array in two spellings.
+            bool perTask = name is "CGC" or "PLE" && values.Length != 2;
             string arguments = spelling switch
             {
+                0 when perTask => $"sharedExperts: {values[0]}, taskExpertsPerTask: new int[] {{ {string.Join(", ", values.Skip(1))} }}",
                 0 => string.Join(", ", values.Select((v, i) => $"{parameters[i]}: {v}")),
                 1 => string.Join(", ", values.Select(v => Integer().Replace(v, Number))),
+                _ when perTask => $"{values[0]}, new[] {{ {string.Join(", ", values.Skip(1))} }}",
                 _ => string.Join(", ", values),
             };
             string attribute = spelling == 2 ? $"global::MtlDsl.{name}Attribute" : name;

@@ -18,6 +18,8 @@ public class GeneratorSnapshotTests
         { "OMoEModel", "tests/Models/Architectures/OMoEModel.cs" },
         { "CGCModel", "tests/Models/Architectures/CGCModel.cs" },
         { "PLEModel", "tests/Models/Architectures/PLEModel.cs" },
+        { "CGCPerTaskModel", "tests/Models/Architectures/CGCPerTaskModel.cs" },
+        { "PLEPerTaskModel", "tests/Models/Architectures/PLEPerTaskModel.cs" },
         { "CrossStitchModel", "tests/Models/Architectures/CrossStitchModel.cs" },
         { "MTANModel", "tests/Models/Architectures/MTANModel.cs" },
     };

@@ -26,6 +26,7 @@ internal static class RandomModels
         // expert counts out of range, a planted defect). MTAN mostly gets images, which it needs.
         string[] architectures = ["", "", "", "", "", "MMoE", "CGC", "PLE", "CrossStitch", "MTAN"];
         string architecture = architectures[random.Next(architectures.Length)];
+        Random? perTask = null;
 
         int rank = architecture == "MTAN" && Chance(random, 0.8) ? 3 : random.Next(1, 4);
         var input = new List<int>();
@@ -59,7 +60,19 @@ internal static class RandomModels
             case "CGC":
             case "PLE":
                 if (Chance(random, 0.05)) { source.Append('[').Append(architecture).Append("(0, ").Append(random.Next(0, 3)).Append(")]\n"); defects.Add("expert count"); }
-                else source.Append('[').Append(architecture).Append('(').Append(random.Next(1, 4)).Append(", ").Append(random.Next(0, 3)).Append(")]\n");
+                else
+                {
+                    int shared = random.Next(1, 4), each = random.Next(0, 3);
+                    // Now and then one count of task experts per task ([CGC(2, 1, 0, 2)]), written once the tasks are known;
+                    // decided by a Random of its own, so that the rest of every declaration stays what the seed gave before.
+                    perTask = new Random(unchecked(index * 7919 + 13));
+                    if (perTask.NextDouble() < 0.4) source.Append('[').Append(architecture).Append('(').Append(shared).Append(PerTaskCounts).Append(")]\n");
+                    else
+                    {
+                        perTask = null;
+                        source.Append('[').Append(architecture).Append('(').Append(shared).Append(", ").Append(each).Append(")]\n");
+                    }
+                }
                 break;
             case "CrossStitch":
             case "MTAN":
@@ -139,11 +152,26 @@ internal static class RandomModels
             Block(source, random, $"Task{t}", task + (Chance(random, 0.05) ? "), Residual" : ")"), layers, defects);
         }
         source.Append("}\n");
+        if (perTask is not null)
+        {
+            var counts = Enumerable.Range(0, tasks).Select(_ => perTask.Next(0, 3)).ToList();
+            if (perTask.NextDouble() < 0.1)
+            {
+                // A planted defect: one count too many, or a negative one.
+                if (tasks > 0 && perTask.NextDouble() < 0.5) counts[perTask.Next(tasks)] = -1;
+                else counts.Add(1);
+                defects.Add("per-task expert counts");
+            }
+            source.Replace(PerTaskCounts, string.Concat(counts.Select(c => ", " + c.ToString(CultureInfo.InvariantCulture))));
+        }
         // The modules of your own that the layers used (named after the model: every model's file compiles with the others).
         if (s_ownModulesUsed) source.Append(OwnModuleTypes);
         s_ownModulesUsed = false;
         return new RandomModel(name, source.ToString().Replace("{i}", index.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), defects);
     }
+
+    // Where the per-task counts of CGC's or PLE's task experts go, until the tasks are written.
+    private const string PerTaskCounts = "{per-task counts}";
 
     private static void Block(StringBuilder source, Random random, string name, string kind, List<string> layers, List<string> defects)
     {

@@ -38,6 +38,8 @@ public sealed class ModelOracleTests(ITestOutputHelper output)
         [nameof(OMoEModel)] = () => new OMoEModel(),
         [nameof(CGCModel)] = () => new CGCModel(),
         [nameof(PLEModel)] = () => new PLEModel(),
+        [nameof(CGCPerTaskModel)] = () => new CGCPerTaskModel(),
+        [nameof(PLEPerTaskModel)] = () => new PLEPerTaskModel(),
         [nameof(CrossStitchModel)] = () => new CrossStitchModel(),
         [nameof(MTANModel)] = () => new MTANModel(),
     };

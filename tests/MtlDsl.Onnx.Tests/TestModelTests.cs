@@ -32,6 +32,8 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
         [nameof(OMoEModel)] = f => Check(new OMoEModel(), f),
         [nameof(CGCModel)] = f => Check(new CGCModel(), f),
         [nameof(PLEModel)] = f => Check(new PLEModel(), f),
+        [nameof(CGCPerTaskModel)] = f => Check(new CGCPerTaskModel(), f),
+        [nameof(PLEPerTaskModel)] = f => Check(new PLEPerTaskModel(), f),
         [nameof(CrossStitchModel)] = f => Check(new CrossStitchModel(), f),
         [nameof(MTANModel)] = f => Check(new MTANModel(), f),
     };

@@ -15,7 +15,8 @@ namespace MtlDsl.Tests;
 /// </summary>
 public class ArchitectureTests
 {
-    public static TheoryData<string> Architectures => new() { "HardSharing", "MMoE", "OMoE", "CGC", "PLE", "CrossStitch", "MTAN" };
+    // CGCPerTask and PLEPerTask: one count of task experts per task ([CGC(2, 1, 2)], [PLE(2, 0, 1)]).
+    public static TheoryData<string> Architectures => new() { "HardSharing", "MMoE", "OMoE", "CGC", "PLE", "CGCPerTask", "PLEPerTask", "CrossStitch", "MTAN" };
 
     // The same declaration body with a different architecture line: the typed records differ per class, so the
     // generic parts run through these delegates.
@@ -29,6 +30,8 @@ public class ArchitectureTests
         "OMoE" => Build<OMoEModel.Outputs, OMoEModel.Targets, OMoEModel.LossValues>(new OMoEModel(), OMoEModel.Summary),
         "CGC" => Build<CGCModel.Outputs, CGCModel.Targets, CGCModel.LossValues>(new CGCModel(), CGCModel.Summary),
         "PLE" => Build<PLEModel.Outputs, PLEModel.Targets, PLEModel.LossValues>(new PLEModel(), PLEModel.Summary),
+        "CGCPerTask" => Build<CGCPerTaskModel.Outputs, CGCPerTaskModel.Targets, CGCPerTaskModel.LossValues>(new CGCPerTaskModel(), CGCPerTaskModel.Summary),
+        "PLEPerTask" => Build<PLEPerTaskModel.Outputs, PLEPerTaskModel.Targets, PLEPerTaskModel.LossValues>(new PLEPerTaskModel(), PLEPerTaskModel.Summary),
         "CrossStitch" => Build<CrossStitchModel.Outputs, CrossStitchModel.Targets, CrossStitchModel.LossValues>(new CrossStitchModel(), CrossStitchModel.Summary),
         "MTAN" => Build<MTANModel.Outputs, MTANModel.Targets, MTANModel.LossValues>(new MTANModel(), MTANModel.Summary),
         _ => throw new ArgumentOutOfRangeException(nameof(architecture)),
@@ -75,7 +78,7 @@ public class ArchitectureTests
         torch.manual_seed(1);
         Built built = Create(architecture);
         using var _ = built.Module;
-        Assert.Equal(architecture == "OMoE" ? "MMoE" : architecture, built.Architecture.ToString());
+        Assert.Equal(architecture == "OMoE" ? "MMoE" : architecture.Replace("PerTask", "", StringComparison.Ordinal), built.Architecture.ToString());
         Assert.Equal(built.Architecture, built.Summary.Architecture);
         var parameters = built.Module.named_parameters().ToList();
         foreach (LayerSummary row in built.Summary.Layers)
@@ -94,6 +97,51 @@ public class ArchitectureTests
         Tensor[] outputs = built.Forward(randn(3, 1, 12, 12));
         for (int k = 0; k < built.Tasks.Count; k++)
             Assert.Equal([3, .. built.Tasks[k].OutputShape.Select(d => (long)d)], outputs[k].shape);
+    }
+
+    [Fact]
+    public void PerTaskExpertCountsGiveEachTaskItsOwnExpertsAndGateSizes()
+    {
+        // [CGC(2, 1, 2)]: five copies of the trunk (stem 48 + stage 296 parameters each), Digit's gate over 2 + 1
+        // experts, Position's over 2 + 2 (Linear(144→3), Linear(144→4)), and the heads (1445 + 4624 + 34).
+        Assert.Equal(5 * (48 + 296) + (144 * 3 + 3) + (144 * 4 + 4) + 1445 + 4624 + 34, CGCPerTaskModel.ParameterCount);
+        using (var cgc = new CGCPerTaskModel())
+        {
+            Assert.Equal(CGCPerTaskModel.ParameterCount, cgc.parameters().Sum(p => p.numel()));
+            var shapes = cgc.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+            Assert.Equal([3L, 144], shapes["gates.digit.0.weight"]);
+            Assert.Equal([4L, 144], shapes["gates.position.0.weight"]);
+            foreach (string block in new[] { "stem", "stage" })
+            {
+                Assert.Equal(2, Copies(shapes.Keys, $"{block}.shared."));
+                Assert.Equal(1, Copies(shapes.Keys, $"{block}.tasks.digit."));
+                Assert.Equal(2, Copies(shapes.Keys, $"{block}.tasks.position."));
+            }
+        }
+
+        // [PLE(2, 0, 1)]: per level two shared experts, none for Digit, one for Position; Digit's gates span the two
+        // shared experts, Position's three, the first level's shared gate all three.
+        Assert.Equal(3 * (48 + 296) + (144 * 2 + 2) + (144 * 3 + 3) + (144 * 3 + 3) + (576 * 2 + 2) + (576 * 3 + 3) + 1445 + 4624 + 34, PLEPerTaskModel.ParameterCount);
+        using (var ple = new PLEPerTaskModel())
+        {
+            Assert.Equal(PLEPerTaskModel.ParameterCount, ple.parameters().Sum(p => p.numel()));
+            var shapes = ple.named_parameters().ToDictionary(p => p.name, p => p.parameter.shape);
+            Assert.Equal([2L, 144], shapes["stem.gates.digit.0.weight"]);
+            Assert.Equal([3L, 144], shapes["stem.gates.position.0.weight"]);
+            Assert.Equal([3L, 144], shapes["stem.shared_gate.0.weight"]);
+            Assert.Equal([2L, 576], shapes["stage.gates.digit.0.weight"]);
+            Assert.Equal([3L, 576], shapes["stage.gates.position.0.weight"]);
+            Assert.DoesNotContain("stage.shared_gate.0.weight", shapes.Keys);
+            foreach (string block in new[] { "stem", "stage" })
+            {
+                Assert.Equal(0, Copies(shapes.Keys, $"{block}.tasks.digit."));
+                Assert.Equal(1, Copies(shapes.Keys, $"{block}.tasks.position."));
+            }
+        }
+
+        // The number of expert copies under a prefix: the distinct first components after it.
+        static int Copies(IEnumerable<string> names, string prefix) =>
+            names.Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).Select(n => n[prefix.Length..].Split('.')[0]).Distinct().Count();
     }
 
     [Theory]
@@ -115,6 +163,8 @@ public class ArchitectureTests
     [InlineData("OMoE", "stem.shared.", "stage.shared.", "gate.")]
     [InlineData("CGC", "stem.shared.", "stage.shared.")]
     [InlineData("PLE", "stem.shared.", "stem.shared_gate.", "stage.shared.")]
+    [InlineData("CGCPerTask", "stem.shared.", "stage.shared.")]
+    [InlineData("PLEPerTask", "stem.shared.", "stem.shared_gate.", "stage.shared.")]
     [InlineData("CrossStitch", "stem.", "stage.", "cross_stitch.")]
     [InlineData("MTAN", "stem.", "stage.")]
     public void EachArchitectureSharesWhatItsDocumentationSays(string architecture, params string[] prefixes)

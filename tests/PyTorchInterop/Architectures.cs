@@ -22,6 +22,8 @@ internal static class ArchitectureExport
         Export<OMoEModel.Outputs, OMoEModel.Targets>(folder, "omoe", new OMoEModel(), Images(12), ImageTargets);
         Export<CGCModel.Outputs, CGCModel.Targets>(folder, "cgc", new CGCModel(), Images(12), ImageTargets);
         Export<PLEModel.Outputs, PLEModel.Targets>(folder, "ple", new PLEModel(), Images(12), ImageTargets);
+        Export<CGCPerTaskModel.Outputs, CGCPerTaskModel.Targets>(folder, "cgc_per_task", new CGCPerTaskModel(), Images(12), ImageTargets);
+        Export<PLEPerTaskModel.Outputs, PLEPerTaskModel.Targets>(folder, "ple_per_task", new PLEPerTaskModel(), Images(12), ImageTargets);
         Export<CrossStitchModel.Outputs, CrossStitchModel.Targets>(folder, "cross_stitch", new CrossStitchModel(), Images(12), ImageTargets);
         Export<MTANModel.Outputs, MTANModel.Targets>(folder, "mtan", new MTANModel(), Images(12), ImageTargets);
         Export<AuxiliaryHeadModel.Outputs, AuxiliaryHeadModel.Targets>(folder, "auxiliary_head", new AuxiliaryHeadModel(), Images(16),

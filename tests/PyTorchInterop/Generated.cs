@@ -38,6 +38,8 @@ internal static class GeneratedExport
         Add(new OMoEModel());
         Add(new CGCModel());
         Add(new PLEModel());
+        Add(new CGCPerTaskModel());
+        Add(new PLEPerTaskModel());
         Add(new CrossStitchModel());
         Add(new MTANModel());
         Add(new ReservedNamesModel());

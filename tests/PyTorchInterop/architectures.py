@@ -1,5 +1,6 @@
 """PyTorch twins of MtlDsl's architectures, written from the papers and LibMTL's descriptions, checked against the
-generated TorchSharp modules (tests/Models/Architectures, tests/Models/AuxiliaryHeadModel.cs).
+generated TorchSharp modules (tests/Models/Architectures, tests/Models/AuxiliaryHeadModel.cs); and LibMTL's CGC, with
+LibMTL's module names and num_experts, against the CGC models to 1e-12 in float64 (per-task counts included).
 
 For each model, `dotnet run --project tests/PyTorchInterop -- architectures <folder>` wrote, in float64: the initial
 weights, a fixed batch and its targets, the outputs of one training-mode forward pass, the joint loss Σ λ·L and its
@@ -62,27 +63,34 @@ def mix(gate_module, x, experts):
     return torch.einsum("en...,ne->n...", experts, weights)
 
 
+def counts(per_task):
+    """Each task's number of own experts: one int for every task, or a list in the order of TASKS."""
+    return dict(zip(TASKS, [per_task] * len(TASKS) if isinstance(per_task, int) else per_task))
+
+
 class Experts(nn.Module):
     """Copies of one block: shared experts and each task's own; in PLE also the level's gates."""
 
     def __init__(self, make, shared, per_task, gate_inputs=None, shared_gate=False):
         super().__init__()
+        own = counts(per_task)
         self.shared = nn.ModuleList([make() for _ in range(shared)])
-        self.tasks = nn.ModuleDict({t: nn.ModuleList([make() for _ in range(per_task)]) for t in TASKS})
+        self.tasks = nn.ModuleDict({t: nn.ModuleList([make() for _ in range(own[t])]) for t in TASKS})
         if gate_inputs is not None:
-            self.gates = nn.ModuleDict({t: gate(gate_inputs, shared + per_task) for t in TASKS})
+            self.gates = nn.ModuleDict({t: gate(gate_inputs, shared + own[t]) for t in TASKS})
             if shared_gate:
-                self.shared_gate = gate(gate_inputs, shared + len(TASKS) * per_task)
+                self.shared_gate = gate(gate_inputs, shared + sum(own.values()))
 
 
 class MixtureOfExperts(TwoTaskModel):
     """MMoE (Ma et al. 2018) and CGC (Tang et al. 2020): experts are copies of the whole trunk (stem, then stage);
-    each task's gate, on the flattened input, mixes the shared experts and, in CGC, the task's own."""
+    each task's gate, on the flattened input, mixes the shared experts and, in CGC, the task's own (per_task: one
+    count for every task, or one per task)."""
 
     def __init__(self, shared, per_task):
         super().__init__()
         self.stem, self.stage = Experts(stem, shared, per_task), Experts(stage, shared, per_task)
-        self.gates = nn.ModuleDict({t: gate(144, shared + per_task) for t in TASKS})
+        self.gates = nn.ModuleDict({t: gate(144, shared + n) for t, n in counts(per_task).items()})
         add_heads(self)
 
     def representations(self, x):
@@ -126,7 +134,8 @@ class Ple(TwoTaskModel):
         shared_stream, streams = x, [x for _ in TASKS]
         for level in [self.stem, self.stage]:
             shared = torch.stack([e(shared_stream) for e in level.shared])
-            own = [torch.stack([e(streams[k]) for e in level.tasks[t]]) for k, t in enumerate(TASKS)]
+            # A task without experts of its own (a per-task count of 0) contributes nothing to the concatenations.
+            own = [torch.stack([e(streams[k]) for e in level.tasks[t]]) if len(level.tasks[t]) else shared[:0] for k, t in enumerate(TASKS)]
             next_streams = [mix(level.gates[t], streams[k], torch.cat([shared, own[k]])) for k, t in enumerate(TASKS)]
             if hasattr(level, "shared_gate"):
                 shared_stream = mix(level.shared_gate, shared_stream, torch.cat([shared] + own))
@@ -321,6 +330,9 @@ MODELS = {
     "omoe": (lambda: OneGateMixture(3), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "cgc": (lambda: MixtureOfExperts(2, 1), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "ple": (lambda: Ple(2, 1), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    # One count of task experts per task: [CGC(2, 1, 2)] (LibMTL's num_experts = [2, 1, 2]) and [PLE(2, 0, 1)].
+    "cgc_per_task": (lambda: MixtureOfExperts(2, [1, 2]), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
+    "ple_per_task": (lambda: Ple(2, [0, 1]), [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "cross_stitch": (CrossStitch, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "mtan": (Mtan, [(F.cross_entropy, 1.0), (F.mse_loss, 0.5)]),
     "auxiliary_head": (AuxiliaryHead, [(F.cross_entropy, 1.0), (F.mse_loss, 0.25)]),
@@ -359,6 +371,83 @@ def check(folder, name, build, losses):
     return worst < TOLERANCE
 
 
+# ----- LibMTL's CGC, as LibMTL computes it -----
+# LibMTL/architecture/CGC.py (median-research-group/LibMTL at 4336804847eaa5e0b924b743d76beec7ac3fdc97) takes
+# num_experts = [shared, task 1, task 2, ...]: experts_shared, experts_specific[task] and gate_specific[task] =
+# Sequential(Linear(input size, shared + the task's own), Softmax), each expert a whole encoder; each task's
+# representation is einsum('ij..., ji -> j...', cat([shared reps, the task's reps]), selector) on the flattened input.
+# Written here from that structure (no LibMTL code is copied), with LibMTL's module names, so that MtlDsl's weights
+# load into it under a renaming and every number must come out the same in float64.
+
+class LibMtlCgc(nn.Module):
+    def __init__(self, num_experts, encoder_class, decoders, input_size):
+        super().__init__()
+        self.num_experts = {task: num_experts[tn + 1] for tn, task in enumerate(TASKS)}
+        self.num_experts["share"] = num_experts[0]
+        self.experts_shared = nn.ModuleList([encoder_class() for _ in range(self.num_experts["share"])])
+        self.experts_specific = nn.ModuleDict({task: nn.ModuleList([encoder_class() for _ in range(self.num_experts[task])]) for task in TASKS})
+        self.gate_specific = nn.ModuleDict({task: nn.Sequential(nn.Linear(input_size, self.num_experts["share"] + self.num_experts[task]),
+                                                                nn.Softmax(dim=-1)) for task in TASKS})
+        self.decoders = nn.ModuleDict(decoders)
+
+    def forward(self, inputs):
+        experts_shared_rep = torch.stack([e(inputs) for e in self.experts_shared])
+        out = []
+        for task in TASKS:
+            experts_specific_rep = torch.stack([e(inputs) for e in self.experts_specific[task]])
+            selector = self.gate_specific[task](torch.flatten(inputs, start_dim=1))
+            gate_rep = torch.einsum("ij..., ji -> j...", torch.cat([experts_shared_rep, experts_specific_rep], dim=0), selector)
+            out.append(self.decoders[task](gate_rep))
+        return out
+
+
+def libmtl_name(name):
+    """MtlDsl's state-dict name of a CGC model as LibMTL names it (the encoder is the trunk: stem is its 0, stage its 1)."""
+    parts = name.split(".")
+    block = {"stem": "0", "stage": "1"}
+    if parts[0] in block and parts[1] == "shared":
+        return ".".join(["experts_shared", parts[2], block[parts[0]]] + parts[3:])
+    if parts[0] in block and parts[1] == "tasks":
+        return ".".join(["experts_specific", parts[2], parts[3], block[parts[0]]] + parts[4:])
+    if parts[0] == "gates":
+        return ".".join(["gate_specific"] + parts[1:])
+    return ".".join(["decoders"] + parts)
+
+
+LIBMTL_TOLERANCE = 1e-12
+LIBMTL_MODELS = {"cgc": [2, 1, 1], "cgc_per_task": [2, 1, 2]}
+
+
+def check_libmtl(folder, name, num_experts, losses):
+    heads = nn.Module()
+    add_heads(heads)
+    model = LibMtlCgc(num_experts, lambda: nn.Sequential(stem(), stage()), {"digit": heads.digit, "position": heads.position}, 144).double().train()
+    model.load_state_dict({libmtl_name(n): t for n, t in read(f"{folder}/{name}.weights.safetensors").items()}, strict=True)
+    io = read(f"{folder}/{name}.io.safetensors")
+    outputs = model(io["input"])
+    loss = sum(w * f(o, io[f"target.{k}"]) for k, (o, (f, w)) in enumerate(zip(outputs, losses)))
+    model.zero_grad()
+    loss.backward()
+    parameters = dict(model.named_parameters())
+    grads = {n[len("grad."):]: g for n, g in io.items() if n.startswith("grad.")}
+    worst_output = max((o - io[f"output.{k}"]).abs().max().item() for k, o in enumerate(outputs))
+    worst_loss = abs(loss.item() - io["loss"].item())
+    worst_grad = max((parameters[libmtl_name(n)].grad - g).abs().max().item() for n, g in grads.items())
+    state = model.state_dict()
+    worst_state = max((state[libmtl_name(n)].double() - t.double()).abs().max().item() for n, t in read(f"{folder}/{name}.after.safetensors").items())
+    model.eval()
+    with torch.no_grad():
+        evaluated = model(io["input"])
+    expected = read(f"{folder}/{name}.eval.safetensors")
+    worst_eval = max((o - expected[f"output.{k}"]).abs().max().item() for k, o in enumerate(evaluated))
+    worst = max(worst_output, worst_loss, worst_grad, worst_state, worst_eval)
+    verdict = "PASS" if worst < LIBMTL_TOLERANCE and len(grads) == len(parameters) else "FAIL"
+    print(f"{verdict} LibMTL's CGC with num_experts = {num_experts} equals MtlDsl's {name} in float64 (tolerance {LIBMTL_TOLERANCE:.0e}): "
+          f"{len(state)} tensors loaded strictly; largest difference: outputs {worst_output:.1e}, loss {worst_loss:.1e}, "
+          f"gradients {worst_grad:.1e} ({len(grads)} parameters), state after the step {worst_state:.1e}, eval outputs {worst_eval:.1e}")
+    return verdict == "PASS"
+
+
 if __name__ == "__main__":
     folder = sys.argv[1]
     results = []
@@ -367,5 +456,11 @@ if __name__ == "__main__":
             results.append(check(folder, name, build, losses))
         except Exception as error:  # a missing or misnamed tensor is a failure of this model, not of the run
             print(f"FAIL PyTorch twin of {name}: {type(error).__name__}: {error}")
+            results.append(False)
+    for name, num_experts in LIBMTL_MODELS.items():
+        try:
+            results.append(check_libmtl(folder, name, num_experts, MODELS[name][1]))
+        except Exception as error:
+            print(f"FAIL LibMTL's CGC against {name}: {type(error).__name__}: {error}")
             results.append(False)
     sys.exit(0 if all(results) else 1)

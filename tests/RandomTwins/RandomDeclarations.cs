@@ -9,7 +9,7 @@ using MtlDsl.Generators.Tests;
 /// <summary>
 /// Random valid declarations from the generator tests' fuzzer (no planted defect, no diagnostic, no module of one's
 /// own), at least <c>wanted</c> of them and among them three of every form an exporter writes differently and two of
-/// every architecture, compiled with the generator as the compiler would run it and loaded: what tests/RandomTwins
+/// every architecture (two of CGC or PLE with one count of task experts per task), compiled with the generator as the compiler would run it and loaded: what tests/RandomTwins
 /// exports as PyTorch twins and the ONNX tests run in ONNX Runtime.
 /// </summary>
 internal static class RandomDeclarations
@@ -35,7 +35,9 @@ internal static class RandomDeclarations
         var random = new Random(seed);
         var models = new List<RandomModel>();
         int Count(string form) => models.Count(m => m.Source.Contains(form, StringComparison.Ordinal));
-        bool Enough() => models.Count >= wanted && Forms.All(f => Count(f) >= Needed(f));
+        // CGC or PLE with one count of task experts per task ([CGC(2, 1, 0)]: more than two arguments).
+        static bool PerTask(RandomModel m) => System.Text.RegularExpressions.Regex.IsMatch(m.Source, @"\[(CGC|PLE)\(\d+, \d+, \d+");
+        bool Enough() => models.Count >= wanted && Forms.All(f => Count(f) >= Needed(f)) && models.Count(PerTask) >= 2;
         for (int i = 0; !Enough() && i < 20_000; i++)
         {
             RandomModel model = RandomModels.Create(random, i);
@@ -43,7 +45,8 @@ internal static class RandomDeclarations
                 || model.Source.Contains("Module(typeof(", StringComparison.Ordinal))
                 continue;
             // Once there are enough models, only those that bring a form still missing.
-            if (models.Count >= wanted && !Forms.Any(f => model.Source.Contains(f, StringComparison.Ordinal) && Count(f) < Needed(f)))
+            if (models.Count >= wanted && !Forms.Any(f => model.Source.Contains(f, StringComparison.Ordinal) && Count(f) < Needed(f))
+                && !(PerTask(model) && models.Count(PerTask) < 2))
                 continue;
             var run = Driver().RunGenerators(Compile([model.Source])).GetRunResult();
             if (run.Diagnostics.Any(d => d.Severity >= DiagnosticSeverity.Warning)) continue;

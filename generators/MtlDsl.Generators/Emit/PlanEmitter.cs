@@ -36,7 +36,7 @@ internal static class PlanEmitter
         string stages = shaped.Architecture.Stages.Count == 0 ? $"new {Ns}PlanAttentionStage[0]" :
             $"new {Ns}PlanAttentionStage[] {{ " + string.Join(", ", shaped.Architecture.Stages.Select(s => $"new({i(s.IntermediateChannels)}, {i(s.OutputChannels)}, {i(s.Pool)})")) + " }";
         w.Line($"new {Ns}PlanArchitecture({i(architecture.SharedExperts)}, {i(architecture.TaskExperts)}, {(architecture.OneGate ? "true" : "false")}, " +
-               $"{Longs(shaped.Architecture.GateInputs)}, {stages}, {Ints(reads)}));");
+               $"{Longs(shaped.Architecture.GateInputs)}, {stages}, {Ints(reads)}{ExpertCounts.PlanArgument(architecture)}));");
         w.Outdent();
     }
 

@@ -57,12 +57,12 @@ internal static class PyTorchEmitter
             {
                 case ArchitectureKind.MMoE:
                 case ArchitectureKind.CGC:
-                    w.Line($"self._modules[{Str(name)}] = mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)})");
+                    w.Line($"self._modules[{Str(name)}] = mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {ExpertCounts.Python(architecture)})");
                     break;
                 case ArchitectureKind.PLE:
                 {
                     int level = trunk.IndexOf(block);
-                    w.Line($"self._modules[{Str(name)}] = mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {i(architecture.TaskExperts)}, " +
+                    w.Line($"self._modules[{Str(name)}] = mtl.Experts({make}, {i(architecture.SharedExperts)}, task_names, {ExpertCounts.Python(architecture)}, " +
                            $"gate_inputs={i(shaped.Architecture.GateInputs[level])}, shared_gate={Bool(level + 1 < trunk.Count)})");
                     break;
                 }
@@ -81,7 +81,7 @@ internal static class PyTorchEmitter
                 break;
             case ArchitectureKind.MMoE:
             case ArchitectureKind.CGC:
-                w.Line($"self.add_module(\"gates\", mtl.gates(task_names, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {(architecture.SharedExperts + architecture.TaskExperts).ToString(CultureInfo.InvariantCulture)}))");
+                w.Line($"self.add_module(\"gates\", mtl.gates(task_names, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {ExpertCounts.PythonGates(architecture)}))");
                 break;
             case ArchitectureKind.CrossStitch:
                 w.Line($"self.add_module(\"cross_stitch\", mtl.cross_stitch_units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)}))");

@@ -101,11 +101,20 @@ internal enum ArchitectureKind
 
 /// <summary>
 /// An architecture attribute as written: MMoE's experts are <see cref="SharedExperts"/> (its <c>Experts</c>); CGC and
-/// PLE have both counts; Cross-stitch and MTAN neither.
+/// PLE have both counts, the task experts either one for every task (<see cref="TaskExperts"/>) or one per task in
+/// declaration order (<see cref="TaskExpertsPerTask"/>, not null, of any length until validation checks it);
+/// Cross-stitch and MTAN neither.
 /// </summary>
 internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
-    EquatableArray<ArgumentLocation> Arguments = default, bool OneGate = false)
+    EquatableArray<ArgumentLocation> Arguments = default, bool OneGate = false, EquatableArray<int>? TaskExpertsPerTask = null)
 {
+    /// <summary>Task <paramref name="task"/>'s own experts (declaration order; after validation, which checks the per-task list's length).</summary>
+    public int TaskExpertsOf(int task) => TaskExpertsPerTask is { } counts ? counts[task] : TaskExperts;
+
+    /// <summary>All the tasks' own experts together (per level in PLE).</summary>
+    public int AllTaskExperts(int taskCount) =>
+        TaskExpertsPerTask is { } counts ? counts.Aggregate(0, (total, n) => checked(total + n)) : checked(taskCount * TaskExperts);
+
     public static readonly ArchitectureSpec HardSharing = new(ArchitectureKind.HardSharing, null);
 
     /// <summary>Whether the trunk's blocks are copied into experts (MMoE, CGC, PLE).</summary>

@@ -39,27 +39,27 @@ internal static class ArchitectureShapes
             case ArchitectureKind.CGC:
             {
                 long inputs = Product(model.InputShape);
-                int experts = architecture.SharedExperts + architecture.TaskExperts;
                 gateInputs.Add(inputs);
                 if (architecture.OneGate)
                 {
-                    parameters = Gate(parts, "gate", inputs, experts);
+                    parameters = Gate(parts, "gate", inputs, architecture.SharedExperts);
                     return Done(tasks.Select(_ => new TaskRead("mixture", last)), architecture.SharedExperts);
                 }
-                foreach (BlockSpec task in tasks)
-                    parameters = checked(parameters + Gate(parts, "gates." + MultiTaskModelGenerator.StateName(task.Name), inputs, experts));
-                return Done(Own(tasks, last, "mixture"), checked(architecture.SharedExperts + taskCount * architecture.TaskExperts));
+                // Task k's gate chooses among the shared experts and its own.
+                for (int k = 0; k < taskCount; k++)
+                    parameters = checked(parameters + Gate(parts, "gates." + MultiTaskModelGenerator.StateName(tasks[k].Name), inputs, checked(architecture.SharedExperts + architecture.TaskExpertsOf(k))));
+                return Done(Own(tasks, last, "mixture"), checked(architecture.SharedExperts + architecture.AllTaskExperts(taskCount)));
             }
             case ArchitectureKind.PLE:
             {
-                int copies = checked(architecture.SharedExperts + taskCount * architecture.TaskExperts);
+                int copies = checked(architecture.SharedExperts + architecture.AllTaskExperts(taskCount));
                 for (int level = 0; level < trunk.Count; level++)
                 {
                     long inputs = Product(level == 0 ? model.InputShape : trunk[level - 1].OutputShape);
                     gateInputs.Add(inputs);
                     string block = MultiTaskModelGenerator.StateName(trunk[level].Spec.Name);
-                    foreach (BlockSpec task in tasks)
-                        parameters = checked(parameters + Gate(parts, $"{block}.gates.{MultiTaskModelGenerator.StateName(task.Name)}", inputs, architecture.SharedExperts + architecture.TaskExperts));
+                    for (int k = 0; k < taskCount; k++)
+                        parameters = checked(parameters + Gate(parts, $"{block}.gates.{MultiTaskModelGenerator.StateName(tasks[k].Name)}", inputs, checked(architecture.SharedExperts + architecture.TaskExpertsOf(k))));
                     if (level + 1 < trunk.Count)
                         parameters = checked(parameters + Gate(parts, $"{block}.shared_gate", inputs, copies));
                 }

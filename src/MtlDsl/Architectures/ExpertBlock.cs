@@ -21,7 +21,7 @@ public sealed class ExpertBlock : nn.Module
     private readonly Sequential[] _shared;
     private readonly Sequential[][] _tasks;
 
-    /// <summary>Creates the block's experts, each a fresh copy of the declared block.</summary>
+    /// <summary>Creates the block's experts, each a fresh copy of the declared block, with the same number of own experts for every task.</summary>
     /// <param name="name">The block's name.</param>
     /// <param name="sharedExperts">The number of experts every task shares.</param>
     /// <param name="taskNames">The tasks' state-dict names, in declaration order.</param>
@@ -30,27 +30,45 @@ public sealed class ExpertBlock : nn.Module
     /// <param name="gateInputs">PLE: the size of this level's flattened input, for its gates; null where the model holds the gates.</param>
     /// <param name="sharedGate">PLE: whether this level has a shared gate (every level but the last).</param>
     public ExpertBlock(string name, int sharedExperts, IReadOnlyList<string> taskNames, int taskExperts, Func<Sequential> expert,
+        long? gateInputs = null, bool sharedGate = false)
+        : this(name, sharedExperts, taskNames, Enumerable.Repeat(taskExperts, (taskNames ?? throw new ArgumentNullException(nameof(taskNames))).Count).ToArray(),
+            expert, gateInputs, sharedGate)
+    {
+    }
+
+    /// <summary>Creates the block's experts, each a fresh copy of the declared block, with a number of own experts per task.</summary>
+    /// <param name="name">The block's name.</param>
+    /// <param name="sharedExperts">The number of experts every task shares.</param>
+    /// <param name="taskNames">The tasks' state-dict names, in declaration order.</param>
+    /// <param name="taskExperts">Every task's number of own experts, in the order of <paramref name="taskNames"/>.</param>
+    /// <param name="expert">Builds one copy of the declared block.</param>
+    /// <param name="gateInputs">PLE: the size of this level's flattened input, for its gates; null where the model holds the gates.</param>
+    /// <param name="sharedGate">PLE: whether this level has a shared gate (every level but the last).</param>
+    public ExpertBlock(string name, int sharedExperts, IReadOnlyList<string> taskNames, IReadOnlyList<int> taskExperts, Func<Sequential> expert,
         long? gateInputs = null, bool sharedGate = false) : base(name)
     {
         ArgumentNullException.ThrowIfNull(taskNames);
+        ArgumentNullException.ThrowIfNull(taskExperts);
         ArgumentNullException.ThrowIfNull(expert);
-        if (sharedExperts < 0 || taskExperts < 0 || sharedExperts + taskExperts < 1)
-            throw new ArgumentOutOfRangeException(nameof(sharedExperts), $"{name}: an expert block needs at least one expert (shared {sharedExperts}, per task {taskExperts}).");
+        if (taskExperts.Count != taskNames.Count)
+            throw new ArgumentException($"{name}: {taskExperts.Count} counts of task experts for {taskNames.Count} tasks.", nameof(taskExperts));
+        if (sharedExperts < 0 || taskExperts.Any(c => c < 0) || sharedExperts + taskExperts.Sum() < 1)
+            throw new ArgumentOutOfRangeException(nameof(sharedExperts), $"{name}: an expert block needs at least one expert and no negative count (shared {sharedExperts}, per task [{string.Join(", ", taskExperts)}]).");
         shared = new ModuleList<Sequential>(Enumerable.Range(0, sharedExperts).Select(_ => expert()).ToArray());
         _shared = [.. shared];
         _tasks = new Sequential[taskNames.Count][];
         tasks = new TaskModules<ModuleList<Sequential>>(taskNames, t =>
         {
-            _tasks[t] = Enumerable.Range(0, taskExperts).Select(_ => expert()).ToArray();
+            _tasks[t] = Enumerable.Range(0, taskExperts[t]).Select(_ => expert()).ToArray();
             return new ModuleList<Sequential>(_tasks[t]);
         });
         TaskCount = taskNames.Count;
         SharedExperts = sharedExperts;
-        TaskExperts = taskExperts;
+        TaskExperts = [.. taskExperts];
         if (gateInputs is long inputs)
         {
-            gates = new TaskModules<Sequential>(taskNames, _ => Mixture.Gate(inputs, sharedExperts + taskExperts));
-            if (sharedGate) shared_gate = Mixture.Gate(inputs, sharedExperts + taskNames.Count * taskExperts);
+            gates = new TaskModules<Sequential>(taskNames, t => Mixture.Gate(inputs, sharedExperts + taskExperts[t]));
+            if (sharedGate) shared_gate = Mixture.Gate(inputs, sharedExperts + taskExperts.Sum());
         }
         RegisterComponents();
     }
@@ -61,8 +79,8 @@ public sealed class ExpertBlock : nn.Module
     /// <summary>The number of shared experts.</summary>
     public int SharedExperts { get; }
 
-    /// <summary>The number of each task's own experts.</summary>
-    public int TaskExperts { get; }
+    /// <summary>Every task's number of own experts (declaration order of the tasks).</summary>
+    public IReadOnlyList<int> TaskExperts { get; }
 
     /// <summary>The shared experts' copies of the block.</summary>
     public IReadOnlyList<Sequential> Shared => _shared;
@@ -70,8 +88,8 @@ public sealed class ExpertBlock : nn.Module
     /// <summary>Task <paramref name="task"/>'s own experts' copies of the block (declaration order of the tasks).</summary>
     public IReadOnlyList<Sequential> OfTask(int task) => _tasks[task];
 
-    /// <summary>The first copy of the block: the first shared expert's, else the first task's first expert's.</summary>
-    public Sequential First => SharedExperts > 0 ? _shared[0] : _tasks[0][0];
+    /// <summary>The first copy of the block: the first shared expert's, else the first task expert's (tasks in declaration order).</summary>
+    public Sequential First => SharedExperts > 0 ? _shared[0] : _tasks.First(t => t.Length > 0)[0];
 
     /// <summary>PLE: task <paramref name="task"/>'s gate of this level.</summary>
     public Sequential Gate(int task) => gates?[task] ?? throw new InvalidOperationException($"{GetName()} has no gates of its own.");

@@ -10,6 +10,15 @@ public static class Mixture
     /// <summary>Every task's gate over <paramref name="experts"/> experts, from <paramref name="inputs"/> features (<c>gates.{task}</c>).</summary>
     public static TaskModules<Sequential> Gates(IReadOnlyList<string> taskNames, long inputs, int experts) => new(taskNames, _ => Gate(inputs, experts));
 
+    /// <summary>Every task's gate, task k's over <paramref name="experts"/>[k] experts, from <paramref name="inputs"/> features (<c>gates.{task}</c>).</summary>
+    public static TaskModules<Sequential> Gates(IReadOnlyList<string> taskNames, long inputs, IReadOnlyList<int> experts)
+    {
+        ArgumentNullException.ThrowIfNull(taskNames);
+        ArgumentNullException.ThrowIfNull(experts);
+        if (experts.Count != taskNames.Count) throw new ArgumentException($"{experts.Count} gate sizes for {taskNames.Count} tasks.", nameof(experts));
+        return new(taskNames, t => Gate(inputs, experts[t]));
+    }
+
     /// <summary>A gate over <paramref name="experts"/> experts: <c>Linear(inputs → experts)</c> and a softmax, on the flattened input (LibMTL's form).</summary>
     public static Sequential Gate(long inputs, int experts) => nn.Sequential(nn.Linear(inputs, experts), nn.Softmax(-1));
 
@@ -21,7 +30,7 @@ public static class Mixture
     public static Tensor RunExperts(IReadOnlyList<ExpertBlock> chain, Tensor input, int? task = null)
     {
         ArgumentNullException.ThrowIfNull(chain);
-        int count = task is null ? chain[0].SharedExperts : chain[0].TaskExperts;
+        int count = task is int k ? chain[0].TaskExperts[k] : chain[0].SharedExperts;
         var outputs = new Tensor[count];
         for (int e = 0; e < count; e++)
         {
@@ -59,7 +68,7 @@ public static class Mixture
         var mixtures = new Tensor[chain[0].TaskCount];
         for (int t = 0; t < mixtures.Length; t++)
         {
-            Tensor experts = chain[0].TaskExperts == 0 ? shared : cat([shared, RunExperts(chain, input, t)], 0);
+            Tensor experts = chain[0].TaskExperts[t] == 0 ? shared : cat([shared, RunExperts(chain, input, t)], 0);
             mixtures[t] = Mix(gates[t], input, experts);
         }
         return mixtures;
@@ -91,7 +100,7 @@ public static class Mixture
         foreach (ExpertBlock level in levels)
         {
             Tensor sharedExperts = RunExperts([level], shared);
-            Tensor?[] taskExperts = own.Select((x, t) => level.TaskExperts == 0 ? null : RunExperts([level], x, t)).ToArray();
+            Tensor?[] taskExperts = own.Select((x, t) => level.TaskExperts[t] == 0 ? null : RunExperts([level], x, t)).ToArray();
             Tensor[] next = new Tensor[tasks];
             for (int t = 0; t < tasks; t++)
                 next[t] = Mix(level.Gate(t), own[t], taskExperts[t] is { } mine ? cat([sharedExperts, mine], 0) : sharedExperts);

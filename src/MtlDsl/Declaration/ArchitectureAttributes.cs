@@ -24,33 +24,78 @@ public sealed class MMoEAttribute(int experts) : Attribute
 
 /// <summary>
 /// Customized gate control (CGC, Tang et al., RecSys 2020; PLE's single level): <c>sharedExperts</c> copies of the
-/// trunk every task reads, and <c>taskExperts</c> copies of its own per task; each task's gate spans its own and
-/// the shared experts.
+/// trunk every task reads, and copies of its own per task; each task's gate spans its own and the shared experts.
+/// <c>[CGC(2, 1)]</c> gives every task one expert of its own; <c>[CGC(2, 1, 2)]</c> gives the first task one and the
+/// second two (one count per task, in declaration order: the arguments are LibMTL's <c>num_experts</c>).
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
-public sealed class CGCAttribute(int sharedExperts, int taskExperts) : Attribute
+public sealed class CGCAttribute : Attribute
 {
-    /// <summary>The number of experts every task shares.</summary>
-    public int SharedExperts { get; } = sharedExperts;
+    /// <summary>The same number of experts of its own for every task.</summary>
+    /// <param name="sharedExperts">The number of experts every task shares.</param>
+    /// <param name="taskExperts">The number of each task's own experts.</param>
+    public CGCAttribute(int sharedExperts, int taskExperts)
+    {
+        SharedExperts = sharedExperts;
+        TaskExperts = taskExperts;
+    }
 
-    /// <summary>The number of each task's own experts.</summary>
-    public int TaskExperts { get; } = taskExperts;
+    /// <summary>A number of experts of its own per task: <c>[CGC(2, 1, 2)]</c>, or <c>[CGC(2, new[] { 1, 2 })]</c>.</summary>
+    /// <param name="sharedExperts">The number of experts every task shares.</param>
+    /// <param name="taskExpertsPerTask">Every task's number of own experts, one per task in declaration order, each zero or more.</param>
+    public CGCAttribute(int sharedExperts, params int[] taskExpertsPerTask)
+    {
+        SharedExperts = sharedExperts;
+        TaskExpertsPerTask = taskExpertsPerTask;
+    }
+
+    /// <summary>The number of experts every task shares.</summary>
+    public int SharedExperts { get; }
+
+    /// <summary>The number of each task's own experts, when every task has the same number (else 0: see <see cref="TaskExpertsPerTask"/>).</summary>
+    public int TaskExperts { get; }
+
+    /// <summary>Every task's number of own experts, in task declaration order; null when every task has <see cref="TaskExperts"/>.</summary>
+    public int[]? TaskExpertsPerTask { get; }
 }
 
 /// <summary>
 /// Progressive layered extraction (PLE, Tang et al., RecSys 2020): every trunk block is one level of shared and
 /// task experts (copies of that block). Each task's gate mixes its own and the shared experts of a level into the
 /// task's input to the next level; a shared gate over all the level's experts gives the shared experts' input to
-/// the next level (every level but the last), as the paper does.
+/// the next level (every level but the last), as the paper does. <c>[PLE(2, 1)]</c> gives every task one expert of
+/// its own per level; <c>[PLE(2, 0, 1)]</c> gives the first task none and the second one (one count per task, in
+/// declaration order).
 /// </summary>
 [AttributeUsage(AttributeTargets.Class, Inherited = false)]
-public sealed class PLEAttribute(int sharedExperts, int taskExperts) : Attribute
+public sealed class PLEAttribute : Attribute
 {
-    /// <summary>The number of shared experts per level.</summary>
-    public int SharedExperts { get; } = sharedExperts;
+    /// <summary>The same number of experts of its own per level for every task.</summary>
+    /// <param name="sharedExperts">The number of shared experts per level.</param>
+    /// <param name="taskExperts">The number of each task's own experts per level.</param>
+    public PLEAttribute(int sharedExperts, int taskExperts)
+    {
+        SharedExperts = sharedExperts;
+        TaskExperts = taskExperts;
+    }
 
-    /// <summary>The number of each task's own experts per level.</summary>
-    public int TaskExperts { get; } = taskExperts;
+    /// <summary>A number of experts of its own per level for each task: <c>[PLE(2, 0, 1)]</c>, or <c>[PLE(2, new[] { 0, 1 })]</c>.</summary>
+    /// <param name="sharedExperts">The number of shared experts per level.</param>
+    /// <param name="taskExpertsPerTask">Every task's number of own experts per level, one per task in declaration order, each zero or more.</param>
+    public PLEAttribute(int sharedExperts, params int[] taskExpertsPerTask)
+    {
+        SharedExperts = sharedExperts;
+        TaskExpertsPerTask = taskExpertsPerTask;
+    }
+
+    /// <summary>The number of shared experts per level.</summary>
+    public int SharedExperts { get; }
+
+    /// <summary>The number of each task's own experts per level, when every task has the same number (else 0: see <see cref="TaskExpertsPerTask"/>).</summary>
+    public int TaskExperts { get; }
+
+    /// <summary>Every task's number of own experts per level, in task declaration order; null when every task has <see cref="TaskExperts"/>.</summary>
+    public int[]? TaskExpertsPerTask { get; }
 }
 
 /// <summary>

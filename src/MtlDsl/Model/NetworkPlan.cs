@@ -58,10 +58,16 @@ public sealed record PlanShortcut(PlanShortcutKind Kind, int InSize, int OutSize
 
 /// <summary>
 /// The architecture's sizes: experts per level (MMoE, CGC, PLE), whether MMoE has one gate, the gates' input sizes
-/// (one per level in PLE), MTAN's stages, and in hard sharing the trunk block each head reads.
+/// (one per level in PLE), MTAN's stages, and in hard sharing the trunk block each head reads. Task experts: every
+/// task has <see cref="TaskExperts"/> of its own, unless <see cref="TaskExpertsPerTask"/> gives one count per task
+/// (then <see cref="TaskExperts"/> is 0); <see cref="TaskExpertsOf"/> reads either.
 /// </summary>
 public sealed record PlanArchitecture(int SharedExperts, int TaskExperts, bool OneGate, IReadOnlyList<long> GateInputs,
-    IReadOnlyList<PlanAttentionStage> Stages, IReadOnlyList<int> HeadReads);
+    IReadOnlyList<PlanAttentionStage> Stages, IReadOnlyList<int> HeadReads, IReadOnlyList<int>? TaskExpertsPerTask = null)
+{
+    /// <summary>The number of task <paramref name="task"/>'s own experts (declaration order of the tasks).</summary>
+    public int TaskExpertsOf(int task) => TaskExpertsPerTask is { } counts ? counts[task] : TaskExperts;
+}
 
 /// <summary>An MTAN stage: the channels of its intermediate features and output, and the pooling of the previous stage's attended features (1: none).</summary>
 public sealed record PlanAttentionStage(int IntermediateChannels, int OutputChannels, int Pool);

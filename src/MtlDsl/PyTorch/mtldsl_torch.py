@@ -49,8 +49,14 @@ def gate(inputs, experts):
     return nn.Sequential(nn.Linear(inputs, experts), nn.Softmax(dim=-1))
 
 
+def per_task(tasks, counts):
+    """One count per task: an int for every task alike, else a list in the order of tasks."""
+    return [counts] * len(tasks) if isinstance(counts, int) else list(counts)
+
+
 def gates(tasks, inputs, experts):
-    return module_dict((t, gate(inputs, experts)) for t in tasks)
+    """Every task's gate over experts (an int, or one size per task)."""
+    return module_dict((t, gate(inputs, n)) for t, n in zip(tasks, per_task(tasks, experts)))
 
 
 def mix(gate_module, x, experts):
@@ -63,14 +69,16 @@ def mix(gate_module, x, experts):
 class Experts(nn.Module):
     """One trunk block's copies: the shared experts, each task's own, and in PLE the level's gates."""
 
-    def __init__(self, make, shared, tasks, per_task, gate_inputs=None, shared_gate=False):
+    def __init__(self, make, shared, tasks, task_experts, gate_inputs=None, shared_gate=False):
+        """task_experts: each task's number of own experts, an int for every task alike or a list in the order of tasks."""
         super().__init__()
+        counts = per_task(tasks, task_experts)
         self.shared = nn.ModuleList([make() for _ in range(shared)])
-        self.tasks = module_dict((t, nn.ModuleList([make() for _ in range(per_task)])) for t in tasks)
+        self.tasks = module_dict((t, nn.ModuleList([make() for _ in range(n)])) for t, n in zip(tasks, counts))
         if gate_inputs is not None:
-            self.gates = module_dict((t, gate(gate_inputs, shared + per_task)) for t in tasks)
+            self.gates = module_dict((t, gate(gate_inputs, shared + n)) for t, n in zip(tasks, counts))
             if shared_gate:
-                self.shared_gate = gate(gate_inputs, shared + len(tasks) * per_task)
+                self.shared_gate = gate(gate_inputs, shared + sum(counts))
 
 
 def run_experts(chain, x, task=None):
