@@ -34,7 +34,7 @@ namespace SeedExample
                 global::MtlDsl.Layers.Conv2d(64, 128, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::MtlDsl.Layers.Conv2d(128, 35, 1, stride: 1, padding: 0, dilation: 1, bias: true));
-            this.RegisterComponents();
+            base.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -196,17 +196,17 @@ class VisionModel(mtl.TwinModule):
 
         /// <summary>Runs the shared part and the head of task Classification only; output per sample [10].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardClassification(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardClassification(global::TorchSharp.torch.Tensor input) => base.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Detection only; output per sample [35, 7, 7].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardDetection(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardDetection(global::TorchSharp.torch.Tensor input) => base.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 

@@ -26,39 +26,39 @@ namespace MtlDsl.TestModels.Architectures
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public CGCPerTaskModel() : base("CGCPerTaskModel")
         {
-            _stem = new global::MtlDsl.Architectures.ExpertBlock("stem", 2, s_taskStateNames, new int[] { 1, 2 }, () => global::TorchSharp.torch.nn.Sequential(
+            this._stem = new global::MtlDsl.Architectures.ExpertBlock("stem", 2, global::MtlDsl.TestModels.Architectures.CGCPerTaskModel.s_taskStateNames, new int[] { 1, 2 }, () => global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(1, 4, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::MtlDsl.Layers.BatchNorm2d(4),
                 global::TorchSharp.torch.nn.ReLU()));
-            _stage = new global::MtlDsl.Architectures.ExpertBlock("stage", 2, s_taskStateNames, new int[] { 1, 2 }, () => global::TorchSharp.torch.nn.Sequential(
+            this._stage = new global::MtlDsl.Architectures.ExpertBlock("stage", 2, global::MtlDsl.TestModels.Architectures.CGCPerTaskModel.s_taskStateNames, new int[] { 1, 2 }, () => global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.MaxPool2d(2, stride: 2, padding: 0),
                 global::MtlDsl.Layers.Conv2d(4, 8, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.ReLU()));
-            _digit = global::TorchSharp.torch.nn.Sequential(
+            this._digit = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(288, 5));
-            _position = global::TorchSharp.torch.nn.Sequential(
+            this._position = global::TorchSharp.torch.nn.Sequential(
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(288, 16),
                 global::TorchSharp.torch.nn.Tanh(),
                 global::TorchSharp.torch.nn.Linear(16, 2));
-            __gates = global::MtlDsl.Architectures.Mixture.Gates(s_taskStateNames, 144, new int[] { 3, 4 });
-            RegisterComponents();
+            this.__gates = global::MtlDsl.Architectures.Mixture.Gates(global::MtlDsl.TestModels.Architectures.CGCPerTaskModel.s_taskStateNames, 144, new int[] { 3, 4 });
+            base.RegisterComponents();
         }
 
         /// <summary>The first copy of block Stem: the first shared expert's (every copy is in the state dict under stem).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Stem => _stem.First;
+        public partial global::TorchSharp.Modules.Sequential Stem => this._stem.First;
 
         /// <summary>The first copy of block Stage: the first shared expert's (every copy is in the state dict under stage).</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Stage => _stage.First;
+        public partial global::TorchSharp.Modules.Sequential Stage => this._stage.First;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Digit => _digit;
+        public partial global::TorchSharp.Modules.Sequential Digit => this._digit;
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public partial global::TorchSharp.Modules.Sequential Position => _position;
+        public partial global::TorchSharp.Modules.Sequential Position => this._position;
 
         /// <summary>The number of tasks.</summary>
         public const int TaskCount = 2;
@@ -127,7 +127,7 @@ namespace MtlDsl.TestModels.Architectures
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;
 
         /// <inheritdoc />
-        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => s_inputShape;
+        public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => global::MtlDsl.TestModels.Architectures.CGCPerTaskModel.s_inputShape;
 
         /// <inheritdoc />
         public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => InputDefinitions;
@@ -212,30 +212,30 @@ class CGCPerTaskModel(mtl.TwinModule):
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs) => global::MtlDsl.Architectures.Mixture.Forward(new global::MtlDsl.Architectures.ExpertBlock[] { _stem, _stage }, __gates, inputs[0]);
+        protected override global::TorchSharp.torch.Tensor[] RunShared(global::TorchSharp.torch.Tensor[] inputs) => global::MtlDsl.Architectures.Mixture.Forward(new global::MtlDsl.Architectures.ExpertBlock[] { this._stem, this._stage }, this.__gates, inputs[0]);
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         protected override global::TorchSharp.torch.Tensor RunHead(int task, global::TorchSharp.torch.Tensor representation) => task switch
         {
-            0 => _digit.forward(representation),
-            1 => _position.forward(representation),
-            _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+            0 => this._digit.forward(representation),
+            1 => this._position.forward(representation),
+            _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
         };
 
         /// <summary>Runs the shared part and the head of task Digit only; output per sample [5].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardDigit(global::TorchSharp.torch.Tensor input) => ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardDigit(global::TorchSharp.torch.Tensor input) => base.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Position only; output per sample [2].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => base.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 
@@ -266,9 +266,9 @@ class CGCPerTaskModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Digit,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Digit,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 
@@ -289,9 +289,9 @@ class CGCPerTaskModel(mtl.TwinModule):
             /// <inheritdoc />
             public global::TorchSharp.torch.Tensor this[int task] => task switch
             {
-                0 => Digit,
-                1 => Position,
-                _ => throw new global::System.ArgumentOutOfRangeException(nameof(task), task, "There is no task with this index."),
+                0 => this.Digit,
+                1 => this.Position,
+                _ => throw new global::System.ArgumentOutOfRangeException("task", task, "There is no task with this index."),
             };
         }
 

@@ -43,7 +43,7 @@ namespace MtlDsl.TestModels.Architectures
                 global::TorchSharp.torch.nn.Tanh(),
                 global::TorchSharp.torch.nn.Linear(16, 2));
             this.__gate = global::MtlDsl.Architectures.Mixture.Gate(144, 3);
-            this.RegisterComponents();
+            base.RegisterComponents();
         }
 
         /// <summary>The first copy of block Stem: the first shared expert's (every copy is in the state dict under stem).</summary>
@@ -211,17 +211,17 @@ class OMoEModel(mtl.TwinModule):
 
         /// <summary>Runs the shared part and the head of task Digit only; output per sample [5].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardDigit(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardDigit(global::TorchSharp.torch.Tensor input) => base.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Position only; output per sample [2].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => base.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 

@@ -38,7 +38,7 @@ namespace MtlDsl.TestModels
                 global::TorchSharp.torch.nn.Linear(32, 5));
             this._position = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Own(new global::MtlDsl.TestModels.SmallPerceptron(32, 2), "SmallPerceptron (layer 0 of 'Position')", new int[] { 2 }, "its declared OutputShape"));
-            this.RegisterComponents();
+            base.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -178,17 +178,17 @@ namespace MtlDsl.TestModels
 
         /// <summary>Runs the shared part and the head of task Kind only; output per sample [5].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardKind(global::TorchSharp.torch.Tensor input) => base.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Position only; output per sample [2].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardPosition(global::TorchSharp.torch.Tensor input) => base.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 

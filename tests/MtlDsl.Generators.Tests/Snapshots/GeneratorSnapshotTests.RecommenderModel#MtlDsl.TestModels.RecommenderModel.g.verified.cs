@@ -37,7 +37,7 @@ namespace MtlDsl.TestModels
                 global::TorchSharp.torch.nn.Linear(32, 8),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.Linear(8, 1));
-            this.RegisterComponents();
+            base.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -209,11 +209,11 @@ class RecommenderModel(mtl.TwinModule):
 
         /// <summary>Runs the shared part and the head of task Click only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardClick(Inputs inputs) => this.ForwardTask(0, inputs);
+        public global::TorchSharp.torch.Tensor ForwardClick(Inputs inputs) => base.ForwardTask(0, inputs);
 
         /// <summary>Runs the shared part and the head of task Rating only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardRating(Inputs inputs) => this.ForwardTask(1, inputs);
+        public global::TorchSharp.torch.Tensor ForwardRating(Inputs inputs) => base.ForwardTask(1, inputs);
 
         /// <summary>Not for this model, which reads 3 inputs: pass an <see cref="Inputs"/> record to forward.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -224,7 +224,7 @@ class RecommenderModel(mtl.TwinModule):
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 

@@ -31,7 +31,7 @@ namespace MtlDsl.TestModels
                 global::TorchSharp.torch.nn.Sigmoid(),
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(224, 1));
-            this.RegisterComponents();
+            base.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -187,17 +187,17 @@ class SignalModel(mtl.TwinModule):
 
         /// <summary>Runs the shared part and the head of task Segments only; output per sample [4, 32].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardSegments(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardSegments(global::TorchSharp.torch.Tensor input) => base.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task Level only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardLevel(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardLevel(global::TorchSharp.torch.Tensor input) => base.ForwardTask(1, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1]);
         }
 

@@ -43,7 +43,7 @@ namespace MtlDsl.TestModels
                 global::TorchSharp.torch.nn.Linear(32, 8),
                 global::MtlDsl.Layers.LeakyReLU(0.2),
                 global::TorchSharp.torch.nn.Linear(8, 1, hasBias: false));
-            this.RegisterComponents();
+            base.RegisterComponents();
         }
 
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
@@ -225,21 +225,21 @@ class TabularModel(mtl.TwinModule):
 
         /// <summary>Runs the shared part and the head of task Species only; output per sample [3].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardSpecies(global::TorchSharp.torch.Tensor input) => this.ForwardTask(0, input);
+        public global::TorchSharp.torch.Tensor ForwardSpecies(global::TorchSharp.torch.Tensor input) => base.ForwardTask(0, input);
 
         /// <summary>Runs the shared part and the head of task IsMale only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardIsMale(global::TorchSharp.torch.Tensor input) => this.ForwardTask(1, input);
+        public global::TorchSharp.torch.Tensor ForwardIsMale(global::TorchSharp.torch.Tensor input) => base.ForwardTask(1, input);
 
         /// <summary>Runs the shared part and the head of task BodyMass only; output per sample [1].</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public global::TorchSharp.torch.Tensor ForwardBodyMass(global::TorchSharp.torch.Tensor input) => this.ForwardTask(2, input);
+        public global::TorchSharp.torch.Tensor ForwardBodyMass(global::TorchSharp.torch.Tensor input) => base.ForwardTask(2, input);
 
         /// <summary>The joint loss Σ λ·L with the declared task weights, and each task's own loss.</summary>
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public Losses ComputeLoss(Outputs outputs, Targets targets)
         {
-            global::MtlDsl.JointLoss joint = this.ComputeJointLoss(outputs, targets);
+            global::MtlDsl.JointLoss joint = base.ComputeJointLoss(outputs, targets);
             return new Losses(joint.Total, joint.TaskLosses[0], joint.TaskLosses[1], joint.TaskLosses[2]);
         }
 
