@@ -375,7 +375,9 @@ internal static class OwnModules
                 {
                     if (conversion.OperatorMethod is { } user) throw Unsupported(operation, $"uses the user-defined conversion {user.ToDisplayString()}");
                     if (conversion.Conversion.IsNullable) throw Unsupported(operation, "converts to or from a nullable type");
-                    if (type is not { } target || !(conversion.Conversion.IsIdentity || conversion.Conversion.IsNumeric))
+                    // A target-typed ?: converts its branches itself: the conversion around it keeps its type.
+                    bool keepsType = type is not null && TypeOf(conversion.Operand.Type) == type;
+                    if (type is not { } target || !(conversion.Conversion.IsIdentity || conversion.Conversion.IsNumeric || keepsType))
                         throw Unsupported(operation, $"converts {conversion.Operand.Type?.ToDisplayString() ?? "null"} to {operation.Type?.ToDisplayString() ?? "?"}, and the generator converts only between numbers");
                     ShapeExpr operand = Expression(conversion.Operand);
                     return operand.Type == target ? operand : new ConvertExpr(operand, target, conversion.IsChecked);

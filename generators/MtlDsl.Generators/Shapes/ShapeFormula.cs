@@ -24,15 +24,12 @@ internal static class ShapeFormula
             var context = new Context(input, locals);
             // Locals in the order they are declared: one that throws throws even where it is not used.
             for (int l = 0; l < locals.Length; l++) locals[l] = context.Value(module.Locals[l]);
+            // Every size, as C# computes the whole array before it returns (a later one may throw), then their check.
             var shape = new int[module.Formula.Count];
+            for (int d = 0; d < shape.Length; d++) shape[d] = (int)context.Value(module.Formula[d]).Bits;
             for (int d = 0; d < shape.Length; d++)
-            {
-                Number value = context.Value(module.Formula[d]);
-                int size = (int)value.Bits;
-                if (size < 1)
-                    return (null, $"it computes {size.ToString(CultureInfo.InvariantCulture)} for dimension {d.ToString(CultureInfo.InvariantCulture)}, and every size must be a positive int");
-                shape[d] = size;
-            }
+                if (shape[d] < 1)
+                    return (null, $"it computes {shape[d].ToString(CultureInfo.InvariantCulture)} for dimension {d.ToString(CultureInfo.InvariantCulture)}, and every size must be a positive int");
             return (shape, null);
         }
         catch (FormulaException e)
