@@ -70,7 +70,10 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
 
         source = BlockAttributes().Replace(source, m =>
         {
-            string indent = m.Groups[1].Value, kind = m.Groups[2].Value, rest = Integer().Replace(m.Groups[3].Value, Number);
+            // Not the arguments of an own module: they are passed to its constructor as written, and their types choose
+            // the overload as C# does ((byte)2 and 2 may call different constructors), so they are not the same declaration.
+            string indent = m.Groups[1].Value, kind = m.Groups[2].Value,
+                rest = string.Concat(SplitLayers(m.Groups[3].Value).Select(l => ", " + (l.StartsWith("Module(", StringComparison.Ordinal) ? l : Integer().Replace(l, Number))));
             // A block that reads one input: Reads, or a [Concat] of one.
             if (spelling == 0 && TrunkReads().Match(kind) is { Success: true } reads) (kind, rest) = ("Trunk", $", Concat({reads.Groups[1].Value})" + rest);
             // An embedding bag's mode by its number; the ids' kind likewise below.

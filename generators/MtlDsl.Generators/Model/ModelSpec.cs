@@ -281,11 +281,12 @@ internal sealed record LayerSpec(
 }
 
 /// <summary>
-/// A [Module(typeof(T), …)] layer as the parser read it: the type and constructor arguments as C# text, and its
-/// output shape: declared (<see cref="DeclaredShape"/>) or the static OutputShape method's return value as an
-/// expression of the input's sizes (<see cref="Formula"/>; <see cref="FormulaIsInput"/>: it returns its input). A
-/// problem found while reading it (not a module, no constructor fits, a method it cannot evaluate) is
-/// <see cref="Problem"/>, reported by validation.
+/// A [Module(typeof(T), …)] layer as the parser read it: the type and constructor arguments as C# text (each argument
+/// an expression of the type the attribute bound it as, so the generated <c>new T(…)</c> binds to the constructor the
+/// compiler chose for them), and its output shape: declared (<see cref="DeclaredShape"/>) or the static OutputShape
+/// method's return value as expressions of the input's sizes (<see cref="Formula"/>, after its locals
+/// <see cref="Locals"/>; <see cref="FormulaIsInput"/>: it returns its input). A problem found while reading it (not
+/// a module, no constructor binds, a method it cannot evaluate) is <see cref="Problem"/>, reported by validation.
 /// </summary>
 internal sealed record OwnModule(
     string TypeName,
@@ -298,25 +299,65 @@ internal sealed record OwnModule(
     bool HasFormula,
     bool FormulaIsInput,
     string? Problem,
-    LocationInfo? ProblemLocation);
+    LocationInfo? ProblemLocation,
+    EquatableArray<ShapeExpr> Locals = default);
 
-/// <summary>An integer expression of an input's sizes, as a static OutputShape method computes it, evaluated at compile time.</summary>
-internal abstract record ShapeExpr;
+/// <summary>The C# simple types a shape formula computes with (decimal, nint and the rest are refused).</summary>
+internal enum NumberType
+{
+    Boolean,
+    Char,
+    SByte,
+    Byte,
+    Int16,
+    UInt16,
+    Int32,
+    UInt32,
+    Int64,
+    UInt64,
+    Single,
+    Double,
+}
 
-/// <summary>A constant (a literal, a const, a constructor argument).</summary>
-internal sealed record ConstantExpr(long Value) : ShapeExpr;
+/// <summary>
+/// An expression of an input's sizes, as a static OutputShape method computes it, typed as C# types it so that it is
+/// evaluated at compile time by C#'s rules (Shapes/ShapeFormula.cs). The operands of an operator are already
+/// converted to the operator's operand type, as the compiler bound them.
+/// </summary>
+internal abstract record ShapeExpr(NumberType Type);
 
-/// <summary><c>input[Index]</c>.</summary>
-internal sealed record DimensionExpr(int Index) : ShapeExpr;
+/// <summary>
+/// A constant of its type (a literal, a const, a constructor argument converted to its parameter): an integral value
+/// (bool and char included) sign- or zero-extended to 64 bits; a float or double as the bits of the double it is.
+/// </summary>
+internal sealed record ConstantExpr(NumberType Type, long Bits) : ShapeExpr(Type);
+
+/// <summary><c>input[Index]</c>; the index is of an integral type.</summary>
+internal sealed record DimensionExpr(ShapeExpr Index) : ShapeExpr(NumberType.Int32);
 
 /// <summary><c>input.Length</c>.</summary>
-internal sealed record RankExpr : ShapeExpr;
+internal sealed record RankExpr() : ShapeExpr(NumberType.Int32);
 
-/// <summary>A binary operation: + - * / % min max, the comparisons (1 or 0), &amp;&amp; ||.</summary>
-internal sealed record BinaryExpr(string Operator, ShapeExpr Left, ShapeExpr Right) : ShapeExpr;
+/// <summary>A local declared before the return: the value of <see cref="OwnModule.Locals"/>[Index].</summary>
+internal sealed record LocalExpr(int Index, NumberType Type) : ShapeExpr(Type);
 
-/// <summary><c>condition ? whenTrue : whenFalse</c>.</summary>
-internal sealed record ConditionalExpr(ShapeExpr Condition, ShapeExpr WhenTrue, ShapeExpr WhenFalse) : ShapeExpr;
+/// <summary>A numeric conversion (implicit or a cast) to <see cref="ShapeExpr.Type"/>, checked or not.</summary>
+internal sealed record ConvertExpr(ShapeExpr Operand, NumberType Type, bool Checked) : ShapeExpr(Type);
+
+/// <summary>A unary operation: - + ~ !.</summary>
+internal sealed record UnaryExpr(string Operator, ShapeExpr Operand, NumberType Type, bool Checked) : ShapeExpr(Type);
+
+/// <summary>
+/// A binary operation on operands of <see cref="Left"/>'s type (a shift's right operand is an int): + - * / % &amp; | ^
+/// &lt;&lt; &gt;&gt; &gt;&gt;&gt;, the comparisons (bool), &amp;&amp; ||.
+/// </summary>
+internal sealed record BinaryExpr(string Operator, ShapeExpr Left, ShapeExpr Right, NumberType Type, bool Checked) : ShapeExpr(Type);
+
+/// <summary><c>condition ? whenTrue : whenFalse</c>, both branches of its type.</summary>
+internal sealed record ConditionalExpr(ShapeExpr Condition, ShapeExpr WhenTrue, ShapeExpr WhenFalse) : ShapeExpr(WhenTrue.Type);
+
+/// <summary>A call of System.Math's Max, Min, Abs, Floor or Ceiling, the overload of <see cref="ShapeExpr.Type"/>.</summary>
+internal sealed record MathExpr(string Method, EquatableArray<ShapeExpr> Arguments, NumberType Type) : ShapeExpr(Type);
 
 /// <summary>A size written for one axis of a 2-D layer (<c>StrideHeight</c>, <c>StrideWidth</c>); null where not written.</summary>
 internal sealed record Axes(int? Height, int? Width)

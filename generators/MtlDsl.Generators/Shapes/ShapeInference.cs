@@ -279,7 +279,7 @@ internal static class ShapeInference
                     int[] shape = [.. own.DeclaredShape];
                     if (own.HasFormula)
                     {
-                        var (computed, problem) = OwnModules.Evaluate(own, _input);
+                        var (computed, problem) = ShapeFormula.Evaluate(own, _input);
                         if (computed is null)
                             return OwnProblem($"has a static {own.DisplayName}.OutputShape that cannot give the output for the input {Format(_input)}: {problem}");
                         if (own.HasDeclaredShape && !computed.SequenceEqual(shape))
