@@ -648,6 +648,37 @@ public class DiagnosticTests
         Assert.Contains(message, AssertSingle(source, "MTL034", underlined));
     }
 
+    // A module of the user's own with these members (constructors call base("Own")), used as the model's trunk.
+    private static string WithOwn(string members, string layer) =>
+        Usings + "using System;\npublic struct Size { public int V; public static Size operator +(Size a, Size b) => a; public static implicit operator int(Size s) => s.V; }\n" +
+        "public class Own : TorchSharp.torch.nn.Module<TorchSharp.torch.Tensor, TorchSharp.torch.Tensor>\n{\n" +
+        "    public override TorchSharp.torch.Tensor forward(TorchSharp.torch.Tensor x) => x;\n" + members + "\n}\n" +
+        Model("[Input(8)]", $"    [Trunk, {layer}] public partial Sequential Shared {{ get; }}\n" + TwoTasks).Substring(Usings.Length);
+
+    [Theory]
+    [InlineData("public Own(ref int n) : base(\"Own\") { }", "Module(typeof(Own), 8, OutputShape = new[] { 8 })", "Own(ref int n), which takes 'n' by ref, and the generated code passes values")]
+    [InlineData("public Own(out int n) : base(\"Own\") { n = 0; }", "Module(typeof(Own), 8, OutputShape = new[] { 8 })", "Own(out int n), which takes 'n' as out")]
+    [InlineData("public Own(in int n) : base(\"Own\") { }", "Module(typeof(Own), 8, OutputShape = new[] { 8 })", "is created by C# with Own(in int n) for new Own(8), which takes 'n' as in; the generated code passes the attribute's arguments as values")]
+    [InlineData("public Own(long a, int b) : base(\"Own\") { } public Own(int a, long b) : base(\"Own\") { }", "Module(typeof(Own), 1, 1, OutputShape = new[] { 8 })",
+        "has several constructors C# could call for new Own(1, 1), none better than the others: Own(long a, int b) and Own(int a, long b) (the call is ambiguous, CS0121)")]
+    [InlineData("public Own(byte n) : base(\"Own\") { }", "Module(typeof(Own), 300, OutputShape = new[] { 8 })", "Own(byte n): argument 1, 300 of type int, does not convert to byte implicitly")]
+    public void AnOwnModuleTheCompilerCannotCallAsWrittenIsRefusedInItsTerms(string constructors, string layer, string message) =>
+        Assert.Contains(message, AssertSingle(WithOwn(constructors, layer), "MTL034", layer));
+
+    [Theory]
+    [InlineData("[(int)(decimal)input[0]]", "cannot evaluate at compile time: '(decimal)input[0]' converts int to decimal, and the generator converts only between numbers")]
+    [InlineData("[Twice(input[0])]", "cannot evaluate at compile time: 'Twice(input[0])' calls Own.Twice, and the generator evaluates no method but Math")]
+    [InlineData("[default(Size) + default(Size)]", "uses the user-defined conversion")]
+    [InlineData("[(int)((int?)input[0] + 1)]", "converts to or from a nullable type")]
+    [InlineData("[input.Clone() is int[] copy ? copy[0] : 1]", "is not something the generator evaluates")]
+    [InlineData("[unchecked((int)(input[0] * 1e10))]", "it converts 80000000000 to int in an unchecked context, and that value is outside int's range, where C# leaves the result unspecified")]
+    [InlineData("[checked(input[0] * 1000000000)]", "it overflows for this input where C# throws OverflowException")]
+    [InlineData("[input[0] / (input[0] - 8)]", "it divides by zero for this input (an integer division or remainder, where C# throws DivideByZeroException)")]
+    [InlineData("[input[0] - 8, input[0] / (input[0] - 8)]", "DivideByZeroException")] // C# computes every size before it returns
+    public void AnOwnModulesShapeThatCSharpWouldNotGiveIsRefused(string returned, string message) =>
+        Assert.Contains(message, AssertSingle(WithOwn($"    public Own() : base(\"Own\") {{ }}\n    static int Twice(int x) => 2 * x;\n    public static int[] OutputShape(int[] input) => {returned};", "Module(typeof(Own))"),
+            "MTL034", "Module(typeof(Own))"));
+
     [Fact]
     public void AnOwnModuleWithoutAShapeSaysHowToGiveOne()
     {
