@@ -60,7 +60,7 @@ public sealed partial class MultiTaskModelGenerator
             bool namedInputs = model.NamedInputs && model.Inputs.All(i => i.Name is { } n && Microsoft.CodeAnalysis.CSharp.SyntaxFacts.IsValidIdentifier(n)
                 && !RecordMembers.ContainsKey(n) && n is not ("Inputs" or "Names")) && model.Inputs.Select(i => i.Name).Distinct().Count() == model.Inputs.Count;
             string[] overrides = ["Tasks", "InputShape", "DeclaredInputs", "Architecture", "SharedModules", "RunShared", "RunHead", "forward"];
-            bool api = tasks.Count > 0 && records.All(Free) && overrides.All(Free) && !overrides.Any(o => o != "forward" && tasks.Contains(o))
+            bool api = tasks.Count > 0 && records.All(Free) && overrides.All(Free)
                 && Free("ComputeLoss") && Free("CreateTrainer") && (!model.NamedInputs || namedInputs && Free("Inputs"));
             return InClass(model, api ? $" : global::MtlDsl.MultiTaskModule<{model.ClassName}.Outputs, {model.ClassName}.Targets>" : "", w =>
             {
@@ -71,18 +71,13 @@ public sealed partial class MultiTaskModelGenerator
                     w.Line();
                 }
                 if (!api) return;
-                string stub = $"/// <summary>Not generated: {Literal(bare).Trim('"')} has errors.</summary>";
+                string stub = $"/// <summary>Not generated: {bare} has errors.</summary>";
                 void Member(string code)
                 {
                     w.Line(stub);
                     w.Line(code);
                 }
-                if (Free(".ctor()") && Free(".ctor"))
-                {
-                    w.Line(stub);
-                    w.Line($"public {model.ClassName}() : base({Literal(bare)}) => {Throw()};");
-                    w.Line();
-                }
+                if (Free(".ctor()") && Free(".ctor")) Member($"public {model.ClassName}() : base({Literal(bare)}) => {Throw()};");
                 w.Line($"public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => {Throw()};");
                 w.Line($"public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => {Throw()};");
                 w.Line($"public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => {Throw()};");
@@ -96,13 +91,7 @@ public sealed partial class MultiTaskModelGenerator
                 if (Free("TaskDefinitions")) Member($"public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> TaskDefinitions => {Throw()};");
                 if (Free("InputDefinitions")) Member($"public static global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> InputDefinitions => {Throw()};");
                 for (int i = 0; i < tasks.Count; i++)
-                {
-                    if (!Free("Forward" + tasks[i]) || inherited.Contains("Forward" + tasks[i])) continue;
-                    w.Line(stub);
-                    w.Line(model.Inputs.Count > 1
-                        ? $"public {Tensor} Forward{tasks[i]}(Inputs inputs) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);"
-                        : $"public {Tensor} Forward{tasks[i]}({Tensor} input) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
-                }
+                    if (Free("Forward" + tasks[i]) && !inherited.Contains("Forward" + tasks[i])) Member(ForwardTaskMethod(model, tasks[i], i));
                 EmitTypedSurface(w, model, tasks);
                 if (model.NamedInputs) EmitInputsRecord(w, model);
             });
@@ -265,7 +254,7 @@ public sealed partial class MultiTaskModelGenerator
             };
 
         /// <summary>The fields of the modules an architecture adds: field name, type, state-dict name.</summary>
-        private static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureSpec architecture) => architecture.Kind switch
+        internal static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureSpec architecture) => architecture.Kind switch
         {
             ArchitectureKind.MMoE when architecture.OneGate => [("__gate", Sequential, "gate")],
             ArchitectureKind.MMoE or ArchitectureKind.CGC => [("__gates", $"{Architectures}.TaskModules<{Sequential}>", "gates")],
@@ -429,10 +418,7 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line();
                 w.Line($"/// <summary>Runs the shared part and the head of task {tasks[i].Spec.Name} only; output per sample {ShapeInference.Format(tasks[i].OutputShape)}.</summary>");
                 w.Line(GeneratedCode);
-                if (shaped.Spec.Inputs.Count == 1)
-                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}({Tensor} input) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, input);");
-                else
-                    w.Line($"public {Tensor} Forward{tasks[i].Spec.Name}(Inputs inputs) => base.ForwardTask({i.ToString(CultureInfo.InvariantCulture)}, inputs);");
+                w.Line(ForwardTaskMethod(shaped.Spec, tasks[i].Spec.Name, i));
             }
             if (shaped.Spec.Inputs.Count > 1)
             {
@@ -449,6 +435,11 @@ public sealed partial class MultiTaskModelGenerator
 
         // What the model's users write against, made from the task names alone (so a model with errors gets it too,
         // as stubs): the typed loss, the trainer factories and the records.
+        // Forward{Task}: the shared part and one head, on the model's one tensor or its Inputs record.
+        private static string ForwardTaskMethod(ModelSpec model, string task, int index) => model.Inputs.Count > 1
+            ? $"public {Tensor} Forward{task}(Inputs inputs) => base.ForwardTask({index.ToString(CultureInfo.InvariantCulture)}, inputs);"
+            : $"public {Tensor} Forward{task}({Tensor} input) => base.ForwardTask({index.ToString(CultureInfo.InvariantCulture)}, input);";
+
         private static void EmitTypedSurface(SourceWriter w, ModelSpec model, IReadOnlyList<string> tasks)
         {
             string taskParameters(string type) => string.Join(", ", tasks.Select(t => $"{type} {Id(t)}"));

@@ -59,13 +59,13 @@ public sealed partial class MultiTaskModelGenerator
         private static bool IsFirstModelDeclaration(INamedTypeSymbol type, SyntaxNode target, CancellationToken cancellationToken)
         {
             if (type.DeclaringSyntaxReferences.Length < 2) return true;
+            var applications = type.GetAttributes().Where(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName)
+                .Select(a => a.ApplicationSyntaxReference).OfType<SyntaxReference>().ToList();
             foreach (SyntaxReference reference in type.DeclaringSyntaxReferences)
             {
                 if (reference.GetSyntax(cancellationToken) is not TypeDeclarationSyntax declaration) continue;
-                bool attributed = type.GetAttributes().Any(a => a.AttributeClass?.ToDisplayString() == ModelAttributeName
-                    && a.ApplicationSyntaxReference is { } application && application.SyntaxTree == declaration.SyntaxTree
-                    && declaration.AttributeLists.Any(l => l.Span.Contains(application.Span)));
-                if (attributed) return ReferenceEquals(declaration, target);
+                if (applications.Any(application => application.SyntaxTree == declaration.SyntaxTree && declaration.AttributeLists.Any(l => l.Span.Contains(application.Span))))
+                    return ReferenceEquals(declaration, target);
             }
             return true;
         }

@@ -30,11 +30,12 @@ internal sealed class GeneratedNames
         foreach (MemberInfo member in model.OtherMembers) _taken.Add(Bare(member.Name));
         foreach (BlockSpec block in model.Blocks) _taken.Add(Bare(block.Name));
         foreach (string inherited in model.InheritedMembers) _taken.Add(inherited);
-        foreach (string fixedName in FixedMembers) _taken.Add(fixedName);
+        // The public API's fixed names: validation reports a user's name that takes one; no private name may.
+        foreach (var (name, _, _) in MultiTaskModelGenerator.Emitter.DeclaredMembers(model)) _taken.Add(name);
         // In declaration order, so that the same declaration always gets the same names.
         foreach (BlockSpec block in model.Blocks) Allocate("block:" + Bare(block.Name), "_" + char.ToLowerInvariant(Bare(block.Name)[0]) + Bare(block.Name).Substring(1));
-        foreach (string field in new[] { "__gate", "__gates", "__crossStitch", "__attention", "__attentionBlocks", "s_inputShape", "s_taskStateNames", "s_pools" })
-            Allocate(field, field);
+        foreach (var (field, _, _) in MultiTaskModelGenerator.Emitter.ArchitectureFields(model.Architecture)) Allocate(field, field);
+        foreach (string field in new[] { "s_inputShape", "s_taskStateNames", "s_pools" }) Allocate(field, field);
         TaskIndexer = IndexerName(model.Blocks.Where(b => b.Kind == BlockKind.Task).Select(b => Bare(b.Name)));
         InputIndexer = IndexerName(model.Inputs.Select(i => i.EffectiveName));
     }
@@ -53,18 +54,6 @@ internal sealed class GeneratedNames
 
     /// <summary>The same for the Inputs record and its inputs.</summary>
     public string? InputIndexer { get; }
-
-    /// <summary>
-    /// The members every generated model declares under fixed names (its public API and overrides): no private name
-    /// may take them. Validation reports a block, member or class that takes one.
-    /// </summary>
-    public static readonly string[] FixedMembers =
-    [
-        "Outputs", "Targets", "Losses", "LossValues", "Inputs",
-        "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules", "InputDefinitions", "DeclaredInputs", "PyTorchTwin", "NetworkPlan",
-        "TaskCount", "ParameterCount",
-        "ComputeLoss", "CreateTrainer", "RunShared", "RunHead", "forward",
-    ];
 
     private void Allocate(string key, string preferred)
     {
