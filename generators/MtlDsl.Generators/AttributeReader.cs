@@ -150,6 +150,20 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         _ => null,
     };
 
+    /// <summary>
+    /// The arguments as a layer's written values (by name, in ordinal order): bools as flags, arrays as ints (a null
+    /// array empty), numbers as the int they fit and, when floating-point, the double.
+    /// </summary>
+    public EquatableArray<LayerArgument> LayerValues() =>
+        values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Value.Value switch
+        {
+            bool flag => new LayerArgument(v.Key, Flag: flag),
+            null => new LayerArgument(v.Key, Ints: EquatableArray<int>.Empty),
+            object?[] items => new LayerArgument(v.Key, Ints: items.Select(i => ToInt(i) ?? 0).ToEquatableArray()),
+            double or float => new LayerArgument(v.Key, Real: ToDouble(v.Value.Value)),
+            var number => new LayerArgument(v.Key, Integer: ToInt(number)),
+        }).ToEquatableArray();
+
     public EquatableArray<ArgumentLocation> Locations =>
         values.OrderBy(v => v.Value.Location?.Start ?? 0).Select(v => new ArgumentLocation(v.Key, v.Value.Location)).ToEquatableArray();
 }

@@ -567,62 +567,7 @@ public sealed partial class MultiTaskModelGenerator
             return "+ " + projection + (block.Spec.ReLUAfterSum ? ", ReLU" : "");
         }
 
-        private static string Factory(ShapedLayer layer, ShapedBlock block)
-        {
-            LayerSpec spec = layer.Spec;
-            string i(long value) => value.ToString(CultureInfo.InvariantCulture);
-            switch (spec.Kind)
-            {
-                case LayerKind.Module:
-                {
-                    OwnModule own = spec.Module!;
-                    string label = $"{own.DisplayName} (layer {i(layer.Index)} of '{block.Spec.Name}')";
-                    string source = own.HasFormula ? $"{own.DisplayName}.OutputShape of the input {ShapeInference.Format(layer.InputShape)}" : "its declared OutputShape";
-                    return $"global::MtlDsl.Layers.Own(new {own.TypeName}({string.Join(", ", own.Arguments)}), {Literal(label)}, {IntList(layer.OutputShape)}, {Literal(source)})";
-                }
-                case LayerKind.Linear:
-                    return $"{Nn}.Linear({i(layer.InSize)}, {i(spec.Size!.Value)}{(spec.Bias ? "" : ", hasBias: false")})";
-                case LayerKind.Conv1d:
-                    return $"global::MtlDsl.Layers.Conv1d({i(layer.InSize)}, {i(spec.Size!.Value)}, {i(spec.KernelSize!.Value)}, stride: {i(spec.Stride ?? 1)}, padding: {i(spec.Padding ?? 0)}, dilation: {i(spec.Dilation ?? 1)}, bias: {(spec.Bias ? "true" : "false")})";
-                case LayerKind.Conv2d when Square(spec.Kernel2d) && Square(spec.Stride2d) && Square(spec.Padding2d) && Square(spec.Dilation2d):
-                    return $"global::MtlDsl.Layers.Conv2d({i(layer.InSize)}, {i(spec.Size!.Value)}, {i(spec.KernelSize!.Value)}, stride: {i(spec.Stride2d.Height)}, padding: {i(spec.Padding2d.Height)}, dilation: {i(spec.Dilation2d.Height)}, bias: {(spec.Bias ? "true" : "false")})";
-                case LayerKind.Conv2d:
-                    return $"global::MtlDsl.Layers.Conv2d({i(layer.InSize)}, {i(spec.Size!.Value)}, {Pair(spec.Kernel2d)}, stride: {Pair(spec.Stride2d)}, padding: {Pair(spec.Padding2d)}, dilation: {Pair(spec.Dilation2d)}, bias: {(spec.Bias ? "true" : "false")})";
-                case LayerKind.ConvTranspose2d:
-                    return $"global::MtlDsl.Layers.ConvTranspose2d({i(layer.InSize)}, {i(spec.Size!.Value)}, {Pair(spec.Kernel2d)}, stride: {Pair(spec.Stride2d)}, padding: {Pair(spec.Padding2d)}, outputPadding: {Pair(spec.OutputPadding2d)}, dilation: {Pair(spec.Dilation2d)}, bias: {(spec.Bias ? "true" : "false")})";
-                case LayerKind.MaxPool2d when Square(spec.Kernel2d) && Square(spec.Stride2d) && Square(spec.Padding2d):
-                case LayerKind.AvgPool2d when Square(spec.Kernel2d) && Square(spec.Stride2d) && Square(spec.Padding2d):
-                    return $"{Nn}.{spec.Kind}({i(spec.KernelSize!.Value)}, stride: {i(spec.Stride2d.Height)}, padding: {i(spec.Padding2d.Height)})";
-                case LayerKind.MaxPool2d:
-                case LayerKind.AvgPool2d:
-                    return $"{Nn}.{spec.Kind}({Array(spec.Kernel2d)}, stride: {Array(spec.Stride2d)}, padding: {Array(spec.Padding2d)})";
-                case LayerKind.Upsample:
-                {
-                    string mode = $"global::MtlDsl.UpsampleMode.{((spec.Mode ?? 0) == 1 ? "Bilinear" : "Nearest")}";
-                    string alignCorners = spec.AlignCorners ? "true" : "false";
-                    return spec.ScaleFactor is int factor
-                        ? $"global::MtlDsl.Layers.Upsample({i(factor)}, {mode}, alignCorners: {alignCorners})"
-                        : $"global::MtlDsl.Layers.Upsample({i(spec.Size!.Value)}, {i(spec.Size2!.Value)}, {mode}, alignCorners: {alignCorners})";
-                }
-                case LayerKind.AdaptiveAvgPool2d:
-                    return $"{Nn}.AdaptiveAvgPool2d(new long[] {{ {i(spec.Size!.Value)}, {i(spec.Size2!.Value)} }})";
-                case LayerKind.Dropout:
-                    return $"{Nn}.Dropout({DoubleLiteral(spec.Probability ?? 0.5)})";
-                case LayerKind.BatchNorm1d:
-                case LayerKind.BatchNorm2d:
-                    return $"global::MtlDsl.Layers.{spec.Kind}({i(layer.InSize)})";
-                case LayerKind.LayerNorm:
-                    return $"{Nn}.LayerNorm(new long[] {{ {string.Join(", ", NormalizedShape(layer).Select(d => i(d)))} }})";
-                case LayerKind.LeakyReLU:
-                    return $"global::MtlDsl.Layers.LeakyReLU({DoubleLiteral(spec.NegativeSlope ?? 0.01)})";
-                case LayerKind.Embedding:
-                    return $"global::MtlDsl.Layers.Embedding({i(spec.Vocabulary!.Value)}, {i(spec.Size!.Value)}, paddingIndex: {(spec.PaddingIndex is int p ? i(p) : "null")})";
-                case LayerKind.EmbeddingBag:
-                    return $"global::MtlDsl.Layers.EmbeddingBag({i(spec.Vocabulary!.Value)}, {i(spec.Size!.Value)}, global::MtlDsl.BagMode.{((spec.Mode ?? 0) == 1 ? "Sum" : "Mean")}, paddingIndex: {(spec.PaddingIndex is int q ? i(q) : "null")})";
-                default:
-                    return $"{Nn}.{spec.Kind}()";
-            }
-        }
+        private static string Factory(ShapedLayer layer, ShapedBlock block) => layer.Spec.Definition.Factory(layer, block.Spec.Name);
 
         /// <summary>
         /// The summary's rows: the trunk blocks' layers (with the module that holds each copy), the architecture's own
@@ -702,72 +647,7 @@ public sealed partial class MultiTaskModelGenerator
         }
 
         /// <summary>The layer as the summary shows it: <c>Conv2d(3→32, k=3, p=1)</c>.</summary>
-        private static string Describe(ShapedLayer layer)
-        {
-            LayerSpec spec = layer.Spec;
-            string i(long value) => value.ToString(CultureInfo.InvariantCulture);
-            string options(params (string Name, int Value, int Default)[] values) =>
-                string.Concat(values.Where(v => v.Value != v.Default).Select(v => $", {v.Name}={i(v.Value)}"));
-            string options2d(params (string Name, (int Height, int Width) Value, (int Height, int Width) Default)[] values) =>
-                string.Concat(values.Where(v => v.Value != v.Default).Select(v => $", {v.Name}={Size(v.Value)}"));
-            string bias = spec.Bias ? "" : ", no bias";
-            switch (spec.Kind)
-            {
-                case LayerKind.Linear:
-                    return $"Linear({i(layer.InSize)}→{i(spec.Size!.Value)}{bias})";
-                case LayerKind.Conv1d:
-                    return $"{spec.Kind}({i(layer.InSize)}→{i(spec.Size!.Value)}, k={i(spec.KernelSize!.Value)}" +
-                           options(("s", spec.Stride ?? 1, 1), ("p", spec.Padding ?? 0, 0), ("d", spec.Dilation ?? 1, 1)) + bias + ")";
-                case LayerKind.Conv2d:
-                case LayerKind.ConvTranspose2d:
-                    return $"{spec.Kind}({i(layer.InSize)}→{i(spec.Size!.Value)}, k={Size(spec.Kernel2d)}" +
-                           options2d(("s", spec.Stride2d, (1, 1)), ("p", spec.Padding2d, (0, 0)), ("op", spec.OutputPadding2d, (0, 0)), ("d", spec.Dilation2d, (1, 1))) + bias + ")";
-                case LayerKind.MaxPool2d:
-                case LayerKind.AvgPool2d:
-                    return $"{spec.Kind}(k={Size(spec.Kernel2d)}" + options2d(("s", spec.Stride2d, spec.Kernel2d), ("p", spec.Padding2d, (0, 0))) + ")";
-                case LayerKind.Upsample:
-                    return $"Upsample({(spec.ScaleFactor is int factor ? "×" + i(factor) : i(spec.Size!.Value) + "×" + i(spec.Size2!.Value))}" +
-                           $"{((spec.Mode ?? 0) == 1 ? ", bilinear" + (spec.AlignCorners ? ", corners aligned" : "") : "")})";
-                case LayerKind.AdaptiveAvgPool2d:
-                    return $"AdaptiveAvgPool2d({i(spec.Size!.Value)}×{i(spec.Size2!.Value)})";
-                case LayerKind.Dropout:
-                    return $"Dropout(p={(spec.Probability ?? 0.5).ToString("R", CultureInfo.InvariantCulture)})";
-                case LayerKind.BatchNorm1d:
-                case LayerKind.BatchNorm2d:
-                    return $"{spec.Kind}({i(layer.InSize)})";
-                case LayerKind.LayerNorm:
-                    return $"LayerNorm({ShapeInference.Format(NormalizedShape(layer))})";
-                case LayerKind.LeakyReLU:
-                    return $"LeakyReLU({(spec.NegativeSlope ?? 0.01).ToString("R", CultureInfo.InvariantCulture)})";
-                case LayerKind.Module:
-                    return $"{spec.Module!.DisplayName}({string.Join(", ", spec.Module.ArgumentTexts)})";
-                case LayerKind.Embedding:
-                case LayerKind.EmbeddingBag:
-                    return $"{spec.Kind}({i(spec.Vocabulary!.Value)}→{i(spec.Size!.Value)}" +
-                           (spec.Kind == LayerKind.EmbeddingBag ? ((spec.Mode ?? 0) == 1 ? ", sum" : ", mean") : "") +
-                           (spec.PaddingIndex is int pad ? $", pad={i(pad)}" : "") + ")";
-                default:
-                    return spec.Kind.ToString();
-            }
-        }
-
-        private static bool Square((int Height, int Width) size) => size.Height == size.Width;
-
-        // A 2-D size in the summary: 3 when square, else 3×1 (height × width).
-        private static string Size((int Height, int Width) size) => Square(size)
-            ? size.Height.ToString(CultureInfo.InvariantCulture)
-            : size.Height.ToString(CultureInfo.InvariantCulture) + "×" + size.Width.ToString(CultureInfo.InvariantCulture);
-
-        // A 2-D size in generated code, as the (height, width) pair TorchSharp's layers take.
-        private static string Pair((int Height, int Width) size) =>
-            $"({size.Height.ToString(CultureInfo.InvariantCulture)}, {size.Width.ToString(CultureInfo.InvariantCulture)})";
-
-        private static string Array((int Height, int Width) size) =>
-            $"new long[] {{ {size.Height.ToString(CultureInfo.InvariantCulture)}, {size.Width.ToString(CultureInfo.InvariantCulture)} }}";
-
-        /// <summary>LayerNorm's normalised shape: as written, or else the last dimension.</summary>
-        private static int[] NormalizedShape(ShapedLayer layer) =>
-            layer.Spec.NormalizedShape.Count == 0 ? [layer.InputShape[layer.InputShape.Count - 1]] : [.. layer.Spec.NormalizedShape];
+        private static string Describe(ShapedLayer layer) => layer.Spec.Definition.Describe(layer);
 
         // The field that holds a block, as generated code references it.
         private static string FieldName(GeneratedNames names, ShapedBlock block) => "this." + names.Field(block.Spec.Name);

@@ -7,6 +7,7 @@ using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MtlDsl.Generators.Diagnostics;
+using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 
 namespace MtlDsl.Generators;
@@ -303,7 +304,7 @@ public sealed partial class MultiTaskModelGenerator
                     }
                     continue;
                 }
-                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerKinds.ContainsKey(a.Name) || a.Name is "Residual" or "Concat");
+                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerRegistry.TryGet(a.Name, out _) || a.Name is "Residual" or "Concat");
                 foreach (var (name, kind, location) in DeclaredNames(member))
                     others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer?.Syntax)));
             }
@@ -350,12 +351,12 @@ public sealed partial class MultiTaskModelGenerator
             var layers = new List<LayerSpec>();
             foreach (BoundAttribute attribute in attributes)
             {
-                if (!LayerKinds.TryGetValue(attribute.Name, out LayerKind kind)) continue;
+                if (!LayerRegistry.TryGet(attribute.Name, out LayerDefinition definition)) continue;
                 if (attribute.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
-                else if (kind == LayerKind.Module)
-                    layers.Add(new LayerSpec(kind, LocationInfo.From(attribute.Syntax), Arguments: arguments.Locations,
+                else if (definition.Name == Layers.Module.Kind)
+                    layers.Add(new LayerSpec(definition.Name, LocationInfo.From(attribute.Syntax), Arguments: arguments.Locations,
                         Module: OwnModules.Read(attribute.Data, attribute.Syntax, compilation, cancellationToken)));
-                else layers.Add(ParseLayer(kind, attribute.Syntax, arguments));
+                else layers.Add(new LayerSpec(definition.Name, LocationInfo.From(attribute.Syntax), arguments.LayerValues(), arguments.Locations));
             }
 
             BoundAttribute? residual = attributes.FirstOrDefault(a => a.Name == "Residual");
@@ -492,62 +493,6 @@ public sealed partial class MultiTaskModelGenerator
         internal static readonly Dictionary<string, ArchitectureKind> ArchitectureKinds =
             Enum.GetValues(typeof(ArchitectureKind)).Cast<ArchitectureKind>().Where(k => k != ArchitectureKind.HardSharing)
                 .ToDictionary(k => k.ToString(), k => k, StringComparer.Ordinal);
-
-        /// <summary>Layer attribute names (without the Attribute suffix) and their kinds.</summary>
-        internal static readonly Dictionary<string, LayerKind> LayerKinds =
-            Enum.GetValues(typeof(LayerKind)).Cast<LayerKind>().ToDictionary(k => k.ToString(), k => k, StringComparer.Ordinal);
-
-        /// <summary>
-        /// The constructor parameters of each layer attribute, in order: the names (in PascalCase) that
-        /// <see cref="ParseLayer"/> reads the bound arguments by. A test keeps them equal to the runtime attributes', so
-        /// that renaming a parameter there cannot silently drop its value here.
-        /// </summary>
-        internal static string[] ConstructorParameters(LayerKind kind, int positional) => kind switch
-        {
-            LayerKind.Linear => ["outFeatures"],
-            LayerKind.Conv1d => ["outChannels", "kernelSize"],
-            LayerKind.Conv2d or LayerKind.ConvTranspose2d => positional == 2 ? ["outChannels", "kernelSize"] : ["outChannels", "kernelHeight", "kernelWidth"],
-            LayerKind.MaxPool2d or LayerKind.AvgPool2d => positional == 1 ? ["kernelSize"] : ["kernelHeight", "kernelWidth"],
-            LayerKind.Upsample => positional == 1 ? ["scaleFactor"] : ["height", "width"],
-            LayerKind.AdaptiveAvgPool2d => positional == 1 ? ["size"] : ["height", "width"],
-            LayerKind.Dropout => ["p"],
-            LayerKind.LayerNorm => ["normalizedShape"],
-            LayerKind.Embedding or LayerKind.EmbeddingBag => ["vocabulary", "dimension"],
-            LayerKind.Module => ["type", "arguments"],
-            _ => [],
-        };
-
-        private static LayerSpec ParseLayer(LayerKind kind, AttributeSyntax? syntax, AttributeArguments args)
-        {
-            int? Int(string name) => args.Int(name);
-            double? Double(string name) => args.Double(name);
-            bool bias = args.Value("Bias") is not false;
-            LocationInfo? location = LocationInfo.From(syntax);
-            EquatableArray<ArgumentLocation> arguments = args.Locations;
-            return kind switch
-            {
-                LayerKind.Linear => new LayerSpec(kind, location, Size: Int("OutFeatures"), InSize: Int("InFeatures"), Bias: bias, Arguments: arguments),
-                LayerKind.Conv1d => new LayerSpec(kind, location, Size: Int("OutChannels"), KernelSize: Int("KernelSize"),
-                    Stride: Int("Stride"), Padding: Int("Padding"), Dilation: Int("Dilation"), InSize: Int("InChannels"), Bias: bias, Arguments: arguments),
-                LayerKind.Conv2d or LayerKind.ConvTranspose2d => new LayerSpec(kind, location, Size: Int("OutChannels"), KernelSize: Int("KernelSize") ?? Int("KernelHeight"),
-                    Stride: Int("Stride"), Padding: Int("Padding"), Dilation: Int("Dilation"), InSize: Int("InChannels"), Bias: bias, Arguments: arguments,
-                    KernelWidth: Int("KernelWidth"), StrideAxes: Axes.Read(Int, "Stride"), PaddingAxes: Axes.Read(Int, "Padding"), DilationAxes: Axes.Read(Int, "Dilation"),
-                    OutputPadding: Int("OutputPadding"), OutputPaddingAxes: Axes.Read(Int, "OutputPadding")),
-                LayerKind.MaxPool2d or LayerKind.AvgPool2d => new LayerSpec(kind, location, KernelSize: Int("KernelSize") ?? Int("KernelHeight"),
-                    Stride: Int("Stride"), Padding: Int("Padding"), Arguments: arguments,
-                    KernelWidth: Int("KernelWidth"), StrideAxes: Axes.Read(Int, "Stride"), PaddingAxes: Axes.Read(Int, "Padding")),
-                LayerKind.Upsample => new LayerSpec(kind, location, Size: Int("Height"), Size2: Int("Width"), ScaleFactor: Int("ScaleFactor"),
-                    Mode: Int("Mode"), AlignCorners: args.Value("AlignCorners") is true, Arguments: arguments),
-                LayerKind.AdaptiveAvgPool2d => new LayerSpec(kind, location, Size: Int("Size") ?? Int("Height"), Size2: Int("Size") ?? Int("Width"), Arguments: arguments),
-                LayerKind.Dropout => new LayerSpec(kind, location, Probability: args.Has("P") ? Double("P") ?? double.NaN : 0.5, Arguments: arguments),
-                LayerKind.BatchNorm1d or LayerKind.BatchNorm2d => new LayerSpec(kind, location, InSize: Int("NumFeatures"), Arguments: arguments),
-                LayerKind.LayerNorm => new LayerSpec(kind, location, NormalizedShape: args.IntArray("NormalizedShape"), Arguments: arguments),
-                LayerKind.LeakyReLU => new LayerSpec(kind, location, NegativeSlope: Double("NegativeSlope"), Arguments: arguments),
-                LayerKind.Embedding or LayerKind.EmbeddingBag => new LayerSpec(kind, location, Size: Int("Dimension"), Vocabulary: Int("Vocabulary"),
-                    PaddingIndex: Int("PaddingIndex"), Mode: Int("Mode"), Arguments: arguments),
-                _ => new LayerSpec(kind, location, Arguments: arguments),
-            };
-        }
 
         private static string AccessibilityKeyword(SyntaxTokenList modifiers)
         {

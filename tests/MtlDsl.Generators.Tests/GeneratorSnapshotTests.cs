@@ -87,10 +87,9 @@ public class GeneratorSnapshotTests
         Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
 
     [Fact]
-    public void PlanLayerKindsAndShortcutsFollowTheGenerators()
+    public void PlanShortcutKindsFollowTheGenerators()
     {
-        // The plan emitter writes global::MtlDsl.PlanLayerKind.{kind} and PlanShortcutKind.{kind} by the generator's names.
-        Assert.Equal(Enum.GetNames<Model.LayerKind>(), Enum.GetNames<MtlDsl.PlanLayerKind>());
+        // The plan emitter writes PlanShortcutKind.{kind} by the generator's names.
         Assert.Equal(Enum.GetNames<Shapes.ShortcutKind>(), Enum.GetNames<MtlDsl.PlanShortcutKind>());
     }
 
@@ -110,29 +109,6 @@ public class GeneratorSnapshotTests
         Assert.Equal(attributes.Select(t => t.Name).Concat(["InputAttribute", "MultiTaskModelAttribute"]).Order(StringComparer.Ordinal), onClasses);
     }
 
-    [Fact]
-    public void ConstructorParametersFollowTheRuntimeAttributes()
-    {
-        // The parser maps positional arguments by these names; the attributes users write define them.
-        foreach (Type attribute in typeof(MtlDsl.LayerAttribute).Assembly.GetTypes().Where(t => !t.IsAbstract && t.IsSubclassOf(typeof(MtlDsl.LayerAttribute))))
-        {
-            var kind = Enum.Parse<Model.LayerKind>(attribute.Name[..^"Attribute".Length]);
-            foreach (var constructor in attribute.GetConstructors())
-            {
-                string[] runtime = constructor.GetParameters().Select(p => p.Name!).ToArray();
-                Assert.Equal(runtime, MultiTaskModelGenerator.Parser.ConstructorParameters(kind, runtime.Length));
-            }
-        }
-    }
-
-    [Fact]
-    public void LayerKindsFollowTheRuntimeAttributes()
-    {
-        var attributes = typeof(MtlDsl.LayerAttribute).Assembly.GetTypes()
-            .Where(t => !t.IsAbstract && t.IsSubclassOf(typeof(MtlDsl.LayerAttribute)))
-            .Select(t => t.Name[..^"Attribute".Length]).OrderBy(n => n, StringComparer.Ordinal);
-        Assert.Equal(attributes, Enum.GetNames<Model.LayerKind>().OrderBy(n => n, StringComparer.Ordinal));
-    }
 
     [Fact]
     public void GeneratedCodeCarriesThePackageVersion()

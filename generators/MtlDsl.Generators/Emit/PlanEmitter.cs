@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
 
@@ -63,76 +64,13 @@ internal static class PlanEmitter
         w.Line("},");
     }
 
+    // A layer's plan entry: its kind, shapes, and its definition's arguments (PyTorch's, Layers/*.cs).
     private static string Layer(ShapedLayer layer)
     {
-        LayerSpec spec = layer.Spec;
-        var set = new List<string>();
-        string i(long v) => v.ToString(CultureInfo.InvariantCulture);
-        string Pair((int Height, int Width) p) => Ints([p.Height, p.Width]);
-        switch (spec.Kind)
-        {
-            case LayerKind.Linear:
-                set.Add($"InSize = {i(layer.InSize)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                set.Add($"Bias = {Bool(spec.Bias)}");
-                break;
-            case LayerKind.Conv1d:
-                set.Add($"InSize = {i(layer.InSize)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                set.Add($"Kernel = {Ints([spec.KernelSize!.Value])}");
-                set.Add($"Stride = {Ints([spec.Stride ?? 1])}");
-                set.Add($"Padding = {Ints([spec.Padding ?? 0])}");
-                set.Add($"Dilation = {Ints([spec.Dilation ?? 1])}");
-                set.Add($"Bias = {Bool(spec.Bias)}");
-                break;
-            case LayerKind.Conv2d:
-            case LayerKind.ConvTranspose2d:
-                set.Add($"InSize = {i(layer.InSize)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                set.Add($"Kernel = {Pair(spec.Kernel2d)}");
-                set.Add($"Stride = {Pair(spec.Stride2d)}");
-                set.Add($"Padding = {Pair(spec.Padding2d)}");
-                set.Add($"Dilation = {Pair(spec.Dilation2d)}");
-                if (spec.Kind == LayerKind.ConvTranspose2d) set.Add($"OutputPadding = {Pair(spec.OutputPadding2d)}");
-                set.Add($"Bias = {Bool(spec.Bias)}");
-                break;
-            case LayerKind.MaxPool2d:
-            case LayerKind.AvgPool2d:
-                set.Add($"Kernel = {Pair(spec.Kernel2d)}");
-                set.Add($"Stride = {Pair(spec.Stride2d)}");
-                set.Add($"Padding = {Pair(spec.Padding2d)}");
-                break;
-            case LayerKind.Upsample:
-                set.Add($"AlternateMode = {Bool((spec.Mode ?? 0) == 1)}");
-                set.Add($"AlignCorners = {Bool(spec.AlignCorners)}");
-                if (spec.ScaleFactor is int factor) set.Add($"ScaleFactor = {i(factor)}");
-                break;
-            case LayerKind.Dropout:
-                set.Add($"Value = {Real(spec.Probability ?? 0.5)}");
-                break;
-            case LayerKind.LeakyReLU:
-                set.Add($"Value = {Real(spec.NegativeSlope ?? 0.01)}");
-                break;
-            case LayerKind.BatchNorm1d:
-            case LayerKind.BatchNorm2d:
-                set.Add($"InSize = {i(layer.InSize)}");
-                break;
-            case LayerKind.LayerNorm:
-                set.Add($"Normalized = {Ints(spec.NormalizedShape.Count == 0 ? [layer.InputShape[layer.InputShape.Count - 1]] : [.. spec.NormalizedShape])}");
-                break;
-            case LayerKind.Embedding:
-            case LayerKind.EmbeddingBag:
-                set.Add($"Vocabulary = {i(spec.Vocabulary!.Value)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                if (spec.PaddingIndex is int padding) set.Add($"PaddingIndex = {i(padding)}");
-                if (spec.Kind == LayerKind.EmbeddingBag) set.Add($"AlternateMode = {Bool((spec.Mode ?? 0) == 1)}");
-                break;
-            case LayerKind.Module:
-                set.Add($"Module = \"{spec.Module!.DisplayName.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
-                break;
-        }
-        string text = $"new({Ns}PlanLayerKind.{spec.Kind}, {Ints(layer.InputShape)}, {Ints(layer.OutputShape)})";
-        return set.Count == 0 ? text : text + " { " + string.Join(", ", set) + " }";
+        var arguments = layer.Spec.Definition.Plan(layer).Select(a => $"new(\"{a.Name}\", {a.CSharp})").ToList();
+        string list = arguments.Count == 0 ? $"new {Ns}PlanArgument[0]" : $"new {Ns}PlanArgument[] {{ {string.Join(", ", arguments)} }}";
+        string text = $"new(\"{layer.Spec.Kind}\", {Ints(layer.InputShape)}, {Ints(layer.OutputShape)}, {list})";
+        return layer.Spec.Module is { } own ? text + $" {{ Module = {Literals.String(own.DisplayName)} }}" : text;
     }
 
     private static string Ints(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
@@ -140,14 +78,4 @@ internal static class PlanEmitter
 
     private static string Longs(IReadOnlyList<long> values) => values.Count == 0 ? "new long[0]" :
         "new long[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
-
-    private static string Bool(bool value) => value ? "true" : "false";
-
-    private static string Real(double value)
-    {
-        if (double.IsNaN(value)) return "double.NaN";
-        if (double.IsInfinity(value)) return value > 0 ? "double.PositiveInfinity" : "double.NegativeInfinity";
-        string text = value.ToString("R", CultureInfo.InvariantCulture);
-        return text.IndexOfAny(['.', 'E', 'e']) >= 0 ? text : text + ".0";
-    }
 }

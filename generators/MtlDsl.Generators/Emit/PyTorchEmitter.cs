@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
 
@@ -177,47 +178,21 @@ internal static class PyTorchEmitter
         return $"mtl.Residual([{layers}], {projection}, relu={Bool(block.Spec.ReLUAfterSum)})";
     }
 
-    private static string Layer(ShapedLayer layer)
+    // Temporary until the twin is written from the plan at run time: nn.{Kind}(arguments) from the definition's plan entry.
+    private static string Layer(ShapedLayer layer) =>
+        $"nn.{layer.Spec.Kind}({string.Join(", ", layer.Spec.Definition.Plan(layer).Select(a => a.Name + "=" + Python(a.Value)))})";
+
+    private static string Python(object? value) => value switch
     {
-        LayerSpec spec = layer.Spec;
-        string i(long v) => v.ToString(CultureInfo.InvariantCulture);
-        string bias = Bool(spec.Bias);
-        switch (spec.Kind)
-        {
-            case LayerKind.Linear: return $"nn.Linear({i(layer.InSize)}, {i(spec.Size!.Value)}, bias={bias})";
-            case LayerKind.Conv1d:
-                return $"nn.Conv1d({i(layer.InSize)}, {i(spec.Size!.Value)}, {i(spec.KernelSize!.Value)}, stride={i(spec.Stride ?? 1)}, padding={i(spec.Padding ?? 0)}, dilation={i(spec.Dilation ?? 1)}, bias={bias})";
-            case LayerKind.Conv2d:
-                return $"nn.Conv2d({i(layer.InSize)}, {i(spec.Size!.Value)}, {Pair(spec.Kernel2d)}, stride={Pair(spec.Stride2d)}, padding={Pair(spec.Padding2d)}, dilation={Pair(spec.Dilation2d)}, bias={bias})";
-            case LayerKind.ConvTranspose2d:
-                return $"nn.ConvTranspose2d({i(layer.InSize)}, {i(spec.Size!.Value)}, {Pair(spec.Kernel2d)}, stride={Pair(spec.Stride2d)}, padding={Pair(spec.Padding2d)}, output_padding={Pair(spec.OutputPadding2d)}, dilation={Pair(spec.Dilation2d)}, bias={bias})";
-            case LayerKind.MaxPool2d:
-            case LayerKind.AvgPool2d:
-                return $"nn.{spec.Kind}({Pair(spec.Kernel2d)}, stride={Pair(spec.Stride2d)}, padding={Pair(spec.Padding2d)})";
-            case LayerKind.Upsample:
-            {
-                bool bilinear = (spec.Mode ?? 0) == 1;
-                string size = spec.ScaleFactor is int factor ? $"scale_factor=({i(factor)}.0, {i(factor)}.0)" : $"size=({i(spec.Size!.Value)}, {i(spec.Size2!.Value)})";
-                return $"nn.Upsample({size}, mode={Str(bilinear ? "bilinear" : "nearest")}, align_corners={(bilinear ? Bool(spec.AlignCorners) : "None")})";
-            }
-            case LayerKind.AdaptiveAvgPool2d: return $"nn.AdaptiveAvgPool2d(({i(spec.Size!.Value)}, {i(spec.Size2!.Value)}))";
-            case LayerKind.Flatten: return "nn.Flatten()";
-            case LayerKind.Dropout: return $"nn.Dropout({(spec.Probability ?? 0.5).ToString("R", CultureInfo.InvariantCulture)})";
-            case LayerKind.BatchNorm1d:
-            case LayerKind.BatchNorm2d: return $"nn.{spec.Kind}({i(layer.InSize)})";
-            case LayerKind.LayerNorm:
-            {
-                int[] normalized = spec.NormalizedShape.Count == 0 ? [layer.InputShape[layer.InputShape.Count - 1]] : [.. spec.NormalizedShape];
-                return $"nn.LayerNorm({List(normalized)})";
-            }
-            case LayerKind.LeakyReLU: return $"nn.LeakyReLU({(spec.NegativeSlope ?? 0.01).ToString("R", CultureInfo.InvariantCulture)})";
-            case LayerKind.Embedding:
-                return $"nn.Embedding({i(spec.Vocabulary!.Value)}, {i(spec.Size!.Value)}, padding_idx={(spec.PaddingIndex is int p ? i(p) : "None")})";
-            case LayerKind.EmbeddingBag:
-                return $"nn.EmbeddingBag({i(spec.Vocabulary!.Value)}, {i(spec.Size!.Value)}, mode={Str((spec.Mode ?? 0) == 1 ? "sum" : "mean")}, padding_idx={(spec.PaddingIndex is int q ? i(q) : "None")})";
-            default: return $"nn.{spec.Kind}()";  // ReLU, GELU, Sigmoid, Tanh
-        }
-    }
+        null => "None",
+        long l => l.ToString(CultureInfo.InvariantCulture),
+        double d => d.ToString("R", CultureInfo.InvariantCulture) is var text && text.IndexOfAny(['.', 'E', 'e', 'N', 'I']) < 0 ? text + ".0" : d.ToString("R", CultureInfo.InvariantCulture),
+        bool b => Bool(b),
+        string t => Str(t),
+        long[] ls => "(" + string.Join(", ", ls.Select(v => Python(v))) + (ls.Length == 1 ? ",)" : ")"),
+        double[] ds => "(" + string.Join(", ", ds.Select(v => Python(v))) + (ds.Length == 1 ? ",)" : ")"),
+        _ => throw new System.InvalidOperationException(value.GetType().ToString()),
+    };
 
     private static string Pair((int Height, int Width) size) =>
         $"({size.Height.ToString(CultureInfo.InvariantCulture)}, {size.Width.ToString(CultureInfo.InvariantCulture)})";

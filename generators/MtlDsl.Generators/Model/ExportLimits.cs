@@ -13,7 +13,7 @@ internal sealed record ExportLimits(string ModelFullName, string ModelName, stri
     public static ExportLimits Of(ShapedModel shaped)
     {
         ModelSpec model = shaped.Spec;
-        var own = shaped.Blocks.SelectMany(b => b.Layers.Select(l => (Block: b, Layer: l))).FirstOrDefault(x => x.Layer.Spec.Kind == LayerKind.Module);
+        var own = shaped.Blocks.SelectMany(b => b.Layers.Select(l => (Block: b, Layer: l))).FirstOrDefault(x => x.Layer.Spec.Kind == Layers.Module.Kind);
         string? OwnModule(string engine) => own.Layer is null ? null :
             $"{own.Layer.Spec.Module!.DisplayName} (layer {own.Layer.Index.ToString(CultureInfo.InvariantCulture)} of '{own.Block.Spec.Name.TrimStart('@')}') is a TorchSharp module of your own, which has no {engine} counterpart MtlDsl could write";
         string? onnx = OwnModule("ONNX");

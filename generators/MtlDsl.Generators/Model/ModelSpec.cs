@@ -194,82 +194,44 @@ internal sealed record BlockSpec(
     public bool Residual => ResidualLocation is not null;
 }
 
-internal enum LayerKind
-{
-    Linear,
-    Conv1d,
-    Conv2d,
-    MaxPool2d,
-    AvgPool2d,
-    AdaptiveAvgPool2d,
-    Flatten,
-    Dropout,
-    BatchNorm1d,
-    BatchNorm2d,
-    LayerNorm,
-    ReLU,
-    LeakyReLU,
-    GELU,
-    Sigmoid,
-    Tanh,
-    ConvTranspose2d,
-    Upsample,
-    Embedding,
-    EmbeddingBag,
-    Module,
-}
-
 /// <summary>
-/// One layer attribute with the arguments that were written. Optional arguments that were not written are
-/// null, so that the generator can tell "not given" from "given as zero".
+/// One layer attribute with the arguments that were written (<see cref="Values"/>, by PascalCase parameter or property
+/// name): an argument not written is absent, so that its definition (<see cref="Definition"/>, one file per kind in
+/// Layers/) can tell "not given" from "given as zero" and apply its own default.
 /// </summary>
 internal sealed record LayerSpec(
-    LayerKind Kind,
+    string Kind,
     LocationInfo? Location,
-    int? Size = null,
-    int? Size2 = null,
-    int? KernelSize = null,
-    int? Stride = null,
-    int? Padding = null,
-    int? Dilation = null,
-    int? InSize = null,
-    bool Bias = true,
-    double? Probability = null,
-    double? NegativeSlope = null,
-    EquatableArray<int> NormalizedShape = default,
+    EquatableArray<LayerArgument> Values = default,
     EquatableArray<ArgumentLocation> Arguments = default,
-    int? KernelWidth = null,
-    Axes? StrideAxes = null,
-    Axes? PaddingAxes = null,
-    Axes? DilationAxes = null,
-    int? OutputPadding = null,
-    Axes? OutputPaddingAxes = null,
-    int? ScaleFactor = null,
-    int? Mode = null,
-    bool AlignCorners = false,
-    int? Vocabulary = null,
-    int? PaddingIndex = null,
     OwnModule? Module = null)
 {
-    /// <summary>Whether the layer reads categorical ids.</summary>
-    public bool ReadsIds => Kind is LayerKind.Embedding or LayerKind.EmbeddingBag;
+    /// <summary>The kind's definition.</summary>
+    public Layers.LayerDefinition Definition => Layers.LayerRegistry.Get(Kind);
 
-    /// <summary>The 2-D kernel (height, width): <see cref="KernelSize"/> for both, unless a width was written.</summary>
-    public (int Height, int Width) Kernel2d => (KernelSize!.Value, KernelWidth ?? KernelSize!.Value);
+    /// <summary>Whether the argument was written.</summary>
+    public bool Has(string name) => Find(name) is not null;
 
-    /// <summary>The 2-D stride; pooling's default is the window.</summary>
-    public (int Height, int Width) Stride2d => Kind is LayerKind.MaxPool2d or LayerKind.AvgPool2d
-        ? Axes.Resolve(Stride, StrideAxes, Kernel2d)
-        : Axes.Resolve(Stride, StrideAxes, (1, 1));
+    /// <summary>An int argument as written, or null.</summary>
+    public int? Int(string name) => Find(name)?.Integer;
 
-    /// <summary>The 2-D padding.</summary>
-    public (int Height, int Width) Padding2d => Axes.Resolve(Padding, PaddingAxes, (0, 0));
+    /// <summary>A number argument as written (an int one converted), or null.</summary>
+    public double? Double(string name) => Find(name) is { } argument ? argument.Real ?? argument.Integer : null;
 
-    /// <summary>The 2-D dilation.</summary>
-    public (int Height, int Width) Dilation2d => Axes.Resolve(Dilation, DilationAxes, (1, 1));
+    /// <summary>A bool argument as written, or null.</summary>
+    public bool? Flag(string name) => Find(name)?.Flag;
 
-    /// <summary>The transposed convolution's output padding.</summary>
-    public (int Height, int Width) OutputPadding2d => Axes.Resolve(OutputPadding, OutputPaddingAxes, (0, 0));
+    /// <summary>An int-array argument as written (a null array is empty), or empty.</summary>
+    public EquatableArray<int> Ints(string name) => Find(name)?.Ints ?? EquatableArray<int>.Empty;
+
+    private LayerArgument? Find(string name)
+    {
+        if (!Definition.Arguments.Contains(name))
+            throw new System.InvalidOperationException($"The {Kind} definition reads the argument '{name}', which is not in its Arguments list.");
+        foreach (LayerArgument argument in Values)
+            if (argument.Name == name) return argument;
+        return null;
+    }
 
     /// <summary>Where the named argument (constructor parameter or property, PascalCase) was written, else the attribute.</summary>
     public LocationInfo? LocationOf(string argument)
@@ -279,6 +241,12 @@ internal sealed record LayerSpec(
         return Location;
     }
 }
+
+/// <summary>
+/// One written argument of a layer attribute as the compiler converted it: an integral constant that fits an int
+/// (<see cref="Integer"/>; enums as their number), a floating-point one (<see cref="Real"/>), a bool, or an int array.
+/// </summary>
+internal sealed record LayerArgument(string Name, int? Integer = null, double? Real = null, bool? Flag = null, EquatableArray<int>? Ints = null);
 
 /// <summary>
 /// A [Module(typeof(T), …)] layer as the parser read it: the type and constructor arguments as C# text (each argument
@@ -358,18 +326,6 @@ internal sealed record ConditionalExpr(ShapeExpr Condition, ShapeExpr WhenTrue, 
 
 /// <summary>A call of System.Math's Max, Min, Abs, Floor or Ceiling, the overload of <see cref="ShapeExpr.Type"/>.</summary>
 internal sealed record MathExpr(string Method, EquatableArray<ShapeExpr> Arguments, NumberType Type) : ShapeExpr(Type);
-
-/// <summary>A size written for one axis of a 2-D layer (<c>StrideHeight</c>, <c>StrideWidth</c>); null where not written.</summary>
-internal sealed record Axes(int? Height, int? Width)
-{
-    /// <summary>Reads <c>{name}Height</c> and <c>{name}Width</c>; null when neither was written.</summary>
-    public static Axes? Read(System.Func<string, int?> value, string name) =>
-        value(name + "Height") is var h && value(name + "Width") is var w && (h is not null || w is not null) ? new Axes(h, w) : null;
-
-    /// <summary>The size of each axis: the axis's own, else the one for both, else the default.</summary>
-    public static (int Height, int Width) Resolve(int? both, Axes? axes, (int Height, int Width) fallback) =>
-        (axes?.Height ?? both ?? fallback.Height, axes?.Width ?? both ?? fallback.Width);
-}
 
 /// <summary>Where one argument of an attribute was written.</summary>
 internal sealed record ArgumentLocation(string Name, LocationInfo? Location);

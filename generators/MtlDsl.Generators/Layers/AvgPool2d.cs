@@ -1,0 +1,7 @@
+namespace MtlDsl.Generators.Layers;
+
+/// <summary>[AvgPool2d(kernelSize)] on <c>[channels, height, width]</c>: the window's mean (padding counted, as PyTorch's default).</summary>
+internal sealed class AvgPool2d : Pool2d
+{
+    public override string Name => "AvgPool2d";
+}

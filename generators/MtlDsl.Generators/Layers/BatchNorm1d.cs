@@ -1,0 +1,14 @@
+namespace MtlDsl.Generators.Layers;
+
+/// <summary>[BatchNorm1d] on <c>[features]</c> or <c>[channels, length]</c>.</summary>
+internal sealed class BatchNorm1d : BatchNorm
+{
+    public override string Name => "BatchNorm1d";
+
+    protected override bool Takes(LayerContext layer)
+    {
+        if (layer.Input.Count is 1 or 2) return true;
+        layer.Mismatch("[features] or [channels, length]", layer.Input.Count == 3 ? "; use BatchNorm2d for [channels, height, width]" : "");
+        return false;
+    }
+}

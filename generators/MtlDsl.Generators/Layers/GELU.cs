@@ -1,0 +1,7 @@
+namespace MtlDsl.Generators.Layers;
+
+/// <summary>[GELU]: x·Φ(x), the exact form (with erf), element-wise.</summary>
+internal sealed class GELU : Activation
+{
+    public override string Name => "GELU";
+}

@@ -1,0 +1,47 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+
+namespace MtlDsl.Generators.Layers;
+
+/// <summary>
+/// Every layer kind the generator knows, by name: the one list the parser, shape inference, the emitter and the
+/// plan read, and the tests walk (each kind has its runtime attribute, its ONNX lowering, its row in the docs).
+/// </summary>
+internal static class LayerRegistry
+{
+    /// <summary>The definitions, in the order the docs list them.</summary>
+    public static readonly IReadOnlyList<LayerDefinition> All =
+    [
+        new Linear(),
+        new Conv1d(),
+        new Conv2d(),
+        new ConvTranspose2d(),
+        new MaxPool2d(),
+        new AvgPool2d(),
+        new AdaptiveAvgPool2d(),
+        new Upsample(),
+        new Flatten(),
+        new Dropout(),
+        new BatchNorm1d(),
+        new BatchNorm2d(),
+        new LayerNorm(),
+        new ReLU(),
+        new LeakyReLU(),
+        new GELU(),
+        new Sigmoid(),
+        new Tanh(),
+        new Embedding(),
+        new EmbeddingBag(),
+        new Module(),
+    ];
+
+    private static readonly Dictionary<string, LayerDefinition> ByName = All.ToDictionary(d => d.Name, StringComparer.Ordinal);
+
+    /// <summary>The definition of the kind an attribute names (<c>Linear</c> for MtlDsl.LinearAttribute), if it is a layer.</summary>
+    public static bool TryGet(string name, out LayerDefinition definition) => ByName.TryGetValue(name, out definition!);
+
+    /// <summary>The definition of a kind the parser accepted.</summary>
+    public static LayerDefinition Get(string name) =>
+        ByName.TryGetValue(name, out LayerDefinition? definition) ? definition : throw new InvalidOperationException($"'{name}' is not a layer kind of the registry.");
+}

@@ -1,0 +1,7 @@
+namespace MtlDsl.Generators.Layers;
+
+/// <summary>[ReLU]: max(0, x), element-wise.</summary>
+internal sealed class ReLU : Activation
+{
+    public override string Name => "ReLU";
+}

@@ -1,0 +1,7 @@
+namespace MtlDsl.Generators.Layers;
+
+/// <summary>[Sigmoid]: 1 / (1 + e^−x), element-wise.</summary>
+internal sealed class Sigmoid : Activation
+{
+    public override string Name => "Sigmoid";
+}
