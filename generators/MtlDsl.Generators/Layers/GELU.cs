@@ -4,4 +4,6 @@ namespace MtlDsl.Generators.Layers;
 internal sealed class GELU : Activation
 {
     public override string Name => "GELU";
+
+    public override LayerDoc Doc => new("GELU", "any", "the same (the exact form, with erf)", "", "");
 }

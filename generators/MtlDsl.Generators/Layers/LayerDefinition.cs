@@ -19,6 +19,9 @@ internal abstract class LayerDefinition
     /// </summary>
     public abstract string Name { get; }
 
+    /// <summary>The kind's row in the docs' layer table (README), which a test writes from the registry.</summary>
+    public abstract LayerDoc Doc { get; }
+
     /// <summary>
     /// The attribute's arguments this definition reads, by PascalCase constructor-parameter or property name. Reading
     /// another is a bug (it throws); a test keeps the list equal to the runtime attribute's parameters and properties.
@@ -49,3 +52,9 @@ internal abstract class LayerDefinition
     /// <summary>For a layer that reads ids: the vocabulary the runtime checks the ids against, and how to name the layer.</summary>
     public virtual (int Vocabulary, string Text)? IdRange(Model.LayerSpec layer) => null;
 }
+
+/// <summary>
+/// A layer kind in the docs: how it is written (<see cref="Written"/>, code), what it takes and gives per sample, its
+/// optional arguments with their defaults, and what the generator checks beyond the input's form (MTL004).
+/// </summary>
+internal sealed record LayerDoc(string Written, string Takes, string Gives, string Options, string Checks);

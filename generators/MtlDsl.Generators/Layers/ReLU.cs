@@ -4,4 +4,6 @@ namespace MtlDsl.Generators.Layers;
 internal sealed class ReLU : Activation
 {
     public override string Name => "ReLU";
+
+    public override LayerDoc Doc => new("ReLU", "any", "the same", "", "");
 }

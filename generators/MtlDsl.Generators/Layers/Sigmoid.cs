@@ -4,4 +4,6 @@ namespace MtlDsl.Generators.Layers;
 internal sealed class Sigmoid : Activation
 {
     public override string Name => "Sigmoid";
+
+    public override LayerDoc Doc => new("Sigmoid", "any", "the same", "", "");
 }

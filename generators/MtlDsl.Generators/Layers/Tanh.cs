@@ -4,4 +4,6 @@ namespace MtlDsl.Generators.Layers;
 internal sealed class Tanh : Activation
 {
     public override string Name => "Tanh";
+
+    public override LayerDoc Doc => new("Tanh", "any", "the same", "", "");
 }
