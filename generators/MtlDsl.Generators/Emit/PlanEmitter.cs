@@ -63,85 +63,100 @@ internal static class PlanEmitter
         w.Line("},");
     }
 
+    // One layer: its kind (the attribute's name), shapes and PyTorch's keyword arguments; a module of one's own by its name.
     private static string Layer(ShapedLayer layer)
     {
         LayerSpec spec = layer.Spec;
-        var set = new List<string>();
-        string i(long v) => v.ToString(CultureInfo.InvariantCulture);
-        string Pair((int Height, int Width) p) => Ints([p.Height, p.Width]);
+        var arguments = PlanArguments(layer);
+        string list = arguments.Count == 0 ? $"new {Ns}PlanArgument[0]"
+            : $"new {Ns}PlanArgument[] {{ " + string.Join(", ", arguments.Select(a => $"new(\"{a.Name}\", {a.Value})")) + " }";
+        string text = $"new(\"{spec.Kind}\", {Ints(layer.InputShape)}, {Ints(layer.OutputShape)}, {list})";
+        return spec.Kind == LayerKind.Module ? text + $" {{ Module = {Str(spec.Module!.DisplayName)} }}" : text;
+    }
+
+    /// <summary>
+    /// The keyword arguments of <c>torch.nn.{Kind}</c> for a layer, in PyTorch's names and order, each with its value as a
+    /// C# literal of the plan's types (long <c>3L</c>, double <c>0.5</c>, bool, string, <c>new long[] { 3, 3 }</c>,
+    /// <c>new double[] { 2.0, 2.0 }</c>, <c>null</c> for None); complete: everything the layer's numbers depend on.
+    /// </summary>
+    internal static List<(string Name, string Value)> PlanArguments(ShapedLayer layer)
+    {
+        LayerSpec spec = layer.Spec;
+        string Pair((int Height, int Width) p) => Longs([p.Height, p.Width]);
         switch (spec.Kind)
         {
             case LayerKind.Linear:
-                set.Add($"InSize = {i(layer.InSize)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                set.Add($"Bias = {Bool(spec.Bias)}");
-                break;
+                return [("in_features", Long(layer.InSize)), ("out_features", Long(spec.Size!.Value)), ("bias", Bool(spec.Bias))];
             case LayerKind.Conv1d:
-                set.Add($"InSize = {i(layer.InSize)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                set.Add($"Kernel = {Ints([spec.KernelSize!.Value])}");
-                set.Add($"Stride = {Ints([spec.Stride ?? 1])}");
-                set.Add($"Padding = {Ints([spec.Padding ?? 0])}");
-                set.Add($"Dilation = {Ints([spec.Dilation ?? 1])}");
-                set.Add($"Bias = {Bool(spec.Bias)}");
-                break;
+                return
+                [
+                    ("in_channels", Long(layer.InSize)), ("out_channels", Long(spec.Size!.Value)), ("kernel_size", Long(spec.KernelSize!.Value)),
+                    ("stride", Long(spec.Stride ?? 1)), ("padding", Long(spec.Padding ?? 0)), ("dilation", Long(spec.Dilation ?? 1)), ("bias", Bool(spec.Bias)),
+                ];
             case LayerKind.Conv2d:
+                return
+                [
+                    ("in_channels", Long(layer.InSize)), ("out_channels", Long(spec.Size!.Value)), ("kernel_size", Pair(spec.Kernel2d)),
+                    ("stride", Pair(spec.Stride2d)), ("padding", Pair(spec.Padding2d)), ("dilation", Pair(spec.Dilation2d)), ("bias", Bool(spec.Bias)),
+                ];
             case LayerKind.ConvTranspose2d:
-                set.Add($"InSize = {i(layer.InSize)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                set.Add($"Kernel = {Pair(spec.Kernel2d)}");
-                set.Add($"Stride = {Pair(spec.Stride2d)}");
-                set.Add($"Padding = {Pair(spec.Padding2d)}");
-                set.Add($"Dilation = {Pair(spec.Dilation2d)}");
-                if (spec.Kind == LayerKind.ConvTranspose2d) set.Add($"OutputPadding = {Pair(spec.OutputPadding2d)}");
-                set.Add($"Bias = {Bool(spec.Bias)}");
-                break;
+                // PyTorch's order: output_padding before bias, dilation last.
+                return
+                [
+                    ("in_channels", Long(layer.InSize)), ("out_channels", Long(spec.Size!.Value)), ("kernel_size", Pair(spec.Kernel2d)),
+                    ("stride", Pair(spec.Stride2d)), ("padding", Pair(spec.Padding2d)), ("output_padding", Pair(spec.OutputPadding2d)),
+                    ("bias", Bool(spec.Bias)), ("dilation", Pair(spec.Dilation2d)),
+                ];
             case LayerKind.MaxPool2d:
             case LayerKind.AvgPool2d:
-                set.Add($"Kernel = {Pair(spec.Kernel2d)}");
-                set.Add($"Stride = {Pair(spec.Stride2d)}");
-                set.Add($"Padding = {Pair(spec.Padding2d)}");
-                break;
+                return [("kernel_size", Pair(spec.Kernel2d)), ("stride", Pair(spec.Stride2d)), ("padding", Pair(spec.Padding2d))];
+            case LayerKind.AdaptiveAvgPool2d:
+                return [("output_size", Longs([spec.Size!.Value, spec.Size2!.Value]))];
             case LayerKind.Upsample:
-                set.Add($"AlternateMode = {Bool((spec.Mode ?? 0) == 1)}");
-                set.Add($"AlignCorners = {Bool(spec.AlignCorners)}");
-                if (spec.ScaleFactor is int factor) set.Add($"ScaleFactor = {i(factor)}");
-                break;
+            {
+                bool bilinear = (spec.Mode ?? 0) == 1;
+                var size = spec.ScaleFactor is int factor
+                    ? ("scale_factor", Reals([factor, factor]))
+                    : ("size", Longs([spec.Size!.Value, spec.Size2!.Value]));
+                return [size, ("mode", Str(bilinear ? "bilinear" : "nearest")), ("align_corners", bilinear ? Bool(spec.AlignCorners) : "null")];
+            }
             case LayerKind.Dropout:
-                set.Add($"Value = {Real(spec.Probability ?? 0.5)}");
-                break;
+                return [("p", Real(spec.Probability ?? 0.5))];
             case LayerKind.LeakyReLU:
-                set.Add($"Value = {Real(spec.NegativeSlope ?? 0.01)}");
-                break;
+                return [("negative_slope", Real(spec.NegativeSlope ?? 0.01))];
             case LayerKind.BatchNorm1d:
             case LayerKind.BatchNorm2d:
-                set.Add($"InSize = {i(layer.InSize)}");
-                break;
+                return [("num_features", Long(layer.InSize))];
             case LayerKind.LayerNorm:
-                set.Add($"Normalized = {Ints(spec.NormalizedShape.Count == 0 ? [layer.InputShape[layer.InputShape.Count - 1]] : [.. spec.NormalizedShape])}");
-                break;
+                return [("normalized_shape", Longs(spec.NormalizedShape.Count == 0 ? [layer.InputShape[layer.InputShape.Count - 1]] : [.. spec.NormalizedShape]))];
             case LayerKind.Embedding:
+                return [("num_embeddings", Long(spec.Vocabulary!.Value)), ("embedding_dim", Long(spec.Size!.Value)), ("padding_idx", spec.PaddingIndex is int p ? Long(p) : "null")];
             case LayerKind.EmbeddingBag:
-                set.Add($"Vocabulary = {i(spec.Vocabulary!.Value)}");
-                set.Add($"Size = {i(spec.Size!.Value)}");
-                if (spec.PaddingIndex is int padding) set.Add($"PaddingIndex = {i(padding)}");
-                if (spec.Kind == LayerKind.EmbeddingBag) set.Add($"AlternateMode = {Bool((spec.Mode ?? 0) == 1)}");
-                break;
-            case LayerKind.Module:
-                set.Add($"Module = \"{spec.Module!.DisplayName.Replace("\\", "\\\\").Replace("\"", "\\\"")}\"");
-                break;
+                return
+                [
+                    ("num_embeddings", Long(spec.Vocabulary!.Value)), ("embedding_dim", Long(spec.Size!.Value)), ("mode", Str((spec.Mode ?? 0) == 1 ? "sum" : "mean")),
+                    ("padding_idx", spec.PaddingIndex is int q ? Long(q) : "null"),
+                ];
+            default:
+                return []; // Flatten, ReLU, GELU, Sigmoid, Tanh; a module of one's own has none either
         }
-        string text = $"new({Ns}PlanLayerKind.{spec.Kind}, {Ints(layer.InputShape)}, {Ints(layer.OutputShape)})";
-        return set.Count == 0 ? text : text + " { " + string.Join(", ", set) + " }";
     }
 
     private static string Ints(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
         "new int[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
 
-    private static string Longs(IReadOnlyList<long> values) => values.Count == 0 ? "new long[0]" :
+    private static string Longs(IEnumerable<long> values) => !values.Any() ? "new long[0]" :
         "new long[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
 
+    private static string Reals(IReadOnlyList<double> values) => values.Count == 0 ? "new double[0]" :
+        "new double[] { " + string.Join(", ", values.Select(Real)) + " }";
+
+    private static string Long(long value) => value.ToString(CultureInfo.InvariantCulture) + "L";
+
     private static string Bool(bool value) => value ? "true" : "false";
+
+    // A C# string literal (names and modes: no control characters).
+    private static string Str(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
     private static string Real(double value)
     {

@@ -148,28 +148,28 @@ class VisionModel(mtl.TwinModule):
             {
                 new("Features", "features", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 3, 28, 28 }, new int[] { 32, 28, 28 }) { InSize = 3, Size = 32, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 32, 28, 28 }, new int[] { 32, 28, 28 }),
-                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 32, 28, 28 }, new int[] { 32, 14, 14 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 32, 14, 14 }, new int[] { 64, 14, 14 }) { InSize = 32, Size = 64, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 64, 14, 14 }, new int[] { 64, 14, 14 }),
-                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 64, 14, 14 }, new int[] { 64, 7, 7 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
+                    new("Conv2d", new int[] { 3, 28, 28 }, new int[] { 32, 28, 28 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 3L), new("out_channels", 32L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("ReLU", new int[] { 32, 28, 28 }, new int[] { 32, 28, 28 }, new global::MtlDsl.PlanArgument[0]),
+                    new("MaxPool2d", new int[] { 32, 28, 28 }, new int[] { 32, 14, 14 }, new global::MtlDsl.PlanArgument[] { new("kernel_size", new long[] { 2, 2 }), new("stride", new long[] { 2, 2 }), new("padding", new long[] { 0, 0 }) }),
+                    new("Conv2d", new int[] { 32, 14, 14 }, new int[] { 64, 14, 14 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 32L), new("out_channels", 64L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("ReLU", new int[] { 64, 14, 14 }, new int[] { 64, 14, 14 }, new global::MtlDsl.PlanArgument[0]),
+                    new("MaxPool2d", new int[] { 64, 14, 14 }, new int[] { 64, 7, 7 }, new global::MtlDsl.PlanArgument[] { new("kernel_size", new long[] { 2, 2 }), new("stride", new long[] { 2, 2 }), new("padding", new long[] { 0, 0 }) }),
                 }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Classification", "classification", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 64, 7, 7 }, new int[] { 3136 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 3136 }, new int[] { 128 }) { InSize = 3136, Size = 128, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 128 }, new int[] { 128 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 128 }, new int[] { 10 }) { InSize = 128, Size = 10, Bias = true },
+                    new("Flatten", new int[] { 64, 7, 7 }, new int[] { 3136 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 3136 }, new int[] { 128 }, new global::MtlDsl.PlanArgument[] { new("in_features", 3136L), new("out_features", 128L), new("bias", true) }),
+                    new("ReLU", new int[] { 128 }, new int[] { 128 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 128 }, new int[] { 10 }, new global::MtlDsl.PlanArgument[] { new("in_features", 128L), new("out_features", 10L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Detection", "detection", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 64, 7, 7 }, new int[] { 128, 7, 7 }) { InSize = 64, Size = 128, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 128, 7, 7 }, new int[] { 128, 7, 7 }),
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 128, 7, 7 }, new int[] { 35, 7, 7 }) { InSize = 128, Size = 35, Kernel = new int[] { 1, 1 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 0, 0 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new("Conv2d", new int[] { 64, 7, 7 }, new int[] { 128, 7, 7 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 64L), new("out_channels", 128L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("ReLU", new int[] { 128, 7, 7 }, new int[] { 128, 7, 7 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Conv2d", new int[] { 128, 7, 7 }, new int[] { 35, 7, 7 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 128L), new("out_channels", 35L), new("kernel_size", new long[] { 1, 1 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 0, 0 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 0, 0 }));

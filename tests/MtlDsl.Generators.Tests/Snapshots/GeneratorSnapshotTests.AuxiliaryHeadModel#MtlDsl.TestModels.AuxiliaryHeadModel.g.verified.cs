@@ -151,28 +151,28 @@ class AuxiliaryHeadModel(mtl.TwinModule):
             {
                 new("Early", "early", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 1, 16, 16 }, new int[] { 8, 16, 16 }) { InSize = 1, Size = 8, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 8, 16, 16 }, new int[] { 8, 16, 16 }),
-                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 8, 16, 16 }, new int[] { 8, 8, 8 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
+                    new("Conv2d", new int[] { 1, 16, 16 }, new int[] { 8, 16, 16 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 1L), new("out_channels", 8L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("ReLU", new int[] { 8, 16, 16 }, new int[] { 8, 16, 16 }, new global::MtlDsl.PlanArgument[0]),
+                    new("MaxPool2d", new int[] { 8, 16, 16 }, new int[] { 8, 8, 8 }, new global::MtlDsl.PlanArgument[] { new("kernel_size", new long[] { 2, 2 }), new("stride", new long[] { 2, 2 }), new("padding", new long[] { 0, 0 }) }),
                 }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
                 new("Late", "late", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 8, 8, 8 }, new int[] { 16, 8, 8 }) { InSize = 8, Size = 16, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.BatchNorm2d, new int[] { 16, 8, 8 }, new int[] { 16, 8, 8 }) { InSize = 16 },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 16, 8, 8 }, new int[] { 16, 8, 8 }),
-                    new(global::MtlDsl.PlanLayerKind.AdaptiveAvgPool2d, new int[] { 16, 8, 8 }, new int[] { 16, 1, 1 }),
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 16, 1, 1 }, new int[] { 16 }),
+                    new("Conv2d", new int[] { 8, 8, 8 }, new int[] { 16, 8, 8 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 8L), new("out_channels", 16L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("BatchNorm2d", new int[] { 16, 8, 8 }, new int[] { 16, 8, 8 }, new global::MtlDsl.PlanArgument[] { new("num_features", 16L) }),
+                    new("ReLU", new int[] { 16, 8, 8 }, new int[] { 16, 8, 8 }, new global::MtlDsl.PlanArgument[0]),
+                    new("AdaptiveAvgPool2d", new int[] { 16, 8, 8 }, new int[] { 16, 1, 1 }, new global::MtlDsl.PlanArgument[] { new("output_size", new long[] { 1, 1 }) }),
+                    new("Flatten", new int[] { 16, 1, 1 }, new int[] { 16 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[] { new(false, 0) }, null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Label", "label", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 16 }, new int[] { 10 }) { InSize = 16, Size = 10, Bias = true },
+                    new("Linear", new int[] { 16 }, new int[] { 10 }, new global::MtlDsl.PlanArgument[] { new("in_features", 16L), new("out_features", 10L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Edges", "edges", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 8, 8, 8 }, new int[] { 1, 8, 8 }) { InSize = 8, Size = 1, Kernel = new int[] { 1, 1 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 0, 0 }, Dilation = new int[] { 1, 1 }, Bias = true },
+                    new("Conv2d", new int[] { 8, 8, 8 }, new int[] { 1, 8, 8 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 8L), new("out_channels", 1L), new("kernel_size", new long[] { 1, 1 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 0, 0 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 1, 0 }));

@@ -162,30 +162,30 @@ class CrossStitchModel(mtl.TwinModule):
             {
                 new("Stem", "stem", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 1, 12, 12 }, new int[] { 4, 12, 12 }) { InSize = 1, Size = 4, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.BatchNorm2d, new int[] { 4, 12, 12 }, new int[] { 4, 12, 12 }) { InSize = 4 },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 4, 12, 12 }, new int[] { 4, 12, 12 }),
+                    new("Conv2d", new int[] { 1, 12, 12 }, new int[] { 4, 12, 12 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 1L), new("out_channels", 4L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("BatchNorm2d", new int[] { 4, 12, 12 }, new int[] { 4, 12, 12 }, new global::MtlDsl.PlanArgument[] { new("num_features", 4L) }),
+                    new("ReLU", new int[] { 4, 12, 12 }, new int[] { 4, 12, 12 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Stage", "stage", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 4, 12, 12 }, new int[] { 4, 6, 6 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 } },
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 4, 6, 6 }, new int[] { 8, 6, 6 }) { InSize = 4, Size = 8, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 8, 6, 6 }, new int[] { 8, 6, 6 }),
+                    new("MaxPool2d", new int[] { 4, 12, 12 }, new int[] { 4, 6, 6 }, new global::MtlDsl.PlanArgument[] { new("kernel_size", new long[] { 2, 2 }), new("stride", new long[] { 2, 2 }), new("padding", new long[] { 0, 0 }) }),
+                    new("Conv2d", new int[] { 4, 6, 6 }, new int[] { 8, 6, 6 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 4L), new("out_channels", 8L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("ReLU", new int[] { 8, 6, 6 }, new int[] { 8, 6, 6 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Digit", "digit", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 8, 6, 6 }, new int[] { 288 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 288 }, new int[] { 5 }) { InSize = 288, Size = 5, Bias = true },
+                    new("Flatten", new int[] { 8, 6, 6 }, new int[] { 288 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 288 }, new int[] { 5 }, new global::MtlDsl.PlanArgument[] { new("in_features", 288L), new("out_features", 5L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Position", "position", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 8, 6, 6 }, new int[] { 288 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 288 }, new int[] { 16 }) { InSize = 288, Size = 16, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.Tanh, new int[] { 16 }, new int[] { 16 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 16 }, new int[] { 2 }) { InSize = 16, Size = 2, Bias = true },
+                    new("Flatten", new int[] { 8, 6, 6 }, new int[] { 288 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 288 }, new int[] { 16 }, new global::MtlDsl.PlanArgument[] { new("in_features", 288L), new("out_features", 16L), new("bias", true) }),
+                    new("Tanh", new int[] { 16 }, new int[] { 16 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 16 }, new int[] { 2 }, new global::MtlDsl.PlanArgument[] { new("in_features", 16L), new("out_features", 2L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[0]));

@@ -148,28 +148,28 @@ class PooledImageModel(mtl.TwinModule):
             {
                 new("Features", "features", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 1, 20, 18 }, new int[] { 8, 9, 8 }) { InSize = 1, Size = 8, Kernel = new int[] { 3, 3 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 0, 0 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.BatchNorm2d, new int[] { 8, 9, 8 }, new int[] { 8, 9, 8 }) { InSize = 8 },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 8, 9, 8 }, new int[] { 8, 9, 8 }),
-                    new(global::MtlDsl.PlanLayerKind.AvgPool2d, new int[] { 8, 9, 8 }, new int[] { 8, 8, 7 }) { Kernel = new int[] { 2, 2 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 0, 0 } },
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 8, 8, 7 }, new int[] { 8, 8, 7 }) { InSize = 8, Size = 8, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = false },
-                    new(global::MtlDsl.PlanLayerKind.MaxPool2d, new int[] { 8, 8, 7 }, new int[] { 8, 4, 4 }) { Kernel = new int[] { 3, 3 }, Stride = new int[] { 2, 2 }, Padding = new int[] { 1, 1 } },
+                    new("Conv2d", new int[] { 1, 20, 18 }, new int[] { 8, 9, 8 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 1L), new("out_channels", 8L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 2, 2 }), new("padding", new long[] { 0, 0 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("BatchNorm2d", new int[] { 8, 9, 8 }, new int[] { 8, 9, 8 }, new global::MtlDsl.PlanArgument[] { new("num_features", 8L) }),
+                    new("ReLU", new int[] { 8, 9, 8 }, new int[] { 8, 9, 8 }, new global::MtlDsl.PlanArgument[0]),
+                    new("AvgPool2d", new int[] { 8, 9, 8 }, new int[] { 8, 8, 7 }, new global::MtlDsl.PlanArgument[] { new("kernel_size", new long[] { 2, 2 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 0, 0 }) }),
+                    new("Conv2d", new int[] { 8, 8, 7 }, new int[] { 8, 8, 7 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 8L), new("out_channels", 8L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", false) }),
+                    new("MaxPool2d", new int[] { 8, 8, 7 }, new int[] { 8, 4, 4 }, new global::MtlDsl.PlanArgument[] { new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 2, 2 }), new("padding", new long[] { 1, 1 }) }),
                 }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Kind", "kind", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.AdaptiveAvgPool2d, new int[] { 8, 4, 4 }, new int[] { 8, 1, 1 }),
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 8, 1, 1 }, new int[] { 8 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 8 }, new int[] { 5 }) { InSize = 8, Size = 5, Bias = true },
+                    new("AdaptiveAvgPool2d", new int[] { 8, 4, 4 }, new int[] { 8, 1, 1 }, new global::MtlDsl.PlanArgument[] { new("output_size", new long[] { 1, 1 }) }),
+                    new("Flatten", new int[] { 8, 1, 1 }, new int[] { 8 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 8 }, new int[] { 5 }, new global::MtlDsl.PlanArgument[] { new("in_features", 8L), new("out_features", 5L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Position", "position", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.AdaptiveAvgPool2d, new int[] { 8, 4, 4 }, new int[] { 8, 2, 3 }),
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 8, 2, 3 }, new int[] { 48 }),
-                    new(global::MtlDsl.PlanLayerKind.Dropout, new int[] { 48 }, new int[] { 48 }) { Value = 0.5 },
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 48 }, new int[] { 2 }) { InSize = 48, Size = 2, Bias = true },
+                    new("AdaptiveAvgPool2d", new int[] { 8, 4, 4 }, new int[] { 8, 2, 3 }, new global::MtlDsl.PlanArgument[] { new("output_size", new long[] { 2, 3 }) }),
+                    new("Flatten", new int[] { 8, 2, 3 }, new int[] { 48 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Dropout", new int[] { 48 }, new int[] { 48 }, new global::MtlDsl.PlanArgument[] { new("p", 0.5) }),
+                    new("Linear", new int[] { 48 }, new int[] { 2 }, new global::MtlDsl.PlanArgument[] { new("in_features", 48L), new("out_features", 2L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 0, 0 }));

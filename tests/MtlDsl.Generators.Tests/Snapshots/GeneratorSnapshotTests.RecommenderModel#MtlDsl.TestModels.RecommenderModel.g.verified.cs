@@ -158,29 +158,29 @@ class RecommenderModel(mtl.TwinModule):
             {
                 new("UserEmbedding", "user_embedding", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Embedding, new int[0], new int[] { 4 }) { Vocabulary = 20, Size = 4 },
+                    new("Embedding", new int[0], new int[] { 4 }, new global::MtlDsl.PlanArgument[] { new("num_embeddings", 20L), new("embedding_dim", 4L), new("padding_idx", null) }),
                 }, new global::MtlDsl.PlanSource[] { new(true, 1) }, null, false),
                 new("TagBag", "tag_bag", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.EmbeddingBag, new int[] { 5 }, new int[] { 4 }) { Vocabulary = 30, Size = 4, PaddingIndex = 0, AlternateMode = false },
+                    new("EmbeddingBag", new int[] { 5 }, new int[] { 4 }, new global::MtlDsl.PlanArgument[] { new("num_embeddings", 30L), new("embedding_dim", 4L), new("mode", "mean"), new("padding_idx", 0L) }),
                 }, new global::MtlDsl.PlanSource[] { new(true, 2) }, null, false),
                 new("Body", "body", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 14 }, new int[] { 32 }) { InSize = 14, Size = 32, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 32 }, new int[] { 32 }),
+                    new("Linear", new int[] { 14 }, new int[] { 32 }, new global::MtlDsl.PlanArgument[] { new("in_features", 14L), new("out_features", 32L), new("bias", true) }),
+                    new("ReLU", new int[] { 32 }, new int[] { 32 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[] { new(true, 0), new(false, 0), new(false, 1) }, null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Click", "click", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 32 }, new int[] { 1 }) { InSize = 32, Size = 1, Bias = true },
+                    new("Linear", new int[] { 32 }, new int[] { 1 }, new global::MtlDsl.PlanArgument[] { new("in_features", 32L), new("out_features", 1L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Rating", "rating", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 32 }, new int[] { 8 }) { InSize = 32, Size = 8, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 8 }, new int[] { 8 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 8 }, new int[] { 1 }) { InSize = 8, Size = 1, Bias = true },
+                    new("Linear", new int[] { 32 }, new int[] { 8 }, new global::MtlDsl.PlanArgument[] { new("in_features", 32L), new("out_features", 8L), new("bias", true) }),
+                    new("ReLU", new int[] { 8 }, new int[] { 8 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 8 }, new int[] { 1 }, new global::MtlDsl.PlanArgument[] { new("in_features", 8L), new("out_features", 1L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 2, 2 }));

@@ -142,25 +142,25 @@ class SignalModel(mtl.TwinModule):
             {
                 new("Encoder", "encoder", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv1d, new int[] { 2, 64 }, new int[] { 16, 64 }) { InSize = 2, Size = 16, Kernel = new int[] { 5 }, Stride = new int[] { 1 }, Padding = new int[] { 2 }, Dilation = new int[] { 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.BatchNorm1d, new int[] { 16, 64 }, new int[] { 16, 64 }) { InSize = 16 },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 16, 64 }, new int[] { 16, 64 }),
-                    new(global::MtlDsl.PlanLayerKind.Conv1d, new int[] { 16, 64 }, new int[] { 32, 32 }) { InSize = 16, Size = 32, Kernel = new int[] { 3 }, Stride = new int[] { 2 }, Padding = new int[] { 1 }, Dilation = new int[] { 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 32, 32 }, new int[] { 32, 32 }),
+                    new("Conv1d", new int[] { 2, 64 }, new int[] { 16, 64 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 2L), new("out_channels", 16L), new("kernel_size", 5L), new("stride", 1L), new("padding", 2L), new("dilation", 1L), new("bias", true) }),
+                    new("BatchNorm1d", new int[] { 16, 64 }, new int[] { 16, 64 }, new global::MtlDsl.PlanArgument[] { new("num_features", 16L) }),
+                    new("ReLU", new int[] { 16, 64 }, new int[] { 16, 64 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Conv1d", new int[] { 16, 64 }, new int[] { 32, 32 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 16L), new("out_channels", 32L), new("kernel_size", 3L), new("stride", 2L), new("padding", 1L), new("dilation", 1L), new("bias", true) }),
+                    new("ReLU", new int[] { 32, 32 }, new int[] { 32, 32 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Segments", "segments", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv1d, new int[] { 32, 32 }, new int[] { 4, 32 }) { InSize = 32, Size = 4, Kernel = new int[] { 1 }, Stride = new int[] { 1 }, Padding = new int[] { 0 }, Dilation = new int[] { 1 }, Bias = true },
+                    new("Conv1d", new int[] { 32, 32 }, new int[] { 4, 32 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 32L), new("out_channels", 4L), new("kernel_size", 1L), new("stride", 1L), new("padding", 0L), new("dilation", 1L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Level", "level", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv1d, new int[] { 32, 32 }, new int[] { 8, 28 }) { InSize = 32, Size = 8, Kernel = new int[] { 3 }, Stride = new int[] { 1 }, Padding = new int[] { 0 }, Dilation = new int[] { 2 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.Sigmoid, new int[] { 8, 28 }, new int[] { 8, 28 }),
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 8, 28 }, new int[] { 224 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 224 }, new int[] { 1 }) { InSize = 224, Size = 1, Bias = true },
+                    new("Conv1d", new int[] { 32, 32 }, new int[] { 8, 28 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 32L), new("out_channels", 8L), new("kernel_size", 3L), new("stride", 1L), new("padding", 0L), new("dilation", 2L), new("bias", true) }),
+                    new("Sigmoid", new int[] { 8, 28 }, new int[] { 8, 28 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Flatten", new int[] { 8, 28 }, new int[] { 224 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 224 }, new int[] { 1 }, new global::MtlDsl.PlanArgument[] { new("in_features", 224L), new("out_features", 1L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 0, 0 }));

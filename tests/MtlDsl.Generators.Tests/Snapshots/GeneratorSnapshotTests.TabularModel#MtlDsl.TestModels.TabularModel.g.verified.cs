@@ -168,35 +168,35 @@ class TabularModel(mtl.TwinModule):
             {
                 new("Encoder", "encoder", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 12 }, new int[] { 64 }) { InSize = 12, Size = 64, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.BatchNorm1d, new int[] { 64 }, new int[] { 64 }) { InSize = 64 },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 64 }, new int[] { 64 }),
-                    new(global::MtlDsl.PlanLayerKind.Dropout, new int[] { 64 }, new int[] { 64 }) { Value = 0.1 },
+                    new("Linear", new int[] { 12 }, new int[] { 64 }, new global::MtlDsl.PlanArgument[] { new("in_features", 12L), new("out_features", 64L), new("bias", true) }),
+                    new("BatchNorm1d", new int[] { 64 }, new int[] { 64 }, new global::MtlDsl.PlanArgument[] { new("num_features", 64L) }),
+                    new("ReLU", new int[] { 64 }, new int[] { 64 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Dropout", new int[] { 64 }, new int[] { 64 }, new global::MtlDsl.PlanArgument[] { new("p", 0.1) }),
                 }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
                 new("Bottleneck", "bottleneck", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 64 }, new int[] { 32 }) { InSize = 64, Size = 32, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.LayerNorm, new int[] { 32 }, new int[] { 32 }) { Normalized = new int[] { 32 } },
-                    new(global::MtlDsl.PlanLayerKind.GELU, new int[] { 32 }, new int[] { 32 }),
+                    new("Linear", new int[] { 64 }, new int[] { 32 }, new global::MtlDsl.PlanArgument[] { new("in_features", 64L), new("out_features", 32L), new("bias", true) }),
+                    new("LayerNorm", new int[] { 32 }, new int[] { 32 }, new global::MtlDsl.PlanArgument[] { new("normalized_shape", new long[] { 32 }) }),
+                    new("GELU", new int[] { 32 }, new int[] { 32 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[] { new(false, 0) }, null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Species", "species", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 32 }, new int[] { 16 }) { InSize = 32, Size = 16, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.Tanh, new int[] { 16 }, new int[] { 16 }),
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 16 }, new int[] { 3 }) { InSize = 16, Size = 3, Bias = true },
+                    new("Linear", new int[] { 32 }, new int[] { 16 }, new global::MtlDsl.PlanArgument[] { new("in_features", 32L), new("out_features", 16L), new("bias", true) }),
+                    new("Tanh", new int[] { 16 }, new int[] { 16 }, new global::MtlDsl.PlanArgument[0]),
+                    new("Linear", new int[] { 16 }, new int[] { 3 }, new global::MtlDsl.PlanArgument[] { new("in_features", 16L), new("out_features", 3L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("IsMale", "is_male", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 32 }, new int[] { 1 }) { InSize = 32, Size = 1, Bias = true },
+                    new("Linear", new int[] { 32 }, new int[] { 1 }, new global::MtlDsl.PlanArgument[] { new("in_features", 32L), new("out_features", 1L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("BodyMass", "body_mass", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 32 }, new int[] { 8 }) { InSize = 32, Size = 8, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.LeakyReLU, new int[] { 8 }, new int[] { 8 }) { Value = 0.2 },
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 8 }, new int[] { 1 }) { InSize = 8, Size = 1, Bias = false },
+                    new("Linear", new int[] { 32 }, new int[] { 8 }, new global::MtlDsl.PlanArgument[] { new("in_features", 32L), new("out_features", 8L), new("bias", true) }),
+                    new("LeakyReLU", new int[] { 8 }, new int[] { 8 }, new global::MtlDsl.PlanArgument[] { new("negative_slope", 0.2) }),
+                    new("Linear", new int[] { 8 }, new int[] { 1 }, new global::MtlDsl.PlanArgument[] { new("in_features", 8L), new("out_features", 1L), new("bias", false) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 1, 1, 1 }));
