@@ -114,10 +114,6 @@ namespace MtlDsl.TestModels
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public override global::MtlDsl.PyTorchTwin PyTorchTwin { get; } = new global::MtlDsl.PyTorchTwin("OwnModuleModel", null, "BasicBlock (layer 0 of 'Blocks') is a TorchSharp module of your own, which has no PyTorch counterpart MtlDsl could write");
-
-        /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public override global::MtlDsl.NetworkPlan NetworkPlan { get; } = new global::MtlDsl.NetworkPlan(
             "OwnModuleModel",
             global::MtlDsl.ModelArchitecture.HardSharing,
