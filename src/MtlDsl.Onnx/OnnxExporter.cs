@@ -11,9 +11,9 @@ namespace MtlDsl.Onnx;
 /// <summary>
 /// Writes a model's inference graph as ONNX from its <see cref="NetworkPlan"/> (the compile-time layer list) and its
 /// weights: every input with a symbolic batch dimension, the trunk and every head under the declared architecture,
-/// one output per task named after it. What the graph computes is the module's forward pass in evaluation mode
-/// (batch normalisation with its running statistics, dropout off), in float32, with standard operators of
-/// <see cref="Opset"/>.
+/// one output per task named after it; each layer through its kind's lowering in <see cref="OnnxLayers"/>. What the
+/// graph computes is the module's forward pass in evaluation mode (batch normalisation with its running statistics,
+/// dropout off), in float32, with standard operators of <see cref="Opset"/>.
 /// </summary>
 internal static class OnnxExporter
 {

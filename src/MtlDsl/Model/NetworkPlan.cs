@@ -2,9 +2,10 @@ namespace MtlDsl;
 
 /// <summary>
 /// The declared network as data, written by the generator from the compile-time layer list: every block's layers
-/// with their arguments and inferred shapes, what each block reads, and the architecture's sizes. What an exporter
-/// needs to build the same network elsewhere (MtlDsl.Onnx's <c>model.ExportOnnx(path)</c>) without
-/// looking at the TorchSharp modules; the state-dict names are the module's.
+/// with their inferred shapes and PyTorch's arguments (<see cref="PlanLayer"/>), what each block reads, and the
+/// architecture's sizes. The one description the exporters build the same network from elsewhere without looking at
+/// the TorchSharp modules: the PyTorch twin (<c>model.PyTorchTwin</c>) and MtlDsl.Onnx's
+/// <c>model.ExportOnnx(path)</c>; the state-dict names are the module's.
 /// </summary>
 /// <param name="Model">The model's name.</param>
 /// <param name="Architecture">The declared architecture.</param>
