@@ -337,12 +337,6 @@ public sealed partial class MultiTaskModelGenerator
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line($"public override global::MtlDsl.ModelArchitecture Architecture => global::MtlDsl.ModelArchitecture.{model.Architecture.Kind};");
-            var (python, unsupported) = PyTorchEmitter.Emit(shaped, GeneratorVersion);
-            w.Line();
-            w.Line("/// <inheritdoc />");
-            w.Line(GeneratedCode);
-            w.Line($"public override global::MtlDsl.PyTorchTwin PyTorchTwin {{ get; }} = new global::MtlDsl.PyTorchTwin({Literal(PythonNames.Class(model.ClassName))}, " +
-                   (python is null ? $"null, {Literal(unsupported!)});" : "@\"" + python.Replace("\"", "\"\"") + "\");"));
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line(GeneratedCode);
@@ -667,7 +661,7 @@ public sealed partial class MultiTaskModelGenerator
             foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
                 yield return (record, $"record {record}", null);
             if (model.NamedInputs) yield return ("Inputs", "record Inputs", null);
-            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules", "InputDefinitions", "DeclaredInputs", "PyTorchTwin", "NetworkPlan" })
+            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules", "InputDefinitions", "DeclaredInputs", "NetworkPlan" })
                 yield return (property, $"property {property}", null);
             foreach (string constant in new[] { "TaskCount", "ParameterCount" })
                 yield return (constant, $"constant {constant}", null);

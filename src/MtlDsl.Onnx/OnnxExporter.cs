@@ -11,9 +11,9 @@ namespace MtlDsl.Onnx;
 /// <summary>
 /// Writes a model's inference graph as ONNX from its <see cref="NetworkPlan"/> (the compile-time layer list) and its
 /// weights: every input with a symbolic batch dimension, the trunk and every head under the declared architecture,
-/// one output per task named after it. What the graph computes is the module's forward pass in evaluation mode
-/// (batch normalisation with its running statistics, dropout off), in float32, with standard operators of
-/// <see cref="Opset"/>.
+/// one output per task named after it; each layer through its kind's lowering in <see cref="OnnxLayers"/>. What the
+/// graph computes is the module's forward pass in evaluation mode (batch normalisation with its running statistics,
+/// dropout off), in float32, with standard operators of <see cref="Opset"/>.
 /// </summary>
 internal static class OnnxExporter
 {
@@ -283,125 +283,14 @@ internal static class OnnxExporter
             return block.ReLUAfterSum ? g.Node("Relu", path, [sum]) : sum;
         }
 
-        private string Layer(PlanLayer layer, string path, string x)
-        {
-            switch (layer.Kind)
-            {
-                case PlanLayerKind.Linear: return Linear(path, x, layer.InputShape.Count + 1, layer.Bias);
-                case PlanLayerKind.Conv1d:
-                case PlanLayerKind.Conv2d:
-                    return Conv(path, x, layer.Kernel, layer.Stride, layer.Padding, layer.Dilation, layer.Bias);
-                case PlanLayerKind.ConvTranspose2d:
-                {
-                    List<string> inputs = [x, g.Weight(path + ".weight")];
-                    if (layer.Bias) inputs.Add(g.Weight(path + ".bias"));
-                    return g.Node("ConvTranspose", path, inputs, Ints("kernel_shape", layer.Kernel), Ints("strides", layer.Stride),
-                        Ints("pads", layer.Padding.Concat(layer.Padding)), Ints("dilations", layer.Dilation), Ints("output_padding", layer.OutputPadding));
-                }
-                case PlanLayerKind.MaxPool2d:
-                    return g.Node("MaxPool", path, [x], Ints("kernel_shape", layer.Kernel), Ints("strides", layer.Stride), Ints("pads", layer.Padding.Concat(layer.Padding)));
-                case PlanLayerKind.AvgPool2d:
-                    return g.Node("AveragePool", path, [x], Ints("kernel_shape", layer.Kernel), Ints("strides", layer.Stride),
-                        Ints("pads", layer.Padding.Concat(layer.Padding)), Int("count_include_pad", 1));
-                case PlanLayerKind.AdaptiveAvgPool2d: return AdaptiveAveragePool(path, x, layer);
-                case PlanLayerKind.Flatten: return g.Node("Flatten", path, [x], Int("axis", 1));
-                case PlanLayerKind.Dropout: return x;
-                case PlanLayerKind.BatchNorm1d:
-                case PlanLayerKind.BatchNorm2d:
-                    return BatchNorm(path, x);
-                case PlanLayerKind.LayerNorm:
-                    return g.Node("LayerNormalization", path, [x, g.Weight(path + ".weight"), g.Weight(path + ".bias")],
-                        Int("axis", -layer.Normalized.Count), Float("epsilon", 1e-5f));
-                case PlanLayerKind.ReLU: return g.Node("Relu", path, [x]);
-                case PlanLayerKind.LeakyReLU: return g.Node("LeakyRelu", path, [x], Float("alpha", (float)layer.Value));
-                case PlanLayerKind.Sigmoid: return g.Node("Sigmoid", path, [x]);
-                case PlanLayerKind.Tanh: return g.Node("Tanh", path, [x]);
-                case PlanLayerKind.GELU:
-                {
-                    // The exact GELU: x · ½ · (1 + erf(x / √2)).
-                    string erf = g.Node("Erf", path, [g.Node("Div", path, [x, g.Float(path, MathF.Sqrt(2f))])]);
-                    string half = g.Node("Mul", path, [x, g.Float(path, 0.5f)]);
-                    return g.Node("Mul", path, [half, g.Node("Add", path, [erf, g.Float(path, 1f)])]);
-                }
-                case PlanLayerKind.Upsample: return Upsample(path, x, layer);
-                case PlanLayerKind.Embedding: return g.Node("Gather", path, [g.Weight(path + ".weight"), x], Int("axis", 0));
-                case PlanLayerKind.EmbeddingBag: return EmbeddingBag(path, x, layer);
-                default:
-                    throw new NotSupportedException($"{plan.Model}: ONNX export cannot write layer {path} ({layer.Kind}).");
-            }
-        }
+        private string Layer(PlanLayer layer, string path, string x) => OnnxLayers.Lower(g, plan.Model, layer, path, x);
 
-        private string Linear(string path, string x, int rank, bool bias)
-        {
-            string weight = g.Weight(path + ".weight");
-            if (rank == 2)
-                return g.Node("Gemm", path, bias ? [x, weight, g.Weight(path + ".bias")] : [x, weight], Int("transB", 1));
-            string product = g.Node("MatMul", path, [x, g.Node("Transpose", path, [weight], Ints("perm", new long[] { 1, 0 }))]);
-            return bias ? g.Node("Add", path, [product, g.Weight(path + ".bias")]) : product;
-        }
+        private string Linear(string path, string x, int rank, bool bias) => OnnxLayers.Linear(g, path, x, rank, bias);
 
-        private string Conv(string path, string x, IReadOnlyList<int> kernel, IReadOnlyList<int> stride, IReadOnlyList<int> padding, IReadOnlyList<int> dilation, bool bias)
-        {
-            List<string> inputs = [x, g.Weight(path + ".weight")];
-            if (bias) inputs.Add(g.Weight(path + ".bias"));
-            return g.Node("Conv", path, inputs, Ints("kernel_shape", kernel), Ints("strides", stride), Ints("pads", padding.Concat(padding)), Ints("dilations", dilation));
-        }
+        private string Conv(string path, string x, IReadOnlyList<long> kernel, IReadOnlyList<long> stride, IReadOnlyList<long> padding, IReadOnlyList<long> dilation, bool bias) =>
+            OnnxLayers.Conv(g, path, x, kernel, stride, padding, dilation, bias);
 
-        private string BatchNorm(string path, string x) =>
-            g.Node("BatchNormalization", path, [x, g.Weight(path + ".weight"), g.Weight(path + ".bias"), g.Weight(path + ".running_mean"), g.Weight(path + ".running_var")],
-                Float("epsilon", 1e-5f));
-
-        // PyTorch's bins: output cell i of n over a size of m covers [floor(i·m/n), ceil((i+1)·m/n)). A uniform split is
-        // an AveragePool; any other is the mean over each bin's rows, then over each bin's columns (the bins are products).
-        private string AdaptiveAveragePool(string path, string x, PlanLayer layer)
-        {
-            int inH = layer.InputShape[1], inW = layer.InputShape[2], outH = layer.OutputShape[1], outW = layer.OutputShape[2];
-            if (inH % outH == 0 && inW % outW == 0)
-                return g.Node("AveragePool", path, [x], Ints("kernel_shape", [inH / outH, inW / outW]), Ints("strides", [inH / outH, inW / outW]));
-            string Bins(string value, int axis, int size, int count)
-            {
-                var cells = new List<string>();
-                for (int i = 0; i < count; i++)
-                {
-                    long begin = i * (long)size / count, end = ((i + 1) * (long)size + count - 1) / count;
-                    string slice = g.Node("Slice", path, [value, g.Longs(path, [begin]), g.Longs(path, [end]), g.Longs(path, [axis])]);
-                    cells.Add(g.Node("ReduceMean", path, [slice], Ints("axes", new long[] { axis }), Int("keepdims", 1)));
-                }
-                return cells.Count == 1 ? cells[0] : g.Node("Concat", path, cells, Int("axis", axis));
-            }
-            return Bins(Bins(x, 2, inH, outH), 3, inW, outW);
-        }
-
-        // Nearest as PyTorch: floor(destination / scale) (asymmetric, floor); bilinear with or without aligned corners.
-        private string Upsample(string path, string x, PlanLayer layer)
-        {
-            var attributes = new List<AttributeProto>
-            {
-                String("mode", layer.AlternateMode ? "linear" : "nearest"),
-                String("coordinate_transformation_mode", layer.AlternateMode ? (layer.AlignCorners ? "align_corners" : "pytorch_half_pixel") : "asymmetric"),
-            };
-            if (!layer.AlternateMode) attributes.Add(String("nearest_mode", "floor"));
-            if (layer.ScaleFactor > 0)
-                return g.Node("Resize", path, [x, "", g.Floats(path, [1f, 1f, layer.ScaleFactor, layer.ScaleFactor])], [.. attributes]);
-            string batchAndChannels = g.Node("Slice", path, [g.Node("Shape", path, [x]), g.Longs(path, [0]), g.Longs(path, [2])]);
-            string sizes = g.Node("Concat", path, [batchAndChannels, g.Longs(path, [layer.OutputShape[1], layer.OutputShape[2]])], Int("axis", 0));
-            return g.Node("Resize", path, [x, "", "", sizes], [.. attributes]);
-        }
-
-        // The mean (or sum) of each sample's id vectors; padding ids count for nothing, and a sample of padding only gives zeros.
-        private string EmbeddingBag(string path, string x, PlanLayer layer)
-        {
-            string vectors = g.Node("Gather", path, [g.Weight(path + ".weight"), x], Int("axis", 0));
-            string axis = g.Longs(path, [1]);
-            if (layer.PaddingIndex is not long padding)
-                return layer.AlternateMode ? g.Node("ReduceSum", path, [vectors, axis], Int("keepdims", 0)) : g.Node("ReduceMean", path, [vectors], Ints("axes", new long[] { 1 }), Int("keepdims", 0));
-            string present = g.Node("Not", path, [g.Node("Equal", path, [x, g.Longs(path, [padding], scalar: true)])]);
-            string mask = g.Node("Unsqueeze", path, [g.Node("Cast", path, [present], Int("to", (long)TensorProto.Types.DataType.Float)), g.Longs(path, [-1])]);
-            string sum = g.Node("ReduceSum", path, [g.Node("Mul", path, [vectors, mask]), axis], Int("keepdims", 0));
-            if (layer.AlternateMode) return sum;
-            string count = g.Node("Max", path, [g.Node("ReduceSum", path, [mask, axis], Int("keepdims", 0)), g.Float(path, 1f)]);
-            return g.Node("Div", path, [sum, count]);
-        }
+        private string BatchNorm(string path, string x) => OnnxLayers.BatchNorm(g, path, x);
     }
 
     /// <summary>Writes the model to a file atomically (a reader never sees half a graph).</summary>

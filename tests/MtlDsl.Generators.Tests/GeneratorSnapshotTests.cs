@@ -87,9 +87,10 @@ public class GeneratorSnapshotTests
         Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
 
     [Fact]
-    public void PlanShortcutKindsFollowTheGenerators()
+    public void PlanShortcutsFollowTheGenerators()
     {
-        // The plan emitter writes PlanShortcutKind.{kind} by the generator's names.
+        // The plan emitter writes global::MtlDsl.PlanShortcutKind.{kind} by the generator's names (a layer's kind is its
+        // attribute's name, which LayerRegistryTests checks).
         Assert.Equal(Enum.GetNames<Shapes.ShortcutKind>(), Enum.GetNames<MtlDsl.PlanShortcutKind>());
     }
 

@@ -103,4 +103,25 @@ public sealed class ExportTests : IDisposable
         Assert.Contains("OwnModuleModel cannot be exported to ONNX: BasicBlock (layer 0 of 'Blocks') is a TorchSharp module of your own", refused.Message);
         Assert.False(File.Exists(Path.Combine(_folder, "own.onnx")));
     }
+
+    [Fact]
+    public void EveryLayerKindHasALoweringAndAnUnknownKindIsRefusedByName()
+    {
+        // One entry of OnnxLayers per layer attribute, but a module of your own (refused above, by its name).
+        var kinds = typeof(LayerAttribute).Assembly.GetTypes().Where(t => !t.IsAbstract && t.IsSubclassOf(typeof(LayerAttribute)))
+            .Select(t => t.Name[..^"Attribute".Length]).Where(k => k != "Module").Order(StringComparer.Ordinal);
+        Assert.Equal(kinds, OnnxLayers.Kinds.Order(StringComparer.Ordinal));
+        Assert.True(OnnxLayers.Supports("Conv2d"));
+        Assert.False(OnnxLayers.Supports("Module"));
+
+        // A plan of a layer kind the table lacks: NotSupportedException naming the kind and the layer.
+        var layer = new PlanLayer("Softplus", [4], [4], [new PlanArgument("beta", 1.0)]);
+        var plan = new NetworkPlan("Handmade", ModelArchitecture.HardSharing, [new InputDefinition("input", [4])],
+            [new PlanBlock("Body", "body", [layer], [new PlanSource(true, 0)])], [new PlanBlock("A", "a", [], []), new PlanBlock("B", "b", [], [])],
+            new PlanArchitecture(0, 0, false, [], [], [0, 0]));
+        TaskDefinition[] tasks = [new("A", Loss.MeanSquaredError, 1, [4]), new("B", Loss.MeanSquaredError, 1, [4])];
+        var refused = Assert.Throws<NotSupportedException>(() => OnnxExporter.Build(plan, tasks, new Dictionary<string, TorchSharp.torch.Tensor>(), "0"));
+        Assert.Contains("layer body.0", refused.Message);
+        Assert.Contains("'Softplus'", refused.Message);
+    }
 }

@@ -6,7 +6,7 @@ using TorchSharp;
 using static TorchSharp.torch;
 
 /// <summary>
-/// generated &lt;folder&gt;: for every test model, the PyTorch twin the generator wrote (<c>ExportPyTorch</c>: the module,
+/// generated &lt;folder&gt;: for every test model, the PyTorch twin written from its plan (<c>ExportPyTorch</c>: the module,
 /// mtldsl_torch.py, the weights) and, in float64, a fixed batch of every input, targets with missing labels, the
 /// eval-mode outputs and each task's loss, and (for models without dropout, whose training mode is deterministic)
 /// the training-mode outputs, the joint loss and its gradients. generated_twins.py loads each twin strictly and

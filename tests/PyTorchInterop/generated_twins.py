@@ -1,6 +1,6 @@
-"""The PyTorch twins MtlDsl's generator writes (Model.PyTorchTwin, model.ExportPyTorch), checked against the
+"""The PyTorch twins MtlDsl writes from each model's plan (Model.PyTorchTwin, model.ExportPyTorch), checked against the
 generated TorchSharp modules: for every model `dotnet run --project tests/PyTorchInterop -- generated <folder>` wrote,
-this script imports the twin the generator wrote, loads the weights with load_state_dict(strict=True) (every name
+this script imports the twin MtlDsl wrote, loads the weights with load_state_dict(strict=True) (every name
 and shape must match), and compares, in float64, the eval-mode outputs and each task's loss (targets with missing
 labels), and where the model has no dropout the training-mode outputs, the joint loss with the declared weights
 and every gradient. Prints one PASS or FAIL line per model; exits 1 if any failed.

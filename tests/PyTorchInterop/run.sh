@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The checks against PyTorch, as CI runs them: installs Debian's python3-torch when /usr/bin/python3 lacks torch,
 # then (1) every architecture's hand-written PyTorch twin loads the generated model's weights strictly and gives its outputs,
-# loss, gradients and BatchNorm state (architectures.py), (2) the PyTorch twin the generator writes for every test
+# loss, gradients and BatchNorm state (architectures.py), (2) the PyTorch twin MtlDsl writes from the plan of every test
 # model loads its weights strictly and gives its outputs, losses and gradients (generated_twins.py), (3) the
 # MultiMNIST and tabular networks' weights go from TorchSharp to PyTorch and back (check.py), (4) torchrun trains a
 # generated twin on two processes as MtlDsl's Fit does on one (Distributed.cs), (5) the Python safetensors readers refuse
@@ -34,7 +34,7 @@ run() { dotnet run --no-build --project tests/PyTorchInterop -- "$@"; }
 run architectures "$folder/architectures" || { echo "FAIL exporting the architecture models"; status=1; }
 /usr/bin/python3 tests/PyTorchInterop/architectures.py "$folder/architectures" || status=1
 
-# The twins the generator writes for every test model (Model.PyTorchTwin, ExportPyTorch).
+# The twins MtlDsl writes from every test model's NetworkPlan (Model.PyTorchTwin, ExportPyTorch).
 run generated "$folder/generated" || { echo "FAIL exporting the generated PyTorch twins"; status=1; }
 /usr/bin/python3 tests/PyTorchInterop/generated_twins.py "$folder/generated" || status=1
 # …and of random declarations (the generator tests' fuzzer: every layer and 2-D form, ids, [Concat], residual

@@ -6,7 +6,7 @@ using MtlDsl.Generators.Model;
 namespace MtlDsl.Generators.Emit;
 
 /// <summary>
-/// CGC's and PLE's task experts as the emitters write them: the one count every task has (<c>[CGC(2, 1)]</c>, written
+/// CGC's and PLE's task experts as the emitter writes them: the one count every task has (<c>[CGC(2, 1)]</c>, written
 /// as before), or one per task in declaration order (<c>[CGC(2, 1, 2)]</c>) as an array or list; and the task gates'
 /// sizes, the shared experts and the task's own.
 /// </summary>
@@ -20,14 +20,6 @@ internal static class ExpertCounts
     public static string CSharpGates(ArchitectureSpec architecture) =>
         architecture.TaskExpertsPerTask is { } counts ? CSharpArray(counts.Select(c => architecture.SharedExperts + c)) : Int(architecture.SharedExperts + architecture.TaskExperts);
 
-    /// <summary>Python: the task-experts argument of <c>mtl.Experts</c>: <c>1</c>, or <c>[1, 2]</c>.</summary>
-    public static string Python(ArchitectureSpec architecture) =>
-        architecture.TaskExpertsPerTask is { } counts ? PythonList(counts) : Int(architecture.TaskExperts);
-
-    /// <summary>Python: the size argument of <c>mtl.gates</c>: <c>3</c>, or <c>[3, 4]</c>.</summary>
-    public static string PythonGates(ArchitectureSpec architecture) =>
-        architecture.TaskExpertsPerTask is { } counts ? PythonList(counts.Select(c => architecture.SharedExperts + c)) : Int(architecture.SharedExperts + architecture.TaskExperts);
-
     /// <summary>C#: the optional last argument of <c>PlanArchitecture</c>, <c>, new int[] { 1, 2 }</c>, or nothing for one count.</summary>
     public static string PlanArgument(ArchitectureSpec architecture) =>
         architecture.TaskExpertsPerTask is { } counts ? ", " + CSharpArray(counts) : "";
@@ -39,6 +31,4 @@ internal static class ExpertCounts
         var items = values.Select(Int).ToList();
         return items.Count == 0 ? "new int[0]" : $"new int[] {{ {string.Join(", ", items)} }}";
     }
-
-    private static string PythonList(IEnumerable<int> values) => $"[{string.Join(", ", values.Select(Int))}]";
 }

@@ -2,9 +2,10 @@ namespace MtlDsl;
 
 /// <summary>
 /// The declared network as data, written by the generator from the compile-time layer list: every block's layers
-/// with their arguments and inferred shapes, what each block reads, and the architecture's sizes. What an exporter
-/// needs to build the same network elsewhere (MtlDsl.Onnx's <c>model.ExportOnnx(path)</c>) without
-/// looking at the TorchSharp modules; the state-dict names are the module's.
+/// with their inferred shapes and PyTorch's arguments (<see cref="PlanLayer"/>), what each block reads, and the
+/// architecture's sizes. The one description the exporters build the same network from elsewhere without looking at
+/// the TorchSharp modules: the PyTorch twin (<c>model.PyTorchTwin</c>) and MtlDsl.Onnx's
+/// <c>model.ExportOnnx(path)</c>; the state-dict names are the module's.
 /// </summary>
 /// <param name="Model">The model's name.</param>
 /// <param name="Architecture">The declared architecture.</param>
@@ -22,7 +23,7 @@ public sealed record NetworkPlan(
 {
     /// <summary>The first layer no exporter can write (a module of your own), with its block, or null.</summary>
     public (PlanBlock Block, int Index, PlanLayer Layer)? FirstOwnModule =>
-        Trunk.Concat(Heads).SelectMany(b => b.Layers.Select((l, i) => (Block: b, Index: i, Layer: l))).Where(x => x.Layer.Kind == PlanLayerKind.Module)
+        Trunk.Concat(Heads).SelectMany(b => b.Layers.Select((l, i) => (Block: b, Index: i, Layer: l))).Where(x => x.Layer.Kind == "Module")
             .Select(x => ((PlanBlock, int, PlanLayer)?)(x.Block, x.Index, x.Layer)).FirstOrDefault();
 }
 
@@ -72,104 +73,3 @@ public sealed record PlanArchitecture(int SharedExperts, int TaskExperts, bool O
 /// <summary>An MTAN stage: the channels of its intermediate features and output, and the pooling of the previous stage's attended features (1: none).</summary>
 public sealed record PlanAttentionStage(int IntermediateChannels, int OutputChannels, int Pool);
 
-/// <summary>The layers a declaration may hold, in the order of the generator's layer list.</summary>
-public enum PlanLayerKind
-{
-    /// <summary>[Linear].</summary>
-    Linear,
-    /// <summary>[Conv1d].</summary>
-    Conv1d,
-    /// <summary>[Conv2d].</summary>
-    Conv2d,
-    /// <summary>[MaxPool2d].</summary>
-    MaxPool2d,
-    /// <summary>[AvgPool2d].</summary>
-    AvgPool2d,
-    /// <summary>[AdaptiveAvgPool2d].</summary>
-    AdaptiveAvgPool2d,
-    /// <summary>[Flatten].</summary>
-    Flatten,
-    /// <summary>[Dropout].</summary>
-    Dropout,
-    /// <summary>[BatchNorm1d].</summary>
-    BatchNorm1d,
-    /// <summary>[BatchNorm2d].</summary>
-    BatchNorm2d,
-    /// <summary>[LayerNorm].</summary>
-    LayerNorm,
-    /// <summary>[ReLU].</summary>
-    ReLU,
-    /// <summary>[LeakyReLU].</summary>
-    LeakyReLU,
-    /// <summary>[GELU] (the exact form, with erf).</summary>
-    GELU,
-    /// <summary>[Sigmoid].</summary>
-    Sigmoid,
-    /// <summary>[Tanh].</summary>
-    Tanh,
-    /// <summary>[ConvTranspose2d].</summary>
-    ConvTranspose2d,
-    /// <summary>[Upsample].</summary>
-    Upsample,
-    /// <summary>[Embedding].</summary>
-    Embedding,
-    /// <summary>[EmbeddingBag].</summary>
-    EmbeddingBag,
-    /// <summary>[Module(typeof(T), …)]: a TorchSharp module of your own.</summary>
-    Module,
-}
-
-/// <summary>
-/// One layer with its declared arguments and its inferred per-sample shapes. 2-D sizes are (height, width); 1-D
-/// layers have one entry. <see cref="Size"/> is the output features, channels or embedding dimension.
-/// </summary>
-public sealed record PlanLayer(PlanLayerKind Kind, IReadOnlyList<int> InputShape, IReadOnlyList<int> OutputShape)
-{
-    /// <summary>Output features (Linear), channels (convolutions), embedding dimension; 0 where none.</summary>
-    public long Size { get; init; }
-
-    /// <summary>Input features or channels.</summary>
-    public long InSize { get; init; }
-
-    /// <summary>Kernel size per axis.</summary>
-    public IReadOnlyList<int> Kernel { get; init; } = [];
-
-    /// <summary>Stride per axis.</summary>
-    public IReadOnlyList<int> Stride { get; init; } = [];
-
-    /// <summary>Padding per axis (both sides).</summary>
-    public IReadOnlyList<int> Padding { get; init; } = [];
-
-    /// <summary>Dilation per axis.</summary>
-    public IReadOnlyList<int> Dilation { get; init; } = [];
-
-    /// <summary>A transposed convolution's output padding per axis.</summary>
-    public IReadOnlyList<int> OutputPadding { get; init; } = [];
-
-    /// <summary>Whether the layer has a bias.</summary>
-    public bool Bias { get; init; } = true;
-
-    /// <summary>Dropout's probability or LeakyReLU's negative slope.</summary>
-    public double Value { get; init; }
-
-    /// <summary>LayerNorm's normalised shape (the trailing dimensions).</summary>
-    public IReadOnlyList<int> Normalized { get; init; } = [];
-
-    /// <summary>Upsample: bilinear (else nearest); EmbeddingBag: sum (else mean).</summary>
-    public bool AlternateMode { get; init; }
-
-    /// <summary>Bilinear upsampling's align_corners.</summary>
-    public bool AlignCorners { get; init; }
-
-    /// <summary>Upsample's scale factor; 0 when an output size was declared.</summary>
-    public int ScaleFactor { get; init; }
-
-    /// <summary>An embedding's vocabulary.</summary>
-    public long Vocabulary { get; init; }
-
-    /// <summary>An embedding's padding id, or null.</summary>
-    public long? PaddingIndex { get; init; }
-
-    /// <summary>A module of your own: its type's name.</summary>
-    public string? Module { get; init; }
-}

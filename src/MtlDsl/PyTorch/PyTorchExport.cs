@@ -3,8 +3,8 @@ using MtlDsl.Checkpoints;
 namespace MtlDsl;
 
 /// <summary>
-/// A model's PyTorch twin as the generator wrote it: the Python class's name and source (null where the model holds
-/// something MtlDsl cannot write in Python, with the reason).
+/// A model's PyTorch twin, written at run time from its <see cref="NetworkPlan"/>: the Python class's name and source
+/// (null where the model holds something MtlDsl cannot write in Python, with the reason).
 /// </summary>
 /// <param name="ClassName">The Python class: the model's name.</param>
 /// <param name="Source">The Python module's source, importing <c>mtldsl_torch</c>; null when <paramref name="Unsupported"/> says why.</param>

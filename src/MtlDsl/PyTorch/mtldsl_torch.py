@@ -1,5 +1,5 @@
-"""MtlDsl's PyTorch support: what the PyTorch twins that MtlDsl's generator writes for every model
-(`Model.PyTorchSource`, `model.ExportPyTorch(folder)`) share. Each helper computes what the C# runtime computes, in
+"""MtlDsl's PyTorch support: what the PyTorch twins that MtlDsl writes for every model from its plan
+(`model.PyTorchTwin`, `model.ExportPyTorch(folder)`) share. Each helper computes what the C# runtime computes, in
 the same order, under the same state-dict names, so that weights load strictly both ways and outputs agree to
 rounding: residual blocks, the experts and gates of MMoE, CGC and PLE, cross-stitch units, MTAN's attention, and
 each task's loss with MtlDsl's missing-label rules (a class of -100 or a NaN target is missing; the loss is the

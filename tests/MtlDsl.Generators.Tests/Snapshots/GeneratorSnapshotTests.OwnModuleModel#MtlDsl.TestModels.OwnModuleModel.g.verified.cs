@@ -114,10 +114,6 @@ namespace MtlDsl.TestModels
 
         /// <inheritdoc />
         [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
-        public override global::MtlDsl.PyTorchTwin PyTorchTwin { get; } = new global::MtlDsl.PyTorchTwin("OwnModuleModel", null, "BasicBlock (layer 0 of 'Blocks') is a TorchSharp module of your own, which has no PyTorch counterpart MtlDsl could write");
-
-        /// <inheritdoc />
-        [global::System.CodeDom.Compiler.GeneratedCode("MtlDsl.Generators", "{version}")]
         public override global::MtlDsl.NetworkPlan NetworkPlan { get; } = new global::MtlDsl.NetworkPlan(
             "OwnModuleModel",
             global::MtlDsl.ModelArchitecture.HardSharing,
@@ -126,30 +122,30 @@ namespace MtlDsl.TestModels
             {
                 new("Stem", "stem", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Conv2d, new int[] { 1, 12, 12 }, new int[] { 16, 12, 12 }) { InSize = 1, Size = 16, Kernel = new int[] { 3, 3 }, Stride = new int[] { 1, 1 }, Padding = new int[] { 1, 1 }, Dilation = new int[] { 1, 1 }, Bias = true },
-                    new(global::MtlDsl.PlanLayerKind.BatchNorm2d, new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }) { InSize = 16 },
-                    new(global::MtlDsl.PlanLayerKind.ReLU, new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }),
+                    new("Conv2d", new int[] { 1, 12, 12 }, new int[] { 16, 12, 12 }, new global::MtlDsl.PlanArgument[] { new("in_channels", 1L), new("out_channels", 16L), new("kernel_size", new long[] { 3, 3 }), new("stride", new long[] { 1, 1 }), new("padding", new long[] { 1, 1 }), new("dilation", new long[] { 1, 1 }), new("bias", true) }),
+                    new("BatchNorm2d", new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }, new global::MtlDsl.PlanArgument[] { new("num_features", 16L) }),
+                    new("ReLU", new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[] { new(true, 0) }, null, false),
                 new("Blocks", "blocks", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Module, new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }) { Module = "BasicBlock" },
-                    new(global::MtlDsl.PlanLayerKind.Module, new int[] { 16, 12, 12 }, new int[] { 32, 6, 6 }) { Module = "BasicBlock" },
+                    new("Module", new int[] { 16, 12, 12 }, new int[] { 16, 12, 12 }, new global::MtlDsl.PlanArgument[0]) { Module = "BasicBlock" },
+                    new("Module", new int[] { 16, 12, 12 }, new int[] { 32, 6, 6 }, new global::MtlDsl.PlanArgument[0]) { Module = "BasicBlock" },
                 }, new global::MtlDsl.PlanSource[] { new(false, 0) }, null, false),
                 new("Pool", "pool", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.AdaptiveAvgPool2d, new int[] { 32, 6, 6 }, new int[] { 32, 1, 1 }),
-                    new(global::MtlDsl.PlanLayerKind.Flatten, new int[] { 32, 1, 1 }, new int[] { 32 }),
+                    new("AdaptiveAvgPool2d", new int[] { 32, 6, 6 }, new int[] { 32, 1, 1 }, new global::MtlDsl.PlanArgument[] { new("output_size", new long[] { 1, 1 }) }),
+                    new("Flatten", new int[] { 32, 1, 1 }, new int[] { 32 }, new global::MtlDsl.PlanArgument[0]),
                 }, new global::MtlDsl.PlanSource[] { new(false, 1) }, null, false),
             },
             new global::MtlDsl.PlanBlock[]
             {
                 new("Kind", "kind", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Linear, new int[] { 32 }, new int[] { 5 }) { InSize = 32, Size = 5, Bias = true },
+                    new("Linear", new int[] { 32 }, new int[] { 5 }, new global::MtlDsl.PlanArgument[] { new("in_features", 32L), new("out_features", 5L), new("bias", true) }),
                 }, new global::MtlDsl.PlanSource[0], null, false),
                 new("Position", "position", new global::MtlDsl.PlanLayer[]
                 {
-                    new(global::MtlDsl.PlanLayerKind.Module, new int[] { 32 }, new int[] { 2 }) { Module = "SmallPerceptron" },
+                    new("Module", new int[] { 32 }, new int[] { 2 }, new global::MtlDsl.PlanArgument[0]) { Module = "SmallPerceptron" },
                 }, new global::MtlDsl.PlanSource[0], null, false),
             },
             new global::MtlDsl.PlanArchitecture(0, 0, false, new long[0], new global::MtlDsl.PlanAttentionStage[0], new int[] { 2, 2 }));

@@ -1,10 +1,7 @@
-using System;
-using System.Collections.Generic;
 using System.Globalization;
-using System.Linq;
 using System.Text;
 
-namespace MtlDsl.Generators.Emit;
+namespace MtlDsl;
 
 /// <summary>
 /// The Python name of a model's twin: its class, and the module file it is exported to (<c>{name}.py</c>, beside
