@@ -153,7 +153,7 @@ public sealed partial class MultiTaskModelGenerator
             var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
             foreach (ShapedBlock block in shaped.Blocks)
             {
-                if (block.Spec.Kind == BlockKind.Task || architecture.Kind is ArchitectureKind.HardSharing or ArchitectureKind.MTAN)
+                if (block.Spec.Kind == BlockKind.Task || architecture.Kind is ModelArchitecture.HardSharing or ModelArchitecture.MTAN)
                 {
                     EmitSequential(w, $"{FieldName(block)} = ", block, ";");
                     continue;
@@ -161,12 +161,12 @@ public sealed partial class MultiTaskModelGenerator
                 string i(long value) => value.ToString(CultureInfo.InvariantCulture);
                 switch (architecture.Kind)
                 {
-                    case ArchitectureKind.CrossStitch:
+                    case ModelArchitecture.CrossStitch:
                         EmitSequential(w, $"{FieldName(block)} = {Architectures}.CrossStitch.Columns({i(tasks.Count)}, () => ", block, ");");
                         break;
                     default:
                         int level = trunk.IndexOf(block);
-                        string gates = architecture.Kind == ArchitectureKind.PLE
+                        string gates = architecture.Kind == ModelArchitecture.PLE
                             ? $", gateInputs: {i(shaped.Architecture.GateInputs[level])}, sharedGate: {(level + 1 < trunk.Count ? "true" : "false")}"
                             : "";
                         EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, {taskStateNames}, {ExpertCounts.CSharp(architecture)}, () => ",
@@ -176,17 +176,17 @@ public sealed partial class MultiTaskModelGenerator
             }
             switch (architecture.Kind)
             {
-                case ArchitectureKind.MMoE when architecture.OneGate:
+                case ModelArchitecture.MMoE when architecture.OneGate:
                     w.Line($"this.{names["__gate"]} = {Architectures}.Mixture.Gate({shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {architecture.SharedExperts.ToString(CultureInfo.InvariantCulture)});");
                     break;
-                case ArchitectureKind.MMoE:
-                case ArchitectureKind.CGC:
+                case ModelArchitecture.MMoE:
+                case ModelArchitecture.CGC:
                     w.Line($"this.{names["__gates"]} = {Architectures}.Mixture.Gates({taskStateNames}, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {ExpertCounts.CSharpGates(architecture)});");
                     break;
-                case ArchitectureKind.CrossStitch:
+                case ModelArchitecture.CrossStitch:
                     w.Line($"this.{names["__crossStitch"]} = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
                     break;
-                case ArchitectureKind.MTAN:
+                case ModelArchitecture.MTAN:
                     var stages = shaped.Architecture.Stages;
                     w.Line($"this.{names["__attention"]} = {Architectures}.TaskAttention.Masks({taskStateNames}, {IntList(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels).ToList())}, {IntList(stages.Select(st => st.OutputChannels).ToList())});");
                     w.Line($"this.{names["__attentionBlocks"]} = {Architectures}.TaskAttention.Blocks({IntList(stages.Take(stages.Count - 1).Select(st => st.OutputChannels).ToList())}, {IntList(stages.Skip(1).Select(st => st.IntermediateChannels).ToList())});");
@@ -204,7 +204,7 @@ public sealed partial class MultiTaskModelGenerator
                     w.Line($"/// <summary>The first copy of block {block.Spec.Name}: the first shared expert's (every copy is in the state dict under {StateName(block.Spec.Name)}).</summary>");
                     value += ".First";
                 }
-                else if (block.Spec.Kind == BlockKind.Trunk && architecture.Kind == ArchitectureKind.CrossStitch)
+                else if (block.Spec.Kind == BlockKind.Trunk && architecture.Kind == ModelArchitecture.CrossStitch)
                 {
                     w.Line($"/// <summary>Block {block.Spec.Name} of the first task's column (every column is in the state dict under {StateName(block.Spec.Name)}).</summary>");
                     value += "[0]";
@@ -248,18 +248,18 @@ public sealed partial class MultiTaskModelGenerator
         private static string FieldType(ArchitectureSpec architecture, ShapedBlock block) =>
             block.Spec.Kind == BlockKind.Task ? Sequential : architecture.Kind switch
             {
-                ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE => $"{Architectures}.ExpertBlock",
-                ArchitectureKind.CrossStitch => $"global::TorchSharp.Modules.ModuleList<{Sequential}>",
+                ModelArchitecture.MMoE or ModelArchitecture.CGC or ModelArchitecture.PLE => $"{Architectures}.ExpertBlock",
+                ModelArchitecture.CrossStitch => $"global::TorchSharp.Modules.ModuleList<{Sequential}>",
                 _ => Sequential,
             };
 
         /// <summary>The fields of the modules an architecture adds: field name, type, state-dict name.</summary>
         internal static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureSpec architecture) => architecture.Kind switch
         {
-            ArchitectureKind.MMoE when architecture.OneGate => [("__gate", Sequential, "gate")],
-            ArchitectureKind.MMoE or ArchitectureKind.CGC => [("__gates", $"{Architectures}.TaskModules<{Sequential}>", "gates")],
-            ArchitectureKind.CrossStitch => [("__crossStitch", "global::TorchSharp.Modules.ParameterList", "cross_stitch")],
-            ArchitectureKind.MTAN =>
+            ModelArchitecture.MMoE when architecture.OneGate => [("__gate", Sequential, "gate")],
+            ModelArchitecture.MMoE or ModelArchitecture.CGC => [("__gates", $"{Architectures}.TaskModules<{Sequential}>", "gates")],
+            ModelArchitecture.CrossStitch => [("__crossStitch", "global::TorchSharp.Modules.ParameterList", "cross_stitch")],
+            ModelArchitecture.MTAN =>
             [
                 ("__attention", $"{Architectures}.TaskModules<global::TorchSharp.Modules.ModuleList<{Sequential}>>", "attention"),
                 ("__attentionBlocks", $"global::TorchSharp.Modules.ModuleList<{Sequential}>", "attention_blocks"),
@@ -363,7 +363,7 @@ public sealed partial class MultiTaskModelGenerator
             string[] ints(IEnumerable<int> values) => values.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray();
             switch (shaped.Spec.Architecture.Kind)
             {
-                case ArchitectureKind.HardSharing:
+                case ModelArchitecture.HardSharing:
                 {
                     w.Open($"protected override {Tensor}[] RunShared({Tensor}[] inputs)");
                     // The blocks that a head reads, or a block that is read (MTL028 warns of any other), in declaration order.
@@ -382,20 +382,20 @@ public sealed partial class MultiTaskModelGenerator
                     w.Close();
                     break;
                 }
-                case ArchitectureKind.MMoE when shaped.Spec.Architecture.OneGate:
+                case ModelArchitecture.MMoE when shaped.Spec.Architecture.OneGate:
                     w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardOneGate(new {Architectures}.ExpertBlock[] {{ {blocks} }}, this.{names["__gate"]}, inputs[0]);");
                     break;
-                case ArchitectureKind.MMoE:
-                case ArchitectureKind.CGC:
+                case ModelArchitecture.MMoE:
+                case ModelArchitecture.CGC:
                     w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, this.{names["__gates"]}, inputs[0]);");
                     break;
-                case ArchitectureKind.PLE:
+                case ModelArchitecture.PLE:
                     w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardLevels(new {Architectures}.ExpertBlock[] {{ {blocks} }}, inputs[0]);");
                     break;
-                case ArchitectureKind.CrossStitch:
+                case ModelArchitecture.CrossStitch:
                     w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {blocks} }}, this.{names["__crossStitch"]}, inputs[0]);");
                     break;
-                case ArchitectureKind.MTAN:
+                case ModelArchitecture.MTAN:
                     w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.TaskAttention.Forward(new {Sequential}[] {{ {blocks} }}, this.{names["__attention"]}, this.{names["__attentionBlocks"]}, {QualifiedName(shaped.Spec)}.{names["s_pools"]}, inputs[0]);");
                     w.Line();
                     w.Line($"private static readonly int[] {names["s_pools"]} = new int[] {{ {string.Join(", ", ints(shaped.Architecture.Stages.Select(st => st.Pool)))} }};");
@@ -652,7 +652,7 @@ public sealed partial class MultiTaskModelGenerator
                             if (architecture.TaskExpertsOf(k) > 0)
                                 yield return row($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", layer, architecture.TaskExpertsOf(k));
                     }
-                    else if (architecture.Kind == ArchitectureKind.CrossStitch)
+                    else if (architecture.Kind == ModelArchitecture.CrossStitch)
                         yield return row(name + ".*", layer, tasks.Count);
                     else
                         yield return row(name, layer, 1);
@@ -665,7 +665,7 @@ public sealed partial class MultiTaskModelGenerator
                         if (architecture.TaskExpertsOf(k) > 0)
                             yield return shortcutRow($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", block, architecture.TaskExpertsOf(k));
                 }
-                else if (architecture.Kind == ArchitectureKind.CrossStitch)
+                else if (architecture.Kind == ModelArchitecture.CrossStitch)
                     yield return shortcutRow(name + ".*", block, tasks.Count);
                 else
                     yield return shortcutRow(name, block, 1);
@@ -687,14 +687,14 @@ public sealed partial class MultiTaskModelGenerator
             var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => StateName(b.Spec.Name)).ToList();
             switch (architecture.Kind)
             {
-                case ArchitectureKind.MMoE when architecture.OneGate:
+                case ModelArchitecture.MMoE when architecture.OneGate:
                     return trunk.Select(b => b + ".shared").Concat(["gate"]);
-                case ArchitectureKind.MMoE:
-                case ArchitectureKind.CGC:
+                case ModelArchitecture.MMoE:
+                case ModelArchitecture.CGC:
                     return trunk.Select(b => b + ".shared");
-                case ArchitectureKind.PLE:
+                case ModelArchitecture.PLE:
                     return trunk.SelectMany((b, level) => level + 1 < trunk.Count ? new[] { b + ".shared", b + ".shared_gate" } : new[] { b + ".shared" });
-                case ArchitectureKind.CrossStitch:
+                case ModelArchitecture.CrossStitch:
                     return trunk.Concat(["cross_stitch"]);
                 default:
                     return trunk;

@@ -266,9 +266,9 @@ public sealed partial class MultiTaskModelGenerator
             foreach (TypeDeclarationSyntax declaration in declarations)
                 foreach (BoundAttribute attribute in Attributes(type, declaration, cancellationToken))
                 {
-                    if (!ArchitectureKinds.TryGetValue(attribute.Name, out ArchitectureKind kind)) continue;
+                    if (!ArchitectureKinds.TryGetValue(attribute.Name, out ModelArchitecture kind)) continue;
                     if (attribute.Arguments is not { WellTyped: true } arguments) { compilerRejects = true; continue; }
-                    int shared = kind == ArchitectureKind.MMoE ? arguments.Int("Experts") ?? 0 : arguments.Int("SharedExperts") ?? 0;
+                    int shared = kind == ModelArchitecture.MMoE ? arguments.Int("Experts") ?? 0 : arguments.Int("SharedExperts") ?? 0;
                     // The per-task form by the constructor bound, not by what is written: [CGC(1)] binds it with no count at all.
                     bool perTaskForm = attribute.Data.AttributeConstructor?.Parameters.Any(p => p.Name == "taskExpertsPerTask") == true;
                     EquatableArray<int>? perTask = perTaskForm ? arguments.IntArray("TaskExpertsPerTask") : null;
@@ -489,8 +489,8 @@ public sealed partial class MultiTaskModelGenerator
         }
 
         /// <summary>Architecture attribute names (without the Attribute suffix) and their kinds.</summary>
-        internal static readonly Dictionary<string, ArchitectureKind> ArchitectureKinds =
-            Enum.GetValues(typeof(ArchitectureKind)).Cast<ArchitectureKind>().Where(k => k != ArchitectureKind.HardSharing)
+        internal static readonly Dictionary<string, ModelArchitecture> ArchitectureKinds =
+            Enum.GetValues(typeof(ModelArchitecture)).Cast<ModelArchitecture>().Where(k => k != ModelArchitecture.HardSharing)
                 .ToDictionary(k => k.ToString(), k => k, StringComparer.Ordinal);
 
         /// <summary>Layer attribute names (without the Attribute suffix) and their kinds.</summary>

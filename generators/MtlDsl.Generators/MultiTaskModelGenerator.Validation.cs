@@ -169,10 +169,10 @@ public sealed partial class MultiTaskModelGenerator
                     value.ToString(CultureInfo.InvariantCulture), requirement);
             switch (architecture.Kind)
             {
-                case ArchitectureKind.MMoE when architecture.SharedExperts < 1:
+                case ModelArchitecture.MMoE when architecture.SharedExperts < 1:
                     yield return Experts("Experts", architecture.SharedExperts, "at least 1");
                     break;
-                case ArchitectureKind.CGC or ArchitectureKind.PLE:
+                case ModelArchitecture.CGC or ModelArchitecture.PLE:
                     if (architecture.SharedExperts < 1)
                         yield return Experts("SharedExperts", architecture.SharedExperts, "at least 1 (the experts every task shares; without them the tasks share nothing)");
                     if (architecture.TaskExperts < 0)
@@ -192,7 +192,7 @@ public sealed partial class MultiTaskModelGenerator
                                     $"{element} (task {tasks[k].Name}'s own experts)", counts[k].ToString(CultureInfo.InvariantCulture), "zero or more");
                             }
                     break;
-                case ArchitectureKind.CrossStitch when model.Blocks.Count(b => b.Kind == BlockKind.Trunk) == 1:
+                case ModelArchitecture.CrossStitch when model.Blocks.Count(b => b.Kind == BlockKind.Trunk) == 1:
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.CrossStitchWithoutUnits, architecture.Location, model.ClassName);
                     break;
             }
@@ -200,7 +200,7 @@ public sealed partial class MultiTaskModelGenerator
             var trunk = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
             foreach (BlockSpec task in tasks.Where(t => t.Reads is not null))
             {
-                if (architecture.Kind != ArchitectureKind.HardSharing)
+                if (architecture.Kind != ModelArchitecture.HardSharing)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReads, task.ReadsLocation ?? task.KindLocation, task.Name, task.Reads!,
                         $"but Reads applies to hard parameter sharing only: in the {name} model '{model.ClassName}' every head reads its task's own representation; remove Reads");
                 else if (!trunk.Any(b => b.Name == task.Reads))
@@ -263,7 +263,7 @@ public sealed partial class MultiTaskModelGenerator
             }
 
             ArchitectureSpec architecture = model.Architecture;
-            if (architecture.Kind != ArchitectureKind.HardSharing && (model.Inputs.Count > 1 || model.Inputs.Any(i => i.Ids)))
+            if (architecture.Kind != ModelArchitecture.HardSharing && (model.Inputs.Count > 1 || model.Inputs.Any(i => i.Ids)))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, architecture.Location ?? model.ClassLocation, model.ClassName,
                     $"the {architecture.Kind} architecture reads one input of features (its trunk blocks run in order on it{(architecture.HasExperts ? ", and its gates read it" : "")}); " +
                     "several inputs and categorical ids need hard parameter sharing (no architecture attribute)");
@@ -275,7 +275,7 @@ public sealed partial class MultiTaskModelGenerator
         /// </summary>
         private static IEnumerable<DiagnosticInfo> CheckSources(ModelSpec model, List<BlockSpec> tasks)
         {
-            bool hard = model.Architecture.Kind == ArchitectureKind.HardSharing;
+            bool hard = model.Architecture.Kind == ModelArchitecture.HardSharing;
             var trunk = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
             var inputs = model.Inputs.Select(i => i.EffectiveName).ToList();
             bool sound = true;

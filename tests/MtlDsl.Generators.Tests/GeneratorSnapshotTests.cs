@@ -83,8 +83,21 @@ public class GeneratorSnapshotTests
     }
 
     [Fact]
-    public void LossNamesFollowTheRuntimeEnum() =>
-        Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
+    public void SharedEnumsAreTheRuntimesCompiledInternal()
+    {
+        // The generator compiles the runtime's Loss.cs and ModelArchitecture.cs (linked in its project) rather than keeping
+        // copies: the same names and values (it reads [Task]'s loss by value and writes the names), and internal there,
+        // so that the generator, which the code fixes reference, exports no MtlDsl type of the runtime's name.
+        foreach (string name in new[] { "MtlDsl.Loss", "MtlDsl.ModelArchitecture" })
+        {
+            Type runtime = typeof(MtlDsl.MMoEAttribute).Assembly.GetType(name, throwOnError: true)!;
+            Type generator = typeof(MultiTaskModelGenerator).Assembly.GetType(name, throwOnError: true)!;
+            Assert.True(runtime.IsPublic, name);
+            Assert.False(generator.IsPublic, name);
+            Assert.Equal(Enum.GetNames(runtime), Enum.GetNames(generator));
+            Assert.Equal(Enum.GetValues(runtime).Cast<object>().Select(Convert.ToInt32), Enum.GetValues(generator).Cast<object>().Select(Convert.ToInt32));
+        }
+    }
 
     [Fact]
     public void PlanLayerKindsAndShortcutsFollowTheGenerators()
@@ -95,10 +108,9 @@ public class GeneratorSnapshotTests
     }
 
     [Fact]
-    public void ArchitectureKindsFollowTheRuntimeEnumAndAttributes()
+    public void ArchitectureAttributesAreTheParsers()
     {
-        // The emitter writes global::MtlDsl.ModelArchitecture.{kind}; the parser knows each attribute by its name.
-        Assert.Equal(Enum.GetNames<MtlDsl.ModelArchitecture>(), Enum.GetNames<Model.ArchitectureKind>());
+        // The parser knows each attribute by its name.
         var attributes = new[] { typeof(MtlDsl.MMoEAttribute), typeof(MtlDsl.CGCAttribute), typeof(MtlDsl.PLEAttribute), typeof(MtlDsl.CrossStitchAttribute), typeof(MtlDsl.MTANAttribute) };
         Assert.Equal(attributes.Select(t => t.Name[..^"Attribute".Length]).Order(StringComparer.Ordinal),
             MultiTaskModelGenerator.Parser.ArchitectureKinds.Keys.Order(StringComparer.Ordinal));
@@ -138,7 +150,7 @@ public class GeneratorSnapshotTests
     public void GeneratedCodeCarriesThePackageVersion()
     {
         // The snapshots scrub it; the one place it comes from is the packages' version (Directory.Build.props).
-        Version runtime = typeof(MtlDsl.Loss).Assembly.GetName().Version!;
+        Version runtime = typeof(MtlDsl.MultiTaskModelAttribute).Assembly.GetName().Version!;
         Assert.Equal($"{runtime.Major}.{runtime.Minor}.{runtime.Build}", MultiTaskModelGenerator.GeneratorVersion);
         var (run, _) = GeneratorHarness.Run("using MtlDsl; using TorchSharp.Modules; [MultiTaskModel, Input(4)] public partial class M { [Trunk, Linear(4)] public partial Sequential T { get; } [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; } [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; } }");
         Assert.All(run.Results.Single().GeneratedSources, s => Assert.Contains($"GeneratedCode(\"MtlDsl.Generators\", \"{MultiTaskModelGenerator.GeneratorVersion}\")", s.SourceText.ToString()));

@@ -30,7 +30,7 @@ internal static class PlanEmitter
         w.Line("InputDefinitions,");
         Blocks(w, trunk);
         Blocks(w, tasks);
-        var reads = architecture.Kind == ArchitectureKind.HardSharing
+        var reads = architecture.Kind == ModelArchitecture.HardSharing
             ? shaped.Architecture.Reads.Select(r => trunk.FindIndex(b => MultiTaskModelGenerator.StateName(b.Spec.Name) == r.Source)).ToList()
             : [];
         string stages = shaped.Architecture.Stages.Count == 0 ? $"new {Ns}PlanAttentionStage[0]" :

@@ -88,24 +88,13 @@ internal sealed record ModelSpec(
     }
 }
 
-/// <summary>The architectures, in the order of the runtime's <c>MtlDsl.ModelArchitecture</c> enum.</summary>
-internal enum ArchitectureKind
-{
-    HardSharing,
-    MMoE,
-    CGC,
-    PLE,
-    CrossStitch,
-    MTAN,
-}
-
 /// <summary>
 /// An architecture attribute as written: MMoE's experts are <see cref="SharedExperts"/> (its <c>Experts</c>); CGC and
 /// PLE have both counts, the task experts either one for every task (<see cref="TaskExperts"/>) or one per task in
 /// declaration order (<see cref="TaskExpertsPerTask"/>, not null, of any length until validation checks it);
 /// Cross-stitch and MTAN neither.
 /// </summary>
-internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
+internal sealed record ArchitectureSpec(ModelArchitecture Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
     EquatableArray<ArgumentLocation> Arguments = default, bool OneGate = false, EquatableArray<int>? TaskExpertsPerTask = null)
 {
     /// <summary>Task <paramref name="task"/>'s own experts (declaration order; after validation, which checks the per-task list's length).</summary>
@@ -115,13 +104,13 @@ internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Loc
     public int AllTaskExperts(int taskCount) =>
         TaskExpertsPerTask is { } counts ? counts.Aggregate(0, (total, n) => checked(total + n)) : checked(taskCount * TaskExperts);
 
-    public static readonly ArchitectureSpec HardSharing = new(ArchitectureKind.HardSharing, null);
+    public static readonly ArchitectureSpec HardSharing = new(ModelArchitecture.HardSharing, null);
 
     /// <summary>Whether the trunk's blocks are copied into experts (MMoE, CGC, PLE).</summary>
-    public bool HasExperts => Kind is ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE;
+    public bool HasExperts => Kind is ModelArchitecture.MMoE or ModelArchitecture.CGC or ModelArchitecture.PLE;
 
     /// <summary>Whether the model builds modules keyed by task name (experts' task copies and gates, MTAN's masks).</summary>
-    public bool HasModulesByTaskName => HasExperts || Kind == ArchitectureKind.MTAN;
+    public bool HasModulesByTaskName => HasExperts || Kind == ModelArchitecture.MTAN;
 
     public LocationInfo? LocationOf(string argument)
     {
@@ -374,17 +363,10 @@ internal sealed record Axes(int? Height, int? Width)
 /// <summary>Where one argument of an attribute was written.</summary>
 internal sealed record ArgumentLocation(string Name, LocationInfo? Location);
 
-/// <summary>The loss names, in the order of the runtime's <c>MtlDsl.Loss</c> enum (a test keeps the two in step).</summary>
+/// <summary>The names of the runtime's <c>MtlDsl.Loss</c> (Shared/Loss.cs, compiled from the runtime's file), by value: [Task] holds the value.</summary>
 internal static class LossNames
 {
-    public static readonly string[] All =
-    [
-        "CrossEntropy",
-        "BinaryCrossEntropyWithLogits",
-        "MeanSquaredError",
-        "L1",
-        "SmoothL1",
-    ];
+    public static readonly string[] All = System.Enum.GetNames(typeof(Loss));
 
     public static string Of(int loss) => loss >= 0 && loss < All.Length ? All[loss] : loss.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

@@ -26,7 +26,7 @@ internal static class ArchitectureShapes
 
         switch (architecture.Kind)
         {
-            case ArchitectureKind.HardSharing:
+            case ModelArchitecture.HardSharing:
             {
                 var reads = tasks.Select(t =>
                 {
@@ -35,8 +35,8 @@ internal static class ArchitectureShapes
                 });
                 return new ShapedArchitecture(reads.ToEquatableArray(), 1, default, default, default, 0);
             }
-            case ArchitectureKind.MMoE:
-            case ArchitectureKind.CGC:
+            case ModelArchitecture.MMoE:
+            case ModelArchitecture.CGC:
             {
                 long inputs = Product(model.InputShape);
                 gateInputs.Add(inputs);
@@ -50,7 +50,7 @@ internal static class ArchitectureShapes
                     parameters = checked(parameters + Gate(parts, "gates." + MultiTaskModelGenerator.StateName(tasks[k].Name), inputs, checked(architecture.SharedExperts + architecture.TaskExpertsOf(k))));
                 return Done(Own(tasks, last, "mixture"), checked(architecture.SharedExperts + architecture.AllTaskExperts(taskCount)));
             }
-            case ArchitectureKind.PLE:
+            case ModelArchitecture.PLE:
             {
                 int copies = checked(architecture.SharedExperts + architecture.AllTaskExperts(taskCount));
                 for (int level = 0; level < trunk.Count; level++)
@@ -65,7 +65,7 @@ internal static class ArchitectureShapes
                 }
                 return Done(Own(tasks, last, "mixture"), copies);
             }
-            case ArchitectureKind.CrossStitch:
+            case ModelArchitecture.CrossStitch:
             {
                 for (int stage = 0; stage + 1 < trunk.Count; stage++)
                 {
@@ -75,7 +75,7 @@ internal static class ArchitectureShapes
                 }
                 return Done(Own(tasks, last, "column"), taskCount);
             }
-            case ArchitectureKind.MTAN:
+            case ModelArchitecture.MTAN:
             {
                 for (int s = 0; s < trunk.Count; s++)
                 {
