@@ -108,18 +108,20 @@ public class GeneratorSnapshotTests
     }
 
     [Fact]
-    public void ArchitectureAttributesAreTheParsers()
+    public void EveryArchitectureHasOneDefinitionAndItsAttribute()
     {
-        // The parser knows each attribute by its name.
-        var attributes = new[] { typeof(MtlDsl.MMoEAttribute), typeof(MtlDsl.CGCAttribute), typeof(MtlDsl.PLEAttribute), typeof(MtlDsl.CrossStitchAttribute), typeof(MtlDsl.MTANAttribute) };
-        Assert.Equal(attributes.Select(t => t.Name[..^"Attribute".Length]).Order(StringComparer.Ordinal),
-            MultiTaskModelGenerator.Parser.ArchitectureKinds.Keys.Order(StringComparer.Ordinal));
-        // Every attribute in MtlDsl that goes on a class is the model's, its input, or an architecture.
+        // One definition per value of the runtime's ModelArchitecture, in its order (the registry indexes by value).
+        Type kinds = typeof(MtlDsl.MultiTaskModelAttribute).Assembly.GetType("MtlDsl.ModelArchitecture", throwOnError: true)!;
+        Assert.Equal(Enum.GetNames(kinds), Architectures.ArchitectureDefinitions.All.Select(d => d.Name));
+        // Every attribute in MtlDsl that goes on a class is the model's, its input, or the attribute of one architecture,
+        // which the parser knows by its name; the architecture of a model without one (hard sharing) has none.
+        var declared = Architectures.ArchitectureDefinitions.All.Where(d => d.Attribute is not null).Select(d => d.Attribute + "Attribute");
         var onClasses = typeof(MtlDsl.MMoEAttribute).Assembly.GetTypes()
             .Where(t => t.IsSubclassOf(typeof(Attribute)) && t.Namespace == "MtlDsl"
                 && t.GetCustomAttributes(typeof(AttributeUsageAttribute), true).Cast<AttributeUsageAttribute>().FirstOrDefault()?.ValidOn == AttributeTargets.Class)
             .Select(t => t.Name).Order(StringComparer.Ordinal);
-        Assert.Equal(attributes.Select(t => t.Name).Concat(["InputAttribute", "MultiTaskModelAttribute"]).Order(StringComparer.Ordinal), onClasses);
+        Assert.Equal(declared.Concat(["InputAttribute", "MultiTaskModelAttribute"]).Order(StringComparer.Ordinal), onClasses);
+        Assert.All(Architectures.ArchitectureDefinitions.All.Where(d => d.Attribute is not null), d => Assert.Same(d, Architectures.ArchitectureDefinitions.ByAttribute(d.Attribute!)));
     }
 
     [Fact]

@@ -6,20 +6,13 @@ using MtlDsl.Generators.Model;
 namespace MtlDsl.Generators.Emit;
 
 /// <summary>
-/// CGC's and PLE's task experts as the emitters write them: the one count every task has (<c>[CGC(2, 1)]</c>, written
-/// as before), or one per task in declaration order (<c>[CGC(2, 1, 2)]</c>) as an array or list; and the task gates'
-/// sizes, the shared experts and the task's own.
+/// CGC's and PLE's task experts as the PyTorch twin writes them: the one count every task has (<c>[CGC(2, 1)]</c>), or
+/// one per task in declaration order (<c>[CGC(2, 1, 2)]</c>) as a list; and the task gates' sizes, the shared experts
+/// and the task's own. (The C# of the experts is Architectures/Experts.cs's; these go with PyTorchEmitter, which is
+/// being moved to the runtime.)
 /// </summary>
 internal static class ExpertCounts
 {
-    /// <summary>C#: the task-experts argument of <c>ExpertBlock</c>: <c>1</c>, or <c>new int[] { 1, 2 }</c>.</summary>
-    public static string CSharp(ArchitectureSpec architecture) =>
-        architecture.TaskExpertsPerTask is { } counts ? CSharpArray(counts) : Int(architecture.TaskExperts);
-
-    /// <summary>C#: the size argument of <c>Mixture.Gates</c>: <c>3</c>, or <c>new int[] { 3, 4 }</c>.</summary>
-    public static string CSharpGates(ArchitectureSpec architecture) =>
-        architecture.TaskExpertsPerTask is { } counts ? CSharpArray(counts.Select(c => architecture.SharedExperts + c)) : Int(architecture.SharedExperts + architecture.TaskExperts);
-
     /// <summary>Python: the task-experts argument of <c>mtl.Experts</c>: <c>1</c>, or <c>[1, 2]</c>.</summary>
     public static string Python(ArchitectureSpec architecture) =>
         architecture.TaskExpertsPerTask is { } counts ? PythonList(counts) : Int(architecture.TaskExperts);
@@ -28,17 +21,7 @@ internal static class ExpertCounts
     public static string PythonGates(ArchitectureSpec architecture) =>
         architecture.TaskExpertsPerTask is { } counts ? PythonList(counts.Select(c => architecture.SharedExperts + c)) : Int(architecture.SharedExperts + architecture.TaskExperts);
 
-    /// <summary>C#: the optional last argument of <c>PlanArchitecture</c>, <c>, new int[] { 1, 2 }</c>, or nothing for one count.</summary>
-    public static string PlanArgument(ArchitectureSpec architecture) =>
-        architecture.TaskExpertsPerTask is { } counts ? ", " + CSharpArray(counts) : "";
-
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static string CSharpArray(IEnumerable<int> values)
-    {
-        var items = values.Select(Int).ToList();
-        return items.Count == 0 ? "new int[0]" : $"new int[] {{ {string.Join(", ", items)} }}";
-    }
 
     private static string PythonList(IEnumerable<int> values) => $"[{string.Join(", ", values.Select(Int))}]";
 }

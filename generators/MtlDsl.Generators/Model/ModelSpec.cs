@@ -1,4 +1,5 @@
 using System.Linq;
+using MtlDsl.Generators.Architectures;
 
 namespace MtlDsl.Generators.Model;
 
@@ -89,28 +90,18 @@ internal sealed record ModelSpec(
 }
 
 /// <summary>
-/// An architecture attribute as written: MMoE's experts are <see cref="SharedExperts"/> (its <c>Experts</c>); CGC and
-/// PLE have both counts, the task experts either one for every task (<see cref="TaskExperts"/>) or one per task in
-/// declaration order (<see cref="TaskExpertsPerTask"/>, not null, of any length until validation checks it);
-/// Cross-stitch and MTAN neither.
+/// An architecture attribute as written (its definition, <see cref="Definition"/>, reads it): MMoE's experts are
+/// <see cref="SharedExperts"/> (its <c>Experts</c>); CGC and PLE have both counts, the task experts either one for
+/// every task (<see cref="TaskExperts"/>) or one per task in declaration order (<see cref="TaskExpertsPerTask"/>, not
+/// null, of any length until validation checks it); Cross-stitch and MTAN neither.
 /// </summary>
 internal sealed record ArchitectureSpec(ModelArchitecture Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
     EquatableArray<ArgumentLocation> Arguments = default, bool OneGate = false, EquatableArray<int>? TaskExpertsPerTask = null)
 {
-    /// <summary>Task <paramref name="task"/>'s own experts (declaration order; after validation, which checks the per-task list's length).</summary>
-    public int TaskExpertsOf(int task) => TaskExpertsPerTask is { } counts ? counts[task] : TaskExperts;
-
-    /// <summary>All the tasks' own experts together (per level in PLE).</summary>
-    public int AllTaskExperts(int taskCount) =>
-        TaskExpertsPerTask is { } counts ? counts.Aggregate(0, (total, n) => checked(total + n)) : checked(taskCount * TaskExperts);
-
     public static readonly ArchitectureSpec HardSharing = new(ModelArchitecture.HardSharing, null);
 
-    /// <summary>Whether the trunk's blocks are copied into experts (MMoE, CGC, PLE).</summary>
-    public bool HasExperts => Kind is ModelArchitecture.MMoE or ModelArchitecture.CGC or ModelArchitecture.PLE;
-
-    /// <summary>Whether the model builds modules keyed by task name (experts' task copies and gates, MTAN's masks).</summary>
-    public bool HasModulesByTaskName => HasExperts || Kind == ModelArchitecture.MTAN;
+    /// <summary>What the generator knows of the architecture: its rules, shapes and code.</summary>
+    public ArchitectureDefinition Definition => ArchitectureDefinitions.Of(Kind);
 
     public LocationInfo? LocationOf(string argument)
     {
