@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using MtlDsl.Generators.Architectures;
 using MtlDsl.Generators.Emit;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
@@ -14,8 +15,8 @@ public sealed partial class MultiTaskModelGenerator
     internal static string GeneratorVersion { get; } = typeof(MultiTaskModelGenerator).Assembly.GetName().Version is { } v ? $"{v.Major}.{v.Minor}.{v.Build}" : "0.0.0";
     // After GeneratorVersion: static initializers of one file run in textual order.
     private static readonly string GeneratedCode = $"[global::System.CodeDom.Compiler.GeneratedCode(\"MtlDsl.Generators\", \"{GeneratorVersion}\")]";
-    private const string Tensor = "global::TorchSharp.torch.Tensor";
-    private const string Sequential = "global::TorchSharp.Modules.Sequential";
+    internal const string Tensor = "global::TorchSharp.torch.Tensor";
+    internal const string Sequential = "global::TorchSharp.Modules.Sequential";
     private const string Nn = "global::TorchSharp.torch.nn";
 
     /// <summary>Writes the C# of a model that passed validation. Everything it needs is in the shaped model.</summary>
@@ -23,14 +24,13 @@ public sealed partial class MultiTaskModelGenerator
     {
         public static string Emit(ShapedModel shaped)
         {
-            var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
             var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
             string name = shaped.Spec.ClassName;
             return InClass(shaped.Spec, $" : global::MtlDsl.MultiTaskModule<{name}.Outputs, {name}.Targets>", w =>
             {
                 EmitFieldsAndConstructor(w, shaped);
                 EmitStaticDescription(w, shaped, tasks);
-                EmitForward(w, shaped, trunk, tasks);
+                EmitForward(w, shaped, tasks);
                 EmitTypedSurface(w, shaped.Spec, tasks.Select(t => t.Spec.Name).ToList());
                 if (shaped.Spec.NamedInputs) EmitInputsRecord(w, shaped.Spec);
             });
@@ -115,102 +115,54 @@ public sealed partial class MultiTaskModelGenerator
         }
 
         /// <summary>The model class as generated code names it where a parameter or local could shadow its simple name.</summary>
-        private static string QualifiedName(ModelSpec model) =>
+        internal static string QualifiedName(ModelSpec model) =>
             "global::" + string.Join(".", new[] { model.Namespace }.Where(n => n is not null).Concat(model.ContainingTypes.Select(t => t.Name)).Append(model.ClassName));
 
         private static string Literal(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
-        private const string Architectures = "global::MtlDsl.Architectures";
-
         private static void EmitFieldsAndConstructor(SourceWriter w, ShapedModel shaped)
         {
             ArchitectureSpec architecture = shaped.Spec.Architecture;
-            GeneratedNames names = GeneratedNames.Of(shaped.Spec);
-            string FieldName(ShapedBlock block) => Emitter.FieldName(names, block);
-            var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
+            ArchitectureDefinition definition = architecture.Definition;
+            var code = new ArchitectureCode(shaped);
+            GeneratedNames names = code.Names;
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{StateName(block.Spec.Name)}\")]");
-                w.Line($"private readonly {FieldType(architecture, block)} {names.Field(block.Spec.Name)};");
+                w.Line($"private readonly {(block.Spec.Kind == BlockKind.Task ? Sequential : definition.TrunkFieldType)} {names.Field(block.Spec.Name)};");
                 w.Line();
             }
-            foreach (var (field, type, state) in ArchitectureFields(architecture))
+            foreach (var (field, type, state) in definition.Fields(architecture))
             {
                 w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{state}\")]");
                 w.Line($"private readonly {type} {names[field]};");
                 w.Line();
             }
-            string taskStateNames = QualifiedName(shaped.Spec) + "." + names["s_taskStateNames"];
-            if (architecture.HasModulesByTaskName)
+            if (definition.ModulesByTaskName)
             {
-                w.Line($"private static readonly string[] {names["s_taskStateNames"]} = new string[] {{ {string.Join(", ", tasks.Select(t => $"\"{StateName(t.Spec.Name)}\""))} }};");
+                w.Line($"private static readonly string[] {names["s_taskStateNames"]} = new string[] {{ {string.Join(", ", code.Tasks.Select(t => $"\"{StateName(t.Spec.Name)}\""))} }};");
                 w.Line();
             }
 
             w.Line("/// <summary>Creates the model with freshly initialised parameters, in training mode.</summary>");
             w.Line(GeneratedCode);
             w.Open($"public {shaped.Spec.ClassName}() : base(\"{shaped.Spec.ClassName.TrimStart('@')}\")");
-            var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
             foreach (ShapedBlock block in shaped.Blocks)
             {
-                if (block.Spec.Kind == BlockKind.Task || architecture.Kind is ArchitectureKind.HardSharing or ArchitectureKind.MTAN)
-                {
-                    EmitSequential(w, $"{FieldName(block)} = ", block, ";");
-                    continue;
-                }
-                string i(long value) => value.ToString(CultureInfo.InvariantCulture);
-                switch (architecture.Kind)
-                {
-                    case ArchitectureKind.CrossStitch:
-                        EmitSequential(w, $"{FieldName(block)} = {Architectures}.CrossStitch.Columns({i(tasks.Count)}, () => ", block, ");");
-                        break;
-                    default:
-                        int level = trunk.IndexOf(block);
-                        string gates = architecture.Kind == ArchitectureKind.PLE
-                            ? $", gateInputs: {i(shaped.Architecture.GateInputs[level])}, sharedGate: {(level + 1 < trunk.Count ? "true" : "false")}"
-                            : "";
-                        EmitSequential(w, $"{FieldName(block)} = new {Architectures}.ExpertBlock(\"{StateName(block.Spec.Name)}\", {i(architecture.SharedExperts)}, {taskStateNames}, {ExpertCounts.CSharp(architecture)}, () => ",
-                            block, $"{gates});");
-                        break;
-                }
+                var (before, after) = block.Spec.Kind == BlockKind.Task ? ("", "") : definition.TrunkBlockCreation(code, block);
+                EmitSequential(w, $"{code.Field(block)} = {before}", block, after + ";");
             }
-            switch (architecture.Kind)
-            {
-                case ArchitectureKind.MMoE when architecture.OneGate:
-                    w.Line($"this.{names["__gate"]} = {Architectures}.Mixture.Gate({shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {architecture.SharedExperts.ToString(CultureInfo.InvariantCulture)});");
-                    break;
-                case ArchitectureKind.MMoE:
-                case ArchitectureKind.CGC:
-                    w.Line($"this.{names["__gates"]} = {Architectures}.Mixture.Gates({taskStateNames}, {shaped.Architecture.GateInputs[0].ToString(CultureInfo.InvariantCulture)}, {ExpertCounts.CSharpGates(architecture)});");
-                    break;
-                case ArchitectureKind.CrossStitch:
-                    w.Line($"this.{names["__crossStitch"]} = {Architectures}.CrossStitch.Units({trunk.Count.ToString(CultureInfo.InvariantCulture)}, {tasks.Count.ToString(CultureInfo.InvariantCulture)});");
-                    break;
-                case ArchitectureKind.MTAN:
-                    var stages = shaped.Architecture.Stages;
-                    w.Line($"this.{names["__attention"]} = {Architectures}.TaskAttention.Masks({taskStateNames}, {IntList(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels).ToList())}, {IntList(stages.Select(st => st.OutputChannels).ToList())});");
-                    w.Line($"this.{names["__attentionBlocks"]} = {Architectures}.TaskAttention.Blocks({IntList(stages.Take(stages.Count - 1).Select(st => st.OutputChannels).ToList())}, {IntList(stages.Skip(1).Select(st => st.IntermediateChannels).ToList())});");
-                    break;
-            }
+            foreach (string statement in definition.Registration(code)) w.Line(statement);
             w.Line("base.RegisterComponents();");
             w.Close();
 
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 w.Line();
-                string value = FieldName(block);
-                if (block.Spec.Kind == BlockKind.Trunk && architecture.HasExperts)
-                {
-                    w.Line($"/// <summary>The first copy of block {block.Spec.Name}: the first shared expert's (every copy is in the state dict under {StateName(block.Spec.Name)}).</summary>");
-                    value += ".First";
-                }
-                else if (block.Spec.Kind == BlockKind.Trunk && architecture.Kind == ArchitectureKind.CrossStitch)
-                {
-                    w.Line($"/// <summary>Block {block.Spec.Name} of the first task's column (every column is in the state dict under {StateName(block.Spec.Name)}).</summary>");
-                    value += "[0]";
-                }
+                var (summary, access) = block.Spec.Kind == BlockKind.Task ? (null, "") : definition.TrunkBlockProperty(block);
+                if (summary is not null) w.Line($"/// <summary>{summary}</summary>");
                 w.Line(GeneratedCode);
-                w.Line($"{block.Spec.Accessibility} partial {Sequential} {Id(block.Spec.Name)} => {value};");
+                w.Line($"{block.Spec.Accessibility} partial {Sequential} {Id(block.Spec.Name)} => {code.Field(block)}{access};");
             }
         }
 
@@ -244,31 +196,6 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line(Factory(block.Layers[i], block) + (i + 1 < block.Layers.Count ? "," : ")" + suffix));
             w.Outdent();
         }
-
-        private static string FieldType(ArchitectureSpec architecture, ShapedBlock block) =>
-            block.Spec.Kind == BlockKind.Task ? Sequential : architecture.Kind switch
-            {
-                ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE => $"{Architectures}.ExpertBlock",
-                ArchitectureKind.CrossStitch => $"global::TorchSharp.Modules.ModuleList<{Sequential}>",
-                _ => Sequential,
-            };
-
-        /// <summary>The fields of the modules an architecture adds: field name, type, state-dict name.</summary>
-        internal static IEnumerable<(string Field, string Type, string State)> ArchitectureFields(ArchitectureSpec architecture) => architecture.Kind switch
-        {
-            ArchitectureKind.MMoE when architecture.OneGate => [("__gate", Sequential, "gate")],
-            ArchitectureKind.MMoE or ArchitectureKind.CGC => [("__gates", $"{Architectures}.TaskModules<{Sequential}>", "gates")],
-            ArchitectureKind.CrossStitch => [("__crossStitch", "global::TorchSharp.Modules.ParameterList", "cross_stitch")],
-            ArchitectureKind.MTAN =>
-            [
-                ("__attention", $"{Architectures}.TaskModules<global::TorchSharp.Modules.ModuleList<{Sequential}>>", "attention"),
-                ("__attentionBlocks", $"global::TorchSharp.Modules.ModuleList<{Sequential}>", "attention_blocks"),
-            ],
-            _ => [],
-        };
-
-        /// <summary>The state-dict names the modules of an architecture take (no block may take them).</summary>
-        public static IEnumerable<string> ArchitectureStateNames(ArchitectureSpec architecture) => ArchitectureFields(architecture).Select(f => f.State);
 
         private static void EmitStaticDescription(SourceWriter w, ShapedModel shaped, List<ShapedBlock> tasks)
         {
@@ -346,55 +273,13 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public override global::System.Collections.Generic.IReadOnlyList<string> SharedModules {{ get; }} = global::System.Array.AsReadOnly(new string[] {{ {string.Join(", ", SharedModules(shaped).Select(m => $"\"{m}\""))} }});");
         }
 
-        private static void EmitForward(SourceWriter w, ShapedModel shaped, List<ShapedBlock> trunk, List<ShapedBlock> tasks)
+        private static void EmitForward(SourceWriter w, ShapedModel shaped, List<ShapedBlock> tasks)
         {
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line(GeneratedCode);
-            GeneratedNames names = GeneratedNames.Of(shaped.Spec);
-            string FieldName(ShapedBlock block) => Emitter.FieldName(names, block);
-            string blocks = string.Join(", ", trunk.Select(FieldName));
-            string[] ints(IEnumerable<int> values) => values.Select(v => v.ToString(CultureInfo.InvariantCulture)).ToArray();
-            switch (shaped.Spec.Architecture.Kind)
-            {
-                case ArchitectureKind.HardSharing:
-                {
-                    w.Open($"protected override {Tensor}[] RunShared({Tensor}[] inputs)");
-                    // The blocks that a head reads, or a block that is read (MTL028 warns of any other), in declaration order.
-                    HashSet<int> read = shaped.RunTrunkBlocks();
-                    string Value(BlockSource source) => (source.Input ? "inputs[" : "block") + source.Index.ToString(CultureInfo.InvariantCulture) + (source.Input ? "]" : "");
-                    for (int b = 0; b < trunk.Count; b++)
-                    {
-                        if (!read.Contains(b)) continue;
-                        var sources = trunk[b].Sources;
-                        string argument = sources.Count == 1 ? Value(sources[0])
-                            : $"global::TorchSharp.torch.cat(new {Tensor}[] {{ {string.Join(", ", sources.Select(Value))} }}, 1L)";
-                        w.Line($"{Tensor} block{b.ToString(CultureInfo.InvariantCulture)} = {FieldName(trunk[b])}.forward({argument});");
-                    }
-                    var reads = shaped.Architecture.Reads.Select(r => "block" + trunk.FindIndex(b => StateName(b.Spec.Name) == r.Source).ToString(CultureInfo.InvariantCulture));
-                    w.Line($"return new {Tensor}[] {{ {string.Join(", ", reads)} }};");
-                    w.Close();
-                    break;
-                }
-                case ArchitectureKind.MMoE when shaped.Spec.Architecture.OneGate:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardOneGate(new {Architectures}.ExpertBlock[] {{ {blocks} }}, this.{names["__gate"]}, inputs[0]);");
-                    break;
-                case ArchitectureKind.MMoE:
-                case ArchitectureKind.CGC:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.Forward(new {Architectures}.ExpertBlock[] {{ {blocks} }}, this.{names["__gates"]}, inputs[0]);");
-                    break;
-                case ArchitectureKind.PLE:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.Mixture.ForwardLevels(new {Architectures}.ExpertBlock[] {{ {blocks} }}, inputs[0]);");
-                    break;
-                case ArchitectureKind.CrossStitch:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {blocks} }}, this.{names["__crossStitch"]}, inputs[0]);");
-                    break;
-                case ArchitectureKind.MTAN:
-                    w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Architectures}.TaskAttention.Forward(new {Sequential}[] {{ {blocks} }}, this.{names["__attention"]}, this.{names["__attentionBlocks"]}, {QualifiedName(shaped.Spec)}.{names["s_pools"]}, inputs[0]);");
-                    w.Line();
-                    w.Line($"private static readonly int[] {names["s_pools"]} = new int[] {{ {string.Join(", ", ints(shaped.Architecture.Stages.Select(st => st.Pool)))} }};");
-                    break;
-            }
+            var code = new ArchitectureCode(shaped);
+            shaped.Spec.Architecture.Definition.EmitRepresentations(w, code);
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line(GeneratedCode);
@@ -402,7 +287,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("{");
             w.Indent();
             for (int i = 0; i < tasks.Count; i++)
-                w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {FieldName(tasks[i])}.forward(representation),");
+                w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {code.Field(tasks[i])}.forward(representation),");
             w.Line("_ => throw new global::System.ArgumentOutOfRangeException(\"task\", task, \"There is no task with this index.\"),");
             w.Outdent();
             w.Line("};");
@@ -569,8 +454,7 @@ public sealed partial class MultiTaskModelGenerator
         /// </summary>
         private static IEnumerable<string> SummaryRows(ShapedModel shaped)
         {
-            ArchitectureSpec architecture = shaped.Spec.Architecture;
-            var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
+            var code = new ArchitectureCode(shaped);
             string i(long value) => value.ToString(CultureInfo.InvariantCulture);
             // Your own module's parameters are counted at run time only: -1.
             string row(string module, ShapedLayer layer, int copies) =>
@@ -579,39 +463,20 @@ public sealed partial class MultiTaskModelGenerator
             string shortcutRow(string module, ShapedBlock block, int copies) =>
                 $"new(\"{module}\", {i(block.Layers.Count)}, \"{DescribeShortcut(block, block.Shortcut!)}\", {IntList(block.OutputShape)}, {i(block.Shortcut!.Parameters * copies)}, {i(copies)}, " +
                 (block.Shortcut!.Kind == ShortcutKind.Identity ? "\"\")" : "\"shortcut\")");
-            foreach (ShapedBlock block in shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk))
+            foreach (ShapedBlock block in code.Trunk)
             {
-                string name = StateName(block.Spec.Name);
+                // The modules that hold the block's copies (the architecture's), each of its layers a row per module.
+                var copies = shaped.Spec.Architecture.Definition.TrunkCopies(code, StateName(block.Spec.Name)).ToList();
                 foreach (ShapedLayer layer in block.Layers)
-                {
-                    if (architecture.HasExperts)
-                    {
-                        yield return row(name + ".shared.*", layer, architecture.SharedExperts);
-                        for (int k = 0; k < tasks.Count; k++)
-                            if (architecture.TaskExpertsOf(k) > 0)
-                                yield return row($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", layer, architecture.TaskExpertsOf(k));
-                    }
-                    else if (architecture.Kind == ArchitectureKind.CrossStitch)
-                        yield return row(name + ".*", layer, tasks.Count);
-                    else
-                        yield return row(name, layer, 1);
-                }
+                    foreach (var (module, count) in copies)
+                        yield return row(module, layer, count);
                 if (block.Shortcut is null) continue;
-                if (architecture.HasExperts)
-                {
-                    yield return shortcutRow(name + ".shared.*", block, architecture.SharedExperts);
-                    for (int k = 0; k < tasks.Count; k++)
-                        if (architecture.TaskExpertsOf(k) > 0)
-                            yield return shortcutRow($"{name}.tasks.{StateName(tasks[k].Spec.Name)}.*", block, architecture.TaskExpertsOf(k));
-                }
-                else if (architecture.Kind == ArchitectureKind.CrossStitch)
-                    yield return shortcutRow(name + ".*", block, tasks.Count);
-                else
-                    yield return shortcutRow(name, block, 1);
+                foreach (var (module, count) in copies)
+                    yield return shortcutRow(module, block, count);
             }
             foreach (PartRow part in shaped.Architecture.Parts)
                 yield return $"new(\"{part.Module}\", {i(part.Index)}, \"{part.Layer}\", {IntList(part.Shape)}, {i(part.Parameters)})";
-            foreach (ShapedBlock task in tasks)
+            foreach (ShapedBlock task in code.Tasks)
             {
                 foreach (ShapedLayer layer in task.Layers)
                     yield return row(StateName(task.Spec.Name), layer, 1);
@@ -620,31 +485,12 @@ public sealed partial class MultiTaskModelGenerator
         }
 
         /// <summary>The state-dict names of the shared modules: what gradient-based weighting takes task gradients of.</summary>
-        private static IEnumerable<string> SharedModules(ShapedModel shaped)
-        {
-            ArchitectureSpec architecture = shaped.Spec.Architecture;
-            var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => StateName(b.Spec.Name)).ToList();
-            switch (architecture.Kind)
-            {
-                case ArchitectureKind.MMoE when architecture.OneGate:
-                    return trunk.Select(b => b + ".shared").Concat(["gate"]);
-                case ArchitectureKind.MMoE:
-                case ArchitectureKind.CGC:
-                    return trunk.Select(b => b + ".shared");
-                case ArchitectureKind.PLE:
-                    return trunk.SelectMany((b, level) => level + 1 < trunk.Count ? new[] { b + ".shared", b + ".shared_gate" } : new[] { b + ".shared" });
-                case ArchitectureKind.CrossStitch:
-                    return trunk.Concat(["cross_stitch"]);
-                default:
-                    return trunk;
-            }
-        }
+        private static IEnumerable<string> SharedModules(ShapedModel shaped) =>
+            shaped.Spec.Architecture.Definition.SharedModules(shaped.Spec.Architecture,
+                shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => StateName(b.Spec.Name)).ToList());
 
         /// <summary>The layer as the summary shows it: <c>Conv2d(3→32, k=3, p=1)</c>.</summary>
         private static string Describe(ShapedLayer layer) => layer.Spec.Definition.Describe(layer);
-
-        // The field that holds a block, as generated code references it.
-        private static string FieldName(GeneratedNames names, ShapedBlock block) => "this." + names.Field(block.Spec.Name);
 
         // A block name as an identifier in C# source: a keyword (a task declared as @default) keeps its @.
         private static string Id(string name) => ModelDeclaration.Identifier(name);

@@ -6,6 +6,7 @@ using System.Threading;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
+using MtlDsl.Generators.Architectures;
 using MtlDsl.Generators.Diagnostics;
 using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
@@ -205,25 +206,6 @@ public sealed partial class MultiTaskModelGenerator
 
         // One of MtlDsl's attributes as bound: its simple name, the syntax it was written as, and its arguments
         // (null when the compiler rejects it).
-        // Where each of CGC's or PLE's per-task counts is written, as "TaskExpertsPerTask[k]": the arguments after the
-        // shared count, or the elements of the one array written there (none where they do not line up with the values).
-        private static IEnumerable<ArgumentLocation> PerTaskLocations(AttributeSyntax? syntax, int count)
-        {
-            var arguments = syntax?.ArgumentList?.Arguments.Where(a => a.NameEquals is null).ToList() ?? [];
-            int shared = arguments.FindIndex(a => a.NameColon?.Name.Identifier.ValueText == "sharedExperts");
-            if (shared < 0) shared = arguments.FindIndex(a => a.NameColon is null);
-            if (shared >= 0) arguments.RemoveAt(shared);
-            IEnumerable<SyntaxNode>? array = arguments.Count != 1 ? null : arguments[0].Expression switch
-            {
-                ArrayCreationExpressionSyntax { Initializer: { } initializer } => initializer.Expressions,
-                ImplicitArrayCreationExpressionSyntax implicitArray => implicitArray.Initializer.Expressions,
-                CollectionExpressionSyntax collection => collection.Elements,
-                _ => null,
-            };
-            var located = (array ?? arguments).ToList();
-            return located.Count != count ? [] : located.Select((e, k) => new ArgumentLocation($"TaskExpertsPerTask[{k}]", LocationInfo.From(e)));
-        }
-
         private sealed record BoundAttribute(string Name, AttributeSyntax? Syntax, AttributeArguments? Arguments, AttributeData Data);
 
         // MtlDsl's attributes on a symbol, in source order, that were written on this declaration (a partial
@@ -267,17 +249,9 @@ public sealed partial class MultiTaskModelGenerator
             foreach (TypeDeclarationSyntax declaration in declarations)
                 foreach (BoundAttribute attribute in Attributes(type, declaration, cancellationToken))
                 {
-                    if (!ArchitectureKinds.TryGetValue(attribute.Name, out ArchitectureKind kind)) continue;
+                    if (ArchitectureDefinitions.ByAttribute(attribute.Name) is not { } architecture) continue;
                     if (attribute.Arguments is not { WellTyped: true } arguments) { compilerRejects = true; continue; }
-                    int shared = kind == ArchitectureKind.MMoE ? arguments.Int("Experts") ?? 0 : arguments.Int("SharedExperts") ?? 0;
-                    // The per-task form by the constructor bound, not by what is written: [CGC(1)] binds it with no count at all.
-                    bool perTaskForm = attribute.Data.AttributeConstructor?.Parameters.Any(p => p.Name == "taskExpertsPerTask") == true;
-                    EquatableArray<int>? perTask = perTaskForm ? arguments.IntArray("TaskExpertsPerTask") : null;
-                    EquatableArray<ArgumentLocation> written = perTask is { } counts
-                        ? arguments.Locations.Concat(PerTaskLocations(attribute.Syntax, counts.Count)).ToEquatableArray()
-                        : arguments.Locations;
-                    architectures.Add(new ArchitectureSpec(kind, LocationInfo.From(attribute.Syntax), shared, arguments.Int("TaskExperts") ?? 0, written,
-                        arguments.Value("OneGate") is true, perTask));
+                    architectures.Add(architecture.Read(arguments, attribute.Data, attribute.Syntax));
                 }
 
             var blocks = new List<BlockSpec>();
@@ -489,10 +463,6 @@ public sealed partial class MultiTaskModelGenerator
             return implementedElsewhere ? "is already implemented by hand" : null;
         }
 
-        /// <summary>Architecture attribute names (without the Attribute suffix) and their kinds.</summary>
-        internal static readonly Dictionary<string, ArchitectureKind> ArchitectureKinds =
-            Enum.GetValues(typeof(ArchitectureKind)).Cast<ArchitectureKind>().Where(k => k != ArchitectureKind.HardSharing)
-                .ToDictionary(k => k.ToString(), k => k, StringComparer.Ordinal);
 
         private static string AccessibilityKeyword(SyntaxTokenList modifiers)
         {

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using System.Text;
 using Microsoft.CodeAnalysis;
+using MtlDsl.Generators.Architectures;
 using MtlDsl.Generators.Diagnostics;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
@@ -40,8 +41,8 @@ public sealed partial class MultiTaskModelGenerator
                     try
                     {
                         // Not past a mistake in the inputs or the architecture, which every shape depends on.
-                        var global = new[] { DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.InvalidInput, DiagnosticDescriptors.SeveralArchitectures,
-                            DiagnosticDescriptors.InvalidExperts, DiagnosticDescriptors.CrossStitchWithoutUnits, DiagnosticDescriptors.NoTrunk }.Select(d => d.Id).ToList();
+                        var global = new[] { DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.InvalidInput, DiagnosticDescriptors.SeveralArchitectures, DiagnosticDescriptors.NoTrunk }
+                            .Concat(ArchitectureDefinitions.All.SelectMany(a => a.ArgumentDiagnostics)).Select(d => d.Id).ToList();
                         if (!diagnostics.Any(d => global.Contains(d.Id)))
                             diagnostics.AddRange(ShapeInference.Infer(model).Diagnostics.Where(d => !diagnostics.Any(e => e.Id == d.Id && Equals(e.Location, d.Location))));
                     }
@@ -153,8 +154,6 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
-        private static string Counted(int count, string noun) => $"{count.ToString(CultureInfo.InvariantCulture)} {noun}{(count == 1 ? "" : "s")}";
-
         /// <summary>The architecture attribute's arguments, what the heads read, and the state-dict names the architecture takes.</summary>
         private static IEnumerable<DiagnosticInfo> CheckArchitecture(ModelSpec model, List<BlockSpec> tasks)
         {
@@ -163,44 +162,15 @@ public sealed partial class MultiTaskModelGenerator
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.SeveralArchitectures, model.Architectures[i].Location ?? model.ClassLocation,
                     model.ClassName, architecture.Kind.ToString(), model.Architectures[i].Kind.ToString());
 
-            string name = architecture.Kind.ToString();
-            DiagnosticInfo Experts(string argument, int value, string requirement) =>
-                DiagnosticInfo.Create(DiagnosticDescriptors.InvalidExperts, architecture.LocationOf(argument), name, model.ClassName, argument,
-                    value.ToString(CultureInfo.InvariantCulture), requirement);
-            switch (architecture.Kind)
-            {
-                case ArchitectureKind.MMoE when architecture.SharedExperts < 1:
-                    yield return Experts("Experts", architecture.SharedExperts, "at least 1");
-                    break;
-                case ArchitectureKind.CGC or ArchitectureKind.PLE:
-                    if (architecture.SharedExperts < 1)
-                        yield return Experts("SharedExperts", architecture.SharedExperts, "at least 1 (the experts every task shares; without them the tasks share nothing)");
-                    if (architecture.TaskExperts < 0)
-                        yield return Experts("TaskExperts", architecture.TaskExperts, "zero or more");
-                    if (architecture.TaskExpertsPerTask is not { } counts) break;
-                    if (counts.Count != tasks.Count)
-                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidExperts, architecture.LocationOf("TaskExpertsPerTask"), name, model.ClassName,
-                            "TaskExpertsPerTask", $"[{string.Join(", ", counts.Select(c => c.ToString(CultureInfo.InvariantCulture)))}] ({Counted(counts.Count, "count")})",
-                            $"one count per task, in declaration order: {Counted(tasks.Count, "count")}, for {string.Join(", ", tasks.Select(t => t.Name))}");
-                    else
-                        for (int k = 0; k < counts.Count; k++)
-                            if (counts[k] < 0)
-                            {
-                                string element = $"TaskExpertsPerTask[{k.ToString(CultureInfo.InvariantCulture)}]";
-                                LocationInfo? location = architecture.Arguments.Any(a => a.Name == element) ? architecture.LocationOf(element) : architecture.LocationOf("TaskExpertsPerTask");
-                                yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidExperts, location, name, model.ClassName,
-                                    $"{element} (task {tasks[k].Name}'s own experts)", counts[k].ToString(CultureInfo.InvariantCulture), "zero or more");
-                            }
-                    break;
-                case ArchitectureKind.CrossStitch when model.Blocks.Count(b => b.Kind == BlockKind.Trunk) == 1:
-                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.CrossStitchWithoutUnits, architecture.Location, model.ClassName);
-                    break;
-            }
+            ArchitectureDefinition definition = architecture.Definition;
+            string name = definition.Name;
+            foreach (DiagnosticInfo problem in definition.Validate(model, architecture, tasks))
+                yield return problem;
 
             var trunk = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
             foreach (BlockSpec task in tasks.Where(t => t.Reads is not null))
             {
-                if (architecture.Kind != ArchitectureKind.HardSharing)
+                if (!definition.NamedReads)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReads, task.ReadsLocation ?? task.KindLocation, task.Name, task.Reads!,
                         $"but Reads applies to hard parameter sharing only: in the {name} model '{model.ClassName}' every head reads its task's own representation; remove Reads");
                 else if (!trunk.Any(b => b.Name == task.Reads))
@@ -212,7 +182,7 @@ public sealed partial class MultiTaskModelGenerator
             }
 
             // The modules the architecture adds take these state-dict names; a block must not.
-            foreach (string reserved in Emitter.ArchitectureStateNames(architecture))
+            foreach (string reserved in definition.Fields(architecture).Select(f => f.State))
                 foreach (BlockSpec block in model.Blocks.Where(b => StateName(b.Name) == reserved))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.DuplicateTaskName, block.Location, block.Name,
                         $"the {name} architecture's own modules", reserved);
@@ -263,9 +233,9 @@ public sealed partial class MultiTaskModelGenerator
             }
 
             ArchitectureSpec architecture = model.Architecture;
-            if (architecture.Kind != ArchitectureKind.HardSharing && (model.Inputs.Count > 1 || model.Inputs.Any(i => i.Ids)))
+            if (!architecture.Definition.NamedReads && (model.Inputs.Count > 1 || model.Inputs.Any(i => i.Ids)))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, architecture.Location ?? model.ClassLocation, model.ClassName,
-                    $"the {architecture.Kind} architecture reads one input of features (its trunk blocks run in order on it{(architecture.HasExperts ? ", and its gates read it" : "")}); " +
+                    $"the {architecture.Definition.Name} architecture reads one input of features ({architecture.Definition.InputReaders}); " +
                     "several inputs and categorical ids need hard parameter sharing (no architecture attribute)");
         }
 
@@ -275,7 +245,7 @@ public sealed partial class MultiTaskModelGenerator
         /// </summary>
         private static IEnumerable<DiagnosticInfo> CheckSources(ModelSpec model, List<BlockSpec> tasks)
         {
-            bool hard = model.Architecture.Kind == ArchitectureKind.HardSharing;
+            bool hard = model.Architecture.Definition.NamedReads;
             var trunk = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
             var inputs = model.Inputs.Select(i => i.EffectiveName).ToList();
             bool sound = true;
@@ -296,7 +266,7 @@ public sealed partial class MultiTaskModelGenerator
                 if (!hard)
                 {
                     if (block.NamesSources)
-                        yield return Problem(block.SourcesLocation, $"names what it reads, but Reads and [Concat] apply to hard parameter sharing only: the {model.Architecture.Kind} model '{model.ClassName}' runs its trunk blocks in order on its input; remove it");
+                        yield return Problem(block.SourcesLocation, $"names what it reads, but Reads and [Concat] apply to hard parameter sharing only: the {model.Architecture.Definition.Name} model '{model.ClassName}' runs its trunk blocks in order on its input; remove it");
                     continue;
                 }
                 if (block.Reads is not null && block.ConcatLocation is not null)

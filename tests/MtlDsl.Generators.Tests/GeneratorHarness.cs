@@ -13,7 +13,7 @@ internal static class GeneratorHarness
     public static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
     {
         var paths = ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator).ToList();
-        paths.Add(typeof(MtlDsl.Loss).Assembly.Location);
+        paths.Add(typeof(MtlDsl.MultiTaskModelAttribute).Assembly.Location);
         paths.Add(typeof(TorchSharp.torch).Assembly.Location);
         return paths.Distinct().Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)).ToImmutableArray();
     });

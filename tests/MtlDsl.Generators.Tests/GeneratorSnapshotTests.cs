@@ -83,8 +83,21 @@ public class GeneratorSnapshotTests
     }
 
     [Fact]
-    public void LossNamesFollowTheRuntimeEnum() =>
-        Assert.Equal(Enum.GetNames<MtlDsl.Loss>(), Model.LossNames.All);
+    public void SharedEnumsAreTheRuntimesCompiledInternal()
+    {
+        // The generator compiles the runtime's Loss.cs and ModelArchitecture.cs (linked in its project) rather than keeping
+        // copies: the same names and values (it reads [Task]'s loss by value and writes the names), and internal there,
+        // so that the generator, which the code fixes reference, exports no MtlDsl type of the runtime's name.
+        foreach (string name in new[] { "MtlDsl.Loss", "MtlDsl.ModelArchitecture" })
+        {
+            Type runtime = typeof(MtlDsl.MMoEAttribute).Assembly.GetType(name, throwOnError: true)!;
+            Type generator = typeof(MultiTaskModelGenerator).Assembly.GetType(name, throwOnError: true)!;
+            Assert.True(runtime.IsPublic, name);
+            Assert.False(generator.IsPublic, name);
+            Assert.Equal(Enum.GetNames(runtime), Enum.GetNames(generator));
+            Assert.Equal(Enum.GetValues(runtime).Cast<object>().Select(Convert.ToInt32), Enum.GetValues(generator).Cast<object>().Select(Convert.ToInt32));
+        }
+    }
 
     [Fact]
     public void PlanShortcutsFollowTheGenerators()
@@ -95,19 +108,20 @@ public class GeneratorSnapshotTests
     }
 
     [Fact]
-    public void ArchitectureKindsFollowTheRuntimeEnumAndAttributes()
+    public void EveryArchitectureHasOneDefinitionAndItsAttribute()
     {
-        // The emitter writes global::MtlDsl.ModelArchitecture.{kind}; the parser knows each attribute by its name.
-        Assert.Equal(Enum.GetNames<MtlDsl.ModelArchitecture>(), Enum.GetNames<Model.ArchitectureKind>());
-        var attributes = new[] { typeof(MtlDsl.MMoEAttribute), typeof(MtlDsl.CGCAttribute), typeof(MtlDsl.PLEAttribute), typeof(MtlDsl.CrossStitchAttribute), typeof(MtlDsl.MTANAttribute) };
-        Assert.Equal(attributes.Select(t => t.Name[..^"Attribute".Length]).Order(StringComparer.Ordinal),
-            MultiTaskModelGenerator.Parser.ArchitectureKinds.Keys.Order(StringComparer.Ordinal));
-        // Every attribute in MtlDsl that goes on a class is the model's, its input, or an architecture.
+        // One definition per value of the runtime's ModelArchitecture, in its order (the registry indexes by value).
+        Type kinds = typeof(MtlDsl.MultiTaskModelAttribute).Assembly.GetType("MtlDsl.ModelArchitecture", throwOnError: true)!;
+        Assert.Equal(Enum.GetNames(kinds), Architectures.ArchitectureDefinitions.All.Select(d => d.Name));
+        // Every attribute in MtlDsl that goes on a class is the model's, its input, or the attribute of one architecture,
+        // which the parser knows by its name; the architecture of a model without one (hard sharing) has none.
+        var declared = Architectures.ArchitectureDefinitions.All.Where(d => d.Attribute is not null).Select(d => d.Attribute + "Attribute");
         var onClasses = typeof(MtlDsl.MMoEAttribute).Assembly.GetTypes()
             .Where(t => t.IsSubclassOf(typeof(Attribute)) && t.Namespace == "MtlDsl"
                 && t.GetCustomAttributes(typeof(AttributeUsageAttribute), true).Cast<AttributeUsageAttribute>().FirstOrDefault()?.ValidOn == AttributeTargets.Class)
             .Select(t => t.Name).Order(StringComparer.Ordinal);
-        Assert.Equal(attributes.Select(t => t.Name).Concat(["InputAttribute", "MultiTaskModelAttribute"]).Order(StringComparer.Ordinal), onClasses);
+        Assert.Equal(declared.Concat(["InputAttribute", "MultiTaskModelAttribute"]).Order(StringComparer.Ordinal), onClasses);
+        Assert.All(Architectures.ArchitectureDefinitions.All.Where(d => d.Attribute is not null), d => Assert.Same(d, Architectures.ArchitectureDefinitions.ByAttribute(d.Attribute!)));
     }
 
 
@@ -115,7 +129,7 @@ public class GeneratorSnapshotTests
     public void GeneratedCodeCarriesThePackageVersion()
     {
         // The snapshots scrub it; the one place it comes from is the packages' version (Directory.Build.props).
-        Version runtime = typeof(MtlDsl.Loss).Assembly.GetName().Version!;
+        Version runtime = typeof(MtlDsl.MultiTaskModelAttribute).Assembly.GetName().Version!;
         Assert.Equal($"{runtime.Major}.{runtime.Minor}.{runtime.Build}", MultiTaskModelGenerator.GeneratorVersion);
         var (run, _) = GeneratorHarness.Run("using MtlDsl; using TorchSharp.Modules; [MultiTaskModel, Input(4)] public partial class M { [Trunk, Linear(4)] public partial Sequential T { get; } [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential A { get; } [Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B { get; } }");
         Assert.All(run.Results.Single().GeneratedSources, s => Assert.Contains($"GeneratedCode(\"MtlDsl.Generators\", \"{MultiTaskModelGenerator.GeneratorVersion}\")", s.SourceText.ToString()));

@@ -34,7 +34,7 @@ internal sealed class GeneratedNames
         foreach (var (name, _, _) in MultiTaskModelGenerator.Emitter.DeclaredMembers(model)) _taken.Add(name);
         // In declaration order, so that the same declaration always gets the same names.
         foreach (BlockSpec block in model.Blocks) Allocate("block:" + Bare(block.Name), "_" + char.ToLowerInvariant(Bare(block.Name)[0]) + Bare(block.Name).Substring(1));
-        foreach (var (field, _, _) in MultiTaskModelGenerator.Emitter.ArchitectureFields(model.Architecture)) Allocate(field, field);
+        foreach (var (field, _, _) in model.Architecture.Definition.Fields(model.Architecture)) Allocate(field, field);
         foreach (string field in new[] { "s_inputShape", "s_taskStateNames", "s_pools" }) Allocate(field, field);
         TaskIndexer = IndexerName(model.Blocks.Where(b => b.Kind == BlockKind.Task).Select(b => Bare(b.Name)));
         InputIndexer = IndexerName(model.Inputs.Select(i => i.EffectiveName));

@@ -1,6 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using MtlDsl.Generators.Architectures;
 using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
@@ -22,7 +23,6 @@ internal static class PlanEmitter
         var trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
         var tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
         ArchitectureSpec architecture = model.Architecture;
-        string i(long v) => v.ToString(CultureInfo.InvariantCulture);
 
         w.Line($"public override {Ns}NetworkPlan NetworkPlan {{ get; }} = new {Ns}NetworkPlan(");
         w.Indent();
@@ -31,13 +31,7 @@ internal static class PlanEmitter
         w.Line("InputDefinitions,");
         Blocks(w, trunk);
         Blocks(w, tasks);
-        var reads = architecture.Kind == ArchitectureKind.HardSharing
-            ? shaped.Architecture.Reads.Select(r => trunk.FindIndex(b => MultiTaskModelGenerator.StateName(b.Spec.Name) == r.Source)).ToList()
-            : [];
-        string stages = shaped.Architecture.Stages.Count == 0 ? $"new {Ns}PlanAttentionStage[0]" :
-            $"new {Ns}PlanAttentionStage[] {{ " + string.Join(", ", shaped.Architecture.Stages.Select(s => $"new({i(s.IntermediateChannels)}, {i(s.OutputChannels)}, {i(s.Pool)})")) + " }";
-        w.Line($"new {Ns}PlanArchitecture({i(architecture.SharedExperts)}, {i(architecture.TaskExperts)}, {(architecture.OneGate ? "true" : "false")}, " +
-               $"{Longs(shaped.Architecture.GateInputs)}, {stages}, {Ints(reads)}{ExpertCounts.PlanArgument(architecture)}));");
+        w.Line(architecture.Definition.Plan(new ArchitectureCode(shaped)) + ");");
         w.Outdent();
     }
 
@@ -73,9 +67,9 @@ internal static class PlanEmitter
         return layer.Spec.Module is { } own ? text + $" {{ Module = {Literals.String(own.DisplayName)} }}" : text;
     }
 
-    private static string Ints(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
+    internal static string Ints(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
         "new int[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
 
-    private static string Longs(IReadOnlyList<long> values) => values.Count == 0 ? "new long[0]" :
+    internal static string Longs(IReadOnlyList<long> values) => values.Count == 0 ? "new long[0]" :
         "new long[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
 }

@@ -1,4 +1,5 @@
 using System.Linq;
+using MtlDsl.Generators.Architectures;
 
 namespace MtlDsl.Generators.Model;
 
@@ -88,40 +89,19 @@ internal sealed record ModelSpec(
     }
 }
 
-/// <summary>The architectures, in the order of the runtime's <c>MtlDsl.ModelArchitecture</c> enum.</summary>
-internal enum ArchitectureKind
-{
-    HardSharing,
-    MMoE,
-    CGC,
-    PLE,
-    CrossStitch,
-    MTAN,
-}
-
 /// <summary>
-/// An architecture attribute as written: MMoE's experts are <see cref="SharedExperts"/> (its <c>Experts</c>); CGC and
-/// PLE have both counts, the task experts either one for every task (<see cref="TaskExperts"/>) or one per task in
-/// declaration order (<see cref="TaskExpertsPerTask"/>, not null, of any length until validation checks it);
-/// Cross-stitch and MTAN neither.
+/// An architecture attribute as written (its definition, <see cref="Definition"/>, reads it): MMoE's experts are
+/// <see cref="SharedExperts"/> (its <c>Experts</c>); CGC and PLE have both counts, the task experts either one for
+/// every task (<see cref="TaskExperts"/>) or one per task in declaration order (<see cref="TaskExpertsPerTask"/>, not
+/// null, of any length until validation checks it); Cross-stitch and MTAN neither.
 /// </summary>
-internal sealed record ArchitectureSpec(ArchitectureKind Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
+internal sealed record ArchitectureSpec(ModelArchitecture Kind, LocationInfo? Location, int SharedExperts = 0, int TaskExperts = 0,
     EquatableArray<ArgumentLocation> Arguments = default, bool OneGate = false, EquatableArray<int>? TaskExpertsPerTask = null)
 {
-    /// <summary>Task <paramref name="task"/>'s own experts (declaration order; after validation, which checks the per-task list's length).</summary>
-    public int TaskExpertsOf(int task) => TaskExpertsPerTask is { } counts ? counts[task] : TaskExperts;
+    public static readonly ArchitectureSpec HardSharing = new(ModelArchitecture.HardSharing, null);
 
-    /// <summary>All the tasks' own experts together (per level in PLE).</summary>
-    public int AllTaskExperts(int taskCount) =>
-        TaskExpertsPerTask is { } counts ? counts.Aggregate(0, (total, n) => checked(total + n)) : checked(taskCount * TaskExperts);
-
-    public static readonly ArchitectureSpec HardSharing = new(ArchitectureKind.HardSharing, null);
-
-    /// <summary>Whether the trunk's blocks are copied into experts (MMoE, CGC, PLE).</summary>
-    public bool HasExperts => Kind is ArchitectureKind.MMoE or ArchitectureKind.CGC or ArchitectureKind.PLE;
-
-    /// <summary>Whether the model builds modules keyed by task name (experts' task copies and gates, MTAN's masks).</summary>
-    public bool HasModulesByTaskName => HasExperts || Kind == ArchitectureKind.MTAN;
+    /// <summary>What the generator knows of the architecture: its rules, shapes and code.</summary>
+    public ArchitectureDefinition Definition => ArchitectureDefinitions.Of(Kind);
 
     public LocationInfo? LocationOf(string argument)
     {
@@ -330,17 +310,10 @@ internal sealed record MathExpr(string Method, EquatableArray<ShapeExpr> Argumen
 /// <summary>Where one argument of an attribute was written.</summary>
 internal sealed record ArgumentLocation(string Name, LocationInfo? Location);
 
-/// <summary>The loss names, in the order of the runtime's <c>MtlDsl.Loss</c> enum (a test keeps the two in step).</summary>
+/// <summary>The names of the runtime's <c>MtlDsl.Loss</c> (Shared/Loss.cs, compiled from the runtime's file), by value: [Task] holds the value.</summary>
 internal static class LossNames
 {
-    public static readonly string[] All =
-    [
-        "CrossEntropy",
-        "BinaryCrossEntropyWithLogits",
-        "MeanSquaredError",
-        "L1",
-        "SmoothL1",
-    ];
+    public static readonly string[] All = System.Enum.GetNames(typeof(Loss));
 
     public static string Of(int loss) => loss >= 0 && loss < All.Length ? All[loss] : loss.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

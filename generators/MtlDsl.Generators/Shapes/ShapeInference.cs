@@ -22,7 +22,7 @@ internal static class ShapeInference
         var blocks = new List<ShapedBlock>();
         bool trunkComplete = true;
         var trunkSpecs = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
-        bool hard = model.Architecture.Kind == ArchitectureKind.HardSharing;
+        bool hard = model.Architecture.Definition.NamedReads;
         EquatableArray<int> representation = model.InputShape;
         // In hard sharing a block that cannot be inferred (a mistake in it, or a source that names nothing) leaves
         // unknown only what reads it: the other blocks and heads are still inferred, so that every independent
@@ -62,7 +62,7 @@ internal static class ShapeInference
         {
             try
             {
-                architecture = ArchitectureShapes.Infer(model, blocks, diagnostics);
+                architecture = model.Architecture.Definition.Infer(model, blocks, diagnostics);
             }
             catch (OverflowException)
             {

@@ -67,7 +67,7 @@ public sealed class ExpertBlock : nn.Module
         TaskExperts = [.. taskExperts];
         if (gateInputs is long inputs)
         {
-            gates = new TaskModules<Sequential>(taskNames, t => Mixture.Gate(inputs, sharedExperts + taskExperts[t]));
+            gates = Mixture.Gates(taskNames, inputs, taskExperts.Select(c => sharedExperts + c).ToArray());
             if (sharedGate) shared_gate = Mixture.Gate(inputs, sharedExperts + taskExperts.Sum());
         }
         RegisterComponents();

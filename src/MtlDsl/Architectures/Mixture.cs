@@ -42,6 +42,13 @@ public static class Mixture
         return stack(outputs);
     }
 
+    // Task t's own experts' outputs stacked, or null for a task without experts of its own.
+    private static Tensor? RunOwnExperts(IReadOnlyList<ExpertBlock> chain, Tensor input, int task) =>
+        chain[0].TaskExperts[task] == 0 ? null : RunExperts(chain, input, task);
+
+    // What a task's gate mixes: the shared experts, then the task's own (the order of the gate's outputs).
+    private static Tensor SharedAndOwn(Tensor shared, Tensor? own) => own is null ? shared : cat([shared, own], 0);
+
     /// <summary>
     /// The gate's mixture: <c>Σ_e softmax(gate(flatten(input)))[n, e] · experts[e, n, …]</c>, with
     /// <paramref name="experts"/> of shape <c>[experts, N, …]</c>.
@@ -68,8 +75,7 @@ public static class Mixture
         var mixtures = new Tensor[chain[0].TaskCount];
         for (int t = 0; t < mixtures.Length; t++)
         {
-            Tensor experts = chain[0].TaskExperts[t] == 0 ? shared : cat([shared, RunExperts(chain, input, t)], 0);
-            mixtures[t] = Mix(gates[t], input, experts);
+            mixtures[t] = Mix(gates[t], input, SharedAndOwn(shared, RunOwnExperts(chain, input, t)));
         }
         return mixtures;
     }
@@ -100,10 +106,10 @@ public static class Mixture
         foreach (ExpertBlock level in levels)
         {
             Tensor sharedExperts = RunExperts([level], shared);
-            Tensor?[] taskExperts = own.Select((x, t) => level.TaskExperts[t] == 0 ? null : RunExperts([level], x, t)).ToArray();
+            Tensor?[] taskExperts = own.Select((x, t) => RunOwnExperts([level], x, t)).ToArray();
             Tensor[] next = new Tensor[tasks];
             for (int t = 0; t < tasks; t++)
-                next[t] = Mix(level.Gate(t), own[t], taskExperts[t] is { } mine ? cat([sharedExperts, mine], 0) : sharedExperts);
+                next[t] = Mix(level.Gate(t), own[t], SharedAndOwn(sharedExperts, taskExperts[t]));
             if (level.SharedGate is { } gate)
                 shared = Mix(gate, shared, cat([sharedExperts, .. taskExperts.OfType<Tensor>()], 0));
             own = next;

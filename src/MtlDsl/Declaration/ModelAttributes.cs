@@ -121,28 +121,6 @@ public sealed class TaskAttribute : Attribute
     public string? Reads { get; set; }
 }
 
-/// <summary>The loss of a task. Every loss is averaged over the batch (mean reduction).</summary>
-public enum Loss
-{
-    /// <summary>
-    /// Cross-entropy over class scores (logits). Output <c>[N, C]</c> or <c>[N, C, d…]</c>; target: class
-    /// indices (int64) of shape <c>[N]</c> or <c>[N, d…]</c>, each in <c>[0, C)</c>.
-    /// </summary>
-    CrossEntropy,
-
-    /// <summary>Binary cross-entropy on logits. Target: probabilities in [0, 1], the output's shape.</summary>
-    BinaryCrossEntropyWithLogits,
-
-    /// <summary>Mean squared error. Target: the output's shape.</summary>
-    MeanSquaredError,
-
-    /// <summary>Mean absolute error. Target: the output's shape.</summary>
-    L1,
-
-    /// <summary>Smooth L1 (Huber with β = 1). Target: the output's shape.</summary>
-    SmoothL1,
-}
-
 /// <summary>
 /// Makes a trunk block or task head residual: its output is its layers' output plus its input,
 /// <c>y = layers(x) + x</c>, as in a ResNet block. Where the layers change the shape, the input goes through a

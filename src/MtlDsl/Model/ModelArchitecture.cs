@@ -1,7 +1,16 @@
 namespace MtlDsl;
 
+// One source for the runtime and the generator: the generator compiles this file too (linked in
+// MtlDsl.Generators.csproj, where MTLDSL_GENERATOR makes it internal), finds each architecture's definition by these
+// values and writes global::MtlDsl.ModelArchitecture.{name}. Keep it free of usings and of anything but the enum.
+
 /// <summary>How a model shares its parts between tasks (see docs/architectures.md).</summary>
-public enum ModelArchitecture
+#if MTLDSL_GENERATOR
+internal
+#else
+public
+#endif
+enum ModelArchitecture
 {
     /// <summary>Hard parameter sharing: one chain of trunk blocks; each head reads the last block or the block it names.</summary>
     HardSharing,
