@@ -10,6 +10,8 @@ internal sealed class AdaptiveAvgPool2d : LayerDefinition
 {
     public override string Name => "AdaptiveAvgPool2d";
 
+    public override LayerFamily Family => LayerFamily.Pooling;
+
     public override LayerDoc Doc => new("AdaptiveAvgPool2d(size)` or `(height, width)", "`[C, H, W]`", "`[C, height, width]`", "", "sizes ≥ 1");
 
     public override IReadOnlyList<string> Arguments => ["Size", "Height", "Width"];

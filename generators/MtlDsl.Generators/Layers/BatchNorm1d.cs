@@ -5,6 +5,8 @@ internal sealed class BatchNorm1d : BatchNorm
 {
     public override string Name => "BatchNorm1d";
 
+    public override LayerFamily Family => LayerFamily.Normalization;
+
     public override LayerDoc Doc => new("BatchNorm1d", "`[C]` or `[C, L]`", "the same", "`NumFeatures` (checked)", "the input rank");
 
     protected override bool Takes(LayerContext layer)

@@ -5,6 +5,8 @@ internal sealed class BatchNorm2d : BatchNorm
 {
     public override string Name => "BatchNorm2d";
 
+    public override LayerFamily Family => LayerFamily.Normalization;
+
     public override LayerDoc Doc => new("BatchNorm2d", "`[C, H, W]`", "the same", "`NumFeatures` (checked)", "the input rank");
 
     protected override bool Takes(LayerContext layer) =>

@@ -15,6 +15,8 @@ internal sealed class ConvTranspose2d : Convolution2d
 {
     public override string Name => "ConvTranspose2d";
 
+    public override LayerFamily Family => LayerFamily.Convolution;
+
     public override LayerDoc Doc => new("ConvTranspose2d(outChannels, kernelSize)` or `(outChannels, kernelHeight, kernelWidth)", "`[C, H, W]`", "`[outChannels, H′, W′]`, H′ = (H − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1", "as `Conv2d`, and `OutputPadding = 0` (also per axis)", "as `Conv2d`; output padding smaller than the stride or the dilation");
 
     public override IReadOnlyList<string> Arguments => [.. ConvolutionArguments, "OutputPadding", "OutputPaddingHeight", "OutputPaddingWidth"];

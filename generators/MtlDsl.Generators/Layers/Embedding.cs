@@ -10,6 +10,8 @@ internal sealed class Embedding : EmbeddingBase
 {
     public override string Name => "Embedding";
 
+    public override LayerFamily Family => LayerFamily.Embedding;
+
     public override LayerDoc Doc => new("Embedding(vocabulary, dimension)", "ids `[d…]`", "`[d…, dimension]`", "`PaddingIndex` (none unless written)", "sizes ≥ 1; the padding id in the vocabulary; first layer of a block that reads ids");
 
     public override IReadOnlyList<string> Arguments => ["Vocabulary", "Dimension", "PaddingIndex"];

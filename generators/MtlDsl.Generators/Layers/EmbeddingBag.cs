@@ -11,6 +11,8 @@ internal sealed class EmbeddingBag : EmbeddingBase
 {
     public override string Name => "EmbeddingBag";
 
+    public override LayerFamily Family => LayerFamily.Embedding;
+
     public override LayerDoc Doc => new("EmbeddingBag(vocabulary, dimension)", "ids `[L]`", "`[dimension]`", "`Mode = BagMode.Mean` or `Sum`, `PaddingIndex` (left out of the pooling)", "as `Embedding`; a known mode");
 
     public override IReadOnlyList<string> Arguments => ["Vocabulary", "Dimension", "PaddingIndex", "Mode"];

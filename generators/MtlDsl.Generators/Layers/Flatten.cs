@@ -10,6 +10,8 @@ internal sealed class Flatten : LayerDefinition
 {
     public override string Name => "Flatten";
 
+    public override LayerFamily Family => LayerFamily.Reshaping;
+
     public override LayerDoc Doc => new("Flatten", "any", "`[product]`", "", "the product fits an int (MTL015)");
 
     public override ShapedLayer? Infer(LayerContext layer)

@@ -19,6 +19,9 @@ internal abstract class LayerDefinition
     /// </summary>
     public abstract string Name { get; }
 
+    /// <summary>Where the kind is listed among the others (the docs' layer table is ordered by family, then name).</summary>
+    public abstract LayerFamily Family { get; }
+
     /// <summary>The kind's row in the docs' layer table (README), which a test writes from the registry.</summary>
     public abstract LayerDoc Doc { get; }
 
@@ -58,3 +61,18 @@ internal abstract class LayerDefinition
 /// optional arguments with their defaults, and what the generator checks beyond the input's form (MTL004).
 /// </summary>
 internal sealed record LayerDoc(string Written, string Takes, string Gives, string Options, string Checks);
+
+/// <summary>The groups of layer kinds, in the order the docs list them.</summary>
+internal enum LayerFamily
+{
+    Dense,
+    Convolution,
+    Pooling,
+    Resizing,
+    Normalization,
+    Activation,
+    Regularization,
+    Reshaping,
+    Embedding,
+    Own,
+}

@@ -13,6 +13,8 @@ internal sealed class LayerNorm : LayerDefinition
 {
     public override string Name => "LayerNorm";
 
+    public override LayerFamily Family => LayerFamily.Normalization;
+
     public override LayerDoc Doc => new("LayerNorm(normalizedShape…)", "`[…, D…]`", "the same", "the trailing dimensions to normalise; default the last one", "positive sizes that equal the input's trailing dimensions (MTL007)");
 
     public override IReadOnlyList<string> Arguments => ["NormalizedShape"];

@@ -10,31 +10,15 @@ namespace MtlDsl.Generators.Layers;
 /// </summary>
 internal static class LayerRegistry
 {
-    /// <summary>The definitions, in the order the docs list them.</summary>
-    public static readonly IReadOnlyList<LayerDefinition> All =
-    [
-        new Linear(),
-        new Conv1d(),
-        new Conv2d(),
-        new ConvTranspose2d(),
-        new MaxPool2d(),
-        new AvgPool2d(),
-        new AdaptiveAvgPool2d(),
-        new Upsample(),
-        new Flatten(),
-        new Dropout(),
-        new BatchNorm1d(),
-        new BatchNorm2d(),
-        new LayerNorm(),
-        new ReLU(),
-        new LeakyReLU(),
-        new GELU(),
-        new Sigmoid(),
-        new Tanh(),
-        new Embedding(),
-        new EmbeddingBag(),
-        new Module(),
-    ];
+    /// <summary>
+    /// The definitions, found in this assembly (every concrete <see cref="LayerDefinition"/>: a new kind is its file
+    /// alone), in the order the docs list them: by family, then by name.
+    /// </summary>
+    public static readonly IReadOnlyList<LayerDefinition> All = typeof(LayerDefinition).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(LayerDefinition)) && !t.IsAbstract)
+        .Select(t => (LayerDefinition)Activator.CreateInstance(t)!)
+        .OrderBy(d => d.Family).ThenBy(d => d.Name, StringComparer.Ordinal)
+        .ToArray();
 
     private static readonly Dictionary<string, LayerDefinition> ByName = All.ToDictionary(d => d.Name, StringComparer.Ordinal);
 

@@ -14,6 +14,8 @@ internal sealed class LeakyReLU : Activation
 
     public override string Name => "LeakyReLU";
 
+    public override LayerFamily Family => LayerFamily.Activation;
+
     public override LayerDoc Doc => new("LeakyReLU", "any", "the same", "`NegativeSlope = 0.01`", "a finite slope");
 
     public override IReadOnlyList<string> Arguments => ["NegativeSlope"];

@@ -10,6 +10,8 @@ internal sealed class Linear : LayerDefinition
 {
     public override string Name => "Linear";
 
+    public override LayerFamily Family => LayerFamily.Dense;
+
     public override LayerDoc Doc => new("Linear(outFeatures)", "`[F]`", "`[outFeatures]`", "`InFeatures` (checked against F), `Bias = true`", "sizes ≥ 1; a larger input is MTL004 with a fix that inserts `Flatten`");
 
     public override IReadOnlyList<string> Arguments => ["OutFeatures", "InFeatures", "Bias"];

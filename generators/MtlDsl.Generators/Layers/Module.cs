@@ -19,6 +19,8 @@ internal sealed class Module : LayerDefinition
 
     public override string Name => Kind;
 
+    public override LayerFamily Family => LayerFamily.Own;
+
     public override LayerDoc Doc => new("Module(typeof(T), args…)", "any", "`OutputShape`, or `T.OutputShape(input, args…)`", "your own `nn.Module<Tensor, Tensor>`", "the constructor C# binds (MTL034); the output shape (MTL034); no ONNX or PyTorch export (MTL035)");
 
     public override IReadOnlyList<string> Arguments => ["Type", "Arguments", "OutputShape"];

@@ -5,5 +5,7 @@ internal sealed class ReLU : Activation
 {
     public override string Name => "ReLU";
 
+    public override LayerFamily Family => LayerFamily.Activation;
+
     public override LayerDoc Doc => new("ReLU", "any", "the same", "", "");
 }

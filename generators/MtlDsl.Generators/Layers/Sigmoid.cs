@@ -5,5 +5,7 @@ internal sealed class Sigmoid : Activation
 {
     public override string Name => "Sigmoid";
 
+    public override LayerFamily Family => LayerFamily.Activation;
+
     public override LayerDoc Doc => new("Sigmoid", "any", "the same", "", "");
 }

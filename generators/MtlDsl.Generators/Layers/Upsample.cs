@@ -14,6 +14,8 @@ internal sealed class Upsample : LayerDefinition
 {
     public override string Name => "Upsample";
 
+    public override LayerFamily Family => LayerFamily.Resizing;
+
     public override LayerDoc Doc => new("Upsample(scaleFactor)` or `(height, width)", "`[C, H, W]`", "`[C, H·factor, W·factor]` or `[C, height, width]`", "`Mode = UpsampleMode.Nearest` or `Bilinear`, `AlignCorners = false` (bilinear only)", "factor, sizes ≥ 1; a known mode");
 
     public override IReadOnlyList<string> Arguments => ["ScaleFactor", "Height", "Width", "Mode", "AlignCorners"];
