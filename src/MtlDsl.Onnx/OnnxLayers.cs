@@ -27,6 +27,7 @@ public static class OnnxLayers
         ["Dropout"] = (_, _, _, x) => x, // evaluation mode
         ["BatchNorm1d"] = (g, _, path, x) => BatchNorm(g, path, x),
         ["BatchNorm2d"] = (g, _, path, x) => BatchNorm(g, path, x),
+        ["GroupNorm"] = GroupNorm,
         ["LayerNorm"] = (g, layer, path, x) => g.Node("LayerNormalization", path, [x, g.Weight(path + ".weight"), g.Weight(path + ".bias")],
             Int("axis", -Sizes(layer, "normalized_shape", -1).Length), Float("epsilon", 1e-5f)),
         ["ReLU"] = (g, _, path, x) => g.Node("Relu", path, [x]),
@@ -93,6 +94,23 @@ public static class OnnxLayers
     {
         long[] padding = Sizes(layer, "padding", 2);
         return [Ints("kernel_shape", Sizes(layer, "kernel_size", 2)), Ints("strides", Sizes(layer, "stride", 2)), Ints("pads", padding.Concat(padding))];
+    }
+
+    // Group normalisation in primitive operators (opset 17 has none that matches PyTorch's): [N, C, …] as [N, G, rest],
+    // each row normalised by its mean and biased variance, back to [N, C, …], then the per-channel weight and bias.
+    private static string GroupNorm(OnnxGraphBuilder g, PlanLayer layer, string path, string x)
+    {
+        long groups = layer.Int("num_groups"), channels = layer.Int("num_channels");
+        string grouped = g.Node("Reshape", path, [x, g.Longs(path, [0, groups, -1])]);
+        string mean = g.Node("ReduceMean", path, [grouped], Ints("axes", new long[] { 2 }), Int("keepdims", 1));
+        string centred = g.Node("Sub", path, [grouped, mean]);
+        string variance = g.Node("ReduceMean", path, [g.Node("Mul", path, [centred, centred])], Ints("axes", new long[] { 2 }), Int("keepdims", 1));
+        string deviation = g.Node("Sqrt", path, [g.Node("Add", path, [variance, g.Float(path, 1e-5f)])]);
+        string normalized = g.Node("Reshape", path, [g.Node("Div", path, [centred, deviation]), g.Node("Shape", path, [x])]);
+        long[] perChannel = [channels, .. Enumerable.Repeat(1L, layer.InputShape.Count - 1)];
+        string weight = g.Node("Reshape", path, [g.Weight(path + ".weight"), g.Longs(path, perChannel)]);
+        string bias = g.Node("Reshape", path, [g.Weight(path + ".bias"), g.Longs(path, perChannel)]);
+        return g.Node("Add", path, [g.Node("Mul", path, [normalized, weight]), bias]);
     }
 
     // The exact GELU: x · ½ · (1 + erf(x / √2)).

@@ -267,6 +267,19 @@ public sealed class TanhAttribute : LayerAttribute
 }
 
 /// <summary>
+/// Group normalisation on <c>[C, …]</c> (Wu and He, 2018): the channels split into <c>groups</c> groups, each
+/// normalised over its channels and every position by its own mean and variance (the same in training and evaluation:
+/// no running statistics), then a learned weight and bias per channel. <c>groups</c> must divide C; 1 normalises
+/// every channel together (like LayerNorm over <c>[C, H, W]</c>), C each alone. PyTorch's <c>nn.GroupNorm</c>
+/// (state-dict names <c>weight</c>, <c>bias</c>).
+/// </summary>
+public sealed class GroupNormAttribute(int groups) : LayerAttribute
+{
+    /// <summary>The number of groups the channels are split into.</summary>
+    public int Groups { get; } = groups;
+}
+
+/// <summary>
 /// A lookup table of <c>vocabulary</c> learned vectors of size <c>dimension</c>, the first layer of a block that reads
 /// categorical ids (<see cref="InputKind.Ids"/>): ids <c>[d…]</c> (int64, each in <c>[0, vocabulary)</c>) become
 /// <c>[d…, dimension]</c>; one id per sample (an input of shape <c>[]</c>) becomes <c>[dimension]</c>. PyTorch's

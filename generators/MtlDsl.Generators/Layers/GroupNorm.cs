@@ -1,0 +1,45 @@
+using System.Collections.Generic;
+using System.Globalization;
+using MtlDsl.Generators.Shapes;
+using static MtlDsl.Generators.Layers.Literals;
+
+namespace MtlDsl.Generators.Layers;
+
+/// <summary>[GroupNorm(groups)] on <c>[C, …]</c>: each group of C / groups channels normalised alone, a weight and a bias per channel.</summary>
+internal sealed class GroupNorm : LayerDefinition
+{
+    public override string Name => "GroupNorm";
+
+    public override LayerFamily Family => LayerFamily.Normalization;
+
+    public override LayerDoc Doc => new("GroupNorm(groups)", "`[C, …]`", "the same", "", "groups ≥ 1, a divisor of C");
+
+    public override IReadOnlyList<string> Arguments => ["Groups"];
+
+    private static int Groups(Model.LayerSpec layer) => layer.Int("Groups")!.Value;
+
+    public override bool Check(LayerContext layer) => layer.AtLeast("Groups", 1);
+
+    public override ShapedLayer? Infer(LayerContext layer)
+    {
+        if (layer.Input.Count == 0)
+        {
+            layer.Mismatch("[channels, …]", "; one value per sample has no channels to group");
+            return null;
+        }
+        int channels = layer.Input[0], groups = Groups(layer.Spec);
+        if (channels % groups != 0)
+        {
+            layer.OutOfRange("Groups", groups.ToString(CultureInfo.InvariantCulture), $"a divisor of the input's {I(channels)} channels ({Shape(layer.Input)})");
+            return null;
+        }
+        return layer.Same(checked(2L * channels));
+    }
+
+    public override string Factory(ShapedLayer layer, string block) => $"{Nn}.GroupNorm({I(Groups(layer.Spec))}, {I(layer.InSize)})";
+
+    public override string Describe(ShapedLayer layer) => $"GroupNorm({I(layer.InSize)} in {I(Groups(layer.Spec))})";
+
+    public override IEnumerable<PlanValue> Plan(ShapedLayer layer) =>
+        [PlanValue.Int("num_groups", Groups(layer.Spec)), PlanValue.Int("num_channels", layer.InSize)];
+}
