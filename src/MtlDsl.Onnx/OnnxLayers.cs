@@ -28,6 +28,8 @@ public static class OnnxLayers
         ["BatchNorm1d"] = (g, _, path, x) => BatchNorm(g, path, x),
         ["BatchNorm2d"] = (g, _, path, x) => BatchNorm(g, path, x),
         ["GroupNorm"] = GroupNorm,
+        ["InstanceNorm2d"] = (g, layer, path, x) =>
+            g.Node("InstanceNormalization", path, [x, g.Floats(path, Filled(layer.Int("num_features"), 1f)), g.Floats(path, Filled(layer.Int("num_features"), 0f))], Float("epsilon", 1e-5f)),
         ["LayerNorm"] = (g, layer, path, x) => g.Node("LayerNormalization", path, [x, g.Weight(path + ".weight"), g.Weight(path + ".bias")],
             Int("axis", -Sizes(layer, "normalized_shape", -1).Length), Float("epsilon", 1e-5f)),
         ["ReLU"] = (g, _, path, x) => g.Node("Relu", path, [x]),
@@ -112,6 +114,9 @@ public static class OnnxLayers
         string bias = g.Node("Reshape", path, [g.Weight(path + ".bias"), g.Longs(path, perChannel)]);
         return g.Node("Add", path, [g.Node("Mul", path, [normalized, weight]), bias]);
     }
+
+    // A constant scale or shift of one value per channel (instance normalisation without affine parameters).
+    private static float[] Filled(long count, float value) => Enumerable.Repeat(value, checked((int)count)).ToArray();
 
     // The exact GELU: x · ½ · (1 + erf(x / √2)).
     private static string Gelu(OnnxGraphBuilder g, PlanLayer layer, string path, string x)

@@ -280,6 +280,16 @@ public sealed class GroupNormAttribute(int groups) : LayerAttribute
 }
 
 /// <summary>
+/// Instance normalisation on <c>[C, H, W]</c>: each channel of each sample normalised over its own positions by its
+/// own mean and variance (the same in training and evaluation), without learned parameters or running statistics —
+/// PyTorch's <c>nn.InstanceNorm2d</c> with its defaults (<c>affine=False</c>, <c>track_running_stats=False</c>), the
+/// normalisation of style transfer. A channel needs more than one position (PyTorch refuses a 1×1 input).
+/// </summary>
+public sealed class InstanceNorm2dAttribute : LayerAttribute
+{
+}
+
+/// <summary>
 /// A lookup table of <c>vocabulary</c> learned vectors of size <c>dimension</c>, the first layer of a block that reads
 /// categorical ids (<see cref="InputKind.Ids"/>): ids <c>[d…]</c> (int64, each in <c>[0, vocabulary)</c>) become
 /// <c>[d…, dimension]</c>; one id per sample (an input of shape <c>[]</c>) becomes <c>[dimension]</c>. PyTorch's
