@@ -5,14 +5,14 @@ using static MtlDsl.Generators.Layers.Literals;
 
 namespace MtlDsl.Generators.Layers;
 
-/// <summary>[GroupNorm(groups)] on <c>[C, …]</c>: each group of C / groups channels normalised alone, a weight and a bias per channel.</summary>
+/// <summary>[GroupNorm(groups)] on <c>[C, L]</c> or <c>[C, H, W]</c>: each group of C / groups channels normalised alone, a weight and a bias per channel.</summary>
 internal sealed class GroupNorm : LayerDefinition
 {
     public override string Name => "GroupNorm";
 
     public override LayerFamily Family => LayerFamily.Normalization;
 
-    public override LayerDoc Doc => new("GroupNorm(groups)", "`[C, …]`", "the same", "", "groups ≥ 1, a divisor of C");
+    public override LayerDoc Doc => new("GroupNorm(groups)", "`[C, L]`, `[C, H, W]`", "the same", "", "groups ≥ 1, a divisor of C");
 
     public override IReadOnlyList<string> Arguments => ["Groups"];
 
@@ -22,9 +22,12 @@ internal sealed class GroupNorm : LayerDefinition
 
     public override ShapedLayer? Infer(LayerContext layer)
     {
-        if (layer.Input.Count == 0)
+        // TorchSharp's GroupNorm takes [N, C, …] with at least one position (PyTorch would take [N, C] too).
+        if (layer.Input.Count < 2)
         {
-            layer.Mismatch("[channels, …]", "; one value per sample has no channels to group");
+            layer.Mismatch("[channels, positions…] ([C, L] or [C, H, W])", layer.Input.Count == 1
+                ? "; over a vector's features use LayerNorm (which GroupNorm(1) would be on [F])"
+                : "; one value per sample has no channels to group");
             return null;
         }
         int channels = layer.Input[0], groups = Groups(layer.Spec);
@@ -38,7 +41,7 @@ internal sealed class GroupNorm : LayerDefinition
 
     public override string Factory(ShapedLayer layer, string block) => $"{Nn}.GroupNorm({I(Groups(layer.Spec))}, {I(layer.InSize)})";
 
-    public override string Describe(ShapedLayer layer) => $"GroupNorm({I(layer.InSize)} in {I(Groups(layer.Spec))})";
+    public override string Describe(ShapedLayer layer) => $"GroupNorm({I(layer.InSize)}, groups={I(Groups(layer.Spec))})";
 
     public override IEnumerable<PlanValue> Plan(ShapedLayer layer) =>
         [PlanValue.Int("num_groups", Groups(layer.Spec)), PlanValue.Int("num_channels", layer.InSize)];

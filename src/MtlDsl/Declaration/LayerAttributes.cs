@@ -267,7 +267,7 @@ public sealed class TanhAttribute : LayerAttribute
 }
 
 /// <summary>
-/// Group normalisation on <c>[C, …]</c> (Wu and He, 2018): the channels split into <c>groups</c> groups, each
+/// Group normalisation on <c>[C, L]</c> or <c>[C, H, W]</c> (Wu and He, 2018): the channels split into <c>groups</c> groups, each
 /// normalised over its channels and every position by its own mean and variance (the same in training and evaluation:
 /// no running statistics), then a learned weight and bias per channel. <c>groups</c> must divide C; 1 normalises
 /// every channel together (like LayerNorm over <c>[C, H, W]</c>), C each alone. PyTorch's <c>nn.GroupNorm</c>
