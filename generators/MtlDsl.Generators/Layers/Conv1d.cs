@@ -12,7 +12,7 @@ internal sealed class Conv1d : LayerDefinition
 
     public override LayerFamily Family => LayerFamily.Convolution;
 
-    public override LayerDoc Doc => new("Conv1d(outChannels, kernelSize)", "`[C, L]`", "`[outChannels, L′]`", "`Stride = 1`, `Padding = 0`, `Dilation = 1`, `InChannels` (checked), `Bias = true`", "sizes, stride, dilation ≥ 1, padding ≥ 0; L′ ≥ 1 (MTL008)");
+    public override LayerDoc Doc => new("Conv1d(outChannels, kernelSize)", "`[C, L]`", "`[outChannels, L′]`", "`Stride = 1`, `Padding = 0`, `Dilation = 1`, `InChannels` (checked), `Bias = true`", "sizes, stride, dilation ≥ 1, padding ≥ 0; L′ ≥ 1 (MTL006)");
 
     public override IReadOnlyList<string> Arguments => ["OutChannels", "KernelSize", "Stride", "Padding", "Dilation", "InChannels", "Bias"];
 

@@ -11,7 +11,7 @@ internal sealed class Conv2d : Convolution2d
 
     public override LayerFamily Family => LayerFamily.Convolution;
 
-    public override LayerDoc Doc => new("Conv2d(outChannels, kernelSize)` or `(outChannels, kernelHeight, kernelWidth)", "`[C, H, W]`", "`[outChannels, H′, W′]`", "`Stride = 1`, `Padding = 0`, `Dilation = 1` (each also `…Height`/`…Width`), `InChannels` (checked), `Bias = true`", "sizes, stride, dilation ≥ 1, padding ≥ 0; H′, W′ ≥ 1 (MTL008)");
+    public override LayerDoc Doc => new("Conv2d(outChannels, kernelSize)` or `(outChannels, kernelHeight, kernelWidth)", "`[C, H, W]`", "`[outChannels, H′, W′]`", "`Stride = 1`, `Padding = 0`, `Dilation = 1` (each also `…Height`/`…Width`), `InChannels` (checked), `Bias = true`", "sizes, stride, dilation ≥ 1, padding ≥ 0; H′, W′ ≥ 1 (MTL006)");
 
     public override IReadOnlyList<string> Arguments => ConvolutionArguments;
 

@@ -58,7 +58,7 @@ internal abstract class LayerDefinition
 
 /// <summary>
 /// A layer kind in the docs: how it is written (<see cref="Written"/>, code), what it takes and gives per sample, its
-/// optional arguments with their defaults, and what the generator checks beyond the input's form (MTL004).
+/// optional arguments with their defaults, and what the generator checks beyond the input's form (MTL005).
 /// </summary>
 internal sealed record LayerDoc(string Written, string Takes, string Gives, string Options, string Checks);
 

@@ -12,7 +12,7 @@ internal sealed class Linear : LayerDefinition
 
     public override LayerFamily Family => LayerFamily.Dense;
 
-    public override LayerDoc Doc => new("Linear(outFeatures)", "`[F]`", "`[outFeatures]`", "`InFeatures` (checked against F), `Bias = true`", "sizes ≥ 1; a larger input is MTL004 with a fix that inserts `Flatten`");
+    public override LayerDoc Doc => new("Linear(outFeatures)", "`[F]`", "`[outFeatures]`", "`InFeatures` (checked against F), `Bias = true`", "sizes ≥ 1; a larger input is MTL005 with a fix that inserts `Flatten`");
 
     public override IReadOnlyList<string> Arguments => ["OutFeatures", "InFeatures", "Bias"];
 
