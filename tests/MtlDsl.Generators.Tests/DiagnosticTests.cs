@@ -88,6 +88,33 @@ public class DiagnosticTests
             "MTL006", "ConvTranspose2d(4, 1, Padding = 1)"));
 
     [Fact]
+    public void GroupNormWhoseGroupsDoNotDivideTheChannels() =>
+        Assert.Contains("a divisor of the input's 8 channels ([8, 6, 6])", AssertSingle(Model("[Input(3, 8, 8)]",
+            "    [Trunk, Conv2d(8, kernelSize: 3), GroupNorm(3)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL010", "3"));
+
+    [Fact]
+    public void GroupNormOfNoGroups() =>
+        Assert.Contains("at least 1", AssertSingle(Model("[Input(4, 6)]",
+            "    [Trunk, Conv1d(8, 3), GroupNorm(0)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")), "MTL010", "0"));
+
+    [Fact]
+    public void GroupNormOfAVectorPointsToLayerNorm() =>
+        Assert.Contains("use LayerNorm", AssertSingle(Model("[Input(4)]",
+            "    [Trunk, Linear(8), GroupNorm(2)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "GroupNorm(2)"));
+
+    [Fact]
+    public void InstanceNormOfOnePositionPerChannel() =>
+        Assert.Contains("more than one position per channel", AssertSingle(Model("[Input(3, 4, 4)]",
+            "    [Trunk, Conv2d(8, kernelSize: 3), AdaptiveAvgPool2d(1), InstanceNorm2d] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL005", "InstanceNorm2d"));
+
+    [Fact]
+    public void InstanceNormOfAVectorPointsToGroupNorm() =>
+        Assert.Contains("use GroupNorm(C)", AssertSingle(Model("[Input(4)]",
+            "    [Trunk, Linear(8), InstanceNorm2d] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "InstanceNorm2d"));
+
+    [Fact]
     public void UpsampleOfAVector() =>
         Assert.Contains("no spatial dimension", AssertSingle(Model("[Input(4)]",
             "    [Trunk, Upsample(2)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "Upsample(2)"));

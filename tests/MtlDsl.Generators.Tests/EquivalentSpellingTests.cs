@@ -17,8 +17,8 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
     private const int Seed = 20261130;
     private const int Models = 1100;
 
-    private static readonly string[] LayerNames =
-        ["Linear", "Conv1d", "Conv2d", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "Dropout", "BatchNorm1d", "BatchNorm2d", "LayerNorm", "ReLU", "GELU", "Tanh", "Sigmoid", "LeakyReLU", "Flatten", "ConvTranspose2d", "Upsample", "Residual", "Concat", "Embedding", "EmbeddingBag", "Module"];
+    // Every layer kind of the registry, and the block attributes that go among the layers.
+    private static readonly string[] LayerNames = [.. Layers.LayerRegistry.All.Select(d => d.Name), "Residual", "Concat"];
 
     [GeneratedRegex(@"^(\s*)\[(Trunk(?:\((?:[^()]|\([^()]*\))*\))?|Task\((?:[^()]|\([^()]*\))*\))(.*)\]$", RegexOptions.Multiline)]
     private static partial Regex BlockAttributes();

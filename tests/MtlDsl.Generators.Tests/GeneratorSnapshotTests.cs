@@ -12,6 +12,7 @@ public class GeneratorSnapshotTests
         { "RecommenderModel", "tests/Models/RecommenderModel.cs" },
         { "OwnModuleModel", "tests/Models/OwnModuleModel.cs" },
         { "SignalModel", "tests/Models/SignalModel.cs" },
+        { "NormalizationModel", "tests/Models/NormalizationModel.cs" },
         { "PooledImageModel", "tests/Models/PooledImageModel.cs" },
         { "AuxiliaryHeadModel", "tests/Models/AuxiliaryHeadModel.cs" },
         { "MMoEModel", "tests/Models/Architectures/MMoEModel.cs" },

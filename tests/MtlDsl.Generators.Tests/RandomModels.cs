@@ -21,6 +21,7 @@ internal static class RandomModels
         var defects = new List<string>();
         string name = $"Random{index.ToString(CultureInfo.InvariantCulture)}";
         var source = new StringBuilder("using MtlDsl;\nusing TorchSharp.Modules;\n\nnamespace Fuzz;\n\n[MultiTaskModel]\n");
+        s_newer = new Random(unchecked(index * 104729 + 7));
 
         // The architecture: hard sharing half of the time, else one of the five attributes (now and then with
         // expert counts out of range, a planted defect). MTAN mostly gets images, which it needs.
@@ -186,6 +187,10 @@ internal static class RandomModels
     // Whether the model being written uses its own modules (Create runs on one thread per Random).
     [ThreadStatic] private static bool s_ownModulesUsed;
 
+    // Layer kinds added after the seeds were fixed are drawn from a Random of their own, so that every declaration keeps
+    // what the seed gave it before, but for the layer a newer kind replaces.
+    [ThreadStatic] private static Random? s_newer;
+
     /// <summary>
     /// Modules of a user's own: one that keeps the shape with a learned gain (its static OutputShape returns its
     /// input; an optional parameter), one that average-pools images by a factor (OutputShape computes it), one without
@@ -274,7 +279,7 @@ internal static class RandomModels
                         return $"{pool}({kernel}{Options(random, ("Stride", 1, 3), ("Padding", 0, kernel / 2))})";
                     }
                     case 4: return Chance(random, 0.5) ? $"AdaptiveAvgPool2d({random.Next(1, 4)})" : $"AdaptiveAvgPool2d({random.Next(1, 4)}, {random.Next(1, 4)})";
-                    case 5: return "BatchNorm2d";
+                    case 5: return s_newer!.Next(3) == 0 ? "GroupNorm(1)" : "BatchNorm2d";
                     case 6: rank = 1; return "Flatten";
                     case 7: return "LayerNorm";
                     case 8: return "Dropout(0.2)";
@@ -285,7 +290,7 @@ internal static class RandomModels
                 {
                     case 0: case 1: case 2:
                         return $"Conv1d({random.Next(1, 9)}, {random.Next(1, 6)}{Options(random, ("Stride", 1, 3), ("Padding", 0, 3), ("Dilation", 1, 3))})";
-                    case 3: return "BatchNorm1d";
+                    case 3: return s_newer!.Next(3) == 0 ? "GroupNorm(1)" : "BatchNorm1d";
                     case 4: case 5: rank = 1; return "Flatten";
                     case 6: return "LayerNorm";
                     case 7: return "Dropout";

@@ -26,6 +26,7 @@ public sealed class ModelOracleTests(ITestOutputHelper output)
     {
         [nameof(TabularModel)] = () => new TabularModel(),
         [nameof(SignalModel)] = () => new SignalModel(),
+        [nameof(NormalizationModel)] = () => new NormalizationModel(),
         [nameof(PooledImageModel)] = () => new PooledImageModel(),
         [nameof(AuxiliaryHeadModel)] = () => new AuxiliaryHeadModel(),
         [nameof(SameShapeReadsModel)] = () => new SameShapeReadsModel(),

@@ -20,6 +20,7 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
     {
         [nameof(TabularModel)] = f => Check(new TabularModel(), f),
         [nameof(SignalModel)] = f => Check(new SignalModel(), f),
+        [nameof(NormalizationModel)] = f => Check(new NormalizationModel(), f),
         [nameof(PooledImageModel)] = f => Check(new PooledImageModel(), f),
         [nameof(AuxiliaryHeadModel)] = f => Check(new AuxiliaryHeadModel(), f),
         [nameof(SameShapeReadsModel)] = f => Check(new SameShapeReadsModel(), f),

@@ -64,7 +64,7 @@ public class LayerOracleTests
     public static TheoryData<string> OtherLayers => new()
     {
         "Linear", "LinearNoBias", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "UpsampleNearest", "UpsampleBilinear", "UpsampleBilinearAligned",
-        "Flatten", "Dropout", "BatchNorm1d", "BatchNorm1dSequence", "BatchNorm2d", "LayerNorm", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh",
+        "Flatten", "Dropout", "BatchNorm1d", "BatchNorm1dSequence", "BatchNorm2d", "LayerNorm", "GroupNorm", "GroupNormSequence", "InstanceNorm2d", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh",
         "Residual", "ResidualProjection",
     };
 
@@ -93,6 +93,9 @@ public class LayerOracleTests
                 "BatchNorm1dSequence" => L(() => Layers.BatchNorm1d(channels), [batch, channels, 6]),
                 "BatchNorm2d" => L(() => Layers.BatchNorm2d(channels), [batch, channels, 5, 5]),
                 "LayerNorm" => L(() => nn.LayerNorm(new long[] { channels, 4 }), [batch, channels, 4]),
+                "GroupNorm" => L(() => nn.GroupNorm(channels == 20 ? 4 : 1, channels), [batch, channels, 5, 6]),
+                "GroupNormSequence" => L(() => nn.GroupNorm(channels, channels), [batch, channels, 3]),
+                "InstanceNorm2d" => L(() => nn.InstanceNorm2d(channels), [batch, channels, 5, 4]),
                 "ReLU" => L(() => nn.ReLU(), [batch, channels, 7]),
                 "LeakyReLU" => L(() => Layers.LeakyReLU(0.2), [batch, channels, 7]),
                 "GELU" => L(() => nn.GELU(), [batch, channels, 7]),

@@ -9,13 +9,14 @@ namespace MtlDsl.Tests;
 /// <summary>The compile-time summary says what TorchSharp reports at run time, layer by layer.</summary>
 public class SummaryTests
 {
-    public static TheoryData<string> Models => new() { nameof(VisionModel), nameof(TabularModel), nameof(SignalModel), nameof(PooledImageModel), nameof(DenseModel) };
+    public static TheoryData<string> Models => new() { nameof(VisionModel), nameof(TabularModel), nameof(SignalModel), nameof(NormalizationModel), nameof(PooledImageModel), nameof(DenseModel) };
 
     private static (nn.Module Model, ModelSummary Summary) Create(string name) => name switch
     {
         nameof(VisionModel) => (new VisionModel(), VisionModel.Summary),
         nameof(TabularModel) => (new TabularModel(), TabularModel.Summary),
         nameof(SignalModel) => (new SignalModel(), SignalModel.Summary),
+        nameof(NormalizationModel) => (new NormalizationModel(), NormalizationModel.Summary),
         nameof(PooledImageModel) => (new PooledImageModel(), PooledImageModel.Summary),
         nameof(DenseModel) => (new DenseModel(), DenseModel.Summary),
         _ => throw new ArgumentOutOfRangeException(nameof(name)),

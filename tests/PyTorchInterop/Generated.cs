@@ -27,6 +27,7 @@ internal static class GeneratedExport
         }
         Add(new TabularModel());
         Add(new SignalModel());
+        Add(new NormalizationModel());
         Add(new PooledImageModel());
         Add(new AuxiliaryHeadModel());
         Add(new SameShapeReadsModel());
