@@ -93,8 +93,8 @@ public class LayerOracleTests
                 "BatchNorm1dSequence" => L(() => Layers.BatchNorm1d(channels), [batch, channels, 6]),
                 "BatchNorm2d" => L(() => Layers.BatchNorm2d(channels), [batch, channels, 5, 5]),
                 "LayerNorm" => L(() => nn.LayerNorm(new long[] { channels, 4 }), [batch, channels, 4]),
-                "GroupNorm" => L(() => nn.GroupNorm(channels == 20 ? 4 : 1, channels), [batch, channels, 5, 6]),
-                "GroupNormSequence" => L(() => nn.GroupNorm(channels, channels), [batch, channels, 3]),
+                "GroupNorm" => L(() => Layers.GroupNorm(channels == 20 ? 4 : 1, channels), [batch, channels, 5, 6]),
+                "GroupNormSequence" => L(() => Layers.GroupNorm(channels, channels), [batch, channels, 3]),
                 "InstanceNorm2d" => L(() => nn.InstanceNorm2d(channels), [batch, channels, 5, 4]),
                 "ReLU" => L(() => nn.ReLU(), [batch, channels, 7]),
                 "LeakyReLU" => L(() => Layers.LeakyReLU(0.2), [batch, channels, 7]),
@@ -114,6 +114,39 @@ public class LayerOracleTests
             Check(failures, $"{kind} channels {channels} batch {batch}", create, shape, seed++, training: training);
         }
         Assert.True(failures.Count == 0, string.Join(Environment.NewLine, failures));
+    }
+
+    /// <summary>
+    /// The normalisations without running statistics, as built, against their definition in float64: each group of
+    /// channels (each channel, for instance normalisation) of each sample minus its mean, over the square root of its
+    /// biased variance plus 1e-5, in training and evaluation alike. A float32-against-float64 twin cannot see a layer
+    /// that starts from garbage parameters (TorchSharp's GroupNorm does: both twins share them); this can.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 4)]
+    [InlineData(2, 8)]
+    [InlineData(5, 5)]
+    [InlineData(4, 20)]
+    public void GroupAndInstanceNormalisationAreTheirDefinition(int groups, int channels)
+    {
+        torch.manual_seed(groups * 100 + channels);
+        using var x = randn(3, channels, 5, 6);
+        using var grouped = x.to(ScalarType.Float64).reshape(3, groups, -1);
+        using var expectedGroups = ((grouped - grouped.mean([2], keepdim: true)) / (grouped.var([2], unbiased: false, keepdim: true) + 1e-5).sqrt()).reshape(3, channels, 5, 6);
+        using var perChannel = x.to(ScalarType.Float64).reshape(3, channels, -1);
+        using var expectedInstances = ((perChannel - perChannel.mean([2], keepdim: true)) / (perChannel.var([2], unbiased: false, keepdim: true) + 1e-5).sqrt()).reshape(3, channels, 5, 6);
+        using var group = Layers.GroupNorm(groups, channels);
+        using var instance = nn.InstanceNorm2d(channels);
+        Assert.True(group.weight!.eq(1f).all().item<bool>() && group.bias!.eq(0f).all().item<bool>(), "GroupNorm starts from weight 1 and bias 0, as PyTorch's");
+        foreach (bool training in new[] { true, false })
+        {
+            group.train(training);
+            instance.train(training);
+            using var g = group.forward(x).to(ScalarType.Float64);
+            using var i = instance.forward(x).to(ScalarType.Float64);
+            Assert.True((g - expectedGroups).abs().max().item<double>() < 1e-5, $"GroupNorm({groups}, {channels}), training {training}");
+            Assert.True((i - expectedInstances).abs().max().item<double>() < 1e-5, $"InstanceNorm2d({channels}), training {training}");
+        }
     }
 
     [Theory]

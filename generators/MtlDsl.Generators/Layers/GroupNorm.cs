@@ -39,7 +39,8 @@ internal sealed class GroupNorm : LayerDefinition
         return layer.Same(checked(2L * channels));
     }
 
-    public override string Factory(ShapedLayer layer, string block) => $"{Nn}.GroupNorm({I(Groups(layer.Spec))}, {I(layer.InSize)})";
+    // MtlDsl.Layers.GroupNorm: TorchSharp's, with the weight and bias PyTorch starts from (TorchSharp leaves them uninitialised).
+    public override string Factory(ShapedLayer layer, string block) => $"{Factories}.GroupNorm({I(Groups(layer.Spec))}, {I(layer.InSize)})";
 
     public override string Describe(ShapedLayer layer) => $"GroupNorm({I(layer.InSize)}, groups={I(Groups(layer.Spec))})";
 

@@ -4,8 +4,8 @@ namespace MtlDsl;
 /// The layer constructors that generated models call where TorchSharp's own do not fit: its convolution overloads
 /// are ambiguous for constant arguments (a constant 0 converts to both <c>long</c> and the <c>Padding</c> enum),
 /// every declared convolution must avoid libtorch 2.10's oneDNN faults
-/// (<see cref="BlockAlignedConv"/>), and batch normalisation and leaky ReLU must not hand native code a Scalar
-/// that the finalizer may free (docs/known-issues).
+/// (<see cref="BlockAlignedConv"/>), batch normalisation and leaky ReLU must not hand native code a Scalar
+/// that the finalizer may free (docs/known-issues), and group normalisation must start from PyTorch's parameters.
 /// </summary>
 public static partial class Layers
 {
@@ -18,6 +18,19 @@ public static partial class Layers
 
     /// <summary>Batch normalisation over <c>[N, C, H, W]</c> (<see cref="ScalarSafeBatchNorm"/>).</summary>
     public static ScalarSafeBatchNorm BatchNorm2d(long features) => ScalarSafeBatchNorm.BatchNorm2d(features);
+
+    /// <summary>
+    /// Group normalisation (TorchSharp's <c>GroupNorm</c>, state-dict names <c>weight</c> and <c>bias</c>), with its weight
+    /// set to ones and its bias to zeros as PyTorch's <c>reset_parameters</c> does: TorchSharp 0.107 leaves both as the
+    /// uninitialised memory they were allocated in (values like 1e34, 1e-43 and NaN), which would train from garbage.
+    /// </summary>
+    public static TorchSharp.Modules.GroupNorm GroupNorm(long groups, long channels)
+    {
+        TorchSharp.Modules.GroupNorm layer = TorchSharp.torch.nn.GroupNorm(groups, channels);
+        TorchSharp.torch.nn.init.ones_(layer.weight!);
+        TorchSharp.torch.nn.init.zeros_(layer.bias!);
+        return layer;
+    }
 
     /// <summary>A leaky ReLU (<see cref="ScalarSafeLeakyReLU"/>).</summary>
     public static ScalarSafeLeakyReLU LeakyReLU(double negativeSlope) => new(negativeSlope);

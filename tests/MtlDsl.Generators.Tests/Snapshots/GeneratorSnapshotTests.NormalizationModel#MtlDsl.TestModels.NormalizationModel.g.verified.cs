@@ -20,7 +20,7 @@ namespace MtlDsl.TestModels
         {
             this._features = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(3, 8, 3, stride: 1, padding: 1, dilation: 1, bias: true),
-                global::TorchSharp.torch.nn.GroupNorm(2, 8),
+                global::MtlDsl.Layers.GroupNorm(2, 8),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::MtlDsl.Layers.Conv2d(8, 8, 3, stride: 1, padding: 1, dilation: 1, bias: true),
                 global::TorchSharp.torch.nn.InstanceNorm2d(8),
@@ -28,13 +28,13 @@ namespace MtlDsl.TestModels
                 global::TorchSharp.torch.nn.MaxPool2d(2, stride: 2, padding: 0));
             this._label = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(8, 16, 3, stride: 1, padding: 0, dilation: 1, bias: true),
-                global::TorchSharp.torch.nn.GroupNorm(4, 16),
+                global::MtlDsl.Layers.GroupNorm(4, 16),
                 global::TorchSharp.torch.nn.ReLU(),
                 global::TorchSharp.torch.nn.Flatten(),
                 global::TorchSharp.torch.nn.Linear(256, 5));
             this._map = global::TorchSharp.torch.nn.Sequential(
                 global::MtlDsl.Layers.Conv2d(8, 4, 1, stride: 1, padding: 0, dilation: 1, bias: true),
-                global::TorchSharp.torch.nn.GroupNorm(4, 4),
+                global::MtlDsl.Layers.GroupNorm(4, 4),
                 global::TorchSharp.torch.nn.Tanh(),
                 global::MtlDsl.Layers.Conv2d(4, 1, 1, stride: 1, padding: 0, dilation: 1, bias: true));
             base.RegisterComponents();
