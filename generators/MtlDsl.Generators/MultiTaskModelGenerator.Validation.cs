@@ -6,6 +6,7 @@ using System.Text;
 using Microsoft.CodeAnalysis;
 using MtlDsl.Generators.Architectures;
 using MtlDsl.Generators.Diagnostics;
+using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
 
@@ -88,7 +89,7 @@ public sealed partial class MultiTaskModelGenerator
             // One table of the names the emitter declares (records, properties, each block's field and Forward method):
             // a block must not take one, and none may hide an inherited member.
             var generated = new Dictionary<string, (string What, BlockSpec? Owner)>(StringComparer.Ordinal);
-            foreach (var (name, what, owner) in Emitter.DeclaredMembers(model))
+            foreach (var (name, what, owner) in GeneratedApi.DeclaredMembers(model))
             {
                 if (!generated.TryGetValue(name, out var earlier)) generated.Add(name, (what, owner));
                 else if (owner is not null && earlier.Owner is { } other && !ReferenceEquals(other, owner)
@@ -127,7 +128,7 @@ public sealed partial class MultiTaskModelGenerator
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidWeight, block.WeightLocation ?? block.KindLocation, block.Name,
                             block.Weight.ToString("R", CultureInfo.InvariantCulture)
                             + (!double.IsInfinity(block.Weight) && block.Weight > 0 ? $", which is {(asFloat <= 0 ? "0" : "infinite")} in float32, the type the joint loss is computed in" : ""));
-                    if (Emitter.RecordMembers.TryGetValue(block.Name, out string? record))
+                    if (GeneratedApi.RecordMembers.TryGetValue(block.Name, out string? record))
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, record);
                 }
 
@@ -208,7 +209,7 @@ public sealed partial class MultiTaskModelGenerator
                         input.Name is null ? "declares an empty input shape" : $"declares input '{input.Name}' with an empty shape (only ids, Kind = InputKind.Ids, may be one value per sample)");
                 else if (input.Shape.Any(d => d < 1))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInputShape, input.Location, model.ClassName,
-                        $"declares {(input.Name is null ? "the input shape" : $"input '{input.Name}' with the shape")} {ShapeInference.Format(input.Shape)}, whose sizes must all be positive");
+                        $"declares {(input.Name is null ? "the input shape" : $"input '{input.Name}' with the shape")} {Literals.Shape(input.Shape)}, whose sizes must all be positive");
 
                 if (input.Name is null)
                 {
@@ -224,7 +225,7 @@ public sealed partial class MultiTaskModelGenerator
                         $"the input name \"{name}\" is not a C# identifier, and it becomes a property of the generated Inputs record; use letters, digits and underscores, not starting with a digit");
                 else if (!names.Add(name))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName, $"two inputs are named '{name}'; give each its own name");
-                else if (name is "Inputs" or "InputNames" or "Names" || Emitter.RecordMembers.ContainsKey(name))
+                else if (name is "Inputs" or "InputNames" or "Names" || GeneratedApi.RecordMembers.ContainsKey(name))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, at, model.ClassName,
                         $"the input name '{name}' is taken by the generated Inputs record ({(name == "Inputs" ? "its own name" : "one of its members")}); rename the input");
                 else if (model.Blocks.FirstOrDefault(b => b.Name.TrimStart('@') == name) is { } block)
@@ -311,16 +312,12 @@ public sealed partial class MultiTaskModelGenerator
             foreach (BlockSpec task in tasks) read.Add(task.Reads ?? trunk[trunk.Count - 1].Name);
             for (int b = trunk.Count - 1; b >= 0; b--)
                 if (read.Contains(trunk[b].Name))
-                    foreach (string source in SourcesOf(model, trunk, b)) read.Add(source);
+                    foreach (string source in model.SourcesOf(trunk, b)) read.Add(source);
             foreach (BlockSpec unread in trunk.Where(t => !read.Contains(t.Name)))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadTrunkBlock, unread.Location, unread.Name);
             foreach (InputSpec input in model.Inputs.Where(i => !read.Contains(i.EffectiveName)))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadInput, input.Location, input.EffectiveName, model.ClassName);
         }
-
-        /// <summary>What trunk block <paramref name="b"/> reads in hard sharing: what it names, else the block before it, else the (first) input.</summary>
-        internal static IEnumerable<string> SourcesOf(ModelSpec model, IReadOnlyList<BlockSpec> trunk, int b) =>
-            trunk[b].NamesSources ? trunk[b].Sources : b == 0 ? [model.Inputs[0].EffectiveName] : [trunk[b - 1].Name];
 
         /// <summary>Whether each task's loss can score its head's output.</summary>
         private static IEnumerable<DiagnosticInfo> CheckLosses(ShapedModel shaped)
@@ -334,16 +331,16 @@ public sealed partial class MultiTaskModelGenerator
                 LocationInfo? where = task.KindLocation ?? task.Location;
                 if (loss == "CrossEntropy" && output[0] < 2)
                 {
-                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, where, task.Name, loss, ShapeInference.Format(output),
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, where, task.Name, loss, Literals.Shape(output),
                         "cross-entropy needs one score per class along the first dimension ([classes] or [classes, …]) and at least 2 classes; end the head with Linear(classes) or a convolution with one channel per class");
                 }
                 else if (task.Classes is int classes)
                 {
                     if (!classification)
-                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, task.ClassesLocation ?? where, task.Name, loss, ShapeInference.Format(output),
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, task.ClassesLocation ?? where, task.Name, loss, Literals.Shape(output),
                             "Classes applies to CrossEntropy and BinaryCrossEntropyWithLogits only; remove it");
                     else if (classes != output[0])
-                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, task.ClassesLocation ?? where, task.Name, loss, ShapeInference.Format(output),
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, task.ClassesLocation ?? where, task.Name, loss, Literals.Shape(output),
                             $"Classes = {classes.ToString(CultureInfo.InvariantCulture)} but the head gives {output[0].ToString(CultureInfo.InvariantCulture)}; make its last layer produce {classes.ToString(CultureInfo.InvariantCulture)} or correct Classes");
                 }
             }

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Linq;
 using MtlDsl.Generators.Diagnostics;
 using MtlDsl.Generators.Emit;
+using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
 
@@ -34,7 +35,7 @@ internal sealed class MTAN : ArchitectureDefinition
                 EquatableArray<int> previous = trunk[s - 1].OutputShape;
                 if (PoolFactor(previous, intermediate) is not int factor)
                 {
-                    Report(diagnostics, model, stage, null, $"has intermediate features {ShapeInference.Format(intermediate)} while the previous stage's attended features are {ShapeInference.Format(previous)}: " +
+                    Report(diagnostics, model, stage, null, $"has intermediate features {Literals.Shape(intermediate)} while the previous stage's attended features are {Literals.Shape(previous)}: " +
                         "MTAN max-pools them to this stage's size by one whole factor for height and width; make the previous stage's height and width a multiple of this stage's (the same multiple for both)");
                     return null;
                 }
@@ -84,13 +85,13 @@ internal sealed class MTAN : ArchitectureDefinition
         EquatableArray<int> intermediate = stage.Layers[stage.Layers.Count - 2].OutputShape, output = stage.OutputShape;
         if (intermediate.Count != 3 || output.Count != 3)
         {
-            Report(diagnostics, model, stage, null, $"gives {ShapeInference.Format(output)} (intermediate features {ShapeInference.Format(intermediate)}): MTAN's attention masks are 1×1 convolutions over images [channels, height, width]; keep Flatten and Linear layers in the heads");
+            Report(diagnostics, model, stage, null, $"gives {Literals.Shape(output)} (intermediate features {Literals.Shape(intermediate)}): MTAN's attention masks are 1×1 convolutions over images [channels, height, width]; keep Flatten and Linear layers in the heads");
             return false;
         }
         if (intermediate[1] != output[1] || intermediate[2] != output[2])
         {
             // On the last layer, which changes the size.
-            Report(diagnostics, model, stage, stage.Layers[stage.Layers.Count - 1].Spec.Location, $"has intermediate features {ShapeInference.Format(intermediate)} (before its last layer) and output {ShapeInference.Format(output)}: the attention mask computed from the first multiplies into the second, so their height and width must be equal; end the stage with a layer that keeps the size (an activation or BatchNorm2d) and pool at the start of the next stage");
+            Report(diagnostics, model, stage, stage.Layers[stage.Layers.Count - 1].Spec.Location, $"has intermediate features {Literals.Shape(intermediate)} (before its last layer) and output {Literals.Shape(output)}: the attention mask computed from the first multiplies into the second, so their height and width must be equal; end the stage with a layer that keeps the size (an activation or BatchNorm2d) and pool at the start of the next stage");
             return false;
         }
         return true;

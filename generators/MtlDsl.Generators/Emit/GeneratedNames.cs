@@ -31,7 +31,7 @@ internal sealed class GeneratedNames
         foreach (BlockSpec block in model.Blocks) _taken.Add(Bare(block.Name));
         foreach (string inherited in model.InheritedMembers) _taken.Add(inherited);
         // The public API's fixed names: validation reports a user's name that takes one; no private name may.
-        foreach (var (name, _, _) in MultiTaskModelGenerator.Emitter.DeclaredMembers(model)) _taken.Add(name);
+        foreach (var (name, _, _) in GeneratedApi.DeclaredMembers(model)) _taken.Add(name);
         // In declaration order, so that the same declaration always gets the same names.
         foreach (BlockSpec block in model.Blocks) Allocate("block:" + Bare(block.Name), "_" + char.ToLowerInvariant(Bare(block.Name)[0]) + Bare(block.Name).Substring(1));
         foreach (var (field, _, _) in model.Architecture.Definition.Fields(model.Architecture)) Allocate(field, field);

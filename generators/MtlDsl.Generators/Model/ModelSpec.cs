@@ -28,6 +28,10 @@ internal sealed record ModelSpec(
     /// <summary>The names of the members every model inherits (MultiTaskModule's and TorchSharp's): generated names avoid them.</summary>
     public EquatableArray<string> InheritedMembers { get; init; } = EquatableArray<string>.Empty;
 
+    /// <summary>What trunk block <paramref name="b"/> reads in hard sharing: what it names, else the block before it, else the (first) input.</summary>
+    public System.Collections.Generic.IEnumerable<string> SourcesOf(System.Collections.Generic.IReadOnlyList<BlockSpec> trunk, int b) =>
+        trunk[b].NamesSources ? trunk[b].Sources : b == 0 ? [Inputs[0].EffectiveName] : [trunk[b - 1].Name];
+
     /// <summary>The shape of the first (or only) input; empty when none is declared.</summary>
     public EquatableArray<int> InputShape => Inputs.Count > 0 ? Inputs[0].Shape : EquatableArray<int>.Empty;
 

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
+using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 
 namespace MtlDsl.Generators.Shapes;
@@ -107,7 +108,7 @@ internal static class ShapeFormula
                     Number index = Value(d.Index);
                     bool inRange = Number.IsUnsigned(index.Type) ? (ulong)index.Bits < (ulong)input.Count : index.Bits >= 0 && index.Bits < input.Count;
                     if (!inRange)
-                        throw new FormulaException($"it reads input[{index}], but the input {ShapeInference.Format(input)} has {input.Count.ToString(CultureInfo.InvariantCulture)} dimensions");
+                        throw new FormulaException($"it reads input[{index}], but the input {Literals.Shape(input)} has {input.Count.ToString(CultureInfo.InvariantCulture)} dimensions");
                     return Number.Integral(NumberType.Int32, input[(int)index.Bits]);
                 }
                 case RankExpr:

@@ -36,7 +36,7 @@ internal static class ShapeInference
             if (hard)
             {
                 // Hard sharing: the block reads what it names, else the block before it, else the first input.
-                var sources = MultiTaskModelGenerator.Validation.SourcesOf(model, trunkSpecs, b).Select(name => Resolve(model, trunkSpecs, name)).ToList();
+                var sources = model.SourcesOf(trunkSpecs, b).Select(name => Resolve(model, trunkSpecs, name)).ToList();
                 if (sources.Any(s => s.Index < 0 || !s.Input && (s.Index >= b || trunkShaped[s.Index] is null))) { trunkComplete = false; continue; }
                 if (Join(block, sources.Select(s => Describe(model, trunkShaped, s)).ToList(), diagnostics) is not { } joined) { trunkComplete = false; continue; }
                 shaped = InferBlock(block, joined.Shape, diagnostics, joined.Ids);
@@ -123,7 +123,7 @@ internal static class ShapeInference
     private static (EquatableArray<int> Shape, bool Ids)? Join(BlockSpec block, List<(string Name, EquatableArray<int> Shape, bool Ids)> sources, List<DiagnosticInfo> diagnostics)
     {
         if (sources.Count == 1) return (sources[0].Shape, sources[0].Ids);
-        string listed = string.Join(", ", sources.Select(s => $"{s.Name} {(s.Ids ? "ids " : "")}{Format(s.Shape)}"));
+        string listed = string.Join(", ", sources.Select(s => $"{s.Name} {(s.Ids ? "ids " : "")}{Literals.Shape(s.Shape)}"));
         (EquatableArray<int> Shape, bool Ids)? Fail(string reason)
         {
             diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ConcatDoesNotFit, block.ConcatLocation ?? block.Location, block.Name, listed, reason));
@@ -213,7 +213,7 @@ internal static class ShapeInference
     {
         Shortcut? Fail(string reason)
         {
-            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResidualDoesNotFit, block.ResidualLocation ?? block.Location, block.Name, Format(input), Format(output), reason));
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.ResidualDoesNotFit, block.ResidualLocation ?? block.Location, block.Name, Literals.Shape(input), Literals.Shape(output), reason));
             return null;
         }
         if (block.Layers.Count == 0) return Fail("a residual block needs layers to add its input to");
@@ -226,12 +226,12 @@ internal static class ShapeInference
         for (int d = 1; d < input.Count && stride > 0; d++)
             if (input[d] != (long)output[d] * stride) stride = 0;
         if (stride == 0)
-            return Fail($"the shortcut downsamples by one whole stride on every axis (a 1×1 convolution), and {Format(input.Skip(1).ToList())} is not a whole multiple of {Format(output.Skip(1).ToList())} by one factor; " +
+            return Fail($"the shortcut downsamples by one whole stride on every axis (a 1×1 convolution), and {Literals.Shape(input.Skip(1).ToList())} is not a whole multiple of {Literals.Shape(output.Skip(1).ToList())} by one factor; " +
                         "give the layers padding that keeps the sizes, or a stride that divides them");
         // A 1×1 convolution without bias, then batch normalisation (weight and bias): torchvision's downsample.
         long parameters = checked((long)inSize * outSize + 2L * outSize);
         return new Shortcut(input.Count == 3 ? ShortcutKind.Conv2d : ShortcutKind.Conv1d, inSize, outSize, stride, parameters);
     }
 
-    public static string Format(IReadOnlyList<int> shape) => Literals.Shape(shape);
+    
 }

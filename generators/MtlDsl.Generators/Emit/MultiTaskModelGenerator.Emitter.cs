@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Linq;
 using MtlDsl.Generators.Architectures;
 using MtlDsl.Generators.Emit;
+using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
 
@@ -56,9 +57,9 @@ public sealed partial class MultiTaskModelGenerator
             var records = new[] { "Outputs", "Targets", "Losses", "LossValues" };
             // The tasks the records can hold: distinct names that no record member or record takes.
             var tasks = model.Blocks.Where(b => b.Kind == BlockKind.Task).Select(b => b.Name)
-                .Where(n => n.Length > 0 && taken[n] == 1 && !RecordMembers.ContainsKey(n) && !records.Contains(n) && n != "Inputs").ToList();
+                .Where(n => n.Length > 0 && taken[n] == 1 && !GeneratedApi.RecordMembers.ContainsKey(n) && !records.Contains(n) && n != "Inputs").ToList();
             bool namedInputs = model.NamedInputs && model.Inputs.All(i => i.Name is { } n && Microsoft.CodeAnalysis.CSharp.SyntaxFacts.IsValidIdentifier(n)
-                && !RecordMembers.ContainsKey(n) && n is not ("Inputs" or "Names")) && model.Inputs.Select(i => i.Name).Distinct().Count() == model.Inputs.Count;
+                && !GeneratedApi.RecordMembers.ContainsKey(n) && n is not ("Inputs" or "Names")) && model.Inputs.Select(i => i.Name).Distinct().Count() == model.Inputs.Count;
             string[] overrides = ["Tasks", "InputShape", "DeclaredInputs", "Architecture", "SharedModules", "RunShared", "RunHead", "forward"];
             bool api = tasks.Count > 0 && records.All(Free) && overrides.All(Free)
                 && Free("ComputeLoss") && Free("CreateTrainer") && (!model.NamedInputs || namedInputs && Free("Inputs"));
@@ -295,7 +296,7 @@ public sealed partial class MultiTaskModelGenerator
             for (int i = 0; i < tasks.Count; i++)
             {
                 w.Line();
-                w.Line($"/// <summary>Runs the shared part and the head of task {tasks[i].Spec.Name} only; output per sample {ShapeInference.Format(tasks[i].OutputShape)}.</summary>");
+                w.Line($"/// <summary>Runs the shared part and the head of task {tasks[i].Spec.Name} only; output per sample {Literals.Shape(tasks[i].OutputShape)}.</summary>");
                 w.Line(GeneratedCode);
                 w.Line(ForwardTaskMethod(shaped.Spec, tasks[i].Spec.Name, i));
             }
@@ -495,51 +496,6 @@ public sealed partial class MultiTaskModelGenerator
         // A block name as an identifier in C# source: a keyword (a task declared as @default) keeps its @.
         private static string Id(string name) => ModelDeclaration.Identifier(name);
 
-
-        /// <summary>
-        /// Every member the emitter declares on the model class under a fixed name (its public API and overrides), what
-        /// it is, and the task it is made for (null for the others): neither a user's member nor a block may take these
-        /// names, nor the class itself, and none may hide an inherited one. The private members take names that avoid
-        /// the user's (<see cref="GeneratedNames"/>).
-        /// </summary>
-        public static IEnumerable<(string Name, string What, BlockSpec? Owner)> DeclaredMembers(ModelSpec model)
-        {
-            foreach (string record in new[] { "Outputs", "Targets", "Losses", "LossValues" })
-                yield return (record, $"record {record}", null);
-            if (model.NamedInputs) yield return ("Inputs", "record Inputs", null);
-            foreach (string property in new[] { "Summary", "TaskDefinitions", "Tasks", "InputShape", "Architecture", "SharedModules", "InputDefinitions", "DeclaredInputs", "NetworkPlan" })
-                yield return (property, $"property {property}", null);
-            foreach (string constant in new[] { "TaskCount", "ParameterCount" })
-                yield return (constant, $"constant {constant}", null);
-            foreach (string method in new[] { "ComputeLoss", "CreateTrainer", "RunShared", "RunHead", "forward" })
-                yield return (method, $"method {method}", null);
-            yield return (".ctor()", "parameterless constructor", null);
-            foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Task))
-                yield return ($"Forward{block.Name}", $"method Forward{block.Name} of task '{block.Name}'", block);
-        }
-
-        /// <summary>
-        /// The members of the generated records, by name: a task or an input, which becomes a record property, must not
-        /// take these (C# gives every record the object and record members; the rest are MtlDsl's API). A property
-        /// called Item is no clash: the indexer then takes another metadata name.
-        /// </summary>
-        public static readonly Dictionary<string, string> RecordMembers = new(StringComparer.Ordinal)
-        {
-            ["Total"] = "of the generated Losses and LossValues records",
-            ["Count"] = "of the generated Outputs, Targets and Inputs records",
-            ["Create"] = "of the generated Outputs, Targets and LossValues records",
-            ["TaskNames"] = "of the generated Outputs and Targets records",
-            ["EqualityContract"] = "of every generated record",
-            ["Equals"] = "of every generated record",
-            ["GetHashCode"] = "of every generated record",
-            ["ToString"] = "of every generated record",
-            ["Deconstruct"] = "of every generated record",
-            ["PrintMembers"] = "of every generated record",
-            ["GetType"] = "of every generated record",
-            ["MemberwiseClone"] = "of every generated record (inherited from object)",
-            ["ReferenceEquals"] = "of every generated record (inherited from object)",
-            ["Finalize"] = "of every generated record (inherited from object)",
-        };
 
         private static string Indexed(string array, int count) =>
             string.Join(", ", Enumerable.Range(0, count).Select(k => $"{array}[{k.ToString(CultureInfo.InvariantCulture)}]"));
