@@ -7,16 +7,15 @@ namespace MtlDsl.Generators.Architectures;
 /// <summary>The architectures the generator knows: one definition per value of the runtime's <c>ModelArchitecture</c>.</summary>
 internal static class ArchitectureDefinitions
 {
-    /// <summary>Every definition, in the order of the enum.</summary>
-    public static readonly IReadOnlyList<ArchitectureDefinition> All = Check(
-    [
-        new HardSharing(),
-        new MMoE(),
-        new CGC(),
-        new PLE(),
-        new CrossStitch(),
-        new MTAN(),
-    ]);
+    /// <summary>
+    /// Every definition (every concrete <see cref="ArchitectureDefinition"/> of this assembly, as the layer registry
+    /// finds the layer kinds: a new architecture is its file), in the order of the enum.
+    /// </summary>
+    public static readonly IReadOnlyList<ArchitectureDefinition> All = Check(typeof(ArchitectureDefinition).Assembly.GetTypes()
+        .Where(t => t.IsSubclassOf(typeof(ArchitectureDefinition)) && !t.IsAbstract)
+        .Select(t => (ArchitectureDefinition)Activator.CreateInstance(t)!)
+        .OrderBy(d => d.Kind)
+        .ToArray());
 
     private static readonly Dictionary<string, ArchitectureDefinition> ByAttributeName =
         All.Where(d => d.Attribute is not null).ToDictionary(d => d.Attribute!, d => d, StringComparer.Ordinal);
