@@ -15,7 +15,7 @@ namespace MtlDsl.Generators.Architectures;
 /// the C# it takes: the trunk blocks' fields and their creation, its own modules, the forward pass of the
 /// representations, the summary rows and the <c>PlanArchitecture</c> of the network plan. The stages call these
 /// members on the model's definition (<see cref="ArchitectureSpec.Definition"/>) and never ask which architecture
-/// it is. A new architecture is a subclass in this folder, listed in <see cref="ArchitectureDefinitions"/>, besides
+/// it is. A new architecture is a subclass in this folder (which <see cref="ArchitectureDefinitions"/> finds), besides
 /// its value in the runtime's <c>ModelArchitecture</c>, its attribute and its runtime module.
 /// </summary>
 internal abstract class ArchitectureDefinition
