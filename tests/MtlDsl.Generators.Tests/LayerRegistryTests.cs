@@ -37,6 +37,14 @@ public class LayerRegistryTests
     }
 
     [Fact]
+    public void TheDefaultsADefinitionAppliesAreTheAttributesDocumentedOnes()
+    {
+        // An argument not written takes the definition's default; the attribute a user reads shows the same one.
+        Assert.Equal(Dropout.DefaultP, typeof(MtlDsl.DropoutAttribute).GetConstructors().Single().GetParameters().Single().DefaultValue);
+        Assert.Equal(LeakyReLU.DefaultSlope, new MtlDsl.LeakyReLUAttribute().NegativeSlope);
+    }
+
+    [Fact]
     public void ReadingAnArgumentADefinitionDoesNotListIsABug()
     {
         var layer = new Model.LayerSpec("Linear", null);

@@ -16,7 +16,7 @@ internal sealed class Dropout : LayerDefinition
 
     public override LayerFamily Family => LayerFamily.Regularization;
 
-    public override LayerDoc Doc => new("Dropout(p = 0.5)", "any", "the same", "", "p in [0, 1)");
+    public override LayerDoc Doc => new($"Dropout(p = {Number(DefaultP)})", "any", "the same", "", "p in [0, 1)");
 
     public override IReadOnlyList<string> Arguments => ["P"];
 

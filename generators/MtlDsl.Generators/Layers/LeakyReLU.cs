@@ -16,7 +16,7 @@ internal sealed class LeakyReLU : Activation
 
     public override LayerFamily Family => LayerFamily.Activation;
 
-    public override LayerDoc Doc => new("LeakyReLU", "any", "the same", "`NegativeSlope = 0.01`", "a finite slope");
+    public override LayerDoc Doc => new("LeakyReLU", "any", "the same", $"`NegativeSlope = {Number(DefaultSlope)}`", "a finite slope");
 
     public override IReadOnlyList<string> Arguments => ["NegativeSlope"];
 
