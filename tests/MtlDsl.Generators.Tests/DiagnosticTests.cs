@@ -89,9 +89,15 @@ public class DiagnosticTests
 
     [Fact]
     public void GroupNormWhoseGroupsDoNotDivideTheChannels() =>
-        Assert.Contains("a divisor of the input's 8 channels ([8, 6, 6])", AssertSingle(Model("[Input(3, 8, 8)]",
+        Assert.Contains("a divisor of the input's 8 channels ([8, 6, 6]): 1, 2, 4 or 8", AssertSingle(Model("[Input(3, 8, 8)]",
             "    [Trunk, Conv2d(8, kernelSize: 3), GroupNorm(3)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
             "MTL010", "3"));
+
+    [Fact]
+    public void GroupNormOfOneValuePerGroup() =>
+        Assert.Contains("more than one value in each of its 6 groups", AssertSingle(Model("[Input(3, 4, 4)]",
+            "    [Trunk, Conv2d(6, kernelSize: 3), AdaptiveAvgPool2d(1), GroupNorm(6)] public partial Sequential Shared { get; }\n" + TwoTasks.Replace("Linear(1)", "Flatten, Linear(1)")),
+            "MTL005", "GroupNorm(6)"));
 
     [Fact]
     public void GroupNormOfNoGroups() =>
@@ -110,8 +116,8 @@ public class DiagnosticTests
             "MTL005", "InstanceNorm2d"));
 
     [Fact]
-    public void InstanceNormOfAVectorPointsToGroupNorm() =>
-        Assert.Contains("use GroupNorm(C)", AssertSingle(Model("[Input(4)]",
+    public void InstanceNormOfAVectorPointsToLayerNorm() =>
+        Assert.Contains("use LayerNorm", AssertSingle(Model("[Input(4)]",
             "    [Trunk, Linear(8), InstanceNorm2d] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "InstanceNorm2d"));
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
 using MtlDsl.Generators.Shapes;
 using static MtlDsl.Generators.Layers.Literals;
 
@@ -12,7 +13,7 @@ internal sealed class GroupNorm : LayerDefinition
 
     public override LayerFamily Family => LayerFamily.Normalization;
 
-    public override LayerDoc Doc => new("GroupNorm(groups)", "`[C, L]`, `[C, H, W]`", "the same", "", "groups ≥ 1, a divisor of C");
+    public override LayerDoc Doc => new("GroupNorm(groups)", "`[C, L]`, `[C, H, W]`", "the same", "none (a weight and a bias per channel, ε = 1e-5, as PyTorch's)", "groups ≥ 1, a divisor of C (MTL010); more than one value per group (MTL005)");
 
     public override IReadOnlyList<string> Arguments => ["Groups"];
 
@@ -33,7 +34,17 @@ internal sealed class GroupNorm : LayerDefinition
         int channels = layer.Input[0], groups = Groups(layer.Spec);
         if (channels % groups != 0)
         {
-            layer.OutOfRange("Groups", groups.ToString(CultureInfo.InvariantCulture), $"a divisor of the input's {I(channels)} channels ({Shape(layer.Input)})");
+            var divisors = Enumerable.Range(1, channels).Where(d => channels % d == 0).Select(d => I(d)).ToList();
+            string choices = divisors.Count > 8 ? string.Join(", ", divisors.Take(7)) + ", …, " + divisors[divisors.Count - 1]
+                : divisors.Count == 1 ? divisors[0] : string.Join(", ", divisors.Take(divisors.Count - 1)) + " or " + divisors[divisors.Count - 1];
+            layer.OutOfRange("Groups", groups.ToString(CultureInfo.InvariantCulture), $"a divisor of the input's {I(channels)} channels ({Shape(layer.Input)}): {choices}");
+            return null;
+        }
+        long perGroup = (long)(channels / groups) * layer.Input.Skip(1).Aggregate(1L, (n, d) => n * d);
+        if (perGroup < 2)
+        {
+            layer.Mismatch($"[channels, positions…] with more than one value in each of its {I(groups)} groups",
+                "; a group of one value normalises to 0, so the layer would output its bias alone; use fewer groups, or normalise before the pooling that leaves 1×1");
             return null;
         }
         return layer.Same(checked(2L * channels));

@@ -11,12 +11,12 @@ internal sealed class InstanceNorm2d : LayerDefinition
 
     public override LayerFamily Family => LayerFamily.Normalization;
 
-    public override LayerDoc Doc => new("InstanceNorm2d", "`[C, H, W]`", "the same", "", "H·W > 1");
+    public override LayerDoc Doc => new("InstanceNorm2d", "`[C, H, W]`", "the same", "none: no affine weight and bias, no running statistics (PyTorch's defaults)", "H·W > 1 (MTL005)");
 
     public override ShapedLayer? Infer(LayerContext layer)
     {
         var input = layer.Input;
-        if (!layer.Rank(3, "[channels, height, width]", input.Count < 3 ? "; use GroupNorm(C) for [channels] or [channels, length]" : "")) return null;
+        if (!layer.Rank(3, "[channels, height, width]", input.Count < 3 ? (input.Count == 2 ? "; use GroupNorm(C) for [channels, length]" : "; over a vector's features use LayerNorm") : "")) return null;
         if ((long)input[1] * input[2] < 2)
         {
             layer.Mismatch("[channels, height, width] with more than one position per channel",
