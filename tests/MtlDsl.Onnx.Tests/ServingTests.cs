@@ -74,10 +74,15 @@ public sealed class ServingTests : IAsyncLifetime
         return (body, dense, user, tags);
     }
 
-    private async Task<(HttpStatusCode Status, JsonNode? Body)> Post(string json)
+    // expectContinue: the headers go first and the body only after the server's 100 Continue. A server that refuses a
+    // body by its declared length answers before reading it and closes the connection; a client still writing the body
+    // then sometimes gets a reset instead of the answer (a race, seen in CI), which a client that waits does not.
+    private async Task<(HttpStatusCode Status, JsonNode? Body)> Post(string json, bool expectContinue = false)
     {
         using var content = new StringContent(json, Encoding.UTF8, "application/json");
-        using HttpResponseMessage response = await _client.PostAsync("/predict", content);
+        using var request = new HttpRequestMessage(HttpMethod.Post, "/predict") { Content = content };
+        request.Headers.ExpectContinue = expectContinue;
+        using HttpResponseMessage response = await _client.SendAsync(request);
         string text = await response.Content.ReadAsStringAsync();
         return (response.StatusCode, text.Length == 0 ? null : JsonNode.Parse(text));
     }
@@ -208,7 +213,7 @@ public sealed class ServingTests : IAsyncLifetime
     [Fact]
     public async Task ABodyOverTheLimitIsA413()
     {
-        var (status, _) = await Post(Request(60).Body.ToJsonString() + new string(' ', 200_000));
+        var (status, _) = await Post(Request(60).Body.ToJsonString() + new string(' ', 200_000), expectContinue: true);
         Assert.Equal(HttpStatusCode.RequestEntityTooLarge, status);
         Assert.Equal(HttpStatusCode.OK, (await Post(Request(1).Body.ToJsonString())).Status);
     }
@@ -217,8 +222,8 @@ public sealed class ServingTests : IAsyncLifetime
     public async Task ConcurrentRequestsGetTheirOwnAnswers()
     {
         string[] bodies = Enumerable.Range(0, 32).Select(i => Request(1 + i % 7, seed: i).Body.ToJsonString()).ToArray();
-        var answers = await Task.WhenAll(bodies.Select(Post));
-        var again = await Task.WhenAll(bodies.Select(Post));
+        var answers = await Task.WhenAll(bodies.Select(b => Post(b)));
+        var again = await Task.WhenAll(bodies.Select(b => Post(b)));
         for (int i = 0; i < bodies.Length; i++)
         {
             Assert.Equal(HttpStatusCode.OK, answers[i].Status);
