@@ -6,6 +6,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MtlDsl.Generators.Emit;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
+using static MtlDsl.Generators.Layers.Literals;
 
 namespace MtlDsl.Generators.Architectures;
 
@@ -114,18 +115,8 @@ internal abstract class ArchitectureDefinition
         string stages = shapes.Stages.Count == 0 ? $"new {ns}PlanAttentionStage[0]" :
             $"new {ns}PlanAttentionStage[] {{ " + string.Join(", ", shapes.Stages.Select(s => $"new({I(s.IntermediateChannels)}, {I(s.OutputChannels)}, {I(s.Pool)})")) + " }";
         return $"new {ns}PlanArchitecture({I(sharedExperts)}, {I(taskExperts)}, {(oneGate ? "true" : "false")}, " +
-               $"{PlanEmitter.Longs(shapes.GateInputs)}, {stages}, {PlanEmitter.Ints(headReads ?? [])}" +
-               (taskExpertsPerTask is null ? "" : ", " + IntArray(taskExpertsPerTask)) + ")";
-    }
-
-    /// <summary>A number as C# writes it.</summary>
-    protected static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
-
-    /// <summary>C#: <c>new int[] { 1, 2 }</c>, or <c>new int[0]</c>.</summary>
-    protected static string IntArray(IEnumerable<int> values)
-    {
-        var items = values.Select(v => I(v)).ToList();
-        return items.Count == 0 ? "new int[0]" : $"new int[] {{ {string.Join(", ", items)} }}";
+               $"{LongList(shapes.GateInputs)}, {stages}, {IntList(headReads ?? [])}" +
+               (taskExpertsPerTask is null ? "" : ", " + IntList(taskExpertsPerTask)) + ")";
     }
 
     /// <summary>A block's or task's state-dict name.</summary>

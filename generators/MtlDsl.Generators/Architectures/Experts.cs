@@ -6,6 +6,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MtlDsl.Generators.Diagnostics;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
+using static MtlDsl.Generators.Layers.Literals;
 
 namespace MtlDsl.Generators.Architectures;
 
@@ -56,11 +57,11 @@ internal abstract class Experts : ArchitectureDefinition
 
     /// <summary>The task-experts argument of <c>ExpertBlock</c>: <c>1</c>, or <c>new int[] { 1, 2 }</c> (one per task).</summary>
     protected static string TaskExpertsArgument(ArchitectureSpec spec) =>
-        spec.TaskExpertsPerTask is { } counts ? IntArray(counts) : I(spec.TaskExperts);
+        spec.TaskExpertsPerTask is { } counts ? IntList(counts) : I(spec.TaskExperts);
 
     /// <summary>The sizes of the tasks' gates (the shared experts and the task's own): <c>3</c>, or <c>new int[] { 3, 4 }</c>.</summary>
     protected static string TaskGateSizes(ArchitectureSpec spec) =>
-        spec.TaskExpertsPerTask is { } counts ? IntArray(counts.Select(c => spec.SharedExperts + c)) : I(spec.SharedExperts + spec.TaskExperts);
+        spec.TaskExpertsPerTask is { } counts ? IntList(counts.Select(c => spec.SharedExperts + c)) : I(spec.SharedExperts + spec.TaskExperts);
 
     // ---- One gate per task on the model's input (MMoE, CGC) ----
 

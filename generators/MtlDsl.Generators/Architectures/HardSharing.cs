@@ -3,6 +3,7 @@ using System.Linq;
 using MtlDsl.Generators.Emit;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
+using static MtlDsl.Generators.Layers.Literals;
 
 namespace MtlDsl.Generators.Architectures;
 

@@ -6,6 +6,7 @@ using MtlDsl.Generators.Emit;
 using MtlDsl.Generators.Layers;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
+using static MtlDsl.Generators.Layers.Literals;
 
 namespace MtlDsl.Generators.Architectures;
 
@@ -119,8 +120,8 @@ internal sealed class MTAN : ArchitectureDefinition
     public override IEnumerable<string> Registration(ArchitectureCode code)
     {
         var stages = code.Shapes.Stages;
-        yield return $"{code.Module("__attention")} = {Runtime}.TaskAttention.Masks({code.TaskStateNames}, {IntArray(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels))}, {IntArray(stages.Select(st => st.OutputChannels))});";
-        yield return $"{code.Module("__attentionBlocks")} = {Runtime}.TaskAttention.Blocks({IntArray(stages.Take(stages.Count - 1).Select(st => st.OutputChannels))}, {IntArray(stages.Skip(1).Select(st => st.IntermediateChannels))});";
+        yield return $"{code.Module("__attention")} = {Runtime}.TaskAttention.Masks({code.TaskStateNames}, {IntList(stages.Select((st, k) => k == 0 ? st.IntermediateChannels : 2 * st.IntermediateChannels))}, {IntList(stages.Select(st => st.OutputChannels))});";
+        yield return $"{code.Module("__attentionBlocks")} = {Runtime}.TaskAttention.Blocks({IntList(stages.Take(stages.Count - 1).Select(st => st.OutputChannels))}, {IntList(stages.Skip(1).Select(st => st.IntermediateChannels))});";
     }
 
     public override void EmitRepresentations(SourceWriter w, ArchitectureCode code)

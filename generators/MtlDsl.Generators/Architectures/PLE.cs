@@ -5,6 +5,7 @@ using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MtlDsl.Generators.Emit;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
+using static MtlDsl.Generators.Layers.Literals;
 
 namespace MtlDsl.Generators.Architectures;
 

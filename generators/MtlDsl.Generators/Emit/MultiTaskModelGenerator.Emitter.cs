@@ -48,7 +48,7 @@ public sealed partial class MultiTaskModelGenerator
         {
             string bare = model.ClassName.TrimStart('@');
             string message = $"{bare} was not generated: it has errors (MTL diagnostics or compiler errors on its declaration). Fix them and rebuild.";
-            string Throw() => $"throw new global::System.InvalidOperationException({Literal(message)})";
+            string Throw() => $"throw new global::System.InvalidOperationException({Literals.String(message)})";
             // Every name the declaration takes, counting each time it is taken: a stub may use a name taken by none.
             var taken = model.OtherMembers.Select(m => m.Name).Concat(model.Blocks.Select(b => b.Name))
                 .GroupBy(n => n, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.Count(), StringComparer.Ordinal);
@@ -78,7 +78,7 @@ public sealed partial class MultiTaskModelGenerator
                     w.Line(stub);
                     w.Line(code);
                 }
-                if (Free(".ctor()") && Free(".ctor")) Member($"public {model.ClassName}() : base({Literal(bare)}) => {Throw()};");
+                if (Free(".ctor()") && Free(".ctor")) Member($"public {model.ClassName}() : base({Literals.String(bare)}) => {Throw()};");
                 w.Line($"public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => {Throw()};");
                 w.Line($"public override global::System.Collections.Generic.IReadOnlyList<int> InputShape => {Throw()};");
                 w.Line($"public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.InputDefinition> DeclaredInputs => {Throw()};");
@@ -118,8 +118,6 @@ public sealed partial class MultiTaskModelGenerator
         /// <summary>The model class as generated code names it where a parameter or local could shadow its simple name.</summary>
         internal static string QualifiedName(ModelSpec model) =>
             "global::" + string.Join(".", new[] { model.Namespace }.Where(n => n is not null).Concat(model.ContainingTypes.Select(t => t.Name)).Append(model.ClassName));
-
-        private static string Literal(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
         private static void EmitFieldsAndConstructor(SourceWriter w, ShapedModel shaped)
         {
@@ -216,7 +214,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("{");
             w.Indent();
             foreach (ShapedInput input in shaped.Inputs)
-                w.Line($"new(\"{input.Spec.EffectiveName}\", {IntList(input.Spec.Shape)}, global::MtlDsl.InputKind.{(input.Spec.Ids ? "Ids" : "Features")}, {input.Vocabulary.ToString(CultureInfo.InvariantCulture)}, {Literal(input.ReadBy)}),");
+                w.Line($"new(\"{input.Spec.EffectiveName}\", {Literals.IntList(input.Spec.Shape)}, global::MtlDsl.InputKind.{(input.Spec.Ids ? "Ids" : "Features")}, {input.Vocabulary.ToString(CultureInfo.InvariantCulture)}, {Literals.String(input.ReadBy)}),");
             w.Outdent();
             w.Line("};");
             w.Line();
@@ -225,7 +223,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public static global::MtlDsl.ModelSummary Summary {{ get; }} = new global::MtlDsl.ModelSummary(");
             w.Indent();
             w.Line($"\"{model.ClassName.TrimStart('@')}\",");
-            w.Line($"{IntList(model.InputShape)},");
+            w.Line($"{Literals.IntList(model.InputShape)},");
             w.Line($"new string[] {{ {string.Join(", ", shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => $"\"{StateName(b.Spec.Name)}\""))} }},");
             w.Line("new global::MtlDsl.LayerSummary[]");
             w.Line("{");
@@ -246,13 +244,13 @@ public sealed partial class MultiTaskModelGenerator
             {
                 ShapedBlock task = tasks[k];
                 TaskRead read = shaped.Architecture.Reads[k];
-                w.Line($"new(\"{task.Spec.Name}\", global::MtlDsl.Loss.{LossNames.Of(task.Spec.Loss)}, {DoubleLiteral(task.Spec.Weight)}, {IntList(task.OutputShape)}, \"{read.Source}\", {IntList(read.Shape)}),");
+                w.Line($"new(\"{task.Spec.Name}\", global::MtlDsl.Loss.{LossNames.Of(task.Spec.Loss)}, {Literals.Double(task.Spec.Weight)}, {Literals.IntList(task.OutputShape)}, \"{read.Source}\", {Literals.IntList(read.Shape)}),");
             }
             w.Outdent();
             w.Line("};");
             w.Line();
             GeneratedNames names = GeneratedNames.Of(model);
-            w.Line($"private static readonly global::System.Collections.Generic.IReadOnlyList<int> {names["s_inputShape"]} = global::System.Array.AsReadOnly({IntList(model.InputShape)});");
+            w.Line($"private static readonly global::System.Collections.Generic.IReadOnlyList<int> {names["s_inputShape"]} = global::System.Array.AsReadOnly({Literals.IntList(model.InputShape)});");
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line("public override global::System.Collections.Generic.IReadOnlyList<global::MtlDsl.TaskDefinition> Tasks => TaskDefinitions;");
@@ -308,7 +306,7 @@ public sealed partial class MultiTaskModelGenerator
                 w.Line();
                 w.Line($"/// <summary>Not for this model, which reads {shaped.Spec.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs: pass an <see cref=\"Inputs\"/> record to forward.</summary>");
                 w.Line(GeneratedCode);
-                w.Line($"[global::System.Obsolete({Literal($"{name} reads {shaped.Spec.Inputs.Count} inputs ({inputNames}): pass them together as a {name}.Inputs record, forward(new {name}.Inputs(…)).")}, true)]");
+                w.Line($"[global::System.Obsolete({Literals.String($"{name} reads {shaped.Spec.Inputs.Count} inputs ({inputNames}): pass them together as a {name}.Inputs record, forward(new {name}.Inputs(…)).")}, true)]");
                 w.Line($"public new Outputs forward({Tensor} input) => base.forward(input);");
             }
         }
@@ -389,12 +387,12 @@ public sealed partial class MultiTaskModelGenerator
         private static void EmitIndexer(SourceWriter w, string parameter, IReadOnlyList<string> properties, string? indexerName)
         {
             w.Line("/// <inheritdoc />");
-            if (indexerName is not null) w.Line($"[global::System.Runtime.CompilerServices.IndexerName({Literal(indexerName)})]");
+            if (indexerName is not null) w.Line($"[global::System.Runtime.CompilerServices.IndexerName({Literals.String(indexerName)})]");
             w.Line($"public {Tensor} this[int {parameter}] => {parameter} switch");
             w.Line("{");
             w.Indent();
             for (int i = 0; i < properties.Count; i++) w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => this.{properties[i]},");
-            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException({Literal(parameter)}, {parameter}, \"There is no {parameter} with this index.\"),");
+            w.Line($"_ => throw new global::System.ArgumentOutOfRangeException({Literals.String(parameter)}, {parameter}, \"There is no {parameter} with this index.\"),");
             w.Outdent();
             w.Line("};");
         }
@@ -409,7 +407,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Line($"public int Count => {tasks.Count.ToString(CultureInfo.InvariantCulture)};");
             w.Line();
             w.Line("/// <inheritdoc />");
-            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames {{ get; }} = new string[] {{ {string.Join(", ", tasks.Select(t => Literal(t)))} }};");
+            w.Line($"public static global::System.Collections.Generic.IReadOnlyList<string> TaskNames {{ get; }} = new string[] {{ {string.Join(", ", tasks.Select(t => Literals.String(t)))} }};");
             w.Line();
             w.Line("/// <inheritdoc />");
             w.Line($"public static {record} Create(global::System.Collections.Generic.IReadOnlyList<{Tensor}> tensors) =>");
@@ -459,10 +457,10 @@ public sealed partial class MultiTaskModelGenerator
             string i(long value) => value.ToString(CultureInfo.InvariantCulture);
             // Your own module's parameters are counted at run time only: -1.
             string row(string module, ShapedLayer layer, int copies) =>
-                $"new(\"{module}\", {i(layer.Index)}, {Literal(Describe(layer))}, {IntList(layer.OutputShape)}, {i(layer.Parameters < 0 ? -1 : layer.Parameters * copies)}{(copies == 1 ? "" : ", " + i(copies))})";
+                $"new(\"{module}\", {i(layer.Index)}, {Literals.String(Describe(layer))}, {Literals.IntList(layer.OutputShape)}, {i(layer.Parameters < 0 ? -1 : layer.Parameters * copies)}{(copies == 1 ? "" : ", " + i(copies))})";
             // A residual block's shortcut: one more row after its layers, the child named "shortcut" (none for the identity).
             string shortcutRow(string module, ShapedBlock block, int copies) =>
-                $"new(\"{module}\", {i(block.Layers.Count)}, \"{DescribeShortcut(block, block.Shortcut!)}\", {IntList(block.OutputShape)}, {i(block.Shortcut!.Parameters * copies)}, {i(copies)}, " +
+                $"new(\"{module}\", {i(block.Layers.Count)}, \"{DescribeShortcut(block, block.Shortcut!)}\", {Literals.IntList(block.OutputShape)}, {i(block.Shortcut!.Parameters * copies)}, {i(copies)}, " +
                 (block.Shortcut!.Kind == ShortcutKind.Identity ? "\"\")" : "\"shortcut\")");
             foreach (ShapedBlock block in code.Trunk)
             {
@@ -476,7 +474,7 @@ public sealed partial class MultiTaskModelGenerator
                     yield return shortcutRow(module, block, count);
             }
             foreach (PartRow part in shaped.Architecture.Parts)
-                yield return $"new(\"{part.Module}\", {i(part.Index)}, \"{part.Layer}\", {IntList(part.Shape)}, {i(part.Parameters)})";
+                yield return $"new(\"{part.Module}\", {i(part.Index)}, \"{part.Layer}\", {Literals.IntList(part.Shape)}, {i(part.Parameters)})";
             foreach (ShapedBlock task in code.Tasks)
             {
                 foreach (ShapedLayer layer in task.Layers)
@@ -499,14 +497,5 @@ public sealed partial class MultiTaskModelGenerator
 
         private static string Indexed(string array, int count) =>
             string.Join(", ", Enumerable.Range(0, count).Select(k => $"{array}[{k.ToString(CultureInfo.InvariantCulture)}]"));
-
-        private static string IntList(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
-            $"new int[] {{ {string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture)))} }}";
-
-        private static string DoubleLiteral(double value)
-        {
-            string text = value.ToString("R", CultureInfo.InvariantCulture);
-            return text.IndexOfAny(['.', 'E', 'e']) >= 0 ? text : text + ".0";
-        }
     }
 }

@@ -63,13 +63,7 @@ internal static class PlanEmitter
     {
         var arguments = layer.Spec.Definition.Plan(layer).Select(a => $"new(\"{a.Name}\", {a.CSharp})").ToList();
         string list = arguments.Count == 0 ? $"new {Ns}PlanArgument[0]" : $"new {Ns}PlanArgument[] {{ {string.Join(", ", arguments)} }}";
-        string text = $"new(\"{layer.Spec.Kind}\", {Ints(layer.InputShape)}, {Ints(layer.OutputShape)}, {list})";
+        string text = $"new(\"{layer.Spec.Kind}\", {Literals.IntList(layer.InputShape)}, {Literals.IntList(layer.OutputShape)}, {list})";
         return layer.Spec.Module is { } own ? text + $" {{ Module = {Literals.String(own.DisplayName)} }}" : text;
     }
-
-    internal static string Ints(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
-        "new int[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
-
-    internal static string Longs(IReadOnlyList<long> values) => values.Count == 0 ? "new long[0]" :
-        "new long[] { " + string.Join(", ", values.Select(v => v.ToString(CultureInfo.InvariantCulture))) + " }";
 }

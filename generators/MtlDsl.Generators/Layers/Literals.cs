@@ -31,8 +31,19 @@ internal static class Literals
 
     public static string String(string text) => "\"" + text.Replace("\\", "\\\\").Replace("\"", "\\\"") + "\"";
 
-    public static string IntList(IReadOnlyList<int> values) => values.Count == 0 ? "new int[0]" :
-        $"new int[] {{ {string.Join(", ", values.Select(v => I(v)))} }}";
+    /// <summary><c>new int[] { 1, 2 }</c>, or <c>new int[0]</c>.</summary>
+    public static string IntList(IEnumerable<int> values)
+    {
+        var items = values.Select(v => I(v)).ToList();
+        return items.Count == 0 ? "new int[0]" : $"new int[] {{ {string.Join(", ", items)} }}";
+    }
+
+    /// <summary><c>new long[] { 1, 2 }</c>, or <c>new long[0]</c>.</summary>
+    public static string LongList(IEnumerable<long> values)
+    {
+        var items = values.Select(v => I(v)).ToList();
+        return items.Count == 0 ? "new long[0]" : $"new long[] {{ {string.Join(", ", items)} }}";
+    }
 
     public static string LongArray(IEnumerable<int> values) => $"new long[] {{ {string.Join(", ", values.Select(v => I(v)))} }}";
 

@@ -43,6 +43,4 @@ internal abstract class Window2d : LayerDefinition
 
     /// <summary>The per-axis argument an axis's value was written as: <c>PaddingHeight</c> where written, else <c>Padding</c>.</summary>
     protected static string WrittenAs(LayerSpec layer, string name, string axis) => layer.Has(name + axis) ? name + axis : name;
-
-    protected static string I(long value) => value.ToString(CultureInfo.InvariantCulture);
 }
