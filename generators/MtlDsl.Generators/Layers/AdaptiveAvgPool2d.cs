@@ -14,7 +14,7 @@ internal sealed class AdaptiveAvgPool2d : LayerDefinition
 
     public override LayerDoc Doc => new("AdaptiveAvgPool2d(size)` or `(height, width)", "`[C, H, W]`", "`[C, height, width]`", "", "sizes ≥ 1");
 
-    public override IReadOnlyList<string> Arguments => ["Size", "Height", "Width"];
+    public override IReadOnlyList<string> Arguments { get; } = ["Size", "Height", "Width"];
 
     private static (int Height, int Width) Output(LayerSpec layer) =>
         (layer.Int("Size") ?? layer.Int("Height")!.Value, layer.Int("Size") ?? layer.Int("Width")!.Value);

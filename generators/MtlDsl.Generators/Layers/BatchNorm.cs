@@ -7,7 +7,7 @@ namespace MtlDsl.Generators.Layers;
 /// <summary>What BatchNorm1d and BatchNorm2d share: per-channel statistics, a weight and a bias per channel.</summary>
 internal abstract class BatchNorm : LayerDefinition
 {
-    public override IReadOnlyList<string> Arguments => ["NumFeatures"];
+    public override IReadOnlyList<string> Arguments { get; } = ["NumFeatures"];
 
     public override bool Check(LayerContext layer) => layer.AtLeast("NumFeatures", 1);
 

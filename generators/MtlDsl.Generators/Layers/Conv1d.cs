@@ -14,7 +14,7 @@ internal sealed class Conv1d : LayerDefinition
 
     public override LayerDoc Doc => new("Conv1d(outChannels, kernelSize)", "`[C, L]`", "`[outChannels, L′]`", "`Stride = 1`, `Padding = 0`, `Dilation = 1`, `InChannels` (checked), `Bias = true`", "sizes, stride, dilation ≥ 1, padding ≥ 0; L′ ≥ 1 (MTL006)");
 
-    public override IReadOnlyList<string> Arguments => ["OutChannels", "KernelSize", "Stride", "Padding", "Dilation", "InChannels", "Bias"];
+    public override IReadOnlyList<string> Arguments { get; } = ["OutChannels", "KernelSize", "Stride", "Padding", "Dilation", "InChannels", "Bias"];
 
     private static (int Out, int Kernel, int Stride, int Padding, int Dilation, bool Bias) Of(LayerSpec layer) =>
         (layer.Int("OutChannels")!.Value, layer.Int("KernelSize")!.Value, layer.Int("Stride") ?? 1, layer.Int("Padding") ?? 0, layer.Int("Dilation") ?? 1, layer.Flag("Bias") ?? true);

@@ -19,7 +19,7 @@ internal sealed class ConvTranspose2d : Convolution2d
 
     public override LayerDoc Doc => new("ConvTranspose2d(outChannels, kernelSize)` or `(outChannels, kernelHeight, kernelWidth)", "`[C, H, W]`", "`[outChannels, H′, W′]`, H′ = (H − 1)·stride − 2·padding + dilation·(kernel − 1) + outputPadding + 1", "as `Conv2d`, and `OutputPadding = 0` (also per axis)", "as `Conv2d`; output padding smaller than the stride or the dilation");
 
-    public override IReadOnlyList<string> Arguments => [.. ConvolutionArguments, "OutputPadding", "OutputPaddingHeight", "OutputPaddingWidth"];
+    public override IReadOnlyList<string> Arguments { get; } = [.. ConvolutionArguments, "OutputPadding", "OutputPaddingHeight", "OutputPaddingWidth"];
 
     protected override (int Height, int Width) OutputPadding(LayerSpec layer) => Resolve(layer, "OutputPadding", (0, 0));
 

@@ -18,7 +18,7 @@ internal sealed class Dropout : LayerDefinition
 
     public override LayerDoc Doc => new($"Dropout(p = {Number(DefaultP)})", "any", "the same", "", "p in [0, 1)");
 
-    public override IReadOnlyList<string> Arguments => ["P"];
+    public override IReadOnlyList<string> Arguments { get; } = ["P"];
 
     // A written value the compiler could not convert to a number is NaN, which the check refuses.
     private static double P(LayerSpec layer) => layer.Has("P") ? layer.Double("P") ?? double.NaN : DefaultP;

@@ -14,7 +14,7 @@ internal sealed class Embedding : EmbeddingBase
 
     public override LayerDoc Doc => new("Embedding(vocabulary, dimension)", "ids `[d…]`", "`[d…, dimension]`", "`PaddingIndex` (none unless written)", "sizes ≥ 1; the padding id in the vocabulary; first layer of a block that reads ids");
 
-    public override IReadOnlyList<string> Arguments => ["Vocabulary", "Dimension", "PaddingIndex"];
+    public override IReadOnlyList<string> Arguments { get; } = ["Vocabulary", "Dimension", "PaddingIndex"];
 
     public override ShapedLayer? Infer(LayerContext layer)
     {

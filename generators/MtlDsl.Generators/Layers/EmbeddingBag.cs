@@ -15,7 +15,7 @@ internal sealed class EmbeddingBag : EmbeddingBase
 
     public override LayerDoc Doc => new("EmbeddingBag(vocabulary, dimension)", "ids `[L]`", "`[dimension]`", "`Mode = BagMode.Mean` or `Sum`, `PaddingIndex` (left out of the pooling)", "as `Embedding`; a known mode");
 
-    public override IReadOnlyList<string> Arguments => ["Vocabulary", "Dimension", "PaddingIndex", "Mode"];
+    public override IReadOnlyList<string> Arguments { get; } = ["Vocabulary", "Dimension", "PaddingIndex", "Mode"];
 
     private static bool Sum(LayerSpec layer) => (layer.Int("Mode") ?? 0) == 1;
 

@@ -15,7 +15,7 @@ internal sealed class GroupNorm : LayerDefinition
 
     public override LayerDoc Doc => new("GroupNorm(groups)", "`[C, L]`, `[C, H, W]`", "the same", "none (a weight and a bias per channel, ε = 1e-5, as PyTorch's)", "groups ≥ 1, a divisor of C (MTL010); more than one value per group (MTL005)");
 
-    public override IReadOnlyList<string> Arguments => ["Groups"];
+    public override IReadOnlyList<string> Arguments { get; } = ["Groups"];
 
     private static int Groups(Model.LayerSpec layer) => layer.Int("Groups")!.Value;
 

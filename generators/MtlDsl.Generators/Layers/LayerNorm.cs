@@ -17,7 +17,7 @@ internal sealed class LayerNorm : LayerDefinition
 
     public override LayerDoc Doc => new("LayerNorm(normalizedShape…)", "`[…, D…]`", "the same", "the trailing dimensions to normalise; default the last one", "positive sizes that equal the input's trailing dimensions (MTL007)");
 
-    public override IReadOnlyList<string> Arguments => ["NormalizedShape"];
+    public override IReadOnlyList<string> Arguments { get; } = ["NormalizedShape"];
 
     /// <summary>The normalised shape: as written, else the input's last dimension.</summary>
     private static IReadOnlyList<int> Normalized(LayerSpec layer, IReadOnlyList<int> input)

@@ -18,7 +18,7 @@ internal sealed class LeakyReLU : Activation
 
     public override LayerDoc Doc => new("LeakyReLU", "any", "the same", $"`NegativeSlope = {Number(DefaultSlope)}`", "a finite slope");
 
-    public override IReadOnlyList<string> Arguments => ["NegativeSlope"];
+    public override IReadOnlyList<string> Arguments { get; } = ["NegativeSlope"];
 
     private static double Slope(LayerSpec layer) => layer.Double("NegativeSlope") ?? DefaultSlope;
 

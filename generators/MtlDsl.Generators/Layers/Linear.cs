@@ -14,7 +14,7 @@ internal sealed class Linear : LayerDefinition
 
     public override LayerDoc Doc => new("Linear(outFeatures)", "`[F]`", "`[outFeatures]`", "`InFeatures` (checked against F), `Bias = true`", "sizes ≥ 1; a larger input is MTL005 with a fix that inserts `Flatten`");
 
-    public override IReadOnlyList<string> Arguments => ["OutFeatures", "InFeatures", "Bias"];
+    public override IReadOnlyList<string> Arguments { get; } = ["OutFeatures", "InFeatures", "Bias"];
 
     private static int Out(LayerSpec layer) => layer.Int("OutFeatures")!.Value;
 

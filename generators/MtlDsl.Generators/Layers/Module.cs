@@ -23,7 +23,7 @@ internal sealed class Module : LayerDefinition
 
     public override LayerDoc Doc => new("Module(typeof(T), args…)", "any", "`OutputShape`, or `T.OutputShape(input, args…)`", "your own `nn.Module<Tensor, Tensor>`", "the constructor C# binds (MTL034); the output shape (MTL034); no ONNX or PyTorch export (MTL035)");
 
-    public override IReadOnlyList<string> Arguments => ["Type", "Arguments", "OutputShape"];
+    public override IReadOnlyList<string> Arguments { get; } = ["Type", "Arguments", "OutputShape"];
 
     public override bool Check(LayerContext layer)
     {

@@ -18,7 +18,7 @@ internal sealed class Upsample : LayerDefinition
 
     public override LayerDoc Doc => new("Upsample(scaleFactor)` or `(height, width)", "`[C, H, W]`", "`[C, H·factor, W·factor]` or `[C, height, width]`", "`Mode = UpsampleMode.Nearest` or `Bilinear`, `AlignCorners = false` (bilinear only)", "factor, sizes ≥ 1; a known mode");
 
-    public override IReadOnlyList<string> Arguments => ["ScaleFactor", "Height", "Width", "Mode", "AlignCorners"];
+    public override IReadOnlyList<string> Arguments { get; } = ["ScaleFactor", "Height", "Width", "Mode", "AlignCorners"];
 
     private static bool Bilinear(LayerSpec layer) => (layer.Int("Mode") ?? 0) == 1;
 
