@@ -5,8 +5,8 @@ using Xunit;
 namespace MtlDsl.Generators.Tests;
 
 /// <summary>
-/// The README's layer table is written from the layer registry (each definition's <see cref="LayerDefinition.Doc"/>):
-/// a kind added, renamed or documented differently fails here until the README shows it. <c>MTLDSL_ACCEPT_DOCS=1</c>
+/// The layer table of docs/declaring-models.md is written from the layer registry (each definition's <see cref="LayerDefinition.Doc"/>):
+/// a kind added, renamed or documented differently fails here until the page shows it. <c>MTLDSL_ACCEPT_DOCS=1</c>
 /// rewrites the table in place.
 /// </summary>
 public class LayerTableTests
@@ -31,10 +31,10 @@ public class LayerTableTests
     [Fact]
     public void TheReadmesLayerTableIsTheRegistrys()
     {
-        string path = Path.Combine(GeneratorHarness.SourceDirectory(), "..", "..", "README.md");
+        string path = Path.Combine(GeneratorHarness.SourceDirectory(), "..", "..", "docs", "declaring-models.md");
         string readme = File.ReadAllText(path).Replace("\r\n", "\n");
         int begin = readme.IndexOf(Begin, StringComparison.Ordinal), end = readme.IndexOf(End, StringComparison.Ordinal);
-        Assert.True(begin >= 0 && end > begin, $"README.md has no layer table between '{Begin}' and '{End}'.");
+        Assert.True(begin >= 0 && end > begin, $"docs/declaring-models.md has no layer table between '{Begin}' and '{End}'.");
         string written = readme[(begin + Begin.Length)..end].Trim('\n') + "\n";
         string expected = Table();
         if (written != expected && Environment.GetEnvironmentVariable("MTLDSL_ACCEPT_DOCS") == "1")

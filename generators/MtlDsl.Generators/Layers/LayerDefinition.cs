@@ -22,7 +22,7 @@ internal abstract class LayerDefinition
     /// <summary>Where the kind is listed among the others (the docs' layer table is ordered by family, then name).</summary>
     public abstract LayerFamily Family { get; }
 
-    /// <summary>The kind's row in the docs' layer table (README), which a test writes from the registry.</summary>
+    /// <summary>The kind's row in the docs' layer table (docs/declaring-models.md), which a test writes from the registry.</summary>
     public abstract LayerDoc Doc { get; }
 
     /// <summary>
