@@ -6,5 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dotnet tool restore >/dev/null
+rm -rf docs/_site
 sed -e 's#](docs/#](#g' README.md > docs/index.md
 dotnet docfx docs/docfx.json --warningsAsErrors "$@"

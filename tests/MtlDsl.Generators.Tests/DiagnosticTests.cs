@@ -758,9 +758,21 @@ public class DiagnosticTests
         {
             Assert.Contains($"{descriptor.Id} | {descriptor.Category} | {descriptor.DefaultSeverity} |", unshipped);
             Assert.Contains($"<a id=\"{descriptor.Id.ToLowerInvariant()}\"></a>", documentation);
-            Assert.Equal($"docs/diagnostics.md#{descriptor.Id.ToLowerInvariant()}", descriptor.HelpLinkUri);
+            Assert.Equal($"{DocsUrl()}diagnostics.html#{descriptor.Id.ToLowerInvariant()}", descriptor.HelpLinkUri);
             // MTL999 reports a generator bug; no valid or invalid declaration should reach it.
             if (descriptor.Id != "MTL999") Assert.Contains($"\"{descriptor.Id}\"", tests);
         }
+    }
+
+    // The one setting (Directory.Build.props' MtlDslDocsUrl): an absolute address ending with '/', the generator's too.
+    private static string DocsUrl()
+    {
+        string props = GeneratorHarness.RepositoryFile("Directory.Build.props");
+        var match = System.Text.RegularExpressions.Regex.Match(props, "<MtlDslDocsUrl[^>]*>([^<]+)</MtlDslDocsUrl>");
+        Assert.True(match.Success, "Directory.Build.props sets no MtlDslDocsUrl.");
+        string url = match.Groups[1].Value;
+        Assert.True(Uri.TryCreate(url, UriKind.Absolute, out _) && url.EndsWith('/'), $"MtlDslDocsUrl '{url}' is not an absolute address ending with '/'.");
+        Assert.Equal(url, MtlDsl.Generators.Diagnostics.DiagnosticDescriptors.DocsUrl);
+        return url;
     }
 }

@@ -1,5 +1,6 @@
 using System.Collections.Generic;
 using System.Linq;
+using System.Reflection;
 using Microsoft.CodeAnalysis;
 
 namespace MtlDsl.Generators.Diagnostics;
@@ -7,6 +8,17 @@ namespace MtlDsl.Generators.Diagnostics;
 /// <summary>Every diagnostic MtlDsl's generator reports. IDs are stable; new ones go to AnalyzerReleases.Unshipped.md.</summary>
 internal static class DiagnosticDescriptors
 {
+    /// <summary>
+    /// The documentation site's address, ending with '/': the MSBuild property <c>MtlDslDocsUrl</c> when the generator
+    /// was built (Directory.Build.props), read from the assembly's metadata. Declared before the descriptors, which
+    /// read it when they are created.
+    /// </summary>
+    internal static readonly string DocsUrl = typeof(DiagnosticDescriptors).Assembly.GetCustomAttributes(typeof(AssemblyMetadataAttribute), false)
+        .Cast<AssemblyMetadataAttribute>().FirstOrDefault(a => a.Key == "MtlDslDocsUrl")?.Value ?? "";
+
+    /// <summary>The site's page that explains every diagnostic, with an example and the fix; each ID is an anchor.</summary>
+    internal const string HelpPage = "diagnostics.html";
+
     private const string Declaration = "MtlDsl.Declaration";
     private const string Shapes = "MtlDsl.Shapes";
     private const string Generator = "MtlDsl.Generator";
@@ -166,9 +178,6 @@ internal static class DiagnosticDescriptors
 
     public static DiagnosticDescriptor ById(string id) => Catalogue[id];
 
-    /// <summary>Where every diagnostic is explained, with an example and the fix; each ID is an anchor.</summary>
-    internal const string HelpDocument = "docs/diagnostics.md";
-
     private static DiagnosticDescriptor Error(string id, string category, string title, string message) =>
         Create(id, category, title, message, DiagnosticSeverity.Error);
 
@@ -177,5 +186,5 @@ internal static class DiagnosticDescriptors
 
     private static DiagnosticDescriptor Create(string id, string category, string title, string message, DiagnosticSeverity severity) =>
         new(id, title, message, category, severity, isEnabledByDefault: true,
-            helpLinkUri: $"{HelpDocument}#{id.ToLowerInvariant()}");
+            helpLinkUri: $"{DocsUrl}{HelpPage}#{id.ToLowerInvariant()}");
 }
