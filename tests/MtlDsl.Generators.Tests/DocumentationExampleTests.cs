@@ -32,7 +32,7 @@ public class DocumentationExampleTests
     private const string Usings = "using MtlDsl; using TorchSharp.Modules;\n";
 
     // MtlDsl.Onnx's extension as it is declared there.
-    private const string OnnxExtensions =
+    internal const string OnnxExtensions =
         "namespace MtlDsl\n{\n    public static class OnnxExtensions\n    {\n" +
         "        public static object ExportOnnx<TOutputs, TTargets>(this MultiTaskModule<TOutputs, TTargets> model, string path, System.Collections.Generic.IReadOnlyDictionary<string, string>? metadata = null)\n" +
         "            where TOutputs : ITaskTensors<TOutputs> where TTargets : ITaskTensors<TTargets> => path;\n    }\n}\n";
