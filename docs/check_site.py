@@ -197,9 +197,14 @@ def check_rendering(site, binary, shots):
         for picture in pictures:
             relative = os.path.relpath(picture, site).replace(os.sep, "/")
             png = os.path.join(shots, relative.replace("/", "_") + ".png")
+            dom = chromium(binary, base + relative)
             chromium(binary, base + relative, screenshot=png, size="1400,1400")
             covered, colours = ink(png) if os.path.exists(png) else (0.0, 0)
-            check(f"{relative} renders in Chromium ({covered:.0%} drawn, {colours} colours)", covered > 0.01 and colours > 4)
+            # A malformed SVG still draws something (Chromium's "This page contains the following errors" box): the
+            # document must be the picture, with no parser error in it.
+            parsed = "<svg" in dom and "parsererror" not in dom
+            check(f"{relative} renders in Chromium ({covered:.0%} drawn, {colours} colours)", parsed and covered > 0.01 and colours > 4,
+                  "Chromium could not parse it" if not parsed else "")
         check("the models' pictures are on the site", len(pictures) >= 7, f"{len(pictures)} found under images/models")
     finally:
         server.shutdown()
