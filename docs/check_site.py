@@ -18,7 +18,8 @@ import zlib
 from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 
-# The pages a reader meets first, each with a text its rendered page must show (the title the reader came for).
+# Every page of the table of contents (checked below) and two of the API reference, each with a text its rendered page
+# must show (the title the reader came for).
 MAIN_PAGES = {
     "index.html": "MtlDsl",
     "getting-started.html": "Getting started",
@@ -31,6 +32,10 @@ MAIN_PAGES = {
     "diagnostics.html": "MTL001",
     "performance.html": "Performance",
     "samples.html": "Samples",
+    "benchmarks.html": "Benchmarks",
+    "known-issues/README.html": "Known issues",
+    "design-notes.html": "Design notes",
+    "contributing.html": "Contributing",
     "api/MtlDsl.html": "Namespace MtlDsl",
     "api/MtlDsl.Training.FitOptions.html": "FitOptions",
 }
@@ -171,6 +176,21 @@ def chromium(binary, url, screenshot=None, size="1280,1000"):
     return ""
 
 
+def check_every_page_is_rendered(site):
+    """The rendering check covers every page the table of contents lists: a page added to the site is added there too."""
+    import json
+    with open(os.path.join(site, "toc.json"), encoding="utf-8") as f:
+        toc = json.load(f)
+    def pages(items):
+        for item in items:
+            if item.get("href") and not item["href"].startswith("api/"):
+                yield item["href"]
+            yield from pages(item.get("items", []))
+    listed = sorted(set(pages(toc["items"])))
+    missing = [p for p in listed if p not in MAIN_PAGES]
+    check(f"the rendering check covers the {len(listed)} pages of the table of contents", not missing, "not covered: " + ", ".join(missing))
+
+
 def check_rendering(site, binary, shots):
     class Quiet(SimpleHTTPRequestHandler):
         def log_message(self, *args):
@@ -218,6 +238,7 @@ def main():
     repository = os.path.normpath(os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
     check_links(site)
     check_diagnostic_anchors(site, repository)
+    check_every_page_is_rendered(site)
     check_rendering(site, binary, shots)
     print(f"screenshots in {shots}")
     sys.exit(0 if all(results) else 1)

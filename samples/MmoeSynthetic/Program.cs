@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 // Shared-Bottom, the one-gate mixture of experts (OMoE) and MMoE on two synthetic regression tasks whose correlation
 // falls. The paper's finding: all three do about as well on perfectly correlated tasks, and as the correlation falls
 // Shared-Bottom loses the most and MMoE the least.
-//   dotnet run -c Release --project samples/MmoeSynthetic                 10 seeds per point (time in the README)
+//   dotnet run -c Release --project samples/MmoeSynthetic                 10 seeds per point (time in docs/samples.md)
 //   options: --seeds N, --epochs N, --correlations 1,0.9,0.5,0, --out <folder>
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 int seeds = int.TryParse(Value("--seeds"), out int s) ? s : 10;

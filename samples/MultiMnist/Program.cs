@@ -5,7 +5,7 @@ using MultiMnist;
 // MultiMNIST (Sener & Koltun, 2018) from the 10,000 real MNIST digits shipped in Data/: single-task baselines and
 // the multi-task LeNet with static weights and every weighting strategy, side by side with the published numbers.
 //   dotnet run -c Release --project samples/MultiMnist                 quick mode (about a minute on 2 cores)
-//   dotnet run -c Release --project samples/MultiMnist -- --full       the full comparison (time in the README)
+//   dotnet run -c Release --project samples/MultiMnist -- --full       the full comparison (time in docs/samples.md)
 //   dotnet run -c Release --project samples/MultiMnist -- --paper      Sener & Koltun's protocol on the full MNIST
 //       (60,000 training and 10,000 test images, SGD momentum 0.9, batch 256, 100 epochs, rate halved every 30;
 //       the table's rows: single-task, Static, UW, GradNorm, MGDA-UB)

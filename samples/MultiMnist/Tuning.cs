@@ -14,7 +14,7 @@ public static class Tuning
     /// <summary>
     /// The rate <c>--tune</c> chose for every method alike (the best mean held-out accuracy after 5 epochs, for the
     /// single-task baselines and each of Static, UW, GradNorm and MGDA-UB, over the grid 0.001, 0.005, 0.01, 0.05,
-    /// 0.1, 0.2; the figures are in the README).
+    /// 0.1, 0.2; the figures are in docs/samples.md).
     /// </summary>
     public const double PaperRate = 0.05;
 

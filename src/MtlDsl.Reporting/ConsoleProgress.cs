@@ -32,7 +32,7 @@ public static class ConsoleProgress
         TrainingHistory? history = null;
         // Refreshed from the training thread only: a background refresh thread would allocate while the training
         // thread is inside TorchSharp's native calls, and a garbage collection then can free a TorchSharp Scalar
-        // still in use (its handles are not kept alive; see the README's TorchSharp notes).
+        // still in use (its handles are not kept alive; see docs/known-issues).
         console.Progress()
             .AutoRefresh(false)
             .AutoClear(true)
