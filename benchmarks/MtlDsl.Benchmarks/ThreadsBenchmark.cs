@@ -76,7 +76,7 @@ internal static class ThreadsBenchmark
                 {
                     double wall = Statistics.Median(times[(busy, c)].Select(t => t.Wall));
                     double cpu = Statistics.Median(times[(busy, c)].Select(t => t.Cpu));
-                    Console.WriteLine($"  {workers[c].Name,-38} {wall,8:F2} {wall / one,10:F2} {cpu,13:F2}");
+                    Console.WriteLine($"  {workers[c].Name,-38} {wall,8:F3} {wall / one,10:F2} {cpu,13:F3}");
                 }
             }
             if (!skipQuiet)
