@@ -15,9 +15,22 @@ using static TorchSharp.torch;
 // With "outputs" first: what history, checkpoints, progress lines and plots cost a fit on small data.
 // With "experts" first: the generated MMoE and CGC against the same networks written by hand ([--batch N]).
 // With "serving" first: inference of an exported model in TorchSharp, in ONNX Runtime, and through samples/OnnxServing over HTTP.
+// With "threads" first: one training epoch with 1 and 2 intra-op threads, quiet and with every core kept busy
+// ([--model lenet|penguins] [--images N] [--batch N] [--spinners N] [--busy-only]; docs/performance.md).
 if (args.Length >= 3 && args[0] == "--peak-memory-of")
 {
     WeightingBenchmark.PrintPeakMemory(args[1], Enum.Parse<MtlDsl.Weighting.GradientMode>(args[2]));
+    return;
+}
+if (args.Length >= 5 && args[0] == "threads-worker")
+{
+    ThreadsBenchmark.Serve(args[1], args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+if (args.Length > 0 && args[0] == "threads")
+{
+    string model = Array.IndexOf(args, "--model") is int m and >= 0 && m + 1 < args.Length ? args[m + 1] : "lenet";
+    ThreadsBenchmark.Run(Option("--rounds", 5), model, Option("--images", 1000), Option("--batch", 64), Option("--spinners", Environment.ProcessorCount), args.Contains("--busy-only"));
     return;
 }
 if (args.Length > 0 && args[0] == "convolution")

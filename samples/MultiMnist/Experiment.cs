@@ -21,8 +21,11 @@ namespace MultiMnist;
 /// <param name="Seed">The seed of the split, the pairing, the initial weights, the batch order and dropout.</param>
 /// <param name="Paper">Sener &amp; Koltun's protocol: SGD with momentum 0.9, the rate halved every 30 epochs.</param>
 /// <param name="Architectures">Architectures other than hard sharing to train with static weights (<see cref="Experiment.AllArchitectures"/>).</param>
+/// <param name="EqualTime">Also the multi-task model with static weights trained twice the epochs: the time of the two
+/// single-task trainings it replaces (<see cref="Experiment.EqualTime"/>).</param>
 public sealed record ExperimentOptions(int Epochs, int TrainDigits, int TestDigits, IReadOnlyList<string> Methods, string OutputDirectory,
-    int BatchSize = 64, double LearningRate = 2e-3, int Seed = 2018, bool Paper = false, IReadOnlyList<string>? Architectures = null)
+    int BatchSize = 64, double LearningRate = 2e-3, int Seed = 2018, bool Paper = false, IReadOnlyList<string>? Architectures = null,
+    bool EqualTime = false)
 {
     /// <summary>The optimizer of every model of the run.</summary>
     public optim.Optimizer CreateOptimizer(IEnumerable<TorchSharp.Modules.Parameter> parameters) => Paper
@@ -93,6 +96,35 @@ public static class Experiment
     /// <summary>The architectures other than hard sharing that fit the MultiMNIST LeNet (ArchitectureModels.cs).</summary>
     public static IReadOnlyList<string> AllArchitectures { get; } = ["MMoE", "CGC", "PLE", "Cross-stitch", "MTAN"];
 
+    /// <summary>The first run's methods: equal weights, one loss weighting (UW) and one gradient method (MGDA-UB, Sener &amp; Koltun's, which costs little more than a plain step).</summary>
+    public static IReadOnlyList<string> QuickMethods { get; } = ["Static", "UW", "MGDA"];
+
+    /// <summary>The first run's architecture: CGC (a shared expert and one per digit).</summary>
+    public static IReadOnlyList<string> QuickArchitectures { get; } = ["CGC"];
+
+    /// <summary>
+    /// The row name of the multi-task model with static weights trained twice the epochs of the others: one
+    /// multi-task model replaces two single-task ones, so at the single-task pair's training time it gets twice
+    /// their epochs.
+    /// </summary>
+    public const string EqualTime = "Static, equal time";
+
+    /// <summary>The first run's training images and epochs.</summary>
+    public const int QuickImages = 6_000, QuickEpochs = 6;
+
+    /// <summary>Where the run's outputs are: the folder, one subfolder per model, and the files in one of them.</summary>
+    public static string DescribeOutputs(string output, IReadOnlyList<MethodResult> results)
+    {
+        string root = Path.GetFullPath(output);
+        string[] folders = ["single-left", "single-right", .. results.Skip(1).Select(r => r.Method == EqualTime ? "Static-equal-time" : r.Method)];
+        string first = Path.Combine(root, folders[^1]);
+        string files = Directory.Exists(first)
+            ? string.Join(", ", Directory.EnumerateFiles(first).Select(Path.GetFileName).Order()
+                .Concat(Directory.Exists(Path.Combine(first, "checkpoints")) ? Directory.EnumerateFiles(Path.Combine(first, "checkpoints")).Select(f => "checkpoints/" + Path.GetFileName(f)).Order() : []))
+            : "";
+        return $"outputs in {root}: a folder per model ({string.Join(", ", folders)}), each with {files}";
+    }
+
     /// <summary>Every method: static weights, then every named strategy except EW (which is static 1:1 here).</summary>
     public static IReadOnlyList<string> AllMethods { get; } = ["Static", .. WeightingStrategies.Names.Where(n => n != "EW")];
 
@@ -127,6 +159,21 @@ public static class Experiment
             double l = final["Left", "accuracy"], r = final["Right", "accuracy"];
             double deltaM = DeltaM.Compute([new MetricComparison(l, baseline.Left, true), new MetricComparison(r, baseline.Right, true)]);
             results.Add(new MethodResult(method, l, r, deltaM, clock.Elapsed.TotalSeconds));
+        }
+
+        // One multi-task model instead of two single-task ones, given their time: twice the epochs (and its own
+        // cosine schedule over them), the same images and initial weights.
+        if (options.EqualTime)
+        {
+            clock.Restart();
+            torch.manual_seed(options.Seed);
+            using var model = new MultiLeNet();
+            var twice = options with { Epochs = 2 * options.Epochs };
+            var trainer = model.CreateTrainer(twice.CreateOptimizer);
+            EvaluationResult final = Fit(trainer, train, test, twice, "Static-equal-time", log, progress).Epochs[^1].Validation!;
+            double l = final["Left", "accuracy"], r = final["Right", "accuracy"];
+            double deltaM = DeltaM.Compute([new MetricComparison(l, baseline.Left, true), new MetricComparison(r, baseline.Right, true)]);
+            results.Add(new MethodResult(EqualTime, l, r, deltaM, clock.Elapsed.TotalSeconds));
         }
 
         // The other architectures, each with the static weights 1:1 (compare with the Static row: hard sharing).

