@@ -38,7 +38,8 @@ bool full = args.Contains("--full"), paper = args.Contains("--paper"), dense = a
 bool quick = !full && !paper && !dense;
 string? Value(string name) => args.SkipWhile(a => a != name).Skip(1).FirstOrDefault();
 if (args.Contains("--tune")) return Tuning.Run(args, Value);
-int epochs = int.TryParse(Value("--epochs"), out int e) ? e : paper ? 100 : full ? 30 : Experiment.QuickEpochs;
+// --dense alone keeps its check-that-everything-learns size (3,000 images, 3 epochs: docs/samples.md gives its time).
+int epochs = int.TryParse(Value("--epochs"), out int e) ? e : paper ? 100 : full ? 30 : dense ? 3 : Experiment.QuickEpochs;
 int? images = int.TryParse(Value("--images"), out int n) ? n : null;
 if (images is < 1 or > 8_000 && !paper)
 {
@@ -68,7 +69,7 @@ if (unknown.Count > 0)
 double? lr = double.TryParse(Value("--lr"), CultureInfo.InvariantCulture, out double l) ? l : null;
 var options = paper
     ? new ExperimentOptions(epochs, 60_000, 10_000, methods, output, BatchSize: 256, Paper: true, LearningRate: lr ?? Tuning.PaperRate, Architectures: architectures)
-    : new ExperimentOptions(epochs, images ?? (full ? 8_000 : Experiment.QuickImages), 2_000, methods, output, LearningRate: lr ?? 2e-3, Architectures: architectures,
+    : new ExperimentOptions(epochs, images ?? (full ? 8_000 : dense ? 3_000 : Experiment.QuickImages), 2_000, methods, output, LearningRate: lr ?? 2e-3, Architectures: architectures,
         EqualTime: quick && Value("--methods") is null && methods.Contains("Static"));
 var clock = Stopwatch.StartNew();
 if (dense)
