@@ -109,13 +109,15 @@ var results = Experiment.Run(options, data, Console.WriteLine, progress: !args.C
 Console.WriteLine();
 if (quick)
 {
-    Console.WriteLine($"Test accuracy on {options.TestDigits:N0} test images after {options.Epochs} epochs ({2 * options.Epochs} for the equal-time row: one multi-task model " +
-                      "replaces two single-task ones, so it gets their time); Δm: the mean relative change of both digits' accuracy against the single-task pair " +
-                      "(higher is better); time s: training and evaluation, the pair's is two trainings.");
+    Console.WriteLine($"Test accuracy on {options.TestDigits:N0} test images after {options.Epochs} epochs ({2 * options.Epochs} for the equal-time row: " +
+                      "one multi-task model replaces two single-task ones, so it gets their time).");
+    Console.WriteLine("Δm: the mean relative change of both digits' accuracy against the single-task pair (higher is better); " +
+                      "time s: training and evaluation (the pair's is two trainings).");
+    Console.WriteLine($"One seed, {options.TestDigits:N0} test images (a point is {options.TestDigits / 100} images): read differences of a point or so as noise.");
 }
 Console.WriteLine(ResultTable.Format(results, quick ? null : Experiment.Published));
 Console.WriteLine($"total {clock.Elapsed.TotalSeconds.ToString("F0", CultureInfo.InvariantCulture)} s");
-Console.WriteLine(Experiment.DescribeOutputs(output, results));
+Console.WriteLine(Experiment.DescribeOutputs(output, results) + $"; the network drawn: {Path.Combine(Path.GetFullPath(output), "MultiLeNet.svg")} (and .mmd)");
 if (quick)
     Console.WriteLine("Every method and architecture, 8,000 images, 30 epochs, beside the published numbers (about 25 minutes on 2 cores): " +
                       "dotnet run -c Release --project samples/MultiMnist -- --full");
