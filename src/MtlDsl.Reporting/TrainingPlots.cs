@@ -117,6 +117,8 @@ public static class TrainingPlots
         "macro_f1" => "macro F1",
         "mean_iou" => "mean IoU",
         "mae" => "mean absolute error",
+        "auc" => "AUC",
+        "log_loss" => "log-loss",
         "rmse" => "root mean squared error",
         _ => metric.Replace('_', ' '),
     };

@@ -42,7 +42,7 @@ public class FitTests : TemporaryFolderTest
         string[] header = csv[0].Split(',');
         Assert.Equal(["epoch", "learning_rate", "seconds", "steps", "skipped_steps", "train_loss_Species", "train_loss_IsMale", "train_loss_BodyMass",
             "weight_Species", "weight_IsMale", "weight_BodyMass", "val_loss_Species", "val_accuracy_Species", "val_macro_f1_Species",
-            "val_loss_IsMale", "val_accuracy_IsMale", "val_loss_BodyMass", "val_mae_BodyMass", "val_rmse_BodyMass"], header);
+            "val_loss_IsMale", "val_accuracy_IsMale", "val_auc_IsMale", "val_log_loss_IsMale", "val_loss_BodyMass", "val_mae_BodyMass", "val_rmse_BodyMass"], header);
         string[] row = csv[^1].Split(',');
         Assert.Equal(header.Length, row.Length);
         Assert.Equal(last["Species", "accuracy"], double.Parse(row[Array.IndexOf(header, "val_accuracy_Species")], CultureInfo.InvariantCulture));

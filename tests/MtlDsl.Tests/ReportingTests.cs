@@ -70,7 +70,7 @@ public class ReportingTests : TemporaryFolderTest
         // Species: accuracy, macro F1; IsMale: (binary) accuracy; BodyMass: MAE, RMSE. Accuracy holds two tasks.
         var metrics = TrainingPlots.MetricPanels(history);
         Plot[] panels = metrics.GetPlots();
-        Assert.Equal(["Validation accuracy", "Validation macro F1", "Validation mean absolute error", "Validation root mean squared error"],
+        Assert.Equal(["Validation accuracy", "Validation macro F1", "Validation AUC", "Validation log-loss", "Validation mean absolute error", "Validation root mean squared error"],
             panels.Select(p => p.Axes.Title.Label.Text));
         Assert.Equal(["Species", "IsMale", "best epoch"], panels[0].GetPlottables().Select(Legend).Select(l => l.Split(' ')[0] == "best" ? "best epoch" : l));
 
