@@ -101,16 +101,12 @@ internal sealed class DiagramGraph
         IReadOnlyList<PlanBlock> trunk = plan.Trunk;
         IReadOnlyList<int> headReads = Enumerable.Range(0, plan.Heads.Count)
             .Select(t => t < plan.Shape.HeadReads.Count ? plan.Shape.HeadReads[t] : trunk.Count - 1).ToArray();
-        IReadOnlyList<PlanSource> SourcesOf(int b) => trunk[b].Sources.Count > 0 ? trunk[b].Sources : [b == 0 ? new PlanSource(true, 0) : new PlanSource(false, b - 1)];
-        var run = new HashSet<int>(headReads.Where(b => b >= 0));
-        for (int b = trunk.Count - 1; b >= 0; b--)
-            if (run.Contains(b))
-                foreach (PlanSource source in SourcesOf(b).Where(s => !s.Input)) run.Add(source.Index);
+        IReadOnlySet<int> run = plan.TrunkBlocksRun();
 
         var blocks = new int[trunk.Count];
         for (int b = 0; b < trunk.Count; b++)
         {
-            IReadOnlyList<PlanSource> sources = SourcesOf(b);
+            IReadOnlyList<PlanSource> sources = plan.SourcesOf(b);
             var body = new List<string>();
             if (sources.Count > 1)
             {

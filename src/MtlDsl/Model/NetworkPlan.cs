@@ -21,6 +21,27 @@ public sealed record NetworkPlan(
     IReadOnlyList<PlanBlock> Heads,
     PlanArchitecture Shape)
 {
+    /// <summary>
+    /// What trunk block <paramref name="block"/> reads in hard sharing: its declared sources (several are concatenated
+    /// along the first per-sample dimension), or, in a plan that lists none for it, hard sharing's default: the block
+    /// before it (the first block: the first input).
+    /// </summary>
+    public IReadOnlyList<PlanSource> SourcesOf(int block) =>
+        Trunk[block].Sources.Count > 0 ? Trunk[block].Sources : [block == 0 ? new PlanSource(true, 0) : new PlanSource(false, block - 1)];
+
+    /// <summary>
+    /// In hard sharing, the trunk blocks that run: those a head reads (<see cref="PlanArchitecture.HeadReads"/>),
+    /// directly or through the blocks they read. A block no head reads never runs (MTL028 warns of it).
+    /// </summary>
+    public IReadOnlySet<int> TrunkBlocksRun()
+    {
+        var run = new HashSet<int>(Shape.HeadReads.Where(b => b >= 0));
+        for (int b = Trunk.Count - 1; b >= 0; b--)
+            if (run.Contains(b))
+                foreach (PlanSource source in SourcesOf(b).Where(s => !s.Input)) run.Add(source.Index);
+        return run;
+    }
+
     /// <summary>The first layer no exporter can write (a module of your own), with its block, or null.</summary>
     public (PlanBlock Block, int Index, PlanLayer Layer)? FirstOwnModule =>
         Trunk.Concat(Heads).SelectMany(b => b.Layers.Select((l, i) => (Block: b, Index: i, Layer: l))).Where(x => x.Layer.Kind == "Module")

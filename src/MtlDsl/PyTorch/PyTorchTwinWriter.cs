@@ -119,15 +119,12 @@ internal static class PyTorchTwinWriter
             case ModelArchitecture.HardSharing:
             {
                 // Only the trunk blocks a head reads, directly or through other blocks, run.
-                var read = new HashSet<int>(shape.HeadReads);
-                for (int b = trunk.Count - 1; b >= 0; b--)
-                    if (read.Contains(b))
-                        foreach (PlanSource source in trunk[b].Sources.Where(s => !s.Input)) read.Add(source.Index);
+                IReadOnlySet<int> read = plan.TrunkBlocksRun();
                 string Value(PlanSource source) => (source.Input ? "input" : "block") + Int(source.Index);
                 for (int b = 0; b < trunk.Count; b++)
                 {
                     if (!read.Contains(b)) continue;
-                    IReadOnlyList<PlanSource> sources = trunk[b].Sources;
+                    IReadOnlyList<PlanSource> sources = plan.SourcesOf(b);
                     string argument = sources.Count == 1 ? Value(sources[0]) : $"torch.cat([{string.Join(", ", sources.Select(Value))}], 1)";
                     w.Line($"block{Int(b)} = self._modules[{Str(trunk[b].StateName)}]({argument})");
                 }
