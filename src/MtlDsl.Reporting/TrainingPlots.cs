@@ -71,6 +71,7 @@ public static class TrainingPlots
     internal static Multiplot LossPanels(TrainingHistory history)
     {
         bool validation = HasValidation(history);
+        var best = BestEpoch(history);
         var groups = GroupBySize(history, validation);
         var panels = new List<Plot>();
         foreach (int[] group in groups)
@@ -82,7 +83,7 @@ public static class TrainingPlots
                 AddSeries(panel, history, e => e.TrainLosses[task], color, validation ? $"{history.Tasks[task]} training" : history.Tasks[task]);
                 if (validation) AddSeries(panel, history, e => e.Validation!.Losses[task], color, $"{history.Tasks[task]} validation", LinePattern.Dashed);
             }
-            Finish(panel, history);
+            Finish(panel, history, best);
         }
         return Arrange(panels);
     }
@@ -94,6 +95,7 @@ public static class TrainingPlots
         for (int k = 0; k < history.Tasks.Count; k++)
             foreach (string metric in history.Epochs[0].Validation!.Metrics[k].Keys)
                 if (!names.Contains(metric)) names.Add(metric);
+        var best = BestEpoch(history);
         var panels = new List<Plot>();
         foreach (string metric in names)
         {
@@ -104,7 +106,7 @@ public static class TrainingPlots
                 if (!history.Epochs[0].Validation!.Metrics[task].ContainsKey(metric)) continue;
                 AddSeries(panel, history, e => e.Validation!.Metrics[task][metric], TaskColor(task), history.Tasks[task]);
             }
-            Finish(panel, history);
+            Finish(panel, history, best);
         }
         return Arrange(panels);
     }
@@ -170,9 +172,9 @@ public static class TrainingPlots
 
     // The best epoch's line, and the epoch axis from the first epoch to the last with a little room on both sides
     // (set after the curves, which would autoscale it).
-    private static void Finish(Plot panel, TrainingHistory history)
+    private static void Finish(Plot panel, TrainingHistory history, (int Epoch, string Reason)? best)
     {
-        if (BestEpoch(history) is var (epoch, reason))
+        if (best is var (epoch, reason))
         {
             var line = panel.Add.VerticalLine(epoch + 1, width: 1.5f, color: Colors.Gray, pattern: LinePattern.Dotted);
             line.LegendText = $"best epoch {epoch + 1} ({reason})";
@@ -184,15 +186,17 @@ public static class TrainingPlots
         panel.Axes.SetLimitsX(first - margin, last + margin);
     }
 
-    // Rows of panels: one panel fills the figure; two or more go two to a row.
+    // Rows of panels (Rows): one panel fills the figure; two or more go two to a row.
     private static Multiplot Arrange(List<Plot> panels)
     {
         var figure = new Multiplot(panels[0]);
         foreach (Plot panel in panels.Skip(1)) figure.AddPlot(panel);
-        int columns = panels.Count == 1 ? 1 : 2, rows = (panels.Count + columns - 1) / columns;
-        figure.Layout = new ScottPlot.MultiplotLayouts.Grid(rows, columns);
+        figure.Layout = new ScottPlot.MultiplotLayouts.Grid(Rows(panels.Count), panels.Count == 1 ? 1 : 2);
         return figure;
     }
+
+    // Panels go two to a row (one alone fills the figure).
+    private static int Rows(int panels) => (panels + 1) / 2;
 
     private static Color TaskColor(int task) => new ScottPlot.Palettes.Category10().GetColor(task);
 
@@ -211,8 +215,7 @@ public static class TrainingPlots
 
     private static string Save(Multiplot figure, string path, int width, int height)
     {
-        int rows = (figure.Subplots.Count + 1) / 2;
-        using Image image = figure.Render(width, height + (rows - 1) * height / 2);
+        using Image image = figure.Render(width, height + (Rows(figure.Subplots.Count) - 1) * height / 2);
         AtomicFile.WriteAllBytes(path, image.GetImageBytes(ImageFormat.Png, 100));
         return path;
     }

@@ -27,11 +27,7 @@ public sealed class AreaUnderCurve : TaskMetric
     public override void Update(Tensor output, Tensor target)
     {
         CheckBatch(output, target);
-        using var scope = NewDisposeScope();
-        double[] scores = output.detach().to_type(ScalarType.Float64).flatten().cpu().data<double>().ToArray();
-        double[] labels = target.detach().to_type(ScalarType.Float64).flatten().cpu().data<double>().ToArray();
-        if (scores.Length != labels.Length)
-            throw new ArgumentException($"{Name}: the output has {scores.Length} values and the target {labels.Length}; a binary task's target has the head's shape.");
+        var (scores, labels) = BinaryElements.Read(Name, output, target);
         for (int i = 0; i < labels.Length; i++)
         {
             if (double.IsNaN(labels[i])) continue;
@@ -95,11 +91,7 @@ public sealed class LogLoss : TaskMetric
     public override void Update(Tensor output, Tensor target)
     {
         CheckBatch(output, target);
-        using var scope = NewDisposeScope();
-        double[] logits = output.detach().to_type(ScalarType.Float64).flatten().cpu().data<double>().ToArray();
-        double[] labels = target.detach().to_type(ScalarType.Float64).flatten().cpu().data<double>().ToArray();
-        if (logits.Length != labels.Length)
-            throw new ArgumentException($"{Name}: the output has {logits.Length} values and the target {labels.Length}; a binary task's target has the head's shape.");
+        var (logits, labels) = BinaryElements.Read(Name, output, target);
         for (int i = 0; i < labels.Length; i++)
         {
             double x = logits[i], y = labels[i];
@@ -114,4 +106,18 @@ public sealed class LogLoss : TaskMetric
 
     /// <inheritdoc />
     public override void Reset() => (_sum, _count) = (0, 0);
+}
+
+/// <summary>A binary task's batch as float64 values on the host, element by element: the logits and the labels (NaN: missing).</summary>
+internal static class BinaryElements
+{
+    public static (double[] Outputs, double[] Labels) Read(string metric, Tensor output, Tensor target)
+    {
+        using var scope = NewDisposeScope();
+        double[] outputs = output.detach().to_type(ScalarType.Float64).flatten().cpu().data<double>().ToArray();
+        double[] labels = target.detach().to_type(ScalarType.Float64).flatten().cpu().data<double>().ToArray();
+        if (outputs.Length != labels.Length)
+            throw new ArgumentException($"{metric}: the output has {outputs.Length} values and the target {labels.Length}; a binary task's target has the head's shape.");
+        return (outputs, labels);
+    }
 }
