@@ -349,14 +349,18 @@ public sealed partial class MultiTaskModelGenerator
             double weight = 1.0;
             int? classes = null;
             string? reads = null;
-            LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null;
+            LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null, bottomLocation = null;
             if (trunk is not null)
             {
                 if (trunk.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
-                else if (arguments.Value("Reads") is string r)
+                else
                 {
-                    reads = r;
-                    readsLocation = arguments.Location("Reads");
+                    if (arguments.Value("Reads") is string r)
+                    {
+                        reads = r;
+                        readsLocation = arguments.Location("Reads");
+                    }
+                    if (arguments.Value("Bottom") is true) bottomLocation = arguments.Location("Bottom") ?? LocationInfo.From(trunk.Syntax) ?? memberLocation;
                 }
             }
             if (task is not null)
@@ -385,7 +389,7 @@ public sealed partial class MultiTaskModelGenerator
 
             return new BlockSpec(
                 name,
-                task is null ? BlockKind.Trunk : BlockKind.Task,
+                task is not null ? BlockKind.Task : bottomLocation is not null ? BlockKind.Bottom : BlockKind.Trunk,
                 AccessibilityKeyword(member.Modifiers),
                 MemberProblem(member, symbol, name, declarations),
                 loss,
@@ -401,7 +405,8 @@ public sealed partial class MultiTaskModelGenerator
                 residual is null ? null : LocationInfo.From(residual.Syntax) ?? memberLocation,
                 residual?.Arguments?.Value("ReLUAfterSum") is true,
                 concatSources,
-                concat is null ? null : LocationInfo.From(concat.Syntax) ?? memberLocation);
+                concat is null ? null : LocationInfo.From(concat.Syntax) ?? memberLocation,
+                bottomLocation);
         }
 
         /// <summary>The names a member declaration introduces, with what it is and where.</summary>

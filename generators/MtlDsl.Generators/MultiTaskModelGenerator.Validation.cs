@@ -114,7 +114,7 @@ public sealed partial class MultiTaskModelGenerator
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidBlockMember, block.Location, block.Name, problem);
                 if (inherited.Contains(block.Name))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, "that every model inherits from MultiTaskModule");
-                if (block.Kind == BlockKind.Trunk && block.Layers.Count == 0)
+                if (block.Kind != BlockKind.Task && block.Layers.Count == 0)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.EmptyTrunkBlock, block.Location, block.Name);
 
                 if (block.Kind == BlockKind.Task)
@@ -234,45 +234,54 @@ public sealed partial class MultiTaskModelGenerator
             }
 
             ArchitectureSpec architecture = model.Architecture;
-            if (!architecture.Definition.NamedReads && (model.Inputs.Count > 1 || model.Inputs.Any(i => i.Ids)))
+            // An architecture reads one tensor: the input, unless a shared bottom or its first trunk block says what it reads.
+            BlockSpec? first = model.Blocks.FirstOrDefault(b => b.Kind == BlockKind.Trunk);
+            if (!architecture.Definition.NamedReads && !model.Blocks.Any(b => b.Kind == BlockKind.Bottom) && first is not { NamesSources: true }
+                && (model.Inputs.Count > 1 || model.Inputs.Any(i => i.Ids)))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidInput, architecture.Location ?? model.ClassLocation, model.ClassName,
                     $"the {architecture.Definition.Name} architecture reads one input of features ({architecture.Definition.InputReaders}); " +
-                    "several inputs and categorical ids need hard parameter sharing (no architecture attribute)");
+                    "for several inputs or categorical ids, declare a shared bottom before it: [Trunk(Bottom = true, Reads = \"…\")] blocks that embed the ids and read the inputs, " +
+                    "which the first trunk block reads (it may concatenate them with [Concat]); or use hard parameter sharing (no architecture attribute)");
         }
 
         /// <summary>
-        /// What each trunk block reads in hard sharing (an input, an earlier trunk block, or several concatenated), and
-        /// what nothing reads: trunk blocks (MTL028) and inputs (MTL033).
+        /// What each block reads where blocks read by name (hard sharing's trunk blocks; in the other architectures the
+        /// shared bottom's blocks, and the first trunk block, which says what the architecture reads), and what nothing
+        /// reads: blocks (MTL028) and inputs (MTL033).
         /// </summary>
         private static IEnumerable<DiagnosticInfo> CheckSources(ModelSpec model, List<BlockSpec> tasks)
         {
-            bool hard = model.Architecture.Definition.NamedReads;
+            ArchitectureDefinition architecture = model.Architecture.Definition;
+            bool hard = architecture.NamedReads;
             var trunk = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
+            var bottom = model.Bottom;
             var inputs = model.Inputs.Select(i => i.EffectiveName).ToList();
             bool sound = true;
+            DiagnosticInfo Problem(BlockSpec block, LocationInfo? where, string what)
+            {
+                sound = false;
+                return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSource, where ?? block.Location, block.Name, what);
+            }
             foreach (BlockSpec task in tasks.Where(t => t.ConcatLocation is not null))
             {
                 sound = false;
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidReads, task.ConcatLocation, task.Name, string.Join(", ", task.Concat),
                     "but [Concat] applies to trunk blocks: a head reads one trunk block, so concatenate in a trunk block and let the head read that");
             }
-            for (int b = 0; b < trunk.Count; b++)
+            if (hard)
+                foreach (BlockSpec block in bottom)
+                    yield return Problem(block, block.BottomLocation,
+                        $"is declared Bottom = true, but model '{model.ClassName}' has hard parameter sharing (no architecture attribute), whose trunk blocks are all shared: the shared bottom is what runs before the experts, columns or stages of MMoE, CGC, PLE, Cross-stitch or MTAN; remove Bottom = true");
+
+            // The blocks that read by name: each reads inputs and the blocks of its group declared before it.
+            var group = hard ? trunk : bottom;
+            string kind = hard ? "trunk block" : "bottom block";
+            for (int b = 0; b < group.Count; b++)
             {
-                BlockSpec block = trunk[b];
-                DiagnosticInfo Problem(LocationInfo? where, string what)
-                {
-                    sound = false;
-                    return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidSource, where ?? block.Location, block.Name, what);
-                }
-                if (!hard)
-                {
-                    if (block.NamesSources)
-                        yield return Problem(block.SourcesLocation, $"names what it reads, but Reads and [Concat] apply to hard parameter sharing only: the {model.Architecture.Definition.Name} model '{model.ClassName}' runs its trunk blocks in order on its input; remove it");
-                    continue;
-                }
+                BlockSpec block = group[b];
                 if (block.Reads is not null && block.ConcatLocation is not null)
                 {
-                    yield return Problem(block.ConcatLocation, "has both Reads and [Concat]; keep one ([Concat] for several inputs or blocks, Reads for one)");
+                    yield return Problem(block, block.ConcatLocation, "has both Reads and [Concat]; keep one ([Concat] for several inputs or blocks, Reads for one)");
                     continue;
                 }
                 if (!block.NamesSources)
@@ -282,38 +291,81 @@ public sealed partial class MultiTaskModelGenerator
                         // The hint names what can be concatenated as it is: features; ids need an embedding first.
                         var features = model.Inputs.Where(i => !i.Ids).Select(i => i.EffectiveName).ToList();
                         string concat = features.Count >= 2 ? $" or concatenates several ([Concat(\"{features[0]}\", \"{features[1]}\")])" : "";
-                        string ids = model.Inputs.Any(i => i.Ids) ? "; an input of ids is read by a block of its own that begins with Embedding or EmbeddingBag, whose output a later block may concatenate with features" : "";
-                        yield return Problem(block.KindLocation, $"reads nothing: model '{model.ClassName}' has {model.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs ({string.Join(", ", inputs)}), so its first trunk block says which it reads (Reads = \"{inputs[0]}\"){concat}{ids}");
+                        string ids = model.Inputs.Any(i => i.Ids) ? $"; an input of ids is read by a {kind} of its own that begins with Embedding or EmbeddingBag, whose output a later block may concatenate with features" : "";
+                        yield return Problem(block, block.KindLocation, $"reads nothing: model '{model.ClassName}' has {model.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs ({string.Join(", ", inputs)}), so its first {kind} says which it reads (Reads = \"{inputs[0]}\"){concat}{ids}");
                     }
                     continue;
                 }
                 if (block.ConcatLocation is not null && block.Concat.Count == 0)
-                    yield return Problem(block.ConcatLocation, "has a [Concat] that names nothing; name the inputs or earlier trunk blocks it concatenates");
+                    yield return Problem(block, block.ConcatLocation, $"has a [Concat] that names nothing; name the inputs or earlier {kind}s it concatenates");
                 foreach (string source in block.Sources)
                 {
-                    string earlier = string.Join(", ", inputs.Select(i => $"\"{i}\"").Concat(trunk.Take(b).Select(t => $"nameof({t.Name})")));
+                    string earlier = string.Join(", ", inputs.Select(i => $"\"{i}\"").Concat(group.Take(b).Select(t => $"nameof({t.Name})")));
                     if (source.Length == 0)
-                        yield return Problem(block.SourcesLocation, $"reads an empty or null name; name an input or an earlier trunk block: {earlier}");
-                    else if (inputs.Contains(source) || trunk.Take(b).Any(t => t.Name == source))
+                        yield return Problem(block, block.SourcesLocation, $"reads an empty or null name; name an input or an earlier {kind}: {earlier}");
+                    else if (inputs.Contains(source) || group.Take(b).Any(t => t.Name == source))
                         continue;
-                    else if (trunk.Skip(b).Any(t => t.Name == source))
-                        yield return Problem(block.SourcesLocation, $"reads '{source}', which {(source == block.Name ? "is the block itself" : "is declared after it")}: a trunk block reads the inputs and the trunk blocks declared before it ({earlier})");
+                    else if (group.Skip(b).Any(t => t.Name == source))
+                        yield return Problem(block, block.SourcesLocation, $"reads '{source}', which {(source == block.Name ? "is the block itself" : "is declared after it")}: a {kind} reads the inputs and the {kind}s declared before it ({earlier})");
                     else if (tasks.Any(t => t.Name == source))
-                        yield return Problem(block.SourcesLocation, $"reads '{source}', which is a task head: a trunk block reads inputs and earlier trunk blocks ({earlier})");
+                        yield return Problem(block, block.SourcesLocation, $"reads '{source}', which is a task head: a {kind} reads inputs and earlier {kind}s ({earlier})");
+                    else if (!hard && trunk.Any(t => t.Name == source))
+                        yield return Problem(block, block.SourcesLocation, $"reads '{source}', which is a trunk block of the {architecture.Name} architecture: the shared bottom runs before the architecture, so a bottom block reads inputs and earlier bottom blocks ({earlier})");
                     else
-                        yield return Problem(block.SourcesLocation, $"reads '{source}', which is neither an input nor a trunk block of model '{model.ClassName}': name one of {earlier}");
+                        yield return Problem(block, block.SourcesLocation, $"reads '{source}', which is neither an input nor {(hard ? "a trunk block" : "a bottom block")} of model '{model.ClassName}': name one of {earlier}");
                 }
             }
-            // (An unnamed input among several is MTL031 already: no MTL033 for the name "input" it never had.)
-            if (!hard || !sound || trunk.Count == 0 || tasks.Count == 0 || model.Inputs.Count == 0 || model.Inputs.Count > 1 && model.Inputs.Any(i => i.Name is null) || tasks.Any(t => t.Reads is not null && !trunk.Any(b => b.Name == t.Reads))) yield break;
 
-            // Read backwards from the heads: what nothing reads is dead weight.
+            if (!hard)
+            {
+                // The architecture's trunk blocks run in order; the first one may say what the architecture reads.
+                string readable = string.Join(", ", inputs.Select(i => $"\"{i}\"").Concat(bottom.Select(t => $"nameof({t.Name})")));
+                for (int b = 0; b < trunk.Count; b++)
+                {
+                    BlockSpec block = trunk[b];
+                    if (!block.NamesSources) continue;
+                    if (b > 0)
+                    {
+                        yield return Problem(block, block.SourcesLocation,
+                            $"names what it reads, but the {architecture.Name} model '{model.ClassName}' runs its trunk blocks in order; only the first ('{trunk[0].Name}') may name what the architecture reads (an input or a bottom block, [Trunk(Bottom = true)]); remove it");
+                        continue;
+                    }
+                    if (block.Reads is not null && block.ConcatLocation is not null)
+                    {
+                        yield return Problem(block, block.ConcatLocation, "has both Reads and [Concat]; keep one ([Concat] for several inputs or bottom blocks, Reads for one)");
+                        continue;
+                    }
+                    if (block.ConcatLocation is not null && block.Concat.Count == 0)
+                        yield return Problem(block, block.ConcatLocation, $"has a [Concat] that names nothing; name the inputs or bottom blocks the {architecture.Name} architecture reads");
+                    foreach (string source in block.Sources)
+                    {
+                        if (inputs.Contains(source) || bottom.Any(t => t.Name == source)) continue;
+                        string what = source.Length == 0 ? "an empty or null name"
+                            : trunk.Any(t => t.Name == source) ? $"'{source}', a trunk block of the {architecture.Name} architecture, whose trunk blocks run in order after what the first reads"
+                            : tasks.Any(t => t.Name == source) ? $"'{source}', a task head"
+                            : $"'{source}', which is neither an input nor a bottom block of model '{model.ClassName}'";
+                        yield return Problem(block, block.SourcesLocation,
+                            $"is the first trunk block of the {architecture.Name} model '{model.ClassName}', so it names what the architecture and its gates read, and it reads {what}: name an input or a bottom block ([Trunk(Bottom = true)]): {(readable.Length > 0 ? readable : "none is declared")}");
+                    }
+                }
+            }
+
+            // (An unnamed input among several is MTL031 already: no MTL033 for the name "input" it never had.)
+            if (!sound || trunk.Count == 0 || tasks.Count == 0 || model.Inputs.Count == 0 || model.Inputs.Count > 1 && model.Inputs.Any(i => i.Name is null)) yield break;
+            if (hard && tasks.Any(t => t.Reads is not null && !trunk.Any(b => b.Name == t.Reads))) yield break;
+            // Without a shared bottom or a first trunk block that names its sources, the architecture reads the one input (MTL031 otherwise).
+            if (!hard && bottom.Count == 0 && !trunk[0].NamesSources) yield break;
+
+            // Read backwards from what reads the group (the heads, or the architecture): what nothing reads is dead weight.
             var read = new HashSet<string>(StringComparer.Ordinal);
-            foreach (BlockSpec task in tasks) read.Add(task.Reads ?? trunk[trunk.Count - 1].Name);
-            for (int b = trunk.Count - 1; b >= 0; b--)
-                if (read.Contains(trunk[b].Name))
-                    foreach (string source in model.SourcesOf(trunk, b)) read.Add(source);
-            foreach (BlockSpec unread in trunk.Where(t => !read.Contains(t.Name)))
+            if (hard)
+                foreach (BlockSpec task in tasks) read.Add(task.Reads ?? trunk[trunk.Count - 1].Name);
+            else
+                foreach (string source in model.ArchitectureSources(trunk, bottom)) read.Add(source);
+            for (int b = group.Count - 1; b >= 0; b--)
+                if (read.Contains(group[b].Name))
+                    foreach (string source in model.SourcesOf(group, b)) read.Add(source);
+            foreach (BlockSpec unread in group.Where(t => !read.Contains(t.Name)))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadTrunkBlock, unread.Location, unread.Name);
             foreach (InputSpec input in model.Inputs.Where(i => !read.Contains(i.EffectiveName)))
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadInput, input.Location, input.EffectiveName, model.ClassName);

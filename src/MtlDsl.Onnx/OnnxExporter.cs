@@ -109,36 +109,30 @@ internal static class OnnxExporter
         {
             IReadOnlyList<PlanBlock> trunk = plan.Trunk;
             PlanArchitecture shape = plan.Shape;
+            if (plan.Architecture == ModelArchitecture.HardSharing)
+            {
+                Func<int, string> value = ByName(trunk, inputs);
+                return shape.HeadReads.Select(b => b < 0 ? inputs[0] : value(b)).ToArray();
+            }
+            // The shared bottom runs first; the architecture reads what its first trunk block names (else the first input).
+            string input = Joined(plan.ArchitectureSources, inputs, ByName(plan.Bottom, inputs), "bottom");
             switch (plan.Architecture)
             {
-                case ModelArchitecture.HardSharing:
-                {
-                    var values = new string?[trunk.Count];
-                    string Value(int b)
-                    {
-                        if (values[b] is { } done) return done;
-                        IReadOnlyList<PlanSource> sources = trunk[b].Sources;
-                        string Source(PlanSource s) => s.Input ? inputs[s.Index] : Value(s.Index);
-                        string x = sources.Count == 1 ? Source(sources[0]) : g.Node("Concat", trunk[b].StateName, sources.Select(Source), Int("axis", 1));
-                        return values[b] = Block(trunk[b], trunk[b].StateName, x);
-                    }
-                    return shape.HeadReads.Select(b => b < 0 ? inputs[0] : Value(b)).ToArray();
-                }
                 case ModelArchitecture.MMoE when shape.OneGate:
                 {
-                    string mixed = Mix("gate", inputs[0], RunExperts(trunk, inputs[0], null), trunk);
+                    string mixed = Mix("gate", input, RunExperts(trunk, input, null), trunk);
                     return _heads.Select(_ => mixed).ToArray();
                 }
                 case ModelArchitecture.MMoE:
                 case ModelArchitecture.CGC:
                 {
-                    string shared = RunExperts(trunk, inputs[0], null);
-                    return _heads.Select((t, k) => Mix($"gates.{t}", inputs[0], shape.TaskExpertsOf(k) == 0 ? shared : g.Node("Concat", $"gates.{t}", [shared, RunExperts(trunk, inputs[0], k)], Int("axis", 0)), trunk)).ToArray();
+                    string shared = RunExperts(trunk, input, null);
+                    return _heads.Select((t, k) => Mix($"gates.{t}", input, shape.TaskExpertsOf(k) == 0 ? shared : g.Node("Concat", $"gates.{t}", [shared, RunExperts(trunk, input, k)], Int("axis", 0)), trunk)).ToArray();
                 }
                 case ModelArchitecture.PLE:
                 {
-                    string sharedInput = inputs[0];
-                    string[] own = _heads.Select(_ => inputs[0]).ToArray();
+                    string sharedInput = input;
+                    string[] own = _heads.Select(_ => input).ToArray();
                     for (int level = 0; level < trunk.Count; level++)
                     {
                         PlanBlock block = trunk[level];
@@ -157,7 +151,7 @@ internal static class OnnxExporter
                 }
                 case ModelArchitecture.CrossStitch:
                 {
-                    string[] columns = _heads.Select((_, t) => Block(trunk[0], $"{trunk[0].StateName}.{t.ToString(CultureInfo.InvariantCulture)}", inputs[0])).ToArray();
+                    string[] columns = _heads.Select((_, t) => Block(trunk[0], $"{trunk[0].StateName}.{t.ToString(CultureInfo.InvariantCulture)}", input)).ToArray();
                     for (int s = 1; s < trunk.Count; s++)
                     {
                         string alpha = g.Weight($"cross_stitch.{(s - 1).ToString(CultureInfo.InvariantCulture)}");
@@ -179,10 +173,25 @@ internal static class OnnxExporter
                     return columns;
                 }
                 case ModelArchitecture.MTAN:
-                    return Attention(inputs[0]);
+                    return Attention(input);
                 default:
                     throw new NotSupportedException($"ONNX export does not know the architecture {plan.Architecture}.");
             }
+        }
+
+        // The values of a group of blocks that reads by name (hard sharing's trunk, the shared bottom), each built once when first read.
+        private Func<int, string> ByName(IReadOnlyList<PlanBlock> blocks, string[] inputs)
+        {
+            var values = new string?[blocks.Count];
+            string Value(int b) => values[b] ??= Block(blocks[b], blocks[b].StateName, Joined(NetworkPlan.SourcesOf(blocks, b), inputs, Value, blocks[b].StateName));
+            return Value;
+        }
+
+        // What a block reads: one source as it is, several concatenated along the first per-sample dimension.
+        private string Joined(IReadOnlyList<PlanSource> sources, string[] inputs, Func<int, string> block, string path)
+        {
+            string Source(PlanSource s) => s.Input ? inputs[s.Index] : block(s.Index);
+            return sources.Count == 1 ? Source(sources[0]) : g.Node("Concat", path, sources.Select(Source), Int("axis", 1));
         }
 
         // Every expert's copy of the chained blocks on x, stacked along a new first axis: the shared experts, or those of task k (declaration order).

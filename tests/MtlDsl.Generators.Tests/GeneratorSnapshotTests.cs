@@ -23,6 +23,8 @@ public class GeneratorSnapshotTests
         { "PLEPerTaskModel", "tests/Models/Architectures/PLEPerTaskModel.cs" },
         { "CrossStitchModel", "tests/Models/Architectures/CrossStitchModel.cs" },
         { "MTANModel", "tests/Models/Architectures/MTANModel.cs" },
+        { "MMoEBottomModel", "tests/Models/Architectures/MMoEBottomModel.cs" },
+        { "PLEBottomModel", "tests/Models/Architectures/PLEBottomModel.cs" },
     };
 
     private static bool IsModel(string hint) => hint != "MtlDsl-NativeInitializer.g.cs";

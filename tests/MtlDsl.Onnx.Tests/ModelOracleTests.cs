@@ -43,6 +43,8 @@ public sealed class ModelOracleTests(ITestOutputHelper output)
         [nameof(PLEPerTaskModel)] = () => new PLEPerTaskModel(),
         [nameof(CrossStitchModel)] = () => new CrossStitchModel(),
         [nameof(MTANModel)] = () => new MTANModel(),
+        [nameof(MMoEBottomModel)] = () => new MMoEBottomModel(),
+        [nameof(PLEBottomModel)] = () => new PLEBottomModel(),
     };
 
     [Theory]

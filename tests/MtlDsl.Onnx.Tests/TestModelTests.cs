@@ -37,6 +37,8 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
         [nameof(PLEPerTaskModel)] = f => Check(new PLEPerTaskModel(), f),
         [nameof(CrossStitchModel)] = f => Check(new CrossStitchModel(), f),
         [nameof(MTANModel)] = f => Check(new MTANModel(), f),
+        [nameof(MMoEBottomModel)] = f => Check(new MMoEBottomModel(), f),
+        [nameof(PLEBottomModel)] = f => Check(new PLEBottomModel(), f),
     };
 
     // One file, run at batch 1 and 37 (its first dimension is symbolic); the largest difference relative to the tolerance.

@@ -40,6 +40,8 @@ public class DiagramTests
         [nameof(PLEPerTaskModel)] = () => Draw(new PLEPerTaskModel()),
         [nameof(CrossStitchModel)] = () => Draw(new CrossStitchModel()),
         [nameof(MTANModel)] = () => Draw(new MTANModel()),
+        [nameof(MMoEBottomModel)] = () => Draw(new MMoEBottomModel()),
+        [nameof(PLEBottomModel)] = () => Draw(new PLEBottomModel()),
         [nameof(MultiMnist.MultiLeNet)] = () => Draw(new MultiMnist.MultiLeNet()),
         [nameof(MultiMnist.MMoELeNet)] = () => Draw(new MultiMnist.MMoELeNet()),
         [nameof(MultiMnist.CGCLeNet)] = () => Draw(new MultiMnist.CGCLeNet()),

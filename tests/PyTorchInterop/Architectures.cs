@@ -44,6 +44,13 @@ internal static class ArchitectureExport
             [randn(8, 6, dtype: ScalarType.Float64), randint(0, RecommenderModel.Users, [8], dtype: ScalarType.Int64),
              randint(0, RecommenderModel.Tags, [8, 5], dtype: ScalarType.Int64) * randint(0, 2, [8, 5], dtype: ScalarType.Int64)],
             batch => [randint(0, 2, [batch, 1], dtype: ScalarType.Int64).to(ScalarType.Float64), randn(batch, 1, dtype: ScalarType.Float64)]);
+        // Experts over a shared bottom: the same three inputs, the embeddings and the bag run once before the experts.
+        Tensor[] recommendation = [randn(8, 6, dtype: ScalarType.Float64), randint(0, MMoEBottomModel.Users, [8], dtype: ScalarType.Int64),
+            randint(0, MMoEBottomModel.Tags, [8, 5], dtype: ScalarType.Int64) * randint(0, 2, [8, 5], dtype: ScalarType.Int64)];
+        Export<MMoEBottomModel.Outputs, MMoEBottomModel.Targets>(folder, "mmoe_bottom", new MMoEBottomModel(), recommendation,
+            batch => [randint(0, 2, [batch, 1], dtype: ScalarType.Int64).to(ScalarType.Float64), randn(batch, 1, dtype: ScalarType.Float64)]);
+        Export<PLEBottomModel.Outputs, PLEBottomModel.Targets>(folder, "ple_bottom", new PLEBottomModel(), recommendation,
+            batch => [randint(0, 2, [batch, 1], dtype: ScalarType.Int64).to(ScalarType.Float64), randint(0, 2, [batch, 1], dtype: ScalarType.Int64).to(ScalarType.Float64)]);
         return 0;
     }
 

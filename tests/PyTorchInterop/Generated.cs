@@ -43,6 +43,8 @@ internal static class GeneratedExport
         Add(new PLEPerTaskModel());
         Add(new CrossStitchModel());
         Add(new MTANModel());
+        Add(new MMoEBottomModel());
+        Add(new PLEBottomModel());
         Add(new ReservedNamesModel());
         File.WriteAllLines(Path.Combine(folder, "models.txt"), names);
 

@@ -280,6 +280,58 @@ class Recommender(nn.Module):
         return [self.click(features), self.rating(features)]
 
 
+class RecommendationExperts(nn.Module):
+    """The experts of tests/Models/Architectures/*BottomModel.cs on a shared bottom, written as a recommendation model
+    would be: MMoE (the bottom is the user embedding and the tag bag; the experts and gates read them concatenated
+    with the dense features) or PLE (a third bottom block, a dense layer over that concatenation, which two levels
+    read)."""
+
+    def __init__(self, ple, tasks):
+        super().__init__()
+        self.ple, self.task_names = ple, tasks
+        self.user_embedding = nn.Sequential(nn.Embedding(20, 4))
+        self.tag_bag = nn.Sequential(nn.EmbeddingBag(30, 4, mode="mean", padding_idx=0))
+        if ple:
+            self.shared_bottom = nn.Sequential(nn.Linear(14, 12), nn.ReLU())
+            level = lambda inputs: lambda: nn.Sequential(nn.Linear(inputs, 8), nn.ReLU())
+            self.level1 = self.level(level(12), 12, True)
+            self.level2 = self.level(level(8), 8, False)
+            heads = [nn.Sequential(nn.Linear(8, 1)) for _ in tasks]
+        else:
+            self.expert = nn.Module()
+            self.expert.shared = nn.ModuleList([nn.Sequential(nn.Linear(14, 16), nn.ReLU()) for _ in range(3)])
+            self.expert.tasks = nn.ModuleDict({t: nn.ModuleList() for t in tasks})
+            self.gates = nn.ModuleDict({t: gate(14, 3) for t in tasks})
+            heads = [nn.Sequential(nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1)) for _ in tasks]
+        for t, head in zip(tasks, heads):
+            self.add_module(t, head)
+
+    def level(self, make, inputs, shared_gate):
+        level = nn.Module()
+        level.shared = nn.ModuleList([make()])
+        level.tasks = nn.ModuleDict({t: nn.ModuleList([make()]) for t in self.task_names})
+        level.gates = nn.ModuleDict({t: gate(inputs, 2) for t in self.task_names})
+        if shared_gate:
+            level.shared_gate = gate(inputs, 1 + len(self.task_names))
+        return level
+
+    def forward(self, dense, user, tags):
+        bottom = torch.cat([dense, self.user_embedding(user), self.tag_bag(tags)], 1)
+        if not self.ple:
+            experts = torch.stack([e(bottom) for e in self.expert.shared])
+            return [getattr(self, t)(mix(self.gates[t], bottom, experts)) for t in self.task_names]
+        x = self.shared_bottom(bottom)
+        shared_stream, streams = x, [x for _ in self.task_names]
+        for level in [self.level1, self.level2]:
+            shared = torch.stack([e(shared_stream) for e in level.shared])
+            own = [torch.stack([e(streams[k]) for e in level.tasks[t]]) for k, t in enumerate(self.task_names)]
+            next_streams = [mix(level.gates[t], streams[k], torch.cat([shared, own[k]])) for k, t in enumerate(self.task_names)]
+            if hasattr(level, "shared_gate"):
+                shared_stream = mix(level.shared_gate, shared_stream, torch.cat([shared] + own))
+            streams = next_streams
+        return [getattr(self, t)(s) for t, s in zip(self.task_names, streams)]
+
+
 class BasicBlock(nn.Module):
     """tests/Models/OwnModuleModel.cs's hand-written BasicBlock, as torchvision writes it."""
 
@@ -341,6 +393,9 @@ MODELS = {
     "residual": (ResidualNet, [(F.cross_entropy, 1.0), (F.mse_loss, 1.0)]),
     "own_modules": (OwnModules, [(F.cross_entropy, 1.0), (F.mse_loss, 1.0)]),
     "recommender": (Recommender, [(F.binary_cross_entropy_with_logits, 1.0), (F.mse_loss, 1.0)]),
+    # Experts over a shared bottom of embeddings, a bag and dense features.
+    "mmoe_bottom": (lambda: RecommendationExperts(False, ["click", "rating"]), [(F.binary_cross_entropy_with_logits, 1.0), (F.mse_loss, 1.0)]),
+    "ple_bottom": (lambda: RecommendationExperts(True, ["click", "conversion"]), [(F.binary_cross_entropy_with_logits, 1.0), (F.binary_cross_entropy_with_logits, 0.5)]),
 }
 
 

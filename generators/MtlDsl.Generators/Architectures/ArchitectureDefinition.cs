@@ -95,6 +95,44 @@ internal abstract class ArchitectureDefinition
     /// <summary>Writes <c>RunShared</c>, which gives every task's representation in task order (and any static it reads).</summary>
     public abstract void EmitRepresentations(SourceWriter w, ArchitectureCode code);
 
+    /// <summary>
+    /// <c>RunShared</c> of an architecture that reads one tensor: <paramref name="forward"/> gives the C# of every
+    /// task's representation from the C# of that tensor. It is the first input, or, with a shared bottom or a first
+    /// trunk block that names what it reads, the bottom blocks run first and what that block names (concatenated).
+    /// </summary>
+    protected static void EmitOnInput(SourceWriter w, ArchitectureCode code, System.Func<string, string> forward)
+    {
+        string signature = $"protected override {Tensor}[] RunShared({Tensor}[] inputs)";
+        IReadOnlyList<BlockSource> sources = code.Trunk[0].Sources;
+        if (sources.Count == 0)
+        {
+            w.Line($"{signature} => {forward("inputs[0]")};");
+            return;
+        }
+        w.Open(signature);
+        EmitByName(w, code, code.Bottom, ShapedModel.Reached(code.Bottom, sources.Where(s => !s.Input).Select(s => s.Index)), "bottom");
+        w.Line($"return {forward(Joined(sources, "bottom"))};");
+        w.Close();
+    }
+
+    /// <summary>
+    /// The statements that run the blocks of a group that reads by name (hard sharing's trunk, the shared bottom) whose
+    /// indices are in <paramref name="run"/>, in declaration order: <c>Tensor {local}{b} = this._block.forward(…);</c>.
+    /// </summary>
+    protected static void EmitByName(SourceWriter w, ArchitectureCode code, IReadOnlyList<ShapedBlock> blocks, ISet<int> run, string local)
+    {
+        for (int b = 0; b < blocks.Count; b++)
+            if (run.Contains(b))
+                w.Line($"{Tensor} {local}{I(b)} = {code.Field(blocks[b])}.forward({Joined(blocks[b].Sources, local)});");
+    }
+
+    /// <summary>What a block reads as C#: one source as it is, several concatenated along the first per-sample dimension.</summary>
+    protected static string Joined(IReadOnlyList<BlockSource> sources, string local)
+    {
+        string Value(BlockSource source) => source.Input ? $"inputs[{I(source.Index)}]" : local + I(source.Index);
+        return sources.Count == 1 ? Value(sources[0]) : $"global::TorchSharp.torch.cat(new {Tensor}[] {{ {string.Join(", ", sources.Select(Value))} }}, 1L)";
+    }
+
     /// <summary>The summary's modules that hold copies of trunk block <paramref name="block"/> (its state-dict name), and how many copies each.</summary>
     public virtual IEnumerable<(string Module, int Copies)> TrunkCopies(ArchitectureCode code, string block) => [(block, 1)];
 
@@ -180,6 +218,7 @@ internal sealed class ArchitectureCode
     {
         Shaped = shaped;
         Trunk = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
+        Bottom = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Bottom).ToList();
         Tasks = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Task).ToList();
         Names = GeneratedNames.Of(shaped.Spec);
     }
@@ -194,6 +233,9 @@ internal sealed class ArchitectureCode
 
     /// <summary>The trunk blocks, in declaration order.</summary>
     public IReadOnlyList<ShapedBlock> Trunk { get; }
+
+    /// <summary>The shared bottom's blocks, in declaration order (none in hard sharing).</summary>
+    public IReadOnlyList<ShapedBlock> Bottom { get; }
 
     /// <summary>The task heads, in declaration order.</summary>
     public IReadOnlyList<ShapedBlock> Tasks { get; }

@@ -29,5 +29,5 @@ internal sealed class CGC : Experts
 
     public override IEnumerable<string> Registration(ArchitectureCode code) => [TaskGatesRegistration(code)];
 
-    public override void EmitRepresentations(SourceWriter w, ArchitectureCode code) => w.Line(TaskGatesRepresentations(code));
+    public override void EmitRepresentations(SourceWriter w, ArchitectureCode code) => EmitTaskGatesRepresentations(w, code);
 }

@@ -48,7 +48,7 @@ internal sealed class CrossStitch : ArchitectureDefinition
         ($"Block {block.Spec.Name} of the first task's column (every column is in the state dict under {StateName(block.Spec.Name)}).", "[0]");
 
     public override void EmitRepresentations(SourceWriter w, ArchitectureCode code) =>
-        w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Runtime}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {code.TrunkFields} }}, {code.Module("__crossStitch")}, inputs[0]);");
+        EmitOnInput(w, code, input => $"{Runtime}.CrossStitch.Forward(new global::TorchSharp.Modules.ModuleList<{Sequential}>[] {{ {code.TrunkFields} }}, {code.Module("__crossStitch")}, {input})");
 
     public override IEnumerable<(string Module, int Copies)> TrunkCopies(ArchitectureCode code, string block) => [(block + ".*", code.Tasks.Count)];
 

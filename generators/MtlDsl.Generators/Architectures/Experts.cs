@@ -4,6 +4,7 @@ using System.Linq;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 using MtlDsl.Generators.Diagnostics;
+using MtlDsl.Generators.Emit;
 using MtlDsl.Generators.Model;
 using MtlDsl.Generators.Shapes;
 using static MtlDsl.Generators.Layers.Literals;
@@ -70,7 +71,7 @@ internal abstract class Experts : ArchitectureDefinition
     {
         var tasks = Tasks(model);
         var parts = new ShapeParts();
-        long inputs = Product(model.InputShape);
+        long inputs = Product(trunk[0].InputShape);
         parts.GateInput(inputs);
         for (int k = 0; k < tasks.Count; k++)
             parts.Gate("gates." + StateName(tasks[k].Name), inputs, checked(spec.SharedExperts + TaskExpertsOf(spec, k)));
@@ -82,8 +83,8 @@ internal abstract class Experts : ArchitectureDefinition
     protected static string TaskGatesRegistration(ArchitectureCode code) =>
         $"{code.Module("__gates")} = {Runtime}.Mixture.Gates({code.TaskStateNames}, {I(code.Shapes.GateInputs[0])}, {TaskGateSizes(code.Spec)});";
 
-    protected static string TaskGatesRepresentations(ArchitectureCode code) =>
-        $"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Runtime}.Mixture.Forward(new {Runtime}.ExpertBlock[] {{ {code.TrunkFields} }}, {code.Module("__gates")}, inputs[0]);";
+    protected static void EmitTaskGatesRepresentations(SourceWriter w, ArchitectureCode code) =>
+        EmitOnInput(w, code, input => $"{Runtime}.Mixture.Forward(new {Runtime}.ExpertBlock[] {{ {code.TrunkFields} }}, {code.Module("__gates")}, {input})");
 
     // ---- CGC's and PLE's arguments: shared experts, and task experts for every task or one count per task ----
 

@@ -35,16 +35,7 @@ internal sealed class HardSharing : ArchitectureDefinition
     {
         w.Open($"protected override {Tensor}[] RunShared({Tensor}[] inputs)");
         // The blocks that a head reads, or a block that is read (MTL028 warns of any other), in declaration order.
-        HashSet<int> read = code.Shaped.RunTrunkBlocks();
-        string Value(BlockSource source) => (source.Input ? "inputs[" : "block") + I(source.Index) + (source.Input ? "]" : "");
-        for (int b = 0; b < code.Trunk.Count; b++)
-        {
-            if (!read.Contains(b)) continue;
-            var sources = code.Trunk[b].Sources;
-            string argument = sources.Count == 1 ? Value(sources[0])
-                : $"global::TorchSharp.torch.cat(new {Tensor}[] {{ {string.Join(", ", sources.Select(Value))} }}, 1L)";
-            w.Line($"{Tensor} block{I(b)} = {code.Field(code.Trunk[b])}.forward({argument});");
-        }
+        EmitByName(w, code, code.Trunk, code.Shaped.RunTrunkBlocks(), "block");
         w.Line($"return new {Tensor}[] {{ {string.Join(", ", HeadReads(code).Select(b => "block" + I(b)))} }};");
         w.Close();
     }

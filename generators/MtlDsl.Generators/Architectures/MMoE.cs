@@ -30,7 +30,7 @@ internal sealed class MMoE : Experts
         ArchitectureSpec spec = model.Architecture;
         if (!spec.OneGate) return InferTaskGates(model, spec, trunk);
         var parts = new ShapeParts();
-        long inputs = Product(model.InputShape);
+        long inputs = Product(trunk[0].InputShape);
         parts.GateInput(inputs);
         parts.Gate("gate", inputs, spec.SharedExperts);
         return parts.Done(Tasks(model).Select(_ => new TaskRead("mixture", trunk[trunk.Count - 1].OutputShape)), spec.SharedExperts);
@@ -42,9 +42,11 @@ internal sealed class MMoE : Experts
     public override IEnumerable<string> Registration(ArchitectureCode code) =>
         code.Spec.OneGate ? [$"{code.Module("__gate")} = {Runtime}.Mixture.Gate({I(code.Shapes.GateInputs[0])}, {I(code.Spec.SharedExperts)});"] : [TaskGatesRegistration(code)];
 
-    public override void EmitRepresentations(SourceWriter w, ArchitectureCode code) => w.Line(code.Spec.OneGate
-        ? $"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Runtime}.Mixture.ForwardOneGate(new {Runtime}.ExpertBlock[] {{ {code.TrunkFields} }}, {code.Module("__gate")}, inputs[0]);"
-        : TaskGatesRepresentations(code));
+    public override void EmitRepresentations(SourceWriter w, ArchitectureCode code)
+    {
+        if (!code.Spec.OneGate) EmitTaskGatesRepresentations(w, code);
+        else EmitOnInput(w, code, input => $"{Runtime}.Mixture.ForwardOneGate(new {Runtime}.ExpertBlock[] {{ {code.TrunkFields} }}, {code.Module("__gate")}, {input})");
+    }
 
     // The one gate is shared by every task.
     public override IEnumerable<string> SharedModules(ArchitectureSpec spec, IReadOnlyList<string> trunk) =>

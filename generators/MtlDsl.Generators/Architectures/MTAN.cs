@@ -126,7 +126,7 @@ internal sealed class MTAN : ArchitectureDefinition
 
     public override void EmitRepresentations(SourceWriter w, ArchitectureCode code)
     {
-        w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Runtime}.TaskAttention.Forward(new {Sequential}[] {{ {code.TrunkFields} }}, {code.Module("__attention")}, {code.Module("__attentionBlocks")}, {code.Static("s_pools")}, inputs[0]);");
+        EmitOnInput(w, code, input => $"{Runtime}.TaskAttention.Forward(new {Sequential}[] {{ {code.TrunkFields} }}, {code.Module("__attention")}, {code.Module("__attentionBlocks")}, {code.Static("s_pools")}, {input})");
         w.Line();
         w.Line($"private static readonly int[] {code.Names["s_pools"]} = new int[] {{ {string.Join(", ", code.Shapes.Stages.Select(st => I(st.Pool)))} }};");
     }

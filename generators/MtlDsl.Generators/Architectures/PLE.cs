@@ -32,7 +32,7 @@ internal sealed class PLE : Experts
         int copies = checked(spec.SharedExperts + AllTaskExperts(spec, tasks.Count));
         for (int level = 0; level < trunk.Count; level++)
         {
-            long inputs = Product(level == 0 ? model.InputShape : trunk[level - 1].OutputShape);
+            long inputs = Product(trunk[level].InputShape);
             parts.GateInput(inputs);
             string block = StateName(trunk[level].Spec.Name);
             for (int k = 0; k < tasks.Count; k++)
@@ -51,7 +51,7 @@ internal sealed class PLE : Experts
     }
 
     public override void EmitRepresentations(SourceWriter w, ArchitectureCode code) =>
-        w.Line($"protected override {Tensor}[] RunShared({Tensor}[] inputs) => {Runtime}.Mixture.ForwardLevels(new {Runtime}.ExpertBlock[] {{ {code.TrunkFields} }}, inputs[0]);");
+        EmitOnInput(w, code, input => $"{Runtime}.Mixture.ForwardLevels(new {Runtime}.ExpertBlock[] {{ {code.TrunkFields} }}, {input})");
 
     public override IEnumerable<string> SharedModules(ArchitectureSpec spec, IReadOnlyList<string> trunk) =>
         trunk.SelectMany((b, level) => level + 1 < trunk.Count ? new[] { b + ".shared", b + ".shared_gate" } : new[] { b + ".shared" });

@@ -128,7 +128,7 @@ public sealed partial class MultiTaskModelGenerator
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 w.Line($"[global::TorchSharp.Utils.ComponentName(Name = \"{StateName(block.Spec.Name)}\")]");
-                w.Line($"private readonly {(block.Spec.Kind == BlockKind.Task ? Sequential : definition.TrunkFieldType)} {names.Field(block.Spec.Name)};");
+                w.Line($"private readonly {(block.Spec.Kind == BlockKind.Trunk ? definition.TrunkFieldType : Sequential)} {names.Field(block.Spec.Name)};");
                 w.Line();
             }
             foreach (var (field, type, state) in definition.Fields(architecture))
@@ -148,7 +148,7 @@ public sealed partial class MultiTaskModelGenerator
             w.Open($"public {shaped.Spec.ClassName}() : base(\"{shaped.Spec.ClassName.TrimStart('@')}\")");
             foreach (ShapedBlock block in shaped.Blocks)
             {
-                var (before, after) = block.Spec.Kind == BlockKind.Task ? ("", "") : definition.TrunkBlockCreation(code, block);
+                var (before, after) = block.Spec.Kind == BlockKind.Trunk ? definition.TrunkBlockCreation(code, block) : ("", "");
                 EmitSequential(w, $"{code.Field(block)} = {before}", block, after + ";");
             }
             foreach (string statement in definition.Registration(code)) w.Line(statement);
@@ -158,7 +158,7 @@ public sealed partial class MultiTaskModelGenerator
             foreach (ShapedBlock block in shaped.Blocks)
             {
                 w.Line();
-                var (summary, access) = block.Spec.Kind == BlockKind.Task ? (null, "") : definition.TrunkBlockProperty(block);
+                var (summary, access) = block.Spec.Kind == BlockKind.Trunk ? definition.TrunkBlockProperty(block) : (null, "");
                 if (summary is not null) w.Line($"/// <summary>{summary}</summary>");
                 w.Line(GeneratedCode);
                 w.Line($"{block.Spec.Accessibility} partial {Sequential} {Id(block.Spec.Name)} => {code.Field(block)}{access};");
@@ -448,8 +448,8 @@ public sealed partial class MultiTaskModelGenerator
         private static string Factory(ShapedLayer layer, ShapedBlock block) => layer.Spec.Definition.Factory(layer, block.Spec.Name);
 
         /// <summary>
-        /// The summary's rows: the trunk blocks' layers (with the module that holds each copy), the architecture's own
-        /// modules, the heads' layers.
+        /// The summary's rows: the shared bottom's layers, the trunk blocks' layers (with the module that holds each copy),
+        /// the architecture's own modules, the heads' layers.
         /// </summary>
         private static IEnumerable<string> SummaryRows(ShapedModel shaped)
         {
@@ -462,6 +462,12 @@ public sealed partial class MultiTaskModelGenerator
             string shortcutRow(string module, ShapedBlock block, int copies) =>
                 $"new(\"{module}\", {i(block.Layers.Count)}, \"{DescribeShortcut(block, block.Shortcut!)}\", {Literals.IntList(block.OutputShape)}, {i(block.Shortcut!.Parameters * copies)}, {i(copies)}, " +
                 (block.Shortcut!.Kind == ShortcutKind.Identity ? "\"\")" : "\"shortcut\")");
+            foreach (ShapedBlock block in code.Bottom)
+            {
+                foreach (ShapedLayer layer in block.Layers)
+                    yield return row(StateName(block.Spec.Name), layer, 1);
+                if (block.Shortcut is not null) yield return shortcutRow(StateName(block.Spec.Name), block, 1);
+            }
             foreach (ShapedBlock block in code.Trunk)
             {
                 // The modules that hold the block's copies (the architecture's), each of its layers a row per module.
@@ -483,10 +489,11 @@ public sealed partial class MultiTaskModelGenerator
             }
         }
 
-        /// <summary>The state-dict names of the shared modules: what gradient-based weighting takes task gradients of.</summary>
+        /// <summary>The state-dict names of the shared modules: what gradient-based weighting takes task gradients of (the shared bottom's blocks, then the architecture's).</summary>
         private static IEnumerable<string> SharedModules(ShapedModel shaped) =>
-            shaped.Spec.Architecture.Definition.SharedModules(shaped.Spec.Architecture,
-                shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => StateName(b.Spec.Name)).ToList());
+            shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Bottom).Select(b => StateName(b.Spec.Name)).Concat(
+                shaped.Spec.Architecture.Definition.SharedModules(shaped.Spec.Architecture,
+                    shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).Select(b => StateName(b.Spec.Name)).ToList()));
 
         /// <summary>The layer as the summary shows it: <c>Conv2d(3→32, k=3, p=1)</c>.</summary>
         private static string Describe(ShapedLayer layer) => layer.Spec.Definition.Describe(layer);

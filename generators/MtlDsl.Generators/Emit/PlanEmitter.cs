@@ -31,13 +31,26 @@ internal static class PlanEmitter
         w.Line("InputDefinitions,");
         Blocks(w, trunk);
         Blocks(w, tasks);
-        w.Line(architecture.Definition.Plan(new ArchitectureCode(shaped)) + ");");
+        var bottom = shaped.Blocks.Where(b => b.Spec.Kind == BlockKind.Bottom).ToList();
+        if (bottom.Count == 0)
+        {
+            w.Line(architecture.Definition.Plan(new ArchitectureCode(shaped)) + ");");
+        }
+        else
+        {
+            w.Line(architecture.Definition.Plan(new ArchitectureCode(shaped)) + ")");
+            w.Line("{");
+            w.Indent();
+            Blocks(w, bottom, "Bottom = ");
+            w.Outdent();
+            w.Line("};");
+        }
         w.Outdent();
     }
 
-    private static void Blocks(SourceWriter w, List<ShapedBlock> blocks)
+    private static void Blocks(SourceWriter w, List<ShapedBlock> blocks, string prefix = "")
     {
-        w.Line($"new {Ns}PlanBlock[]");
+        w.Line($"{prefix}new {Ns}PlanBlock[]");
         w.Line("{");
         w.Indent();
         foreach (ShapedBlock block in blocks)

@@ -28,9 +28,22 @@ internal sealed record ModelSpec(
     /// <summary>The names of the members every model inherits (MultiTaskModule's and TorchSharp's): generated names avoid them.</summary>
     public EquatableArray<string> InheritedMembers { get; init; } = EquatableArray<string>.Empty;
 
-    /// <summary>What trunk block <paramref name="b"/> reads in hard sharing: what it names, else the block before it, else the (first) input.</summary>
-    public System.Collections.Generic.IEnumerable<string> SourcesOf(System.Collections.Generic.IReadOnlyList<BlockSpec> trunk, int b) =>
-        trunk[b].NamesSources ? trunk[b].Sources : b == 0 ? [Inputs[0].EffectiveName] : [trunk[b - 1].Name];
+    /// <summary>
+    /// What block <paramref name="b"/> of a group that reads by name (hard sharing's trunk, or the shared bottom) reads:
+    /// what it names, else the block before it, else the (first) input.
+    /// </summary>
+    public System.Collections.Generic.IEnumerable<string> SourcesOf(System.Collections.Generic.IReadOnlyList<BlockSpec> blocks, int b) =>
+        blocks[b].NamesSources ? blocks[b].Sources : b == 0 ? [Inputs[0].EffectiveName] : [blocks[b - 1].Name];
+
+    /// <summary>The blocks of the shared bottom (<c>[Trunk(Bottom = true)]</c>), in declaration order.</summary>
+    public System.Collections.Generic.List<BlockSpec> Bottom => Blocks.Where(b => b.Kind == BlockKind.Bottom).ToList();
+
+    /// <summary>
+    /// In an architecture other than hard sharing, what it reads (its first trunk block and its gates): what the first
+    /// trunk block names, else the last bottom block, else the (first) input.
+    /// </summary>
+    public System.Collections.Generic.IEnumerable<string> ArchitectureSources(System.Collections.Generic.IReadOnlyList<BlockSpec> trunk, System.Collections.Generic.IReadOnlyList<BlockSpec> bottom) =>
+        trunk.Count > 0 && trunk[0].NamesSources ? trunk[0].Sources : bottom.Count > 0 ? [bottom[bottom.Count - 1].Name] : [Inputs[0].EffectiveName];
 
     /// <summary>The shape of the first (or only) input; empty when none is declared.</summary>
     public EquatableArray<int> InputShape => Inputs.Count > 0 ? Inputs[0].Shape : EquatableArray<int>.Empty;
@@ -134,8 +147,14 @@ internal sealed record InputSpec(string? Name, EquatableArray<int> Shape, int Ki
 
 internal enum BlockKind
 {
+    /// <summary>A trunk block: hard sharing's shared blocks; the experts', columns' or stages' blocks of the other architectures.</summary>
     Trunk,
+
+    /// <summary>A task head.</summary>
     Task,
+
+    /// <summary>A block of the shared bottom (<c>[Trunk(Bottom = true)]</c>): run once before an architecture's experts, columns or stages.</summary>
+    Bottom,
 }
 
 /// <summary>
@@ -163,7 +182,8 @@ internal sealed record BlockSpec(
     LocationInfo? ResidualLocation = null,
     bool ReLUAfterSum = false,
     EquatableArray<string> Concat = default,
-    LocationInfo? ConcatLocation = null)
+    LocationInfo? ConcatLocation = null,
+    LocationInfo? BottomLocation = null)
 {
     /// <summary>Whether the block names what it reads ([Concat] or Reads).</summary>
     public bool NamesSources => ConcatLocation is not null || Reads is not null;

@@ -24,37 +24,47 @@ internal static class ShapeInference
         var trunkSpecs = model.Blocks.Where(b => b.Kind == BlockKind.Trunk).ToList();
         bool hard = model.Architecture.Definition.NamedReads;
         EquatableArray<int> representation = model.InputShape;
-        // In hard sharing a block that cannot be inferred (a mistake in it, or a source that names nothing) leaves
-        // unknown only what reads it: the other blocks and heads are still inferred, so that every independent
-        // mistake of a declaration is reported in one build.
+        // Where blocks read by name (hard sharing's trunk, the other architectures' shared bottom), a block that cannot
+        // be inferred (a mistake in it, or a source that names nothing) leaves unknown only what reads it: the other
+        // blocks and heads are still inferred, so that every independent mistake of a declaration is reported in one build.
         var trunkShaped = new ShapedBlock?[trunkSpecs.Count];
-
-        for (int b = 0; b < trunkSpecs.Count; b++)
+        if (hard)
         {
-            BlockSpec block = trunkSpecs[b];
-            ShapedBlock? shaped;
-            if (hard)
+            trunkComplete = InferByName(model, trunkSpecs, trunkShaped, blocks, diagnostics);
+        }
+        else
+        {
+            var bottomSpecs = model.Bottom;
+            var bottomShaped = new ShapedBlock?[bottomSpecs.Count];
+            trunkComplete = InferByName(model, bottomSpecs, bottomShaped, blocks, diagnostics);
+            // The architecture reads its input, or what its first trunk block names, or the last bottom block.
+            bool ids = false;
+            EquatableArray<BlockSource> architectureSources = default;
+            if (trunkSpecs.Count > 0 && (bottomSpecs.Count > 0 || trunkSpecs[0].NamesSources))
             {
-                // Hard sharing: the block reads what it names, else the block before it, else the first input.
-                var sources = model.SourcesOf(trunkSpecs, b).Select(name => Resolve(model, trunkSpecs, name)).ToList();
-                if (sources.Any(s => s.Index < 0 || !s.Input && (s.Index >= b || trunkShaped[s.Index] is null))) { trunkComplete = false; continue; }
-                if (Join(block, sources.Select(s => Describe(model, trunkShaped, s)).ToList(), diagnostics) is not { } joined) { trunkComplete = false; continue; }
-                shaped = InferBlock(block, joined.Shape, diagnostics, joined.Ids);
-                if (shaped is not null) shaped = shaped with { Sources = sources.ToEquatableArray() };
+                var sources = model.ArchitectureSources(trunkSpecs, bottomSpecs).Select(name => Resolve(model, bottomSpecs, name)).ToList();
+                if (sources.Any(s => s.Index < 0 || !s.Input && bottomShaped[s.Index] is null)) trunkComplete = false;
+                else if (Join(trunkSpecs[0], sources.Select(s => Describe(model, bottomShaped, s)).ToList(), diagnostics) is not { } joined) trunkComplete = false;
+                else
+                {
+                    (representation, ids) = (joined.Shape, joined.Ids);
+                    architectureSources = sources.ToEquatableArray();
+                }
             }
-            else
+            // The architecture's trunk blocks run in order on what it reads.
+            for (int b = 0; b < trunkSpecs.Count && trunkComplete; b++)
             {
-                shaped = InferBlock(block, representation, diagnostics);
+                ShapedBlock? shaped = InferBlock(trunkSpecs[b], representation, diagnostics, ids && b == 0);
+                if (shaped is null)
+                {
+                    trunkComplete = false;
+                    break;
+                }
+                if (b == 0 && architectureSources.Count > 0) shaped = shaped with { Sources = architectureSources };
+                trunkShaped[b] = shaped;
+                blocks.Add(shaped);
+                representation = shaped.OutputShape;
             }
-            if (shaped is null)
-            {
-                trunkComplete = false;
-                if (hard) continue;
-                break;
-            }
-            trunkShaped[b] = shaped;
-            blocks.Add(shaped);
-            representation = shaped.OutputShape;
         }
 
         ShapedArchitecture? architecture = null;
@@ -62,7 +72,7 @@ internal static class ShapeInference
         {
             try
             {
-                architecture = model.Architecture.Definition.Infer(model, blocks, diagnostics);
+                architecture = model.Architecture.Definition.Infer(model, blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList(), diagnostics);
             }
             catch (OverflowException)
             {
@@ -105,12 +115,30 @@ internal static class ShapeInference
         return (new ShapedModel(model, blocks.ToEquatableArray(), parameters, architecture, ShapedInputs(model, blocks)), diagnostics);
     }
 
-    // A source name (valid: validation checked it) as an input or a trunk block.
-    private static BlockSource Resolve(ModelSpec model, List<BlockSpec> trunk, string name)
+    // Blocks that read by name (hard sharing's trunk, the shared bottom): each reads what it names, else the block
+    // before it, else the first input. Returns whether every one was inferred; the inferred ones are in shaped and blocks.
+    private static bool InferByName(ModelSpec model, List<BlockSpec> specs, ShapedBlock?[] shaped, List<ShapedBlock> blocks, List<DiagnosticInfo> diagnostics)
+    {
+        bool complete = true;
+        for (int b = 0; b < specs.Count; b++)
+        {
+            BlockSpec block = specs[b];
+            var sources = model.SourcesOf(specs, b).Select(name => Resolve(model, specs, name)).ToList();
+            if (sources.Any(s => s.Index < 0 || !s.Input && (s.Index >= b || shaped[s.Index] is null))) { complete = false; continue; }
+            if (Join(block, sources.Select(s => Describe(model, shaped, s)).ToList(), diagnostics) is not { } joined) { complete = false; continue; }
+            if (InferBlock(block, joined.Shape, diagnostics, joined.Ids) is not { } inferred) { complete = false; continue; }
+            shaped[b] = inferred with { Sources = sources.ToEquatableArray() };
+            blocks.Add(shaped[b]!);
+        }
+        return complete;
+    }
+
+    // A source name (valid: validation checked it) as an input or a block of the group.
+    private static BlockSource Resolve(ModelSpec model, List<BlockSpec> group, string name)
     {
         for (int i = 0; i < model.Inputs.Count; i++)
             if (model.Inputs[i].EffectiveName == name) return new BlockSource(true, i);
-        return new BlockSource(false, trunk.FindIndex(t => t.Name == name));
+        return new BlockSource(false, group.FindIndex(t => t.Name == name));
     }
 
     // A source's name, per-sample shape, and whether it is ids (only inputs are: every block's output is features).
@@ -157,7 +185,7 @@ internal static class ShapeInference
             int vocabulary = 0;
             string readBy = "";
             if (model.Inputs[i].Ids)
-                foreach (ShapedBlock block in blocks.Where(b => b.Spec.Kind == BlockKind.Trunk && b.Sources.Contains(new BlockSource(true, i)) && b.Layers.Count > 0))
+                foreach (ShapedBlock block in blocks.Where(b => b.Spec.Kind != BlockKind.Task && b.Sources.Contains(new BlockSource(true, i)) && b.Layers.Count > 0))
                 {
                     LayerSpec first = block.Layers[0].Spec;
                     if (first.Definition.IdRange(first) is { } range && (vocabulary == 0 || range.Vocabulary < vocabulary))

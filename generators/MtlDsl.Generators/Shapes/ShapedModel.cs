@@ -36,8 +36,9 @@ internal enum ShortcutKind
 }
 
 /// <summary>
-/// What a trunk block reads in hard sharing: an input (<see cref="Index"/> into the model's inputs) or an earlier
-/// trunk block (<see cref="Index"/> among the trunk blocks); several are concatenated.
+/// What a block reads by name: an input (<see cref="Index"/> into the model's inputs) or a block of its group
+/// (<see cref="Index"/> among hard sharing's trunk blocks, or among the shared bottom's blocks for a bottom block and
+/// for the first trunk block of another architecture); several are concatenated.
 /// </summary>
 internal sealed record BlockSource(bool Input, int Index);
 
@@ -55,11 +56,20 @@ internal sealed record ShapedModel(ModelSpec Spec, EquatableArray<ShapedBlock> B
     public HashSet<int> RunTrunkBlocks()
     {
         var trunk = Blocks.Where(b => b.Spec.Kind == BlockKind.Trunk).ToList();
-        var read = new HashSet<int>(Architecture.Reads.Select(r => trunk.FindIndex(b => MultiTaskModelGenerator.StateName(b.Spec.Name) == r.Source)));
-        for (int b = trunk.Count - 1; b >= 0; b--)
-            if (read.Contains(b))
-                foreach (BlockSource source in trunk[b].Sources.Where(s => !s.Input)) read.Add(source.Index);
-        return read;
+        return Reached(trunk, Architecture.Reads.Select(r => trunk.FindIndex(b => MultiTaskModelGenerator.StateName(b.Spec.Name) == r.Source)));
+    }
+
+    /// <summary>
+    /// The blocks of a group that reads by name (indices among <paramref name="group"/>) that run: the
+    /// <paramref name="read"/> ones and those they read, back to the inputs.
+    /// </summary>
+    public static HashSet<int> Reached(IReadOnlyList<ShapedBlock> group, IEnumerable<int> read)
+    {
+        var run = new HashSet<int>(read);
+        for (int b = group.Count - 1; b >= 0; b--)
+            if (run.Contains(b))
+                foreach (BlockSource source in group[b].Sources.Where(s => !s.Input)) run.Add(source.Index);
+        return run;
     }
 }
 

@@ -84,11 +84,23 @@ public sealed class ConcatAttribute : Attribute
 public sealed class TrunkAttribute : Attribute
 {
     /// <summary>
-    /// Optional, in hard parameter sharing: the input (by its declared name) or earlier trunk block
-    /// (<c>nameof(Stem)</c>) the block reads. Default: the previous trunk block, and for the first one the model's
-    /// input (a model with several inputs says what its first block reads).
+    /// Optional, in hard parameter sharing and in the shared bottom (<see cref="Bottom"/>): the input (by its declared
+    /// name) or earlier block (<c>nameof(Stem)</c>) the block reads. Default: the previous block, and for the first one
+    /// the model's input (a model with several inputs says what its first block reads). In an architecture with
+    /// experts, columns or stages, the first trunk block may name what the architecture reads: an input or a bottom
+    /// block (default: the last bottom block, else the input).
     /// </summary>
     public string? Reads { get; set; }
+
+    /// <summary>
+    /// In an architecture with experts, columns or stages (MMoE, CGC, PLE, Cross-stitch, MTAN): the block belongs to
+    /// the shared bottom, which runs once before the architecture, is shared by every task, and reads inputs and
+    /// earlier bottom blocks by name (<see cref="Reads"/>, <see cref="ConcatAttribute"/>) as hard sharing's trunk does:
+    /// embeddings of ids and bags, dense features, a first dense layer. The architecture's first trunk block (the
+    /// first expert layer) and its gates read the last bottom block, or what that trunk block names. Not for hard
+    /// sharing, whose trunk is all shared bottom.
+    /// </summary>
+    public bool Bottom { get; set; }
 }
 
 /// <summary>

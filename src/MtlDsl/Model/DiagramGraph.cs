@@ -68,13 +68,14 @@ internal sealed class DiagramGraph
 
         var graph = new DiagramGraph(plan.Model, Describe(plan, tasks));
         int[] inputs = plan.Inputs.Select(graph.AddInput).ToArray();
+        int input = plan.Architecture == ModelArchitecture.HardSharing ? inputs[0] : graph.ArchitectureInput(plan, inputs);
         int[] reads = plan.Architecture switch
         {
             ModelArchitecture.HardSharing => graph.HardSharing(plan, inputs),
-            ModelArchitecture.MMoE or ModelArchitecture.CGC => graph.Mixture(plan, tasks, inputs[0]),
-            ModelArchitecture.PLE => graph.Levels(plan, tasks, inputs[0]),
-            ModelArchitecture.CrossStitch => graph.CrossStitch(plan, tasks, inputs[0]),
-            ModelArchitecture.MTAN => graph.Attention(plan, tasks, inputs[0]),
+            ModelArchitecture.MMoE or ModelArchitecture.CGC => graph.Mixture(plan, tasks, input),
+            ModelArchitecture.PLE => graph.Levels(plan, tasks, input),
+            ModelArchitecture.CrossStitch => graph.CrossStitch(plan, tasks, input),
+            ModelArchitecture.MTAN => graph.Attention(plan, tasks, input),
             _ => throw new NotSupportedException($"{plan.Model}: the diagram knows no architecture {plan.Architecture}."),
         };
 
@@ -101,25 +102,46 @@ internal sealed class DiagramGraph
         IReadOnlyList<PlanBlock> trunk = plan.Trunk;
         IReadOnlyList<int> headReads = Enumerable.Range(0, plan.Heads.Count)
             .Select(t => t < plan.Shape.HeadReads.Count ? plan.Shape.HeadReads[t] : trunk.Count - 1).ToArray();
-        IReadOnlySet<int> run = plan.TrunkBlocksRun();
+        int[] blocks = ByName(plan, trunk, inputs, plan.TrunkBlocksRun(), "trunk block", "no head reads it");
+        return headReads.Select(b => b < 0 ? inputs[0] : blocks[b]).ToArray();
+    }
 
-        var blocks = new int[trunk.Count];
-        for (int b = 0; b < trunk.Count; b++)
+    // The boxes of a group of blocks that read by name (hard sharing's trunk, the shared bottom), each joined to what it
+    // reads (several are concatenated); a block outside run never runs.
+    private int[] ByName(NetworkPlan plan, IReadOnlyList<PlanBlock> group, int[] inputs, IReadOnlySet<int> run, string role, string unread)
+    {
+        var blocks = new int[group.Count];
+        for (int b = 0; b < group.Count; b++)
         {
-            IReadOnlyList<PlanSource> sources = plan.SourcesOf(b);
+            IReadOnlyList<PlanSource> sources = NetworkPlan.SourcesOf(group, b);
             var body = new List<string>();
             if (sources.Count > 1)
             {
-                string joined = string.Join(", ", sources.Select(s => s.Input ? plan.Inputs[s.Index].Name : trunk[s.Index].Name));
-                body.AddRange(Wrap([$"concat({joined})", .. InputShapeOf(trunk[b]) is { } shape ? new[] { "→ " + Shape(shape) } : []], " "));
+                string joined = string.Join(", ", sources.Select(s => s.Input ? plan.Inputs[s.Index].Name : group[s.Index].Name));
+                body.AddRange(Wrap([$"concat({joined})", .. InputShapeOf(group[b]) is { } shape ? new[] { "→ " + Shape(shape) } : []], " "));
             }
-            body.AddRange(BlockBody(trunk[b]));
-            string caption = (trunk[b].Shortcut is null ? "trunk block" : "residual trunk block") + (run.Contains(b) ? "" : " · not run: no head reads it");
-            blocks[b] = Add(DiagramKind.Block, trunk[b].Name, caption, body, OutputFooter(trunk[b]));
+            body.AddRange(BlockBody(group[b]));
+            string caption = (group[b].Shortcut is null ? role : "residual " + role) + (run.Contains(b) ? "" : " · not run: " + unread);
+            blocks[b] = Add(DiagramKind.Block, group[b].Name, caption, body, OutputFooter(group[b]));
             foreach (PlanSource source in sources)
                 Connect(source.Input ? inputs[source.Index] : blocks[source.Index], blocks[b]);
         }
-        return headReads.Select(b => b < 0 ? inputs[0] : blocks[b]).ToArray();
+        return blocks;
+    }
+
+    // What an architecture other than hard sharing reads: the first input, or the shared bottom's blocks first and
+    // what the first trunk block names (several: a box that concatenates them).
+    private int ArchitectureInput(NetworkPlan plan, int[] inputs)
+    {
+        int[] bottom = ByName(plan, plan.Bottom, inputs, plan.BottomBlocksRun(), "shared bottom", "the architecture does not read it");
+        IReadOnlyList<PlanSource> sources = plan.ArchitectureSources;
+        int Node(PlanSource s) => s.Input ? inputs[s.Index] : bottom[s.Index];
+        if (sources.Count == 1) return Node(sources[0]);
+        string joined = string.Join(", ", sources.Select(s => s.Input ? plan.Inputs[s.Index].Name : plan.Bottom[s.Index].Name));
+        int concat = Add(DiagramKind.Block, "concat", $"what {plan.Architecture} reads", Wrap([$"concat({joined})"], " "),
+            InputShapeOf(plan.Trunk[0]) is { } shape ? ["→ " + Shape(shape)] : []);
+        foreach (PlanSource source in sources) Connect(Node(source), concat);
+        return concat;
     }
 
     // MMoE and CGC: the shared experts (each a copy of the whole trunk, its blocks chained) and every task's own

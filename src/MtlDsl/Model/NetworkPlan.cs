@@ -22,29 +22,59 @@ public sealed record NetworkPlan(
     PlanArchitecture Shape)
 {
     /// <summary>
+    /// The shared bottom (<c>[Trunk(Bottom = true)]</c>) of an architecture other than hard sharing: blocks that run
+    /// once, before the architecture, each reading what its <see cref="PlanBlock.Sources"/> name (inputs, and bottom
+    /// blocks by their index in this list). Empty without one.
+    /// </summary>
+    public IReadOnlyList<PlanBlock> Bottom { get; init; } = [];
+
+    /// <summary>
     /// What trunk block <paramref name="block"/> reads in hard sharing: its declared sources (several are concatenated
     /// along the first per-sample dimension), or, in a plan that lists none for it, hard sharing's default: the block
     /// before it (the first block: the first input).
     /// </summary>
-    public IReadOnlyList<PlanSource> SourcesOf(int block) =>
-        Trunk[block].Sources.Count > 0 ? Trunk[block].Sources : [block == 0 ? new PlanSource(true, 0) : new PlanSource(false, block - 1)];
+    public IReadOnlyList<PlanSource> SourcesOf(int block) => SourcesOf(Trunk, block);
+
+    /// <summary>
+    /// What block <paramref name="block"/> of a group that reads by name (hard sharing's trunk, the shared bottom)
+    /// reads: its sources, or the block before it, or the first input.
+    /// </summary>
+    public static IReadOnlyList<PlanSource> SourcesOf(IReadOnlyList<PlanBlock> blocks, int block)
+    {
+        ArgumentNullException.ThrowIfNull(blocks);
+        return blocks[block].Sources.Count > 0 ? blocks[block].Sources : [block == 0 ? new PlanSource(true, 0) : new PlanSource(false, block - 1)];
+    }
+
+    /// <summary>
+    /// In an architecture other than hard sharing, what it reads (its first trunk block and its gates), concatenated
+    /// along the first per-sample dimension when several: inputs and blocks of <see cref="Bottom"/>; the first input
+    /// when the first trunk block lists nothing.
+    /// </summary>
+    public IReadOnlyList<PlanSource> ArchitectureSources =>
+        Trunk.Count > 0 && Trunk[0].Sources.Count > 0 ? Trunk[0].Sources : [new PlanSource(true, 0)];
 
     /// <summary>
     /// In hard sharing, the trunk blocks that run: those a head reads (<see cref="PlanArchitecture.HeadReads"/>),
     /// directly or through the blocks they read. A block no head reads never runs (MTL028 warns of it).
     /// </summary>
-    public IReadOnlySet<int> TrunkBlocksRun()
+    public IReadOnlySet<int> TrunkBlocksRun() => Reached(Trunk, Shape.HeadReads.Where(b => b >= 0));
+
+    /// <summary>The blocks of <see cref="Bottom"/> that run: those the architecture reads, directly or through the blocks they read (MTL028 warns of any other).</summary>
+    public IReadOnlySet<int> BottomBlocksRun() => Reached(Bottom, ArchitectureSources.Where(s => !s.Input).Select(s => s.Index));
+
+    // The blocks of a group that reads by name that run: those read and, back to the inputs, what they read.
+    private static HashSet<int> Reached(IReadOnlyList<PlanBlock> blocks, IEnumerable<int> read)
     {
-        var run = new HashSet<int>(Shape.HeadReads.Where(b => b >= 0));
-        for (int b = Trunk.Count - 1; b >= 0; b--)
+        var run = new HashSet<int>(read);
+        for (int b = blocks.Count - 1; b >= 0; b--)
             if (run.Contains(b))
-                foreach (PlanSource source in SourcesOf(b).Where(s => !s.Input)) run.Add(source.Index);
+                foreach (PlanSource source in SourcesOf(blocks, b).Where(s => !s.Input)) run.Add(source.Index);
         return run;
     }
 
     /// <summary>The first layer no exporter can write (a module of your own), with its block, or null.</summary>
     public (PlanBlock Block, int Index, PlanLayer Layer)? FirstOwnModule =>
-        Trunk.Concat(Heads).SelectMany(b => b.Layers.Select((l, i) => (Block: b, Index: i, Layer: l))).Where(x => x.Layer.Kind == "Module")
+        Bottom.Concat(Trunk).Concat(Heads).SelectMany(b => b.Layers.Select((l, i) => (Block: b, Index: i, Layer: l))).Where(x => x.Layer.Kind == "Module")
             .Select(x => ((PlanBlock, int, PlanLayer)?)(x.Block, x.Index, x.Layer)).FirstOrDefault();
 }
 
@@ -56,7 +86,11 @@ public sealed record NetworkPlan(
 public sealed record PlanBlock(string Name, string StateName, IReadOnlyList<PlanLayer> Layers, IReadOnlyList<PlanSource> Sources,
     PlanShortcut? Shortcut = null, bool ReLUAfterSum = false);
 
-/// <summary>What a trunk block reads: input <paramref name="Index"/> of the model, or trunk block <paramref name="Index"/>.</summary>
+/// <summary>
+/// What a block reads: input <paramref name="Index"/> of the model, or block <paramref name="Index"/> of its group (hard
+/// sharing's trunk; the shared bottom, <see cref="NetworkPlan.Bottom"/>, for a bottom block and for the first trunk block
+/// of another architecture).
+/// </summary>
 public sealed record PlanSource(bool Input, int Index);
 
 /// <summary>How a residual block's input joins its output.</summary>

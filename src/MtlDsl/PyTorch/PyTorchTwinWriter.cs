@@ -54,6 +54,8 @@ internal static class PyTorchTwinWriter
         w.Line("super().__init__()");
         w.Line("# Blocks go into _modules by their state-dict names: add_module refuses nn.Module's own member names (train, eval, type, …).");
         if (architecture != ModelArchitecture.HardSharing) w.Line($"task_names = {taskNames}");
+        foreach (PlanBlock block in plan.Bottom)
+            w.Line($"self._modules[{Str(block.StateName)}] = {Sequential(block)}");
         string taskExperts = shape.TaskExpertsPerTask is { } perTask ? List(perTask.Select(c => Int(c))) : Int(shape.TaskExperts);
         for (int level = 0; level < trunk.Count; level++)
         {
@@ -114,38 +116,36 @@ internal static class PyTorchTwinWriter
         w.Indent();
         w.Line("\"\"\"Every task's representation, in task order (tasks that read the same one get the same tensor).\"\"\"");
         string blocks = List(trunk.Select(b => $"self._modules[{Str(b.StateName)}]"));
+        string input = "input0";
+        if (architecture != ModelArchitecture.HardSharing && plan.ArchitectureSources is not [{ Input: true, Index: 0 }])
+        {
+            // The shared bottom runs first; the architecture reads what its first trunk block names.
+            ByName(w, plan.Bottom, plan.BottomBlocksRun(), "bottom");
+            w.Line($"x = {Joined(plan.ArchitectureSources, "bottom")}");
+            input = "x";
+        }
         switch (architecture)
         {
             case ModelArchitecture.HardSharing:
-            {
                 // Only the trunk blocks a head reads, directly or through other blocks, run.
-                IReadOnlySet<int> read = plan.TrunkBlocksRun();
-                string Value(PlanSource source) => (source.Input ? "input" : "block") + Int(source.Index);
-                for (int b = 0; b < trunk.Count; b++)
-                {
-                    if (!read.Contains(b)) continue;
-                    IReadOnlyList<PlanSource> sources = plan.SourcesOf(b);
-                    string argument = sources.Count == 1 ? Value(sources[0]) : $"torch.cat([{string.Join(", ", sources.Select(Value))}], 1)";
-                    w.Line($"block{Int(b)} = self._modules[{Str(trunk[b].StateName)}]({argument})");
-                }
+                ByName(w, trunk, plan.TrunkBlocksRun(), "block");
                 w.Line($"return {List(shape.HeadReads.Select(b => b < 0 ? "input0" : "block" + Int(b)))}");
                 break;
-            }
             case ModelArchitecture.MMoE when shape.OneGate:
-                w.Line($"return mtl.one_gate_mixture({blocks}, self._modules[\"gate\"], input0, self.HEADS)");
+                w.Line($"return mtl.one_gate_mixture({blocks}, self._modules[\"gate\"], {input}, self.HEADS)");
                 break;
             case ModelArchitecture.MMoE:
             case ModelArchitecture.CGC:
-                w.Line($"return mtl.mixture({blocks}, self._modules[\"gates\"], input0, self.HEADS)");
+                w.Line($"return mtl.mixture({blocks}, self._modules[\"gates\"], {input}, self.HEADS)");
                 break;
             case ModelArchitecture.PLE:
-                w.Line($"return mtl.levels({blocks}, input0, self.HEADS)");
+                w.Line($"return mtl.levels({blocks}, {input}, self.HEADS)");
                 break;
             case ModelArchitecture.CrossStitch:
-                w.Line($"return mtl.cross_stitch({blocks}, self._modules[\"cross_stitch\"], input0)");
+                w.Line($"return mtl.cross_stitch({blocks}, self._modules[\"cross_stitch\"], {input})");
                 break;
             case ModelArchitecture.MTAN:
-                w.Line($"return mtl.attention({blocks}, self._modules[\"attention\"], self._modules[\"attention_blocks\"], self.pools, input0, self.HEADS)");
+                w.Line($"return mtl.attention({blocks}, self._modules[\"attention\"], self._modules[\"attention_blocks\"], self.pools, {input}, self.HEADS)");
                 break;
             default:
                 throw new NotSupportedException($"{plan.Model}: the PyTorch twin knows no architecture {architecture}.");
@@ -153,6 +153,21 @@ internal static class PyTorchTwinWriter
         w.Outdent();
         w.Outdent();
         return new PyTorchTwin(className, w.ToString());
+    }
+
+    // The blocks of a group that reads by name (hard sharing's trunk, the shared bottom) that run, in declaration order: {local}{b} = …
+    private static void ByName(Writer w, IReadOnlyList<PlanBlock> blocks, IReadOnlySet<int> run, string local)
+    {
+        for (int b = 0; b < blocks.Count; b++)
+            if (run.Contains(b))
+                w.Line($"{local}{Int(b)} = self._modules[{Str(blocks[b].StateName)}]({Joined(NetworkPlan.SourcesOf(blocks, b), local)})");
+    }
+
+    // What a block reads in Python: one source as it is, several concatenated along the first per-sample dimension.
+    private static string Joined(IReadOnlyList<PlanSource> sources, string local)
+    {
+        string Value(PlanSource source) => (source.Input ? "input" : local) + Int(source.Index);
+        return sources.Count == 1 ? Value(sources[0]) : $"torch.cat([{string.Join(", ", sources.Select(Value))}], 1)";
     }
 
     /// <summary>A model's name as C# writes it: namespace, containing types and class, joined by dots (no generic arity).</summary>
