@@ -291,7 +291,7 @@ public sealed partial class MultiTaskModelGenerator
                         // The hint names what can be concatenated as it is: features; ids need an embedding first.
                         var features = model.Inputs.Where(i => !i.Ids).Select(i => i.EffectiveName).ToList();
                         string concat = features.Count >= 2 ? $" or concatenates several ([Concat(\"{features[0]}\", \"{features[1]}\")])" : "";
-                        string ids = model.Inputs.Any(i => i.Ids) ? $"; an input of ids is read by a {kind} of its own that begins with Embedding or EmbeddingBag, whose output a later block may concatenate with features" : "";
+                        string ids = model.Inputs.Any(i => i.Ids) ? "; an input of ids is read by a block of its own that begins with Embedding or EmbeddingBag, whose output a later block may concatenate with features" : "";
                         yield return Problem(block, block.KindLocation, $"reads nothing: model '{model.ClassName}' has {model.Inputs.Count.ToString(CultureInfo.InvariantCulture)} inputs ({string.Join(", ", inputs)}), so its first {kind} says which it reads (Reads = \"{inputs[0]}\"){concat}{ids}");
                     }
                     continue;
@@ -305,6 +305,8 @@ public sealed partial class MultiTaskModelGenerator
                         yield return Problem(block, block.SourcesLocation, $"reads an empty or null name; name an input or an earlier {kind}: {earlier}");
                     else if (inputs.Contains(source) || group.Take(b).Any(t => t.Name == source))
                         continue;
+                    else if (hard && bottom.Any(t => t.Name == source))
+                        sound = false; // The bottom block is refused above; that is the mistake to fix.
                     else if (group.Skip(b).Any(t => t.Name == source))
                         yield return Problem(block, block.SourcesLocation, $"reads '{source}', which {(source == block.Name ? "is the block itself" : "is declared after it")}: a {kind} reads the inputs and the {kind}s declared before it ({earlier})");
                     else if (tasks.Any(t => t.Name == source))

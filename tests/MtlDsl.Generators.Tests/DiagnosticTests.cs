@@ -497,8 +497,79 @@ public class DiagnosticTests
 
     [Fact]
     public void ArchitecturesRunTheirBlocksInOrder() =>
-        Assert.Contains("apply to hard parameter sharing only", AssertSingle(Model("[Input(4), MMoE(2)]",
-            "    [Trunk(Reads = \"input\"), Linear(8)] public partial Sequential Body { get; }\n" + TwoTasks), "MTL030", "Reads = \"input\""));
+        Assert.Contains("runs its trunk blocks in order; only the first ('Body') may name what the architecture reads", AssertSingle(Model("[Input(4), MMoE(2)]",
+            "    [Trunk, Linear(8)] public partial Sequential Body { get; }\n" +
+            "    [Trunk(Reads = \"input\"), Linear(8)] public partial Sequential Next { get; }\n" + TwoTasks), "MTL030", "Reads = \"input\""));
+
+    // ---- A shared bottom before the experts, columns or stages ([Trunk(Bottom = true)]) ----
+
+    private const string Bottom = "    [Trunk(Bottom = true, Reads = \"Ids\"), EmbeddingBag(10, 4)] public partial Sequential Bag { get; }\n";
+
+    [Theory]
+    [InlineData("[MMoE(2)]")]
+    [InlineData("[MMoE(2, OneGate = true)]")]
+    [InlineData("[CGC(1, 1)]")]
+    [InlineData("[PLE(1, 1)]")]
+    [InlineData("[CrossStitch]")]
+    public void EveryArchitectureReadsASharedBottomOfIdsAndFeatures(string architecture)
+    {
+        // Cross-stitch needs two stages to mix; the others take one or more.
+        string experts = "    [Trunk, Concat(\"Dense\", nameof(Bag)), Linear(8), ReLU] public partial Sequential Expert { get; }\n" +
+                         "    [Trunk, Linear(8)] public partial Sequential Second { get; }\n";
+        Assert.Empty(GeneratorHarness.Diagnostics(Model(TwoInputs + "\n" + architecture, Bottom + experts + TwoTasks)));
+    }
+
+    [Theory]
+    [InlineData("Bottom = true")]
+    [InlineData("Bottom = Yes")]
+    [InlineData("Bottom = !No")]
+    [InlineData("Bottom = 1 > 0")]
+    public void TheBottomIsReadAsTheCompilerBindsIt(string bottom)
+    {
+        // The last bottom block is what the experts read by default; its spellings are constants of any form.
+        string source = Model(TwoInputs + "\n[CGC(1, 1)]",
+            "    private const bool Yes = true, No = false;\n" + Bottom +
+            $"    [Trunk({bottom}), Concat(\"Dense\", nameof(Bag)), Linear(6)] public partial Sequential Joined {{ get; }}\n" +
+            "    [Trunk, Linear(8)] public partial Sequential Expert { get; }\n" + TwoTasks);
+        Assert.Empty(GeneratorHarness.Diagnostics(source));
+    }
+
+    [Fact]
+    public void ABottomInHardSharingIsRefusedWhereItIsWritten() =>
+        Assert.Contains("has hard parameter sharing (no architecture attribute), whose trunk blocks are all shared", AssertSingle(Model(TwoInputs,
+            "    [Trunk(Reads = \"Ids\", Bottom = true), EmbeddingBag(10, 4)] public partial Sequential Bag { get; }\n" + Body + TwoTasks), "MTL030", "Bottom = true"));
+
+    [Fact]
+    public void ABottomBlockDoesNotReadTheArchitecturesBlocks() =>
+        Assert.Contains("which is a trunk block of the MMoE architecture: the shared bottom runs before the architecture", AssertSingle(Model("[Input(4), MMoE(2)]",
+            "    [Trunk, Linear(8)] public partial Sequential Expert { get; }\n" +
+            "    [Trunk(Bottom = true, Reads = nameof(Expert)), Linear(8)] public partial Sequential Late { get; }\n" + TwoTasks), "MTL030", "Reads = nameof(Expert)"));
+
+    [Theory]
+    [InlineData("Concat(\"Dense\", nameof(A))", "'A', a task head")]
+    [InlineData("Concat(\"Dense\", \"Nothing\")", "'Nothing', which is neither an input nor a bottom block")]
+    [InlineData("Concat(\"Dense\", nameof(Second))", "'Second', a trunk block of the MMoE architecture")]
+    public void TheFirstTrunkBlockReadsInputsAndBottomBlocks(string concat, string message) =>
+        Assert.Contains(message, AssertSingle(Model(TwoInputs + "\n[MMoE(2)]", Bottom +
+            $"    [Trunk, {concat}, Linear(8)] public partial Sequential Expert {{ get; }}\n" +
+            "    [Trunk, Linear(8)] public partial Sequential Second { get; }\n" + TwoTasks), "MTL030", concat));
+
+    [Fact]
+    public void ABottomBlockTheArchitectureDoesNotReadIsAWarning() =>
+        AssertSingle(Model(TwoInputs + "\n[MMoE(2)]", Bottom +
+            "    [Trunk(Bottom = true, Reads = \"Dense\"), Linear(4)] public partial Sequential Unused { get; }\n" +
+            "    [Trunk, Concat(\"Dense\", nameof(Bag)), Linear(8)] public partial Sequential Expert { get; }\n" + TwoTasks),
+            "MTL028", "Unused", DiagnosticSeverity.Warning);
+
+    [Fact]
+    public void SeveralInputsWithoutABottomNameTheWayOut() =>
+        Assert.Contains("declare a shared bottom before it: [Trunk(Bottom = true, Reads = \"…\")]", AssertSingle(Model(TwoInputs + "\n[MMoE(2)]",
+            "    [Trunk, Linear(8)] public partial Sequential Expert { get; }\n" + TwoTasks), "MTL031", "MMoE(2)"));
+
+    [Fact]
+    public void TheFirstTrunkBlockMayConcatenateFeatureInputsWithoutABottom() =>
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(\"Left\", 4)]\n[Input(\"Right\", 3)]\n[PLE(1, 1)]",
+            "    [Trunk, Concat(\"Left\", \"Right\"), Linear(8)] public partial Sequential Level { get; }\n" + TwoTasks)));
 
     [Fact]
     public void AHeadDoesNotConcatenate() =>
