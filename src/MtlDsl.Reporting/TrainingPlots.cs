@@ -120,6 +120,7 @@ public static class TrainingPlots
         "mean_iou" => "mean IoU",
         "mae" => "mean absolute error",
         "auc" => "AUC",
+        "gauc" => "GAUC (per-group AUC)",
         "log_loss" => "log-loss",
         "rmse" => "root mean squared error",
         _ => metric.Replace('_', ' '),

@@ -119,6 +119,110 @@ public class BinaryRankingMetricTests
         Assert.Equal(["accuracy", "auc", "log_loss"], TaskMetrics.Default(task).Select(m => m.Name));
     }
 
+    // GAUC's definition: every group's pairwise AUC (groups with one class left out), weighted by its present labels.
+    private static double PairwiseGroupAuc(double[] scores, double[] labels, long[] groups, int labelsPerSample)
+    {
+        double weighted = 0, weights = 0;
+        foreach (long group in groups.Distinct())
+        {
+            int[] members = Enumerable.Range(0, labels.Length).Where(i => groups[i / labelsPerSample] == group && !double.IsNaN(labels[i])).ToArray();
+            double auc = PairwiseAuc(members.Select(i => scores[i]).ToArray(), members.Select(i => labels[i]).ToArray());
+            if (double.IsNaN(auc)) continue;
+            weighted += members.Length * auc;
+            weights += members.Length;
+        }
+        return weights == 0 ? double.NaN : weighted / weights;
+    }
+
+    [Theory]
+    [InlineData(1, 1)]
+    [InlineData(2, 1)]
+    [InlineData(3, 2)]
+    [InlineData(4, 1)]
+    [InlineData(5, 3)]
+    public void TheGroupAucIsEachGroupsPairwiseAucWeightedByItsLabelsWhateverTheBatches(int seed, int labelsPerSample)
+    {
+        var random = new Random(seed);
+        int n = random.Next(20, 300);
+        int levels = random.Next(2, 10), users = random.Next(1, 15);
+        double[] scores = Enumerable.Range(0, n * labelsPerSample).Select(_ => (double)(float)(random.Next(levels) * 0.7 - 2)).ToArray();
+        double[] labels = Enumerable.Range(0, n * labelsPerSample).Select(_ => random.NextDouble() < 0.1 ? double.NaN : random.NextDouble() < 0.3 ? 1.0 : 0.0).ToArray();
+        long[] groups = Enumerable.Range(0, n).Select(_ => (long)random.Next(users) * 1000 - 7).ToArray();
+        Tensor output = tensor(scores.Select(v => (float)v).ToArray()).reshape(n, labelsPerSample);
+        Tensor target = tensor(labels.Select(v => (float)v).ToArray()).reshape(n, labelsPerSample);
+        // Ids as a model takes them: [N] for one per sample, or [N, 1].
+        Tensor ids = seed % 2 == 0 ? tensor(groups) : tensor(groups).reshape(n, 1);
+
+        var whole = new GroupedAreaUnderCurve("User");
+        whole.Update(output, target, new Dictionary<string, Tensor> { ["User"] = ids, ["Dense"] = zeros(n, 3) });
+        var batched = new GroupedAreaUnderCurve("User");
+        for (int start = 0; start < n;)
+        {
+            int length = Math.Min(random.Next(1, 40), n - start);
+            batched.Update(output.narrow(0, start, length), target.narrow(0, start, length), new Dictionary<string, Tensor> { ["User"] = ids.narrow(0, start, length) });
+            start += length;
+        }
+        double expected = PairwiseGroupAuc(scores, labels, groups, labelsPerSample);
+        if (double.IsNaN(expected))
+        {
+            Assert.True(double.IsNaN(whole.Compute()));
+            return;
+        }
+        Assert.Equal(expected, whole.Compute(), 12);
+        Assert.Equal(whole.Compute(), batched.Compute());
+    }
+
+    [Fact]
+    public void TheGroupAucRanksWithinGroupsOnly()
+    {
+        // Group 1's scores are all above group 2's: the AUC over all rewards telling the groups apart, GAUC does not.
+        Tensor scores = tensor(new float[] { 5, 6, 7, 8, -8, -7, -6, -5 }).reshape(8, 1);
+        Tensor labels = tensor(new float[] { 1, 0, 1, 0, 1, 0, 1, 0 }).reshape(8, 1);
+        var gauc = new GroupedAreaUnderCurve("User");
+        gauc.Update(scores, labels, new Dictionary<string, Tensor> { ["User"] = tensor(new long[] { 1, 1, 1, 1, 2, 2, 2, 2 }) });
+        Assert.Equal(0.25, gauc.Compute(), 15);
+        // One group with one class only is left out; none with both classes is NaN.
+        var oneClass = new GroupedAreaUnderCurve("User");
+        oneClass.Update(scores, tensor(new float[] { 1, 1, 1, 1, 1, 0, 1, 0 }).reshape(8, 1), new Dictionary<string, Tensor> { ["User"] = tensor(new long[] { 1, 1, 1, 1, 2, 2, 2, 2 }) });
+        Assert.Equal(0.25, oneClass.Compute(), 15);
+        var none = new GroupedAreaUnderCurve("User");
+        none.Update(scores, ones(8, 1), new Dictionary<string, Tensor> { ["User"] = tensor(new long[] { 1, 1, 1, 1, 2, 2, 2, 2 }) });
+        Assert.True(double.IsNaN(none.Compute()));
+    }
+
+    [Fact]
+    public void TheGroupAucNamesTheInputItNeeds()
+    {
+        var gauc = new GroupedAreaUnderCurve("User");
+        Tensor scores = zeros(4, 1), labels = ones(4, 1);
+        Assert.Contains("groups the samples by input 'User', which this call does not give", Assert.Throws<InvalidOperationException>(() => gauc.Update(scores, labels)).Message);
+        Assert.Contains("the model's inputs are 'Dense', 'Tags'; name one of them",
+            Assert.Throws<ArgumentException>(() => gauc.Update(scores, labels, new Dictionary<string, Tensor> { ["Dense"] = zeros(4, 2), ["Tags"] = zeros(4, 2, dtype: ScalarType.Int64) })).Message);
+        Assert.Contains("must hold one integral id per sample ([N] or [N, 1] of N = 4), but it is Float32 [4]",
+            Assert.Throws<ArgumentException>(() => gauc.Update(scores, labels, new Dictionary<string, Tensor> { ["User"] = zeros(4) })).Message);
+        Assert.Contains("but it is Int64 [4, 2]",
+            Assert.Throws<ArgumentException>(() => gauc.Update(scores, labels, new Dictionary<string, Tensor> { ["User"] = zeros(4, 2, dtype: ScalarType.Int64) })).Message);
+        Assert.Throws<InvalidOperationException>(() => gauc.Compute());
+    }
+
+    [Fact]
+    public void EvaluationGivesTheGroupAucTheBatchsInputs()
+    {
+        var (inputs, targets) = CategoricalInputTests.Problem(300, seed: 21);
+        torch.manual_seed(2);
+        using var model = new TestModels.RecommenderModel();
+        var trainer = model.CreateTrainer(p => new Optimizers.Adam(p, lr: 1e-2));
+        var result = trainer.Evaluate(Data.MultiTaskData<TestModels.RecommenderModel.Targets>.Shared(inputs, targets), batchSize: 37,
+            metrics: t => t.Loss == Loss.BinaryCrossEntropyWithLogits ? [.. TaskMetrics.Default(t), new GroupedAreaUnderCurve("User")] : TaskMetrics.Default(t));
+        // The same metric on the whole set in one call, from the model's outputs in evaluation mode.
+        model.eval();
+        using var noGrad = no_grad();
+        var direct = new GroupedAreaUnderCurve("User");
+        direct.Update(model.forward(inputs).Click, targets.Click, new Dictionary<string, Tensor> { ["Dense"] = inputs.Dense, ["User"] = inputs.User, ["Tags"] = inputs.Tags });
+        Assert.Equal(direct.Compute(), result["Click", "gauc"], 12);
+        Assert.InRange(result["Click", "gauc"], 0.0, 1.0);
+    }
+
     private static double Auc(Tensor scores, Tensor labels)
     {
         var metric = new AreaUnderCurve();

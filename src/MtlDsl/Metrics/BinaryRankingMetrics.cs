@@ -41,16 +41,25 @@ public sealed class AreaUnderCurve : TaskMetric
     public override double Compute()
     {
         if (_scores.Count == 0) throw new InvalidOperationException($"{Name}: no sample was added.");
-        int[] order = Enumerable.Range(0, _scores.Count).OrderBy(i => _scores[i]).ToArray();
+        return Of(Enumerable.Range(0, _scores.Count).ToArray(), _scores, _positive);
+    }
+
+    /// <summary>
+    /// The exact AUC of the labels at <paramref name="indices"/>: the Mann–Whitney statistic with mid-ranks (ties one
+    /// half), NaN when only one class is among them.
+    /// </summary>
+    internal static double Of(int[] indices, IReadOnlyList<double> scores, IReadOnlyList<bool> positive)
+    {
+        int[] order = indices.OrderBy(i => scores[i]).ToArray();
         long positives = 0, negatives = 0, negativesBelow = 0;
         double pairs = 0;  // Σ over positives of the negatives below it, ties one half (exact: counts below 2^53)
         for (int start = 0; start < order.Length;)
         {
             int end = start;
             long groupPositives = 0, groupNegatives = 0;
-            while (end < order.Length && _scores[order[end]] == _scores[order[start]])
+            while (end < order.Length && scores[order[end]] == scores[order[start]])
             {
-                if (_positive[order[end]]) groupPositives++; else groupNegatives++;
+                if (positive[order[end]]) groupPositives++; else groupNegatives++;
                 end++;
             }
             pairs += groupPositives * (negativesBelow + 0.5 * groupNegatives);
@@ -67,6 +76,96 @@ public sealed class AreaUnderCurve : TaskMetric
     {
         _scores.Clear();
         _positive.Clear();
+    }
+}
+
+/// <summary>
+/// Group AUC (GAUC, as in Zhou et al.'s Deep Interest Network, KDD 2018): the AUC of each group of samples, a user for
+/// example, averaged with each group weighted by its number of present labels (impressions). It asks how well the
+/// model ranks within one user's items, which is what a recommender serves, where the AUC over all samples also
+/// rewards telling active users from quiet ones. The group of a sample is the value of the model's input named by
+/// the constructor (ids, one per sample: <c>[N]</c> or <c>[N, 1]</c>), which evaluation passes
+/// (<see cref="TaskMetric.Update(Tensor, Tensor, IReadOnlyDictionary{string, Tensor})"/>). Each group's AUC is
+/// <see cref="AreaUnderCurve"/>'s, exact with ties one half over its present labels (all of a sample's labels for a
+/// multi-label output); a group with one class only has no AUC and is left out of the average. NaN when no group has
+/// both classes. Not among the default metrics (it needs the input's name): add it, for example
+/// <c>Metrics = t =&gt; [.. TaskMetrics.Default(t), new GroupedAreaUnderCurve("User")]</c>.
+/// </summary>
+public sealed class GroupedAreaUnderCurve : TaskMetric
+{
+    private readonly List<double> _scores = [];
+    private readonly List<bool> _positive = [];
+    private readonly List<long> _groups = [];
+
+    /// <summary>A GAUC whose groups are the values of input <paramref name="input"/> (its declared name).</summary>
+    public GroupedAreaUnderCurve(string input)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(input);
+        Input = input;
+    }
+
+    /// <summary>The input whose values group the samples.</summary>
+    public string Input { get; }
+
+    /// <inheritdoc />
+    public override string Name => "gauc";
+
+    /// <inheritdoc />
+    public override bool HigherIsBetter => true;
+
+    /// <summary>Refused: the groups come from an input, which evaluation passes with the other overload.</summary>
+    /// <exception cref="InvalidOperationException">Always.</exception>
+    public override void Update(Tensor output, Tensor target) =>
+        throw new InvalidOperationException($"{Name} groups the samples by input '{Input}', which this call does not give: update it with the batch's inputs (Update(output, target, inputs)), as Evaluate and Fit's validation do.");
+
+    /// <inheritdoc />
+    /// <exception cref="ArgumentException">The inputs have no <see cref="Input"/>, or it does not hold one integral id per sample.</exception>
+    public override void Update(Tensor output, Tensor target, IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        ArgumentNullException.ThrowIfNull(inputs);
+        CheckBatch(output, target);
+        if (!inputs.TryGetValue(Input, out Tensor? groups))
+            throw new ArgumentException($"{Name} groups the samples by input '{Input}', but the model's inputs are {string.Join(", ", inputs.Keys.Select(k => $"'{k}'"))}; name one of them.", nameof(inputs));
+        if (groups.dtype is not (ScalarType.Int64 or ScalarType.Int32 or ScalarType.Int16 or ScalarType.Int8 or ScalarType.Byte)
+            || groups.dim() == 0 || groups.shape[0] != output.shape[0] || groups.numel() != output.shape[0])
+            throw new ArgumentException($"{Name} groups the samples by input '{Input}', which must hold one integral id per sample ([N] or [N, 1] of N = {output.shape[0]}), but it is {groups.dtype} [{string.Join(", ", groups.shape)}].", nameof(inputs));
+        var (scores, labels) = BinaryElements.Read(Name, output, target);
+        long[] ids;
+        using (var scope = NewDisposeScope())
+            ids = groups.detach().to_type(ScalarType.Int64).flatten().cpu().data<long>().ToArray();
+        int perSample = labels.Length / ids.Length;
+        for (int i = 0; i < labels.Length; i++)
+        {
+            if (double.IsNaN(labels[i])) continue;
+            _scores.Add(scores[i]);
+            _positive.Add(labels[i] > 0.5);
+            _groups.Add(ids[i / perSample]);
+        }
+    }
+
+    /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">Nothing was added.</exception>
+    public override double Compute()
+    {
+        if (_scores.Count == 0) throw new InvalidOperationException($"{Name}: no sample was added.");
+        double weighted = 0, weights = 0;
+        foreach (var group in Enumerable.Range(0, _scores.Count).GroupBy(i => _groups[i]))
+        {
+            int[] members = group.ToArray();
+            double auc = AreaUnderCurve.Of(members, _scores, _positive);
+            if (double.IsNaN(auc)) continue;
+            weighted += members.Length * auc;
+            weights += members.Length;
+        }
+        return weights == 0 ? double.NaN : weighted / weights;
+    }
+
+    /// <inheritdoc />
+    public override void Reset()
+    {
+        _scores.Clear();
+        _positive.Clear();
+        _groups.Clear();
     }
 }
 

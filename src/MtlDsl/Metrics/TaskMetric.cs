@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace MtlDsl.Metrics;
 
 /// <summary>
-/// A metric accumulated over the batches of an evaluation: <see cref="Update"/> with each batch's head output and
+/// A metric accumulated over the batches of an evaluation: <see cref="Update(Tensor, Tensor)"/> with each batch's head output and
 /// target, then <see cref="Compute"/>. Counts are kept as exact sums, so the result does not depend on how the
 /// data was split into batches. Missing labels (class <see cref="Losses.TaskLosses.MissingClass"/>, NaN values)
 /// are left out, as the losses leave them out.
@@ -19,6 +19,14 @@ public abstract class TaskMetric
 
     /// <summary>Adds one batch: the head's output and the target, as the task's loss takes them.</summary>
     public abstract void Update(Tensor output, Tensor target);
+
+    /// <summary>
+    /// Adds one batch with the model's inputs of the same samples, by declared name (<c>"input"</c> for a model's one
+    /// unnamed input): what evaluation calls, for metrics that read an input as well, such as
+    /// <see cref="GroupedAreaUnderCurve"/>, which groups the samples by user. By default it is
+    /// <see cref="Update(Tensor, Tensor)"/>.
+    /// </summary>
+    public virtual void Update(Tensor output, Tensor target, IReadOnlyDictionary<string, Tensor> inputs) => Update(output, target);
 
     /// <summary>The metric over everything added since the last <see cref="Reset"/>.</summary>
     /// <exception cref="InvalidOperationException">Nothing was added.</exception>

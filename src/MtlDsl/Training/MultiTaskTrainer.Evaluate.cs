@@ -31,13 +31,16 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         var lossSums = new double[tasks.Count];
         var present = new long[tasks.Count];
 
-        void Add(int task, Tensor output, Tensor target)
+        // The batch's inputs by declared name, for metrics that read one (a group of samples, as GAUC's users).
+        var inputNames = _model.DeclaredInputs.Select(d => d.Name).ToArray();
+        void Add(int task, Tensor output, Tensor target, Tensor[] input)
         {
             long count = TaskLosses.PresentCount(tasks[task], target);
             if (count == 0) return;
             lossSums[task] += TaskLosses.Compute(tasks[task], output, target).to(ScalarType.Float64).item<double>() * count;
             present[task] += count;
-            foreach (TaskMetric metric in taskMetrics[task]) metric.Update(output, target);
+            var byName = inputNames.Zip(input).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+            foreach (TaskMetric metric in taskMetrics[task]) metric.Update(output, target, byName);
         }
 
         bool wasTraining = _model.training;
@@ -54,7 +57,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     var (input, targets) = data.BatchInputs(indices);
                     TOutputs outputs = InBatch(null, indices, () => _model.Forward(input));
                     CheckFinite(input, [.. Enumerable.Range(0, tasks.Count).Select(task => (task, outputs[task], targets[task]))], indices, ownData: null);
-                    for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task]);
+                    for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task], input);
                 }
             }
             else
@@ -66,7 +69,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                         var (input, target) = data.TaskBatchInputs(task, indices);
                         Tensor output = InBatch(null, indices, () => _model.ForwardTask(task, input));
                         CheckFinite(input, [(task, output, target)], indices, ownData: task);
-                        Add(task, output, target);
+                        Add(task, output, target, input);
                     }
             }
         }
