@@ -82,7 +82,7 @@ public partial class RandomModelTests(ITestOutputHelper output)
         var accepted = new List<Outcome>();
         // At least ten of every architecture among them, and five of every 2-D layer form that dense heads use.
         string[] forms = ["ConvTranspose2d(", "Upsample(", "Mode = UpsampleMode.Bilinear", "StrideHeight", "PaddingWidth", "Residual", "ReLUAfterSum",
-            "Embedding(", "EmbeddingBag(", "Mode = BagMode.Sum", "PaddingIndex", "Concat(", "Kind = InputKind.Ids)]", "Module(typeof(Gain", "Module(typeof(Pool"];
+            "Embedding(", "EmbeddingBag(", "Mode = BagMode.Sum", "PaddingIndex", "Concat(", "Kind = InputKind.Ids)]", "Bottom = true, Reads", "Module(typeof(Gain", "Module(typeof(Pool"];
         bool Enough() => accepted.Count >= 100 && accepted.GroupBy(o => ArchitectureOf(o.Model.Source)).Count(g => g.Count() >= 10) == 6
             && forms.All(f => accepted.Count(o => o.Model.Source.Contains(f, StringComparison.Ordinal)) >= 5)
             && accepted.Count(o => NonSquareKernel().IsMatch(o.Model.Source)) >= 5;

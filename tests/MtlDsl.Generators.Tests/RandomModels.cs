@@ -40,6 +40,12 @@ internal static class RandomModels
         var idInputs = new List<(string Name, int Length)>();
         if (architecture == "" && rank == 1 && Chance(random, 0.3))
             for (int k = random.Next(1, 3), j = 0; j < k; j++) idInputs.Add(($"Ids{j.ToString(CultureInfo.InvariantCulture)}", Chance(random, 0.4) ? 0 : random.Next(1, 7)));
+        // In an architecture of experts or columns on a vector input, now and then the same ids through a shared bottom
+        // ([Trunk(Bottom = true)] embeddings, concatenated by the first trunk block, which the architecture reads).
+        // Decided by the newer Random, so that the declarations without it stay what the seed gave before.
+        bool bottom = architecture is "MMoE" or "CGC" or "PLE" or "CrossStitch" && rank == 1 && s_newer!.NextDouble() < 0.35;
+        if (bottom)
+            for (int k = s_newer!.Next(1, 3), j = 0; j < k; j++) idInputs.Add(($"Ids{j.ToString(CultureInfo.InvariantCulture)}", s_newer!.NextDouble() < 0.4 ? 0 : s_newer!.Next(1, 7)));
         if (idInputs.Count == 0)
         {
             source.Append("[Input(").Append(string.Join(", ", input)).Append(")]\n");
@@ -102,7 +108,10 @@ internal static class RandomModels
                 if (length > 0) layers.Add("Flatten");
             }
             if (Chance(random, 0.3)) layers.Add(Activations[random.Next(Activations.Length)]);
-            Block(source, random, $"Embed{j.ToString(CultureInfo.InvariantCulture)}", $"Trunk(Reads = \"{idName}\")", layers, defects);
+            // A bottom block now and then planted in hard sharing, which refuses it (MTL030).
+            string embed = bottom ? $"Trunk(Bottom = true, Reads = \"{idName}\")" : $"Trunk(Reads = \"{idName}\")";
+            if (!bottom && s_newer!.NextDouble() < 0.02) { embed = $"Trunk(Reads = \"{idName}\", Bottom = true)"; defects.Add("a shared bottom in hard sharing"); }
+            Block(source, random, $"Embed{j.ToString(CultureInfo.InvariantCulture)}", embed, layers, defects);
             joined.Insert(random.Next(joined.Count + 1), $"nameof(Embed{j.ToString(CultureInfo.InvariantCulture)})");
         }
         if (idInputs.Count > 0 && Chance(random, 0.03)) { joined.Add("\"Nope\""); defects.Add("a source that does not exist"); }

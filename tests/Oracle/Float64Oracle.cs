@@ -13,11 +13,14 @@ internal static class Float64Oracle
 {
     /// <summary>
     /// The allowed difference, relative to the largest magnitude of the float64 value (at least 1; for a parameter's
-    /// gradient, the largest of its module's gradients): float32 rounding stays below 1e-4 of that, also where a
-    /// gradient cancels to almost nothing (a bias before a normalisation); the faults seen (a wrong lane, a NaN) are
-    /// 7e-2 and above, so at least 70 times this.
+    /// gradient, the largest of its module's gradients): float32 rounding mostly stays below 1e-4 of that, also where a
+    /// gradient cancels to almost nothing (a bias before a normalisation). The worst case seen is a gradient that is 0
+    /// in exact arithmetic and a sum of many terms of order 1 in float32: the weight of a one-channel 1×1 convolution
+    /// right before a BatchNorm (which undoes any scaling of its one channel), summed over 64 × 15 × 19 positions, came
+    /// out at 1.5e-3 (random declaration 1084, an MTAN attention mask). The faults seen (a wrong lane, a NaN) are 7e-2
+    /// and above, so at least 35 times this.
     /// </summary>
-    public const double Tolerance = 1e-3;
+    public const double Tolerance = 2e-3;
 
     /// <summary>A float64 copy of <paramref name="module"/>: the same structure from <paramref name="create"/>, its weights and buffers copied.</summary>
     public static T Twin<T>(T module, Func<T> create) where T : nn.Module
