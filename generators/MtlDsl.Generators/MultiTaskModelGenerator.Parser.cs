@@ -349,7 +349,8 @@ public sealed partial class MultiTaskModelGenerator
             double weight = 1.0;
             int? classes = null;
             string? reads = null;
-            LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null;
+            EquatableArray<double>? positiveWeights = null, classWeights = null;
+            LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null, positiveWeightsLocation = null, classWeightsLocation = null;
             if (trunk is not null)
             {
                 if (trunk.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
@@ -374,6 +375,17 @@ public sealed partial class MultiTaskModelGenerator
                     {
                         classes = c;
                         classesLocation = arguments.Location("Classes");
+                    }
+                    // Null (not written, or written null) is none: every weight 1.
+                    if (arguments.DoubleArray("PositiveWeights") is { } positive)
+                    {
+                        positiveWeights = positive;
+                        positiveWeightsLocation = arguments.Location("PositiveWeights");
+                    }
+                    if (arguments.DoubleArray("ClassWeights") is { } perClass)
+                    {
+                        classWeights = perClass;
+                        classWeightsLocation = arguments.Location("ClassWeights");
                     }
                     if (arguments.Value("Reads") is string r)
                     {
@@ -401,7 +413,11 @@ public sealed partial class MultiTaskModelGenerator
                 residual is null ? null : LocationInfo.From(residual.Syntax) ?? memberLocation,
                 residual?.Arguments?.Value("ReLUAfterSum") is true,
                 concatSources,
-                concat is null ? null : LocationInfo.From(concat.Syntax) ?? memberLocation);
+                concat is null ? null : LocationInfo.From(concat.Syntax) ?? memberLocation,
+                positiveWeights,
+                positiveWeightsLocation,
+                classWeights,
+                classWeightsLocation);
         }
 
         /// <summary>The names a member declaration introduces, with what it is and where.</summary>

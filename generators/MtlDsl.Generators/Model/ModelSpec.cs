@@ -163,7 +163,11 @@ internal sealed record BlockSpec(
     LocationInfo? ResidualLocation = null,
     bool ReLUAfterSum = false,
     EquatableArray<string> Concat = default,
-    LocationInfo? ConcatLocation = null)
+    LocationInfo? ConcatLocation = null,
+    EquatableArray<double>? PositiveWeights = null,
+    LocationInfo? PositiveWeightsLocation = null,
+    EquatableArray<double>? ClassWeights = null,
+    LocationInfo? ClassWeightsLocation = null)
 {
     /// <summary>Whether the block names what it reads ([Concat] or Reads).</summary>
     public bool NamesSources => ConcatLocation is not null || Reads is not null;
