@@ -44,6 +44,7 @@ internal static class GeneratedExport
         Add(new CrossStitchModel());
         Add(new MTANModel());
         Add(new ReservedNamesModel());
+        Add(new ImbalanceModel());
         File.WriteAllLines(Path.Combine(folder, "models.txt"), names);
 
         using var own = new OwnModuleModel();
