@@ -106,6 +106,8 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
         // A null array ((int[])null) compiles: it reads as empty (MTL002 for a shape; LayerNorm's last dimension).
         "Shape" or "NormalizedShape" or "OutputShape" or "TaskExpertsPerTask" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
+        // [Task]'s loss weights: a double array ([1, 2], new[] { 1.0, 2 }, a const), or null (not given).
+        "PositiveWeights" or "ClassWeights" => v.Value.Value is null || v.Value.Value is object?[] numbers && numbers.All(i => ToDouble(i) is not null),
         "Loss" => v.Value.Value is int,
         "Reads" => v.Value.Value is string or null,
         "Name" => v.Value.Value is string or null,
@@ -121,6 +123,10 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
 
     public EquatableArray<int> IntArray(string name) =>
         Value(name) is object?[] items ? items.Select(i => ToInt(i) ?? 0).ToEquatableArray() : EquatableArray<int>.Empty;
+
+    /// <summary>A double-array argument as written (the compiler converted every element), or null when not given or null.</summary>
+    public EquatableArray<double>? DoubleArray(string name) =>
+        Value(name) is object?[] items ? items.Select(i => ToDouble(i) ?? double.NaN).ToEquatableArray() : null;
 
     /// <summary>An int-typed argument as the compiler converts it: any integral constant that fits (<c>(short)2</c>, <c>(byte)1</c>, a <c>const long</c>).</summary>
     public int? Int(string name) => ToInt(Value(name));

@@ -349,7 +349,8 @@ public sealed partial class MultiTaskModelGenerator
             double weight = 1.0;
             int? classes = null;
             string? reads = null;
-            LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null, bottomLocation = null;
+            EquatableArray<double>? positiveWeights = null, classWeights = null;
+            LocationInfo? weightLocation = null, classesLocation = null, readsLocation = null, positiveWeightsLocation = null, classWeightsLocation = null, bottomLocation = null;
             if (trunk is not null)
             {
                 if (trunk.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
@@ -379,6 +380,17 @@ public sealed partial class MultiTaskModelGenerator
                         classes = c;
                         classesLocation = arguments.Location("Classes");
                     }
+                    // Null (not written, or written null) is none: every weight 1.
+                    if (arguments.DoubleArray("PositiveWeights") is { } positive)
+                    {
+                        positiveWeights = positive;
+                        positiveWeightsLocation = arguments.Location("PositiveWeights");
+                    }
+                    if (arguments.DoubleArray("ClassWeights") is { } perClass)
+                    {
+                        classWeights = perClass;
+                        classWeightsLocation = arguments.Location("ClassWeights");
+                    }
                     if (arguments.Value("Reads") is string r)
                     {
                         reads = r;
@@ -406,7 +418,11 @@ public sealed partial class MultiTaskModelGenerator
                 residual?.Arguments?.Value("ReLUAfterSum") is true,
                 concatSources,
                 concat is null ? null : LocationInfo.From(concat.Syntax) ?? memberLocation,
-                bottomLocation);
+                bottomLocation,
+                positiveWeights,
+                positiveWeightsLocation,
+                classWeights,
+                classWeightsLocation);
         }
 
         /// <summary>The names a member declaration introduces, with what it is and where.</summary>

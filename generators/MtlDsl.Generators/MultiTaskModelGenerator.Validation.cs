@@ -45,7 +45,13 @@ public sealed partial class MultiTaskModelGenerator
                         var global = new[] { DiagnosticDescriptors.InvalidInputShape, DiagnosticDescriptors.InvalidInput, DiagnosticDescriptors.SeveralArchitectures, DiagnosticDescriptors.NoTrunk }
                             .Concat(ArchitectureDefinitions.All.SelectMany(a => a.ArgumentDiagnostics)).Select(d => d.Id).ToList();
                         if (!diagnostics.Any(d => global.Contains(d.Id)))
-                            diagnostics.AddRange(ShapeInference.Infer(model).Diagnostics.Where(d => !diagnostics.Any(e => e.Id == d.Id && Equals(e.Location, d.Location))));
+                        {
+                            var (inferred, found) = ShapeInference.Infer(model);
+                            // And the losses against the heads, where every shape is known (a count of class weights
+                            // is as independent of a misnamed block as a layer's shape is).
+                            if (inferred is not null) found.AddRange(CheckLosses(inferred));
+                            diagnostics.AddRange(found.Where(d => !diagnostics.Any(e => e.Id == d.Id && Equals(e.Location, d.Location))));
+                        }
                     }
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
@@ -130,6 +136,8 @@ public sealed partial class MultiTaskModelGenerator
                             + (!double.IsInfinity(block.Weight) && block.Weight > 0 ? $", which is {(asFloat <= 0 ? "0" : "infinite")} in float32, the type the joint loss is computed in" : ""));
                     if (GeneratedApi.RecordMembers.TryGetValue(block.Name, out string? record))
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, record);
+                    foreach (DiagnosticInfo weights in CheckLossWeights(block))
+                        yield return weights;
                 }
 
                 string stateName = StateName(block.Name);
@@ -373,6 +381,65 @@ public sealed partial class MultiTaskModelGenerator
                 yield return DiagnosticInfo.Create(DiagnosticDescriptors.UnreadInput, input.Location, input.EffectiveName, model.ClassName);
         }
 
+        /// <summary>
+        /// A task's PositiveWeights and ClassWeights, without its shapes: declared for their loss, and values the loss
+        /// can use in float32, the type it is computed in (the count against the head is <see cref="CheckLosses"/>'s).
+        /// </summary>
+        private static IEnumerable<DiagnosticInfo> CheckLossWeights(BlockSpec task)
+        {
+            string? loss = task.Loss >= 0 && task.Loss < LossNames.All.Length ? LossNames.Of(task.Loss) : null;  // else MTL022
+            if (task.PositiveWeights is { } positive)
+            {
+                LocationInfo? where = task.PositiveWeightsLocation ?? task.KindLocation;
+                if (loss is not null && loss != "BinaryCrossEntropyWithLogits")
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, where, task.Name,
+                        $"has PositiveWeights, which weigh the positive labels of Loss.BinaryCrossEntropyWithLogits, but its loss is Loss.{loss}: " +
+                        (loss == "CrossEntropy" ? "weigh its classes with ClassWeights, one per class" : "remove them"));
+                else if (positive.Count == 0)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, where, task.Name,
+                        "has no PositiveWeights in its list: give one weight for every label (PositiveWeights = [9]) or one per label, or remove it");
+                else if (FirstBadWeight(positive, positive: true) is { } bad)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, where, task.Name,
+                        $"has PositiveWeights[{bad.Index.ToString(CultureInfo.InvariantCulture)}] = {bad.Text}: a positive weight is a positive, finite number " +
+                        "(1 leaves the positive labels as they are, 9 counts each 9 times)");
+            }
+            if (task.ClassWeights is { } perClass)
+            {
+                LocationInfo? where = task.ClassWeightsLocation ?? task.KindLocation;
+                if (loss is not null && loss != "CrossEntropy")
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, where, task.Name,
+                        $"has ClassWeights, which weigh the classes of Loss.CrossEntropy, but its loss is Loss.{loss}: " +
+                        (loss == "BinaryCrossEntropyWithLogits" ? "weigh its positive labels with PositiveWeights" : "remove them"));
+                else if (perClass.Count == 0)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, where, task.Name,
+                        "has no ClassWeights in its list: give one weight per class, in class order, or remove it");
+                else if (FirstBadWeight(perClass, positive: false) is { } bad)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, where, task.Name,
+                        $"has ClassWeights[{bad.Index.ToString(CultureInfo.InvariantCulture)}] = {bad.Text}: a class weight is a finite number, 0 or more " +
+                        "(0 leaves the class out of the loss)");
+                else if (perClass.All(w => (float)w == 0))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, where, task.Name,
+                        "has ClassWeights that are all 0" + (perClass.Any(w => w != 0) ? " in float32, the type the loss is computed in" : "") +
+                        ": the loss would weigh no label; give the classes that count a positive weight");
+            }
+        }
+
+        // The first weight the loss cannot use: NaN, infinite, negative (or 0, for a positive weight), or out of float32's
+        // range where it is computed (1e39 is infinite there, and 1e-50 is 0).
+        private static (int Index, string Text)? FirstBadWeight(EquatableArray<double> weights, bool positive)
+        {
+            for (int i = 0; i < weights.Count; i++)
+            {
+                double w = weights[i];
+                float asFloat = (float)w;
+                if (double.IsNaN(w) || double.IsInfinity(w) || w < 0 || positive && w == 0)
+                    return (i, w.ToString("R", CultureInfo.InvariantCulture));
+                if (float.IsInfinity(asFloat) || positive && asFloat == 0)
+                    return (i, w.ToString("R", CultureInfo.InvariantCulture) + $", which is {(asFloat == 0 ? "0" : "infinite")} in float32, the type the loss is computed in");
+            }
+            return null;
+        }
+
         /// <summary>Whether each task's loss can score its head's output.</summary>
         private static IEnumerable<DiagnosticInfo> CheckLosses(ShapedModel shaped)
         {
@@ -383,7 +450,8 @@ public sealed partial class MultiTaskModelGenerator
                 EquatableArray<int> output = head.OutputShape;
                 bool classification = loss is "CrossEntropy" or "BinaryCrossEntropyWithLogits";
                 LocationInfo? where = task.KindLocation ?? task.Location;
-                if (loss == "CrossEntropy" && output[0] < 2)
+                bool tooFewClasses = loss == "CrossEntropy" && output[0] < 2;
+                if (tooFewClasses)
                 {
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, where, task.Name, loss, Literals.Shape(output),
                         "cross-entropy needs one score per class along the first dimension ([classes] or [classes, …]) and at least 2 classes; end the head with Linear(classes) or a convolution with one channel per class");
@@ -397,6 +465,18 @@ public sealed partial class MultiTaskModelGenerator
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.LossDoesNotFitOutput, task.ClassesLocation ?? where, task.Name, loss, Literals.Shape(output),
                             $"Classes = {classes.ToString(CultureInfo.InvariantCulture)} but the head gives {output[0].ToString(CultureInfo.InvariantCulture)}; make its last layer produce {classes.ToString(CultureInfo.InvariantCulture)} or correct Classes");
                 }
+                if (tooFewClasses) continue;
+
+                // The loss weights' count against the head: one per class, one per label or one for all (their loss
+                // and values are CheckLossWeights', whose errors stop the model before this runs).
+                int labels = output.Count > 0 ? output[0] : 1;
+                string shape = Literals.Shape(output);
+                if (loss == "CrossEntropy" && task.ClassWeights is { Count: > 0 } perClass && perClass.Count != labels)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, task.ClassWeightsLocation ?? where, task.Name,
+                        $"has {perClass.Count.ToString(CultureInfo.InvariantCulture)} ClassWeights but its head gives {labels.ToString(CultureInfo.InvariantCulture)} classes ({shape}): give one weight per class, in class order");
+                if (loss == "BinaryCrossEntropyWithLogits" && task.PositiveWeights is { Count: > 1 } positive && positive.Count != labels)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidLossWeights, task.PositiveWeightsLocation ?? where, task.Name,
+                        $"has {positive.Count.ToString(CultureInfo.InvariantCulture)} PositiveWeights but its head gives {labels.ToString(CultureInfo.InvariantCulture)} labels ({shape}): give one weight for every label, or one per label");
             }
         }
     }

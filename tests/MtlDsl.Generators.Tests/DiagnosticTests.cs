@@ -281,6 +281,70 @@ public class DiagnosticTests
     public void LossThatDoesNotFitTheHead(string head, string underlined, string hint) =>
         Assert.Contains(hint, AssertSingle(Model("[Input(4)]", Trunk + TwoTasks + $"    {head} public partial Sequential C {{ get; }}\n"), "MTL019", underlined));
 
+    // MTL036: a task's PositiveWeights and ClassWeights, on the argument at fault.
+    [Theory]
+    [InlineData("[Task(Loss.CrossEntropy, PositiveWeights = [2]), Linear(3)]", "PositiveWeights = [2]", "but its loss is Loss.CrossEntropy: weigh its classes with ClassWeights")]
+    [InlineData("[Task(Loss.MeanSquaredError, PositiveWeights = [2]), Linear(1)]", "PositiveWeights = [2]", "but its loss is Loss.MeanSquaredError: remove them")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, ClassWeights = new[] { 1.0, 3 }), Linear(2)]", "ClassWeights = new[] { 1.0, 3 }", "weigh its positive labels with PositiveWeights")]
+    [InlineData("[Task(Loss.L1, ClassWeights = [1, 3]), Linear(2)]", "ClassWeights = [1, 3]", "but its loss is Loss.L1: remove them")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = []), Linear(2)]", "PositiveWeights = []", "has no PositiveWeights in its list")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = new double[0]), Linear(2)]", "ClassWeights = new double[0]", "has no ClassWeights in its list")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [1, 0]), Linear(2)]", "PositiveWeights = [1, 0]", "PositiveWeights[1] = 0: a positive weight is a positive, finite number")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [-2]), Linear(2)]", "PositiveWeights = [-2]", "PositiveWeights[0] = -2:")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [double.NaN]), Linear(2)]", "PositiveWeights = [double.NaN]", "PositiveWeights[0] = NaN:")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [1, double.PositiveInfinity]), Linear(2)]", "PositiveWeights = [1, double.PositiveInfinity]", "PositiveWeights[1] = Infinity:")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [1e-50]), Linear(2)]", "PositiveWeights = [1e-50]", "PositiveWeights[0] = 1E-50, which is 0 in float32")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [1, 1e39, 1]), Linear(3)]", "ClassWeights = [1, 1e39, 1]", "ClassWeights[1] = 1E+39, which is infinite in float32")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [1, -1, 1]), Linear(3)]", "ClassWeights = [1, -1, 1]", "ClassWeights[1] = -1: a class weight is a finite number, 0 or more")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [1, double.NegativeInfinity]), Linear(2)]", "ClassWeights = [1, double.NegativeInfinity]", "ClassWeights[1] = -Infinity:")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [0, 0, 0]), Linear(3)]", "ClassWeights = [0, 0, 0]", "has ClassWeights that are all 0: the loss would weigh no label")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [1e-50, 0]), Linear(2)]", "ClassWeights = [1e-50, 0]", "all 0 in float32")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [1, 2]), Linear(3)]", "ClassWeights = [1, 2]", "has 2 ClassWeights but its head gives 3 classes ([3]): give one weight per class")]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [1, 2, 3, 4], Classes = 4), Linear(3)]", "ClassWeights = [1, 2, 3, 4]", "4 ClassWeights but its head gives 3 classes")]
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [1, 2]), Linear(3)]", "PositiveWeights = [1, 2]", "has 2 PositiveWeights but its head gives 3 labels ([3]): give one weight for every label, or one per label")]
+    public void LossWeightsThatDoNotFitTheTask(string head, string underlined, string hint)
+    {
+        string source = Model("[Input(4)]", Trunk + TwoTasks + $"    {head} public partial Sequential C {{ get; }}\n");
+        if (head.Contains("Classes = 4", StringComparison.Ordinal))
+        {
+            // Classes disagrees with the head too: MTL019 on Classes, and MTL036 on the weights.
+            var diagnostics = GeneratorHarness.Diagnostics(source);
+            Assert.Equal(["MTL019", "MTL036"], diagnostics.Select(d => d.Id).Order());
+            Diagnostic weights = diagnostics.Single(d => d.Id == "MTL036");
+            Assert.Equal(underlined, source.Substring(weights.Location.SourceSpan.Start, weights.Location.SourceSpan.Length));
+            Assert.Contains(hint, weights.GetMessage());
+            return;
+        }
+        string message = AssertSingle(source, "MTL036", underlined);
+        Assert.StartsWith("Task 'C' has ", message);
+        Assert.Contains(hint, message);
+    }
+
+    [Fact]
+    public void ClassWeightsOfAClassMapCountItsChannels()
+    {
+        const string Images = "[Input(1, 6, 6)]";
+        const string Members =
+            "    [Trunk, Conv2d(4, kernelSize: 3, Padding = 1), ReLU] public partial Sequential Shared { get; }\n" +
+            "    [Task(Loss.CrossEntropy, ClassWeights = [1, 5]), Conv2d(3, kernelSize: 1)] public partial Sequential Mask { get; }\n" +
+            "    [Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [2, 3]), Conv2d(2, kernelSize: 1)] public partial Sequential Edges { get; }\n";
+        Assert.Contains("has 2 ClassWeights but its head gives 3 classes ([3, 6, 6])", AssertSingle(Model(Images, Members), "MTL036", "ClassWeights = [1, 5]"));
+        Assert.Empty(GeneratorHarness.Diagnostics(Model(Images, Members.Replace("ClassWeights = [1, 5]", "ClassWeights = [1, 5, 0.5]", StringComparison.Ordinal))));
+    }
+
+    [Theory]
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = [1, 0, 2.5]), Linear(3)]")]                       // a class left out
+    [InlineData("[Task(Loss.CrossEntropy, ClassWeights = null), Linear(3)]")]                               // none, as not written
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [9]), Linear(3)]")]            // one for every label
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = [9, 0.5, 1]), Linear(3)]")]    // one per label
+    [InlineData("[Task(Loss.BinaryCrossEntropyWithLogits, PositiveWeights = null), Linear(3)]")]
+    public void LossWeightsThatFitHaveNoDiagnostic(string head) =>
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(4)]", Trunk + TwoTasks + $"    {head} public partial Sequential C {{ get; }}\n")));
+
+    [Fact]
+    public void LossWeightsOfAnUnknownLossAreLeftToMtl022() =>
+        AssertSingle(Model("[Input(4)]", Trunk + TwoTasks + "    [Task((Loss)42, ClassWeights = [1, 2]), Linear(2)] public partial Sequential C { get; }\n"), "MTL022", "Task((Loss)42, ClassWeights = [1, 2])");
+
     [Fact]
     public void BlockOutsideAModel() =>
         AssertSingle($"{Usings}public class NotAModel\n{{\n    [Trunk, Linear(4)] public TorchSharp.Modules.Sequential? Shared {{ get; }}\n}}\n", "MTL020", "Trunk", DiagnosticSeverity.Warning);

@@ -15,6 +15,7 @@ public class GeneratorSnapshotTests
         { "NormalizationModel", "tests/Models/NormalizationModel.cs" },
         { "PooledImageModel", "tests/Models/PooledImageModel.cs" },
         { "AuxiliaryHeadModel", "tests/Models/AuxiliaryHeadModel.cs" },
+        { "ImbalanceModel", "tests/Models/ImbalanceModel.cs" },
         { "MMoEModel", "tests/Models/Architectures/MMoEModel.cs" },
         { "OMoEModel", "tests/Models/Architectures/OMoEModel.cs" },
         { "CGCModel", "tests/Models/Architectures/CGCModel.cs" },

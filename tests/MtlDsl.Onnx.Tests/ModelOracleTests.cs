@@ -34,6 +34,7 @@ public sealed class ModelOracleTests(ITestOutputHelper output)
         [nameof(ResidualModel)] = () => new ResidualModel(),
         [nameof(RecommenderModel)] = () => new RecommenderModel(),
         [nameof(ReservedNamesModel)] = () => new ReservedNamesModel(),
+        [nameof(ImbalanceModel)] = () => new ImbalanceModel(),
         [nameof(HardSharingModel)] = () => new HardSharingModel(),
         [nameof(MMoEModel)] = () => new MMoEModel(),
         [nameof(OMoEModel)] = () => new OMoEModel(),

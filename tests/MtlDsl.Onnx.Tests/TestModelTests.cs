@@ -28,6 +28,7 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
         [nameof(ResidualModel)] = f => Check(new ResidualModel(), f),
         [nameof(RecommenderModel)] = f => Check(new RecommenderModel(), f),
         [nameof(ReservedNamesModel)] = f => Check(new ReservedNamesModel(), f),
+        [nameof(ImbalanceModel)] = f => Check(new ImbalanceModel(), f),
         [nameof(HardSharingModel)] = f => Check(new HardSharingModel(), f),
         [nameof(MMoEModel)] = f => Check(new MMoEModel(), f),
         [nameof(OMoEModel)] = f => Check(new OMoEModel(), f),

@@ -60,6 +60,7 @@ public class DiagramTests
     {
         [nameof(AuxiliaryHeadModel)] = () => Draw(new AuxiliaryHeadModel()),
         [nameof(DenseModel)] = () => Draw(new DenseModel()),
+        [nameof(ImbalanceModel)] = () => Draw(new ImbalanceModel()),
         [nameof(NormalizationModel)] = () => Draw(new NormalizationModel()),
         [nameof(OwnModuleModel)] = () => Draw(new OwnModuleModel()),
         [nameof(PooledImageModel)] = () => Draw(new PooledImageModel()),

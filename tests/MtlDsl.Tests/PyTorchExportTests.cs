@@ -24,7 +24,7 @@ public class PyTorchExportTests : TemporaryFolderTest
         Assert.Contains("INPUTS = [\"Dense\", \"User\", \"Tags\"]", twin);
         Assert.Contains("self._modules[\"tag_bag\"] = nn.Sequential(nn.EmbeddingBag(num_embeddings=30, embedding_dim=4, mode=\"mean\", padding_idx=0))", twin);
         Assert.Contains("block2 = self._modules[\"body\"](torch.cat([input0, block0, block1], 1))", twin);
-        Assert.Contains("def task_loss(kind, output, target):", File.ReadAllText(export.Support));
+        Assert.Contains("def task_loss(kind, output, target, weight=None, pos_weight=None):", File.ReadAllText(export.Support));
         Assert.Contains("DistributedDataParallel", File.ReadAllText(export.TrainingScript));
         // The weights are the module's, under its state-dict names.
         var (tensors, _) = SafeTensors.Deserialize(File.ReadAllBytes(export.Weights));
@@ -80,8 +80,18 @@ public class PyTorchExportTests : TemporaryFolderTest
         Assert.Contains("self._modules[\"stem\"] = mtl.Experts(lambda: nn.Sequential(nn.Conv2d(in_channels=1, out_channels=4, kernel_size=(3, 3), stride=(1, 1), padding=(1, 1), " +
             "dilation=(1, 1), bias=True), nn.BatchNorm2d(num_features=4), nn.ReLU()), 2, task_names, [0, 1], gate_inputs=144, shared_gate=True)\n", twin.Source);
         Assert.Contains("    WEIGHTS = [1, 0.5]\n", twin.Source);
+        Assert.Contains("    LOSS_ARGS = [{}, {}]\n", twin.Source);
         Assert.Contains("        return mtl.levels([self._modules[\"stem\"], self._modules[\"stage\"]], input0, self.HEADS)\n", twin.Source);
         Assert.Equal("MtlDsl.Tests.PyTorchExportTests.Nested", PyTorchTwinWriter.FullName(typeof(Nested)));
+    }
+
+    [Fact]
+    public void TheTwinPassesTheClassAndPositiveWeightsToItsLosses()
+    {
+        using var model = new ImbalanceModel();
+        string source = model.PyTorchTwin.Source!;
+        Assert.Contains("    LOSSES = [\"cross_entropy\", \"binary_cross_entropy_with_logits\", \"binary_cross_entropy_with_logits\", \"cross_entropy\"]\n", source);
+        Assert.Contains("    LOSS_ARGS = [{\"weight\": (1.0, 4.0, 12.0)}, {\"pos_weight\": (9.0,)}, {\"pos_weight\": (2.0, 6.0, 0.5)}, {\"weight\": (0.5, 3.0)}]\n", source);
     }
 
     private static class Nested

@@ -13,7 +13,8 @@ using static TorchSharp.torch;
 /// of 32 in file order, SGD at 0.05, with the declared weights (2 epochs), UW (2 epochs) and DWA (3 epochs, so that its
 /// weights move) (reference_{weighting}.safetensors). run.sh then trains the twin with torchrun --nproc_per_node=2
 /// (DDP, gloo) for each. distributed-check &lt;folder&gt;: loads what the two processes wrote back into the C# model
-/// and compares it with each reference, parameter by parameter.
+/// and compares it with each reference, parameter by parameter. The same for ImbalanceModel (class and positive
+/// weights), with the declared weights.
 /// </summary>
 internal static class DistributedCheck
 {
@@ -54,8 +55,36 @@ internal static class DistributedCheck
         tabular.ExportPyTorch(tabularFolder);
         var (features, targets) = TabularData(96);
         MultiTaskData<TabularModel.Targets>.Shared(features, targets).Save(Path.Combine(tabularFolder, "train.safetensors"));
-        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA)");
+        ExportImbalance(Path.Combine(folder, "imbalance"));
+        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's likewise (class and positive weights)");
         return 0;
+    }
+
+    // The model with class and positive weights, in float64: its twin, rare classes and flags with missing labels, and
+    // the single-process reference (declared weights). The processes' shards hold different total class weights, so
+    // the global mean is right only if train_ddp.py adds the weights up, not the counts.
+    private static void ExportImbalance(string folder)
+    {
+        torch.manual_seed(33);
+        using var model = new ImbalanceModel();
+        model.to(ScalarType.Float64);
+        model.ExportPyTorch(folder);
+        Tensor signals = randn([Samples, 2, 8], dtype: ScalarType.Float64);
+        Tensor Missing(Tensor labels, double fraction) => where(rand(labels.shape).lt(fraction), full(labels.shape, MtlDsl.Losses.TaskLosses.MissingClass, dtype: ScalarType.Int64), labels);
+        Tensor NaNWhere(Tensor values) => where(rand(values.shape).lt(0.1), full(values.shape, double.NaN, dtype: ScalarType.Float64), values);
+        Tensor draw = rand(Samples);
+        Tensor kind = Missing(draw.gt(0.75).to_type(ScalarType.Int64) + draw.gt(0.93).to_type(ScalarType.Int64), 0.15);   // 75 %, 18 %, 7 %
+        Tensor alarm = NaNWhere(rand(Samples, 1, dtype: ScalarType.Float64).lt(0.1).to_type(ScalarType.Float64));
+        Tensor events = NaNWhere(rand([Samples, 3, 8], dtype: ScalarType.Float64).lt(0.2).to_type(ScalarType.Float64));
+        Tensor segments = Missing(rand([Samples, 8]).lt(0.2).to_type(ScalarType.Int64), 0.1);
+        var data = MultiTaskData<ImbalanceModel.Targets>.Shared(signals, new ImbalanceModel.Targets(kind, alarm, events, segments));
+        data.Save(Path.Combine(folder, "train.safetensors"));
+        using var fresh = new ImbalanceModel();
+        fresh.to(ScalarType.Float64);
+        SafeTensors.Load(fresh, Path.Combine(folder, "ImbalanceModel.safetensors"));
+        fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate))
+            .Fit(data, new FitOptions { Epochs = Epochs, BatchSize = BatchSize, Shuffle = false });
+        SafeTensors.Save(fresh, Path.Combine(folder, "reference.safetensors"));
     }
 
     // The weightings checked, as train_ddp.py names them, with MtlDsl's strategy and the epochs run.
@@ -71,7 +100,32 @@ internal static class DistributedCheck
         int failed = 0;
         foreach (var (weighting, _, epochs) in Runs()) failed += Check(folder, weighting, epochs);
         failed += CheckTabular(Path.Combine(folder, "tabular"));
+        failed += CheckImbalance(Path.Combine(folder, "imbalance"));
         return failed == 0 ? 0 : 1;
+    }
+
+    private static int CheckImbalance(string folder)
+    {
+        ImbalanceModel Load(string file)
+        {
+            var model = new ImbalanceModel();
+            model.to(ScalarType.Float64);
+            SafeTensors.Load(model, Path.Combine(folder, file));
+            return model;
+        }
+        using ImbalanceModel trained = Load("trained.safetensors"), reference = Load("reference.safetensors"), initial = Load("ImbalanceModel.safetensors");
+        var mine = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var start = initial.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        double worst = 0, moved = 0;
+        foreach (var (name, parameter) in trained.named_parameters())
+        {
+            worst = Math.Max(worst, (parameter - mine[name]).abs().max().item<double>());
+            moved = Math.Max(moved, (mine[name] - start[name]).abs().max().item<double>());
+        }
+        bool pass = worst < 1e-10 && moved > 1e-3;
+        Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained ImbalanceModel's twin (class and positive weights, missing labels) as MtlDsl's single-process Fit did: " +
+                          $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1})");
+        return pass ? 0 : 1;
     }
 
     // Twelve features; a class with some labels missing, a flag, a regression target with some NaN.

@@ -46,6 +46,7 @@ internal static class GeneratedExport
         Add(new MMoEBottomModel());
         Add(new PLEBottomModel());
         Add(new ReservedNamesModel());
+        Add(new ImbalanceModel());
         File.WriteAllLines(Path.Combine(folder, "models.txt"), names);
 
         using var own = new OwnModuleModel();

@@ -5,7 +5,8 @@
 # model loads its weights strictly and gives its outputs, losses and gradients (generated_twins.py), (3) the
 # MultiMNIST and tabular networks' weights go from TorchSharp to PyTorch and back (check.py), (4) torchrun trains a
 # generated twin on two processes as MtlDsl's Fit does on one (Distributed.cs), (5) the Python safetensors readers refuse
-# short and inconsistent files (safetensors_refusals.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
+# short and inconsistent files (safetensors_refusals.py), (6) the twins' losses with class and positive weights equal
+# PyTorch's weighted losses (loss_weights.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -24,6 +25,8 @@ trap 'rm -rf "$folder"' EXIT
 status=0
 # The Python readers of safetensors (the twins' mtldsl_torch.py and the checks' own) refuse short and inconsistent files.
 /usr/bin/python3 tests/PyTorchInterop/safetensors_refusals.py || status=1
+# The twins' losses with class and positive weights against PyTorch's own (the reference MtlDsl's tests use too).
+/usr/bin/python3 tests/PyTorchInterop/loss_weights.py || status=1
 if ! build_log="$(dotnet build tests/PyTorchInterop -v q -nologo 2>&1)"; then
   echo "$build_log" | tail -20
   echo "FAIL building tests/PyTorchInterop"
@@ -64,7 +67,12 @@ tabular_ddp() {
      --data train.safetensors --weights TabularModel.safetensors --out trained.safetensors --epochs 3 --batch-size 32 --lr 0.05 --momentum 0.9 \
      >"$folder/torchrun-tabular.log" 2>&1 || { tail -30 "$folder/torchrun-tabular.log"; false; })
 }
-if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3 && tabular_ddp; then
+imbalance_ddp() {
+  (cd "$folder/distributed/imbalance" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model ImbalanceModel \
+     --data train.safetensors --weights ImbalanceModel.safetensors --out trained.safetensors --epochs 2 --batch-size 32 --lr 0.05 --dtype float64 \
+     >"$folder/torchrun-imbalance.log" 2>&1 || { tail -30 "$folder/torchrun-imbalance.log"; false; })
+}
+if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3 && tabular_ddp && imbalance_ddp; then
   run distributed-check "$folder/distributed" || status=1
 else
   echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1

@@ -164,6 +164,10 @@ internal static class DiagnosticDescriptors
         "Model cannot be exported to that engine",
         "{1} cannot export model '{0}': {2}; the call throws NotSupportedException");
 
+    public static readonly DiagnosticDescriptor InvalidLossWeights = Error("MTL036", Declaration,
+        "Class or positive weights do not fit the task",
+        "Task '{0}' {1}");
+
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",
         "MtlDsl's generator failed on model '{0}' ({1}); nothing was generated for it. Please report this with the declaration.");

@@ -244,7 +244,12 @@ public sealed partial class MultiTaskModelGenerator
             {
                 ShapedBlock task = tasks[k];
                 TaskRead read = shaped.Architecture.Reads[k];
-                w.Line($"new(\"{task.Spec.Name}\", global::MtlDsl.Loss.{LossNames.Of(task.Spec.Loss)}, {Literals.Double(task.Spec.Weight)}, {Literals.IntList(task.OutputShape)}, \"{read.Source}\", {Literals.IntList(read.Shape)}),");
+                // The loss's weights, where declared: TaskLosses applies them (and the twin, from the definition).
+                var lossWeights = new List<string>();
+                if (task.Spec.PositiveWeights is { } positive) lossWeights.Add($"PositiveWeights = {DoubleList(positive)}");
+                if (task.Spec.ClassWeights is { } perClass) lossWeights.Add($"ClassWeights = {DoubleList(perClass)}");
+                string initializer = lossWeights.Count == 0 ? "" : $" {{ {string.Join(", ", lossWeights)} }}";
+                w.Line($"new(\"{task.Spec.Name}\", global::MtlDsl.Loss.{LossNames.Of(task.Spec.Loss)}, {Literals.Double(task.Spec.Weight)}, {Literals.IntList(task.OutputShape)}, \"{read.Source}\", {Literals.IntList(read.Shape)}){initializer},");
             }
             w.Outdent();
             w.Line("};");
@@ -500,6 +505,9 @@ public sealed partial class MultiTaskModelGenerator
 
         // A block name as an identifier in C# source: a keyword (a task declared as @default) keeps its @.
         private static string Id(string name) => ModelDeclaration.Identifier(name);
+
+        // new double[] { 1.0, 9.0 }: each value read back exactly (the values were checked finite).
+        private static string DoubleList(IEnumerable<double> values) => $"new double[] {{ {string.Join(", ", values.Select(Literals.Double))} }}";
 
 
         private static string Indexed(string array, int count) =>

@@ -183,7 +183,11 @@ internal sealed record BlockSpec(
     bool ReLUAfterSum = false,
     EquatableArray<string> Concat = default,
     LocationInfo? ConcatLocation = null,
-    LocationInfo? BottomLocation = null)
+    LocationInfo? BottomLocation = null,
+    EquatableArray<double>? PositiveWeights = null,
+    LocationInfo? PositiveWeightsLocation = null,
+    EquatableArray<double>? ClassWeights = null,
+    LocationInfo? ClassWeightsLocation = null)
 {
     /// <summary>Whether the block names what it reads ([Concat] or Reads).</summary>
     public bool NamesSources => ConcatLocation is not null || Reads is not null;

@@ -127,6 +127,36 @@ public sealed class TaskAttribute : Attribute
     public int Classes { get; set; }
 
     /// <summary>
+    /// Optional, for <see cref="Loss.BinaryCrossEntropyWithLogits"/> only: how much a positive label counts against a
+    /// negative one, PyTorch's <c>pos_weight</c>. One value for every label (<c>PositiveWeights = [9]</c>: a task with
+    /// about one positive in ten), or one per label, along the head's first output dimension
+    /// (<c>PositiveWeights = [9, 1, 3]</c> for a head of three labels, <c>[3]</c> or <c>[3, H, W]</c>). Each is a positive,
+    /// finite number; 1 leaves the positives as they are, above 1 counts them more (recall), below 1 less
+    /// (precision). Default: none, every weight 1.
+    /// </summary>
+    /// <remarks>
+    /// With logit x, label y in [0, 1] and the weight p of its label, an element's loss is
+    /// <c>−[p·y·log σ(x) + (1 − y)·log(1 − σ(x))]</c>, and the task's loss is the mean over the elements present (a
+    /// NaN target is missing, as without weights): the weights are not divided out. Checked at compile time (MTL036).
+    /// </remarks>
+    public double[]? PositiveWeights { get; set; }
+
+    /// <summary>
+    /// Optional, for <see cref="Loss.CrossEntropy"/> only: one weight per class, PyTorch's <c>weight</c>, in class
+    /// order, as many as the head's first output dimension (<c>ClassWeights = [1, 5, 20]</c> for a head of three
+    /// classes). Each is a finite number ≥ 0 (0 leaves a class out of the loss), not all 0. Default: none, every
+    /// weight 1.
+    /// </summary>
+    /// <remarks>
+    /// With class indices (label −100 missing), a sample of class y and loss lᵢ = −log softmax(x)_y weighs w_y, and
+    /// the task's loss is the weighted mean over the labels present, <c>Σ w_yᵢ·lᵢ / Σ w_yᵢ</c>; a batch whose
+    /// present labels all weigh 0 has no loss, as a batch without labels. With class probabilities as targets, a
+    /// row's loss is <c>−Σ_c w_c·y_c·log softmax(x)_c</c> and the task's loss is the plain mean over the rows present
+    /// (a row with a NaN is missing), not divided by the weights, as in PyTorch. Checked at compile time (MTL036).
+    /// </remarks>
+    public double[]? ClassWeights { get; set; }
+
+    /// <summary>
     /// Optional, in hard parameter sharing: the trunk block whose output the head reads, written
     /// <c>Reads = nameof(Stage1)</c> (an auxiliary task on an early stage). Default: the last trunk block.
     /// </summary>

@@ -1,8 +1,11 @@
+using System.Collections.ObjectModel;
+using System.Globalization;
+
 namespace MtlDsl;
 
 /// <summary>
-/// One task of a multi-task model as declared: its name, loss, static weight, per-sample output shape, and the
-/// representation its head reads.
+/// One task of a multi-task model as declared: its name, loss, static weight, per-sample output shape, the
+/// representation its head reads, and the loss's weights for rare positives or classes, where declared.
 /// </summary>
 /// <param name="Name">The task's name (the head's property name).</param>
 /// <param name="Loss">The task's loss.</param>
@@ -15,7 +18,49 @@ namespace MtlDsl;
 /// </param>
 /// <param name="RepresentationShape">The representation's shape for one sample; null when not given.</param>
 public sealed record TaskDefinition(string Name, Loss Loss, double Weight, IReadOnlyList<int> OutputShape,
-    string Representation = "", IReadOnlyList<int>? RepresentationShape = null);
+    string Representation = "", IReadOnlyList<int>? RepresentationShape = null)
+{
+    private readonly IReadOnlyList<double>? _positiveWeights, _classWeights;
+
+    /// <summary>
+    /// For <see cref="Loss.BinaryCrossEntropyWithLogits"/>: the weight of a positive label, one for every label or one
+    /// per label along the head's first output dimension (PyTorch's <c>pos_weight</c>); null when not declared
+    /// (<see cref="TaskAttribute.PositiveWeights"/> gives the formula). Each a positive, finite number; the list is
+    /// copied.
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty, or a value that is not positive and finite.</exception>
+    public IReadOnlyList<double>? PositiveWeights
+    {
+        get => _positiveWeights;
+        init => _positiveWeights = Checked(value, nameof(PositiveWeights), positive: true);
+    }
+
+    /// <summary>
+    /// For <see cref="Loss.CrossEntropy"/>: one weight per class (PyTorch's <c>weight</c>); null when not declared
+    /// (<see cref="TaskAttribute.ClassWeights"/> gives the formulas). Each a finite number ≥ 0, not all 0; the list is
+    /// copied.
+    /// </summary>
+    /// <exception cref="ArgumentException">Empty, all 0, or a value that is negative or not finite.</exception>
+    public IReadOnlyList<double>? ClassWeights
+    {
+        get => _classWeights;
+        init => _classWeights = Checked(value, nameof(ClassWeights), positive: false);
+    }
+
+    // The values as a read-only copy, refused as the generator refuses them (MTL036): the loss and the number of
+    // classes are checked where the loss is computed, against the head's output.
+    private static ReadOnlyCollection<double>? Checked(IReadOnlyList<double>? values, string name, bool positive)
+    {
+        if (values is null) return null;
+        double[] copy = [.. values];
+        if (copy.Length == 0) throw new ArgumentException($"{name} is empty: give {(positive ? "one weight for every label, or one per label" : "one weight per class")}, or none.", name);
+        for (int i = 0; i < copy.Length; i++)
+            if (!double.IsFinite(copy[i]) || (positive ? copy[i] <= 0 : copy[i] < 0))
+                throw new ArgumentException($"{name}[{i}] is {copy[i].ToString(CultureInfo.InvariantCulture)}: {(positive ? "a positive weight must be a positive, finite number" : "a class weight must be a finite number ≥ 0")}.", name);
+        if (!positive && copy.All(w => w == 0)) throw new ArgumentException($"{name} are all 0: the loss would weigh nothing; give at least one class a positive weight.", name);
+        return Array.AsReadOnly(copy);
+    }
+}
 
 /// <summary>One tensor per task, in declaration order: the typed outputs and targets records implement it.</summary>
 public interface ITaskTensors

@@ -47,6 +47,7 @@ internal static class PyTorchTwinWriter
         w.Line($"TASKS = {List(heads.Select(h => Str(h.Name)))}");
         w.Line($"HEADS = {taskNames}");
         w.Line($"LOSSES = {List(tasks.Select(t => Str(LossName(t.Loss))))}");
+        w.Line($"LOSS_ARGS = {List(tasks.Select(LossArguments))}");
         w.Line($"WEIGHTS = {List(tasks.Select(t => t.Weight.ToString("R", CultureInfo.InvariantCulture)))}");
         w.Line();
         w.Line("def __init__(self):");
@@ -240,6 +241,15 @@ internal static class PyTorchTwinWriter
         ModelArchitecture.MMoE when shape.OneGate => "a one-gate mixture of experts",
         _ => architecture.ToString(),
     };
+
+    // The task's class or positive weights as task_loss's keyword arguments (PyTorch's names), {} without.
+    private static string LossArguments(TaskDefinition task)
+    {
+        var arguments = new List<string>();
+        if (task.ClassWeights is { } classes) arguments.Add($"{Str("weight")}: {Literal(classes.ToArray())}");
+        if (task.PositiveWeights is { } positive) arguments.Add($"{Str("pos_weight")}: {Literal(positive.ToArray())}");
+        return "{" + string.Join(", ", arguments) + "}";
+    }
 
     private static string LossName(Loss loss) => loss switch
     {

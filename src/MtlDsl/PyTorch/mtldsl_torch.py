@@ -3,7 +3,7 @@
 the same order, under the same state-dict names, so that weights load strictly both ways and outputs agree to
 rounding: residual blocks, the experts and gates of MMoE, CGC and PLE, cross-stitch units, MTAN's attention, and
 each task's loss with MtlDsl's missing-label rules (a class of -100 or a NaN target is missing; the loss is the
-mean over the labels present).
+mean over the labels present) and its class or positive weights.
 """
 import torch
 import torch.nn.functional as F
@@ -177,9 +177,23 @@ def attention(stages, masks, blocks, pools, x, tasks):
 
 # ----- Losses (MtlDsl.Losses.TaskLosses) -----
 
-def _elementwise(kind, output, target, reduction):
+def _weights(values, output):
+    """Declared weights as a tensor of the output's type on its device, rounded once from float64 (as MtlDsl does)."""
+    return None if values is None else torch.tensor(values, dtype=torch.float64).to(dtype=output.dtype, device=output.device)
+
+
+def _pos_weight(values, output):
+    """Positive weights, one for every label or one per label along a sample's first dimension: [labels, 1, ...] for
+    a map of labels, since PyTorch's pos_weight broadcasts along the last dimension."""
+    weight = _weights(values, output)
+    if weight is None or len(values) == 1 or output.dim() <= 2:
+        return weight
+    return weight.reshape([len(values)] + [1] * (output.dim() - 2))
+
+
+def _elementwise(kind, output, target, reduction, pos_weight=None):
     if kind == "binary_cross_entropy_with_logits":
-        return F.binary_cross_entropy_with_logits(output, target, reduction=reduction)
+        return F.binary_cross_entropy_with_logits(output, target, reduction=reduction, pos_weight=pos_weight)
     if kind == "mse_loss":
         return F.mse_loss(output, target, reduction=reduction)
     if kind == "l1_loss":
@@ -187,22 +201,30 @@ def _elementwise(kind, output, target, reduction):
     return F.smooth_l1_loss(output, target, reduction=reduction)
 
 
-def task_loss(kind, output, target):
+def task_loss(kind, output, target, weight=None, pos_weight=None):
     """The task's loss, the mean over its labels present, and whether the batch holds any (a task without labels
-    gives 0 and no gradient, as in MtlDsl)."""
+    gives 0 and no gradient, as in MtlDsl). weight: cross-entropy's class weights (PyTorch's weight=; with class
+    indices the mean is weighted, sum w_y*l / sum w_y, and a batch whose present labels all weigh 0 has no loss);
+    pos_weight: binary cross-entropy's positive weights (PyTorch's pos_weight=), one for every label or one per label
+    (MtlDsl's ClassWeights and PositiveWeights)."""
     if kind != "cross_entropy":
+        positive = _pos_weight(pos_weight, output)
         missing = torch.isnan(target)
         if not bool(missing.any()):
-            return _elementwise(kind, output, target, "mean"), target.numel() > 0
+            return _elementwise(kind, output, target, "mean", positive), target.numel() > 0
         present = ~missing
-        per_element = _elementwise(kind, output, torch.nan_to_num(target, 0.0), "none")
+        per_element = _elementwise(kind, output, torch.nan_to_num(target, 0.0), "none", positive)
         return (per_element * present).sum() / present.sum().clamp_min(1), bool(present.any())
+    classes = _weights(weight, output)
     if target.is_floating_point():  # class probabilities; a row with a NaN is missing
         present = ~torch.isnan(target).any(1)
-        per_row = F.cross_entropy(output, torch.nan_to_num(target, 0.0), reduction="none")
+        per_row = F.cross_entropy(output, torch.nan_to_num(target, 0.0), weight=classes, reduction="none")
         return (per_row * present).sum() / present.sum().clamp_min(1), bool(present.any())
     labels = target.long()
     present = labels != MISSING_CLASS
+    if classes is not None:
+        weighed = bool((classes[labels.masked_fill(~present, 0)] * present).sum() > 0)
+        return F.cross_entropy(output, labels, weight=classes, ignore_index=MISSING_CLASS, reduction="mean" if weighed else "sum"), weighed
     if bool(present.all()):
         return F.cross_entropy(output, labels), labels.numel() > 0
     summed = F.cross_entropy(output, labels, ignore_index=MISSING_CLASS, reduction="sum")
@@ -215,6 +237,7 @@ class TwinModule(nn.Module):
 
     TASKS = []
     LOSSES = []
+    LOSS_ARGS = []  # per task: {"weight": class weights} or {"pos_weight": positive weights}, or {}
     WEIGHTS = []
     INPUTS = []
 
@@ -224,7 +247,8 @@ class TwinModule(nn.Module):
 
     def task_losses(self, outputs, targets):
         """{task: (loss, present)} for the outputs and targets (dicts by task name)."""
-        return {task: task_loss(kind, outputs[task], targets[task]) for task, kind in zip(self.TASKS, self.LOSSES)}
+        arguments = self.LOSS_ARGS or [{}] * len(self.TASKS)
+        return {task: task_loss(kind, outputs[task], targets[task], **args) for task, kind, args in zip(self.TASKS, self.LOSSES, arguments)}
 
     def joint_loss(self, outputs, targets):
         """Σ λ·L with the declared weights."""
@@ -358,6 +382,17 @@ def save_safetensors(tensors, path):
     text += b" " * ((8 - len(text) % 8) % 8)
     with open(path, "wb") as f:
         f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+
+
+def loss_denominator(kind, target, weight=None):
+    """What a task's loss of a batch is the mean over: its labels present (present_count), or with class weights and
+    class indices their total weight, sum w_y over the labels present; train_ddp.py's global-batch mean adds these."""
+    if kind == "cross_entropy" and weight is not None and not target.is_floating_point():
+        labels = target.long()
+        present = labels != MISSING_CLASS
+        classes = torch.tensor(weight, dtype=torch.float64, device=target.device)
+        return float((classes[labels.masked_fill(~present, 0)] * present).sum())
+    return float(present_count(kind, target))
 
 
 def present_count(kind, target):

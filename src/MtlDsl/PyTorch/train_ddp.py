@@ -9,7 +9,8 @@ and "target.<task>" for every task, the samples first, missing labels -100 or Na
 Every step takes the next global batch of --batch-size samples (in file order, as MtlDsl's Fit with Shuffle =
 false, or with --shuffle S the order of Fit with Seed = S) and splits it into contiguous shards, one per process, of
 sizes that differ by at most one (the last batch of an epoch may be smaller, as in Fit). Each task's loss is the mean
-over the labels present in the whole global batch (the shards' counts are summed across processes), so the
+over the labels present in the whole global batch (the shards' counts, or with class weights the labels' total
+weights, are summed across processes), so the
 gradients DDP averages are those of the single-process step on the global batch. Without torchrun the script runs as
 one process. The tasks are weighted as declared (default), or with
 the strategies that need no more than the losses, as MtlDsl computes them: --weighting ew (equal weights), uw
@@ -106,6 +107,7 @@ def main():
     targets = {task: data["target." + task] for task in model.TASKS}
     targets = {task: t.to(dtype) if t.is_floating_point() else t for task, t in targets.items()}
     count = inputs[0].shape[0]
+    loss_args = model.LOSS_ARGS or [{}] * tasks  # each task's class or positive weights
 
     step = 0
     for epoch in range(args.epochs):
@@ -121,15 +123,17 @@ def main():
             outputs = ddp(*x)
             # Each task's mean over the global batch's present labels: local mean × local count / global count × world
             # (DDP averages the processes' gradients).
-            counts = torch.tensor([float(mtl.present_count(kind, y[task])) for task, kind in zip(model.TASKS, model.LOSSES)], dtype=torch.float64, device=device)
+            # With class weights a task's mean is over the labels' total weight rather than their count.
+            counts = torch.tensor([mtl.loss_denominator(kind, y[task], options.get("weight")) for task, kind, options in zip(model.TASKS, model.LOSSES, loss_args)],
+                                  dtype=torch.float64, device=device)
             totals = counts.clone()
             dist.all_reduce(totals)
             values = []
-            for k, (task, kind) in enumerate(zip(model.TASKS, model.LOSSES)):
-                if counts[k] == 0:  # no label of the task in this shard: nothing to learn here, but DDP needs the graph
+            for k, (task, kind, options) in enumerate(zip(model.TASKS, model.LOSSES, loss_args)):
+                if counts[k] == 0:  # no label of the task in this shard (or none that weighs): nothing to learn here, but DDP needs the graph
                     values.append(outputs[task].sum() * 0.0)
                     continue
-                value, _ = mtl.task_loss(kind, outputs[task], y[task])
+                value, _ = mtl.task_loss(kind, outputs[task], y[task], **options)
                 values.append(value * float(counts[k] * world / totals[k]))
             if args.weighting == "uw":
                 twice_variance = log_variance.exp() * 2.0

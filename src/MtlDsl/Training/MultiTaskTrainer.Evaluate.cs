@@ -11,7 +11,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     /// <summary>
     /// Every task's loss and metrics on <paramref name="data"/>, in evaluation mode (dropout off, batch norm on its
     /// running statistics) and without gradients; the training mode is restored after. A task's loss is its mean
-    /// over all labels present, exactly, however the data is batched; missing labels are left out of losses and
+    /// over all labels present (weighted by its class weights, where declared), exactly, however the data is batched; missing labels are left out of losses and
     /// metrics alike. A feature, prediction or target that is NaN or infinite (other than a NaN that marks a missing
     /// label) is an error naming the row of the data, never a value silently left out of an average.
     /// </summary>
@@ -29,6 +29,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         var taskMetrics = tasks.Select(metrics ?? TaskMetrics.Default).ToList();
         foreach (var list in taskMetrics) foreach (TaskMetric m in list) m.Reset();
         var lossSums = new double[tasks.Count];
+        var lossWeights = new double[tasks.Count];   // what each task's mean loss divides by: its labels, or their class weights
         var present = new long[tasks.Count];
 
         // The batch's inputs by declared name, for metrics that read one (a group of samples, as GAUC's users).
@@ -37,7 +38,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         {
             long count = TaskLosses.PresentCount(tasks[task], target);
             if (count == 0) return;
-            lossSums[task] += TaskLosses.Compute(tasks[task], output, target).to(ScalarType.Float64).item<double>() * count;
+            double loss = TaskLosses.Compute(tasks[task], output, target).to(ScalarType.Float64).item<double>();
+            double denominator = TaskLosses.LossDenominator(tasks[task], target, count);
+            if (denominator > 0)
+            {
+                lossSums[task] += loss * denominator;
+                lossWeights[task] += denominator;
+            }
             present[task] += count;
             var byName = inputNames.Zip(input).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
             foreach (TaskMetric metric in taskMetrics[task]) metric.Update(output, target, byName);
@@ -83,7 +90,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         var values = new IReadOnlyDictionary<string, double>[tasks.Count];
         for (int task = 0; task < tasks.Count; task++)
         {
-            losses[task] = present[task] > 0 ? lossSums[task] / present[task] : double.NaN;
+            losses[task] = lossWeights[task] > 0 ? lossSums[task] / lossWeights[task] : double.NaN;
             values[task] = taskMetrics[task].ToDictionary(m => m.Name, m => present[task] > 0 ? m.Compute() : double.NaN);
         }
         return new EvaluationResult(names, losses, values);
