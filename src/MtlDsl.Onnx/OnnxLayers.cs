@@ -40,6 +40,7 @@ public static class OnnxLayers
         ["Upsample"] = Upsample,
         ["Embedding"] = (g, _, path, x) => g.Node("Gather", path, [g.Weight(path + ".weight"), x], Int("axis", 0)),
         ["EmbeddingBag"] = EmbeddingBag,
+        ["Unflatten"] = (g, layer, path, x) => g.Node("Reshape", path, [x, g.Longs(path, [0, .. layer.OutputShape.Select(d => (long)d)])]),
     };
 
     /// <summary>The layer kinds ONNX export writes (every kind but a module of your own, <c>"Module"</c>).</summary>

@@ -126,6 +126,21 @@ public class DiagnosticTests
             "    [Trunk, Upsample(2)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "Upsample(2)"));
 
     [Theory]
+    [InlineData("Unflatten(3, 5)", "MTL005", "Unflatten(3, 5)", "receives [12] but expects a first dimension of 3 × 5 = 15; the sizes split the first dimension, so their product must be 12")]
+    [InlineData("Unflatten(5)", "MTL005", "Unflatten(5)", "expects a first dimension of 5; the sizes split")]
+    [InlineData("Unflatten", "MTL010", "Unflatten", "UnflattenedSize is [], but must be at least one size")]
+    [InlineData("Unflatten(4, 0, 3)", "MTL010", "4", "UnflattenedSize is [4, 0, 3], but must be made of positive sizes")]
+    public void UnflattenSplitsTheFirstDimensionIntoSizesOfItsProduct(string layer, string id, string underlined, string message) =>
+        Assert.Contains(message, AssertSingle(Model("[Input(12)]",
+            $"    [Trunk, {layer}, Flatten] public partial Sequential Shared {{ get; }}\n" + TwoTasks), id, underlined));
+
+    [Fact]
+    public void UnflattenKeepsTheOtherDimensions() =>
+        // [12, 5] → [2, 2, 3, 5]: the Linear's declared in-size is checked against it.
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(12, 5)]",
+            "    [Trunk, Unflatten(2, 2, 3), Flatten, Linear(8, InFeatures = 60)] public partial Sequential Shared { get; }\n" + TwoTasks)));
+
+    [Theory]
     [InlineData("[Trunk, Residual, Conv2d(8, 3, Padding = 1), Flatten]", "[3, 12, 12] into [1152]", "change the rank")]
     [InlineData("[Trunk, Residual, Conv2d(8, 3)]", "[3, 12, 12] into [8, 10, 10]", "not a whole multiple")]
     [InlineData("[Trunk, Residual, Conv2d(8, 3, 1, Stride = 2, PaddingHeight = 1)]", "[3, 12, 12] into [8, 6, 6]", null)]

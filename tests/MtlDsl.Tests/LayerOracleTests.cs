@@ -65,7 +65,7 @@ public class LayerOracleTests
     {
         "Linear", "LinearNoBias", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "UpsampleNearest", "UpsampleBilinear", "UpsampleBilinearAligned",
         "Flatten", "Dropout", "BatchNorm1d", "BatchNorm1dSequence", "BatchNorm2d", "LayerNorm", "GroupNorm", "GroupNormSequence", "InstanceNorm2d", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh",
-        "Residual", "ResidualProjection",
+        "Residual", "ResidualProjection", "Unflatten",
     };
 
     [Theory]
@@ -105,6 +105,7 @@ public class LayerOracleTests
                     Layers.Conv2d(channels, channels, 3, 1, 1, 1, false), Layers.BatchNorm2d(channels)], null, reluAfterSum: true), [batch, channels, 6, 6]),
                 "ResidualProjection" => L(() => new ResidualBlock([Layers.Conv2d(channels, 24, 3, 2, 1, 1, false), Layers.BatchNorm2d(24), nn.ReLU()],
                     nn.Sequential(Layers.Conv2d(channels, 24, 1, 2, 0, 1, false), Layers.BatchNorm2d(24)), reluAfterSum: true), [batch, channels, 7, 7]),
+                "Unflatten" => L(() => nn.Unflatten(1, [channels, 3]), [batch, channels * 3, 2]),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
             };
             // Batch statistics need more than one value per channel: a batch of one runs in evaluation mode.

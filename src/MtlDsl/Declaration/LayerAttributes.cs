@@ -208,6 +208,19 @@ public sealed class FlattenAttribute : LayerAttribute
 {
 }
 
+/// <summary>
+/// The inverse of <see cref="FlattenAttribute"/> for one dimension: the first per-sample dimension split into
+/// <c>unflattenedSize</c> (<c>[F·K]</c> becomes <c>[F, K]</c>, <c>[F·K, L]</c> becomes <c>[F, K, L]</c>), the sizes'
+/// product checked against it at compile time. PyTorch's <c>nn.Unflatten(1, unflattenedSize)</c>. The way to make
+/// fields <c>[F, K]</c> from vectors: <c>[Concat]</c> of F blocks of <c>[K]</c> each (embeddings of one id, pooled
+/// bags, projected features), then <c>Unflatten(F, K)</c>.
+/// </summary>
+public sealed class UnflattenAttribute(params int[] unflattenedSize) : LayerAttribute
+{
+    /// <summary>The sizes the first dimension becomes; their product must equal it.</summary>
+    public int[] UnflattenedSize { get; } = unflattenedSize;
+}
+
 /// <summary>Dropout: zeroes each element with probability <c>p</c> while training; the identity in eval mode.</summary>
 public sealed class DropoutAttribute(double p = 0.5) : LayerAttribute
 {
