@@ -134,6 +134,35 @@ public class DiagnosticTests
         Assert.Contains(message, AssertSingle(Model("[Input(12)]",
             $"    [Trunk, {layer}, Flatten] public partial Sequential Shared {{ get; }}\n" + TwoTasks), id, underlined));
 
+    [Theory]
+    [InlineData("[Input(16)]", "FactorizationMachine", "receives [16] but expects field embeddings [F, K] (F ≥ 2 fields of K values); to read [16] as F fields of K values, insert [Unflatten(F, K)] before it (F·K = 16)")]
+    [InlineData("[Input(1, 4)]", "FactorizationMachine(ReduceSum = false)", "receives [1, 4] but expects field embeddings [F, K] (F ≥ 2 fields of K values); one field has no other to interact with")]
+    [InlineData("[Input(2, 3, 4)]", "InnerProduct", "receives [2, 3, 4] but expects field embeddings [F, K] (F ≥ 2 fields of K values)")]
+    public void FieldInteractionsReadTwoFieldsOrMore(string input, string layer, string message) =>
+        Assert.Contains(message, AssertSingle(Model(input, $"    [Trunk, {layer}] public partial Sequential Shared {{ get; }}\n" + TwoTasks), "MTL005", layer));
+
+    [Fact]
+    public void FieldInteractionsGiveOneValueOrOnePerPairOrPerDimension() =>
+        // [3, 4]: one FM value, K = 4 bi-interactions, 3 pairs; the Linears' declared in-sizes are checked against them.
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(3, 4)]",
+            "    [Trunk, Flatten, Unflatten(3, 4)] public partial Sequential Shared { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), FactorizationMachine, Linear(1, InFeatures = 1)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), FactorizationMachine(ReduceSum = false), Linear(1, InFeatures = 4)] public partial Sequential B { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), InnerProduct, Linear(1, InFeatures = 3)] public partial Sequential C { get; }\n")));
+
+    [Fact]
+    public void CrossReadsAVectorAndOffersFlatten()
+    {
+        var diagnostic = Assert.Single(GeneratorHarness.Diagnostics(Model("[Input(4, 4)]", "    [Trunk, Cross(2)] public partial Sequential Shared { get; }\n" + TwoTasks)));
+        Assert.Equal("MTL005", diagnostic.Id);
+        Assert.Contains("receives [4, 4] but expects a vector [features]; insert [Flatten] before it", diagnostic.GetMessage());
+        Assert.Equal(Generators.Model.Fixes.InsertFlatten, diagnostic.Properties[Generators.Model.Fixes.Key]);
+        Assert.Contains("Layers is 0, but must be at least 1", AssertSingle(Model("[Input(8)]",
+            "    [Trunk, Cross(0, Matrix = true)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL010", "0"));
+        // Its output is its input's size: [8] → [8].
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(8)]", "    [Trunk, Cross(3), Cross(1, Matrix = true), Linear(2, InFeatures = 8)] public partial Sequential Shared { get; }\n" + TwoTasks)));
+    }
+
     [Fact]
     public void UnflattenKeepsTheOtherDimensions() =>
         // [12, 5] → [2, 2, 3, 5]: the Linear's declared in-size is checked against it.

@@ -87,5 +87,6 @@ internal enum LayerFamily
     Regularization,
     Reshaping,
     Embedding,
+    Interaction,
     Own,
 }
