@@ -379,7 +379,7 @@ internal sealed class DiagramGraph
             case "FactorizationMachine":
                 return Arg("reduce_sum") is false ? kind + " (bi-interaction)" : kind;
             case "Cross":
-                return kind + (Arg("num_layers") is { } layers ? " ×" + Value(layers) : "") + (Arg("matrix") is true ? " matrix" : "");
+                return kind + (Arg("num_layers") is long layers ? $" {Int(layers)} layer{(layers == 1 ? "" : "s")}" : "") + (Arg("matrix") is true ? " matrix" : "");
             case "Upsample":
                 return Arg("scale_factor") is { } scale ? $"{kind} ×{Value(scale)}" : Arg("size") is { } size2 ? $"{kind} {Value(size2)}" : kind;
             default:
