@@ -151,6 +151,18 @@ public class DiagnosticTests
             "    [Task(Loss.MeanSquaredError), InnerProduct, Linear(1, InFeatures = 3)] public partial Sequential C { get; }\n")));
 
     [Fact]
+    public void FieldsOfIdsOfShapeOneConcatenateAndABagJoinsThemUnflattened() =>
+        // Ids [1] give [1, 4] from their Embedding; a bag's [4] becomes [1, 4] with Unflatten(1, 4): [3, 4], 3 pairs.
+        // (The fields' block needs a layer of its own, as every trunk block, or it is MTL021: dropout on the fields.)
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(\"User\", 1, Kind = InputKind.Ids)]\n[Input(\"Item\", 1, Kind = InputKind.Ids)]\n[Input(\"Tags\", 5, Kind = InputKind.Ids)]",
+            "    [Trunk(Reads = \"User\"), Embedding(10, 4)] public partial Sequential U { get; }\n" +
+            "    [Trunk(Reads = \"Item\"), Embedding(10, 4)] public partial Sequential I { get; }\n" +
+            "    [Trunk(Reads = \"Tags\"), EmbeddingBag(10, 4), Unflatten(1, 4)] public partial Sequential T { get; }\n" +
+            "    [Trunk, Concat(nameof(U), nameof(I), nameof(T)), Dropout(0.1)] public partial Sequential Fields { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), FactorizationMachine] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), InnerProduct, Linear(1, InFeatures = 3)] public partial Sequential B { get; }\n")));
+
+    [Fact]
     public void CrossReadsAVectorAndOffersFlatten()
     {
         var diagnostic = Assert.Single(GeneratorHarness.Diagnostics(Model("[Input(4, 4)]", "    [Trunk, Cross(2)] public partial Sequential Shared { get; }\n" + TwoTasks)));
