@@ -102,10 +102,10 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
     /// </summary>
     public bool WellTyped => values.All(v => v.Key switch
     {
-        "Bias" or "OneGate" or "AlignCorners" or "ReLUAfterSum" or "Bottom" => v.Value.Value is bool,
+        "Bias" or "OneGate" or "AlignCorners" or "ReLUAfterSum" or "ReduceSum" or "Matrix" or "Bottom" => v.Value.Value is bool,
         "P" or "NegativeSlope" or "Weight" => ToDouble(v.Value.Value) is not null,
-        // A null array ((int[])null) compiles: it reads as empty (MTL002 for a shape; LayerNorm's last dimension).
-        "Shape" or "NormalizedShape" or "OutputShape" or "TaskExpertsPerTask" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
+        // A null array ((int[])null) compiles: it reads as empty (MTL002 for a shape; LayerNorm's last dimension; Unflatten's MTL010).
+        "Shape" or "NormalizedShape" or "UnflattenedSize" or "OutputShape" or "TaskExpertsPerTask" => v.Value.Value is null || v.Value.Value is object?[] items && items.All(i => ToInt(i) is not null),
         // [Task]'s loss weights: a double array ([1, 2], new[] { 1.0, 2 }, a const), or null (not given).
         "PositiveWeights" or "ClassWeights" => v.Value.Value is null || v.Value.Value is object?[] numbers && numbers.All(i => ToDouble(i) is not null),
         "Loss" => v.Value.Value is int,

@@ -1,3 +1,4 @@
+using System.Globalization;
 using MtlDsl.Onnx;
 using MtlDsl.Onnx.Ir;
 using static MtlDsl.Onnx.Attr;
@@ -40,6 +41,10 @@ public static class OnnxLayers
         ["Upsample"] = Upsample,
         ["Embedding"] = (g, _, path, x) => g.Node("Gather", path, [g.Weight(path + ".weight"), x], Int("axis", 0)),
         ["EmbeddingBag"] = EmbeddingBag,
+        ["Unflatten"] = (g, layer, path, x) => g.Node("Reshape", path, [x, g.Longs(path, [0, .. layer.OutputShape.Select(d => (long)d)])]),
+        ["FactorizationMachine"] = FactorizationMachine,
+        ["InnerProduct"] = InnerProduct,
+        ["Cross"] = Cross,
     };
 
     /// <summary>The layer kinds ONNX export writes (every kind but a module of your own, <c>"Module"</c>).</summary>
@@ -192,6 +197,43 @@ public static class OnnxLayers
         if (sum) return total;
         string count = g.Node("Max", path, [g.Node("ReduceSum", path, [mask, axis], Int("keepdims", 0)), g.Float(path, 1f)]);
         return g.Node("Div", path, [total, count]);
+    }
+
+    // ½ Σ_k ((Σ_f v_fk)² − Σ_f v_fk²) on [N, F, K]: [N, 1], or [N, K] without the sum over k.
+    private static string FactorizationMachine(OnnxGraphBuilder g, PlanLayer layer, string path, string x)
+    {
+        string fields = g.Longs(path, [1]);
+        string sum = g.Node("ReduceSum", path, [x, fields], Int("keepdims", 0));
+        string squares = g.Node("ReduceSum", path, [g.Node("Mul", path, [x, x]), fields], Int("keepdims", 0));
+        string interactions = g.Node("Sub", path, [g.Node("Mul", path, [sum, sum]), squares]);
+        if (layer.Flag("reduce_sum")) interactions = g.Node("ReduceSum", path, [interactions, g.Longs(path, [1])], Int("keepdims", 1));
+        return g.Node("Mul", path, [interactions, g.Float(path, 0.5f)]);
+    }
+
+    // ⟨v_f, v_g⟩ for every pair f < g of [N, F, K] in row-major order: [N, F(F−1)/2].
+    private static string InnerProduct(OnnxGraphBuilder g, PlanLayer layer, string path, string x)
+    {
+        var pairs = InnerProductLayer.Pairs(layer.InputShape[0]).ToList();
+        string first = g.Node("Gather", path, [x, g.Longs(path, [.. pairs.Select(p => (long)p.First)])], Int("axis", 1));
+        string second = g.Node("Gather", path, [x, g.Longs(path, [.. pairs.Select(p => (long)p.Second)])], Int("axis", 1));
+        return g.Node("ReduceSum", path, [g.Node("Mul", path, [first, second]), g.Longs(path, [2])], Int("keepdims", 0));
+    }
+
+    // Each cross layer on [N, D]: x0 · (x · w) + b + x (vector), or x0 ⊙ (x Wᵀ + b) + x (matrix).
+    private static string Cross(OnnxGraphBuilder g, PlanLayer layer, string path, string x)
+    {
+        bool matrix = layer.Flag("matrix");
+        string x0 = x;
+        for (long l = 0, count = layer.Int("num_layers"); l < count; l++)
+        {
+            string weight = g.Weight($"{path}.weights.{l.ToString(CultureInfo.InvariantCulture)}");
+            string bias = g.Weight($"{path}.biases.{l.ToString(CultureInfo.InvariantCulture)}");
+            string crossed = matrix
+                ? g.Node("Mul", path, [x0, g.Node("Gemm", path, [x, weight, bias], Int("transB", 1))])
+                : g.Node("Add", path, [g.Node("Mul", path, [x0, g.Node("Unsqueeze", path, [g.Node("MatMul", path, [x, weight]), g.Longs(path, [1])])]), bias]);
+            x = g.Node("Add", path, [crossed, x]);
+        }
+        return x;
     }
 
     // A size argument as PyTorch reads it: one integer for every axis, or a tuple of one per axis (rank -1: any length).

@@ -126,6 +126,62 @@ public class DiagnosticTests
             "    [Trunk, Upsample(2)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL005", "Upsample(2)"));
 
     [Theory]
+    [InlineData("Unflatten(3, 5)", "MTL005", "Unflatten(3, 5)", "receives [12] but expects a first dimension of 3 × 5 = 15; the sizes split the first dimension, so their product must be 12")]
+    [InlineData("Unflatten(5)", "MTL005", "Unflatten(5)", "expects a first dimension of 5; the sizes split")]
+    [InlineData("Unflatten", "MTL010", "Unflatten", "UnflattenedSize is [], but must be at least one size")]
+    [InlineData("Unflatten(4, 0, 3)", "MTL010", "4", "UnflattenedSize is [4, 0, 3], but must be made of positive sizes")]
+    public void UnflattenSplitsTheFirstDimensionIntoSizesOfItsProduct(string layer, string id, string underlined, string message) =>
+        Assert.Contains(message, AssertSingle(Model("[Input(12)]",
+            $"    [Trunk, {layer}, Flatten] public partial Sequential Shared {{ get; }}\n" + TwoTasks), id, underlined));
+
+    [Theory]
+    [InlineData("[Input(16)]", "FactorizationMachine", "receives [16] but expects field embeddings [F, K] (F ≥ 2 fields of K values); to read [16] as F fields of K values, insert [Unflatten(F, K)] before it (F·K = 16)")]
+    [InlineData("[Input(1, 4)]", "FactorizationMachine(ReduceSum = false)", "receives [1, 4] but expects field embeddings [F, K] (F ≥ 2 fields of K values); one field has no other to interact with")]
+    [InlineData("[Input(2, 3, 4)]", "InnerProduct", "receives [2, 3, 4] but expects field embeddings [F, K] (F ≥ 2 fields of K values)")]
+    public void FieldInteractionsReadTwoFieldsOrMore(string input, string layer, string message) =>
+        Assert.Contains(message, AssertSingle(Model(input, $"    [Trunk, {layer}] public partial Sequential Shared {{ get; }}\n" + TwoTasks), "MTL005", layer));
+
+    [Fact]
+    public void FieldInteractionsGiveOneValueOrOnePerPairOrPerDimension() =>
+        // [3, 4]: one FM value, K = 4 bi-interactions, 3 pairs; the Linears' declared in-sizes are checked against them.
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(3, 4)]",
+            "    [Trunk, Flatten, Unflatten(3, 4)] public partial Sequential Shared { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), FactorizationMachine, Linear(1, InFeatures = 1)] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), FactorizationMachine(ReduceSum = false), Linear(1, InFeatures = 4)] public partial Sequential B { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), InnerProduct, Linear(1, InFeatures = 3)] public partial Sequential C { get; }\n")));
+
+    [Fact]
+    public void FieldsOfIdsOfShapeOneConcatenateAndABagJoinsThemUnflattened() =>
+        // Ids [1] give [1, 4] from their Embedding; a bag's [4] becomes [1, 4] with Unflatten(1, 4): [3, 4], 3 pairs.
+        // (The fields' block needs a layer of its own, as every trunk block, or it is MTL021: dropout on the fields.)
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(\"User\", 1, Kind = InputKind.Ids)]\n[Input(\"Item\", 1, Kind = InputKind.Ids)]\n[Input(\"Tags\", 5, Kind = InputKind.Ids)]",
+            "    [Trunk(Reads = \"User\"), Embedding(10, 4)] public partial Sequential U { get; }\n" +
+            "    [Trunk(Reads = \"Item\"), Embedding(10, 4)] public partial Sequential I { get; }\n" +
+            "    [Trunk(Reads = \"Tags\"), EmbeddingBag(10, 4), Unflatten(1, 4)] public partial Sequential T { get; }\n" +
+            "    [Trunk, Concat(nameof(U), nameof(I), nameof(T)), Dropout(0.1)] public partial Sequential Fields { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), FactorizationMachine] public partial Sequential A { get; }\n" +
+            "    [Task(Loss.MeanSquaredError), InnerProduct, Linear(1, InFeatures = 3)] public partial Sequential B { get; }\n")));
+
+    [Fact]
+    public void CrossReadsAVectorAndOffersFlatten()
+    {
+        var diagnostic = Assert.Single(GeneratorHarness.Diagnostics(Model("[Input(4, 4)]", "    [Trunk, Cross(2)] public partial Sequential Shared { get; }\n" + TwoTasks)));
+        Assert.Equal("MTL005", diagnostic.Id);
+        Assert.Contains("receives [4, 4] but expects a vector [features]; insert [Flatten] before it", diagnostic.GetMessage());
+        Assert.Equal(Generators.Model.Fixes.InsertFlatten, diagnostic.Properties[Generators.Model.Fixes.Key]);
+        Assert.Contains("Layers is 0, but must be at least 1", AssertSingle(Model("[Input(8)]",
+            "    [Trunk, Cross(0, Matrix = true)] public partial Sequential Shared { get; }\n" + TwoTasks), "MTL010", "0"));
+        // Its output is its input's size: [8] → [8].
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(8)]", "    [Trunk, Cross(3), Cross(1, Matrix = true), Linear(2, InFeatures = 8)] public partial Sequential Shared { get; }\n" + TwoTasks)));
+    }
+
+    [Fact]
+    public void UnflattenKeepsTheOtherDimensions() =>
+        // [12, 5] → [2, 2, 3, 5]: the Linear's declared in-size is checked against it.
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(12, 5)]",
+            "    [Trunk, Unflatten(2, 2, 3), Flatten, Linear(8, InFeatures = 60)] public partial Sequential Shared { get; }\n" + TwoTasks)));
+
+    [Theory]
     [InlineData("[Trunk, Residual, Conv2d(8, 3, Padding = 1), Flatten]", "[3, 12, 12] into [1152]", "change the rank")]
     [InlineData("[Trunk, Residual, Conv2d(8, 3)]", "[3, 12, 12] into [8, 10, 10]", "not a whole multiple")]
     [InlineData("[Trunk, Residual, Conv2d(8, 3, 1, Stride = 2, PaddingHeight = 1)]", "[3, 12, 12] into [8, 6, 6]", null)]

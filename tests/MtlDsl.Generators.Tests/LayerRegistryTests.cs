@@ -36,6 +36,36 @@ public class LayerRegistryTests
         Assert.Equal(writable, LayerRegistry.Get(kind).Arguments.Order(StringComparer.Ordinal));
     }
 
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void EveryArgumentOfItsTypeIsWellTypedToTheReader(string kind)
+    {
+        // The reader types arguments by name; one it takes for another type makes the compiler "reject" a valid
+        // declaration, which then gets stubs and no diagnostic. A value of each argument's own type must pass.
+        Type attribute = Attributes.Single(t => t.Name == kind + "Attribute");
+        var types = attribute.GetConstructors().SelectMany(c => c.GetParameters()).Select(p => (Name: char.ToUpperInvariant(p.Name![0]) + p.Name[1..], Type: p.ParameterType))
+            .Concat(attribute.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.DeclaringType != typeof(Attribute)).Select(p => (p.Name, Type: p.PropertyType)));
+        foreach (var (name, type) in types.Where(t => t.Name is not ("Type" or "Arguments")))
+        {
+            object? value = type == typeof(bool) ? true : type == typeof(double) ? 0.5 : type == typeof(int[]) ? new object?[] { 2 } : type.IsEnum || type == typeof(int) ? 1 : null;
+            Assert.True(value is not null, $"{kind}.{name} is a {type.Name}, which this test does not know");
+            var arguments = new AttributeArguments(new Dictionary<string, (object?, Model.LocationInfo?)> { [name] = (value, null) });
+            Assert.True(arguments.WellTyped, $"{kind}.{name} ({type.Name}) is not well typed to the AttributeReader: add it to the names of its type there");
+        }
+    }
+
+    [Fact]
+    public void AKindWhosePyTorchClassIsMtlDslsHasItInTheSupportFile()
+    {
+        // The twin writes mtl.{Kind}(…) for these kinds (torch.nn has no class for them), so mtldsl_torch.py defines each.
+        string support = GeneratorHarness.RepositoryFile("src/MtlDsl/PyTorch/mtldsl_torch.py").Replace("\r\n", "\n");
+        var own = LayerRegistry.All.Where(d => d.PyTorchClass.StartsWith("mtldsl_torch.", StringComparison.Ordinal)).Select(d => d.Name).ToList();
+        Assert.Equal(["Cross", "FactorizationMachine", "InnerProduct"], own.Order(StringComparer.Ordinal));
+        foreach (string kind in own)
+            Assert.Contains($"\nclass {kind}(nn.Module):", support);
+        Assert.All(LayerRegistry.All.Where(d => !own.Contains(d.Name)), d => Assert.Equal("torch.nn." + d.Name, d.PyTorchClass));
+    }
+
     [Fact]
     public void TheDefaultsADefinitionAppliesAreTheAttributesDocumentedOnes()
     {

@@ -22,7 +22,9 @@ public class LayerTableTests
         foreach (LayerDefinition layer in LayerRegistry.All)
         {
             LayerDoc doc = layer.Doc;
-            string torch = layer.Name == Layers.Module.Kind ? "—" : $"`nn.{layer.Name}`";
+            // torch.nn's as nn.Linear; MtlDsl's own as mtldsl_torch.Cross.
+            string torch = layer.Name == Layers.Module.Kind ? "—"
+                : $"`{(layer.PyTorchClass.StartsWith("torch.", StringComparison.Ordinal) ? layer.PyTorchClass["torch.".Length..] : layer.PyTorchClass)}`";
             table.Append($"| `{doc.Written}` | {doc.Takes} | {doc.Gives} | {doc.Options} | {doc.Checks} | {torch} |\n");
         }
         return table.ToString();

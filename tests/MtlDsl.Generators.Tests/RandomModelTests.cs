@@ -80,9 +80,11 @@ public partial class RandomModelTests(ITestOutputHelper output)
     {
         var random = new Random(Seed + 1);
         var accepted = new List<Outcome>();
-        // At least ten of every architecture among them, and five of every 2-D layer form that dense heads use.
+        // At least ten of every architecture among them, five of every 2-D layer form that dense heads use, and five of
+        // every other form the fuzzer writes now and then (ids, modules of one's own, feature interactions).
         string[] forms = ["ConvTranspose2d(", "Upsample(", "Mode = UpsampleMode.Bilinear", "StrideHeight", "PaddingWidth", "Residual", "ReLUAfterSum",
-            "Embedding(", "EmbeddingBag(", "Mode = BagMode.Sum", "PaddingIndex", "Concat(", "Kind = InputKind.Ids)]", "Bottom = true, Reads", "Module(typeof(Gain", "Module(typeof(Pool"];
+            "Embedding(", "EmbeddingBag(", "Mode = BagMode.Sum", "PaddingIndex", "Concat(", "Kind = InputKind.Ids)]", "Bottom = true, Reads", "Module(typeof(Gain", "Module(typeof(Pool",
+            "FactorizationMachine", "ReduceSum = false", "InnerProduct", "Cross("];
         bool Enough() => accepted.Count >= 100 && accepted.GroupBy(o => ArchitectureOf(o.Model.Source)).Count(g => g.Count() >= 10) == 6
             && forms.All(f => accepted.Count(o => o.Model.Source.Contains(f, StringComparison.Ordinal)) >= 5)
             && accepted.Count(o => NonSquareKernel().IsMatch(o.Model.Source)) >= 5;

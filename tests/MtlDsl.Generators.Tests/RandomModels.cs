@@ -22,6 +22,7 @@ internal static class RandomModels
         string name = $"Random{index.ToString(CultureInfo.InvariantCulture)}";
         var source = new StringBuilder("using MtlDsl;\nusing TorchSharp.Modules;\n\nnamespace Fuzz;\n\n[MultiTaskModel]\n");
         s_newer = new Random(unchecked(index * 104729 + 7));
+        s_interactions = new Random(unchecked(index * 15485863 + 11));
 
         // The architecture: hard sharing half of the time, else one of the five attributes (now and then with
         // expert counts out of range, a planted defect). MTAN mostly gets images, which it needs.
@@ -200,6 +201,14 @@ internal static class RandomModels
     // what the seed gave it before, but for the layer a newer kind replaces.
     [ThreadStatic] private static Random? s_newer;
 
+    // The feature interactions, added later still, from a Random of their own for the same reason (s_newer's draws,
+    // and so its GroupNorms, stay as they were): mostly in place of a LayerNorm on [C, L] (FactorizationMachine,
+    // InnerProduct: C fields of L; C = 1 is a shape error), now and then of a BatchNorm1d on a vector (Cross, in its
+    // vector form: the fuzzer does not know D, and a matrix of a flattened image would be millions of parameters).
+    // FactorizationMachine and InnerProduct give a vector, so the layers drawn after one differ from before, and so do
+    // the declarations drawn after it (the shared Random has moved on differently).
+    [ThreadStatic] private static Random? s_interactions;
+
     /// <summary>
     /// Modules of a user's own: one that keeps the shape with a learned gain (its static OutputShape returns its
     /// input; an optional parameter), one that average-pools images by a factor (OutputShape computes it), one without
@@ -301,7 +310,10 @@ internal static class RandomModels
                         return $"Conv1d({random.Next(1, 9)}, {random.Next(1, 6)}{Options(random, ("Stride", 1, 3), ("Padding", 0, 3), ("Dilation", 1, 3))})";
                     case 3: return s_newer!.Next(3) == 0 ? "GroupNorm(1)" : "BatchNorm1d";
                     case 4: case 5: rank = 1; return "Flatten";
-                    case 6: return "LayerNorm";
+                    case 6:
+                        if (s_interactions!.Next(4) == 0) return "LayerNorm";
+                        rank = 1;
+                        return new[] { "FactorizationMachine", "FactorizationMachine(ReduceSum = false)", "InnerProduct" }[s_interactions.Next(3)];
                     case 7: return "Dropout";
                     default: return Activations[random.Next(Activations.Length)];
                 }
@@ -310,7 +322,7 @@ internal static class RandomModels
                 {
                     case 0: case 1: case 2: case 3:
                         return Chance(random, 0.1) ? $"Linear({random.Next(1, 33)}, InFeatures = {random.Next(1, 64)})" : $"Linear({random.Next(1, 33)}{(Chance(random, 0.2) ? ", Bias = false" : "")})";
-                    case 4: return "BatchNorm1d";
+                    case 4: return s_interactions!.Next(4) == 0 ? $"Cross({s_interactions.Next(1, 4).ToString(CultureInfo.InvariantCulture)})" : "BatchNorm1d";
                     case 5: return "LayerNorm";
                     case 6: return "Dropout(0.1)";
                     case 7: return "Flatten";

@@ -7,14 +7,15 @@ namespace MtlDsl.Onnx.Tests;
 /// <summary>
 /// Exports a model to ONNX and runs the file in ONNX Runtime beside the TorchSharp module in evaluation mode, on the
 /// same random batch: every output must agree elementwise within 1e-5 (absolute, plus 1e-5 relative to the value).
-/// Before the export, the running statistics of every batch normalisation and the cross-stitch units are moved off
-/// their initial values, so that the graph is checked on weights that are not the trivial ones.
+/// Before the export, the running statistics of every batch normalisation, the cross-stitch units and every parameter
+/// that starts at zero (the biases of normalisations and cross networks) are moved off their initial values, so that
+/// the graph is checked on weights that are not the trivial ones (a bias the graph left out would not show at zero).
 /// </summary>
 internal static class OnnxRuntimeCheck
 {
     public const double Tolerance = 1e-5;
 
-    /// <summary>Moves the running statistics and cross-stitch units off their initial values, puts the model in evaluation mode and exports it.</summary>
+    /// <summary>Moves the running statistics, cross-stitch units and zero parameters off their initial values, puts the model in evaluation mode and exports it.</summary>
     public static OnnxExport Export<TOutputs, TTargets>(MultiTaskModule<TOutputs, TTargets> model, string folder, int seed = 7)
         where TOutputs : ITaskTensors<TOutputs>
         where TTargets : ITaskTensors<TTargets>
@@ -28,7 +29,10 @@ internal static class OnnxRuntimeCheck
                 else if (name.EndsWith("running_var", StringComparison.Ordinal)) buffer.copy_(rand_like(buffer) + 0.5);
             }
             foreach (var (name, parameter) in model.named_parameters())
+            {
                 if (name.StartsWith("cross_stitch.", StringComparison.Ordinal)) parameter.add_(rand_like(parameter) * 0.1);
+                else if (parameter.eq(0).all().item<bool>()) parameter.copy_(randn_like(parameter) * 0.1);
+            }
         }
         model.eval();
         OnnxExport export = model.ExportOnnx(Path.Combine(folder, $"{model.GetName()}.onnx"));

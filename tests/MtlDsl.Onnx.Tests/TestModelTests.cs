@@ -27,6 +27,7 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
         [nameof(DenseModel)] = f => Check(new DenseModel(), f),
         [nameof(ResidualModel)] = f => Check(new ResidualModel(), f),
         [nameof(RecommenderModel)] = f => Check(new RecommenderModel(), f),
+        [nameof(InteractionModel)] = f => Check(new InteractionModel(), f),
         [nameof(ReservedNamesModel)] = f => Check(new ReservedNamesModel(), f),
         [nameof(ImbalanceModel)] = f => Check(new ImbalanceModel(), f),
         [nameof(HardSharingModel)] = f => Check(new HardSharingModel(), f),

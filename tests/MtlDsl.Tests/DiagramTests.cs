@@ -28,7 +28,7 @@ public class DiagramTests
             return new Drawing(ModelDiagram.Svg(model), ModelDiagram.Mermaid(model), model.NetworkPlan!, model.Tasks);
     }
 
-    // The architectures' test models, then the samples' models: the pictures docs/images/models holds.
+    // The architectures' test models, the samples' models and the feature interactions' example: the pictures docs/images/models holds.
     private static readonly Dictionary<string, Func<Drawing>> DocsModels = new()
     {
         [nameof(HardSharingModel)] = () => Draw(new HardSharingModel()),
@@ -53,6 +53,7 @@ public class DiagramTests
         [nameof(MmoeSynthetic.OneGateMoE)] = () => Draw(new MmoeSynthetic.OneGateMoE()),
         [nameof(MmoeSynthetic.MultiGateMoE)] = () => Draw(new MmoeSynthetic.MultiGateMoE()),
         [nameof(SeedExample.VisionModel)] = () => Draw(new SeedExample.VisionModel()),
+        [nameof(InteractionModel)] = () => Draw(new InteractionModel()),
     };
 
     // Every other test model: drawn and checked, not published.

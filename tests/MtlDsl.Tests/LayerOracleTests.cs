@@ -65,7 +65,7 @@ public class LayerOracleTests
     {
         "Linear", "LinearNoBias", "MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d", "UpsampleNearest", "UpsampleBilinear", "UpsampleBilinearAligned",
         "Flatten", "Dropout", "BatchNorm1d", "BatchNorm1dSequence", "BatchNorm2d", "LayerNorm", "GroupNorm", "GroupNormSequence", "InstanceNorm2d", "ReLU", "LeakyReLU", "GELU", "Sigmoid", "Tanh",
-        "Residual", "ResidualProjection",
+        "Residual", "ResidualProjection", "Unflatten", "FactorizationMachine", "FactorizationMachineBiInteraction", "InnerProduct", "Cross", "CrossMatrix",
     };
 
     [Theory]
@@ -105,6 +105,13 @@ public class LayerOracleTests
                     Layers.Conv2d(channels, channels, 3, 1, 1, 1, false), Layers.BatchNorm2d(channels)], null, reluAfterSum: true), [batch, channels, 6, 6]),
                 "ResidualProjection" => L(() => new ResidualBlock([Layers.Conv2d(channels, 24, 3, 2, 1, 1, false), Layers.BatchNorm2d(24), nn.ReLU()],
                     nn.Sequential(Layers.Conv2d(channels, 24, 1, 2, 0, 1, false), Layers.BatchNorm2d(24)), reluAfterSum: true), [batch, channels, 7, 7]),
+                "Unflatten" => L(() => nn.Unflatten(1, [channels, 3]), [batch, channels * 3, 2]),
+                // Fields [F, K]: at least two.
+                "FactorizationMachine" => L(() => Layers.FactorizationMachine(reduceSum: true), [batch, channels + 1, 7]),
+                "FactorizationMachineBiInteraction" => L(() => Layers.FactorizationMachine(reduceSum: false), [batch, channels + 1, 7]),
+                "InnerProduct" => L(() => Layers.InnerProduct(), [batch, channels + 1, 7]),
+                "Cross" => L(() => Layers.Cross(channels * 3, 3, matrix: false), [batch, channels * 3]),
+                "CrossMatrix" => L(() => Layers.Cross(channels * 3, 2, matrix: true), [batch, channels * 3]),
                 _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
             };
             // Batch statistics need more than one value per channel: a batch of one runs in evaluation mode.
@@ -147,6 +154,142 @@ public class LayerOracleTests
             Assert.True((g - expectedGroups).abs().max().item<double>() < 1e-5, $"GroupNorm({groups}, {channels}), training {training}");
             Assert.True((i - expectedInstances).abs().max().item<double>() < 1e-5, $"InstanceNorm2d({channels}), training {training}");
         }
+    }
+
+    /// <summary>
+    /// The factorization machine as built, in float64, against its definition written the slow way: Σ_{f&lt;g} ⟨v_f, v_g⟩
+    /// over every pair (Rendle's pairwise form, not the O(F·K) identity the layer computes), and NFM's bi-interaction
+    /// Σ_{f&lt;g} v_f ⊙ v_g; with one field of large values, where the identity's two terms nearly cancel.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 1)]
+    [InlineData(3, 4)]
+    [InlineData(7, 5)]
+    [InlineData(26, 16)]
+    public void TheFactorizationMachineIsThePairwiseSum(int fields, int dimension)
+    {
+        using var x = randn([5, fields, dimension], dtype: ScalarType.Float64, generator: new Generator((ulong)(fields * 100 + dimension)));
+        using (no_grad()) x[1, 0].mul_(1e3.ToScalar());
+        double[] v = x.data<double>().ToArray();
+        double At(int n, int f, int k) => v[(n * fields + f) * dimension + k];
+        using var fm = Layers.FactorizationMachine(reduceSum: true);
+        using var bi = Layers.FactorizationMachine(reduceSum: false);
+        using var sum = fm.forward(x);
+        using var interactions = bi.forward(x);
+        Assert.Equal([5L, 1L], sum.shape);
+        Assert.Equal([5L, (long)dimension], interactions.shape);
+        for (int n = 0; n < 5; n++)
+        {
+            double total = 0, scale = 0;
+            var perK = new double[dimension];
+            for (int f = 0; f < fields; f++)
+            for (int g = f + 1; g < fields; g++)
+            for (int k = 0; k < dimension; k++)
+            {
+                double product = At(n, f, k) * At(n, g, k);
+                total += product;
+                perK[k] += product;
+                scale += Math.Abs(product);
+            }
+            // The identity subtracts squares of sums as large as Σ|v_f v_g|: its float64 rounding is relative to that.
+            double tolerance = 1e-12 * Math.Max(1, scale) + 1e-12 * Math.Pow(Enumerable.Range(0, fields).Sum(f => Enumerable.Range(0, dimension).Sum(k => Math.Abs(At(n, f, k)))), 2);
+            Assert.True(Math.Abs(sum[n, 0].item<double>() - total) <= tolerance, $"sample {n}: FM {sum[n, 0].item<double>()}, pairwise {total}");
+            for (int k = 0; k < dimension; k++)
+                Assert.True(Math.Abs(interactions[n, k].item<double>() - perK[k]) <= tolerance, $"sample {n}, k {k}: bi-interaction {interactions[n, k].item<double>()}, pairwise {perK[k]}");
+        }
+    }
+
+    /// <summary>
+    /// The inner products in the order of DeepCTR's PNN (its <c>InnerProductLayer</c> builds the pairs as
+    /// <c>for i in range(F - 1): for j in range(i + 1, F)</c>), each ⟨v_i, v_j⟩ computed here by hand.
+    /// </summary>
+    [Theory]
+    [InlineData(2, 3)]
+    [InlineData(4, 1)]
+    [InlineData(6, 5)]
+    public void TheInnerProductsAreEveryPairInPnnsOrder(int fields, int dimension)
+    {
+        using var x = randn([3, fields, dimension], dtype: ScalarType.Float64, generator: new Generator((ulong)(fields * 10 + dimension)));
+        double[] v = x.data<double>().ToArray();
+        var row = new List<int>();
+        var col = new List<int>();
+        for (int i = 0; i < fields - 1; i++)
+        for (int j = i + 1; j < fields; j++)
+        {
+            row.Add(i);
+            col.Add(j);
+        }
+        Assert.Equal(row.Zip(col), InnerProductLayer.Pairs(fields).Select(p => (p.First, p.Second)));
+        using var layer = Layers.InnerProduct();
+        using var products = layer.forward(x);
+        Assert.Equal([3L, (long)fields * (fields - 1) / 2], products.shape);
+        for (int n = 0; n < 3; n++)
+        for (int p = 0; p < row.Count; p++)
+        {
+            double expected = 0;
+            for (int k = 0; k < dimension; k++) expected += v[(n * fields + row[p]) * dimension + k] * v[(n * fields + col[p]) * dimension + k];
+            Assert.True(Math.Abs(products[n, p].item<double>() - expected) <= 1e-12 * Math.Max(1, Math.Abs(expected)), $"sample {n}, pair ({row[p]}, {col[p]})");
+        }
+    }
+
+    /// <summary>
+    /// The cross network as built, in float64 with random biases, against the papers' formulas computed here by hand:
+    /// DCN's x_{l+1} = x_0 (x_lᵀ w_l) + b_l + x_l and DCN-V2's x_{l+1} = x_0 ⊙ (W_l x_l + b_l) + x_l; and its
+    /// initialisation: biases zero, weights Glorot-normal (std √(2/(D + 1)) for the vector, √(1/D) for the matrix).
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TheCrossNetworkIsThePapersFormula(bool matrix)
+    {
+        const int D = 6, Depth = 3, N = 4;
+        torch.manual_seed(matrix ? 5 : 6);
+        using var network = Layers.Cross(D, Depth, matrix);
+        Assert.Equal(matrix ? Depth * (D * D + D) : 2 * Depth * D, network.parameters().Sum(p => p.numel()));
+        Assert.Equal(Enumerable.Range(0, Depth).SelectMany(l => new[] { $"biases.{l}", $"weights.{l}" }).Order(), network.state_dict().Keys.Order());
+        Assert.All(Enumerable.Range(0, Depth), l => Assert.True(network.state_dict()[$"biases.{l}"].eq(0f.ToScalar()).all().item<bool>()));
+        network.to(ScalarType.Float64);
+        using (no_grad())
+            foreach (var (name, parameter) in network.named_parameters())
+                if (name.StartsWith("biases.", StringComparison.Ordinal)) parameter.copy_(randn_like(parameter));
+        using var x = randn([N, D], dtype: ScalarType.Float64, generator: new Generator(17));
+        using var output = network.forward(x);
+        var state = network.state_dict();
+        double[] x0 = x.data<double>().ToArray();
+        for (int n = 0; n < N; n++)
+        {
+            double[] xl = x0.Skip(n * D).Take(D).ToArray(), first = (double[])xl.Clone();
+            for (int l = 0; l < Depth; l++)
+            {
+                double[] w = state[$"weights.{l}"].data<double>().ToArray(), b = state[$"biases.{l}"].data<double>().ToArray();
+                var next = new double[D];
+                if (matrix)
+                    for (int i = 0; i < D; i++)
+                    {
+                        double wx = 0;
+                        for (int j = 0; j < D; j++) wx += w[i * D + j] * xl[j];
+                        next[i] = first[i] * (wx + b[i]) + xl[i];
+                    }
+                else
+                {
+                    double dot = 0;
+                    for (int j = 0; j < D; j++) dot += xl[j] * w[j];
+                    for (int i = 0; i < D; i++) next[i] = first[i] * dot + b[i] + xl[i];
+                }
+                xl = next;
+            }
+            for (int i = 0; i < D; i++)
+                Assert.True(Math.Abs(output[n, i].item<double>() - xl[i]) <= 1e-12 * Math.Max(1, Math.Abs(xl[i])), $"sample {n}, feature {i}: {output[n, i].item<double>()} against {xl[i]}");
+        }
+
+        // Glorot-normal weights: the sample standard deviation of many draws is the formula's within a few percent.
+        const int Wide = 300;
+        using var wide = Layers.Cross(Wide, 2, matrix);
+        double expected = Math.Sqrt(2.0 / (matrix ? 2.0 * Wide : Wide + 1.0));
+        using var weights = cat(wide.named_parameters().Where(p => p.name.StartsWith("weights.", StringComparison.Ordinal)).Select(p => p.parameter.detach().flatten()).ToArray());
+        double std = weights.std().item<float>(), mean = weights.mean().item<float>();
+        Assert.True(Math.Abs(std / expected - 1) < (matrix ? 0.02 : 0.1), $"weights' std {std}, Glorot's {expected}");
+        Assert.True(Math.Abs(mean) < 4 * expected / Math.Sqrt(weights.numel()), $"weights' mean {mean}");
     }
 
     [Theory]

@@ -51,7 +51,7 @@ public class PyTorchExportTests : TemporaryFolderTest
     }
 
     [Fact]
-    public void EveryLayerIsWrittenAsTorchNnOfItsKindWithThePlansArguments()
+    public void EveryLayerIsWrittenAsItsClassInItsHomeWithThePlansArguments()
     {
         // The twin writes what the plan says, whatever the kind: PyTorch's keyword arguments as Python literals.
         var layer = new PlanLayer("Upsample", [4, 8, 8], [4, 16, 16],
@@ -60,6 +60,10 @@ public class PyTorchExportTests : TemporaryFolderTest
         Assert.Equal("nn.Conv2d(in_channels=3, kernel_size=(3, 3), bias=False)", PyTorchTwinWriter.Layer(new PlanLayer("Conv2d", [3, 8, 8], [4, 6, 6],
             [new("in_channels", 3L), new("kernel_size", new long[] { 3, 3 }), new("bias", false)])));
         Assert.Equal("nn.GELU()", PyTorchTwinWriter.Layer(new PlanLayer("GELU", [4], [4], [])));
+        // A kind PyTorch has no class for lives in MtlDsl's support file, imported as mtl.
+        Assert.Equal(PyTorchHome.TorchNn, layer.Home);
+        Assert.Equal("mtl.Cross(in_features=16, num_layers=2, matrix=False)", PyTorchTwinWriter.Layer(new PlanLayer("Cross", [16], [16],
+            [new("in_features", 16L), new("num_layers", 2L), new("matrix", false)]) { Home = PyTorchHome.MtlDslTorch }));
         Assert.Equal("(32,)", PyTorchTwinWriter.Literal(new long[] { 32 }));
         Assert.Equal("()", PyTorchTwinWriter.Literal(Array.Empty<long>()));
         Assert.Equal("0.5", PyTorchTwinWriter.Literal(0.5));

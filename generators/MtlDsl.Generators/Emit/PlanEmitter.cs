@@ -71,12 +71,17 @@ internal static class PlanEmitter
         w.Line("},");
     }
 
-    // A layer's plan entry: its kind, shapes, and its definition's arguments (PyTorch's, Layers/*.cs).
+    // A layer's plan entry: its kind, shapes, its definition's arguments (PyTorch's, Layers/*.cs) and, where it is not
+    // torch.nn, its PyTorch class's home.
     private static string Layer(ShapedLayer layer)
     {
-        var arguments = layer.Spec.Definition.Plan(layer).Select(a => $"new(\"{a.Name}\", {a.CSharp})").ToList();
+        LayerDefinition definition = layer.Spec.Definition;
+        var arguments = definition.Plan(layer).Select(a => $"new(\"{a.Name}\", {a.CSharp})").ToList();
         string list = arguments.Count == 0 ? $"new {Ns}PlanArgument[0]" : $"new {Ns}PlanArgument[] {{ {string.Join(", ", arguments)} }}";
         string text = $"new(\"{layer.Spec.Kind}\", {Literals.IntList(layer.InputShape)}, {Literals.IntList(layer.OutputShape)}, {list})";
-        return layer.Spec.Module is { } own ? text + $" {{ Module = {Literals.String(own.DisplayName)} }}" : text;
+        var properties = new List<string>();
+        if (layer.Spec.Module is { } own) properties.Add($"Module = {Literals.String(own.DisplayName)}");
+        if (definition.Home != PyTorchHome.TorchNn) properties.Add($"Home = {Ns}PyTorchHome.{definition.Home}");
+        return properties.Count == 0 ? text : text + $" {{ {string.Join(", ", properties)} }}";
     }
 }

@@ -6,7 +6,8 @@ namespace MtlDsl.Generators.Layers;
 /// <summary>
 /// One layer kind, whole: the attribute arguments it reads, their range checks (MTL010), its shape inference and
 /// parameter count, the TorchSharp factory and summary text of the generated code, and its entry in the network plan
-/// (PyTorch's constructor arguments, from which the runtime writes the PyTorch twin and the ONNX graph). One file per
+/// (its PyTorch class's home and constructor arguments, from which the runtime writes the PyTorch twin and the ONNX
+/// graph). One file per
 /// kind in this folder, listed in <see cref="LayerRegistry"/>; the kind's attribute lives in the runtime
 /// (<c>src/MtlDsl/Declaration/LayerAttributes.cs</c>) and its ONNX lowering in <c>src/MtlDsl.Onnx/OnnxLayers.cs</c>.
 /// Tests over the registry keep the three in step.
@@ -15,9 +16,21 @@ internal abstract class LayerDefinition
 {
     /// <summary>
     /// The kind's name: its attribute is <c>MtlDsl.{Name}Attribute</c>; in the network plan it is the layer's kind and,
-    /// for every kind but <c>Module</c>, the PyTorch module <c>torch.nn.{Name}</c>.
+    /// for every kind but <c>Module</c>, the name of its PyTorch class in <see cref="Home"/>: <c>torch.nn.{Name}</c>
+    /// or <c>mtldsl_torch.{Name}</c>.
     /// </summary>
     public abstract string Name { get; }
+
+    /// <summary>
+    /// Where the kind's PyTorch class lives: <c>torch.nn</c> (the default), or MtlDsl's PyTorch support file
+    /// <c>src/MtlDsl/PyTorch/mtldsl_torch.py</c> for a kind PyTorch has no class for (its class is written there, and
+    /// its TorchSharp module in <c>src/MtlDsl/Model</c>, under the same state-dict names). The plan carries it
+    /// (<c>PlanLayer.Home</c>), from which the PyTorch twin writes <c>nn.{Name}(…)</c> or <c>mtl.{Name}(…)</c>.
+    /// </summary>
+    public virtual PyTorchHome Home => PyTorchHome.TorchNn;
+
+    /// <summary>The kind's PyTorch class, qualified: <c>torch.nn.Linear</c>, <c>mtldsl_torch.Cross</c>.</summary>
+    public string PyTorchClass => (Home == PyTorchHome.MtlDslTorch ? "mtldsl_torch." : "torch.nn.") + Name;
 
     /// <summary>Where the kind is listed among the others (the docs' layer table is ordered by family, then name).</summary>
     public abstract LayerFamily Family { get; }
@@ -47,8 +60,8 @@ internal abstract class LayerDefinition
     public virtual string Describe(ShapedLayer layer) => Name;
 
     /// <summary>
-    /// The plan entry's arguments: PyTorch's constructor keyword arguments for <c>torch.nn.{Name}</c>, in PyTorch's
-    /// names and order, complete (every value the layer's numbers depend on).
+    /// The plan entry's arguments: the constructor keyword arguments of the kind's PyTorch class
+    /// (<see cref="PyTorchClass"/>), in its names and order, complete (every value the layer's numbers depend on).
     /// </summary>
     public virtual IEnumerable<PlanValue> Plan(ShapedLayer layer) => [];
 
@@ -74,5 +87,6 @@ internal enum LayerFamily
     Regularization,
     Reshaping,
     Embedding,
+    Interaction,
     Own,
 }

@@ -208,6 +208,20 @@ public sealed class FlattenAttribute : LayerAttribute
 {
 }
 
+/// <summary>
+/// The inverse of <see cref="FlattenAttribute"/> for one dimension: the first per-sample dimension split into
+/// <c>unflattenedSize</c> (<c>[F·K]</c> becomes <c>[F, K]</c>, <c>[F·K, L]</c> becomes <c>[F, K, L]</c>), the sizes'
+/// product checked against it at compile time. PyTorch's <c>nn.Unflatten(1, unflattenedSize)</c>. The way to make
+/// fields <c>[F, K]</c> for <see cref="FactorizationMachineAttribute"/> and <see cref="InnerProductAttribute"/> from
+/// vectors: <c>[Concat]</c> of F blocks of <c>[K]</c> each (embeddings of one id, pooled bags, projected features),
+/// then <c>Unflatten(F, K)</c>.
+/// </summary>
+public sealed class UnflattenAttribute(params int[] unflattenedSize) : LayerAttribute
+{
+    /// <summary>The sizes the first dimension becomes; their product must equal it.</summary>
+    public int[] UnflattenedSize { get; } = unflattenedSize;
+}
+
 /// <summary>Dropout: zeroes each element with probability <c>p</c> while training; the identity in eval mode.</summary>
 public sealed class DropoutAttribute(double p = 0.5) : LayerAttribute
 {
@@ -334,6 +348,48 @@ public sealed class EmbeddingBagAttribute(int vocabulary, int dimension) : Layer
     public BagMode Mode { get; set; } = BagMode.Mean;
     /// <summary>Optional: the id in <c>[0, vocabulary)</c> that fills a sample's unused places; left out of the pooling and never learned.</summary>
     public int PaddingIndex { get; set; } = -1;
+}
+
+/// <summary>
+/// A factorization machine's pairwise interactions (Rendle, ICDM 2010; the FM part of DeepFM): the embeddings of F
+/// fields <c>[F, K]</c> become <c>[1]</c>, Σ_{f&lt;g} ⟨v_f, v_g⟩, computed in O(F·K) as
+/// ½ Σ_k ((Σ_f v_fk)² − Σ_f v_fk²). With <see cref="ReduceSum"/> false, the un-summed bi-interaction
+/// ½ ((Σ_f v_f)² − Σ_f v_f²), <c>[K]</c>, of NFM (He and Chua, SIGIR 2017). No parameters. MtlDsl's own layer
+/// (<see cref="FactorizationMachineLayer"/>); in PyTorch <c>mtldsl_torch.FactorizationMachine(reduce_sum)</c>, as
+/// torch-rechub's <c>FM</c>.
+/// </summary>
+public sealed class FactorizationMachineAttribute : LayerAttribute
+{
+    /// <summary>Whether the interactions are summed over the embedding dimension into one number. Default true.</summary>
+    public bool ReduceSum { get; set; } = true;
+}
+
+/// <summary>
+/// The inner products of every pair of field embeddings (PNN's inner-product layer, Qu et al., ICDM 2016; the
+/// interaction of DLRM): <c>[F, K]</c> becomes <c>[F(F−1)/2]</c>, ⟨v_f, v_g⟩ for every f &lt; g in row-major order
+/// ((0, 1), (0, 2), …, (0, F−1), (1, 2), …: <c>torch.triu_indices(F, F, 1)</c>, DeepCTR's order; DLRM lists the same
+/// pairs by their larger index, (1, 0), (2, 0), (2, 1), …). No parameters.
+/// MtlDsl's own layer (<see cref="InnerProductLayer"/>); in PyTorch <c>mtldsl_torch.InnerProduct()</c>.
+/// </summary>
+public sealed class InnerProductAttribute : LayerAttribute
+{
+}
+
+/// <summary>
+/// A cross network of <c>layers</c> cross layers on a vector <c>[D]</c>, output <c>[D]</c>, each crossing its input
+/// x_l with the network's input x_0. The vector form of DCN (Wang et al., ADKDD 2017), the default:
+/// x_{l+1} = x_0 · (x_lᵀ w_l) + b_l + x_l, 2·D parameters a layer; with <see cref="Matrix"/>, the matrix form of DCN-V2
+/// (Wang et al., WWW 2021): x_{l+1} = x_0 ⊙ (W_l x_l + b_l) + x_l, D² + D a layer. Parameters <c>weights.{l}</c>
+/// (<c>[D]</c>, or <c>[D, D]</c> as <c>nn.Linear</c>'s weight) and <c>biases.{l}</c> (<c>[D]</c>); the weights start
+/// Glorot-normal (the vector as a D×1 kernel) and the biases at zero, as DeepCTR's <c>CrossNet</c>. MtlDsl's own layer
+/// (<see cref="CrossNetwork"/>); in PyTorch <c>mtldsl_torch.Cross(in_features, num_layers, matrix)</c>.
+/// </summary>
+public sealed class CrossAttribute(int layers) : LayerAttribute
+{
+    /// <summary>The number of cross layers, at least 1.</summary>
+    public int Layers { get; } = layers;
+    /// <summary>Whether each layer has a full matrix (DCN-V2) rather than a vector (DCN). Default false.</summary>
+    public bool Matrix { get; set; }
 }
 
 /// <summary>

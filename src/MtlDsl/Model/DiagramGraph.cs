@@ -396,6 +396,12 @@ internal sealed class DiagramGraph
                 return Arg("negative_slope") is { } slope ? $"{kind} {Value(slope)}" : kind;
             case "GroupNorm":
                 return Arg("num_groups") is { } groups ? $"{kind} {Value(groups)} groups" : kind;
+            case "Unflatten":
+                return Arg("unflattened_size") is long[] sizes ? $"{kind} {string.Join("×", sizes.Select(Int))}" : kind;
+            case "FactorizationMachine":
+                return Arg("reduce_sum") is false ? kind + " (bi-interaction)" : kind;
+            case "Cross":
+                return kind + (Arg("num_layers") is long layers ? $" {Int(layers)} layer{(layers == 1 ? "" : "s")}" : "") + (Arg("matrix") is true ? " matrix" : "");
             case "Upsample":
                 return Arg("scale_factor") is { } scale ? $"{kind} ×{Value(scale)}" : Arg("size") is { } size2 ? $"{kind} {Value(size2)}" : kind;
             default:

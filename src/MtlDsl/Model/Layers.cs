@@ -5,7 +5,9 @@ namespace MtlDsl;
 /// are ambiguous for constant arguments (a constant 0 converts to both <c>long</c> and the <c>Padding</c> enum),
 /// every declared convolution must avoid libtorch 2.10's oneDNN faults
 /// (<see cref="BlockAlignedConv"/>), batch normalisation and leaky ReLU must not hand native code a Scalar
-/// that the finalizer may free (docs/known-issues), and group normalisation must start from PyTorch's parameters.
+/// that the finalizer may free (docs/known-issues), group normalisation must start from PyTorch's parameters, and the
+/// feature interactions are MtlDsl's own (<see cref="FactorizationMachineLayer"/>, <see cref="InnerProductLayer"/>,
+/// <see cref="CrossNetwork"/>).
 /// </summary>
 public static partial class Layers
 {
@@ -74,4 +76,13 @@ public static partial class Layers
     /// <summary>A pooled embedding bag (<see cref="PooledEmbedding"/>).</summary>
     public static PooledEmbedding EmbeddingBag(long vocabulary, long dimension, BagMode mode, long? paddingIndex) =>
         new(vocabulary, dimension, mode, paddingIndex);
+
+    /// <summary>A factorization machine's pairwise interactions (<see cref="FactorizationMachineLayer"/>).</summary>
+    public static FactorizationMachineLayer FactorizationMachine(bool reduceSum) => new(reduceSum);
+
+    /// <summary>The inner products of every pair of fields (<see cref="InnerProductLayer"/>).</summary>
+    public static InnerProductLayer InnerProduct() => new();
+
+    /// <summary>A cross network of <paramref name="layers"/> layers on <paramref name="features"/> features (<see cref="CrossNetwork"/>).</summary>
+    public static CrossNetwork Cross(long features, int layers, bool matrix) => new(features, layers, matrix);
 }

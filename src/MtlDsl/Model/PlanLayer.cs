@@ -5,7 +5,9 @@ namespace MtlDsl;
 /// <summary>
 /// One layer with its inferred per-sample shapes, in PyTorch's vocabulary: <see cref="Kind"/> is the MtlDsl layer
 /// attribute's name (<c>"Conv2d"</c>, <c>"LayerNorm"</c>, …), and for every kind but <c>"Module"</c> the layer is
-/// <c>torch.nn.{Kind}(**Arguments)</c>: <see cref="Arguments"/> are that constructor's keyword arguments, with
+/// <c>{home}.{Kind}(**Arguments)</c>, where <see cref="Home"/> says the Python module: <c>torch.nn</c> for the kinds
+/// PyTorch has (<c>torch.nn.Conv2d</c>), MtlDsl's <c>mtldsl_torch</c> for those it has not
+/// (<c>mtldsl_torch.FactorizationMachine</c>). <see cref="Arguments"/> are that constructor's keyword arguments, with
 /// PyTorch's names in PyTorch's order, and complete (every value the layer's numbers depend on). A module of your own
 /// is <c>"Module"</c>, without arguments, named by <see cref="Module"/>. The exporters read the arguments by name
 /// (<see cref="Int"/>, <see cref="Ints"/>, …), and the PyTorch twin writes them as they are.
@@ -13,11 +15,18 @@ namespace MtlDsl;
 /// <param name="Kind">The layer attribute's name: <c>"Linear"</c>, <c>"Conv2d"</c>, …, <c>"Module"</c>.</param>
 /// <param name="InputShape">The per-sample input shape (without the batch dimension).</param>
 /// <param name="OutputShape">The per-sample output shape.</param>
-/// <param name="Arguments">The keyword arguments of <c>torch.nn.{Kind}</c>, in PyTorch's order.</param>
+/// <param name="Arguments">The keyword arguments of the layer's PyTorch class (<c>torch.nn.{Kind}</c> or <c>mtldsl_torch.{Kind}</c>), in its order.</param>
 public sealed record PlanLayer(string Kind, IReadOnlyList<int> InputShape, IReadOnlyList<int> OutputShape, IReadOnlyList<PlanArgument> Arguments)
 {
     /// <summary>A module of your own (<see cref="Kind"/> <c>"Module"</c>): its type's display name; else null.</summary>
     public string? Module { get; init; }
+
+    /// <summary>
+    /// Where the layer's PyTorch class lives: <see cref="PyTorchHome.TorchNn"/> (<c>torch.nn.{Kind}</c>, the default) or
+    /// <see cref="PyTorchHome.MtlDslTorch"/> (<c>mtldsl_torch.{Kind}</c>, MtlDsl's PyTorch support file, for the kinds
+    /// PyTorch has no class for). The layer kind's definition in the generator says which.
+    /// </summary>
+    public PyTorchHome Home { get; init; } = PyTorchHome.TorchNn;
 
     /// <summary>Whether the layer has the argument <paramref name="name"/> (whatever its value, None included).</summary>
     public bool Has(string name) => Find(name) is not null;

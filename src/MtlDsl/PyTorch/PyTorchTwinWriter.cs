@@ -7,7 +7,8 @@ namespace MtlDsl;
 /// Writes a model's PyTorch twin from its <see cref="NetworkPlan"/> and its tasks: a Python <c>nn.Module</c> with the
 /// TorchSharp module's state-dict names, the same forward pass (every architecture, through <c>mtldsl_torch</c>, the
 /// runtime's Python support file), and each task's loss and weight. Every layer is written as the plan gives it,
-/// <c>nn.{Kind}(name=value, …)</c>, so a layer kind needs nothing here. What cannot be written (a module of your own,
+/// <c>nn.{Kind}(name=value, …)</c> or, for a kind whose class is MtlDsl's (<see cref="PlanLayer.Home"/>),
+/// <c>mtl.{Kind}(name=value, …)</c>, so a layer kind needs nothing here. What cannot be written (a module of your own,
 /// whose TorchSharp code has no Python counterpart) gives no source, with the reason.
 /// </summary>
 internal static class PyTorchTwinWriter
@@ -185,9 +186,12 @@ internal static class PyTorchTwinWriter
         return string.Join(".", names);
     }
 
-    /// <summary>One layer as PyTorch builds it: <c>nn.{Kind}(name=value, …)</c> with the plan's arguments.</summary>
+    /// <summary>
+    /// One layer as PyTorch builds it: <c>nn.{Kind}(name=value, …)</c> with the plan's arguments, or
+    /// <c>mtl.{Kind}(…)</c> for a kind whose class lives in mtldsl_torch (<see cref="PyTorchHome.MtlDslTorch"/>).
+    /// </summary>
     public static string Layer(PlanLayer layer) =>
-        $"nn.{layer.Kind}({string.Join(", ", layer.Arguments.Select(a => $"{a.Name}={Literal(a.Value)}"))})";
+        $"{(layer.Home == PyTorchHome.MtlDslTorch ? "mtl" : "nn")}.{layer.Kind}({string.Join(", ", layer.Arguments.Select(a => $"{a.Name}={Literal(a.Value)}"))})";
 
     /// <summary>
     /// A plan argument's value in Python: a long as it is (<c>3</c>), a double as its shortest round trip with a point

@@ -1,10 +1,13 @@
 """MtlDsl's PyTorch support: what the PyTorch twins that MtlDsl writes for every model from its plan
 (`model.PyTorchTwin`, `model.ExportPyTorch(folder)`) share. Each helper computes what the C# runtime computes, in
 the same order, under the same state-dict names, so that weights load strictly both ways and outputs agree to
-rounding: residual blocks, the experts and gates of MMoE, CGC and PLE, cross-stitch units, MTAN's attention, and
+rounding: residual blocks, the layer kinds PyTorch has no class for (the feature interactions FactorizationMachine,
+InnerProduct and Cross), the experts and gates of MMoE, CGC and PLE, cross-stitch units, MTAN's attention, and
 each task's loss with MtlDsl's missing-label rules (a class of -100 or a NaN target is missing; the loss is the
 mean over the labels present) and its class or positive weights.
 """
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -40,6 +43,58 @@ class Residual(nn.Module):
             y = self._modules[str(i)](y)
         y = y + (self._modules["shortcut"](x) if "shortcut" in self._modules else x)
         return F.relu(y) if self.relu else y
+
+
+# ----- Feature interactions (MtlDsl's FactorizationMachineLayer, InnerProductLayer, CrossNetwork): layer kinds that
+# the twins write as mtl.{Kind}(...), since torch.nn has none. Inputs are [N, F, K] (F fields' embeddings of size K)
+# or [N, D]. -----
+
+class FactorizationMachine(nn.Module):
+    """A factorization machine's pairwise interactions (Rendle 2010): 0.5 * sum_k((sum_f v_fk)^2 - sum_f v_fk^2) of
+    [N, F, K], [N, 1], which is sum_{f<g} <v_f, v_g>; with reduce_sum=False, NFM's bi-interaction [N, K] (torch-rechub's
+    FM). No parameters."""
+
+    def __init__(self, reduce_sum=True):
+        super().__init__()
+        self.reduce_sum = reduce_sum
+
+    def forward(self, x):
+        total = x.sum(1)
+        interactions = total * total - (x * x).sum(1)
+        if self.reduce_sum:
+            interactions = interactions.sum(1, keepdim=True)
+        return interactions * 0.5
+
+
+class InnerProduct(nn.Module):
+    """<v_f, v_g> for every pair f < g of [N, F, K] in row-major order (torch.triu_indices(F, F, 1); DeepCTR's
+    InnerProductLayer of PNN, summed): [N, F(F-1)/2]. No parameters."""
+
+    def forward(self, x):
+        pairs = torch.triu_indices(x.shape[1], x.shape[1], 1, device=x.device)
+        return (x.index_select(1, pairs[0]) * x.index_select(1, pairs[1])).sum(2)
+
+
+class Cross(nn.Module):
+    """A cross network of num_layers layers on [N, D]: x_{l+1} = x_0 * (x_l . w_l) + b_l + x_l (DCN, Wang et al. 2017),
+    or with matrix=True x_{l+1} = x_0 * (x_l W_l^T + b_l) + x_l (DCN-V2, Wang et al. 2021; W_l as nn.Linear's weight).
+    Parameters weights.{l} ([D] or [D, D]) and biases.{l} ([D]): the weights Glorot-normal (the vector as a D x 1
+    kernel), the biases zero, as DeepCTR's CrossNet."""
+
+    def __init__(self, in_features, num_layers, matrix=False):
+        super().__init__()
+        self.matrix = matrix
+        std = math.sqrt(2.0 / (2.0 * in_features if matrix else in_features + 1.0))
+        shape = (in_features, in_features) if matrix else (in_features,)
+        self.weights = nn.ParameterList([nn.Parameter(torch.randn(shape) * std) for _ in range(num_layers)])
+        self.biases = nn.ParameterList([nn.Parameter(torch.zeros(in_features)) for _ in range(num_layers)])
+
+    def forward(self, x):
+        x0 = x
+        for w, b in zip(self.weights, self.biases):
+            crossed = x0 * F.linear(x, w, b) if self.matrix else x0 * (x @ w).unsqueeze(1) + b
+            x = crossed + x
+        return x
 
 
 # ----- MMoE, CGC, PLE (MtlDsl.Architectures.Mixture, ExpertBlock) -----
