@@ -2,6 +2,7 @@ using MtlDsl;
 using MtlDsl.Checkpoints;
 using MtlDsl.Data;
 using MtlDsl.TestModels;
+using MtlDsl.TestModels.Architectures;
 using MtlDsl.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -14,7 +15,7 @@ using static TorchSharp.torch;
 /// weights move) (reference_{weighting}.safetensors). run.sh then trains the twin with torchrun --nproc_per_node=2
 /// (DDP, gloo) for each. distributed-check &lt;folder&gt;: loads what the two processes wrote back into the C# model
 /// and compares it with each reference, parameter by parameter. The same for ImbalanceModel (class and positive
-/// weights), with the declared weights.
+/// weights) and MMoEBottomModel (experts over a shared bottom), with the declared weights.
 /// </summary>
 internal static class DistributedCheck
 {
@@ -56,7 +57,8 @@ internal static class DistributedCheck
         var (features, targets) = TabularData(96);
         MultiTaskData<TabularModel.Targets>.Shared(features, targets).Save(Path.Combine(tabularFolder, "train.safetensors"));
         ExportImbalance(Path.Combine(folder, "imbalance"));
-        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's likewise (class and positive weights)");
+        ExportMixtureOverBottom(Path.Combine(folder, "bottom"));
+        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's (class and positive weights) and MMoEBottomModel's (a shared bottom) likewise");
         return 0;
     }
 
@@ -66,9 +68,6 @@ internal static class DistributedCheck
     private static void ExportImbalance(string folder)
     {
         torch.manual_seed(33);
-        using var model = new ImbalanceModel();
-        model.to(ScalarType.Float64);
-        model.ExportPyTorch(folder);
         Tensor signals = randn([Samples, 2, 8], dtype: ScalarType.Float64);
         Tensor Missing(Tensor labels, double fraction) => where(rand(labels.shape).lt(fraction), full(labels.shape, MtlDsl.Losses.TaskLosses.MissingClass, dtype: ScalarType.Int64), labels);
         Tensor NaNWhere(Tensor values) => where(rand(values.shape).lt(0.1), full(values.shape, double.NaN, dtype: ScalarType.Float64), values);
@@ -77,12 +76,37 @@ internal static class DistributedCheck
         Tensor alarm = NaNWhere(rand(Samples, 1, dtype: ScalarType.Float64).lt(0.1).to_type(ScalarType.Float64));
         Tensor events = NaNWhere(rand([Samples, 3, 8], dtype: ScalarType.Float64).lt(0.2).to_type(ScalarType.Float64));
         Tensor segments = Missing(rand([Samples, 8]).lt(0.2).to_type(ScalarType.Int64), 0.1);
-        var data = MultiTaskData<ImbalanceModel.Targets>.Shared(signals, new ImbalanceModel.Targets(kind, alarm, events, segments));
+        ExportReference<ImbalanceModel.Outputs, ImbalanceModel.Targets, ImbalanceModel.LossValues>(folder, () => new ImbalanceModel(), MultiTaskData<ImbalanceModel.Targets>.Shared(signals, new ImbalanceModel.Targets(kind, alarm, events, segments)));
+    }
+
+    // MMoE over a shared bottom (an embedding and a bag run once before the experts and gates), with missing labels.
+    private static void ExportMixtureOverBottom(string folder)
+    {
+        torch.manual_seed(34);
+        Tensor NaNWhere(Tensor values) => where(rand(values.shape).lt(0.15), full(values.shape, double.NaN, dtype: ScalarType.Float64), values);
+        var inputs = new MMoEBottomModel.Inputs(randn(Samples, 6, dtype: ScalarType.Float64), randint(0, MMoEBottomModel.Users, [Samples], dtype: ScalarType.Int64),
+            randint(0, MMoEBottomModel.Tags, [Samples, 5], dtype: ScalarType.Int64) * randint(0, 2, [Samples, 5], dtype: ScalarType.Int64));
+        var targets = new MMoEBottomModel.Targets(NaNWhere(randint(0, 2, [Samples, 1], dtype: ScalarType.Int64).to(ScalarType.Float64)), NaNWhere(randn(Samples, 1, dtype: ScalarType.Float64)));
+        ExportReference<MMoEBottomModel.Outputs, MMoEBottomModel.Targets, MMoEBottomModel.LossValues>(folder, () => new MMoEBottomModel(), MultiTaskData<MMoEBottomModel.Targets>.Shared(inputs, targets));
+    }
+
+    // A model's twin, its training data and the single-process reference in float64: Fit from the twin's initial
+    // weights with the declared weights, global batches of 32 in file order, SGD (reference.safetensors).
+    private static void ExportReference<TOutputs, TTargets, TLossValues>(string folder, Func<MultiTaskModule<TOutputs, TTargets>> create, MultiTaskData<TTargets> data)
+        where TOutputs : ITaskTensors<TOutputs>
+        where TTargets : ITaskTensors<TTargets>
+        where TLossValues : ITaskLossValues<TLossValues>
+    {
+        using (var model = create())
+        {
+            model.to(ScalarType.Float64);
+            model.ExportPyTorch(folder);
+        }
         data.Save(Path.Combine(folder, "train.safetensors"));
-        using var fresh = new ImbalanceModel();
+        using var fresh = create();
         fresh.to(ScalarType.Float64);
-        SafeTensors.Load(fresh, Path.Combine(folder, "ImbalanceModel.safetensors"));
-        fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate))
+        SafeTensors.Load(fresh, Path.Combine(folder, fresh.GetName() + ".safetensors"));
+        new MultiTaskTrainer<TOutputs, TTargets, TLossValues>(fresh, parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate))
             .Fit(data, new FitOptions { Epochs = Epochs, BatchSize = BatchSize, Shuffle = false });
         SafeTensors.Save(fresh, Path.Combine(folder, "reference.safetensors"));
     }
@@ -100,30 +124,34 @@ internal static class DistributedCheck
         int failed = 0;
         foreach (var (weighting, _, epochs) in Runs()) failed += Check(folder, weighting, epochs);
         failed += CheckTabular(Path.Combine(folder, "tabular"));
-        failed += CheckImbalance(Path.Combine(folder, "imbalance"));
+        failed += CheckReference(Path.Combine(folder, "imbalance"), () => new ImbalanceModel(), "class and positive weights, missing labels");
+        failed += CheckReference(Path.Combine(folder, "bottom"), () => new MMoEBottomModel(), "MMoE over a shared bottom of an embedding and a bag, missing labels");
         return failed == 0 ? 0 : 1;
     }
 
-    private static int CheckImbalance(string folder)
+    // What the two processes wrote against the single-process reference, parameter by parameter.
+    private static int CheckReference(string folder, Func<nn.Module> create, string what)
     {
-        ImbalanceModel Load(string file)
+        string name = "";
+        nn.Module Load(string file)
         {
-            var model = new ImbalanceModel();
+            nn.Module model = create();
+            name = model.GetName();
             model.to(ScalarType.Float64);
-            SafeTensors.Load(model, Path.Combine(folder, file));
+            SafeTensors.Load(model, Path.Combine(folder, file == "initial" ? name + ".safetensors" : file));
             return model;
         }
-        using ImbalanceModel trained = Load("trained.safetensors"), reference = Load("reference.safetensors"), initial = Load("ImbalanceModel.safetensors");
+        using nn.Module trained = Load("trained.safetensors"), reference = Load("reference.safetensors"), initial = Load("initial");
         var mine = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var start = initial.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         double worst = 0, moved = 0;
-        foreach (var (name, parameter) in trained.named_parameters())
+        foreach (var (parameterName, parameter) in trained.named_parameters())
         {
-            worst = Math.Max(worst, (parameter - mine[name]).abs().max().item<double>());
-            moved = Math.Max(moved, (mine[name] - start[name]).abs().max().item<double>());
+            worst = Math.Max(worst, (parameter - mine[parameterName]).abs().max().item<double>());
+            moved = Math.Max(moved, (mine[parameterName] - start[parameterName]).abs().max().item<double>());
         }
         bool pass = worst < 1e-10 && moved > 1e-3;
-        Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained ImbalanceModel's twin (class and positive weights, missing labels) as MtlDsl's single-process Fit did: " +
+        Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained {name}'s twin ({what}) as MtlDsl's single-process Fit did: " +
                           $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1})");
         return pass ? 0 : 1;
     }

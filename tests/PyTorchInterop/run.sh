@@ -67,12 +67,12 @@ tabular_ddp() {
      --data train.safetensors --weights TabularModel.safetensors --out trained.safetensors --epochs 3 --batch-size 32 --lr 0.05 --momentum 0.9 \
      >"$folder/torchrun-tabular.log" 2>&1 || { tail -30 "$folder/torchrun-tabular.log"; false; })
 }
-imbalance_ddp() {
-  (cd "$folder/distributed/imbalance" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model ImbalanceModel \
-     --data train.safetensors --weights ImbalanceModel.safetensors --out trained.safetensors --epochs 2 --batch-size 32 --lr 0.05 --dtype float64 \
-     >"$folder/torchrun-imbalance.log" 2>&1 || { tail -30 "$folder/torchrun-imbalance.log"; false; })
+reference_ddp() { # folder, model: the declared weights, against the single-process reference
+  (cd "$folder/distributed/$1" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model "$2" \
+     --data train.safetensors --weights "$2.safetensors" --out trained.safetensors --epochs 2 --batch-size 32 --lr 0.05 --dtype float64 \
+     >"$folder/torchrun-$1.log" 2>&1 || { tail -30 "$folder/torchrun-$1.log"; false; })
 }
-if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3 && tabular_ddp && imbalance_ddp; then
+if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3 && tabular_ddp && reference_ddp imbalance ImbalanceModel && reference_ddp bottom MMoEBottomModel; then
   run distributed-check "$folder/distributed" || status=1
 else
   echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1
