@@ -101,7 +101,8 @@ public sealed class HandWrittenBottom : Module<Tensor, Tensor, Tensor, Tensor, (
     private static readonly string[] s_tasks = ["click", "conversion"];
 
     private readonly Embedding user, item;
-    private readonly EmbeddingBag tags;
+    private readonly nn.Module tags;
+    private readonly Func<Tensor, Tensor> _bag;
     private readonly ModuleList<Level> levels;
     private readonly Sequential click, conversion;
     private readonly Level[] _levels;
@@ -129,12 +130,26 @@ public sealed class HandWrittenBottom : Module<Tensor, Tensor, Tensor, Tensor, (
         }
     }
 
-    /// <summary>Creates the network: <paramref name="levels"/> levels of <paramref name="sharedExperts"/> shared and <paramref name="taskExperts"/> per-task experts.</summary>
-    public HandWrittenBottom(int levels, int sharedExperts, int taskExperts) : base(nameof(HandWrittenBottom))
+    /// <summary>
+    /// Creates the network: <paramref name="levels"/> levels of <paramref name="sharedExperts"/> shared and
+    /// <paramref name="taskExperts"/> per-task experts. <paramref name="pooledBag"/>: the tags through MtlDsl's
+    /// <see cref="PooledEmbedding"/> (what the generated model uses) instead of TorchSharp's EmbeddingBag, to tell
+    /// the bag's share of a difference (<c>--parts</c>).
+    /// </summary>
+    public HandWrittenBottom(int levels, int sharedExperts, int taskExperts, bool pooledBag = false) : base(nameof(HandWrittenBottom))
     {
         user = Embedding(BottomBenchmark.Users, BottomBenchmark.Dimension);
         item = Embedding(BottomBenchmark.Items, BottomBenchmark.Dimension);
-        tags = EmbeddingBag(BottomBenchmark.Tags, BottomBenchmark.Dimension, mode: EmbeddingBagMode.Mean, padding_index: 0);
+        if (pooledBag)
+        {
+            var bag = new PooledEmbedding(BottomBenchmark.Tags, BottomBenchmark.Dimension, BagMode.Mean, paddingIndex: 0);
+            (tags, _bag) = (bag, bag.forward);
+        }
+        else
+        {
+            var bag = EmbeddingBag(BottomBenchmark.Tags, BottomBenchmark.Dimension, mode: EmbeddingBagMode.Mean, padding_index: 0);
+            (tags, _bag) = (bag, ids => bag.forward(ids, null, null));
+        }
         _levels = Enumerable.Range(0, levels)
             .Select(l => new Level(l == 0 ? 13 + 3 * BottomBenchmark.Dimension : 64, sharedExperts, taskExperts, sharedGate: l < levels - 1)).ToArray();
         this.levels = new ModuleList<Level>(_levels);
@@ -196,7 +211,7 @@ public sealed class HandWrittenBottom : Module<Tensor, Tensor, Tensor, Tensor, (
 
     public override (Tensor Click, Tensor Conversion) forward(Tensor dense, Tensor users, Tensor items, Tensor tagIds)
     {
-        Tensor x = cat([dense, user.forward(users), item.forward(items), tags.forward(tagIds, null, null)], 1);
+        Tensor x = cat([dense, user.forward(users), item.forward(items), _bag(tagIds)], 1);
         Tensor shared = x;
         Tensor[] own = [x, x];
         foreach (Level level in _levels)
@@ -213,16 +228,59 @@ public sealed class HandWrittenBottom : Module<Tensor, Tensor, Tensor, Tensor, (
         return (click.forward(own[0]), conversion.forward(own[1]));
     }
 
-    /// <summary>One training step: forward, BCE + BCE, the loss to the host, backward, the optimizer's step.</summary>
-    internal void Step(optim.Optimizer optimizer, BottomBatch batch)
+    /// <summary>
+    /// One training step: forward, BCE + BCE, the loss to the host, backward, the optimizer's step. With
+    /// <paramref name="gradients"/> (<c>--parts</c>), the gradients live in one flat buffer zeroed at once and summed
+    /// for a finiteness check before the optimizer's step, as MtlDsl's trainer keeps them.
+    /// </summary>
+    internal void Step(optim.Optimizer optimizer, BottomBatch batch, FlatGradients? gradients = null)
     {
         using var scope = NewDisposeScope();
-        optimizer.zero_grad();
+        if (gradients is null) optimizer.zero_grad();
+        else gradients.Zero();
         var (c, v) = forward(batch.Dense, batch.User, batch.Item, batch.Tags);
         Tensor total = functional.binary_cross_entropy_with_logits(c, batch.Click) + functional.binary_cross_entropy_with_logits(v, batch.Conversion);
         total.detach().cpu().item<float>();
         total.backward();
+        if (gradients is not null && !gradients.SumIsFinite()) throw new InvalidOperationException("A gradient is not finite.");
         optimizer.step();
+    }
+}
+
+/// <summary>
+/// Every parameter's gradient as a slice of one flat tensor, zeroed with one operation and checked with one sum: what
+/// MtlDsl's trainer does (its GradientBuffer), written here to measure that part alone (<c>--parts</c>).
+/// </summary>
+internal sealed class FlatGradients
+{
+    private readonly Parameter[] _parameters;
+    private readonly Tensor _flat;
+    private readonly Tensor[] _slices;
+
+    public FlatGradients(IEnumerable<Parameter> parameters)
+    {
+        _parameters = [.. parameters];
+        _flat = zeros(_parameters.Sum(p => p.numel()));
+        long offset = 0;
+        _slices = new Tensor[_parameters.Length];
+        for (int i = 0; i < _parameters.Length; i++)
+        {
+            long n = _parameters[i].numel();
+            _slices[i] = _flat.narrow(0, offset, n).view(_parameters[i].shape);
+            offset += n;
+        }
+    }
+
+    public void Zero()
+    {
+        _flat.zero_();
+        for (int i = 0; i < _parameters.Length; i++) _parameters[i].grad = _slices[i];
+    }
+
+    public bool SumIsFinite()
+    {
+        using var scope = NewDisposeScope();
+        return float.IsFinite(_flat.sum().item<float>());
     }
 }
 
@@ -259,6 +317,124 @@ internal static class BottomBenchmark
                 var o = ((BenchmarkBottomPLE)m).forward(new BenchmarkBottomPLE.Inputs(b.Dense, b.User, b.Item, b.Tags));
                 return (o.Click, o.Conversion);
             });
+    }
+
+    /// <summary>
+    /// Where a difference between the generated and the hand-written step comes from: besides both (and the second
+    /// hand-written copy), the generated model stepped by hand without MtlDsl's trainer (the model's share: bottom,
+    /// concatenation, mixture code, input checks in forward), the hand-written network with MtlDsl's bag (the bag's
+    /// share), and the hand-written network with its gradients in one flat buffer, zeroed at once and summed for the
+    /// finiteness check (the trainer's gradient buffer and guard).
+    /// </summary>
+    public static void RunParts(int rounds, int stepsPerRound, int batch)
+    {
+        torch.manual_seed(0);
+        BottomBatch[] batches = Enumerable.Range(0, 8).Select(_ => Batch(batch)).ToArray();
+        Console.WriteLine($"Parts of the step over a shared bottom, batch {batch}, Adam; {torch.get_num_threads()} thread(s)");
+        Parts("MMoE (8 experts)", () => new BenchmarkBottomMMoE(), l => new HandWrittenBottom(1, 8, 0, l), ["expert"], batches, rounds, stepsPerRound,
+            m =>
+            {
+                var t = ((BenchmarkBottomMMoE)m).CreateTrainer(optim.Adam(m.parameters(), lr: 1e-3));
+                return b => t.Step(new BenchmarkBottomMMoE.Inputs(b.Dense, b.User, b.Item, b.Tags), new BenchmarkBottomMMoE.Targets(b.Click, b.Conversion));
+            },
+            (m, b) =>
+            {
+                var o = ((BenchmarkBottomMMoE)m).forward(new BenchmarkBottomMMoE.Inputs(b.Dense, b.User, b.Item, b.Tags));
+                return (o.Click, o.Conversion);
+            });
+        Parts("PLE (2 levels, 2 shared, 1 per task)", () => new BenchmarkBottomPLE(), l => new HandWrittenBottom(2, 2, 1, l), ["level1", "level2"], batches, rounds, stepsPerRound,
+            m =>
+            {
+                var t = ((BenchmarkBottomPLE)m).CreateTrainer(optim.Adam(m.parameters(), lr: 1e-3));
+                return b => t.Step(new BenchmarkBottomPLE.Inputs(b.Dense, b.User, b.Item, b.Tags), new BenchmarkBottomPLE.Targets(b.Click, b.Conversion));
+            },
+            (m, b) =>
+            {
+                var o = ((BenchmarkBottomPLE)m).forward(new BenchmarkBottomPLE.Inputs(b.Dense, b.User, b.Item, b.Tags));
+                return (o.Click, o.Conversion);
+            });
+    }
+
+    private static void Parts(string name, Func<nn.Module> generated, Func<bool, HandWrittenBottom> handWritten, IReadOnlyList<string> blocks, BottomBatch[] batches,
+        int rounds, int stepsPerRound, Func<nn.Module, Action<BottomBatch>> trainer, Func<nn.Module, BottomBatch, (Tensor Click, Tensor Conversion)> forward)
+    {
+        using nn.Module withTrainer = generated(), byHand = generated();
+        byHand.load_state_dict(withTrainer.state_dict());
+        using HandWrittenBottom first = handWritten(false), second = handWritten(false), pooled = handWritten(true), buffered = handWritten(false);
+        foreach (HandWrittenBottom h in new[] { first, second, pooled, buffered }) h.CopyFrom(withTrainer, blocks);
+        CheckEqual(name + ", MtlDsl's bag", withTrainer, pooled, batches[0], forward, "on the same weights");
+
+        Action<BottomBatch> generatedStep = trainer(withTrainer);
+        optim.Optimizer Adam(nn.Module m) => optim.Adam(m.parameters(), lr: 1e-3);
+        optim.Optimizer firstOptimizer = Adam(first), secondOptimizer = Adam(second), pooledOptimizer = Adam(pooled), bufferedOptimizer = Adam(buffered), byHandOptimizer = Adam(byHand);
+        var flat = new FlatGradients(buffered.parameters());
+        void ByHand(BottomBatch b)
+        {
+            using var scope = NewDisposeScope();
+            byHandOptimizer.zero_grad();
+            var (c, v) = forward(byHand, b);
+            Tensor total = functional.binary_cross_entropy_with_logits(c, b.Click) + functional.binary_cross_entropy_with_logits(v, b.Conversion);
+            total.detach().cpu().item<float>();
+            total.backward();
+            byHandOptimizer.step();
+        }
+
+        int cursor = 0;
+        string[] names = ["hand-written", "hand-written copy", "generated (trainer)", "generated model, step by hand", "hand-written, MtlDsl's bag", "hand-written, flat gradients + sum"];
+        Action[] candidates =
+        [
+            () => first.Step(firstOptimizer, batches[cursor++ % batches.Length]),
+            () => second.Step(secondOptimizer, batches[cursor++ % batches.Length]),
+            () => generatedStep(batches[cursor++ % batches.Length]),
+            () => ByHand(batches[cursor++ % batches.Length]),
+            () => pooled.Step(pooledOptimizer, batches[cursor++ % batches.Length]),
+            () => buffered.Step(bufferedOptimizer, batches[cursor++ % batches.Length], flat),
+        ];
+        for (int i = 0; i < 20; i++) foreach (Action step in candidates) step();
+        Console.WriteLine($"  after the hand-written optimizer's zero_grad a gradient is {(ZeroGradLeavesNull(first, firstOptimizer) ? "null (set to none)" : "kept, zeroed")}");
+        var (values, ratios) = Statistics.Interleaved(candidates.Length, rounds, k =>
+        {
+            var watch = Stopwatch.StartNew();
+            for (int s = 0; s < stepsPerRound; s++) candidates[k]();
+            return watch.Elapsed.TotalMilliseconds / stepsPerRound;
+        });
+        for (int k = 0; k < candidates.Length; k++)
+            Console.WriteLine($"  {names[k],-36} {Statistics.Median(values[k]),8:F3} ms   / hand-written {Statistics.Median(ratios[k]):F3}");
+        Console.WriteLine($"  (medians of {rounds} interleaved rounds of {stepsPerRound} steps)");
+
+        // The pieces of one step on their own, short enough to time one at a time: the gradients' zeroing and sum (what
+        // the trainer adds), against the optimizer's step and the forward and backward pass (what both do).
+        long count = buffered.parameters().Sum(p => p.numel());
+        Tensor Loss(BottomBatch b)
+        {
+            var (c, v) = buffered.forward(b.Dense, b.User, b.Item, b.Tags);
+            return functional.binary_cross_entropy_with_logits(c, b.Click) + functional.binary_cross_entropy_with_logits(v, b.Conversion);
+        }
+        string[] pieces = ["zero the flat gradients", "sum them (the guard)", "Adam's step", "forward + loss", "forward + loss + backward"];
+        Action[] piece =
+        [
+            flat.Zero,
+            () => flat.SumIsFinite(),
+            () => bufferedOptimizer.step(),
+            () => { using var scope = NewDisposeScope(); Loss(batches[cursor++ % batches.Length]).detach().cpu().item<float>(); },
+            () => { using var scope = NewDisposeScope(); flat.Zero(); Loss(batches[cursor++ % batches.Length]).backward(); },
+        ];
+        var (times, _) = Statistics.Interleaved(piece.Length, rounds * stepsPerRound, k =>
+        {
+            var watch = Stopwatch.StartNew();
+            piece[k]();
+            return watch.Elapsed.TotalMilliseconds;
+        });
+        Console.WriteLine($"  pieces of the hand-written step with flat gradients ({count:N0} gradients), medians of {rounds * stepsPerRound}:");
+        for (int k = 0; k < piece.Length; k++)
+            Console.WriteLine($"    {pieces[k],-32} {Statistics.Median(times[k]),8:F3} ms");
+    }
+
+    private static bool ZeroGradLeavesNull(HandWrittenBottom model, optim.Optimizer optimizer)
+    {
+        optimizer.zero_grad();
+        using Tensor? grad = model.parameters().First().grad;
+        return grad is null;
     }
 
     // A batch of random data: every sample has 0 to 5 tags (the rest of its places 0), some of the tags repeated.
