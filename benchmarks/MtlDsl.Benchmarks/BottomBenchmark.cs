@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MtlDsl.Losses;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -277,9 +278,19 @@ internal sealed class FlatGradients
         for (int i = 0; i < _parameters.Length; i++) _parameters[i].grad = _slices[i];
     }
 
+    /// <summary>As the trainer checks first that no gradient was replaced (each one's storage and offset), then sums them all.</summary>
     public bool SumIsFinite()
     {
         using var scope = NewDisposeScope();
+        IntPtr address = _flat.storage<float>().data_ptr();
+        long offset = 0;
+        foreach (Parameter p in _parameters)
+        {
+            Tensor? grad = p.grad;
+            if (grad is null || grad.storage_offset() != offset || grad.storage<float>().data_ptr() != address)
+                throw new InvalidOperationException("A gradient left the flat buffer.");
+            offset += p.numel();
+        }
         return float.IsFinite(_flat.sum().item<float>());
     }
 }
@@ -331,7 +342,7 @@ internal static class BottomBenchmark
         torch.manual_seed(0);
         BottomBatch[] batches = Enumerable.Range(0, 8).Select(_ => Batch(batch)).ToArray();
         Console.WriteLine($"Parts of the step over a shared bottom, batch {batch}, Adam; {torch.get_num_threads()} thread(s)");
-        Parts("MMoE (8 experts)", () => new BenchmarkBottomMMoE(), l => new HandWrittenBottom(1, 8, 0, l), ["expert"], batches, rounds, stepsPerRound,
+        Parts("MMoE (8 experts)", () => new BenchmarkBottomMMoE(), BenchmarkBottomMMoE.TaskDefinitions, l => new HandWrittenBottom(1, 8, 0, l), ["expert"], batches, rounds, stepsPerRound,
             m =>
             {
                 var t = ((BenchmarkBottomMMoE)m).CreateTrainer(optim.Adam(m.parameters(), lr: 1e-3));
@@ -342,7 +353,7 @@ internal static class BottomBenchmark
                 var o = ((BenchmarkBottomMMoE)m).forward(new BenchmarkBottomMMoE.Inputs(b.Dense, b.User, b.Item, b.Tags));
                 return (o.Click, o.Conversion);
             });
-        Parts("PLE (2 levels, 2 shared, 1 per task)", () => new BenchmarkBottomPLE(), l => new HandWrittenBottom(2, 2, 1, l), ["level1", "level2"], batches, rounds, stepsPerRound,
+        Parts("PLE (2 levels, 2 shared, 1 per task)", () => new BenchmarkBottomPLE(), BenchmarkBottomPLE.TaskDefinitions, l => new HandWrittenBottom(2, 2, 1, l), ["level1", "level2"], batches, rounds, stepsPerRound,
             m =>
             {
                 var t = ((BenchmarkBottomPLE)m).CreateTrainer(optim.Adam(m.parameters(), lr: 1e-3));
@@ -355,7 +366,7 @@ internal static class BottomBenchmark
             });
     }
 
-    private static void Parts(string name, Func<nn.Module> generated, Func<bool, HandWrittenBottom> handWritten, IReadOnlyList<string> blocks, BottomBatch[] batches,
+    private static void Parts(string name, Func<nn.Module> generated, IReadOnlyList<TaskDefinition> tasks, Func<bool, HandWrittenBottom> handWritten, IReadOnlyList<string> blocks, BottomBatch[] batches,
         int rounds, int stepsPerRound, Func<nn.Module, Action<BottomBatch>> trainer, Func<nn.Module, BottomBatch, (Tensor Click, Tensor Conversion)> forward)
     {
         using nn.Module withTrainer = generated(), byHand = generated();
@@ -410,11 +421,35 @@ internal static class BottomBenchmark
             var (c, v) = buffered.forward(b.Dense, b.User, b.Item, b.Tags);
             return functional.binary_cross_entropy_with_logits(c, b.Click) + functional.binary_cross_entropy_with_logits(v, b.Conversion);
         }
-        string[] pieces = ["zero the flat gradients", "sum them (the guard)", "Adam's step", "forward + loss", "forward + loss + backward"];
+        // The outputs of every batch, for the losses alone: as the trainer computes them (each target checked for
+        // missing labels, each loss copied to the host) and as the hand-written step does (one sum, one copy).
+        (Tensor Click, Tensor Conversion)[] outputs;
+        using (no_grad()) outputs = batches.Select(b => buffered.forward(b.Dense, b.User, b.Item, b.Tags)).ToArray();
+        void CheckedLosses()
+        {
+            using var scope = NewDisposeScope();
+            int b = cursor++ % batches.Length;
+            Tensor[] losses = [TaskLosses.Compute(tasks[0], outputs[b].Click, batches[b].Click), TaskLosses.Compute(tasks[1], outputs[b].Conversion, batches[b].Conversion)];
+            stack(losses).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+            JointLoss.WeightedSum(losses, [tasks[0].Weight, tasks[1].Weight]);
+        }
+        void PlainLosses()
+        {
+            using var scope = NewDisposeScope();
+            int b = cursor++ % batches.Length;
+            (functional.binary_cross_entropy_with_logits(outputs[b].Click, batches[b].Click) + functional.binary_cross_entropy_with_logits(outputs[b].Conversion, batches[b].Conversion))
+                .detach().cpu().item<float>();
+        }
+        string[] pieces = ["zero the flat gradients", "zero_grad, parameter by parameter", "check and sum them (the guard)", "losses, checked (the trainer's)", "losses, plain",
+                           "the model's buffers, enumerated", "Adam's step", "forward + loss", "forward + loss + backward"];
         Action[] piece =
         [
             flat.Zero,
+            () => firstOptimizer.zero_grad(),
             () => flat.SumIsFinite(),
+            CheckedLosses,
+            PlainLosses,
+            () => { using var scope = NewDisposeScope(); foreach (Tensor b in withTrainer.buffers()) { } },
             () => bufferedOptimizer.step(),
             () => { using var scope = NewDisposeScope(); Loss(batches[cursor++ % batches.Length]).detach().cpu().item<float>(); },
             () => { using var scope = NewDisposeScope(); flat.Zero(); Loss(batches[cursor++ % batches.Length]).backward(); },
@@ -427,7 +462,7 @@ internal static class BottomBenchmark
         });
         Console.WriteLine($"  pieces of the hand-written step with flat gradients ({count:N0} gradients), medians of {rounds * stepsPerRound}:");
         for (int k = 0; k < piece.Length; k++)
-            Console.WriteLine($"    {pieces[k],-32} {Statistics.Median(times[k]),8:F3} ms");
+            Console.WriteLine($"    {pieces[k],-34} {Statistics.Median(times[k]),8:F3} ms");
     }
 
     private static bool ZeroGradLeavesNull(HandWrittenBottom model, optim.Optimizer optimizer)
