@@ -369,8 +369,8 @@ internal static class BottomBenchmark
     private static void Parts(string name, Func<nn.Module> generated, IReadOnlyList<TaskDefinition> tasks, Func<bool, HandWrittenBottom> handWritten, IReadOnlyList<string> blocks, BottomBatch[] batches,
         int rounds, int stepsPerRound, Func<nn.Module, Action<BottomBatch>> trainer, Func<nn.Module, BottomBatch, (Tensor Click, Tensor Conversion)> forward)
     {
-        using nn.Module withTrainer = generated(), byHand = generated();
-        byHand.load_state_dict(withTrainer.state_dict());
+        using nn.Module withTrainer = generated(), byHand = generated(), checkedByHand = generated(), rebuilt = generated();
+        foreach (nn.Module m in new[] { byHand, checkedByHand, rebuilt }) m.load_state_dict(withTrainer.state_dict());
         using HandWrittenBottom first = handWritten(false), second = handWritten(false), pooled = handWritten(true), buffered = handWritten(false);
         foreach (HandWrittenBottom h in new[] { first, second, pooled, buffered }) h.CopyFrom(withTrainer, blocks);
         CheckEqual(name + ", MtlDsl's bag", withTrainer, pooled, batches[0], forward, "on the same weights");
@@ -390,8 +390,27 @@ internal static class BottomBenchmark
             byHandOptimizer.step();
         }
 
+        // The generated model stepped by hand with the trainer's losses (each target checked, the losses to the host
+        // in one copy, their weighted sum back-propagated), and, with the flat gradients and the guard too, the
+        // trainer rebuilt from the parts it adds.
+        optim.Optimizer checkedOptimizer = Adam(checkedByHand), rebuiltOptimizer = Adam(rebuilt);
+        var rebuiltFlat = new FlatGradients(rebuilt.parameters());
+        void WithCheckedLosses(nn.Module model, optim.Optimizer optimizer, FlatGradients? gradients, BottomBatch b)
+        {
+            using var scope = NewDisposeScope();
+            if (gradients is null) optimizer.zero_grad();
+            else gradients.Zero();
+            var (c, v) = forward(model, b);
+            Tensor[] losses = [TaskLosses.Compute(tasks[0], c, b.Click), TaskLosses.Compute(tasks[1], v, b.Conversion)];
+            stack(losses).detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+            JointLoss.WeightedSum(losses, [tasks[0].Weight, tasks[1].Weight]).backward();
+            if (gradients is not null && !gradients.SumIsFinite()) throw new InvalidOperationException("A gradient is not finite.");
+            optimizer.step();
+        }
+
         int cursor = 0;
-        string[] names = ["hand-written", "hand-written copy", "generated (trainer)", "generated model, step by hand", "hand-written, MtlDsl's bag", "hand-written, flat gradients + sum"];
+        string[] names = ["hand-written", "hand-written copy", "generated (trainer)", "generated model, step by hand", "hand-written, MtlDsl's bag", "hand-written, flat gradients + sum",
+                          "generated model, checked losses", "the same + flat gradients + sum"];
         Action[] candidates =
         [
             () => first.Step(firstOptimizer, batches[cursor++ % batches.Length]),
@@ -400,6 +419,8 @@ internal static class BottomBenchmark
             () => ByHand(batches[cursor++ % batches.Length]),
             () => pooled.Step(pooledOptimizer, batches[cursor++ % batches.Length]),
             () => buffered.Step(bufferedOptimizer, batches[cursor++ % batches.Length], flat),
+            () => WithCheckedLosses(checkedByHand, checkedOptimizer, null, batches[cursor++ % batches.Length]),
+            () => WithCheckedLosses(rebuilt, rebuiltOptimizer, rebuiltFlat, batches[cursor++ % batches.Length]),
         ];
         for (int i = 0; i < 20; i++) foreach (Action step in candidates) step();
         Console.WriteLine($"  after the hand-written optimizer's zero_grad a gradient is {(ZeroGradLeavesNull(first, firstOptimizer) ? "null (set to none)" : "kept, zeroed")}");
