@@ -13,7 +13,9 @@ using static TorchSharp.torch;
 // With "weighting" first: every weighting strategy side by side (step time relative to EW, peak memory).
 // With "convolution" first: the candidate fixes for oneDNN's NaN in the convolution backward pass, side by side.
 // With "outputs" first: what history, checkpoints, progress lines and plots cost a fit on small data.
-// With "experts" first: the generated MMoE and CGC against the same networks written by hand ([--batch N]).
+// With "experts" first: the generated MMoE and CGC against the same networks written by hand ([--batch N]); with
+// "--bottom" too, MMoE and PLE over a shared bottom of embeddings and a bag of ids instead (with "--parts": where a
+// difference comes from).
 // With "serving" first: inference of an exported model in TorchSharp, in ONNX Runtime, and through samples/OnnxServing over HTTP.
 // With "threads" first: one training epoch with 1 and 2 intra-op threads, quiet and with every core kept busy
 // ([--model lenet|penguins] [--images N] [--batch N] [--spinners N] [--busy-only]; docs/performance.md).
@@ -48,7 +50,9 @@ if (args.Length > 0 && args[0] == "outputs")
 if (args.Length > 0 && args[0] == "experts")
 {
     torch.set_num_threads(Option("--threads", 2));
-    ExpertsBenchmark.Run(Option("--rounds", 100), Option("--steps-per-round", 5), Option("--batch", 512));
+    if (args.Contains("--bottom") && args.Contains("--parts")) BottomBenchmark.RunParts(Option("--rounds", 100), Option("--steps-per-round", 5), Option("--batch", 512));
+    else if (args.Contains("--bottom")) BottomBenchmark.Run(Option("--rounds", 100), Option("--steps-per-round", 5), Option("--batch", 512));
+    else ExpertsBenchmark.Run(Option("--rounds", 100), Option("--steps-per-round", 5), Option("--batch", 512));
     return;
 }
 if (args.Length > 0 && args[0] == "serving")
