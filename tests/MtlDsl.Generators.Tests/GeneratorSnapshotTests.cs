@@ -10,6 +10,7 @@ public class GeneratorSnapshotTests
         { "ArticleModel", "samples/SeedExample/VisionModel.cs" },
         { "TabularModel", "tests/Models/TabularModel.cs" },
         { "RecommenderModel", "tests/Models/RecommenderModel.cs" },
+        { "EsmmModel", "tests/Models/EsmmModel.cs" },
         { "OwnModuleModel", "tests/Models/OwnModuleModel.cs" },
         { "SignalModel", "tests/Models/SignalModel.cs" },
         { "NormalizationModel", "tests/Models/NormalizationModel.cs" },
