@@ -33,6 +33,7 @@ public sealed class ModelOracleTests(ITestOutputHelper output)
         [nameof(DenseModel)] = () => new DenseModel(),
         [nameof(ResidualModel)] = () => new ResidualModel(),
         [nameof(RecommenderModel)] = () => new RecommenderModel(),
+        [nameof(EsmmModel)] = () => new EsmmModel(),
         [nameof(ReservedNamesModel)] = () => new ReservedNamesModel(),
         [nameof(ImbalanceModel)] = () => new ImbalanceModel(),
         [nameof(HardSharingModel)] = () => new HardSharingModel(),

@@ -65,6 +65,7 @@ public class DiagramTests
         [nameof(OwnModuleModel)] = () => Draw(new OwnModuleModel()),
         [nameof(PooledImageModel)] = () => Draw(new PooledImageModel()),
         [nameof(RecommenderModel)] = () => Draw(new RecommenderModel()),
+        [nameof(EsmmModel)] = () => Draw(new EsmmModel()),
         [nameof(ReservedNamesModel)] = () => Draw(new ReservedNamesModel()),
         [nameof(ResidualModel)] = () => Draw(new ResidualModel()),
         [nameof(SameShapeReadsModel)] = () => Draw(new SameShapeReadsModel()),
