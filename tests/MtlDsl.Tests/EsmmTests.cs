@@ -201,6 +201,23 @@ public class EsmmTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.True(moved[i].parameter.allclose(reference[i].parameter, rtol: 1e-6, atol: 1e-7), $"{strategy}: {moved[i].name} learned from its own labels");
     }
 
+    // DWA weighs the tasks by their last two epochs' losses: the weight-0 factor has none, keeps 1 (its loss is a 0),
+    // and the others share their count as without it.
+    [Fact]
+    public void DwaLeavesTheWeightZeroTaskOut()
+    {
+        var (inputs, targets, _) = Funnel(256, seed: 4);
+        torch.manual_seed(5);
+        using var model = new EsmmModel();
+        var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.Adam(parameters, lr: 1e-2), new DynamicWeightAverage());
+        TrainingHistory history = trainer.Fit(MultiTaskData<EsmmModel.Targets>.Shared(inputs, targets), new FitOptions { Epochs = 4, BatchSize = 64, Seed = 1 });
+        IReadOnlyList<double> weights = history.Epochs[^1].Weights;
+        Assert.All(weights, w => Assert.True(double.IsFinite(w)));
+        Assert.Equal(1.0, weights[1]);
+        Assert.Equal(2.0, weights[0] + weights[2], 10);
+        Assert.NotEqual(1.0, weights[0]);
+    }
+
     [Fact]
     public void EsmmLearnsTheConversionRateOverTheEntireSpace()
     {

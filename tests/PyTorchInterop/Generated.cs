@@ -34,6 +34,7 @@ internal static class GeneratedExport
         Add(new DenseModel());
         Add(new ResidualModel());
         Add(new RecommenderModel());
+        Add(new EsmmModel());
         Add(new HardSharingModel());
         Add(new MMoEModel());
         Add(new OMoEModel());
