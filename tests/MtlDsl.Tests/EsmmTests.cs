@@ -201,6 +201,25 @@ public class EsmmTests(Xunit.Abstractions.ITestOutputHelper output)
             Assert.True(moved[i].parameter.allclose(reference[i].parameter, rtol: 1e-6, atol: 1e-7), $"{strategy}: {moved[i].name} learned from its own labels");
     }
 
+    // Every strategy: a step whose batch holds conversion labels but no product label leaves the conversion tower as
+    // it was, and reports no training loss for it, exactly as for a task without labels.
+    public static TheoryData<string> AllStrategies => new(WeightingStrategies.Names);
+
+    [Theory]
+    [MemberData(nameof(AllStrategies))]
+    public void NoStrategyTrainsTheWeightZeroTaskByItsOwnLoss(string strategy)
+    {
+        var (inputs, targets, _) = Funnel(64, seed: 9);
+        torch.manual_seed(4);
+        using var model = new EsmmModel();
+        var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, 0.5), WeightingStrategies.Create(strategy, seed: 2));
+        var before = model.named_parameters().Where(p => p.name.StartsWith("conversion.", StringComparison.Ordinal)).ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        var losses = trainer.Step(inputs, targets with { ClickAndConversion = full([64, 1], float.NaN) });
+        Assert.True(double.IsNaN(losses.Conversion));
+        foreach (var (name, parameter) in model.named_parameters().Where(p => p.name.StartsWith("conversion.", StringComparison.Ordinal)))
+            Assert.True(parameter.eq(before[name]).all().item<bool>(), $"{strategy}: {name} moved");
+    }
+
     // DWA weighs the tasks by their last two epochs' losses: the weight-0 factor has none, keeps 1 (its loss is a 0),
     // and the others share their count as without it.
     [Fact]
