@@ -90,7 +90,7 @@ internal sealed class DiagramGraph
             List<string> body = task.Factors is { } factors
                 ? Wrap([string.Join("·", factors.Select(f => $"σ({tasks[f].Name})")) + " as a logit"], " · ")
                 : BlockBody(head);
-            heads[t] = graph.Add(DiagramKind.Head, task.Name, tasks.Count > 1 ? $"{(task.IsProduct ? "product" : "head")} of task {t + 1}" : "head", body, footer);
+            heads[t] = graph.Add(DiagramKind.Head, task.Name, tasks.Count > 1 ? task.IsProduct ? $"task {t + 1}, built from tasks" : $"head of task {t + 1}" : "head", body, footer);
             if (!task.IsProduct) graph.Connect(reads[t], heads[t]);
         }
         for (int t = 0; t < tasks.Count; t++)
