@@ -14,7 +14,8 @@ using static TorchSharp.torch;
 /// weights move) (reference_{weighting}.safetensors). run.sh then trains the twin with torchrun --nproc_per_node=2
 /// (DDP, gloo) for each. distributed-check &lt;folder&gt;: loads what the two processes wrote back into the C# model
 /// and compares it with each reference, parameter by parameter. The same for ImbalanceModel (class and positive
-/// weights), with the declared weights.
+/// weights), with the declared weights, and for EsmmModel (a product task and its weight-0 factor), with the declared
+/// weights and DWA.
 /// </summary>
 internal static class DistributedCheck
 {
@@ -56,7 +57,8 @@ internal static class DistributedCheck
         var (features, targets) = TabularData(96);
         MultiTaskData<TabularModel.Targets>.Shared(features, targets).Save(Path.Combine(tabularFolder, "train.safetensors"));
         ExportImbalance(Path.Combine(folder, "imbalance"));
-        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's likewise (class and positive weights)");
+        ExportEsmm(Path.Combine(folder, "esmm"));
+        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's likewise (class and positive weights); EsmmModel's (a weight-0 factor of a product task: declared weights, DWA)");
         return 0;
     }
 
@@ -87,6 +89,60 @@ internal static class DistributedCheck
         SafeTensors.Save(fresh, Path.Combine(folder, "reference.safetensors"));
     }
 
+    // ESMM (a product task and its weight-0 factor) in float64: clicks on every sample, conversions only on the
+    // clicked ones (NaN elsewhere), click ∧ conversion on every sample; the references with the declared weights and
+    // DWA. The conversion tower's labels must train nothing: only the product moves it, in one process as in two.
+    private static void ExportEsmm(string folder)
+    {
+        torch.manual_seed(34);
+        using var model = new EsmmModel();
+        model.to(ScalarType.Float64);
+        model.ExportPyTorch(folder);
+        Tensor dense = randn(Samples, 4, dtype: ScalarType.Float64);
+        Tensor users = randint(0, EsmmModel.Users, [Samples], dtype: ScalarType.Int64);
+        Tensor items = randint(0, EsmmModel.Items, [Samples], dtype: ScalarType.Int64);
+        Tensor clicks = rand(Samples, 1, dtype: ScalarType.Float64).lt(0.4).to(ScalarType.Float64);
+        Tensor converts = rand(Samples, 1, dtype: ScalarType.Float64).lt(0.5).to(ScalarType.Float64);
+        Tensor conversions = where(clicks.eq(1), converts, full([Samples, 1], double.NaN, dtype: ScalarType.Float64));
+        var data = MultiTaskData<EsmmModel.Targets>.Shared(new EsmmModel.Inputs(dense, users, items), new EsmmModel.Targets(clicks, conversions, clicks * converts));
+        data.Save(Path.Combine(folder, "train.safetensors"));
+        foreach (var (weighting, strategy, epochs) in Runs().Where(r => r.Name != "uw"))
+        {
+            using var fresh = new EsmmModel();
+            fresh.to(ScalarType.Float64);
+            SafeTensors.Load(fresh, Path.Combine(folder, "EsmmModel.safetensors"));
+            fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate), strategy)
+                .Fit(data, new FitOptions { Epochs = epochs, BatchSize = BatchSize, Shuffle = false });
+            SafeTensors.Save(fresh, Path.Combine(folder, $"reference_{weighting}.safetensors"));
+        }
+    }
+
+    private static int CheckEsmm(string folder, string weighting)
+    {
+        EsmmModel Load(string file)
+        {
+            var model = new EsmmModel();
+            model.to(ScalarType.Float64);
+            SafeTensors.Load(model, Path.Combine(folder, file));
+            return model;
+        }
+        using EsmmModel trained = Load($"trained_{weighting}.safetensors"), reference = Load($"reference_{weighting}.safetensors"), initial = Load("EsmmModel.safetensors");
+        var mine = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        var start = initial.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        double worst = 0, moved = 0, conversionMoved = 0;
+        foreach (var (name, parameter) in trained.named_parameters())
+        {
+            worst = Math.Max(worst, (parameter - mine[name]).abs().max().item<double>());
+            double change = (mine[name] - start[name]).abs().max().item<double>();
+            moved = Math.Max(moved, change);
+            if (name.StartsWith("conversion.", StringComparison.Ordinal)) conversionMoved = Math.Max(conversionMoved, change);
+        }
+        bool pass = worst < 1e-10 && moved > 1e-3 && conversionMoved > 1e-4;
+        Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained EsmmModel's twin (a product task, its weight-0 factor trained only through it) with {(weighting == "declared" ? "the declared weights" : "DWA")} as MtlDsl's single-process Fit did: " +
+                          $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1}, the conversion tower by {conversionMoved:E1})");
+        return pass ? 0 : 1;
+    }
+
     // The weightings checked, as train_ddp.py names them, with MtlDsl's strategy and the epochs run.
     internal static IEnumerable<(string Name, MtlDsl.Weighting.WeightingStrategy? Strategy, int Epochs)> Runs() =>
     [
@@ -101,6 +157,8 @@ internal static class DistributedCheck
         foreach (var (weighting, _, epochs) in Runs()) failed += Check(folder, weighting, epochs);
         failed += CheckTabular(Path.Combine(folder, "tabular"));
         failed += CheckImbalance(Path.Combine(folder, "imbalance"));
+        failed += CheckEsmm(Path.Combine(folder, "esmm"), "declared");
+        failed += CheckEsmm(Path.Combine(folder, "esmm"), "dwa");
         return failed == 0 ? 0 : 1;
     }
 
