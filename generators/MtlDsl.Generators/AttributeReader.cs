@@ -113,7 +113,7 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         "Name" => v.Value.Value is string or null,
         "Type" => v.Value.Value is ITypeSymbol,
         "Arguments" => true, // constants of any type: OwnModules checks them against the constructor
-        "Sources" => v.Value.Value is null || v.Value.Value is object?[] names && names.All(n => n is string or null),
+        "Sources" or "Tasks" => v.Value.Value is null || v.Value.Value is object?[] names && names.All(n => n is string or null),
         _ => ToInt(v.Value.Value) is not null,
     });
 

@@ -278,7 +278,7 @@ public sealed partial class MultiTaskModelGenerator
                     }
                     continue;
                 }
-                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerRegistry.TryGet(a.Name, out _) || a.Name is "Residual" or "Concat");
+                BoundAttribute? firstLayer = attributes.FirstOrDefault(a => LayerRegistry.TryGet(a.Name, out _) || a.Name is "Residual" or "Concat" or "ProductOf");
                 foreach (var (name, kind, location) in DeclaredNames(member))
                     others.Add(new MemberInfo(name, kind, location, firstLayer is not null, LocationInfo.From(firstLayer?.Syntax)));
             }
@@ -343,6 +343,25 @@ public sealed partial class MultiTaskModelGenerator
             {
                 if (concat.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
                 else concatSources = arguments.Value("Sources") is object?[] items ? items.Select(i => i as string ?? "").ToEquatableArray() : EquatableArray<string>.Empty;
+            }
+
+            // [ProductOf(nameof(A), nameof(B))]: each factor's location is its own argument where they are written one by
+            // one, else the whole argument (new[] { … }, a constant array).
+            BoundAttribute? productOf = attributes.FirstOrDefault(a => a.Name == "ProductOf");
+            EquatableArray<string> factors = default;
+            EquatableArray<ArgumentLocation> factorLocations = default;
+            if (productOf is not null)
+            {
+                if (productOf.Arguments is not { WellTyped: true } arguments) compilerRejects = true;
+                else
+                {
+                    string[] names = arguments.Value("Tasks") is object?[] items ? items.Select(i => i as string ?? "").ToArray() : [];
+                    factors = names.ToEquatableArray();
+                    var written = productOf.Syntax?.ArgumentList?.Arguments.Where(a => a.NameEquals is null).ToList() ?? [];
+                    LocationInfo? whole = arguments.Location("Tasks") ?? LocationInfo.From(productOf.Syntax);
+                    factorLocations = names.Select((n, i) => new ArgumentLocation(n,
+                        written.Count == names.Length && names.Length != 1 ? LocationInfo.From(written[i]) : whole)).ToEquatableArray();
+                }
             }
 
             int loss = 0;
@@ -422,7 +441,10 @@ public sealed partial class MultiTaskModelGenerator
                 positiveWeights,
                 positiveWeightsLocation,
                 classWeights,
-                classWeightsLocation);
+                classWeightsLocation,
+                factors,
+                productOf is null ? null : LocationInfo.From(productOf.Syntax) ?? memberLocation,
+                factorLocations);
         }
 
         /// <summary>The names a member declaration introduces, with what it is and where.</summary>

@@ -130,10 +130,13 @@ public sealed partial class MultiTaskModelGenerator
                             block.Loss.ToString(CultureInfo.InvariantCulture), string.Join(", ", LossNames.All.Select(n => "Loss." + n)));
                     // The joint loss multiplies in the loss's type, float32: 1e39 is infinite there, 1e-50 is 0.
                     float asFloat = (float)block.Weight;
-                    if (double.IsNaN(block.Weight) || block.Weight <= 0 || float.IsInfinity(asFloat) || asFloat <= 0)
+                    // 0 (as written) on a factor of a [ProductOf] task: scored, trained only through the product.
+                    bool scoredOnly = block.Weight == 0 && !block.IsProduct && tasks.Any(t => t.IsProduct && t.ProductOf.Contains(block.Name));
+                    if (!scoredOnly && (double.IsNaN(block.Weight) || block.Weight <= 0 || float.IsInfinity(asFloat) || asFloat <= 0))
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidWeight, block.WeightLocation ?? block.KindLocation, block.Name,
                             block.Weight.ToString("R", CultureInfo.InvariantCulture)
-                            + (!double.IsInfinity(block.Weight) && block.Weight > 0 ? $", which is {(asFloat <= 0 ? "0" : "infinite")} in float32, the type the joint loss is computed in" : ""));
+                            + (!double.IsInfinity(block.Weight) && block.Weight > 0 ? $", which is {(asFloat <= 0 ? "0" : "infinite")} in float32, the type the joint loss is computed in" : ""),
+                            block.Weight == 0 ? "; 0 only on a task that a [ProductOf] task multiplies (it is then scored, and trained only through the product)" : "");
                     if (GeneratedApi.RecordMembers.TryGetValue(block.Name, out string? record))
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.ReservedTaskName, block.Location, block.Name, record);
                     foreach (DiagnosticInfo weights in CheckLossWeights(block))
@@ -153,6 +156,9 @@ public sealed partial class MultiTaskModelGenerator
             foreach (DiagnosticInfo problem in CheckSources(model, tasks))
                 yield return problem;
 
+            foreach (DiagnosticInfo problem in CheckProducts(model, tasks))
+                yield return problem;
+
             foreach (MemberInfo member in model.OtherMembers)
             {
                 if (member.HasLayers)
@@ -160,6 +166,66 @@ public sealed partial class MultiTaskModelGenerator
                 if (generated.TryGetValue(member.Name, out var declared) && declared.What is var what)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.GeneratedMemberClash, member.Location,
                         member.Name == ".ctor()" ? "constructor" : member.Kind, member.Name == ".ctor()" ? model.ClassName + "()" : member.Name, what);
+            }
+        }
+
+        /// <summary>
+        /// [ProductOf] (MTL038): on a task head of hard sharing, without layers or Reads, with the loss
+        /// BinaryCrossEntropyWithLogits, of two or more distinct other tasks of that loss that are no products themselves
+        /// (so no cycle). The factors' output shapes are compared where the shapes are known (<see cref="CheckLosses"/>).
+        /// </summary>
+        private static IEnumerable<DiagnosticInfo> CheckProducts(ModelSpec model, List<BlockSpec> tasks)
+        {
+            const string Bce = "BinaryCrossEntropyWithLogits";
+            foreach (BlockSpec block in model.Blocks.Where(b => b.IsProduct))
+            {
+                string who = $"Task '{block.Name}'";
+                if (block.Kind != BlockKind.Task)
+                {
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.ProductOfLocation, $"Trunk block '{block.Name}'",
+                        "has [ProductOf], which makes a task head of other tasks' outputs: declare it [Task(Loss.BinaryCrossEntropyWithLogits)] without layers, or remove [ProductOf]");
+                    continue;
+                }
+                if (!model.Architecture.Definition.NamedReads)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.ProductOfLocation, who,
+                        $"has [ProductOf], but model '{model.ClassName}' is declared {model.Architecture.Definition.Name}: tasks built from tasks work in hard parameter sharing only, for now (no architecture attribute)");
+                if (block.Layers.Count > 0)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.Layers[0].Location ?? block.Location, who,
+                        "has layers and [ProductOf]: its output is computed from its factors' outputs, so it has no layers of its own; remove the layers, or [ProductOf]");
+                if (block.ReadsLocation is not null)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.ReadsLocation, who,
+                        "has Reads and [ProductOf]: it reads its factors' outputs, no trunk block; remove Reads");
+                if (block.Loss >= 0 && block.Loss < LossNames.All.Length && LossNames.Of(block.Loss) != Bce)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.KindLocation ?? block.Location, who,
+                        $"has [ProductOf] and Loss.{LossNames.Of(block.Loss)}: its output is the logit of a product of probabilities, so its loss is Loss.{Bce}");
+                var distinct = block.ProductOf.Distinct(StringComparer.Ordinal).Count();
+                if (distinct < 2)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.ProductOfLocation, who,
+                        $"has [ProductOf] of {(block.ProductOf.Count == 0 ? "nothing" : string.Join(", ", block.ProductOf.Select(f => $"'{f}'")))}: name two or more distinct other tasks, as [ProductOf(nameof(Click), nameof(Conversion))]");
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                for (int i = 0; i < block.ProductOf.Count; i++)
+                {
+                    string factor = block.ProductOf[i];
+                    LocationInfo? where = i < block.FactorLocations.Count ? block.FactorLocations[i].Location ?? block.ProductOfLocation : block.ProductOfLocation;
+                    BlockSpec? named = model.Blocks.FirstOrDefault(b => b.Name == factor);
+                    string others = string.Join(", ", tasks.Where(t => t.Name != block.Name && !t.IsProduct).Select(t => $"nameof({t.Name})"));
+                    if (!seen.Add(factor))
+                    {
+                        if (distinct >= 2)
+                            yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who, $"names '{factor}' twice in [ProductOf]: each factor once");
+                    }
+                    else if (factor == block.Name)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who, $"is a factor of itself in [ProductOf]: name other tasks ({others})");
+                    else if (named is null || named.Kind != BlockKind.Task)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who,
+                            $"has [ProductOf] of '{factor}', which is {(named is null ? "no block" : "a trunk block, not a task")} of model '{model.ClassName}': name its tasks ({others})");
+                    else if (named.IsProduct)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who,
+                            $"has [ProductOf] of '{factor}', which is a [ProductOf] task itself: a product's factors are tasks with heads of their own, so that no product reads itself (no cycles); name the tasks '{factor}' multiplies instead");
+                    else if (named.Loss >= 0 && named.Loss < LossNames.All.Length && LossNames.Of(named.Loss) != Bce)
+                        yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who,
+                            $"has [ProductOf] of '{factor}', whose loss is Loss.{LossNames.Of(named.Loss)}: a factor is a probability's logit, a task of Loss.{Bce}");
+                }
             }
         }
 

@@ -52,11 +52,18 @@ internal static class OnnxExporter
             g.Graph.Input.Add(OnnxGraphBuilder.Value(input.Name, input.Kind == InputKind.Ids ? TensorProto.Types.DataType.Int64 : TensorProto.Types.DataType.Float, input.Shape));
         }
         string[] representations = network.Representations(inputs);
+        var outputs = new string[plan.Heads.Count];
+        for (int t = 0; t < plan.Heads.Count; t++)
+            if (!tasks[t].IsProduct)
+                outputs[t] = network.Block(plan.Heads[t], plan.Heads[t].StateName, representations[t]);
+        // Tasks built from tasks: Neg(ReduceLogSumExp(Concat of −Σ_S aᵢ over the non-empty subsets S)), the runtime's
+        // TaskCombination.ProductLogit, from the factors' outputs.
+        for (int t = 0; t < plan.Heads.Count; t++)
+            if (tasks[t].Factors is { } factors)
+                outputs[t] = ProductLogit(g, plan.Heads[t].StateName, factors.Select(f => outputs[f]).ToArray());
         for (int t = 0; t < plan.Heads.Count; t++)
         {
-            PlanBlock head = plan.Heads[t];
-            string output = network.Block(head, head.StateName, representations[t]);
-            g.Identity(output, tasks[t].Name);
+            g.Identity(outputs[t], tasks[t].Name);
             g.Graph.Output.Add(OnnxGraphBuilder.Value(tasks[t].Name, TensorProto.Types.DataType.Float, tasks[t].OutputShape));
         }
 
@@ -100,6 +107,23 @@ internal static class OnnxExporter
     private static StringStringEntryProto Entry(string key, string value) => new() { Key = key, Value = value };
 
     /// <summary>The graph of one network: its blocks, layers and architecture.</summary>
+    // logit(Π σ(aᵢ)) = −logsumexp over the non-empty subsets S of −Σ_{i∈S} aᵢ, each term given a last axis of 1 and
+    // concatenated along it.
+    private static string ProductLogit(OnnxGraphBuilder g, string where, string[] factors)
+    {
+        string axes = g.Longs($"{where}.axes", [-1]);
+        var terms = new List<string>();
+        for (int subset = 1; subset < 1 << factors.Length; subset++)
+        {
+            string? sum = null;
+            for (int i = 0; i < factors.Length; i++)
+                if ((subset & (1 << i)) != 0) sum = sum is null ? factors[i] : g.Node("Add", where, [sum, factors[i]]);
+            terms.Add(g.Node("Unsqueeze", where, [g.Node("Neg", where, [sum!]), axes]));
+        }
+        string all = g.Node("Concat", where, terms, Int("axis", -1));
+        return g.Node("Neg", where, [g.Node("ReduceLogSumExp", where, [all], Ints("axes", new long[] { -1 }), Int("keepdims", 0))]);
+    }
+
     private sealed class Network(OnnxGraphBuilder g, NetworkPlan plan)
     {
         private readonly List<string> _heads = plan.Heads.Select(h => h.StateName).ToList();

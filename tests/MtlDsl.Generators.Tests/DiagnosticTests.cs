@@ -939,6 +939,95 @@ public class DiagnosticTests
         Assert.Contains("is not accessible to the model", diagnostic.GetMessage());
     }
 
+    // ESMM's shape: two binary towers and the product of their probabilities.
+    private const string Towers =
+        "    [Task(Loss.BinaryCrossEntropyWithLogits), Linear(1)] public partial Sequential A { get; }\n" +
+        "    [Task(Loss.BinaryCrossEntropyWithLogits), Linear(1)] public partial Sequential B { get; }\n";
+
+    private static string Product(string product = "ProductOf(nameof(A), nameof(B))", string task = "Task(Loss.BinaryCrossEntropyWithLogits)", string layers = "") =>
+        $"    [{task}, {product}{layers}] public partial Sequential P {{ get; }}\n";
+
+    [Theory]
+    [InlineData("ProductOf(nameof(A), nameof(B))")]
+    [InlineData("ProductOf(\"B\", \"A\")")]
+    [InlineData("ProductOf(new[] { nameof(A), nameof(B) })")]
+    [InlineData("ProductOf(tasks: new[] { nameof(A), nameof(B) })")]
+    public void ProductOfTwoTowersIsValid(string product)
+    {
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(4)]", Trunk + Towers + Product(product))));
+        // A factor of a product may have weight 0: trained through the product only.
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(4)]", Trunk + Towers.Replace("WithLogits), Linear(1)] public partial Sequential B",
+            "WithLogits, Weight = 0), Linear(1)] public partial Sequential B") + Product(product))));
+    }
+
+    [Fact]
+    public void WeightZeroOnATaskNoProductReads() =>
+        Assert.Contains("0 only on a task that a [ProductOf] task multiplies", AssertSingle(Model("[Input(4)]", Trunk + Towers.Replace(
+            "WithLogits), Linear(1)] public partial Sequential B", "WithLogits, Weight = 0), Linear(1)] public partial Sequential B")), "MTL008", "Weight = 0"));
+
+    [Fact]
+    public void ProductOfOnATrunkBlock() =>
+        Assert.Contains("makes a task head", AssertSingle(Model("[Input(4)]",
+            "    [Trunk, Linear(8), ProductOf(nameof(A), nameof(B))] public partial Sequential Shared { get; }\n" + Towers), "MTL038", "ProductOf(nameof(A), nameof(B))"));
+
+    [Theory]
+    [InlineData("[MMoE(2)]", "MMoE")]
+    [InlineData("[PLE(1, 1)]", "PLE")]
+    public void ProductOfInAnotherArchitecture(string architecture, string name) =>
+        Assert.Contains($"is declared {name}: tasks built from tasks work in hard parameter sharing only", AssertSingle(Model("[Input(4)]\n" + architecture, Trunk + Towers + Product()),
+            "MTL038", "ProductOf(nameof(A), nameof(B))"));
+
+    [Fact]
+    public void ProductOfWithLayers() =>
+        Assert.Contains("has no layers of its own", AssertSingle(Model("[Input(4)]", Trunk + Towers + Product(layers: ", Linear(1)")), "MTL038", "Linear(1)"));
+
+    [Fact]
+    public void ProductOfWithReads() =>
+        Assert.Contains("no trunk block; remove Reads", AssertSingle(Model("[Input(4)]", Trunk + Towers +
+            Product(task: "Task(Loss.BinaryCrossEntropyWithLogits, Reads = nameof(Shared))")), "MTL038", "Reads = nameof(Shared)"));
+
+    [Fact]
+    public void ProductOfWithAnotherLoss() =>
+        Assert.Contains("its loss is Loss.BinaryCrossEntropyWithLogits", AssertSingle(Model("[Input(4)]", Trunk + Towers +
+            Product(task: "Task(Loss.MeanSquaredError)")), "MTL038", "Task(Loss.MeanSquaredError)"));
+
+    [Theory]
+    [InlineData("ProductOf(nameof(A))")]
+    [InlineData("ProductOf(nameof(A), nameof(A))")]
+    [InlineData("ProductOf()")]
+    public void ProductOfFewerThanTwoTasks(string product) =>
+        Assert.Contains("name two or more distinct other tasks", AssertSingle(Model("[Input(4)]", Trunk + Towers + Product(product)), "MTL038", product));
+
+    [Theory]
+    [InlineData("ProductOf(nameof(A), nameof(B), nameof(A))", "nameof(A)", "twice")]
+    [InlineData("ProductOf(nameof(A), nameof(P))", "nameof(P)", "is a factor of itself")]
+    [InlineData("ProductOf(nameof(A), \"C\")", "\"C\"", "which is no block of model 'M'")]
+    [InlineData("ProductOf(nameof(Shared), nameof(B))", "nameof(Shared)", "a trunk block, not a task")]
+    public void ProductOfNamesWhatItCannot(string product, string underlined, string message)
+    {
+        string source = Model("[Input(4)]", Trunk + Towers + Product(product));
+        string text = AssertSingle(source, "MTL038", underlined);
+        Assert.Contains(message, text);
+        // The argument at fault: the last one written so.
+        Assert.Equal(source.LastIndexOf(underlined, StringComparison.Ordinal), GeneratorHarness.Diagnostics(source)[0].Location.SourceSpan.Start);
+    }
+
+    [Fact]
+    public void ProductOfAProduct() =>
+        Assert.Contains("no cycles", AssertSingle(Model("[Input(4)]", Trunk + Towers + Product() +
+            "    [Task(Loss.BinaryCrossEntropyWithLogits), ProductOf(nameof(A), nameof(P))] public partial Sequential Q { get; }\n"), "MTL038", "nameof(P)"));
+
+    [Fact]
+    public void ProductOfATaskOfAnotherLoss() =>
+        Assert.Contains("whose loss is Loss.MeanSquaredError", AssertSingle(Model("[Input(4)]", Trunk + Towers.Replace(
+            "[Task(Loss.BinaryCrossEntropyWithLogits), Linear(1)] public partial Sequential B", "[Task(Loss.MeanSquaredError), Linear(1)] public partial Sequential B") + Product()),
+            "MTL038", "nameof(B)"));
+
+    [Fact]
+    public void ProductOfTasksOfTwoShapes() =>
+        Assert.Contains("whose output is [1], and 'B', whose output is [2]", AssertSingle(Model("[Input(4)]", Trunk + Towers.Replace(
+            "Linear(1)] public partial Sequential B", "Linear(2)] public partial Sequential B") + Product()), "MTL038", "nameof(B)"));
+
     [Fact]
     public void EveryDescriptorIsTestedTrackedAndDocumented()
     {

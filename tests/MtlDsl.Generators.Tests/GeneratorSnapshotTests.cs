@@ -11,6 +11,7 @@ public class GeneratorSnapshotTests
         { "TabularModel", "tests/Models/TabularModel.cs" },
         { "RecommenderModel", "tests/Models/RecommenderModel.cs" },
         { "InteractionModel", "tests/Models/InteractionModel.cs" },
+        { "EsmmModel", "tests/Models/EsmmModel.cs" },
         { "OwnModuleModel", "tests/Models/OwnModuleModel.cs" },
         { "SignalModel", "tests/Models/SignalModel.cs" },
         { "NormalizationModel", "tests/Models/NormalizationModel.cs" },

@@ -34,6 +34,7 @@ public sealed class ModelOracleTests(ITestOutputHelper output)
         [nameof(ResidualModel)] = () => new ResidualModel(),
         [nameof(RecommenderModel)] = () => new RecommenderModel(),
         [nameof(InteractionModel)] = () => new InteractionModel(),
+        [nameof(EsmmModel)] = () => new EsmmModel(),
         [nameof(ReservedNamesModel)] = () => new ReservedNamesModel(),
         [nameof(ImbalanceModel)] = () => new ImbalanceModel(),
         [nameof(HardSharingModel)] = () => new HardSharingModel(),

@@ -28,6 +28,7 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
         [nameof(ResidualModel)] = f => Check(new ResidualModel(), f),
         [nameof(RecommenderModel)] = f => Check(new RecommenderModel(), f),
         [nameof(InteractionModel)] = f => Check(new InteractionModel(), f),
+        [nameof(EsmmModel)] = f => Check(new EsmmModel(), f),
         [nameof(ReservedNamesModel)] = f => Check(new ReservedNamesModel(), f),
         [nameof(ImbalanceModel)] = f => Check(new ImbalanceModel(), f),
         [nameof(HardSharingModel)] = f => Check(new HardSharingModel(), f),
@@ -53,6 +54,28 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
             OnnxExport export = OnnxRuntimeCheck.Export(model, folder);
             return Math.Max(OnnxRuntimeCheck.AssertAgrees(model, export, 1), OnnxRuntimeCheck.AssertAgrees(model, export, 37));
         }
+    }
+
+    // ESMM's product (Neg of ReduceLogSumExp over the subsets' sums) where both towers' logits are near 60 and 70:
+    // σ rounds to 1 in float32 there, so a product of probabilities would be an infinite logit.
+    [Fact]
+    public void EsmmsProductIsExactWhereSigmoidRoundsToOne()
+    {
+        using var model = new EsmmModel();
+        using (TorchSharp.torch.no_grad())
+        {
+            foreach (var (name, parameter) in model.named_parameters())
+                if (name == "click.2.bias") parameter.fill_(60);
+                else if (name == "conversion.2.bias") parameter.fill_(70);
+        }
+        OnnxExport export = OnnxRuntimeCheck.Export(model, _folder);
+        Assert.Contains("ReduceLogSumExp", File.ReadAllText(export.Path, System.Text.Encoding.Latin1));
+        OnnxRuntimeCheck.AssertAgrees(model, export, 37);
+        using var outputs = TorchSharp.torch.NewDisposeScope();
+        var inputs = new EsmmModel.Inputs(TorchSharp.torch.rand(5, 4), TorchSharp.torch.zeros(5, TorchSharp.torch.ScalarType.Int64), TorchSharp.torch.ones(5, TorchSharp.torch.ScalarType.Int64));
+        var result = model.forward(inputs);
+        Assert.True(result.ClickAndConversion.isfinite().all().item<bool>());
+        Assert.True(result.ClickAndConversion.gt(50).all().item<bool>(), "the product's logit stays near the smaller factor's");
     }
 
     [Theory]

@@ -42,6 +42,7 @@ public class DiagramTests
         [nameof(MTANModel)] = () => Draw(new MTANModel()),
         [nameof(MMoEBottomModel)] = () => Draw(new MMoEBottomModel()),
         [nameof(PLEBottomModel)] = () => Draw(new PLEBottomModel()),
+        [nameof(EsmmModel)] = () => Draw(new EsmmModel()),
         [nameof(MultiMnist.MultiLeNet)] = () => Draw(new MultiMnist.MultiLeNet()),
         [nameof(MultiMnist.MMoELeNet)] = () => Draw(new MultiMnist.MMoELeNet()),
         [nameof(MultiMnist.CGCLeNet)] = () => Draw(new MultiMnist.CGCLeNet()),

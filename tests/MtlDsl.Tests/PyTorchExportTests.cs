@@ -13,6 +13,22 @@ namespace MtlDsl.Tests;
 public class PyTorchExportTests : TemporaryFolderTest
 {
     [Fact]
+    public void TheTwinOfAProductTaskNamesItsFactorsAndTheWeightZeroFactor()
+    {
+        using var model = new EsmmModel();
+        string twin = model.PyTorchTwin.Source!;
+        Assert.Contains("FACTORS = [None, None, [0, 1]]", twin);
+        Assert.Contains("WEIGHTS = [1, 0, 1]", twin);
+        Assert.Contains("self._modules[\"click_and_conversion\"] = nn.Sequential()", twin);
+        Assert.Contains("def product_logit(factors):", PyTorchTwin.SupportSource);
+        // The training script counts a weight-0 task as without labels.
+        Assert.Contains("0.0 if weight == 0 else", PyTorchTwin.TrainingScript);
+        // …and no FACTORS line where no task is a product.
+        using var recommender = new RecommenderModel();
+        Assert.DoesNotContain("FACTORS", recommender.PyTorchTwin.Source!);
+    }
+
+    [Fact]
     public void TheExportWritesTheTwinItsSupportTheTrainingScriptAndTheWeights()
     {
         torch.manual_seed(1);

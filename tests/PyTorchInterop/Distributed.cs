@@ -15,7 +15,8 @@ using static TorchSharp.torch;
 /// weights move) (reference_{weighting}.safetensors). run.sh then trains the twin with torchrun --nproc_per_node=2
 /// (DDP, gloo) for each. distributed-check &lt;folder&gt;: loads what the two processes wrote back into the C# model
 /// and compares it with each reference, parameter by parameter. The same for ImbalanceModel (class and positive
-/// weights) and MMoEBottomModel (experts over a shared bottom), with the declared weights.
+/// weights) and MMoEBottomModel (experts over a shared bottom), with the declared weights, and for EsmmModel (a
+/// product task and its weight-0 factor), with the declared weights and DWA.
 /// </summary>
 internal static class DistributedCheck
 {
@@ -58,7 +59,8 @@ internal static class DistributedCheck
         MultiTaskData<TabularModel.Targets>.Shared(features, targets).Save(Path.Combine(tabularFolder, "train.safetensors"));
         ExportImbalance(Path.Combine(folder, "imbalance"));
         ExportMixtureOverBottom(Path.Combine(folder, "bottom"));
-        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's (class and positive weights) and MMoEBottomModel's (a shared bottom) likewise");
+        ExportEsmm(Path.Combine(folder, "esmm"));
+        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's (class and positive weights) and MMoEBottomModel's (a shared bottom) likewise; EsmmModel's (a weight-0 factor of a product task: declared weights, DWA)");
         return 0;
     }
 
@@ -111,6 +113,34 @@ internal static class DistributedCheck
         SafeTensors.Save(fresh, Path.Combine(folder, "reference.safetensors"));
     }
 
+    // ESMM (a product task and its weight-0 factor) in float64: clicks on every sample, conversions only on the
+    // clicked ones (NaN elsewhere), click ∧ conversion on every sample; the references with the declared weights and
+    // DWA. The conversion tower's labels must train nothing: only the product moves it, in one process as in two.
+    private static void ExportEsmm(string folder)
+    {
+        torch.manual_seed(34);
+        using var model = new EsmmModel();
+        model.to(ScalarType.Float64);
+        model.ExportPyTorch(folder);
+        Tensor dense = randn(Samples, 4, dtype: ScalarType.Float64);
+        Tensor users = randint(0, EsmmModel.Users, [Samples], dtype: ScalarType.Int64);
+        Tensor items = randint(0, EsmmModel.Items, [Samples], dtype: ScalarType.Int64);
+        Tensor clicks = rand(Samples, 1, dtype: ScalarType.Float64).lt(0.4).to(ScalarType.Float64);
+        Tensor converts = rand(Samples, 1, dtype: ScalarType.Float64).lt(0.5).to(ScalarType.Float64);
+        Tensor conversions = where(clicks.eq(1), converts, full([Samples, 1], double.NaN, dtype: ScalarType.Float64));
+        var data = MultiTaskData<EsmmModel.Targets>.Shared(new EsmmModel.Inputs(dense, users, items), new EsmmModel.Targets(clicks, conversions, clicks * converts));
+        data.Save(Path.Combine(folder, "train.safetensors"));
+        foreach (var (weighting, strategy, epochs) in Runs().Where(r => r.Name != "uw"))
+        {
+            using var fresh = new EsmmModel();
+            fresh.to(ScalarType.Float64);
+            SafeTensors.Load(fresh, Path.Combine(folder, "EsmmModel.safetensors"));
+            fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate), strategy)
+                .Fit(data, new FitOptions { Epochs = epochs, BatchSize = BatchSize, Shuffle = false });
+            SafeTensors.Save(fresh, Path.Combine(folder, $"reference_{weighting}.safetensors"));
+        }
+    }
+
     // The weightings checked, as train_ddp.py names them, with MtlDsl's strategy and the epochs run.
     internal static IEnumerable<(string Name, MtlDsl.Weighting.WeightingStrategy? Strategy, int Epochs)> Runs() =>
     [
@@ -126,33 +156,40 @@ internal static class DistributedCheck
         failed += CheckTabular(Path.Combine(folder, "tabular"));
         failed += CheckReference(Path.Combine(folder, "imbalance"), () => new ImbalanceModel(), "class and positive weights, missing labels");
         failed += CheckReference(Path.Combine(folder, "bottom"), () => new MMoEBottomModel(), "MMoE over a shared bottom of an embedding and a bag, missing labels");
+        foreach (string weighting in new[] { "declared", "dwa" })
+            failed += CheckReference(Path.Combine(folder, "esmm"), () => new EsmmModel(),
+                $"a product task, its weight-0 factor trained only through it, {(weighting == "declared" ? "the declared weights" : "DWA")}", weighting, mustMove: "conversion.");
         return failed == 0 ? 0 : 1;
     }
 
-    // What the two processes wrote against the single-process reference, parameter by parameter.
-    private static int CheckReference(string folder, Func<nn.Module> create, string what)
+    // What the two processes wrote against the single-process reference, parameter by parameter: trained.safetensors
+    // against reference.safetensors (with a weighting: trained_{weighting} against reference_{weighting}); training must
+    // have moved the parameters, and those whose names start with mustMove too.
+    private static int CheckReference(string folder, Func<nn.Module> create, string what, string? weighting = null, string? mustMove = null)
     {
-        string name = "";
-        nn.Module Load(string file)
+        string name = "", suffix = weighting is null ? "" : "_" + weighting;
+        nn.Module Load(string? file)
         {
             nn.Module model = create();
             name = model.GetName();
             model.to(ScalarType.Float64);
-            SafeTensors.Load(model, Path.Combine(folder, file == "initial" ? name + ".safetensors" : file));
+            SafeTensors.Load(model, Path.Combine(folder, file ?? name + ".safetensors"));
             return model;
         }
-        using nn.Module trained = Load("trained.safetensors"), reference = Load("reference.safetensors"), initial = Load("initial");
+        using nn.Module trained = Load($"trained{suffix}.safetensors"), reference = Load($"reference{suffix}.safetensors"), initial = Load(null);
         var mine = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         var start = initial.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        double worst = 0, moved = 0;
+        double worst = 0, moved = 0, movedToo = 0;
         foreach (var (parameterName, parameter) in trained.named_parameters())
         {
             worst = Math.Max(worst, (parameter - mine[parameterName]).abs().max().item<double>());
-            moved = Math.Max(moved, (mine[parameterName] - start[parameterName]).abs().max().item<double>());
+            double change = (mine[parameterName] - start[parameterName]).abs().max().item<double>();
+            moved = Math.Max(moved, change);
+            if (mustMove is not null && parameterName.StartsWith(mustMove, StringComparison.Ordinal)) movedToo = Math.Max(movedToo, change);
         }
-        bool pass = worst < 1e-10 && moved > 1e-3;
+        bool pass = worst < 1e-10 && moved > 1e-3 && (mustMove is null || movedToo > 1e-4);
         Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained {name}'s twin ({what}) as MtlDsl's single-process Fit did: " +
-                          $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1})");
+                          $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1}{(mustMove is null ? "" : $", {mustMove}* by {movedToo:E1}")})");
         return pass ? 0 : 1;
     }
 

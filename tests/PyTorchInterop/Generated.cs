@@ -35,6 +35,7 @@ internal static class GeneratedExport
         Add(new ResidualModel());
         Add(new RecommenderModel());
         Add(new InteractionModel());
+        Add(new EsmmModel());
         Add(new HardSharingModel());
         Add(new MMoEModel());
         Add(new OMoEModel());

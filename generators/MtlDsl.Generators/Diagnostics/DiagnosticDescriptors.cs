@@ -54,7 +54,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor InvalidWeight = Error("MTL008", Declaration,
         "Task weight must be a positive, finite number",
-        "Task '{0}' has weight {1}: a task weight must be a positive, finite number (default 1)");
+        "Task '{0}' has weight {1}: a task weight must be a positive, finite number (default 1){2}");
 
     public static readonly DiagnosticDescriptor DuplicateTaskName = Error("MTL009", Declaration,
         "Two blocks share one name",
@@ -167,6 +167,10 @@ internal static class DiagnosticDescriptors
     public static readonly DiagnosticDescriptor InvalidLossWeights = Error("MTL036", Declaration,
         "Class or positive weights do not fit the task",
         "Task '{0}' {1}");
+
+    public static readonly DiagnosticDescriptor InvalidProduct = Error("MTL038", Declaration,
+        "Task built from tasks cannot be declared so",
+        "{0} {1}");
 
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",

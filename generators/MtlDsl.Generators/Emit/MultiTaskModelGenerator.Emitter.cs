@@ -248,6 +248,9 @@ public sealed partial class MultiTaskModelGenerator
                 var lossWeights = new List<string>();
                 if (task.Spec.PositiveWeights is { } positive) lossWeights.Add($"PositiveWeights = {DoubleList(positive)}");
                 if (task.Spec.ClassWeights is { } perClass) lossWeights.Add($"ClassWeights = {DoubleList(perClass)}");
+                // A [ProductOf] task's factors, by task index: the runtime, the twin and ONNX compute it from them.
+                if (task.Spec.IsProduct)
+                    lossWeights.Add($"Factors = new int[] {{ {string.Join(", ", task.Spec.ProductOf.Select(f => tasks.FindIndex(t => t.Spec.Name == f).ToString(CultureInfo.InvariantCulture)))} }}");
                 string initializer = lossWeights.Count == 0 ? "" : $" {{ {string.Join(", ", lossWeights)} }}";
                 w.Line($"new(\"{task.Spec.Name}\", global::MtlDsl.Loss.{LossNames.Of(task.Spec.Loss)}, {Literals.Double(task.Spec.Weight)}, {Literals.IntList(task.OutputShape)}, \"{read.Source}\", {Literals.IntList(read.Shape)}){initializer},");
             }
@@ -291,7 +294,9 @@ public sealed partial class MultiTaskModelGenerator
             w.Line("{");
             w.Indent();
             for (int i = 0; i < tasks.Count; i++)
-                w.Line($"{i.ToString(CultureInfo.InvariantCulture)} => {code.Field(tasks[i])}.forward(representation),");
+                w.Line(tasks[i].Spec.IsProduct
+                    ? $"{i.ToString(CultureInfo.InvariantCulture)} => throw new global::System.InvalidOperationException({Literals.String($"Task {tasks[i].Spec.Name} is computed from its factors' outputs ([ProductOf]), not from a representation.")}),"
+                    : $"{i.ToString(CultureInfo.InvariantCulture)} => {code.Field(tasks[i])}.forward(representation),");
             w.Line("_ => throw new global::System.ArgumentOutOfRangeException(\"task\", task, \"There is no task with this index.\"),");
             w.Outdent();
             w.Line("};");

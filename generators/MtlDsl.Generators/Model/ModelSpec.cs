@@ -187,8 +187,14 @@ internal sealed record BlockSpec(
     EquatableArray<double>? PositiveWeights = null,
     LocationInfo? PositiveWeightsLocation = null,
     EquatableArray<double>? ClassWeights = null,
-    LocationInfo? ClassWeightsLocation = null)
+    LocationInfo? ClassWeightsLocation = null,
+    EquatableArray<string> ProductOf = default,
+    LocationInfo? ProductOfLocation = null,
+    EquatableArray<ArgumentLocation> FactorLocations = default)
 {
+    /// <summary>Whether the task is [ProductOf]: its output is the logit of its factors' probabilities' product.</summary>
+    public bool IsProduct => ProductOfLocation is not null;
+
     /// <summary>Whether the block names what it reads ([Concat] or Reads).</summary>
     public bool NamesSources => ConcatLocation is not null || Reads is not null;
 

@@ -82,9 +82,15 @@ internal static class ShapeInference
         }
         if (architecture is not null)
         {
-            int task = 0;
-            foreach (BlockSpec block in model.Blocks.Where(b => b.Kind == BlockKind.Task))
-                if (InferBlock(block, architecture.Reads[task++].Shape, diagnostics) is { } shaped) blocks.Add(shaped);
+            // The heads, then each [ProductOf] task from its factors' heads (declared before or after it).
+            var taskSpecs = model.Blocks.Where(b => b.Kind == BlockKind.Task).ToList();
+            var heads = new ShapedBlock?[taskSpecs.Count];
+            for (int t = 0; t < taskSpecs.Count; t++)
+                if (!taskSpecs[t].IsProduct) heads[t] = InferBlock(taskSpecs[t], architecture.Reads[t].Shape, diagnostics);
+            for (int t = 0; t < taskSpecs.Count; t++)
+                if (taskSpecs[t].IsProduct) heads[t] = InferProduct(taskSpecs[t], taskSpecs, heads, diagnostics);
+            foreach (ShapedBlock? head in heads)
+                if (head is not null) blocks.Add(head);
         }
         else if (hard && trunkSpecs.Count > 0)
         {
@@ -113,6 +119,31 @@ internal static class ShapeInference
             return (null, diagnostics);
         }
         return (new ShapedModel(model, blocks.ToEquatableArray(), parameters, architecture, ShapedInputs(model, blocks)), diagnostics);
+    }
+
+    // A [ProductOf] task: no layers, its factors' output shape (which must be one; MTL038 at the first factor that
+    // differs). Unknown when a factor is not a head that was inferred (CheckProducts reported why).
+    private static ShapedBlock? InferProduct(BlockSpec product, List<BlockSpec> tasks, ShapedBlock?[] heads, List<DiagnosticInfo> diagnostics)
+    {
+        EquatableArray<int>? shape = null;
+        string first = "";
+        for (int i = 0; i < product.ProductOf.Count; i++)
+        {
+            int index = tasks.FindIndex(t => t.Name == product.ProductOf[i]);
+            if (index < 0 || tasks[index].IsProduct || heads[index] is not { } factor) return null;
+            if (shape is null)
+            {
+                (shape, first) = (factor.OutputShape, tasks[index].Name);
+            }
+            else if (!shape.Value.Equals(factor.OutputShape))
+            {
+                LocationInfo? where = i < product.FactorLocations.Count ? product.FactorLocations[i].Location ?? product.ProductOfLocation : product.ProductOfLocation;
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, $"Task '{product.Name}'",
+                    $"has [ProductOf] of '{first}', whose output is {Literals.Shape(shape.Value)}, and '{tasks[index].Name}', whose output is {Literals.Shape(factor.OutputShape)}: the factors' probabilities are multiplied element by element, so their outputs must have one shape"));
+                return null;
+            }
+        }
+        return shape is null ? null : new ShapedBlock(product, shape.Value, EquatableArray<ShapedLayer>.Empty);
     }
 
     // Blocks that read by name (hard sharing's trunk, the shared bottom): each reads what it names, else the block

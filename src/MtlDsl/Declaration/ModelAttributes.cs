@@ -74,6 +74,27 @@ public sealed class ConcatAttribute : Attribute
 }
 
 /// <summary>
+/// Makes a task head the product of other tasks' probabilities (ESMM, Ma et al. 2018: pCTCVR = pCTR·pCVR): its output
+/// is the logit of σ(a)·σ(b)·… where a, b, … are the named tasks' logits, computed stably as
+/// −logsumexp over every non-empty subset S of the factors of −Σ_{i∈S} aᵢ (exact and finite where σ rounds to 1):
+/// <c>[Task(Loss.BinaryCrossEntropyWithLogits), ProductOf(nameof(Click), nameof(Conversion))]</c>. The task has no
+/// layers and reads no trunk block; its loss is <see cref="Loss.BinaryCrossEntropyWithLogits"/>; its factors are two or
+/// more distinct other tasks of that loss and one output shape, none a product itself (checked at compile time,
+/// MTL038). A factor may have <c>Weight = 0</c>: it is then scored but trained only through the product. Hard
+/// parameter sharing only, for now.
+/// </summary>
+[AttributeUsage(AttributeTargets.Property, Inherited = false)]
+public sealed class ProductOfAttribute : Attribute
+{
+    /// <summary>Declares the tasks whose probabilities the task multiplies.</summary>
+    /// <param name="tasks">Two or more other tasks, by <c>nameof</c>.</param>
+    public ProductOfAttribute(params string[] tasks) => Tasks = tasks;
+
+    /// <summary>The tasks multiplied, in order.</summary>
+    public string[] Tasks { get; }
+}
+
+/// <summary>
 /// Marks a partial <c>Sequential</c> property as a block of the shared trunk. Trunk blocks run in declaration
 /// order; the last one's output is the representation the task heads read (unless a head names another with
 /// <see cref="TaskAttribute.Reads"/>). An architecture attribute on the class (<see cref="MMoEAttribute"/>,
@@ -117,7 +138,11 @@ public sealed class TaskAttribute : Attribute
     /// <summary>The task's loss.</summary>
     public Loss Loss { get; }
 
-    /// <summary>The task's weight λ in the joint loss Σ λ·L; a positive, finite number. Default 1.</summary>
+    /// <summary>
+    /// The task's weight λ in the joint loss Σ λ·L; a positive, finite number. Default 1. 0 only on a factor of a
+    /// <see cref="ProductOfAttribute"/> task: the task is then scored (outputs, validation loss, metrics) but never trained
+    /// by its own loss, which every training step treats as having no labels.
+    /// </summary>
     public double Weight { get; set; } = 1.0;
 
     /// <summary>

@@ -85,9 +85,17 @@ internal sealed class DiagramGraph
             TaskDefinition task = tasks[t];
             PlanBlock head = plan.Heads[t];
             var footer = new List<string> { "→ " + Shape(task.OutputShape), $"{task.Loss} · weight {Number(task.Weight)}" };
-            heads[t] = graph.Add(DiagramKind.Head, task.Name, tasks.Count > 1 ? $"head of task {t + 1}" : "head", BlockBody(head), footer);
-            graph.Connect(reads[t], heads[t]);
+            if (task.ScoredOnly) footer.Add("scored; trained through its product");
+            // A task built from tasks has no layers: it reads its factors' outputs (drawn below).
+            List<string> body = task.Factors is { } factors
+                ? Wrap([string.Join("·", factors.Select(f => $"σ({tasks[f].Name})")) + " as a logit"], " · ")
+                : BlockBody(head);
+            heads[t] = graph.Add(DiagramKind.Head, task.Name, tasks.Count > 1 ? task.IsProduct ? $"task {t + 1}, built from tasks" : $"head of task {t + 1}" : "head", body, footer);
+            if (!task.IsProduct) graph.Connect(reads[t], heads[t]);
         }
+        for (int t = 0; t < tasks.Count; t++)
+            if (tasks[t].Factors is { } factors)
+                foreach (int f in factors) graph.Connect(heads[f], heads[t]);
         IEnumerable<string> terms = tasks.Select(t => $"{Number(t.Weight)}·L({t.Name})");
         int loss = graph.Add(DiagramKind.Loss, "joint loss", "Σ weight · task loss", Wrap(terms, " + "), []);
         foreach (int head in heads) graph.Connect(head, loss);

@@ -72,16 +72,19 @@ internal sealed class DiagramLayout
         IReadOnlyList<DiagramNode> nodes = Graph.Nodes;
         IReadOnlyList<DiagramEdge> edges = Graph.Edges;
 
-        // Ranks: the longest path from a box without arrows in; the heads share the deepest head's rank.
+        // Ranks: the longest path from a box without arrows in; the heads share the deepest head's rank, and the
+        // tasks built from other heads' outputs (ProductOf) the rank below them.
         var rank = new int[nodes.Count];
         foreach (DiagramEdge edge in edges.OrderBy(e => e.To))
             rank[edge.To] = Math.Max(rank[edge.To], rank[edge.From] + 1);
-        int[] heads = nodes.Where(n => n.Kind == DiagramKind.Head).Select(n => n.Id).ToArray();
+        var products = new HashSet<int>(edges.Where(e => nodes[e.From].Kind == DiagramKind.Head && nodes[e.To].Kind == DiagramKind.Head).Select(e => e.To));
+        int[] heads = nodes.Where(n => n.Kind == DiagramKind.Head && !products.Contains(n.Id)).Select(n => n.Id).ToArray();
         if (heads.Length > 0)
         {
             int deepest = heads.Max(h => rank[h]);
             foreach (int head in heads) rank[head] = deepest;
-            foreach (DiagramNode node in nodes.Where(n => n.Kind == DiagramKind.Loss)) rank[node.Id] = deepest + 1;
+            foreach (int product in products) rank[product] = deepest + 1;
+            foreach (DiagramNode node in nodes.Where(n => n.Kind == DiagramKind.Loss)) rank[node.Id] = deepest + (products.Count > 0 ? 2 : 1);
         }
 
         var slots = new List<Slot>();

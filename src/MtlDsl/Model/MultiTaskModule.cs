@@ -112,7 +112,10 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         NamingOwnModules(() =>
         {
             for (int task = 0; task < outputs.Length; task++)
-                outputs[task] = RunHead(task, representations[task]);
+                if (!Tasks[task].IsProduct) outputs[task] = RunHead(task, representations[task]);
+            // Tasks built from tasks, from their factors' outputs (never products themselves).
+            for (int task = 0; task < outputs.Length; task++)
+                if (Tasks[task].Factors is { } factors) outputs[task] = TaskCombination.ProductLogit(factors.Select(f => outputs[f]).ToArray());
             return outputs;
         });
         return TOutputs.Create(outputs);
@@ -159,6 +162,13 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         if ((uint)task >= (uint)Tasks.Count)
             throw new ArgumentOutOfRangeException(nameof(task), task, $"{GetName()} has {Tasks.Count} tasks (0 to {Tasks.Count - 1}).");
         CheckInputs(inputs);
+        // A task built from tasks runs its factors' heads (the shared part once) and combines their outputs.
+        if (Tasks[task].Factors is { } factors)
+            return NamingOwnModules(() =>
+            {
+                Tensor[] representations = RunShared(inputs);
+                return TaskCombination.ProductLogit(factors.Select(f => RunHead(f, representations[f])).ToArray());
+            });
         return NamingOwnModules(() => RunHead(task, RunShared(inputs, task)));
     }
 

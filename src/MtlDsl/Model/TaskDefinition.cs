@@ -21,6 +21,35 @@ public sealed record TaskDefinition(string Name, Loss Loss, double Weight, IRead
     string Representation = "", IReadOnlyList<int>? RepresentationShape = null)
 {
     private readonly IReadOnlyList<double>? _positiveWeights, _classWeights;
+    private readonly IReadOnlyList<int>? _factors;
+
+    /// <summary>
+    /// For a task built from tasks (<see cref="ProductOfAttribute"/>): the indices (declaration order) of the tasks whose
+    /// probabilities it multiplies; its output is <see cref="TaskCombination.ProductLogit"/> of their outputs. Null for a
+    /// task with a head of its own. Two or more distinct indices; the list is copied.
+    /// </summary>
+    /// <exception cref="ArgumentException">Fewer than two, more than <see cref="TaskCombination.MaxFactors"/>, negative or repeated indices.</exception>
+    public IReadOnlyList<int>? Factors
+    {
+        get => _factors;
+        init
+        {
+            if (value is null) { _factors = null; return; }
+            int[] copy = [.. value];
+            if (copy.Length < 2 || copy.Length > TaskCombination.MaxFactors || copy.Any(i => i < 0) || copy.Distinct().Count() != copy.Length)
+                throw new ArgumentException($"Factors [{string.Join(", ", copy)}]: a product takes 2 to {TaskCombination.MaxFactors} distinct task indices.", nameof(Factors));
+            _factors = Array.AsReadOnly(copy);
+        }
+    }
+
+    /// <summary>Whether the task is built from tasks (<see cref="Factors"/>).</summary>
+    public bool IsProduct => _factors is not null;
+
+    /// <summary>
+    /// Whether the task is scored but not trained by its own loss: weight 0, allowed on a factor of a product task
+    /// (ESMM's conversion tower). Every training step treats its labels as absent; evaluation scores it.
+    /// </summary>
+    public bool ScoredOnly => Weight == 0;
 
     /// <summary>
     /// For <see cref="Loss.BinaryCrossEntropyWithLogits"/>: the weight of a positive label, one for every label or one

@@ -50,6 +50,9 @@ internal static class PyTorchTwinWriter
         w.Line($"LOSSES = {List(tasks.Select(t => Str(LossName(t.Loss))))}");
         w.Line($"LOSS_ARGS = {List(tasks.Select(LossArguments))}");
         w.Line($"WEIGHTS = {List(tasks.Select(t => t.Weight.ToString("R", CultureInfo.InvariantCulture)))}");
+        // Tasks built from tasks: their factors' indices (TwinModule.forward computes them with product_logit).
+        if (tasks.Any(t => t.IsProduct))
+            w.Line($"FACTORS = {List(tasks.Select(t => t.Factors is { } f ? List(f.Select(k => Int(k))) : "None"))}");
         w.Line();
         w.Line("def __init__(self):");
         w.Indent();

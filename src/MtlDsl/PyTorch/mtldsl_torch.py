@@ -286,6 +286,19 @@ def task_loss(kind, output, target, weight=None, pos_weight=None):
     return summed / present.sum().clamp_min(1), bool(present.any())
 
 
+def product_logit(factors):
+    """The logit of σ(a₁)·…·σ(aₙ) (a [ProductOf] task, ESMM's pCTCVR) from the factors' logits: −logsumexp over the
+    non-empty subsets S of −Σ_{i∈S} aᵢ, since 1/p − 1 = Π(1 + e^(−aᵢ)) − 1; finite where σ rounds to 1."""
+    terms = []
+    for subset in range(1, 1 << len(factors)):
+        total = None
+        for i, a in enumerate(factors):
+            if subset >> i & 1:
+                total = a if total is None else total + a
+        terms.append(-total)
+    return -torch.logsumexp(torch.stack(terms, -1), -1)
+
+
 class TwinModule(nn.Module):
     """The base of every generated twin: forward returns every task's output by name; task_losses and joint_loss
     score them with the declared losses and weights."""
@@ -295,10 +308,16 @@ class TwinModule(nn.Module):
     LOSS_ARGS = []  # per task: {"weight": class weights} or {"pos_weight": positive weights}, or {}
     WEIGHTS = []
     INPUTS = []
+    FACTORS = []  # per task: the task indices a [ProductOf] task multiplies, or None; empty when there is none
 
     def forward(self, *inputs):
         representations = self.representations(*inputs)
-        return {task: self._modules[name](r) for task, name, r in zip(self.TASKS, self.HEADS, representations)}
+        factors = self.FACTORS or [None] * len(self.TASKS)
+        outputs = {task: self._modules[name](r) for task, name, r, f in zip(self.TASKS, self.HEADS, representations, factors) if f is None}
+        for task, f in zip(self.TASKS, factors):
+            if f is not None:
+                outputs[task] = product_logit([outputs[self.TASKS[k]] for k in f])
+        return {task: outputs[task] for task in self.TASKS}
 
     def task_losses(self, outputs, targets):
         """{task: (loss, present)} for the outputs and targets (dicts by task name)."""

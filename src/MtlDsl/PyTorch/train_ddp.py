@@ -37,9 +37,15 @@ def dwa_weights(epoch_losses, tasks, temperature):
         return [1.0] * tasks
     import math
     ratio = [last / before / temperature for last, before in zip(epoch_losses[-1], epoch_losses[-2])]
-    top = max(ratio)
-    exp = [math.exp(r - top) for r in ratio]
-    return [tasks * e / sum(exp) for e in exp]
+    # A task without an average (no labels; a weight-0 factor of a product task) keeps 1, as MtlDsl's DWA.
+    known = [k for k, r in enumerate(ratio) if math.isfinite(r)]
+    weights = [1.0] * tasks
+    if known:
+        top = max(ratio[k] for k in known)
+        total = sum(math.exp(ratio[k] - top) for k in known)
+        for k in known:
+            weights[k] = len(known) * math.exp(ratio[k] - top) / total
+    return weights
 
 
 def main():
@@ -124,7 +130,9 @@ def main():
             # Each task's mean over the global batch's present labels: local mean × local count / global count × world
             # (DDP averages the processes' gradients).
             # With class weights a task's mean is over the labels' total weight rather than their count.
-            counts = torch.tensor([mtl.loss_denominator(kind, y[task], options.get("weight")) for task, kind, options in zip(model.TASKS, model.LOSSES, loss_args)],
+            # A weight-0 task (a factor of a product task, ESMM's conversion) is scored only: it counts as without labels.
+            counts = torch.tensor([0.0 if weight == 0 else mtl.loss_denominator(kind, y[task], options.get("weight"))
+                                   for task, kind, options, weight in zip(model.TASKS, model.LOSSES, loss_args, model.WEIGHTS)],
                                   dtype=torch.float64, device=device)
             totals = counts.clone()
             dist.all_reduce(totals)

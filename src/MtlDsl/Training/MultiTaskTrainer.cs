@@ -198,6 +198,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
         bool[] present = [];
         Tensor[] losses = AtNextStep(() => _model.ComputeTaskLosses(outputs, targets, out present));
+        WithoutScoredOnly(losses, present);
         return Finish(losses, present, representation, () => _model.ComputeTaskLosses(_model.Forward(input), targets, out _));
     });
 
@@ -406,6 +407,13 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             ZeroGradients();
             bool present = false;
             Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target, out present));
+            if (_model.Tasks[task].ScoredOnly)
+            {
+                Tensor[] one = [loss];
+                bool[] has = [present];
+                WithoutScoredOnly(one, has, task);
+                (loss, present) = (one[0], has[0]);
+            }
             StepCount++;
             double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
             if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
@@ -418,6 +426,20 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             }
             return (value * fixedWeights[task], value);
         });
+    }
+
+    // A task scored only (weight 0: a factor of a product task, ESMM's conversion tower) is trained through the product
+    // alone: every training step counts it as without labels, its loss a 0 still connected to the graph (as a batch
+    // without labels gives), so that its training loss is NaN and every weighting strategy leaves it out. Evaluation
+    // scores it as any task. first is the task of losses[0] (one task's step).
+    private void WithoutScoredOnly(Tensor[] losses, bool[] present, int first = 0)
+    {
+        for (int k = 0; k < losses.Length; k++)
+            if (_model.Tasks[first + k].ScoredOnly)
+            {
+                present[k] = false;
+                losses[k] = losses[k].mul(torch.zeros_like(losses[k]));
+            }
     }
 
     private NotSupportedException OneTaskUnsupported() => new(
@@ -464,6 +486,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 : InBatch(StepCount + 1, indices[task], () => _model.ForwardTask(task, inputs[task]));
             Tensor[] losses = AtNextStep(() => inputs.Select((_, task) =>
                 TaskLosses.Compute(_model.Tasks[task], Output(task), targets[task], out present[task])).ToArray());
+            WithoutScoredOnly(losses, present);
             return Finish(losses, present, null, () => Enumerable.Range(0, inputs.Count).Select(task => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, inputs[task]), targets[task], out _)).ToArray());
         });
     }

@@ -29,10 +29,15 @@ public sealed class DynamicWeightAverage(double temperature = 2.0) : LossWeighti
                 throw new InvalidOperationException($"DWA at epoch {context.Epoch} needs the average losses of epochs {context.Epoch - 2} and {context.Epoch - 1}; end every epoch with the trainer's EndEpoch().");
             double[] last = context.EpochLosses[context.Epoch - 1], before = context.EpochLosses[context.Epoch - 2];
             double[] ratio = Enumerable.Range(0, TaskCount).Select(k => last[k] / before[k] / Temperature).ToArray();
-            double max = ratio.Max();
-            double[] exp = ratio.Select(r => Math.Exp(r - max)).ToArray();
-            double sum = exp.Sum();
-            weights = exp.Select(e => TaskCount * e / sum).ToArray();
+            // A task without an average in either epoch (no labels; a weight-0 factor of a product task, which never
+            // has) keeps weight 1 and its loss counts for nothing; the others share their count as usual.
+            int[] known = Enumerable.Range(0, TaskCount).Where(k => double.IsFinite(ratio[k])).ToArray();
+            if (known.Length > 0)
+            {
+                double max = known.Max(k => ratio[k]);
+                double sum = known.Sum(k => Math.Exp(ratio[k] - max));
+                foreach (int k in known) weights[k] = known.Length * Math.Exp(ratio[k] - max) / sum;
+            }
         }
         return (WeightedSum(losses, weights), weights);
     }

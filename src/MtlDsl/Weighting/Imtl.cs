@@ -34,11 +34,22 @@ public sealed class Imtl(double initialScale = 0.0) : GradientWeighting
     /// <inheritdoc />
     protected override (double[] Coefficients, double[] Weights) Combine(GradientInfo info)
     {
-        int n = TaskCount;
-        if (n == 1) return ([1.0], [1.0]);
-        double[] norm = Enumerable.Range(0, n).Select(info.Norm).ToArray();
+        // A task without labels in the batch (or a weight-0 factor of a product task, which never has) is left out:
+        // its gradient is zero and it gets no weight; the others are combined among themselves.
+        int[] tasks = Enumerable.Range(0, TaskCount).Where(info.Context.IsPresent).ToArray();
+        var full = new double[TaskCount];
+        if (tasks.Length == 0) return (full, (double[])full.Clone());
+        int n = tasks.Length;
+        if (n == 1)
+        {
+            full[tasks[0]] = 1;
+            return (full, (double[])full.Clone());
+        }
+        double[] norm = tasks.Select(info.Norm).ToArray();
         if (norm.Any(v => v == 0)) throw new InvalidOperationException("IMTL: a task's gradient is zero, so its direction is undefined.");
-        double[,] g = info.Gram;
+        var g = new double[n, n];
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) g[i, j] = info.Gram[tasks[i], tasks[j]];
         // Everything IMTL needs is an inner product of gradients and unit gradients, so it is read off the Gram matrix.
         var x = new double[n - 1];
         var m = new double[n - 1, n - 1];
@@ -53,6 +64,7 @@ public sealed class Imtl(double initialScale = 0.0) : GradientWeighting
         for (int j = 0; j < n - 1; j++)
             for (int i = 0; i < n - 1; i++) alpha[j + 1] += x[i] * inverse[i, j];
         alpha[0] = 1 - alpha.Skip(1).Sum();
-        return (alpha, (double[])alpha.Clone());
+        for (int i = 0; i < n; i++) full[tasks[i]] = alpha[i];
+        return (full, (double[])full.Clone());
     }
 }

@@ -7,12 +7,15 @@ public sealed class StaticWeighting : LossWeighting
 {
     private readonly double[] _weights;
 
-    /// <summary>Creates the strategy with one positive, finite weight per task.</summary>
+    /// <summary>
+    /// Creates the strategy with one finite weight per task: positive, or 0 for a task that is not trained by its own
+    /// loss (a factor of a <see cref="ProductOfAttribute"/> task, declared <c>Weight = 0</c>); not all 0.
+    /// </summary>
     public StaticWeighting(IEnumerable<double> weights)
     {
         _weights = weights?.ToArray() ?? throw new ArgumentNullException(nameof(weights));
-        if (_weights.Any(w => !double.IsFinite(w) || w <= 0))
-            throw new ArgumentException($"Task weights must be positive, finite numbers; got [{string.Join(", ", _weights)}].", nameof(weights));
+        if (_weights.Any(w => !double.IsFinite(w) || w < 0) || _weights.All(w => w == 0))
+            throw new ArgumentException($"Task weights must be finite numbers, positive or 0 and not all 0; got [{string.Join(", ", _weights)}].", nameof(weights));
     }
 
     /// <inheritdoc />
