@@ -202,6 +202,10 @@ public sealed partial class MultiTaskModelGenerator
                 if (distinct < 2)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.ProductOfLocation, who,
                         $"has [ProductOf] of {(block.ProductOf.Count == 0 ? "nothing" : string.Join(", ", block.ProductOf.Select(f => $"'{f}'")))}: name two or more distinct other tasks, as [ProductOf(nameof(Click), nameof(Conversion))]");
+                else if (distinct > ProductLimits.MaxFactors)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, block.ProductOfLocation, who,
+                        $"has [ProductOf] of {distinct.ToString(CultureInfo.InvariantCulture)} tasks, but a product takes at most {ProductLimits.MaxFactors.ToString(CultureInfo.InvariantCulture)} factors " +
+                        "(its logit sums over every non-empty subset of them, 2ⁿ − 1 terms); build it from fewer tasks");
                 var seen = new HashSet<string>(StringComparer.Ordinal);
                 for (int i = 0; i < block.ProductOf.Count; i++)
                 {

@@ -966,6 +966,18 @@ public class DiagnosticTests
             "WithLogits), Linear(1)] public partial Sequential B", "WithLogits, Weight = 0), Linear(1)] public partial Sequential B")), "MTL008", "Weight = 0"));
 
     [Fact]
+    public void AProductOfMoreThanSixteenTasksIsRefusedAtCompileTimeNotAtRunTime()
+    {
+        // Sixteen factors is the most (2¹⁶ − 1 terms); seventeen would compile and then throw where the runtime builds the definitions.
+        string Towers(int count) => string.Concat(Enumerable.Range(0, count).Select(k =>
+            $"    [Task(Loss.BinaryCrossEntropyWithLogits), Linear(1)] public partial Sequential T{k} {{ get; }}\n"));
+        string Of(int count) => $"ProductOf({string.Join(", ", Enumerable.Range(0, count).Select(k => $"nameof(T{k})"))})";
+        Assert.Empty(GeneratorHarness.Diagnostics(Model("[Input(4)]", Trunk + Towers(16) + Product(Of(16)))));
+        Assert.Contains("has [ProductOf] of 17 tasks, but a product takes at most 16 factors",
+            AssertSingle(Model("[Input(4)]", Trunk + Towers(17) + Product(Of(17))), "MTL038", Of(17)));
+    }
+
+    [Fact]
     public void ProductOfOnATrunkBlock() =>
         Assert.Contains("makes a task head", AssertSingle(Model("[Input(4)]",
             "    [Trunk, Linear(8), ProductOf(nameof(A), nameof(B))] public partial Sequential Shared { get; }\n" + Towers), "MTL038", "ProductOf(nameof(A), nameof(B))"));

@@ -8,7 +8,7 @@ namespace MtlDsl;
 public static class TaskCombination
 {
     /// <summary>The most factors a product takes: its formula sums over every non-empty subset of them (2ⁿ − 1 terms).</summary>
-    public const int MaxFactors = 16;
+    public const int MaxFactors = ProductLimits.MaxFactors;
 
     /// <summary>
     /// The logit of σ(a₁)·σ(a₂)·…·σ(aₙ) for the factors' logits aᵢ (one shape), element by element:
