@@ -173,8 +173,7 @@ public static class TaskLosses
         using (torch.no_grad())
         {
             using Scalar zero = 0L.ToScalar();
-            Tensor weightOfLabel = weight.index_select(0, labels.masked_fill(present.logical_not(), zero).flatten());
-            anyPresent = (weightOfLabel * present.flatten()).sum().gt(zero).item<bool>();
+            anyPresent = WeightOfPresentLabels(weight, labels, present).gt(zero).item<bool>();
         }
         return nn.functional.cross_entropy(output, labels, weight: weight, ignore_index: MissingClass, reduction: anyPresent ? nn.Reduction.Mean : nn.Reduction.Sum);
     }
@@ -188,11 +187,17 @@ public static class TaskLosses
     {
         if (task.Loss != Loss.CrossEntropy || task.ClassWeights is not { } weights || target.is_floating_point()) return presentCount;
         using var scope = NewDisposeScope();
-        using Scalar missingClass = MissingClass.ToScalar(), zero = 0L.ToScalar();
-        Tensor labels = target.to_type(ScalarType.Int64).flatten();
-        Tensor present = labels.ne(missingClass);
+        using Scalar missingClass = MissingClass.ToScalar();
+        Tensor labels = target.to_type(ScalarType.Int64);
         Tensor weight = torch.tensor(weights.ToArray(), dtype: ScalarType.Float64, device: target.device);
-        return (weight.index_select(0, labels.masked_fill(present.logical_not(), zero)) * present).sum().item<double>();
+        return WeightOfPresentLabels(weight, labels, labels.ne(missingClass)).item<double>();
+    }
+
+    // Σ w_yᵢ over the labels present (class indices; a missing one reads class 0's weight, then counts 0), in the weights' type.
+    private static Tensor WeightOfPresentLabels(Tensor weight, Tensor labels, Tensor present)
+    {
+        using Scalar zero = 0L.ToScalar();
+        return (weight.index_select(0, labels.masked_fill(present.logical_not(), zero).flatten()) * present.flatten()).sum();
     }
 
     // A count of present labels, at least 1, so that a batch without any divides 0 by 1.

@@ -407,13 +407,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
             ZeroGradients();
             bool present = false;
             Tensor loss = AtNextStep(() => TaskLosses.Compute(_model.Tasks[task], _model.ForwardTask(task, input), target, out present));
-            if (_model.Tasks[task].ScoredOnly)
-            {
-                Tensor[] one = [loss];
-                bool[] has = [present];
-                WithoutScoredOnly(one, has, task);
-                (loss, present) = (one[0], has[0]);
-            }
+            (loss, present) = WithoutScoredOnly(task, loss, present);
             StepCount++;
             double value = loss.detach().to(ScalarType.Float64).cpu().item<double>();
             if (!double.IsFinite(value)) throw new NonFiniteLossException(_model.Tasks[task].Name, StepCount, value);
@@ -431,15 +425,15 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
     // A task scored only (weight 0: a factor of a product task, ESMM's conversion tower) is trained through the product
     // alone: every training step counts it as without labels, its loss a 0 still connected to the graph (as a batch
     // without labels gives), so that its training loss is NaN and every weighting strategy leaves it out. Evaluation
-    // scores it as any task. first is the task of losses[0] (one task's step).
-    private void WithoutScoredOnly(Tensor[] losses, bool[] present, int first = 0)
+    // scores it as any task.
+    private (Tensor Loss, bool Present) WithoutScoredOnly(int task, Tensor loss, bool present) =>
+        _model.Tasks[task].ScoredOnly ? (loss.mul(torch.zeros_like(loss)), false) : (loss, present);
+
+    // The same for every task's loss of a step, in place.
+    private void WithoutScoredOnly(Tensor[] losses, bool[] present)
     {
-        for (int k = 0; k < losses.Length; k++)
-            if (_model.Tasks[first + k].ScoredOnly)
-            {
-                present[k] = false;
-                losses[k] = losses[k].mul(torch.zeros_like(losses[k]));
-            }
+        for (int task = 0; task < losses.Length; task++)
+            (losses[task], present[task]) = WithoutScoredOnly(task, losses[task], present[task]);
     }
 
     private NotSupportedException OneTaskUnsupported() => new(
