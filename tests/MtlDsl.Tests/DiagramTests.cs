@@ -55,6 +55,10 @@ public class DiagramTests
         [nameof(MmoeSynthetic.MultiGateMoE)] = () => Draw(new MmoeSynthetic.MultiGateMoE()),
         [nameof(SeedExample.VisionModel)] = () => Draw(new SeedExample.VisionModel()),
         [nameof(InteractionModel)] = () => Draw(new InteractionModel()),
+        [nameof(Funnel.FunnelSharedBottom)] = () => Draw(new Funnel.FunnelSharedBottom()),
+        [nameof(Funnel.FunnelMmoe)] = () => Draw(new Funnel.FunnelMmoe()),
+        [nameof(Funnel.FunnelPle)] = () => Draw(new Funnel.FunnelPle()),
+        [nameof(Funnel.FunnelEsmm)] = () => Draw(new Funnel.FunnelEsmm()),
     };
 
     // Every other test model: drawn and checked, not published.

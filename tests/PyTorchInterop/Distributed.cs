@@ -16,7 +16,8 @@ using static TorchSharp.torch;
 /// (DDP, gloo) for each. distributed-check &lt;folder&gt;: loads what the two processes wrote back into the C# model
 /// and compares it with each reference, parameter by parameter. The same for ImbalanceModel (class and positive
 /// weights) and MMoEBottomModel (experts over a shared bottom), with the declared weights, and for EsmmModel (a
-/// product task and its weight-0 factor), with the declared weights and DWA.
+/// product task and its weight-0 factor), with the declared weights and DWA; and for the funnel sample's ESMM and MMoE
+/// declarations on the sample's impressions, with the declared weights.
 /// </summary>
 internal static class DistributedCheck
 {
@@ -60,7 +61,8 @@ internal static class DistributedCheck
         ExportImbalance(Path.Combine(folder, "imbalance"));
         ExportMixtureOverBottom(Path.Combine(folder, "bottom"));
         ExportEsmm(Path.Combine(folder, "esmm"));
-        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's (class and positive weights) and MMoEBottomModel's (a shared bottom) likewise; EsmmModel's (a weight-0 factor of a product task: declared weights, DWA)");
+        ExportFunnel(folder);
+        Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's (class and positive weights) and MMoEBottomModel's (a shared bottom) likewise; EsmmModel's (a weight-0 factor of a product task: declared weights, DWA); the funnel sample's ESMM and MMoE on its impressions");
         return 0;
     }
 
@@ -90,6 +92,22 @@ internal static class DistributedCheck
             randint(0, MMoEBottomModel.Tags, [Samples, 5], dtype: ScalarType.Int64) * randint(0, 2, [Samples, 5], dtype: ScalarType.Int64));
         var targets = new MMoEBottomModel.Targets(NaNWhere(randint(0, 2, [Samples, 1], dtype: ScalarType.Int64).to(ScalarType.Float64)), NaNWhere(randn(Samples, 1, dtype: ScalarType.Float64)));
         ExportReference<MMoEBottomModel.Outputs, MMoEBottomModel.Targets, MMoEBottomModel.LossValues>(folder, () => new MMoEBottomModel(), MultiTaskData<MMoEBottomModel.Targets>.Shared(inputs, targets));
+    }
+
+    // The funnel sample's ESMM and MMoE declarations on the sample's own impressions (its world, in float64): the
+    // conversion observed only after a click, the click and conversion on every impression for ESMM's product.
+    private static void ExportFunnel(string folder)
+    {
+        Funnel.Impressions data = new Funnel.FunnelWorld(seed: 2018).Draw(Samples, seed: 5);
+        Tensor F64(Tensor t) => t.to(ScalarType.Float64);
+        torch.manual_seed(35);
+        ExportReference<Funnel.FunnelEsmm.Outputs, Funnel.FunnelEsmm.Targets, Funnel.FunnelEsmm.LossValues>(Path.Combine(folder, "funnel-esmm"), () => new Funnel.FunnelEsmm(),
+            MultiTaskData<Funnel.FunnelEsmm.Targets>.Shared(new Funnel.FunnelEsmm.Inputs(F64(data.Dense), data.User, data.Item, data.Tags),
+                new Funnel.FunnelEsmm.Targets(F64(data.Click), F64(data.ObservedConversion), F64(data.ClickAndConversion))));
+        torch.manual_seed(36);
+        ExportReference<Funnel.FunnelMmoe.Outputs, Funnel.FunnelMmoe.Targets, Funnel.FunnelMmoe.LossValues>(Path.Combine(folder, "funnel-mmoe"), () => new Funnel.FunnelMmoe(),
+            MultiTaskData<Funnel.FunnelMmoe.Targets>.Shared(new Funnel.FunnelMmoe.Inputs(F64(data.Dense), data.User, data.Item, data.Tags),
+                new Funnel.FunnelMmoe.Targets(F64(data.Click), F64(data.ObservedConversion))));
     }
 
     // A model's twin, its training data and the single-process reference in float64: Fit from the twin's initial
@@ -159,6 +177,8 @@ internal static class DistributedCheck
         foreach (string weighting in new[] { "declared", "dwa" })
             failed += CheckReference(Path.Combine(folder, "esmm"), () => new EsmmModel(),
                 $"a product task, its weight-0 factor trained only through it, {(weighting == "declared" ? "the declared weights" : "DWA")}", weighting, mustMove: "conversion.");
+        failed += CheckReference(Path.Combine(folder, "funnel-esmm"), () => new Funnel.FunnelEsmm(), "the funnel sample's ESMM on its impressions", mustMove: "conversion.");
+        failed += CheckReference(Path.Combine(folder, "funnel-mmoe"), () => new Funnel.FunnelMmoe(), "the funnel sample's MMoE over a shared bottom on its impressions");
         return failed == 0 ? 0 : 1;
     }
 

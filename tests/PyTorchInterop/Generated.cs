@@ -49,6 +49,10 @@ internal static class GeneratedExport
         Add(new PLEBottomModel());
         Add(new ReservedNamesModel());
         Add(new ImbalanceModel());
+        Add(new Funnel.FunnelSharedBottom());
+        Add(new Funnel.FunnelMmoe());
+        Add(new Funnel.FunnelPle());
+        Add(new Funnel.FunnelEsmm());
         File.WriteAllLines(Path.Combine(folder, "models.txt"), names);
 
         using var own = new OwnModuleModel();
