@@ -18,13 +18,17 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
     private const int Models = 1100;
 
     // Every layer kind of the registry, and the block attributes that go among the layers.
-    private static readonly string[] LayerNames = [.. Layers.LayerRegistry.All.Select(d => d.Name), "Residual", "Concat"];
+    private static readonly string[] LayerNames = [.. Layers.LayerRegistry.All.Select(d => d.Name), "Residual", "Concat", "ProductOf"];
 
     [GeneratedRegex(@"^(\s*)\[(Trunk(?:\((?:[^()]|\([^()]*\))*\))?|Task\((?:[^()]|\([^()]*\))*\))(.*)\]$", RegexOptions.Multiline)]
     private static partial Regex BlockAttributes();
 
     [GeneratedRegex(@"^\[(MMoE|CGC|PLE|CrossStitch|MTAN)(?:\(([^)]*)\))?\]$", RegexOptions.Multiline)]
     private static partial Regex ArchitectureAttribute();
+
+    // A product's factors, after the attribute's name in any of the spellings (ProductOf, AProductOf, ProductOfAttribute).
+    [GeneratedRegex(@"(ProductOf(?:Attribute)?)\(((?:nameof\(\w+\))(?:, nameof\(\w+\))*)\)")]
+    private static partial Regex ProductOf();
 
     [GeneratedRegex(@"Reads = nameof\((\w+)\)")]
     private static partial Regex Reads();
@@ -122,6 +126,13 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
             if (spelling == 2) sources = $"new string[] {{ {sources} }}";
             return $"{m.Groups[1].Value}({sources})";
         });
+        // The factors of a product: nameof(Task), the same name as a string, or nameof through the class.
+        source = ProductOf().Replace(source, m => spelling switch
+        {
+            1 => $"{m.Groups[1].Value}({NameOf().Replace(m.Groups[2].Value, n => $"\"{n.Groups[1].Value}\"")})",
+            2 => $"{m.Groups[1].Value}({NameOf().Replace(m.Groups[2].Value, n => $"nameof({model.ClassName}.{n.Groups[1].Value})")})",
+            _ => m.Value,
+        });
         source = Input().Replace(source, m =>
         {
             string name = m.Groups[1].Value, shape = m.Groups[2].Value, kind = m.Groups[3].Value;
@@ -199,7 +210,7 @@ public partial class EquivalentSpellingTests(ITestOutputHelper output)
             Assert.All(sources.Zip(plain), pair => Assert.NotEqual(pair.Second.Model.Source, pair.First)); // every spelling differs in text
             if (spelling == 1) output.WriteLine(sources[0]);
             // The named-input forms are among them, each respelled (a regex that stopped matching would leave them as they were).
-            string[] forms = spelling switch { 0 => ["[Concat(\"Ids"], 1 => ["Kind = (InputKind)1", "Concat(\"", "AEmbedding", "AModule(typeof(Gain"], _ => ["new string[] {", $"Input(K"] };
+            string[] forms = spelling switch { 0 => ["[Concat(\"Ids"], 1 => ["Kind = (InputKind)1", "Concat(\"", "AEmbedding", "AModule(typeof(Gain", "AProductOf(\""], _ => ["new string[] {", $"Input(K", "ProductOfAttribute(nameof(Random"] };
             foreach (string form in forms)
                 Assert.True(sources.Count(x => x.Contains(form, StringComparison.Ordinal)) >= 5, $"spelling {spelling}: only {sources.Count(x => x.Contains(form, StringComparison.Ordinal))} models contain {form}");
             var (run, compiled) = GeneratorHarness.Run(sources);     // all of one spelling in one compilation

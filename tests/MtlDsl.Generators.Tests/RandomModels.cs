@@ -162,6 +162,7 @@ internal static class RandomModels
             if (reads >= 0) task += $", Reads = nameof(Block{reads.ToString(CultureInfo.InvariantCulture)})";
             Block(source, random, $"Task{t}", task + (Chance(random, 0.05) ? "), Residual" : ")"), layers, defects);
         }
+        Products(source, index, architecture, tasks, blockRanks[blockRanks.Count - 1], defects);
         source.Append("}\n");
         if (perTask is not null)
         {
@@ -179,6 +180,36 @@ internal static class RandomModels
         if (s_ownModulesUsed) source.Append(OwnModuleTypes);
         s_ownModulesUsed = false;
         return new RandomModel(name, source.ToString().Replace("{i}", index.ToString(CultureInfo.InvariantCulture), StringComparison.Ordinal), defects);
+    }
+
+    // Now and then, mostly in hard sharing, ESMM's form: two binary heads on the last trunk block and a task that is
+    // their product ([ProductOf]), one factor sometimes of weight 0 (trained only through the product). From a Random
+    // of its own, so that every declaration without it stays what the seed gave before. Planted defects (MTL038): a
+    // product in another architecture, a factor named twice or one that does not exist, a product with layers of its
+    // own, a product of a product, weight 0 on the product itself.
+    private static void Products(StringBuilder source, int index, string architecture, int tasks, int lastRank, List<string> defects)
+    {
+        var random = new Random(unchecked(index * 49979687 + 17));
+        if (tasks == 0 || random.NextDouble() >= (architecture == "" ? 0.2 : 0.02)) return;
+        List<string> head = lastRank > 1 ? ["Flatten", "Linear(1)"] : ["Linear(1)"];
+        bool zero = random.NextDouble() < 0.5;
+        Block(source, random, "Clicked", "Task(Loss.BinaryCrossEntropyWithLogits)", head, defects);
+        Block(source, random, "Converted", zero ? "Task(Loss.BinaryCrossEntropyWithLogits, Weight = 0)" : "Task(Loss.BinaryCrossEntropyWithLogits)", head, defects);
+        string product = "Task(Loss.BinaryCrossEntropyWithLogits), ProductOf(nameof(Clicked), nameof(Converted))";
+        List<string> layers = [];
+        if (architecture != "") defects.Add("a product outside hard sharing");
+        else if (random.NextDouble() < 0.15)
+        {
+            switch (random.Next(5))
+            {
+                case 0: product = "Task(Loss.BinaryCrossEntropyWithLogits), ProductOf(nameof(Clicked), nameof(Clicked))"; defects.Add("a factor named twice"); break;
+                case 1: product = "Task(Loss.BinaryCrossEntropyWithLogits), ProductOf(nameof(Clicked), \"Nope\")"; defects.Add("a factor that does not exist"); break;
+                case 2: layers.Add("Linear(1)"); defects.Add("a product with layers"); break;
+                case 3: product = "Task(Loss.BinaryCrossEntropyWithLogits, Weight = 0), ProductOf(nameof(Clicked), nameof(Converted))"; defects.Add("weight 0 on a product"); break;
+                default: product = "Task(Loss.BinaryCrossEntropyWithLogits), ProductOf(nameof(Clicked), nameof(Both))"; defects.Add("a product of itself"); break;
+            }
+        }
+        Block(source, random, "Both", product, layers, defects);
     }
 
     // Where the per-task counts of CGC's or PLE's task experts go, until the tasks are written.

@@ -96,9 +96,11 @@ internal sealed class DiagramGraph
         for (int t = 0; t < tasks.Count; t++)
             if (tasks[t].Factors is { } factors)
                 foreach (int f in factors) graph.Connect(heads[f], heads[t]);
-        IEnumerable<string> terms = tasks.Select(t => $"{Number(t.Weight)}·L({t.Name})");
+        // A weight-0 factor of a product has no term: it is trained through its product, which the joint loss holds.
+        int[] trained = Enumerable.Range(0, tasks.Count).Where(t => !tasks[t].ScoredOnly).ToArray();
+        IEnumerable<string> terms = trained.Select(t => $"{Number(tasks[t].Weight)}·L({tasks[t].Name})");
         int loss = graph.Add(DiagramKind.Loss, "joint loss", "Σ weight · task loss", Wrap(terms, " + "), []);
-        foreach (int head in heads) graph.Connect(head, loss);
+        foreach (int t in trained) graph.Connect(heads[t], loss);
         return graph;
     }
 

@@ -191,12 +191,15 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
 
     /// <summary>
     /// The joint loss Σ λ·L with the tasks' static weights, and each task's own loss. Every target is checked
-    /// against its head's output first (see <see cref="TaskLosses.Compute(TaskDefinition, Tensor, Tensor)"/>).
+    /// against its head's output first (see <see cref="TaskLosses.Compute(TaskDefinition, Tensor, Tensor)"/>). A task
+    /// of weight 0 (a factor of a product, <see cref="TaskDefinition.ScoredOnly"/>) has no term: its loss is reported,
+    /// not trained on.
     /// </summary>
     public JointLoss ComputeJointLoss(TOutputs outputs, TTargets targets)
     {
         Tensor[] losses = ComputeTaskLosses(outputs, targets);
-        return new JointLoss(JointLoss.WeightedSum(losses, Tasks.Select(t => t.Weight).ToArray()), losses);
+        int[] trained = Enumerable.Range(0, Tasks.Count).Where(t => !Tasks[t].ScoredOnly).ToArray();
+        return new JointLoss(JointLoss.WeightedSum([.. trained.Select(t => losses[t])], [.. trained.Select(t => Tasks[t].Weight)]), losses);
     }
 
     /// <summary>Each task's own loss (declaration order), every target checked against its head's output first.</summary>

@@ -325,10 +325,12 @@ class TwinModule(nn.Module):
         return {task: task_loss(kind, outputs[task], targets[task], **args) for task, kind, args in zip(self.TASKS, self.LOSSES, arguments)}
 
     def joint_loss(self, outputs, targets):
-        """Σ λ·L with the declared weights."""
+        """Σ λ·L with the declared weights; a task of weight 0 (a factor of a product: scored, trained through the product) has no term."""
         losses = self.task_losses(outputs, targets)
         total = None
         for task, weight in zip(self.TASKS, self.WEIGHTS):
+            if weight == 0:
+                continue
             term = losses[task][0] * weight
             total = term if total is None else total + term
         return total
