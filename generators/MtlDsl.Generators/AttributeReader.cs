@@ -109,7 +109,7 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         // [Task]'s loss weights: a double array ([1, 2], new[] { 1.0, 2 }, a const), or null (not given).
         "PositiveWeights" or "ClassWeights" => v.Value.Value is null || v.Value.Value is object?[] numbers && numbers.All(i => ToDouble(i) is not null),
         "Loss" => v.Value.Value is int,
-        "Reads" => v.Value.Value is string or null,
+        "Reads" or "From" => v.Value.Value is string or null,
         "Name" => v.Value.Value is string or null,
         "Type" => v.Value.Value is ITypeSymbol,
         "Arguments" => true, // constants of any type: OwnModules checks them against the constructor
@@ -164,6 +164,8 @@ internal sealed class AttributeArguments(Dictionary<string, (object? Value, Loca
         values.OrderBy(v => v.Key, StringComparer.Ordinal).Select(v => v.Value.Value switch
         {
             bool flag => new LayerArgument(v.Key, Flag: flag),
+            string text => new LayerArgument(v.Key, Text: text),
+            null when v.Key == "From" => new LayerArgument(v.Key),
             null => new LayerArgument(v.Key, Ints: EquatableArray<int>.Empty),
             object?[] items => new LayerArgument(v.Key, Ints: items.Select(i => ToInt(i) ?? 0).ToEquatableArray()),
             double or float => new LayerArgument(v.Key, Real: ToDouble(v.Value.Value)),

@@ -158,6 +158,8 @@ public sealed partial class MultiTaskModelGenerator
 
             foreach (DiagnosticInfo problem in CheckProducts(model, tasks))
                 yield return problem;
+            foreach (DiagnosticInfo problem in CheckTransfers(model, tasks))
+                yield return problem;
 
             foreach (MemberInfo member in model.OtherMembers)
             {
@@ -230,6 +232,54 @@ public sealed partial class MultiTaskModelGenerator
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who,
                             $"has [ProductOf] of '{factor}', whose loss is Loss.{LossNames.Of(named.Loss)}: a factor is a probability's logit, a task of Loss.{Bce}");
                 }
+            }
+        }
+
+        /// <summary>
+        /// [Transfer] (MTL039): only in task heads, at most one a head; [Transfer(nameof(T))] names a task declared
+        /// before this one (so no cycle) whose head has a transfer point itself. That the two points have one size is
+        /// checked where the shapes are known (ShapeInference).
+        /// </summary>
+        private static IEnumerable<DiagnosticInfo> CheckTransfers(ModelSpec model, List<BlockSpec> tasks)
+        {
+            static bool IsTransfer(LayerSpec layer) => layer.Kind == "Transfer";
+            foreach (BlockSpec block in model.Blocks)
+            {
+                var points = block.Layers.Where(IsTransfer).ToList();
+                if (points.Count == 0) continue;
+                if (block.Kind != BlockKind.Task)
+                {
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, points[0].Location ?? block.Location, $"Trunk block '{block.Name}'",
+                        "has [Transfer], which passes information between task towers: put it in a task head ([Task]), where the tower gives what the next task reads");
+                    continue;
+                }
+                string who = $"Task '{block.Name}'";
+                if (block.Residual)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, points[0].Location ?? block.Location, who,
+                        "has [Transfer] in a [Residual] head, whose shortcut would pass around the point; remove [Residual], or put the residual part in a trunk block");
+                for (int i = 1; i < points.Count; i++)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, points[i].Location ?? block.Location, who,
+                        "has a second [Transfer]: a head has one transfer point, which it may read from an earlier task's and which later tasks read; remove this one");
+                if (Layers.Transfer.Source(points[0]) is not string source) continue;
+                LocationInfo? where = points[0].LocationOf("From");
+                int index = tasks.FindIndex(t => t.Name == block.Name), at = tasks.FindIndex(t => t.Name == source);
+                BlockSpec? named = model.Blocks.FirstOrDefault(b => b.Name == source);
+                string earlier = string.Join(", ", tasks.Take(index).Where(t => t.Layers.Any(IsTransfer)).Select(t => $"nameof({t.Name})"));
+                string choose = earlier.Length > 0 ? $"name one of the earlier tasks with a transfer point ({earlier})" : "declare the task it reads before it, with [Transfer] in its head";
+                if (source == block.Name)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who, $"has [Transfer] from itself: a transfer point reads another task's; {choose}");
+                else if (named is null || named.Kind != BlockKind.Task)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
+                        $"has [Transfer] from '{source}', which is {(named is null ? "no block" : "a trunk block, not a task")} of model '{model.ClassName}'; {choose}");
+                else if (named.IsProduct)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
+                        $"has [Transfer] from '{source}', a [ProductOf] task, which has no tower to read; {choose}");
+                else if (at > index)
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
+                        $"has [Transfer] from '{source}', which is declared after it: information passes down the funnel in declaration order (so no cycle); declare '{source}' before '{block.Name}'");
+                else if (!named.Layers.Any(IsTransfer))
+                    yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
+                        $"has [Transfer] from '{source}', whose head has no transfer point: add [Transfer] to '{source}''s layers where its tower gives what passes (before its output layer, as AITM does)");
             }
         }
 

@@ -53,9 +53,13 @@ internal static class OnnxExporter
         }
         string[] representations = network.Representations(inputs);
         var outputs = new string[plan.Heads.Count];
+        // In declaration order: a head's transfer point reads the point of a task declared before it.
+        var points = new string?[plan.Heads.Count];
         for (int t = 0; t < plan.Heads.Count; t++)
             if (!tasks[t].IsProduct)
-                outputs[t] = network.Block(plan.Heads[t], plan.Heads[t].StateName, representations[t]);
+                outputs[t] = plan.TransferOf(t) is { } transfer
+                    ? network.Head(plan.Heads[t], transfer, representations[t], points, t)
+                    : network.Block(plan.Heads[t], plan.Heads[t].StateName, representations[t]);
         // Tasks built from tasks: Neg(ReduceLogSumExp(Concat of −Σ_S aᵢ over the non-empty subsets S)), the runtime's
         // TaskCombination.ProductLogit, from the factors' outputs.
         for (int t = 0; t < plan.Heads.Count; t++)
@@ -314,6 +318,26 @@ internal static class OnnxExporter
             };
             string sum = g.Node("Add", path, [y, added]);
             return block.ReLUAfterSum ? g.Node("Relu", path, [sum]) : sum;
+        }
+
+        // A head with a transfer point (never [Residual]): its layers, the point (with its source's, recorded in
+        // points) in its place, and the rest.
+        public string Head(PlanBlock head, TaskTransfer transfer, string x, string?[] points, int task)
+        {
+            string y = x;
+            for (int l = 0; l < head.Layers.Count; l++)
+            {
+                string path = $"{head.StateName}.{l.ToString(CultureInfo.InvariantCulture)}";
+                if (l != transfer.Layer)
+                {
+                    y = Layer(head.Layers[l], path, y);
+                    continue;
+                }
+                if (transfer.Source is int source)
+                    y = OnnxLayers.Transfer(g, head.Layers[l], path, y, points[source] ?? throw new InvalidOperationException($"{plan.Model}: the head of task {source} has not run before {head.Name}'s."));
+                points[task] = y;
+            }
+            return y;
         }
 
         private string Layer(PlanLayer layer, string path, string x) => OnnxLayers.Lower(g, plan.Model, layer, path, x);

@@ -45,6 +45,10 @@ public static class OnnxLayers
         ["FactorizationMachine"] = FactorizationMachine,
         ["InnerProduct"] = InnerProduct,
         ["Cross"] = Cross,
+        // A transfer point alone: the one without a source passes its input on; one with a source is written with its
+        // source's point (Transfer below, from the exporter's run of the heads).
+        ["Transfer"] = (_, layer, path, x) => layer.Value("source") is null ? x
+            : throw new NotSupportedException($"The transfer point {path} reads task '{layer.Value("source")}''s point: it is written with it, where the heads run in declaration order."),
     };
 
     /// <summary>The layer kinds ONNX export writes (every kind but a module of your own, <c>"Module"</c>).</summary>
@@ -234,6 +238,25 @@ public static class OnnxLayers
             x = g.Node("Add", path, [crossed, x]);
         }
         return x;
+    }
+
+    /// <summary>
+    /// AITM's transfer point with a source (<see cref="TransferUnit"/>) at <paramref name="path"/>, on the tower's
+    /// <paramref name="x"/> <c>[N, D]</c> and the source's point <paramref name="point"/> <c>[N, D]</c>: p = Relu(Gemm(z,
+    /// info)); u = [x, p] as <c>[N, 2, D]</c>; Softmax over the two of ReduceSum(Q u ⊙ K u) / √D; ReduceSum of the
+    /// weights times V u over the two.
+    /// </summary>
+    internal static string Transfer(OnnxGraphBuilder g, PlanLayer layer, string path, string x, string point)
+    {
+        long features = layer.Int("in_features");
+        string passed = g.Node("Relu", path, [Linear(g, path + ".info", point, 2, bias: true)]);
+        string one = g.Longs(path, [1]);
+        string both = g.Node("Concat", path, [g.Node("Unsqueeze", path, [x, one]), g.Node("Unsqueeze", path, [passed, one])], Int("axis", 1));
+        string query = Linear(g, path + ".query", both, 3, bias: false), key = Linear(g, path + ".key", both, 3, bias: false), value = Linear(g, path + ".value", both, 3, bias: false);
+        string scores = g.Node("ReduceSum", path, [g.Node("Mul", path, [query, key]), g.Longs(path, [2])], Int("keepdims", 0));
+        string weights = g.Node("Softmax", path, [g.Node("Mul", path, [scores, g.Float(path, (float)(1.0 / Math.Sqrt(features)))])], Int("axis", 1));
+        string weighted = g.Node("Mul", path, [g.Node("Unsqueeze", path, [weights, g.Longs(path, [2])]), value]);
+        return g.Node("ReduceSum", path, [weighted, one], Int("keepdims", 0));
     }
 
     // A size argument as PyTorch reads it: one integer for every axis, or a tuple of one per axis (rank -1: any length).

@@ -1024,6 +1024,62 @@ public class DiagnosticTests
         Assert.Equal(source.LastIndexOf(underlined, StringComparison.Ordinal), GeneratorHarness.Diagnostics(source)[0].Location.SourceSpan.Start);
     }
 
+    // AITM's transfer points (MTL039): a click tower whose point the conversion tower reads.
+    private static string Funnel(string click = "Linear(8), ReLU, Transfer, Linear(1)", string conversion = "Linear(8), ReLU, Transfer(nameof(Click)), Linear(1)", string more = "") =>
+        Model("[Input(4)]", Trunk +
+            $"    [Task(Loss.BinaryCrossEntropyWithLogits), {click}] public partial Sequential Click {{ get; }}\n" +
+            $"    [Task(Loss.BinaryCrossEntropyWithLogits), {conversion}] public partial Sequential Conversion {{ get; }}\n" + more);
+
+    [Theory]
+    [InlineData("Transfer(nameof(Click))")]
+    [InlineData("Transfer(\"Click\")")]
+    [InlineData("Transfer(from: nameof(M.Click))")]
+    [InlineData("TransferAttribute(nameof(Click))")]
+    public void ATransferFromAnEarlierTaskOfOneSizeIsAccepted(string transfer) =>
+        Assert.Empty(GeneratorHarness.Diagnostics(Funnel(conversion: $"Linear(8), ReLU, {transfer}, Linear(1)")));
+
+    [Fact]
+    public void TransferInATrunkBlock() =>
+        Assert.Contains("put it in a task head", AssertSingle(Model("[Input(4)]", "    [Trunk, Linear(8), Transfer] public partial Sequential Shared { get; }\n" + Towers), "MTL039", "Transfer"));
+
+    [Fact]
+    public void TwoTransfersInAHead() =>
+        Assert.Contains("has a second [Transfer]", AssertSingle(Funnel(click: "Linear(8), Transfer, ReLU, Transfer, Linear(1)"), "MTL039", "Transfer"));
+
+    [Fact]
+    public void TransferInAResidualHead() =>
+        Assert.Contains("shortcut would pass around the point", AssertSingle(Model("[Input(4)]", Trunk +
+            "    [Task(Loss.BinaryCrossEntropyWithLogits), Residual, Linear(8), Transfer] public partial Sequential Click { get; }\n" + Towers), "MTL039", "Transfer"));
+
+    [Theory]
+    [InlineData("Transfer(nameof(Conversion))", "nameof(Conversion)", "from itself")]
+    [InlineData("Transfer(\"Nope\")", "\"Nope\"", "which is no block of model 'M'")]
+    [InlineData("Transfer(nameof(Shared))", "nameof(Shared)", "a trunk block, not a task")]
+    [InlineData("Transfer(nameof(Later))", "nameof(Later)", "declared after it")]
+    [InlineData("Transfer(nameof(Both))", "nameof(Both)", "a [ProductOf] task")]
+    public void TransferFromWhatItCannotRead(string transfer, string underlined, string message)
+    {
+        string source = Funnel(conversion: $"Linear(8), ReLU, {transfer}, Linear(1)", more:
+            "    [Task(Loss.BinaryCrossEntropyWithLogits), Linear(8), ReLU, Transfer, Linear(1)] public partial Sequential Later { get; }\n" +
+            "    [Task(Loss.BinaryCrossEntropyWithLogits), ProductOf(nameof(Click), nameof(Later))] public partial Sequential Both { get; }\n");
+        Assert.Contains(message, AssertSingle(source, "MTL039", underlined));
+    }
+
+    [Fact]
+    public void TransferFromATaskWithoutAPoint() =>
+        Assert.Contains("whose head has no transfer point: add [Transfer] to 'Click''s layers",
+            AssertSingle(Funnel(click: "Linear(8), ReLU, Linear(1)"), "MTL039", "nameof(Click)"));
+
+    [Fact]
+    public void TransferFromAPointOfAnotherSize() =>
+        Assert.Contains("whose transfer point is a vector of 6, but its own tower gives 8 here",
+            AssertSingle(Funnel(click: "Linear(6), ReLU, Transfer, Linear(1)"), "MTL039", "nameof(Click)"));
+
+    [Fact]
+    public void TransferOnAnImageIsAShapeError() =>
+        Assert.Single(GeneratorHarness.Diagnostics(Model("[Input(1, 8, 8)]", "    [Trunk, Conv2d(2, 3)] public partial Sequential Shared { get; }\n" +
+            "    [Task(Loss.BinaryCrossEntropyWithLogits), Transfer, Flatten, Linear(1)] public partial Sequential Click { get; }\n")), d => d.Id == "MTL005");
+
     [Fact]
     public void ProductOfAProduct() =>
         Assert.Contains("no cycles", AssertSingle(Model("[Input(4)]", Trunk + Towers + Product() +

@@ -12,6 +12,7 @@ public class GeneratorSnapshotTests
         { "RecommenderModel", "tests/Models/RecommenderModel.cs" },
         { "InteractionModel", "tests/Models/InteractionModel.cs" },
         { "EsmmModel", "tests/Models/EsmmModel.cs" },
+        { "AitmModel", "tests/Models/AitmModel.cs" },
         { "OwnModuleModel", "tests/Models/OwnModuleModel.cs" },
         { "SignalModel", "tests/Models/SignalModel.cs" },
         { "NormalizationModel", "tests/Models/NormalizationModel.cs" },

@@ -47,7 +47,7 @@ public class LayerRegistryTests
             .Concat(attribute.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.DeclaringType != typeof(Attribute)).Select(p => (p.Name, Type: p.PropertyType)));
         foreach (var (name, type) in types.Where(t => t.Name is not ("Type" or "Arguments")))
         {
-            object? value = type == typeof(bool) ? true : type == typeof(double) ? 0.5 : type == typeof(int[]) ? new object?[] { 2 } : type.IsEnum || type == typeof(int) ? 1 : null;
+            object? value = type == typeof(bool) ? true : type == typeof(string) ? "Click" : type == typeof(double) ? 0.5 : type == typeof(int[]) ? new object?[] { 2 } : type.IsEnum || type == typeof(int) ? 1 : null;
             Assert.True(value is not null, $"{kind}.{name} is a {type.Name}, which this test does not know");
             var arguments = new AttributeArguments(new Dictionary<string, (object?, Model.LocationInfo?)> { [name] = (value, null) });
             Assert.True(arguments.WellTyped, $"{kind}.{name} ({type.Name}) is not well typed to the AttributeReader: add it to the names of its type there");

@@ -163,6 +163,7 @@ internal static class RandomModels
             Block(source, random, $"Task{t}", task + (Chance(random, 0.05) ? "), Residual" : ")"), layers, defects);
         }
         Products(source, index, architecture, tasks, blockRanks[blockRanks.Count - 1], defects);
+        if (perTask is null) Transfers(source, index, tasks, blockRanks[blockRanks.Count - 1], defects);
         source.Append("}\n");
         if (perTask is not null)
         {
@@ -210,6 +211,32 @@ internal static class RandomModels
             }
         }
         Block(source, random, "Both", product, layers, defects);
+    }
+
+    // Now and then, in any architecture (but CGC or PLE with a count of experts per task, which more tasks would
+    // change), AITM's form: two steps of a funnel whose towers of one size have transfer points, the second reading the
+    // first's. From a Random of its own. Planted defects (MTL039): points of two sizes, a step reading one declared after
+    // it or a task that does not exist, a point in a trunk block's place (a second one in a head).
+    private static void Transfers(StringBuilder source, int index, int tasks, int lastRank, List<string> defects)
+    {
+        var random = new Random(unchecked(index * 86028121 + 19));
+        if (tasks == 0 || random.NextDouble() >= 0.15) return;
+        int size = random.Next(1, 17), other = size;
+        string from = "nameof(Step1)";
+        bool second = false;
+        if (random.NextDouble() < 0.15)
+        {
+            switch (random.Next(4))
+            {
+                case 0: other = size + random.Next(1, 5); defects.Add("transfer points of two sizes"); break;
+                case 1: from = "nameof(Step2)"; defects.Add("a transfer from itself"); break;
+                case 2: from = "\"Nope\""; defects.Add("a transfer from a task that does not exist"); break;
+                default: second = true; defects.Add("two transfer points in a head"); break;
+            }
+        }
+        string flatten = lastRank > 1 ? "Flatten, " : "";
+        source.Append($"    [Task(Loss.BinaryCrossEntropyWithLogits), {flatten}Linear({size.ToString(CultureInfo.InvariantCulture)}), ReLU, Transfer, Linear(1)]\n    public partial Sequential Step1 {{ get; }}\n\n");
+        source.Append($"    [Task(Loss.BinaryCrossEntropyWithLogits), {flatten}Linear({other.ToString(CultureInfo.InvariantCulture)}), Tanh, Transfer({from}), {(second ? "Transfer, " : "")}Linear(1)]\n    public partial Sequential Step2 {{ get; }}\n\n");
     }
 
     // Where the per-task counts of CGC's or PLE's task experts go, until the tasks are written.

@@ -35,6 +35,7 @@ public sealed class ModelOracleTests(ITestOutputHelper output)
         [nameof(RecommenderModel)] = () => new RecommenderModel(),
         [nameof(InteractionModel)] = () => new InteractionModel(),
         [nameof(EsmmModel)] = () => new EsmmModel(),
+        [nameof(AitmModel)] = () => new AitmModel(),
         [nameof(ReservedNamesModel)] = () => new ReservedNamesModel(),
         [nameof(ImbalanceModel)] = () => new ImbalanceModel(),
         [nameof(HardSharingModel)] = () => new HardSharingModel(),

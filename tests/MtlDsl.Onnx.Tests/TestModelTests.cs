@@ -29,6 +29,7 @@ public sealed class TestModelTests(ITestOutputHelper output) : IDisposable
         [nameof(RecommenderModel)] = f => Check(new RecommenderModel(), f),
         [nameof(InteractionModel)] = f => Check(new InteractionModel(), f),
         [nameof(EsmmModel)] = f => Check(new EsmmModel(), f),
+        [nameof(AitmModel)] = f => Check(new AitmModel(), f),
         [nameof(ReservedNamesModel)] = f => Check(new ReservedNamesModel(), f),
         [nameof(ImbalanceModel)] = f => Check(new ImbalanceModel(), f),
         [nameof(HardSharingModel)] = f => Check(new HardSharingModel(), f),

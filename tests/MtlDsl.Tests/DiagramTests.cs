@@ -43,6 +43,7 @@ public class DiagramTests
         [nameof(MMoEBottomModel)] = () => Draw(new MMoEBottomModel()),
         [nameof(PLEBottomModel)] = () => Draw(new PLEBottomModel()),
         [nameof(EsmmModel)] = () => Draw(new EsmmModel()),
+        [nameof(AitmModel)] = () => Draw(new AitmModel()),
         [nameof(MultiMnist.MultiLeNet)] = () => Draw(new MultiMnist.MultiLeNet()),
         [nameof(MultiMnist.MMoELeNet)] = () => Draw(new MultiMnist.MMoELeNet()),
         [nameof(MultiMnist.CGCLeNet)] = () => Draw(new MultiMnist.CGCLeNet()),

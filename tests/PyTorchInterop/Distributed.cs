@@ -17,7 +17,8 @@ using static TorchSharp.torch;
 /// and compares it with each reference, parameter by parameter. The same for ImbalanceModel (class and positive
 /// weights) and MMoEBottomModel (experts over a shared bottom), with the declared weights, and for EsmmModel (a
 /// product task and its weight-0 factor), with the declared weights and DWA; and for the funnel sample's ESMM and MMoE
-/// declarations on the sample's impressions, with the declared weights.
+/// declarations on the sample's impressions, and for AitmModel (transfer points between the towers), with the declared
+/// weights.
 /// </summary>
 internal static class DistributedCheck
 {
@@ -62,6 +63,7 @@ internal static class DistributedCheck
         ExportMixtureOverBottom(Path.Combine(folder, "bottom"));
         ExportEsmm(Path.Combine(folder, "esmm"));
         ExportFunnel(folder);
+        ExportAitm(Path.Combine(folder, "aitm"));
         Console.WriteLine($"exported RecommenderModel's twin, {Samples} samples and the single-process references (global batches of {BatchSize}, SGD {LearningRate}: declared weights, UW, DWA); ImbalanceModel's (class and positive weights) and MMoEBottomModel's (a shared bottom) likewise; EsmmModel's (a weight-0 factor of a product task: declared weights, DWA); the funnel sample's ESMM and MMoE on its impressions");
         return 0;
     }
@@ -108,6 +110,20 @@ internal static class DistributedCheck
         ExportReference<Funnel.FunnelMmoe.Outputs, Funnel.FunnelMmoe.Targets, Funnel.FunnelMmoe.LossValues>(Path.Combine(folder, "funnel-mmoe"), () => new Funnel.FunnelMmoe(),
             MultiTaskData<Funnel.FunnelMmoe.Targets>.Shared(new Funnel.FunnelMmoe.Inputs(F64(data.Dense), data.User, data.Item, data.Tags),
                 new Funnel.FunnelMmoe.Targets(F64(data.Click), F64(data.ObservedConversion))));
+    }
+
+    // AITM (transfer points: each tower reads the one before it) on a funnel with missing labels: the conversion only
+    // after a click, the purchase only after a conversion (NaN elsewhere).
+    private static void ExportAitm(string folder)
+    {
+        torch.manual_seed(37);
+        Tensor clicks = rand(Samples, 1, dtype: ScalarType.Float64).lt(0.5).to(ScalarType.Float64);
+        Tensor conversions = where(clicks.eq(1), rand(Samples, 1, dtype: ScalarType.Float64).lt(0.5).to(ScalarType.Float64), full([Samples, 1], double.NaN, dtype: ScalarType.Float64));
+        Tensor purchases = where(conversions.eq(1), rand(Samples, 1, dtype: ScalarType.Float64).lt(0.5).to(ScalarType.Float64), full([Samples, 1], double.NaN, dtype: ScalarType.Float64));
+        var inputs = new AitmModel.Inputs(randn(Samples, 6, dtype: ScalarType.Float64), randint(0, AitmModel.Users, [Samples], dtype: ScalarType.Int64),
+            randint(0, AitmModel.Items, [Samples], dtype: ScalarType.Int64));
+        ExportReference<AitmModel.Outputs, AitmModel.Targets, AitmModel.LossValues>(folder, () => new AitmModel(),
+            MultiTaskData<AitmModel.Targets>.Shared(inputs, new AitmModel.Targets(clicks, conversions, purchases)));
     }
 
     // A model's twin, its training data and the single-process reference in float64: Fit from the twin's initial
@@ -179,6 +195,7 @@ internal static class DistributedCheck
                 $"a product task, its weight-0 factor trained only through it, {(weighting == "declared" ? "the declared weights" : "DWA")}", weighting, mustMove: "conversion.");
         failed += CheckReference(Path.Combine(folder, "funnel-esmm"), () => new Funnel.FunnelEsmm(), "the funnel sample's ESMM on its impressions", mustMove: "conversion.");
         failed += CheckReference(Path.Combine(folder, "funnel-mmoe"), () => new Funnel.FunnelMmoe(), "the funnel sample's MMoE over a shared bottom on its impressions");
+        failed += CheckReference(Path.Combine(folder, "aitm"), () => new AitmModel(), "AITM's transfer points between the towers, missing labels", mustMove: "purchase.2.");
         return failed == 0 ? 0 : 1;
     }
 

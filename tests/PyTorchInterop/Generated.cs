@@ -36,6 +36,7 @@ internal static class GeneratedExport
         Add(new RecommenderModel());
         Add(new InteractionModel());
         Add(new EsmmModel());
+        Add(new AitmModel());
         Add(new HardSharingModel());
         Add(new MMoEModel());
         Add(new OMoEModel());

@@ -77,7 +77,7 @@ esmm_ddp() { # weighting, epochs
      --data train.safetensors --weights EsmmModel.safetensors --out "trained_$1.safetensors" --epochs "$2" --batch-size 32 --lr 0.05 --dtype float64 --weighting "$1" \
      >"$folder/torchrun-esmm-$1.log" 2>&1 || { tail -30 "$folder/torchrun-esmm-$1.log"; false; })
 }
-if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3 && tabular_ddp && reference_ddp imbalance ImbalanceModel && reference_ddp bottom MMoEBottomModel && reference_ddp funnel-esmm FunnelEsmm && reference_ddp funnel-mmoe FunnelMmoe && esmm_ddp declared 2 && esmm_ddp dwa 3; then
+if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 && ddp dwa 3 && tabular_ddp && reference_ddp imbalance ImbalanceModel && reference_ddp bottom MMoEBottomModel && reference_ddp funnel-esmm FunnelEsmm && reference_ddp funnel-mmoe FunnelMmoe && reference_ddp aitm AitmModel && esmm_ddp declared 2 && esmm_ddp dwa 3; then
   run distributed-check "$folder/distributed" || status=1
 else
   echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1

@@ -15,7 +15,7 @@ using MtlDsl.Generators.Tests;
 internal static class RandomDeclarations
 {
     public static readonly string[] Forms =
-        ["Embedding(", "EmbeddingBag(", "Concat(", "Upsample(", "ConvTranspose2d(", "Residual", "Conv1d(", "AvgPool2d(", "AdaptiveAvgPool2d(", "LayerNorm", "Bottom = true, Reads", "FactorizationMachine", "InnerProduct", "Cross(", "ProductOf(", "[MMoE", "[CGC", "[PLE", "[CrossStitch", "[MTAN"];
+        ["Embedding(", "EmbeddingBag(", "Concat(", "Upsample(", "ConvTranspose2d(", "Residual", "Conv1d(", "AvgPool2d(", "AdaptiveAvgPool2d(", "LayerNorm", "Bottom = true, Reads", "FactorizationMachine", "InnerProduct", "Cross(", "ProductOf(", "Transfer(nameof(", "[MMoE", "[CGC", "[PLE", "[CrossStitch", "[MTAN"];
 
     private static int Needed(string form) => form.StartsWith('[') ? 2 : 3;
 

@@ -172,6 +172,10 @@ internal static class DiagnosticDescriptors
         "Task built from tasks cannot be declared so",
         "{0} {1}");
 
+    public static readonly DiagnosticDescriptor InvalidTransfer = Error("MTL039", Declaration,
+        "Transfer point cannot be declared so",
+        "{0} {1}");
+
     public static readonly DiagnosticDescriptor InternalError = Error("MTL999", Generator,
         "MtlDsl's generator failed",
         "MtlDsl's generator failed on model '{0}' ({1}); nothing was generated for it. Please report this with the declaration.");

@@ -88,5 +88,6 @@ internal enum LayerFamily
     Reshaping,
     Embedding,
     Interaction,
+    Transfer,
     Own,
 }

@@ -235,6 +235,9 @@ internal sealed record LayerSpec(
     /// <summary>A bool argument as written, or null.</summary>
     public bool? Flag(string name) => Find(name)?.Flag;
 
+    /// <summary>A string argument as written, or null (not written, or null).</summary>
+    public string? Text(string name) => Find(name)?.Text;
+
     /// <summary>An int-array argument as written (a null array is empty), or empty.</summary>
     public EquatableArray<int> Ints(string name) => Find(name)?.Ints ?? EquatableArray<int>.Empty;
 
@@ -258,9 +261,10 @@ internal sealed record LayerSpec(
 
 /// <summary>
 /// One written argument of a layer attribute as the compiler converted it: an integral constant that fits an int
-/// (<see cref="Integer"/>; enums as their number), a floating-point one (<see cref="Real"/>), a bool, or an int array.
+/// (<see cref="Integer"/>; enums as their number), a floating-point one (<see cref="Real"/>), a bool, an int array, or a
+/// string (<see cref="Text"/>: a task's name).
 /// </summary>
-internal sealed record LayerArgument(string Name, int? Integer = null, double? Real = null, bool? Flag = null, EquatableArray<int>? Ints = null);
+internal sealed record LayerArgument(string Name, int? Integer = null, double? Real = null, bool? Flag = null, EquatableArray<int>? Ints = null, string? Text = null);
 
 /// <summary>
 /// A [Module(typeof(T), …)] layer as the parser read it: the type and constructor arguments as C# text (each argument

@@ -89,6 +89,7 @@ internal static class ShapeInference
                 if (!taskSpecs[t].IsProduct) heads[t] = InferBlock(taskSpecs[t], architecture.Reads[t].Shape, diagnostics);
             for (int t = 0; t < taskSpecs.Count; t++)
                 if (taskSpecs[t].IsProduct) heads[t] = InferProduct(taskSpecs[t], taskSpecs, heads, diagnostics);
+            CheckTransferSizes(taskSpecs, heads, diagnostics);
             foreach (ShapedBlock? head in heads)
                 if (head is not null) blocks.Add(head);
         }
@@ -119,6 +120,22 @@ internal static class ShapeInference
             return (null, diagnostics);
         }
         return (new ShapedModel(model, blocks.ToEquatableArray(), parameters, architecture, ShapedInputs(model, blocks)), diagnostics);
+    }
+
+    // A head's transfer point that reads another task's ([Transfer(nameof(T))]) reads a vector of its own size: MTL039
+    // at the argument otherwise. (Which task it may read is checked before the shapes; a head that failed has no shape.)
+    private static void CheckTransferSizes(List<BlockSpec> tasks, ShapedBlock?[] heads, List<DiagnosticInfo> diagnostics)
+    {
+        static ShapedLayer? Point(ShapedBlock? head) => head?.Layers.FirstOrDefault(l => l.Spec.Kind == "Transfer");
+        for (int t = 0; t < tasks.Count; t++)
+        {
+            if (Point(heads[t]) is not { } point || Layers.Transfer.Source(point.Spec) is not string source) continue;
+            int read = tasks.FindIndex(b => b.Name == source);
+            if (read < 0 || Point(heads[read]) is not { } theirs || theirs.InSize == point.InSize) continue;
+            diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, point.Spec.LocationOf("From"), $"Task '{tasks[t].Name}'",
+                $"has [Transfer] from '{source}', whose transfer point is a vector of {theirs.InSize.ToString(CultureInfo.InvariantCulture)}, but its own tower gives " +
+                $"{point.InSize.ToString(CultureInfo.InvariantCulture)} here: the two points weigh one against the other, so they have one size; make the layers before them give the same"));
+        }
     }
 
     // A [ProductOf] task: no layers, its factors' output shape (which must be one; MTL038 at the first factor that

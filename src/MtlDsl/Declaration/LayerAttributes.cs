@@ -393,6 +393,30 @@ public sealed class CrossAttribute(int layers) : LayerAttribute
 }
 
 /// <summary>
+/// A transfer point in a task's tower (AITM, Xi et al., KDD 2021: information passed from one step of a conversion
+/// funnel to the next), on a vector <c>[D]</c>, output <c>[D]</c>. <c>[Transfer]</c> marks the point a later task
+/// reads and passes its input on. <c>[Transfer(nameof(Click))]</c> reads task Click's point as well (a task declared
+/// before this one, whose head has a transfer point of the same size D): what passes, p = ReLU(W z + b) of Click's
+/// point z, and this tower's own vector q are weighed by attention (softmax over the two of ⟨Q u, K u⟩ / √D, with
+/// bias-free D×D maps Q, K, V) into Σ a_u · V u, which is also the point a task after this one may read. 4·D² + D
+/// parameters (none without a source). At most one a head; only in task heads (MTL039). In PyTorch
+/// <c>mtldsl_torch.Transfer(in_features, source)</c>; MtlDsl's module is <see cref="TransferUnit"/>.
+/// </summary>
+public sealed class TransferAttribute : LayerAttribute
+{
+    /// <summary>A point that later tasks read; it passes its input on.</summary>
+    public TransferAttribute()
+    {
+    }
+
+    /// <summary>A point that reads task <paramref name="from"/>'s point (use <c>nameof</c>).</summary>
+    public TransferAttribute(string from) => From = from;
+
+    /// <summary>The task whose transfer point this one reads, or null.</summary>
+    public string? From { get; }
+}
+
+/// <summary>
 /// Your own TorchSharp module as a layer (or, alone in a block, as the whole block): a class deriving from
 /// <c>nn.Module&lt;Tensor, Tensor&gt;</c> with a public constructor that takes the arguments given
 /// (constants: numbers, bools, strings, enums). The generator needs its output shape per sample to infer what comes

@@ -96,6 +96,9 @@ internal sealed class DiagramGraph
         for (int t = 0; t < tasks.Count; t++)
             if (tasks[t].Factors is { } factors)
                 foreach (int f in factors) graph.Connect(heads[f], heads[t]);
+        // A transfer point reads the point of an earlier task's tower (AITM): a dashed arrow from that head.
+        for (int t = 0; t < tasks.Count; t++)
+            if (plan.TransferOf(t)?.Source is int source) graph.Connect(heads[source], heads[t], dashed: true);
         // A weight-0 factor of a product has no term: it is trained through its product, which the joint loss holds.
         int[] trained = Enumerable.Range(0, tasks.Count).Where(t => !tasks[t].ScoredOnly).ToArray();
         IEnumerable<string> terms = trained.Select(t => $"{Number(tasks[t].Weight)}·L({tasks[t].Name})");
@@ -412,6 +415,8 @@ internal sealed class DiagramGraph
                 return Arg("reduce_sum") is false ? kind + " (bi-interaction)" : kind;
             case "Cross":
                 return kind + (Arg("num_layers") is long layers ? $" {Int(layers)} layer{(layers == 1 ? "" : "s")}" : "") + (Arg("matrix") is true ? " matrix" : "");
+            case "Transfer":
+                return Arg("source") is string source ? $"Transfer from {source}" : "Transfer point";
             case "Upsample":
                 return Arg("scale_factor") is { } scale ? $"{kind} ×{Value(scale)}" : Arg("size") is { } size2 ? $"{kind} {Value(size2)}" : kind;
             default:

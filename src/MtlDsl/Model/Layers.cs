@@ -85,4 +85,7 @@ public static partial class Layers
 
     /// <summary>A cross network of <paramref name="layers"/> layers on <paramref name="features"/> features (<see cref="CrossNetwork"/>).</summary>
     public static CrossNetwork Cross(long features, int layers, bool matrix) => new(features, layers, matrix);
+
+    /// <summary>A transfer point of <paramref name="features"/> features that reads task <paramref name="source"/>'s, or none (<see cref="TransferUnit"/>).</summary>
+    public static TransferUnit Transfer(long features, string? source) => new(features, source);
 }

@@ -111,8 +111,10 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         var outputs = new Tensor[Tasks.Count];
         NamingOwnModules(() =>
         {
+            // In declaration order: a head's transfer point reads the point of a task declared before it.
+            var points = new Tensor?[Tasks.Count];
             for (int task = 0; task < outputs.Length; task++)
-                if (!Tasks[task].IsProduct) outputs[task] = RunHead(task, representations[task]);
+                if (!Tasks[task].IsProduct) outputs[task] = RunHead(task, representations[task], points);
             // Tasks built from tasks, from their factors' outputs (never products themselves).
             for (int task = 0; task < outputs.Length; task++)
                 if (Tasks[task].Factors is { } factors) outputs[task] = TaskCombination.ProductLogit(factors.Select(f => outputs[f]).ToArray());
@@ -167,9 +169,73 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
             return NamingOwnModules(() =>
             {
                 Tensor[] representations = RunShared(inputs);
-                return TaskCombination.ProductLogit(factors.Select(f => RunHead(f, representations[f])).ToArray());
+                var points = new Tensor?[Tasks.Count];
+                foreach (int t in TransferChain(factors)) RunHead(t, representations[t], points);
+                return TaskCombination.ProductLogit(factors.Select(f => RunHead(f, representations[f], points)).ToArray());
+            });
+        // A head whose transfer point reads another task's runs after the towers it reads, back to the first.
+        int[] chain = TransferChain([task]);
+        if (chain.Length > 0)
+            return NamingOwnModules(() =>
+            {
+                Tensor[] representations = RunShared(inputs);
+                var points = new Tensor?[Tasks.Count];
+                foreach (int t in chain) RunHead(t, representations[t], points);
+                return RunHead(task, representations[task], points);
             });
         return NamingOwnModules(() => RunHead(task, RunShared(inputs, task)));
+    }
+
+    // The tasks whose transfer points the heads of tasks read, directly or through others, in declaration order
+    // (not the tasks themselves, unless one reads another's).
+    private int[] TransferChain(IEnumerable<int> tasks)
+    {
+        var needed = new SortedSet<int>();
+        var pending = new Stack<int>(tasks);
+        while (pending.Count > 0)
+            if (Transfers[pending.Pop()]?.Source is int source && needed.Add(source)) pending.Push(source);
+        return [.. needed];
+    }
+
+    // Every task's transfer point, from the plan (none without one).
+    private TaskTransfer?[] Transfers => _transfers ??= NetworkPlan is { } plan ? [.. Enumerable.Range(0, Tasks.Count).Select(plan.TransferOf)] : new TaskTransfer?[Tasks.Count];
+
+    private TaskTransfer?[]? _transfers;
+
+    /// <summary>
+    /// Runs task <paramref name="task"/>'s head on its representation. A head with a transfer point
+    /// (<see cref="TransferUnit"/>) runs its layers up to it, the point (with the point of the task it reads, from
+    /// <paramref name="points"/>, which the heads of earlier tasks filled), records its own there, and the rest.
+    /// </summary>
+    private Tensor RunHead(int task, Tensor representation, Tensor?[] points)
+    {
+        if (Transfers[task] is not { } transfer) return RunHead(task, representation);
+        var layers = HeadModule(task).children().Cast<nn.Module<Tensor, Tensor>>().ToList();
+        Tensor x = representation;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (i == transfer.Layer)
+            {
+                var unit = (TransferUnit)layers[i];
+                x = transfer.Source is int source
+                    ? unit.Forward(x, points[source] ?? throw new InvalidOperationException($"Task '{Tasks[task].Name}' reads the transfer point of '{Tasks[source].Name}', whose head has not run."))
+                    : unit.forward(x);
+                points[task] = x;
+            }
+            else
+            {
+                x = layers[i].call(x);
+            }
+        }
+        return x;
+    }
+
+    // A task head's module, by its state-dict name in the plan.
+    private Sequential HeadModule(int task)
+    {
+        string name = NetworkPlan!.Heads[task].StateName;
+        return named_children().FirstOrDefault(c => c.name == name).module as Sequential
+            ?? throw new InvalidOperationException($"{GetName()} has no head module '{name}'.");
     }
 
     // A single tensor for a model of one input.

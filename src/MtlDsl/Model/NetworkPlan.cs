@@ -72,6 +72,25 @@ public sealed record NetworkPlan(
         return run;
     }
 
+    /// <summary>
+    /// Where task <paramref name="task"/>'s head has its transfer point (<see cref="TransferUnit"/>, a layer of kind
+    /// <c>Transfer</c>; at most one a head): the layer's index, and the task whose point it reads (by index; the
+    /// generator allows only a task declared before it); null for a head without one.
+    /// </summary>
+    public TaskTransfer? TransferOf(int task)
+    {
+        IReadOnlyList<PlanLayer> layers = Heads[task].Layers;
+        for (int i = 0; i < layers.Count; i++)
+        {
+            if (layers[i].Kind != "Transfer") continue;
+            if (layers[i].Value("source") is not string source) return new TaskTransfer(i, null);
+            int index = Heads.Select(h => h.Name).ToList().IndexOf(source);
+            return index >= 0 && index < task ? new TaskTransfer(i, index)
+                : throw new InvalidOperationException($"{Model}: the transfer point of '{Heads[task].Name}' reads '{source}', which is not a task declared before it.");
+        }
+        return null;
+    }
+
     /// <summary>The first layer no exporter can write (a module of your own), with its block, or null.</summary>
     public (PlanBlock Block, int Index, PlanLayer Layer)? FirstOwnModule =>
         Bottom.Concat(Trunk).Concat(Heads).SelectMany(b => b.Layers.Select((l, i) => (Block: b, Index: i, Layer: l))).Where(x => x.Layer.Kind == "Module")

@@ -2,7 +2,7 @@
 (`model.PyTorchTwin`, `model.ExportPyTorch(folder)`) share. Each helper computes what the C# runtime computes, in
 the same order, under the same state-dict names, so that weights load strictly both ways and outputs agree to
 rounding: residual blocks, the layer kinds PyTorch has no class for (the feature interactions FactorizationMachine,
-InnerProduct and Cross), the experts and gates of MMoE, CGC and PLE, cross-stitch units, MTAN's attention, and
+InnerProduct and Cross, and AITM's Transfer), the experts and gates of MMoE, CGC and PLE, cross-stitch units, MTAN's attention, and
 each task's loss with MtlDsl's missing-label rules (a class of -100 or a NaN target is missing; the loss is the
 mean over the labels present) and its class or positive weights.
 """
@@ -95,6 +95,50 @@ class Cross(nn.Module):
             crossed = x0 * F.linear(x, w, b) if self.matrix else x0 * (x @ w).unsqueeze(1) + b
             x = crossed + x
         return x
+
+
+# ----- AITM's transfer points (MtlDsl.TransferUnit) -----
+
+class Transfer(nn.Module):
+    """A transfer point in a task's tower on [N, D] (AITM, Xi et al. 2021). Without a source, the point a later task
+    reads: it passes its input on. With source (a task's name), it also reads that task's point z: what passes is
+    p = relu(info(z)); the tower's own q and p are weighed by softmax over the two of <query(u), key(u)> / sqrt(D), and
+    the output is the weighted sum of value(u). Parameters info.weight, info.bias, query.weight, key.weight,
+    value.weight (the last three without bias)."""
+
+    def __init__(self, in_features, source=None):
+        super().__init__()
+        self.in_features = in_features
+        self.source = source
+        if source is not None:
+            self.info = nn.Linear(in_features, in_features)
+            self.query = nn.Linear(in_features, in_features, bias=False)
+            self.key = nn.Linear(in_features, in_features, bias=False)
+            self.value = nn.Linear(in_features, in_features, bias=False)
+
+    def forward(self, x, point=None):
+        if self.source is None:
+            return x
+        if point is None:
+            raise RuntimeError(f"this transfer point reads task {self.source!r}'s point too: run the model, not the head alone")
+        passed = torch.relu(self.info(point))
+        both = torch.stack([x, passed], 1)
+        scores = (self.query(both) * self.key(both)).sum(-1) * (1.0 / math.sqrt(self.in_features))
+        return (torch.softmax(scores, 1).unsqueeze(-1) * self.value(both)).sum(1)
+
+
+def run_head(task, head, x, points):
+    """Runs a task's head (an nn.Sequential); at its transfer point, with the point of the task it reads (from points,
+    filled by the heads of earlier tasks), recording its own there."""
+    if not isinstance(head, nn.Sequential) or not any(isinstance(layer, Transfer) for layer in head):
+        return head(x)
+    for layer in head:
+        if isinstance(layer, Transfer):
+            x = layer(x, points[layer.source] if layer.source is not None else None)
+            points[task] = x
+        else:
+            x = layer(x)
+    return x
 
 
 # ----- MMoE, CGC, PLE (MtlDsl.Architectures.Mixture, ExpertBlock) -----
@@ -313,7 +357,8 @@ class TwinModule(nn.Module):
     def forward(self, *inputs):
         representations = self.representations(*inputs)
         factors = self.FACTORS or [None] * len(self.TASKS)
-        outputs = {task: self._modules[name](r) for task, name, r, f in zip(self.TASKS, self.HEADS, representations, factors) if f is None}
+        points = {}  # the heads' transfer points by task, filled in declaration order
+        outputs = {task: run_head(task, self._modules[name], r, points) for task, name, r, f in zip(self.TASKS, self.HEADS, representations, factors) if f is None}
         for task, f in zip(self.TASKS, factors):
             if f is not None:
                 outputs[task] = product_logit([outputs[self.TASKS[k]] for k in f])

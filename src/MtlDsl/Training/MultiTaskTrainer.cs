@@ -98,6 +98,10 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         IReadOnlyList<TaskDefinition> tasks = model.Tasks;
         int distinct = tasks.Select(t => t.Representation).Distinct(StringComparer.Ordinal).Count();
         if (distinct == 1) return null;
+        // A transfer point reads another task's tower, so a task's loss depends on the other task's representation too.
+        if (model.NetworkPlan is { } plan && Enumerable.Range(0, tasks.Count).FirstOrDefault(t => plan.TransferOf(t)?.Source is not null, -1) is int reader and >= 0)
+            return $"{model.GetName()}: the head of '{tasks[reader].Name}' has a transfer point that reads another task's tower, so its loss depends on that task's representation as well as its own, " +
+                   "and representation mode, which takes each task's gradient of its own representation, would miss that part; create the trainer with GradientMode.Parameters.";
         bool oneShape = tasks.All(t => t.RepresentationShape is { } shape && tasks[0].RepresentationShape is { } first && shape.SequenceEqual(first));
         if (model.Architecture != ModelArchitecture.HardSharing && distinct == tasks.Count && oneShape) return null;
         string reads = string.Join(", ", tasks.Select(t => $"'{t.Name}' reads {t.Representation} {ModelSummary.FormatShape(t.RepresentationShape ?? [])}"));
