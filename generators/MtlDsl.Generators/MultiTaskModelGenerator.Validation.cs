@@ -224,7 +224,7 @@ public sealed partial class MultiTaskModelGenerator
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who, $"is a factor of itself in [ProductOf]: name other tasks ({others})");
                     else if (named is null || named.Kind != BlockKind.Task)
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who,
-                            $"has [ProductOf] of '{factor}', which is {(named is null ? "no block" : "a trunk block, not a task")} of model '{model.ClassName}': name its tasks ({others})");
+                            $"has [ProductOf] of '{factor}', which is {WhatIsNoTask(named)} of model '{model.ClassName}': name its tasks ({others})");
                     else if (named.IsProduct)
                         yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, who,
                             $"has [ProductOf] of '{factor}', which is a [ProductOf] task itself: a product's factors are tasks with heads of their own, so that no product reads itself (no cycles); name the tasks '{factor}' multiplies instead");
@@ -234,6 +234,9 @@ public sealed partial class MultiTaskModelGenerator
                 }
             }
         }
+
+        // What a name that [ProductOf] or [Transfer] gives, and which is no task, names instead.
+        private static string WhatIsNoTask(BlockSpec? named) => named is null ? "no block" : "a trunk block, not a task";
 
         /// <summary>
         /// [Transfer] (MTL039): only in task heads, at most one a head; [Transfer(nameof(T))] names a task declared
@@ -270,7 +273,7 @@ public sealed partial class MultiTaskModelGenerator
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who, $"has [Transfer] from itself: a transfer point reads another task's; {choose}");
                 else if (named is null || named.Kind != BlockKind.Task)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
-                        $"has [Transfer] from '{source}', which is {(named is null ? "no block" : "a trunk block, not a task")} of model '{model.ClassName}'; {choose}");
+                        $"has [Transfer] from '{source}', which is {WhatIsNoTask(named)} of model '{model.ClassName}'; {choose}");
                 else if (named.IsProduct)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
                         $"has [Transfer] from '{source}', a [ProductOf] task, which has no tower to read; {choose}");

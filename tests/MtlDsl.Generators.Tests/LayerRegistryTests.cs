@@ -60,7 +60,7 @@ public class LayerRegistryTests
         // The twin writes mtl.{Kind}(…) for these kinds (torch.nn has no class for them), so mtldsl_torch.py defines each.
         string support = GeneratorHarness.RepositoryFile("src/MtlDsl/PyTorch/mtldsl_torch.py").Replace("\r\n", "\n");
         var own = LayerRegistry.All.Where(d => d.PyTorchClass.StartsWith("mtldsl_torch.", StringComparison.Ordinal)).Select(d => d.Name).ToList();
-        Assert.Equal(["Cross", "FactorizationMachine", "InnerProduct"], own.Order(StringComparer.Ordinal));
+        Assert.Equal(["Cross", "FactorizationMachine", "InnerProduct", "Transfer"], own.Order(StringComparer.Ordinal));
         foreach (string kind in own)
             Assert.Contains($"\nclass {kind}(nn.Module):", support);
         Assert.All(LayerRegistry.All.Where(d => !own.Contains(d.Name)), d => Assert.Equal("torch.nn." + d.Name, d.PyTorchClass));
