@@ -139,3 +139,35 @@ public partial class FunnelPle
     [Task(Loss.BinaryCrossEntropyWithLogits), Linear(32), ReLU, Linear(1)]
     public partial Sequential Conversion { get; }
 }
+
+/// <summary>
+/// AITM (Xi et al., KDD 2021): the funnel's steps as the paper models them, each over every impression: the click,
+/// and the click followed by a conversion. The conversion tower reads what passes from the click tower's point of 32
+/// ([Transfer]), weighed by attention against its own.
+/// </summary>
+[MultiTaskModel]
+[Input("Dense", Vocabulary.Dense)]
+[Input("User", Kind = InputKind.Ids)]
+[Input("Item", Kind = InputKind.Ids)]
+[Input("Tags", Vocabulary.TagsPerItem, Kind = InputKind.Ids)]
+public partial class FunnelAitm
+{
+    [Trunk(Reads = "User"), Embedding(Vocabulary.Users, 8)]
+    public partial Sequential UserEmbedding { get; }
+
+    [Trunk(Reads = "Item"), Embedding(Vocabulary.Items, 8)]
+    public partial Sequential ItemEmbedding { get; }
+
+    [Trunk(Reads = "Tags"), EmbeddingBag(Vocabulary.Tags, 8, PaddingIndex = 0)]
+    public partial Sequential TagBag { get; }
+
+    [Trunk, Concat("Dense", nameof(UserEmbedding), nameof(ItemEmbedding), nameof(TagBag))]
+    [Linear(64), ReLU]
+    public partial Sequential Shared { get; }
+
+    [Task(Loss.BinaryCrossEntropyWithLogits), Linear(32), ReLU, Transfer, Linear(1)]
+    public partial Sequential Click { get; }
+
+    [Task(Loss.BinaryCrossEntropyWithLogits), Linear(32), ReLU, Transfer(nameof(Click)), Linear(1)]
+    public partial Sequential ClickAndConversion { get; }
+}

@@ -10,6 +10,8 @@ using static TorchSharp.torch;
 //   Shared-bottom  click and conversion, hard sharing (the conversion on the clicked impressions, missing elsewhere)
 //   MMoE, PLE      the same two tasks, experts over a shared bottom of embeddings
 //   ESMM           the conversion trained over every impression through pCTR × pCVR (Ma et al., SIGIR 2018)
+//   AITM           the click and the click followed by a conversion over every impression, the second tower reading the
+//                  first's through a transfer point (Xi et al., KDD 2021); its conversion rate is pCTCVR / pCTR
 // The conversion models are scored where they are used: over every impression (the entire space), against whether the
 // user would convert after a click, which the synthetic world knows for every impression and a log does not.
 //   dotnet run -c Release --project samples/Funnel                       5 seeds (time in docs/samples.md)
@@ -26,7 +28,7 @@ Impressions testSet = world.Draw(TestImpressions, seed: 1_000_000);
 Console.WriteLine($"{impressions:N0} training impressions per seed ({testSet.Click.mean().item<float>():P1} clicked in the test set; " +
     $"{testSet.Converts[testSet.Click > 0.5].mean().item<float>():P1} of the clicks convert, {testSet.Converts.mean().item<float>():P1} of all impressions would), " +
     $"{TestImpressions:N0} test impressions; Adam {FunnelExperiment.LearningRate}, batch {FunnelExperiment.Batch}, at most {epochs} epochs (early stopping on the conversion loss of the held-out clicked impressions), {seeds} seeds");
-Console.WriteLine($"parameters: Shared-bottom and CVR alone {FunnelSharedBottom.ParameterCount:N0}, MMoE {FunnelMmoe.ParameterCount:N0}, PLE {FunnelPle.ParameterCount:N0}, ESMM {FunnelEsmm.ParameterCount:N0}");
+Console.WriteLine($"parameters: Shared-bottom and CVR alone {FunnelSharedBottom.ParameterCount:N0}, MMoE {FunnelMmoe.ParameterCount:N0}, PLE {FunnelPle.ParameterCount:N0}, ESMM {FunnelEsmm.ParameterCount:N0}, AITM {FunnelAitm.ParameterCount:N0}");
 Console.WriteLine();
 
 string[] models = Value("--models")?.Split(',') ?? FunnelExperiment.Models;
@@ -58,20 +60,22 @@ for (int m = 0; m < models.Length; m++)
 // The labels were drawn from the world's own probabilities: scored by them, the test set gives the best AUC any model can.
 Console.WriteLine($"| the world's own probabilities (the ceiling) | {string.Join(" | ", FunnelScores.Of(testSet.ClickLogit, testSet.ConversionLogit, testSet).Values.Select(v => v.ToString("F3")))} | |");
 
-// ESMM's claim, checked seed by seed against the conversion model trained on the clicked impressions (and against
-// the shared-bottom model, which sees the unclicked impressions through its click task only).
+// ESMM's claim (and AITM's), checked seed by seed against the conversion model trained on the clicked impressions
+// (and against the shared-bottom model, which sees the unclicked impressions through its click task only).
 Console.WriteLine();
-foreach (string baseline in new[] { "CVR alone", "Shared-bottom" }.Where(b => models.Contains(b) && models.Contains("ESMM")))
-{
-    double[] difference = scores[Array.IndexOf(models, "ESMM")][2].Zip(scores[Array.IndexOf(models, baseline)][2], (a, b) => a - b).ToArray();
-    Console.WriteLine($"ESMM − {baseline}, entire-space CVR AUC: {difference.Average():+0.000;−0.000} ± {Sem(difference):0.000}, higher in {difference.Count(d => d > 0)} of {seeds} seeds");
-}
+foreach (string model in new[] { "ESMM", "AITM" }.Where(models.Contains))
+    foreach (string baseline in new[] { "CVR alone", "Shared-bottom" }.Where(models.Contains))
+    {
+        double[] difference = scores[Array.IndexOf(models, model)][2].Zip(scores[Array.IndexOf(models, baseline)][2], (a, b) => a - b).ToArray();
+        Console.WriteLine($"{model} − {baseline}, entire-space CVR AUC: {difference.Average():+0.000;−0.000} ± {Sem(difference):0.000}, higher in {difference.Count(d => d > 0)} of {seeds} seeds");
+    }
 Directory.CreateDirectory(output);
 Write(new FunnelSharedBottom());
 Write(new FunnelMmoe());
 Write(new FunnelPle());
 Write(new FunnelEsmm());
-Console.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s; the four networks drawn (.svg) and as PyTorch modules (pytorch/) in {Path.GetFullPath(output)}");
+Write(new FunnelAitm());
+Console.WriteLine($"total {clock.Elapsed.TotalSeconds:F0} s; the five networks drawn (.svg) and as PyTorch modules (pytorch/) in {Path.GetFullPath(output)}");
 return 0;
 
 // The network's picture and its PyTorch twin (module, mtldsl_torch.py, weights, train_ddp.py for torchrun).

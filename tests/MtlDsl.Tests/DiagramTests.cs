@@ -60,6 +60,7 @@ public class DiagramTests
         [nameof(Funnel.FunnelMmoe)] = () => Draw(new Funnel.FunnelMmoe()),
         [nameof(Funnel.FunnelPle)] = () => Draw(new Funnel.FunnelPle()),
         [nameof(Funnel.FunnelEsmm)] = () => Draw(new Funnel.FunnelEsmm()),
+        [nameof(Funnel.FunnelAitm)] = () => Draw(new Funnel.FunnelAitm()),
     };
 
     // Every other test model: drawn and checked, not published.

@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace MtlDsl.Tests;
 
 /// <summary>
-/// The funnel sample: its world has the selection bias it claims, and its ESMM declaration learns the conversion rate
+/// The funnel sample: its world has the selection bias it claims, and its ESMM and AITM declarations learn the conversion rate
 /// over the entire space better than the conversion model trained on the clicked impressions (one seed, fewer
 /// impressions than the sample; the sample runs five seeds).
 /// </summary>
@@ -35,7 +35,7 @@ public class FunnelTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void EsmmBeatsTheConversionModelTrainedOnClicksOverTheEntireSpace()
+    public void EsmmAndAitmBeatTheConversionModelTrainedOnClicksOverTheEntireSpace()
     {
         var world = new FunnelWorld(seed: 2018);
         Impressions train = world.Draw(30_000, seed: 1), test = world.Draw(10_000, seed: 1_000_000);
@@ -47,11 +47,15 @@ public class FunnelTests(ITestOutputHelper output)
         Assert.True(scores["ESMM"].ConversionEntireSpace > scores["CVR alone"].ConversionEntireSpace + 0.015,
             $"ESMM {scores["ESMM"].ConversionEntireSpace:F3} against CVR alone {scores["CVR alone"].ConversionEntireSpace:F3} over the entire space");
         // Every multi-task model learns both tasks (the chance AUC is 0.5; the world's own probabilities give about 0.84).
-        foreach (string model in new[] { "Shared-bottom", "MMoE", "PLE", "ESMM" })
+        foreach (string model in new[] { "Shared-bottom", "MMoE", "PLE", "ESMM", "AITM" })
         {
             Assert.True(scores[model].Click > 0.68, $"{model}: click AUC {scores[model].Click:F3}");
             Assert.True(scores[model].ConversionEntireSpace > 0.65, $"{model}: entire-space CVR AUC {scores[model].ConversionEntireSpace:F3}");
         }
+        // AITM's second step is the click followed by a conversion over every impression: it ranks those better than
+        // the conversion model trained on clicks alone ranks conversions.
+        Assert.True(scores["AITM"].ConversionEntireSpace > scores["CVR alone"].ConversionEntireSpace + 0.015,
+            $"AITM {scores["AITM"].ConversionEntireSpace:F3} against CVR alone {scores["CVR alone"].ConversionEntireSpace:F3} over the entire space");
         Assert.Throws<ArgumentException>(() => FunnelExperiment.Run("DeepFM", train, test, epochs: 1, seed: 0));
     }
 }

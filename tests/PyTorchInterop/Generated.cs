@@ -54,6 +54,7 @@ internal static class GeneratedExport
         Add(new Funnel.FunnelMmoe());
         Add(new Funnel.FunnelPle());
         Add(new Funnel.FunnelEsmm());
+        Add(new Funnel.FunnelAitm());
         File.WriteAllLines(Path.Combine(folder, "models.txt"), names);
 
         using var own = new OwnModuleModel();
