@@ -164,26 +164,20 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         if ((uint)task >= (uint)Tasks.Count)
             throw new ArgumentOutOfRangeException(nameof(task), task, $"{GetName()} has {Tasks.Count} tasks (0 to {Tasks.Count - 1}).");
         CheckInputs(inputs);
-        // A task built from tasks runs its factors' heads (the shared part once) and combines their outputs.
-        if (Tasks[task].Factors is { } factors)
-            return NamingOwnModules(() =>
-            {
-                Tensor[] representations = RunShared(inputs);
-                var points = new Tensor?[Tasks.Count];
-                foreach (int t in TransferChain(factors)) RunHead(t, representations[t], points);
-                return TaskCombination.ProductLogit(factors.Select(f => RunHead(f, representations[f], points)).ToArray());
-            });
-        // A head whose transfer point reads another task's runs after the towers it reads, back to the first.
-        int[] chain = TransferChain([task]);
-        if (chain.Length > 0)
-            return NamingOwnModules(() =>
-            {
-                Tensor[] representations = RunShared(inputs);
-                var points = new Tensor?[Tasks.Count];
-                foreach (int t in chain) RunHead(t, representations[t], points);
-                return RunHead(task, representations[task], points);
-            });
-        return NamingOwnModules(() => RunHead(task, RunShared(inputs, task)));
+        // A task built from tasks runs its factors' heads (the shared part once) and combines their outputs; a head whose
+        // transfer point reads another task's runs after the towers it reads, back to the first (each head once, in
+        // declaration order).
+        int[] heads = Tasks[task].Factors is { } factors ? [.. factors] : [task];
+        int[] run = [.. new SortedSet<int>(TransferChain(heads).Concat(heads))];
+        if (run.Length == 1 && Tasks[task].Factors is null) return NamingOwnModules(() => RunHead(task, RunShared(inputs, task)));
+        return NamingOwnModules(() =>
+        {
+            Tensor[] representations = RunShared(inputs);
+            var points = new Tensor?[Tasks.Count];
+            var outputs = new Dictionary<int, Tensor>();
+            foreach (int t in run) outputs[t] = RunHead(t, representations[t], points);
+            return Tasks[task].Factors is null ? outputs[task] : TaskCombination.ProductLogit(heads.Select(f => outputs[f]).ToArray());
+        });
     }
 
     // The tasks whose transfer points the heads of tasks read, directly or through others, in declaration order
