@@ -212,7 +212,7 @@ public sealed partial class MultiTaskModelGenerator
                 for (int i = 0; i < block.ProductOf.Count; i++)
                 {
                     string factor = block.ProductOf[i];
-                    LocationInfo? where = i < block.FactorLocations.Count ? block.FactorLocations[i].Location ?? block.ProductOfLocation : block.ProductOfLocation;
+                    LocationInfo? where = block.FactorLocation(i);
                     BlockSpec? named = model.Blocks.FirstOrDefault(b => b.Name == factor);
                     string others = string.Join(", ", tasks.Where(t => t.Name != block.Name && !t.IsProduct).Select(t => $"nameof({t.Name})"));
                     if (!seen.Add(factor))
@@ -245,10 +245,9 @@ public sealed partial class MultiTaskModelGenerator
         /// </summary>
         private static IEnumerable<DiagnosticInfo> CheckTransfers(ModelSpec model, List<BlockSpec> tasks)
         {
-            static bool IsTransfer(LayerSpec layer) => layer.Kind == "Transfer";
             foreach (BlockSpec block in model.Blocks)
             {
-                var points = block.Layers.Where(IsTransfer).ToList();
+                var points = block.Layers.Where(Layers.Transfer.Is).ToList();
                 if (points.Count == 0) continue;
                 if (block.Kind != BlockKind.Task)
                 {
@@ -267,7 +266,7 @@ public sealed partial class MultiTaskModelGenerator
                 LocationInfo? where = points[0].LocationOf("From");
                 int index = tasks.FindIndex(t => t.Name == block.Name), at = tasks.FindIndex(t => t.Name == source);
                 BlockSpec? named = model.Blocks.FirstOrDefault(b => b.Name == source);
-                string earlier = string.Join(", ", tasks.Take(index).Where(t => t.Layers.Any(IsTransfer)).Select(t => $"nameof({t.Name})"));
+                string earlier = string.Join(", ", tasks.Take(index).Where(t => t.Layers.Any(Layers.Transfer.Is)).Select(t => $"nameof({t.Name})"));
                 string choose = earlier.Length > 0 ? $"name one of the earlier tasks with a transfer point ({earlier})" : "declare the task it reads before it, with [Transfer] in its head";
                 if (source == block.Name)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who, $"has [Transfer] from itself: a transfer point reads another task's; {choose}");
@@ -280,7 +279,7 @@ public sealed partial class MultiTaskModelGenerator
                 else if (at > index)
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
                         $"has [Transfer] from '{source}', which is declared after it: information passes down the funnel in declaration order (so no cycle); declare '{source}' before '{block.Name}'");
-                else if (!named.Layers.Any(IsTransfer))
+                else if (!named.Layers.Any(Layers.Transfer.Is))
                     yield return DiagnosticInfo.Create(DiagnosticDescriptors.InvalidTransfer, where, who,
                         $"has [Transfer] from '{source}', whose head has no transfer point: add [Transfer] to '{source}''s layers where its tower gives what passes (before its output layer, as AITM does)");
             }

@@ -110,7 +110,6 @@ internal static class OnnxExporter
 
     private static StringStringEntryProto Entry(string key, string value) => new() { Key = key, Value = value };
 
-    /// <summary>The graph of one network: its blocks, layers and architecture.</summary>
     // logit(Π σ(aᵢ)) = −logsumexp over the non-empty subsets S of −Σ_{i∈S} aᵢ, each term given a last axis of 1 and
     // concatenated along it.
     private static string ProductLogit(OnnxGraphBuilder g, string where, string[] factors)
@@ -128,6 +127,7 @@ internal static class OnnxExporter
         return g.Node("Neg", where, [g.Node("ReduceLogSumExp", where, [all], Ints("axes", new long[] { -1 }), Int("keepdims", 0))]);
     }
 
+    /// <summary>The graph of one network: its blocks, layers and architecture.</summary>
     private sealed class Network(OnnxGraphBuilder g, NetworkPlan plan)
     {
         private readonly List<string> _heads = plan.Heads.Select(h => h.StateName).ToList();

@@ -26,6 +26,9 @@ internal sealed class Transfer : LayerDefinition
 
     public override IReadOnlyList<string> Arguments { get; } = ["From"];
 
+    /// <summary>Whether a layer is a transfer point.</summary>
+    public static bool Is(LayerSpec layer) => layer.Kind == nameof(Transfer);
+
     /// <summary>The task whose point the layer reads, or null.</summary>
     public static string? Source(LayerSpec layer) => layer.Text("From");
 

@@ -195,6 +195,9 @@ internal sealed record BlockSpec(
     /// <summary>Whether the task is [ProductOf]: its output is the logit of its factors' probabilities' product.</summary>
     public bool IsProduct => ProductOfLocation is not null;
 
+    /// <summary>Where factor <paramref name="i"/> of [ProductOf] is written (its own argument), else the attribute.</summary>
+    public LocationInfo? FactorLocation(int i) => i < FactorLocations.Count ? FactorLocations[i].Location ?? ProductOfLocation : ProductOfLocation;
+
     /// <summary>Whether the block names what it reads ([Concat] or Reads).</summary>
     public bool NamesSources => ConcatLocation is not null || Reads is not null;
 

@@ -126,7 +126,7 @@ internal static class ShapeInference
     // at the argument otherwise. (Which task it may read is checked before the shapes; a head that failed has no shape.)
     private static void CheckTransferSizes(List<BlockSpec> tasks, ShapedBlock?[] heads, List<DiagnosticInfo> diagnostics)
     {
-        static ShapedLayer? Point(ShapedBlock? head) => head?.Layers.FirstOrDefault(l => l.Spec.Kind == "Transfer");
+        static ShapedLayer? Point(ShapedBlock? head) => head?.Layers.FirstOrDefault(l => Layers.Transfer.Is(l.Spec));
         for (int t = 0; t < tasks.Count; t++)
         {
             if (Point(heads[t]) is not { } point || Layers.Transfer.Source(point.Spec) is not string source) continue;
@@ -154,8 +154,7 @@ internal static class ShapeInference
             }
             else if (!shape.Value.Equals(factor.OutputShape))
             {
-                LocationInfo? where = i < product.FactorLocations.Count ? product.FactorLocations[i].Location ?? product.ProductOfLocation : product.ProductOfLocation;
-                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, where, $"Task '{product.Name}'",
+                diagnostics.Add(DiagnosticInfo.Create(DiagnosticDescriptors.InvalidProduct, product.FactorLocation(i), $"Task '{product.Name}'",
                     $"has [ProductOf] of '{first}', whose output is {Literals.Shape(shape.Value)}, and '{tasks[index].Name}', whose output is {Literals.Shape(factor.OutputShape)}: the factors' probabilities are multiplied element by element, so their outputs must have one shape"));
                 return null;
             }

@@ -204,9 +204,10 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
     private Tensor RunHead(int task, Tensor representation, Tensor?[] points)
     {
         if (Transfers[task] is not { } transfer) return RunHead(task, representation);
-        var layers = HeadModule(task).children().Cast<nn.Module<Tensor, Tensor>>().ToList();
+        _headLayers ??= new nn.Module<Tensor, Tensor>[]?[Tasks.Count];
+        var layers = _headLayers[task] ??= [.. HeadModule(task).children().Cast<nn.Module<Tensor, Tensor>>()];
         Tensor x = representation;
-        for (int i = 0; i < layers.Count; i++)
+        for (int i = 0; i < layers.Length; i++)
         {
             if (i == transfer.Layer)
             {
@@ -223,6 +224,9 @@ public abstract class MultiTaskModule<TOutputs, TTargets> : nn.Module<Tensor, TO
         }
         return x;
     }
+
+    // The layers of the heads with a transfer point, found once (a model's modules are fixed when it is built).
+    private nn.Module<Tensor, Tensor>[]?[]? _headLayers;
 
     // A task head's module, by its state-dict name in the plan.
     private Sequential HeadModule(int task)

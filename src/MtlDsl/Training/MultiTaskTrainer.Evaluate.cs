@@ -34,7 +34,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
 
         // The batch's inputs by declared name, for metrics that read one (a group of samples, as GAUC's users).
         var inputNames = _model.DeclaredInputs.Select(d => d.Name).ToArray();
-        void Add(int task, Tensor output, Tensor target, Tensor[] input)
+        IReadOnlyDictionary<string, Tensor> ByName(Tensor[] input) => inputNames.Zip(input).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
+        void Add(int task, Tensor output, Tensor target, IReadOnlyDictionary<string, Tensor> byName)
         {
             long count = TaskLosses.PresentCount(tasks[task], target);
             if (count == 0) return;
@@ -46,7 +47,6 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                 lossWeights[task] += denominator;
             }
             present[task] += count;
-            var byName = inputNames.Zip(input).ToDictionary(p => p.First, p => p.Second, StringComparer.Ordinal);
             foreach (TaskMetric metric in taskMetrics[task]) metric.Update(output, target, byName);
         }
 
@@ -64,7 +64,8 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                     var (input, targets) = data.BatchInputs(indices);
                     TOutputs outputs = InBatch(null, indices, () => _model.Forward(input));
                     CheckFinite(input, [.. Enumerable.Range(0, tasks.Count).Select(task => (task, outputs[task], targets[task]))], indices, ownData: null);
-                    for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task], input);
+                    IReadOnlyDictionary<string, Tensor> byName = ByName(input);
+                    for (int task = 0; task < tasks.Count; task++) Add(task, outputs[task], targets[task], byName);
                 }
             }
             else
@@ -76,7 +77,7 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
                         var (input, target) = data.TaskBatchInputs(task, indices);
                         Tensor output = InBatch(null, indices, () => _model.ForwardTask(task, input));
                         CheckFinite(input, [(task, output, target)], indices, ownData: task);
-                        Add(task, output, target, input);
+                        Add(task, output, target, ByName(input));
                     }
             }
         }
