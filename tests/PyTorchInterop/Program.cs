@@ -10,9 +10,10 @@ using static TorchSharp.torch;
 // architectures <folder>: see Architectures.cs.
 // generated <folder>: see Generated.cs.
 // distributed-export|distributed-check <folder>: see Distributed.cs.
-if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures" or "generated" or "distributed-export" or "distributed-check"))
+// strategies-export|strategies-check <folder>: see Strategies.cs.
+if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures" or "generated" or "distributed-export" or "distributed-check" or "strategies-export" or "strategies-check"))
 {
-    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures|generated|distributed-export|distributed-check <folder>");
+    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures|generated|distributed-export|distributed-check|strategies-export|strategies-check <folder>");
     return 2;
 }
 string folder = args[1];
@@ -20,6 +21,8 @@ if (args[0] == "architectures") return ArchitectureExport.Run(folder);
 if (args[0] == "generated") return GeneratedExport.Run(folder);
 if (args[0] == "distributed-export") return DistributedCheck.Export(folder);
 if (args[0] == "distributed-check") return DistributedCheck.Check(folder);
+if (args[0] == "strategies-export") return MtlDsl.Interop.StrategyCheck.Export(folder);
+if (args[0] == "strategies-check") return MtlDsl.Interop.StrategyCheck.Check(folder);
 Directory.CreateDirectory(folder);
 if (args[0] == "export")
 {

@@ -17,6 +17,9 @@ public sealed record PyTorchTwin(string ClassName, string? Source, string? Unsup
     /// <summary>The source of <c>train_ddp.py</c>: trains any twin with DistributedDataParallel under <c>torchrun</c> (its docstring says how).</summary>
     public static string TrainingScript { get; } = Read("train_ddp.py");
 
+    /// <summary>The source of <c>mtldsl_weighting.py</c>: every weighting strategy of MtlDsl in Python, which <c>train_ddp.py</c> trains with.</summary>
+    public static string WeightingSource { get; } = Read("mtldsl_weighting.py");
+
     private static string Read(string file)
     {
         using Stream stream = typeof(PyTorchTwin).Assembly.GetManifestResourceStream("MtlDsl.PyTorch." + file)
@@ -26,9 +29,10 @@ public sealed record PyTorchTwin(string ClassName, string? Source, string? Unsup
     }
 }
 
-/// <summary>What <see cref="MultiTaskModule{TOutputs, TTargets}.ExportPyTorch"/> wrote: the model's module, the support file, the training script and the weights.</summary>
+/// <summary>What <see cref="MultiTaskModule{TOutputs, TTargets}.ExportPyTorch"/> wrote: the model's module, the support files, the training script and the weights.</summary>
 /// <param name="Module">The model's Python module, <c>{Model}.py</c>.</param>
 /// <param name="Support">The support file, <c>mtldsl_torch.py</c>.</param>
 /// <param name="TrainingScript">The DistributedDataParallel training script for <c>torchrun</c>, <c>train_ddp.py</c>.</param>
 /// <param name="Weights">The current weights (and buffers) as safetensors, <c>{Model}.safetensors</c>, under the twin's state-dict names.</param>
-public sealed record PyTorchExport(string Module, string Support, string TrainingScript, string Weights);
+/// <param name="Weighting">The weighting strategies in Python, <c>mtldsl_weighting.py</c>, which the training script imports.</param>
+public sealed record PyTorchExport(string Module, string Support, string TrainingScript, string Weights, string Weighting);

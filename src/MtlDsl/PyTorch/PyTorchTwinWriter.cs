@@ -14,11 +14,16 @@ namespace MtlDsl;
 internal static class PyTorchTwinWriter
 {
     /// <summary>The twin of the model <paramref name="fullName"/> (its namespace, containing types and class, joined by dots).</summary>
+    /// <param name="plan">The model's network plan.</param>
+    /// <param name="tasks">The model's tasks, the plan's heads in order.</param>
+    /// <param name="fullName">The model's full name.</param>
+    /// <param name="shared">The state-dict names of the modules every task shares (<see cref="MultiTaskModule{TOutputs, TTargets}.SharedModules"/>): what the gradient methods take the task gradients of.</param>
     /// <exception cref="ArgumentException">The tasks are not the plan's heads.</exception>
-    public static PyTorchTwin Write(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, string fullName)
+    public static PyTorchTwin Write(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, string fullName, IReadOnlyList<string> shared)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(tasks);
+        ArgumentNullException.ThrowIfNull(shared);
         string className = PythonNames.Class(plan.Model);
         if (plan.FirstOwnModule is var (ownBlock, ownIndex, ownLayer))
             return new PyTorchTwin(className, null,
@@ -50,6 +55,8 @@ internal static class PyTorchTwinWriter
         w.Line($"LOSSES = {List(tasks.Select(t => Str(LossName(t.Loss))))}");
         w.Line($"LOSS_ARGS = {List(tasks.Select(LossArguments))}");
         w.Line($"WEIGHTS = {List(tasks.Select(t => t.Weight.ToString("R", CultureInfo.InvariantCulture)))}");
+        // What the gradient methods of train_ddp.py take the task gradients of, as MultiTaskModule.SharedParameters.
+        w.Line($"SHARED = {List(shared.Select(Str))}");
         // Tasks built from tasks: their factors' indices (TwinModule.forward computes them with product_logit).
         if (tasks.Any(t => t.IsProduct))
             w.Line($"FACTORS = {List(tasks.Select(t => t.Factors is { } f ? List(f.Select(k => Int(k))) : "None"))}");

@@ -353,6 +353,11 @@ class TwinModule(nn.Module):
     WEIGHTS = []
     INPUTS = []
     FACTORS = []  # per task: the task indices a [ProductOf] task multiplies, or None; empty when there is none
+    SHARED = []  # the state-dict names of the modules every task shares (what the gradient methods take task gradients of)
+
+    def shared_parameters(self):
+        """The shared parameters in state-dict order, as MtlDsl's SharedParameters()."""
+        return [p for name, p in self.named_parameters() if any(name == m or name.startswith(m + ".") for m in self.SHARED)]
 
     def forward(self, *inputs):
         representations = self.representations(*inputs)

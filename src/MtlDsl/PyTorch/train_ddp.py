@@ -1,25 +1,37 @@
-"""Trains an MtlDsl model's PyTorch twin with DistributedDataParallel, one process per device (gloo on CPUs, NCCL on
-GPUs), on data MtlDsl exported (MultiTaskData.Save: one safetensors file per split, "input.<name>" for every input
-and "target.<task>" for every task, the samples first, missing labels -100 or NaN), from weights MtlDsl exported
+"""Trains an MtlDsl model's PyTorch twin under torchrun, one process per device (gloo on CPUs, NCCL on GPUs), on data
+MtlDsl exported (MultiTaskData.Save: one safetensors file per split, "input.<name>" for every input and
+"target.<task>" for every task, the samples first, missing labels -100 or NaN), from weights MtlDsl exported
 (model.ExportPyTorch), and writes the trained weights as safetensors for SafeTensors.Load in C#:
 
     torchrun --nproc_per_node=2 train_ddp.py --model RecommenderModel --data train.safetensors \\
         --weights RecommenderModel.safetensors --out trained.safetensors --epochs 2 --batch-size 64 --lr 0.05
 
-Every step takes the next global batch of --batch-size samples (in file order, as MtlDsl's Fit with Shuffle =
-false, or with --shuffle S the order of Fit with Seed = S) and splits it into contiguous shards, one per process, of
-sizes that differ by at most one (the last batch of an epoch may be smaller, as in Fit). Each task's loss is the mean
-over the labels present in the whole global batch (the shards' counts, or with class weights the labels' total
-weights, are summed across processes), so the
-gradients DDP averages are those of the single-process step on the global batch. Without torchrun the script runs as
-one process. The tasks are weighted as declared (default), or with
-the strategies that need no more than the losses, as MtlDsl computes them: --weighting ew (equal weights), uw
-(Kendall et al.'s uncertainty weighting, its log-variances learned with the model, their gradients averaged across
-the processes), dwa (Liu et al.'s dynamic weight average, from the last two epochs' average losses).
+It takes the steps MtlDsl's Fit takes on one process. Every step takes the next global batch of --batch-size samples
+(in file order, as Fit with Shuffle = false, or with --shuffle the order of Fit with Seed = --seed) and splits it
+into contiguous shards, one per process, of sizes that differ by at most one (the last batch of an epoch may be
+smaller, as in Fit). Each task's loss is the mean over the labels present in the whole global batch (the shards'
+counts, or with class weights the labels' total weights, are summed across processes). Every epoch reseeds torch's
+generator from --seed as Fit does, and sets the learning rate to the base rate times its --lr-factors entry (Fit's
+LearningRateSchedule, epoch by epoch).
+
+The tasks are weighted as declared (default), or by any of MtlDsl's strategies (--weighting, the names of
+WeightingStrategies: EW, DWA, UW, RLW, GLS, GradNorm, MGDA, PCGrad, CAGrad, IMTL, Aligned-MTL, GradVac, Nash-MTL,
+FAMO, FairGrad, UPGrad, DualProj, ConFIG; their options as --weighting-option name=value, the C# constructor's
+parameters in Python's spelling; --strategy-seed as WeightingStrategies.Create's seed), computed as MtlDsl computes
+them (mtldsl_weighting.py). The loss-weighting strategies weight the losses from their global values and let
+DistributedDataParallel average the gradients; the gradient methods take each task's gradient of the shared
+parameters on every process, average them across the processes, and combine them from the global Gram matrix
+identically on every process, so their state (moments, random streams, warm starts) stays in step.
+--max-grad-norm clips the gradients (model and strategy parameters) to a global L2 norm, as the trainer's
+MaxGradientNorm; every step checks that the gradients are finite first and stops (--non-finite throw) or skips the
+optimizer step, leaving the weights, BatchNorm's statistics and the strategy's state as they were (--non-finite
+skip, at most --max-skipped-steps times), as Fit's NonFiniteGradients does.
 BatchNorm keeps per-process statistics on CPUs (PyTorch's SyncBatchNorm needs GPUs; --sync-batchnorm there).
+Without torchrun the script runs as one process.
 """
 import argparse
 import importlib
+import math
 import os
 import sys
 
@@ -29,23 +41,40 @@ from torch.nn.parallel import DistributedDataParallel
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import mtldsl_torch as mtl  # noqa: E402
+import mtldsl_weighting as weighting  # noqa: E402
 
 
-def dwa_weights(epoch_losses, tasks, temperature):
-    """DWA (MtlDsl's DynamicWeightAverage): from the third epoch, K·softmax(L_k(t-1) / L_k(t-2) / T); before, 1."""
-    if len(epoch_losses) < 2:
-        return [1.0] * tasks
-    import math
-    ratio = [last / before / temperature for last, before in zip(epoch_losses[-1], epoch_losses[-2])]
-    # A task without an average (no labels; a weight-0 factor of a product task) keeps 1, as MtlDsl's DWA.
-    known = [k for k, r in enumerate(ratio) if math.isfinite(r)]
-    weights = [1.0] * tasks
-    if known:
-        top = max(ratio[k] for k in known)
-        total = sum(math.exp(ratio[k] - top) for k in known)
-        for k in known:
-            weights[k] = len(known) * math.exp(ratio[k] - top) / total
-    return weights
+class Refused(Exception):
+    """A step MtlDsl's Fit would refuse (a non-finite loss or gradient): the message names the task or parameter and the step."""
+
+
+def strategy_name(value):
+    """--weighting: a name of WeightingStrategies (any case), or declared / static for the declared weights."""
+    lower = value.lower()
+    if lower in ("declared", "static"):
+        return "Static"
+    for name in weighting.NAMES:
+        if name.lower() == lower or name.lower().replace("-", "") == lower.replace("-", ""):
+            return name
+    raise argparse.ArgumentTypeError(f"unknown weighting '{value}'; use declared or one of {', '.join(weighting.NAMES)}")
+
+
+def option(value):
+    """--weighting-option name=value: a number, true/false, or a word (MGDA's normalization)."""
+    if "=" not in value:
+        raise argparse.ArgumentTypeError(f"'{value}' is not name=value (e.g. alpha=0.5)")
+    name, text = value.split("=", 1)
+    lowered = text.lower()
+    if lowered in ("true", "false"):
+        return name, lowered == "true"
+    try:
+        return name, int(text)
+    except ValueError:
+        pass
+    try:
+        return name, float(text)
+    except ValueError:
+        return name, text
 
 
 def main():
@@ -57,15 +86,28 @@ def main():
     parser.add_argument("--epochs", type=int, default=1)
     parser.add_argument("--batch-size", type=int, default=32, help="the global batch, split across the processes")
     parser.add_argument("--lr", type=float, default=0.01)
+    parser.add_argument("--lr-factors", help="the learning rate's factor in each epoch, comma-separated (Fit's schedule); default 1 in every epoch")
     parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
     parser.add_argument("--momentum", type=float, default=0.0, help="SGD's momentum")
     parser.add_argument("--weight-decay", type=float, default=0.0)
-    parser.add_argument("--shuffle", type=int, default=None, help="a seed: shuffle the samples every epoch (default: file order)")
+    parser.add_argument("--seed", type=int, default=0, help="Fit's Seed: reseeds torch's generator every epoch, and orders the batches with --shuffle")
+    parser.add_argument("--shuffle", nargs="?", type=int, const=-1, default=None,
+                        help="shuffle the samples every epoch as Fit does (an optional value is the seed, as --seed)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--sync-batchnorm", action="store_true", help="on GPUs: BatchNorm statistics over the global batch")
-    parser.add_argument("--weighting", choices=["declared", "ew", "uw", "dwa"], default="declared", help="how the task losses are weighted")
-    parser.add_argument("--temperature", type=float, default=2.0, help="DWA's temperature")
+    parser.add_argument("--weighting", type=strategy_name, default="Static", help="declared (the declared weights) or a strategy's name")
+    parser.add_argument("--weighting-option", type=option, action="append", default=[], metavar="NAME=VALUE", help="an option of the strategy (repeatable)")
+    parser.add_argument("--strategy-seed", type=int, default=None, help="the strategy's seed (WeightingStrategies.Create's): RLW's draws, PCGrad's and GradVac's shuffles")
+    parser.add_argument("--temperature", type=float, default=None, help="DWA's temperature (as --weighting-option temperature=T)")
+    parser.add_argument("--max-grad-norm", type=float, default=None, help="clip the gradients to this global L2 norm (the trainer's MaxGradientNorm)")
+    parser.add_argument("--non-finite", choices=["throw", "skip"], default="throw", help="a step with non-finite gradients stops training or is skipped (Fit's NonFiniteGradients)")
+    parser.add_argument("--max-skipped-steps", type=int, default=10, help="with --non-finite skip: how many skipped steps the run tolerates")
     args = parser.parse_args()
+    if args.shuffle is not None and args.shuffle != -1:
+        args.seed = args.shuffle
+    options = dict(args.weighting_option)
+    if args.temperature is not None:
+        options["temperature"] = args.temperature
 
     if "RANK" not in os.environ:  # not under torchrun: one process
         import socket
@@ -93,14 +135,27 @@ def main():
     if args.sync_batchnorm:
         model = torch.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     model.to(device).train()
-    ddp = DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
     tasks = len(model.TASKS)
-    # UW's log-variances (MtlDsl's UncertaintyWeighting: every one starts at -0.5), learned with the model.
-    log_variance = torch.nn.Parameter(torch.full((tasks,), -0.5, dtype=dtype, device=device)) if args.weighting == "uw" else None
-    parameters = list(ddp.parameters()) + ([log_variance] if log_variance is not None else [])
-    optimizer = (torch.optim.SGD(parameters, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay) if args.optimizer == "sgd"
-                 else torch.optim.Adam(parameters, lr=args.lr, weight_decay=args.weight_decay))
-    epoch_losses = []  # every finished epoch's average loss per task (DWA reads the last two)
+    try:
+        strategy = weighting.create(args.weighting, tasks, dtype, device, seed=args.strategy_seed, declared_weights=model.WEIGHTS, **options)
+    except (TypeError, ValueError) as e:
+        fail(f"--weighting {args.weighting}: {e}")
+    # DDP averages the gradients of the loss-weighting strategies' one backward pass; the gradient methods take K
+    # passes and average each task's gradient themselves.
+    ddp = None if strategy.uses_gradients else DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
+    shared = model.shared_parameters()
+    if strategy.uses_gradients and not shared:
+        fail(f"{args.model} has no shared parameters for {strategy.name} to take task gradients of")
+    shared_ids = {id(p) for p in shared}
+    others = [p for p in model.parameters() if id(p) not in shared_ids] + strategy.parameters()
+    guarded = list(model.parameters()) + strategy.parameters()
+    optimizer = (torch.optim.SGD(guarded, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay) if args.optimizer == "sgd"
+                 else torch.optim.Adam(guarded, lr=args.lr, weight_decay=args.weight_decay))
+    factors = [float(f) for f in args.lr_factors.split(",")] if args.lr_factors else []
+    if factors and len(factors) < args.epochs:
+        fail(f"--lr-factors has {len(factors)} factors for {args.epochs} epochs; give one per epoch")
+    epoch_losses = []  # every finished epoch's average loss per task (DWA and GradNorm read them)
+    names = [name for name, _ in model.named_parameters()]
 
     data = mtl.load_safetensors(args.data)
     expected = ["input." + name for name in model.INPUTS] + ["target." + task for task in model.TASKS]
@@ -115,63 +170,155 @@ def main():
     count = inputs[0].shape[0]
     loss_args = model.LOSS_ARGS or [{}] * tasks  # each task's class or positive weights
 
-    step = 0
+    def all_mean(tensor):
+        """The mean over the processes (every process holds it after)."""
+        dist.all_reduce(tensor)
+        return tensor.div_(world)
+
+    def shares(outputs, y):
+        """Each task's share of its global-batch loss, times the number of processes (so that the processes' mean is the
+        loss), and which tasks have labels in the global batch. A weight-0 task (a factor of a product task, ESMM's
+        conversion) is scored only: it counts as without labels, as in Fit."""
+        counts = torch.tensor([0.0 if weight == 0 else mtl.loss_denominator(kind, y[task], options_.get("weight"))
+                               for task, kind, options_, weight in zip(model.TASKS, model.LOSSES, loss_args, model.WEIGHTS)],
+                              dtype=torch.float64, device=device)
+        totals = counts.clone()
+        dist.all_reduce(totals)
+        values = []
+        for k, (task, kind, options_) in enumerate(zip(model.TASKS, model.LOSSES, loss_args)):
+            if counts[k] == 0:  # no label of the task in this shard (or none that weighs): a 0 still in the graph
+                values.append(outputs[task].sum() * 0.0)
+                continue
+            value, _ = mtl.task_loss(kind, outputs[task], y[task], **options_)
+            values.append(value * float(counts[k] * world / totals[k]))
+        return values, [bool(totals[k] > 0) for k in range(tasks)]
+
+    def global_values(values):
+        """Each task's loss over the global batch (float64, every process the same)."""
+        return [float(v) for v in all_mean(torch.stack([v.detach() for v in values]).to(torch.float64))]
+
+    def average_gradients(parameters):
+        """Every process's gradient of these parameters replaced by their mean, in one message."""
+        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
+        if not grads:
+            return
+        flat = all_mean(torch.cat([g.reshape(-1) for g in grads]))
+        offset = 0
+        for p in parameters:
+            size = p.numel()
+            p.grad = flat[offset:offset + size].view_as(p).clone()
+            offset += size
+
+    def backward(values, present, epoch):
+        """The strategy's backward: leaves every gradient averaged over the processes; returns the task weights."""
+        context = weighting.Context(epoch, epoch_losses, present, global_values(values))
+        if not strategy.uses_gradients:
+            objective, weights = strategy.objective(values, context)
+            objective.backward()  # DDP averages the model's gradients
+            average_gradients(strategy.parameters())  # UW's log-variances are not inside DDP
+            return weights
+        scaled = strategy.transform(values)
+        if not strategy.use_gradients(context):  # GradNorm's first epoch: the plain sum
+            total = scaled[0]
+            for value in scaled[1:]:
+                total = total + value
+            total.backward()
+            average_gradients(guarded)
+            return [1.0] * tasks
+        rows = []
+        for k, value in enumerate(scaled):
+            for p in shared:
+                p.grad = None
+            value.backward(retain_graph=strategy.weights_heads or k + 1 < tasks)
+            rows.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared]))
+        for p in shared:
+            p.grad = None
+        rows = all_mean(torch.stack(rows))
+        gram = rows.mm(rows.t()).to(torch.float64).cpu().tolist()
+        losses = global_values(scaled)
+        coefficients, weights = strategy.combine(weighting.GradientInfo(gram, losses, context, weighting.epsilon_of(rows.dtype)))
+        if strategy.weights_heads:  # each head's plain gradient becomes w_k times it; the shared ones are set below
+            weighting.weighted_sum(scaled, [w - 1 for w in weights]).backward()
+        average_gradients(others)
+        beta = torch.tensor(coefficients, dtype=rows.dtype, device=rows.device)
+        combined = (beta.reshape(-1, 1) * rows).sum(0)
+        offset = 0
+        for p in shared:
+            size = p.numel()
+            p.grad = combined[offset:offset + size].view_as(p).to(p.dtype).clone()
+            offset += size
+        return weights
+
+    def gradients_finite():
+        sums = [p.grad.sum() for p in guarded if p.grad is not None]
+        return not sums or bool(torch.stack(sums).sum().isfinite()) or all(bool(p.grad.isfinite().all()) for p in guarded if p.grad is not None)
+
+    def non_finite_parameters():
+        labels = names + [f"{strategy.name} parameter {i}" for i in range(len(strategy.parameters()))]
+        return [label for label, p in zip(labels, guarded) if p.grad is not None and not bool(p.grad.isfinite().all())]
+
+    step = skipped = 0
+    last_weights = []
     for epoch in range(args.epochs):
+        torch.manual_seed(args.seed * 1_000_003 + epoch)  # as Fit: dropout and RLW's default generator
+        factor = factors[epoch] if factors else 1.0
+        for group in optimizer.param_groups:
+            group["lr"] = args.lr * factor
         sums, steps = [0.0] * tasks, [0] * tasks
         order = torch.arange(count)
         if args.shuffle is not None:
-            order = torch.randperm(count, generator=torch.Generator().manual_seed(args.shuffle * 1_000_003 + epoch))
+            order = torch.randperm(count, generator=torch.Generator().manual_seed(args.seed * 1_000_003 + epoch))
         for start in range(0, count, args.batch_size):
             batch = order[start:start + args.batch_size]
             mine = torch.tensor_split(batch, world)[rank]
             x = [t[mine].to(device) for t in inputs]
             y = {task: t[mine].to(device) for task, t in targets.items()}
-            outputs = ddp(*x)
-            # Each task's mean over the global batch's present labels: local mean × local count / global count × world
-            # (DDP averages the processes' gradients).
-            # With class weights a task's mean is over the labels' total weight rather than their count.
-            # A weight-0 task (a factor of a product task, ESMM's conversion) is scored only: it counts as without labels.
-            counts = torch.tensor([0.0 if weight == 0 else mtl.loss_denominator(kind, y[task], options.get("weight"))
-                                   for task, kind, options, weight in zip(model.TASKS, model.LOSSES, loss_args, model.WEIGHTS)],
-                                  dtype=torch.float64, device=device)
-            totals = counts.clone()
-            dist.all_reduce(totals)
-            values = []
-            for k, (task, kind, options) in enumerate(zip(model.TASKS, model.LOSSES, loss_args)):
-                if counts[k] == 0:  # no label of the task in this shard (or none that weighs): nothing to learn here, but DDP needs the graph
-                    values.append(outputs[task].sum() * 0.0)
-                    continue
-                value, _ = mtl.task_loss(kind, outputs[task], y[task], **options)
-                values.append(value * float(counts[k] * world / totals[k]))
-            if args.weighting == "uw":
-                twice_variance = log_variance.exp() * 2.0
-                loss = (torch.stack(values) / twice_variance + log_variance / 2.0).sum()
-            else:
-                weights = model.WEIGHTS if args.weighting == "declared" else dwa_weights(epoch_losses, tasks, args.temperature) if args.weighting == "dwa" else [1.0] * tasks
-                loss = None
-                for value, weight in zip(values, weights):
-                    term = value * weight
-                    loss = term if loss is None else loss + term
-            optimizer.zero_grad()
-            loss.backward()
-            if log_variance is not None:  # not inside DDP: its gradient is averaged here
-                dist.all_reduce(log_variance.grad)
-                log_variance.grad /= world
-            optimizer.step()
             step += 1
-            # The step's loss of every task over the global batch, for the epoch's average (where labels were present).
-            global_values = torch.stack([v.detach() / world for v in values]).to(torch.float64)
-            dist.all_reduce(global_values)
+            saved_state = strategy.state()
+            saved_buffers = [b.detach().clone() for b in model.buffers()]
+            optimizer.zero_grad()
+            values, present = shares((ddp or model)(*x), y)
+            losses = global_values(values)
+            bad = next((k for k in range(tasks) if not math.isfinite(losses[k])), None)
+            if bad is not None:
+                fail(f"step {step}: the loss of task '{model.TASKS[bad]}' is {losses[bad]} (Fit stops with NonFiniteLossException)")
+            weights = backward(values, present, epoch)
+            bad_weight = next((k for k in range(tasks) if not math.isfinite(weights[k])), None)
+            if bad_weight is not None or not gradients_finite():
+                where = (f"{strategy.name} gave task '{model.TASKS[bad_weight]}' the weight {weights[bad_weight]}" if bad_weight is not None
+                         else f"the gradient is not finite in {', '.join(non_finite_parameters()[:4])}")
+                optimizer.zero_grad()
+                strategy.load_state(saved_state)
+                with torch.no_grad():
+                    for b, saved in zip(model.buffers(), saved_buffers):
+                        b.copy_(saved)
+                if args.non_finite == "throw":
+                    fail(f"step {step}: {where} (Fit stops with NonFiniteGradientException)")
+                skipped += 1
+                if rank == 0:
+                    print(f"step {step} skipped: {where}", flush=True)
+                if skipped > args.max_skipped_steps:
+                    fail(f"{skipped} steps had non-finite gradients, more than --max-skipped-steps {args.max_skipped_steps}; the last: {where}")
+                continue
+            if args.max_grad_norm is not None:
+                torch.nn.utils.clip_grad_norm_(guarded, args.max_grad_norm)
+            optimizer.step()
+            if strategy.needs_losses_after_step:  # FAMO: the batch's losses after the step
+                with torch.no_grad():
+                    after = global_values(shares(model(*x), y)[0])
+                strategy.after_step([after[k] if present[k] else float("nan") for k in range(tasks)])
+            last_weights = weights
             for k in range(tasks):
-                if totals[k] > 0:
-                    sums[k] += float(global_values[k])
+                if present[k]:
+                    sums[k] += losses[k]
                     steps[k] += 1
         epoch_losses.append([sums[k] / steps[k] if steps[k] else float("nan") for k in range(tasks)])
         if rank == 0:
-            print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}", flush=True)
+            print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}; "
+                  f"{strategy.name} weights {', '.join(f'{w:.4f}' for w in last_weights)}", flush=True)
     if rank == 0:
         mtl.save_safetensors(model.state_dict(), args.out)
-        print(f"wrote {args.out} ({world} processes, {step} steps)", flush=True)
+        print(f"wrote {args.out} ({world} processes, {step} steps, {skipped} skipped)", flush=True)
     dist.destroy_process_group()
 
 
