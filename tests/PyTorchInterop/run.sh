@@ -6,7 +6,9 @@
 # MultiMNIST and tabular networks' weights go from TorchSharp to PyTorch and back (check.py), (4) torchrun trains a
 # generated twin on two processes as MtlDsl's Fit does on one (Distributed.cs), (5) the Python safetensors readers refuse
 # short and inconsistent files (safetensors_refusals.py), (6) the twins' losses with class and positive weights equal
-# PyTorch's weighted losses (loss_weights.py). Prints one "PASS …" or "FAIL …" line per check; exits 1 on a failure.
+# PyTorch's weighted losses (loss_weights.py), (7) train_ddp.py's Python weighting strategies on the reference vectors
+# (weighting_vectors.py), (8) torchrun trains with every weighting strategy as Fit does (Strategies.cs). Prints one
+# "PASS …" or "FAIL …" line per check; exits 1 on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -27,6 +29,8 @@ status=0
 /usr/bin/python3 tests/PyTorchInterop/safetensors_refusals.py || status=1
 # The twins' losses with class and positive weights against PyTorch's own (the reference MtlDsl's tests use too).
 /usr/bin/python3 tests/PyTorchInterop/loss_weights.py || status=1
+# train_ddp.py's Python strategies on the reference vectors MtlDsl's C# strategies are tested on.
+/usr/bin/python3 tests/PyTorchInterop/weighting_vectors.py || status=1
 if ! build_log="$(dotnet build tests/PyTorchInterop -v q -nologo 2>&1)"; then
   echo "$build_log" | tail -20
   echo "FAIL building tests/PyTorchInterop"
@@ -81,6 +85,19 @@ if run distributed-export "$folder/distributed" && ddp declared 2 && ddp uw 2 &&
   run distributed-check "$folder/distributed" || status=1
 else
   echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1
+fi
+
+# Every weighting strategy under torchrun on two processes against Fit on one (Strategies.cs): runs.txt holds each
+# run's name and train_ddp.py's arguments for the training Fit did.
+if run strategies-export "$folder/strategies"; then
+  while read -r name arguments; do
+    (cd "$folder/strategies" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model StrategyModel \
+       --data train.safetensors --weights StrategyModel.safetensors --out "trained_$name.safetensors" $arguments \
+       >"$folder/torchrun-strategy-$name.log" 2>&1 || tail -30 "$folder/torchrun-strategy-$name.log")
+  done <"$folder/strategies/runs.txt"
+  run strategies-check "$folder/strategies" || status=1
+else
+  echo "FAIL exporting the strategy runs"; status=1
 fi
 
 if run export "$folder/interop" && /usr/bin/python3 tests/PyTorchInterop/check.py "$folder/interop"; then

@@ -398,6 +398,7 @@ class PCGrad(GradientStrategy):
         if seed is None:
             raise ValueError("PCGrad under torchrun needs the seed of its shuffles (WeightingStrategies.Create's seed): pass --seed")
         self.seed, self.steps, self.shuffle = int(seed), 0, shuffle
+        self.replay = None  # orders to take instead of shuffling, one per task i and step in turn (reference values)
 
     def combine(self, info):
         n = self.tasks
@@ -405,8 +406,8 @@ class PCGrad(GradientStrategy):
         random = DotNetRandom(_int32(self.seed * 1_000_003 + _int32(self.steps)))
         self.steps += 1
         for i in range(n):
-            order = list(range(n))
-            if self.shuffle:
+            order = self.replay.pop(0) if self.replay else list(range(n))
+            if self.shuffle and self.replay is None:
                 random.shuffle(order)
             for j in order:
                 dot = 0.0
@@ -435,6 +436,7 @@ class GradVac(GradientStrategy):
         if seed is None:
             raise ValueError("GradVac under torchrun needs the seed of its shuffles (WeightingStrategies.Create's seed): pass --seed")
         self.beta, self.seed, self.steps, self.shuffle = float(beta), int(seed), 0, shuffle
+        self.replay = None  # orders to take instead of shuffling, one per task i and step in turn (reference values)
         self.target = [[0.0] * tasks for _ in range(tasks)]
 
     def combine(self, info):
@@ -444,8 +446,8 @@ class GradVac(GradientStrategy):
         random = DotNetRandom(_int32(self.seed * 1_000_003 + _int32(self.steps)))
         self.steps += 1
         for i in range(n):
-            order = [j for j in range(n) if j != i]
-            if self.shuffle:
+            order = self.replay.pop(0) if self.replay else [j for j in range(n) if j != i]
+            if self.shuffle and self.replay is None:
                 random.shuffle(order)
             for j in order:
                 dot = squared = 0.0
@@ -756,6 +758,70 @@ class ConFIG(GradientStrategy):
         for k in range(n):
             coefficients[k] = length * unit[k]
         return coefficients, list(coefficients)
+
+
+# ----- the backward pass of a step -----
+
+def backward(strategy, losses, context, shared, others, mean=None):
+    """The strategy's backward (WeightingStrategy.Backward) on this process's shares of the task losses (each times
+    the number of processes, so that their mean over the processes is the loss; in one process, the losses). Leaves
+    every gradient averaged over the processes by `mean` (an in-place all-reduce mean of a tensor; None in one
+    process) and returns the task weights. Loss weighting back-propagates its objective (the model's gradients are
+    averaged by DistributedDataParallel, the strategy's own parameters here). Gradient weighting back-propagates each
+    task's loss alone, averages the task gradients of the `shared` parameters, combines them from their Gram matrix
+    into Σ β_k g_k, and averages the gradients of the `others` (the heads and the strategy's parameters), which
+    received every task's plain gradient (Nash-MTL and FairGrad: w_k times it)."""
+    mean = mean or (lambda tensor: tensor)
+    if not strategy.uses_gradients:
+        objective, weights = strategy.objective(losses, context)
+        objective.backward()
+        average_gradients(strategy.parameters(), mean)
+        return weights
+    scaled = strategy.transform(losses)
+    tasks = len(scaled)
+    if not strategy.use_gradients(context):  # GradNorm's first epoch: the plain sum
+        total = scaled[0]
+        for value in scaled[1:]:
+            total = total + value
+        total.backward()
+        average_gradients(list(shared) + list(others), mean)
+        return [1.0] * tasks
+    rows = []
+    for k, value in enumerate(scaled):
+        for p in shared:
+            p.grad = None
+        value.backward(retain_graph=strategy.weights_heads or k + 1 < tasks)
+        rows.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared]))
+    for p in shared:
+        p.grad = None
+    rows = mean(torch.stack(rows))
+    gram = rows.mm(rows.t()).to(torch.float64).cpu().tolist()
+    values = [float(v) for v in mean(torch.stack([v.detach() for v in scaled]).to(torch.float64))]
+    coefficients, weights = strategy.combine(GradientInfo(gram, values, context, epsilon_of(rows.dtype)))
+    if strategy.weights_heads:  # each head's plain gradient becomes w_k times it; the shared ones are set below
+        weighted_sum(scaled, [w - 1 for w in weights]).backward()
+    average_gradients(others, mean)
+    beta = torch.tensor(coefficients, dtype=rows.dtype, device=rows.device)
+    combined = (beta.reshape(-1, 1) * rows).sum(0)
+    offset = 0
+    for p in shared:
+        size = p.numel()
+        p.grad = combined[offset:offset + size].view_as(p).to(p.dtype).clone()
+        offset += size
+    return weights
+
+
+def average_gradients(parameters, mean):
+    """Every process's gradient of these parameters replaced by their mean, in one message."""
+    parameters = list(parameters)
+    if not parameters:
+        return
+    flat = mean(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in parameters]))
+    offset = 0
+    for p in parameters:
+        size = p.numel()
+        p.grad = flat[offset:offset + size].view_as(p).clone()
+        offset += size
 
 
 # ----- the small dense linear algebra (WeightingMath) -----

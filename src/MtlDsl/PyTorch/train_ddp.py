@@ -197,57 +197,10 @@ def main():
         """Each task's loss over the global batch (float64, every process the same)."""
         return [float(v) for v in all_mean(torch.stack([v.detach() for v in values]).to(torch.float64))]
 
-    def average_gradients(parameters):
-        """Every process's gradient of these parameters replaced by their mean, in one message."""
-        grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in parameters]
-        if not grads:
-            return
-        flat = all_mean(torch.cat([g.reshape(-1) for g in grads]))
-        offset = 0
-        for p in parameters:
-            size = p.numel()
-            p.grad = flat[offset:offset + size].view_as(p).clone()
-            offset += size
-
     def backward(values, present, epoch):
-        """The strategy's backward: leaves every gradient averaged over the processes; returns the task weights."""
+        """The strategy's backward on this process's shares: every gradient averaged over the processes; returns the task weights."""
         context = weighting.Context(epoch, epoch_losses, present, global_values(values))
-        if not strategy.uses_gradients:
-            objective, weights = strategy.objective(values, context)
-            objective.backward()  # DDP averages the model's gradients
-            average_gradients(strategy.parameters())  # UW's log-variances are not inside DDP
-            return weights
-        scaled = strategy.transform(values)
-        if not strategy.use_gradients(context):  # GradNorm's first epoch: the plain sum
-            total = scaled[0]
-            for value in scaled[1:]:
-                total = total + value
-            total.backward()
-            average_gradients(guarded)
-            return [1.0] * tasks
-        rows = []
-        for k, value in enumerate(scaled):
-            for p in shared:
-                p.grad = None
-            value.backward(retain_graph=strategy.weights_heads or k + 1 < tasks)
-            rows.append(torch.cat([(p.grad if p.grad is not None else torch.zeros_like(p)).reshape(-1) for p in shared]))
-        for p in shared:
-            p.grad = None
-        rows = all_mean(torch.stack(rows))
-        gram = rows.mm(rows.t()).to(torch.float64).cpu().tolist()
-        losses = global_values(scaled)
-        coefficients, weights = strategy.combine(weighting.GradientInfo(gram, losses, context, weighting.epsilon_of(rows.dtype)))
-        if strategy.weights_heads:  # each head's plain gradient becomes w_k times it; the shared ones are set below
-            weighting.weighted_sum(scaled, [w - 1 for w in weights]).backward()
-        average_gradients(others)
-        beta = torch.tensor(coefficients, dtype=rows.dtype, device=rows.device)
-        combined = (beta.reshape(-1, 1) * rows).sum(0)
-        offset = 0
-        for p in shared:
-            size = p.numel()
-            p.grad = combined[offset:offset + size].view_as(p).to(p.dtype).clone()
-            offset += size
-        return weights
+        return weighting.backward(strategy, values, context, shared, others, all_mean)
 
     def gradients_finite():
         sums = [p.grad.sum() for p in guarded if p.grad is not None]
