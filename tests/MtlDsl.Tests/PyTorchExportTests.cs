@@ -132,12 +132,19 @@ public class PyTorchExportTests : TemporaryFolderTest
         Assert.True(tensors["input.Tags"].eq(inputs.Tags).all().item<bool>());
         Assert.Equal(ScalarType.Int64, tensors["input.User"].dtype);
 
-        // One unnamed input is "input.input"; one dataset per task has no such format.
+        // One unnamed input is "input.input"; one dataset per task names each task's inputs.
         var (features, tabular) = TabularProblem.Generate(6, seed: 2);
         string single = Path.Combine(Folder, "tabular.safetensors");
         MultiTaskData<TabularModel.Targets>.Shared(features, tabular).Save(single);
         Assert.Contains("input.input", SafeTensors.Deserialize(File.ReadAllBytes(single), single, allowNaN).Tensors.Keys);
-        var perTask = MultiTaskData<TabularModel.Targets>.PerTask([features, features, features], tabular);
-        Assert.Throws<NotSupportedException>(() => perTask.Save(Path.Combine(Folder, "per-task.safetensors")));
+        var (fewer, fewerTargets) = TabularProblem.Generate(4, seed: 3);
+        var perTask = MultiTaskData<TabularModel.Targets>.PerTask([features, fewer, features],
+            new TabularModel.Targets(tabular.Species, fewerTargets.IsMale, tabular.BodyMass));
+        string perTaskPath = Path.Combine(Folder, "per-task.safetensors");
+        perTask.Save(perTaskPath);
+        var saved = SafeTensors.Deserialize(File.ReadAllBytes(perTaskPath), perTaskPath, allowNaN).Tensors;
+        Assert.Equal(["target.BodyMass", "target.IsMale", "target.Species", "task.BodyMass.input.input", "task.IsMale.input.input", "task.Species.input.input"], saved.Keys.Order());
+        Assert.True(saved["task.IsMale.input.input"].eq(fewer).all().item<bool>());
+        Assert.Equal(4, saved["target.IsMale"].shape[0]);
     }
 }

@@ -40,7 +40,8 @@ internal partial class StrategyModel
 /// created with the seed 5) the single-process reference: Fit from those weights for 3 epochs of global batches of 32,
 /// shuffled with Seed = 3, SGD at 0.05 under a cosine schedule (reference_{name}.safetensors); and runs.txt, one line per
 /// run: its name and train_ddp.py's arguments for the same training. Two more runs: the declared weights with the
-/// gradients clipped to a norm that binds, and PCGrad with them. run.sh trains each with torchrun --nproc_per_node=2;
+/// gradients clipped to a norm that binds, and PCGrad with them; and six with one dataset per task of 120, 80 and 50
+/// samples: every task in every step (the declared weights, UW, PCGrad, FAMO), round-robin and proportional. run.sh trains each with torchrun --nproc_per_node=2;
 /// strategies-check &lt;folder&gt; compares what the two processes wrote with each reference.
 /// </summary>
 internal static class StrategyCheck
@@ -49,14 +50,25 @@ internal static class StrategyCheck
     private const double LearningRate = 0.05, ClipNorm = 0.05;
     private static readonly LearningRateSchedule Schedule = LearningRateSchedule.Cosine(Epochs, 0.2);
 
-    // Every run: its name, the strategy (null: the declared weights) and the gradient norm it clips to.
-    private static IEnumerable<(string Name, Func<WeightingStrategy?> Strategy, double? Clip)> Runs() =>
+    // Every run: its name, the strategy's (WeightingStrategies' name, or "declared"), the gradient norm it clips to,
+    // and, with one dataset per task, the interleaving (null: one dataset for all tasks).
+    private static IEnumerable<(string Name, string Strategy, double? Clip, TaskInterleaving? Interleaving)> Runs() =>
     [
-        ("declared", () => null, null),
-        .. WeightingStrategies.Names.Select(name => (name, (Func<WeightingStrategy?>)(() => WeightingStrategies.Create(name, StrategySeed)), (double?)null)),
-        ("declared-clipped", () => null, ClipNorm),
-        ("PCGrad-clipped", () => WeightingStrategies.Create("PCGrad", StrategySeed), ClipNorm),
+        ("declared", "declared", null, null),
+        .. WeightingStrategies.Names.Select(name => (name, name, (double?)null, (TaskInterleaving?)null)),
+        ("declared-clipped", "declared", ClipNorm, null),
+        ("PCGrad-clipped", "PCGrad", ClipNorm, null),
+        // One dataset per task (120, 80 and 50 samples): every task in every step with a loss weighting, a gradient
+        // method and FAMO (whose losses after the step come from each task's own batch); one task per step.
+        ("per-task-declared", "declared", null, TaskInterleaving.AllTasks),
+        ("per-task-UW", "UW", null, TaskInterleaving.AllTasks),
+        ("per-task-PCGrad", "PCGrad", null, TaskInterleaving.AllTasks),
+        ("per-task-FAMO", "FAMO", null, TaskInterleaving.AllTasks),
+        ("per-task-round-robin", "declared", null, TaskInterleaving.RoundRobin),
+        ("per-task-proportional", "EW", null, TaskInterleaving.Proportional),
     ];
+
+    private static readonly long[] PerTaskSamples = [120, 80, 50];
 
     public static int Export(string folder)
     {
@@ -75,21 +87,35 @@ internal static class StrategyCheck
         genre = where(rand(Samples).lt(0.1), full(Samples, MtlDsl.Losses.TaskLosses.MissingClass, dtype: ScalarType.Int64), genre);
         var data = MultiTaskData<StrategyModel.Targets>.Shared(features, new StrategyModel.Targets(click, rating, genre));
         data.Save(Path.Combine(folder, "train.safetensors"));
+        // Each task's own samples: the first 120, 80 and 50 of the same draw, its inputs shifted so that they differ.
+        Tensor Rows(Tensor t, long k) => t[..(int)PerTaskSamples[k]];
+        var perTask = MultiTaskData<StrategyModel.Targets>.PerTask(
+            [.. Enumerable.Range(0, 3).Select(k => Rows(features, k) + 0.1 * k)],
+            new StrategyModel.Targets(Rows(click, 0), Rows(rating, 1), Rows(genre, 2)));
+        perTask.Save(Path.Combine(folder, "train_per_task.safetensors"));
 
         string factors = string.Join(",", Enumerable.Range(0, Epochs).Select(e => Schedule.Factor(e).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
         var lines = new List<string>();
-        foreach (var (name, strategy, clip) in Runs())
+        foreach (var (name, strategy, clip, interleaving) in Runs())
         {
             using var fresh = new StrategyModel();
             fresh.to(ScalarType.Float64);
             SafeTensors.Load(fresh, Path.Combine(folder, "StrategyModel.safetensors"));
-            var trainer = fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate), strategy());
+            var trainer = fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate),
+                strategy == "declared" ? null : WeightingStrategies.Create(strategy, StrategySeed));
             trainer.MaxGradientNorm = clip;
-            trainer.Fit(data, new FitOptions { Epochs = Epochs, BatchSize = BatchSize, Shuffle = true, Seed = Seed, Schedule = Schedule });
+            trainer.Fit(interleaving is null ? data : perTask,
+                new FitOptions { Epochs = Epochs, BatchSize = BatchSize, Shuffle = true, Seed = Seed, Schedule = Schedule, Interleaving = interleaving ?? TaskInterleaving.AllTasks });
             SafeTensors.Save(fresh, Path.Combine(folder, $"reference_{name}.safetensors"));
-            string weighting = name.Replace("-clipped", "", StringComparison.Ordinal);
-            lines.Add($"{name} --weighting {weighting} --strategy-seed {StrategySeed} --epochs {Epochs} --batch-size {BatchSize} --lr {LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} " +
-                      $"--lr-factors {factors} --shuffle --seed {Seed} --dtype float64" + (clip is double c ? $" --max-grad-norm {c.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}" : ""));
+            string dataArguments = interleaving switch
+            {
+                null => "",
+                TaskInterleaving.AllTasks => " --data train_per_task.safetensors --interleaving all-tasks",
+                TaskInterleaving.RoundRobin => " --data train_per_task.safetensors --interleaving round-robin",
+                _ => " --data train_per_task.safetensors --interleaving proportional",
+            };
+            lines.Add($"{name} --weighting {strategy} --strategy-seed {StrategySeed} --epochs {Epochs} --batch-size {BatchSize} --lr {LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} " +
+                      $"--lr-factors {factors} --shuffle --seed {Seed} --dtype float64{dataArguments}" + (clip is double c ? $" --max-grad-norm {c.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}" : ""));
         }
         File.WriteAllLines(Path.Combine(folder, "runs.txt"), lines);
         return 0;
@@ -100,7 +126,7 @@ internal static class StrategyCheck
         int failed = 0;
         using var initial = Load(folder, "StrategyModel.safetensors");
         var start = initial.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-        foreach (var (name, _, clip) in Runs())
+        foreach (var (name, strategy, clip, interleaving) in Runs())
         {
             string trainedFile = Path.Combine(folder, $"trained_{name}.safetensors");
             if (!File.Exists(trainedFile))
@@ -119,8 +145,8 @@ internal static class StrategyCheck
                 moved = Math.Max(moved, (mine[parameterName] - start[parameterName]).abs().max().item<double>());
             }
             bool pass = worst < 1e-12 && moved > 1e-3;
-            Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained StrategyModel's twin with {(name.StartsWith("declared", StringComparison.Ordinal) ? "the declared weights" : name.Replace("-clipped", "", StringComparison.Ordinal))}" +
-                              $"{(clip is null ? "" : $", gradients clipped to {clip}")} as Fit did on one process (3 epochs, shuffled, cosine schedule): " +
+            Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained StrategyModel's twin with {(strategy == "declared" ? "the declared weights" : strategy)}" +
+                              $"{(clip is null ? "" : $", gradients clipped to {clip}")}{(interleaving is { } i ? $", one dataset per task interleaved {i}" : "")} as Fit did on one process (3 epochs, shuffled, cosine schedule): " +
                               $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1})");
             if (!pass) failed++;
         }

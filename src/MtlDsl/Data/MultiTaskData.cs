@@ -211,20 +211,25 @@ public sealed class MultiTaskData<TTargets> where TTargets : ITaskTensors<TTarge
 
     /// <summary>
     /// Writes the data as one safetensors file, the format the PyTorch twins' training script reads
-    /// (<c>train_ddp.py</c>): <c>input.{name}</c> for every input (<c>input.input</c> for a model's one unnamed input)
-    /// and <c>target.{task}</c> for every task, the samples as the first dimension, missing labels as they are (−100 or
-    /// NaN). One dataset for all tasks only; write each split to its own file.
+    /// (<c>train_ddp.py</c>): <c>target.{task}</c> for every task, the samples as the first dimension, missing labels as
+    /// they are (−100 or NaN), and the inputs: for one dataset for all tasks <c>input.{name}</c> for every input
+    /// (<c>input.input</c> for a model's one unnamed input), for one dataset per task <c>task.{task}.input.{name}</c>, each
+    /// task's inputs as many as its targets. Write each split to its own file.
     /// </summary>
-    /// <exception cref="NotSupportedException">The data has one dataset per task.</exception>
     public void Save(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (Layout != DataLayout.Shared)
-            throw new NotSupportedException("Only one dataset for all tasks can be saved in the training script's format; this data has one per task.");
         var tensors = new Dictionary<string, Tensor>();
-        Tensor[] inputs = _inputs[0];
-        for (int i = 0; i < inputs.Length; i++) tensors["input." + (InputNames?[i] ?? "input")] = inputs[i];
-        for (int task = 0; task < TaskCount; task++) tensors["target." + TTargets.TaskNames[task]] = _targets[task];
+        for (int task = 0; task < TaskCount; task++)
+        {
+            if (Layout == DataLayout.PerTask || task == 0)
+            {
+                Tensor[] inputs = _inputs[task];
+                string prefix = Layout == DataLayout.PerTask ? $"task.{TTargets.TaskNames[task]}.input." : "input.";
+                for (int i = 0; i < inputs.Length; i++) tensors[prefix + (InputNames?[i] ?? "input")] = inputs[i];
+            }
+            tensors["target." + TTargets.TaskNames[task]] = _targets[task];
+        }
         Checkpoints.AtomicFile.WriteAllBytes(path, Checkpoints.SafeTensors.Serialize(tensors));
     }
 

@@ -369,6 +369,25 @@ class TwinModule(nn.Module):
                 outputs[task] = product_logit([outputs[self.TASKS[k]] for k in f])
         return {task: outputs[task] for task in self.TASKS}
 
+    def forward_task(self, task, *inputs):
+        """One task's output (task: its index) as MtlDsl's ForwardTask computes it with one dataset per task: the shared
+        part, then only the heads the task needs (its own, a product's factors, the towers whose transfer points they
+        read), each once, in declaration order."""
+        factors = self.FACTORS or [None] * len(self.TASKS)
+        heads = list(factors[task]) if factors[task] is not None else [task]
+        needed, pending = set(heads), list(heads)
+        while pending:
+            head = self._modules[self.HEADS[pending.pop()]]
+            for layer in head if isinstance(head, nn.Sequential) else []:
+                if isinstance(layer, Transfer) and layer.source is not None and self.TASKS.index(layer.source) not in needed:
+                    needed.add(self.TASKS.index(layer.source))
+                    pending.append(self.TASKS.index(layer.source))
+        representations = self.representations(*inputs)
+        points, outputs = {}, {}
+        for k in sorted(needed):
+            outputs[k] = run_head(self.TASKS[k], self._modules[self.HEADS[k]], representations[k], points)
+        return outputs[task] if factors[task] is None else product_logit([outputs[k] for k in heads])
+
     def task_losses(self, outputs, targets):
         """{task: (loss, present)} for the outputs and targets (dicts by task name)."""
         arguments = self.LOSS_ARGS or [{}] * len(self.TASKS)

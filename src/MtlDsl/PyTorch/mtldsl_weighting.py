@@ -1132,6 +1132,17 @@ class DotNetRandom:
     def next(self, low, high):
         return int(self._sample() * (high - low)) + low
 
+    def next_int64(self, high):
+        """NextInt64(high): the top bits of three draws, until one falls below high."""
+        if high <= 1:
+            return 0
+        bits = (high - 1).bit_length()
+        while True:
+            value = self.next(0, 1 << 22) | (self.next(0, 1 << 22) << 22) | (self.next(0, 1 << 20) << 44)
+            value >>= 64 - bits
+            if value < high:
+                return value
+
     def shuffle(self, values):
         n = len(values)
         for i in range(n - 1):

@@ -48,6 +48,60 @@ class Refused(Exception):
     """A step MtlDsl's Fit would refuse (a non-finite loss or gradient): the message names the task or parameter and the step."""
 
 
+U64 = (1 << 64) - 1
+
+
+def epoch_batches(count, batch_size, seed, epoch, shuffle=True):
+    """Fit's batches of one epoch over count samples (MtlDsl's Batches.Epoch): a permutation from a generator seeded
+    with seed · 1000003 + epoch (as 64-bit unsigned numbers), or file order."""
+    order = (torch.randperm(count, generator=torch.Generator().manual_seed(((seed & U64) * 1_000_003 + epoch) & U64)) if shuffle
+             else torch.arange(count))
+    return [order[start:start + batch_size] for start in range(0, count, batch_size)]
+
+
+def task_seed(seed, task):
+    """Each task's dataset is shuffled from a seed of its own (Batches.TaskSeed)."""
+    return weighting._int32(seed + 7919 * (task + 1))
+
+
+def per_task_epoch(counts, batch_size, seed, epoch):
+    """TaskInterleaving.AllTasks (Batches.PerTaskEpoch): every step one batch of every task; the epoch lasts as many
+    steps as the largest dataset needs, and a smaller one starts again, reshuffled, when it runs out."""
+    steps = max((count + batch_size - 1) // batch_size for count in counts)
+    per_task = []
+    for task, count in enumerate(counts):
+        batches, passes = [], 0
+        while len(batches) < steps:
+            batches += epoch_batches(count, batch_size, task_seed(seed, task), epoch * 1000 + passes)
+            passes += 1
+        per_task.append(batches)
+    return [[batches[step] for batches in per_task] for step in range(steps)]
+
+
+def interleave(counts, batch_size, seed, epoch, proportional):
+    """TaskInterleaving.RoundRobin and Proportional (Batches.Interleave): one task per step, every task's batches once;
+    the tasks take turns, or each step draws a task with probability proportional to the batches it has left."""
+    queues = [epoch_batches(count, batch_size, task_seed(seed, task), epoch) for task, count in enumerate(counts)]
+    steps = []
+    if not proportional:
+        while any(queues):
+            for task, queue in enumerate(queues):
+                if queue:
+                    steps.append((task, queue.pop(0)))
+        return steps
+    random = weighting.DotNetRandom(weighting._int32(seed * 1_000_003 + epoch))
+    left = sum(len(queue) for queue in queues)
+    while left > 0:
+        pick = random.next_int64(left)
+        task = 0
+        while pick >= len(queues[task]):
+            pick -= len(queues[task])
+            task += 1
+        steps.append((task, queues[task].pop(0)))
+        left -= 1
+    return steps
+
+
 def strategy_name(value):
     """--weighting: a name of WeightingStrategies (any case), or declared / static for the declared weights."""
     lower = value.lower()
@@ -93,6 +147,8 @@ def main():
     parser.add_argument("--seed", type=int, default=0, help="Fit's Seed: reseeds torch's generator every epoch, and orders the batches with --shuffle")
     parser.add_argument("--shuffle", nargs="?", type=int, const=-1, default=None,
                         help="shuffle the samples every epoch as Fit does (an optional value is the seed, as --seed)")
+    parser.add_argument("--interleaving", choices=["all-tasks", "round-robin", "proportional"], default="all-tasks",
+                        help="with one dataset per task: every task in every step, or one task per step in turns or drawn by the batches left (Fit's Interleaving)")
     parser.add_argument("--dtype", choices=["float32", "float64"], default="float32")
     parser.add_argument("--sync-batchnorm", action="store_true", help="on GPUs: BatchNorm statistics over the global batch")
     parser.add_argument("--weighting", type=strategy_name, default="Static", help="declared (the declared weights) or a strategy's name")
@@ -140,9 +196,6 @@ def main():
         strategy = weighting.create(args.weighting, tasks, dtype, device, seed=args.strategy_seed, declared_weights=model.WEIGHTS, **options)
     except (TypeError, ValueError) as e:
         fail(f"--weighting {args.weighting}: {e}")
-    # DDP averages the gradients of the loss-weighting strategies' one backward pass; the gradient methods take K
-    # passes and average each task's gradient themselves.
-    ddp = None if strategy.uses_gradients else DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
     shared = model.shared_parameters()
     if strategy.uses_gradients and not shared:
         fail(f"{args.model} has no shared parameters for {strategy.name} to take task gradients of")
@@ -158,16 +211,32 @@ def main():
     names = [name for name, _ in model.named_parameters()]
 
     data = mtl.load_safetensors(args.data)
-    expected = ["input." + name for name in model.INPUTS] + ["target." + task for task in model.TASKS]
+    # One dataset for all tasks ("input.<name>"), or one per task ("task.<task>.input.<name>"), as MultiTaskData.Save wrote it.
+    per_task = any(name.startswith("task.") for name in data)
+    expected = ([f"task.{task}.input.{name}" for task in model.TASKS for name in model.INPUTS] if per_task
+                else ["input." + name for name in model.INPUTS]) + ["target." + task for task in model.TASKS]
     missing = [name for name in expected if name not in data]
     if missing:
         fail(f"{args.data} is not data of {args.model}: it lacks {', '.join(missing)} (it holds {', '.join(sorted(data))}; "
              f"{args.model} reads {', '.join(expected)}). Write it with MultiTaskData<{args.model}.Targets>.Save.")
-    inputs = [data["input." + name] for name in model.INPUTS]
-    inputs = [x.to(dtype) if x.is_floating_point() else x for x in inputs]
-    targets = {task: data["target." + task] for task in model.TASKS}
-    targets = {task: t.to(dtype) if t.is_floating_point() else t for task, t in targets.items()}
-    count = inputs[0].shape[0]
+
+    def floating(x):
+        return x.to(dtype) if x.is_floating_point() else x
+    # inputs[k]: task k's inputs (with one dataset, every task's are the same tensors)
+    inputs = [[floating(data[(f"task.{task}." if per_task else "") + "input." + name]) for name in model.INPUTS] for task in model.TASKS]
+    targets = {task: floating(data["target." + task]) for task in model.TASKS}
+    counts = [targets[task].shape[0] for task in model.TASKS]
+    wrong = [(task, x.shape[0], n) for task, xs, n in zip(model.TASKS, inputs, counts) for x in xs if x.shape[0] != n]
+    if wrong or (not per_task and len(set(counts)) > 1):
+        fail(f"{args.data}: task '{wrong[0][0] if wrong else model.TASKS[counts.index(max(counts))]}' has inputs and targets of different numbers of samples")
+    interleaving = args.interleaving if per_task else "all-tasks"
+    if per_task and interleaving != "all-tasks" and strategy.fixed_weights is None:
+        fail(f"{strategy.name} weights the tasks from all of their losses or gradients at once, so it cannot train one task per step "
+             f"(--interleaving {interleaving}); use --interleaving all-tasks, or the declared weights or EW (as Fit)")
+    # DDP averages the gradients of the loss-weighting strategies' one backward pass; the gradient methods take K
+    # passes and average each task's gradient themselves.
+    # With one dataset per task each task's batch runs on its own, so the gradients are averaged here too.
+    ddp = None if strategy.uses_gradients or per_task else DistributedDataParallel(model, device_ids=[device.index] if cuda else None)
     loss_args = model.LOSS_ARGS or [{}] * tasks  # each task's class or positive weights
 
     def all_mean(tensor):
@@ -178,14 +247,18 @@ def main():
     def shares(outputs, y):
         """Each task's share of its global-batch loss, times the number of processes (so that the processes' mean is the
         loss), and which tasks have labels in the global batch. A weight-0 task (a factor of a product task, ESMM's
-        conversion) is scored only: it counts as without labels, as in Fit."""
-        counts = torch.tensor([0.0 if weight == 0 else mtl.loss_denominator(kind, y[task], options_.get("weight"))
+        conversion) is scored only: it counts as without labels, as in Fit. A task without an output (the others of a one-task
+        step) counts as without labels too."""
+        counts = torch.tensor([0.0 if weight == 0 or task not in outputs else mtl.loss_denominator(kind, y[task], options_.get("weight"))
                                for task, kind, options_, weight in zip(model.TASKS, model.LOSSES, loss_args, model.WEIGHTS)],
                               dtype=torch.float64, device=device)
         totals = counts.clone()
         dist.all_reduce(totals)
         values = []
         for k, (task, kind, options_) in enumerate(zip(model.TASKS, model.LOSSES, loss_args)):
+            if task not in outputs:  # a one-task step: the other tasks do not run
+                values.append(torch.zeros((), dtype=dtype, device=device))
+                continue
             if counts[k] == 0:  # no label of the task in this shard (or none that weighs): a 0 still in the graph
                 values.append(outputs[task].sum() * 0.0)
                 continue
@@ -210,6 +283,68 @@ def main():
         labels = names + [f"{strategy.name} parameter {i}" for i in range(len(strategy.parameters()))]
         return [label for label, p in zip(labels, guarded) if p.grad is not None and not bool(p.grad.isfinite().all())]
 
+    def run_step(plan, epoch):
+        """One step of the plan: [(None, batch)] for one dataset (every task on the batch), [(k, batch_k) for every task]
+        with one dataset per task interleaved AllTasks, [(k, batch)] for one task's step (RoundRobin, Proportional).
+        Returns each task's global loss (NaN where it has no labels or did not take part) and whether the step was taken."""
+        def forward():
+            if plan[0][0] is None:
+                mine = torch.tensor_split(plan[0][1], world)[rank]
+                return (ddp or model)(*[t[mine].to(device) for t in inputs[0]]), {task: t[mine].to(device) for task, t in targets.items()}
+            outputs, y = {}, {}
+            for k, batch in plan:
+                mine = torch.tensor_split(batch, world)[rank]
+                outputs[model.TASKS[k]] = model.forward_task(k, *[t[mine].to(device) for t in inputs[k]])
+                y[model.TASKS[k]] = targets[model.TASKS[k]][mine].to(device)
+            return outputs, y
+
+        nonlocal skipped
+        saved_state = strategy.state()
+        saved_buffers = [b.detach().clone() for b in model.buffers()]
+        optimizer.zero_grad()
+        outputs, y = forward()
+        taking = [k for k, _ in plan] if plan[0][0] is not None else list(range(tasks))
+        values, present = shares(outputs, y)
+        losses = global_values(values)
+        bad = next((k for k in taking if not math.isfinite(losses[k])), None)
+        if bad is not None:
+            fail(f"step {step}: the loss of task '{model.TASKS[bad]}' is {losses[bad]} (Fit stops with NonFiniteLossException)")
+        if len(taking) < tasks:  # one task's step, with its fixed weight (Fit's StepTask)
+            k = taking[0]
+            weights = strategy.fixed_weights
+            (values[k] * weights[k]).backward()
+            weighting.average_gradients(guarded, all_mean)
+        else:
+            context = weighting.Context(epoch, epoch_losses, present, losses)
+            weights = weighting.backward(strategy, values, context, shared, others, all_mean)
+            if ddp is None and not strategy.uses_gradients:
+                weighting.average_gradients(list(model.parameters()), all_mean)
+        bad_weight = next((k for k in range(tasks) if not math.isfinite(weights[k])), None)
+        if bad_weight is not None or not gradients_finite():
+            where = (f"{strategy.name} gave task '{model.TASKS[bad_weight]}' the weight {weights[bad_weight]}" if bad_weight is not None
+                     else f"the gradient is not finite in {', '.join(non_finite_parameters()[:4])}")
+            optimizer.zero_grad()
+            strategy.load_state(saved_state)
+            with torch.no_grad():
+                for b, saved in zip(model.buffers(), saved_buffers):
+                    b.copy_(saved)
+            if args.non_finite == "throw":
+                fail(f"step {step}: {where} (Fit stops with NonFiniteGradientException)")
+            skipped += 1
+            if rank == 0:
+                print(f"step {step} skipped: {where}", flush=True)
+            if skipped > args.max_skipped_steps:
+                fail(f"{skipped} steps had non-finite gradients, more than --max-skipped-steps {args.max_skipped_steps}; the last: {where}")
+            return None, None
+        if args.max_grad_norm is not None:
+            torch.nn.utils.clip_grad_norm_(guarded, args.max_grad_norm)
+        optimizer.step()
+        if strategy.needs_losses_after_step:  # FAMO: the batch's losses after the step
+            with torch.no_grad():
+                after = global_values(shares(*forward())[0])
+            strategy.after_step([after[k] if present[k] else float("nan") for k in range(tasks)])
+        return [losses[k] if present[k] and k in taking else float("nan") for k in range(tasks)], weights
+
     step = skipped = 0
     last_weights = []
     for epoch in range(args.epochs):
@@ -218,51 +353,20 @@ def main():
         for group in optimizer.param_groups:
             group["lr"] = args.lr * factor
         sums, steps = [0.0] * tasks, [0] * tasks
-        order = torch.arange(count)
-        if args.shuffle is not None:
-            order = torch.randperm(count, generator=torch.Generator().manual_seed(args.seed * 1_000_003 + epoch))
-        for start in range(0, count, args.batch_size):
-            batch = order[start:start + args.batch_size]
-            mine = torch.tensor_split(batch, world)[rank]
-            x = [t[mine].to(device) for t in inputs]
-            y = {task: t[mine].to(device) for task, t in targets.items()}
+        if not per_task:
+            plans = [[(None, batch)] for batch in epoch_batches(counts[0], args.batch_size, args.seed, epoch, args.shuffle is not None)]
+        elif interleaving == "all-tasks":
+            plans = [list(enumerate(batches)) for batches in per_task_epoch(counts, args.batch_size, args.seed, epoch)]
+        else:
+            plans = [[(task, batch)] for task, batch in interleave(counts, args.batch_size, args.seed, epoch, interleaving == "proportional")]
+        for plan in plans:
             step += 1
-            saved_state = strategy.state()
-            saved_buffers = [b.detach().clone() for b in model.buffers()]
-            optimizer.zero_grad()
-            values, present = shares((ddp or model)(*x), y)
-            losses = global_values(values)
-            bad = next((k for k in range(tasks) if not math.isfinite(losses[k])), None)
-            if bad is not None:
-                fail(f"step {step}: the loss of task '{model.TASKS[bad]}' is {losses[bad]} (Fit stops with NonFiniteLossException)")
-            weights = backward(values, present, epoch)
-            bad_weight = next((k for k in range(tasks) if not math.isfinite(weights[k])), None)
-            if bad_weight is not None or not gradients_finite():
-                where = (f"{strategy.name} gave task '{model.TASKS[bad_weight]}' the weight {weights[bad_weight]}" if bad_weight is not None
-                         else f"the gradient is not finite in {', '.join(non_finite_parameters()[:4])}")
-                optimizer.zero_grad()
-                strategy.load_state(saved_state)
-                with torch.no_grad():
-                    for b, saved in zip(model.buffers(), saved_buffers):
-                        b.copy_(saved)
-                if args.non_finite == "throw":
-                    fail(f"step {step}: {where} (Fit stops with NonFiniteGradientException)")
-                skipped += 1
-                if rank == 0:
-                    print(f"step {step} skipped: {where}", flush=True)
-                if skipped > args.max_skipped_steps:
-                    fail(f"{skipped} steps had non-finite gradients, more than --max-skipped-steps {args.max_skipped_steps}; the last: {where}")
+            losses, weights = run_step(plan, epoch)
+            if losses is None:
                 continue
-            if args.max_grad_norm is not None:
-                torch.nn.utils.clip_grad_norm_(guarded, args.max_grad_norm)
-            optimizer.step()
-            if strategy.needs_losses_after_step:  # FAMO: the batch's losses after the step
-                with torch.no_grad():
-                    after = global_values(shares(model(*x), y)[0])
-                strategy.after_step([after[k] if present[k] else float("nan") for k in range(tasks)])
             last_weights = weights
             for k in range(tasks):
-                if present[k]:
+                if not math.isnan(losses[k]):
                     sums[k] += losses[k]
                     steps[k] += 1
         epoch_losses.append([sums[k] / steps[k] if steps[k] else float("nan") for k in range(tasks)])
