@@ -11,9 +11,11 @@ using static TorchSharp.torch;
 // generated <folder>: see Generated.cs.
 // distributed-export|distributed-check <folder>: see Distributed.cs.
 // strategies-export|strategies-check <folder>: see Strategies.cs.
-if (args.Length != 2 || args[0] is not ("export" or "import" or "architectures" or "generated" or "distributed-export" or "distributed-check" or "strategies-export" or "strategies-check"))
+// resume-export|resume-check <folder>: see Resume.cs.
+string[] commands = ["export", "import", "architectures", "generated", "distributed-export", "distributed-check", "strategies-export", "strategies-check", "resume-export", "resume-check"];
+if (args.Length != 2 || !commands.Contains(args[0]))
 {
-    Console.Error.WriteLine("usage: dotnet run --project tests/PyTorchInterop -- export|import|architectures|generated|distributed-export|distributed-check|strategies-export|strategies-check <folder>");
+    Console.Error.WriteLine($"usage: dotnet run --project tests/PyTorchInterop -- {string.Join("|", commands)} <folder>");
     return 2;
 }
 string folder = args[1];
@@ -23,6 +25,8 @@ if (args[0] == "distributed-export") return DistributedCheck.Export(folder);
 if (args[0] == "distributed-check") return DistributedCheck.Check(folder);
 if (args[0] == "strategies-export") return MtlDsl.Interop.StrategyCheck.Export(folder);
 if (args[0] == "strategies-check") return MtlDsl.Interop.StrategyCheck.Check(folder);
+if (args[0] == "resume-export") return MtlDsl.Interop.ResumeCheck.Export(folder);
+if (args[0] == "resume-check") return MtlDsl.Interop.ResumeCheck.Check(folder);
 Directory.CreateDirectory(folder);
 if (args[0] == "export")
 {

@@ -7,8 +7,9 @@
 # generated twin on two processes as MtlDsl's Fit does on one (Distributed.cs), (5) the Python safetensors readers refuse
 # short and inconsistent files (safetensors_refusals.py), (6) the twins' losses with class and positive weights equal
 # PyTorch's weighted losses (loss_weights.py), (7) train_ddp.py's Python weighting strategies on the reference vectors
-# (weighting_vectors.py), (8) torchrun trains with every weighting strategy as Fit does (Strategies.cs). Prints one
-# "PASS …" or "FAIL …" line per check; exits 1 on a failure.
+# (weighting_vectors.py), (8) torchrun trains with every weighting strategy, and with one dataset per task, as Fit
+# does (Strategies.cs), (9) a fit resumes across the engines, both ways (Resume.cs). Prints one "PASS …" or "FAIL …"
+# line per check; exits 1 on a failure.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 
@@ -62,22 +63,22 @@ fi
 # A free port for each run's rendezvous (torchrun's default, 29500, may be taken by another job on the machine).
 free_port() { /usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 ddp() { # weighting, epochs
-  (cd "$folder/distributed" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model RecommenderModel --data train.safetensors \
+  (cd "$folder/distributed" && timeout 300 torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model RecommenderModel --data train.safetensors \
      --weights RecommenderModel.safetensors --out "trained_$1.safetensors" --epochs "$2" --batch-size 32 --lr 0.05 --dtype float64 --weighting "$1" \
      >"$folder/torchrun-$1.log" 2>&1 || { tail -30 "$folder/torchrun-$1.log"; false; })
 }
 tabular_ddp() {
-  (cd "$folder/distributed/tabular" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model TabularModel \
+  (cd "$folder/distributed/tabular" && timeout 300 torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model TabularModel \
      --data train.safetensors --weights TabularModel.safetensors --out trained.safetensors --epochs 3 --batch-size 32 --lr 0.05 --momentum 0.9 \
      >"$folder/torchrun-tabular.log" 2>&1 || { tail -30 "$folder/torchrun-tabular.log"; false; })
 }
 reference_ddp() { # folder, model: the declared weights, against the single-process reference
-  (cd "$folder/distributed/$1" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model "$2" \
+  (cd "$folder/distributed/$1" && timeout 300 torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model "$2" \
      --data train.safetensors --weights "$2.safetensors" --out trained.safetensors --epochs 2 --batch-size 32 --lr 0.05 --dtype float64 \
      >"$folder/torchrun-$1.log" 2>&1 || { tail -30 "$folder/torchrun-$1.log"; false; })
 }
 esmm_ddp() { # weighting, epochs
-  (cd "$folder/distributed/esmm" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model EsmmModel \
+  (cd "$folder/distributed/esmm" && timeout 300 torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model EsmmModel \
      --data train.safetensors --weights EsmmModel.safetensors --out "trained_$1.safetensors" --epochs "$2" --batch-size 32 --lr 0.05 --dtype float64 --weighting "$1" \
      >"$folder/torchrun-esmm-$1.log" 2>&1 || { tail -30 "$folder/torchrun-esmm-$1.log"; false; })
 }
@@ -87,17 +88,39 @@ else
   echo "FAIL training the generated twin with torchrun --nproc_per_node=2"; status=1
 fi
 
-# Every weighting strategy under torchrun on two processes against Fit on one (Strategies.cs): runs.txt holds each
-# run's name and train_ddp.py's arguments for the training Fit did.
-if run strategies-export "$folder/strategies"; then
+# Runs of train_ddp.py under torchrun --nproc_per_node=2, one per line of <folder>/runs.txt: its name and train_ddp.py's
+# arguments for the training Fit did (each writes trained_<name>.safetensors; a run that hangs is stopped after 5 minutes).
+torchrun_runs() { # folder, model
   while read -r name arguments; do
-    (cd "$folder/strategies" && torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model StrategyModel \
-       --data train.safetensors --weights StrategyModel.safetensors --out "trained_$name.safetensors" $arguments \
-       >"$folder/torchrun-strategy-$name.log" 2>&1 || tail -30 "$folder/torchrun-strategy-$name.log")
-  done <"$folder/strategies/runs.txt"
+    (cd "$folder/$1" && timeout 300 torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model "$2" \
+       --data train.safetensors --weights "$2.safetensors" --out "trained_$name.safetensors" $arguments \
+       >"$folder/torchrun-$1-$name.log" 2>&1 </dev/null || tail -30 "$folder/torchrun-$1-$name.log")
+  done <"$folder/$1/runs.txt"
+}
+# Every weighting strategy, with clipping and with one dataset per task, against Fit on one process (Strategies.cs).
+if run strategies-export "$folder/strategies"; then
+  torchrun_runs strategies StrategyModel
   run strategies-check "$folder/strategies" || status=1
 else
   echo "FAIL exporting the strategy runs"; status=1
+fi
+# A fit stopped after 2 of 4 epochs and resumed in the other engine, both ways (Resume.cs); then checkpoints that
+# train_ddp.py must refuse before it loads anything: another strategy's, and one with a byte changed.
+if run resume-export "$folder/resume"; then
+  torchrun_runs resume StrategyModel
+  run resume-check "$folder/resume" || status=1
+  refused() { # what, expected message, arguments
+    local output; output="$(cd "$folder/resume" && timeout 120 /usr/bin/python3 train_ddp.py --model StrategyModel --data train.safetensors --out refused.safetensors \
+      --optimizer adam --dtype float64 --epochs 4 "${@:3}" 2>&1 </dev/null)"; local code=$?
+    if [ $code -eq 2 ] && grep -q -- "$2" <<<"$output" && [ ! -e "$folder/resume/refused.safetensors" ]; then echo "PASS train_ddp.py refuses $1: $(grep -o -- "$2.*" <<<"$output" | head -c 160)"
+    else echo "FAIL train_ddp.py did not refuse $1 (exit $code): $output" | tail -5; status=1; fi
+  }
+  refused "Fit's checkpoint of another strategy" "written with the UW weighting strategy" --weighting GradVac --strategy-seed 5 --resume-from csharp_UW/checkpoints/last.ckpt
+  cp "$folder/resume/csharp_UW/checkpoints/last.ckpt" "$folder/resume/damaged.ckpt"
+  printf '\x01' | dd of="$folder/resume/damaged.ckpt" bs=1 seek=200 conv=notrunc status=none
+  refused "a checkpoint with a byte changed" "checksum does not match" --weighting UW --resume-from damaged.ckpt
+else
+  echo "FAIL exporting the resume runs"; status=1
 fi
 
 if run export "$folder/interop" && /usr/bin/python3 tests/PyTorchInterop/check.py "$folder/interop"; then

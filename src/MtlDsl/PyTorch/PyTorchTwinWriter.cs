@@ -18,8 +18,10 @@ internal static class PyTorchTwinWriter
     /// <param name="tasks">The model's tasks, the plan's heads in order.</param>
     /// <param name="fullName">The model's full name.</param>
     /// <param name="shared">The state-dict names of the modules every task shares (<see cref="MultiTaskModule{TOutputs, TTargets}.SharedModules"/>): what the gradient methods take the task gradients of.</param>
+    /// <param name="checkpoint">How MtlDsl's checkpoints name the model (its type's full name) and its parameters in the order the optimizer holds them, for <c>train_ddp.py</c>'s checkpoints.</param>
     /// <exception cref="ArgumentException">The tasks are not the plan's heads.</exception>
-    public static PyTorchTwin Write(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, string fullName, IReadOnlyList<string> shared)
+    public static PyTorchTwin Write(NetworkPlan plan, IReadOnlyList<TaskDefinition> tasks, string fullName, IReadOnlyList<string> shared,
+        (string Model, IReadOnlyList<string> Parameters) checkpoint)
     {
         ArgumentNullException.ThrowIfNull(plan);
         ArgumentNullException.ThrowIfNull(tasks);
@@ -57,6 +59,9 @@ internal static class PyTorchTwinWriter
         w.Line($"WEIGHTS = {List(tasks.Select(t => t.Weight.ToString("R", CultureInfo.InvariantCulture)))}");
         // What the gradient methods of train_ddp.py take the task gradients of, as MultiTaskModule.SharedParameters.
         w.Line($"SHARED = {List(shared.Select(Str))}");
+        // MtlDsl's checkpoints name the model so, and its optimizer's state follows the parameters in this order.
+        w.Line($"CHECKPOINT_MODEL = {Str(checkpoint.Model)}");
+        w.Line($"PARAMETERS = {List(checkpoint.Parameters.Select(Str))}");
         // Tasks built from tasks: their factors' indices (TwinModule.forward computes them with product_logit).
         if (tasks.Any(t => t.IsProduct))
             w.Line($"FACTORS = {List(tasks.Select(t => t.Factors is { } f ? List(f.Select(k => Int(k))) : "None"))}");

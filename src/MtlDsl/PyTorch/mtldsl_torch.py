@@ -425,12 +425,17 @@ def load_safetensors(path):
         return load_file(path)
     except ImportError:
         pass
+    with open(path, "rb") as f:
+        return parse_safetensors(f.read(), path)
+
+
+def parse_safetensors(data, what):
+    """{name: tensor} of safetensors bytes (what names them in errors), checked as load_safetensors checks a file."""
     import json
-    import os
     import struct
 
     def bad(why):
-        return ValueError(f"{path} is not a valid safetensors file: {why}")
+        return ValueError(f"{what} is not a valid safetensors file: {why}")
 
     def whole(value):
         return isinstance(value, int) and not isinstance(value, bool) and value >= 0
@@ -443,63 +448,58 @@ def load_safetensors(path):
             seen[key] = value
         return seen
 
-    size = os.path.getsize(path)
-    with open(path, "rb") as f:
-        prefix = f.read(8)
-        if len(prefix) < 8:
-            raise bad(f"it has {size} bytes, fewer than the 8-byte header length")
-        (n,) = struct.unpack("<Q", prefix)
-        if n > _MAX_HEADER_BYTES:
-            raise bad(f"its header claims {n} bytes, more than the limit of {_MAX_HEADER_BYTES}")
-        if n > size - 8:
-            raise bad(f"its header claims {n} bytes but the file has {size} (truncated, or not a safetensors file)")
-        try:
-            header = json.loads(f.read(n).decode("utf-8"), object_pairs_hook=unique)
-        except (UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise bad(f"its header is not JSON ({error})") from None
-        if not isinstance(header, dict):
-            raise bad("its header is not a JSON object")
-        data_length = size - 8 - n
-        entries = []
-        for name, entry in header.items():
-            if name == "__metadata__":
-                if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
-                    raise bad("its '__metadata__' is not an object of strings")
-                continue
-            if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
-                raise bad(f"the header entry of tensor '{name}' is not an object of exactly dtype, shape and data_offsets")
-            dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-            if dtype not in _DTYPES:
-                raise bad(f"tensor '{name}' has dtype '{dtype}'; expected one of {', '.join(_DTYPES)}")
-            if not isinstance(shape, list) or not all(whole(d) for d in shape):
-                raise bad(f"tensor '{name}' has the shape {shape}; expected a list of whole numbers >= 0")
-            if not isinstance(offsets, list) or len(offsets) != 2 or not all(whole(o) for o in offsets):
-                raise bad(f"tensor '{name}' has the data_offsets {offsets}; expected [begin, end], whole numbers >= 0")
-            count = 1
-            for d in shape:
-                count *= d
-            begin, end = offsets
-            if end < begin or end > data_length or end - begin != count * _SIZES[dtype]:
-                raise bad(f"tensor '{name}' ({dtype} {shape}, {count * _SIZES[dtype]} bytes) claims bytes [{begin}, {end}) "
-                          f"of a data section of {data_length} bytes; expected a range of exactly its size inside the data "
-                          "(truncated or corrupt)")
-            entries.append((begin, end, name, dtype, shape))
-        position, previous = 0, None
-        for begin, end, name, _, _ in sorted(entries):
-            if begin < position:
-                raise bad(f"tensor '{name}' (bytes [{begin}, {end})) overlaps tensor '{previous}'")
-            if begin > position:
-                raise bad(f"bytes [{position}, {begin}) of the data, before tensor '{name}', belong to no tensor")
-            position, previous = end, name
-        if position != data_length:
-            raise bad(f"bytes [{position}, {data_length}) of the data, after the last tensor, belong to no tensor")
-        # Only now the data, whose every byte the header has accounted for.
-        data = f.read(data_length)
-        if len(data) != data_length:
-            raise bad(f"it ended after {8 + n + len(data)} of its {size} bytes while being read")
+    size = len(data)
+    if size < 8:
+        raise bad(f"it has {size} bytes, fewer than the 8-byte header length")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n > _MAX_HEADER_BYTES:
+        raise bad(f"its header claims {n} bytes, more than the limit of {_MAX_HEADER_BYTES}")
+    if n > size - 8:
+        raise bad(f"its header claims {n} bytes but the file has {size} (truncated, or not a safetensors file)")
+    try:
+        header = json.loads(bytes(data[8:8 + n]).decode("utf-8"), object_pairs_hook=unique)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise bad(f"its header is not JSON ({error})") from None
+    if not isinstance(header, dict):
+        raise bad("its header is not a JSON object")
+    data_length = size - 8 - n
+    entries = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            if not isinstance(entry, dict) or not all(isinstance(v, str) for v in entry.values()):
+                raise bad("its '__metadata__' is not an object of strings")
+            continue
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            raise bad(f"the header entry of tensor '{name}' is not an object of exactly dtype, shape and data_offsets")
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if dtype not in _DTYPES:
+            raise bad(f"tensor '{name}' has dtype '{dtype}'; expected one of {', '.join(_DTYPES)}")
+        if not isinstance(shape, list) or not all(whole(d) for d in shape):
+            raise bad(f"tensor '{name}' has the shape {shape}; expected a list of whole numbers >= 0")
+        if not isinstance(offsets, list) or len(offsets) != 2 or not all(whole(o) for o in offsets):
+            raise bad(f"tensor '{name}' has the data_offsets {offsets}; expected [begin, end], whole numbers >= 0")
+        count = 1
+        for d in shape:
+            count *= d
+        begin, end = offsets
+        if end < begin or end > data_length or end - begin != count * _SIZES[dtype]:
+            raise bad(f"tensor '{name}' ({dtype} {shape}, {count * _SIZES[dtype]} bytes) claims bytes [{begin}, {end}) "
+                      f"of a data section of {data_length} bytes; expected a range of exactly its size inside the data "
+                      "(truncated or corrupt)")
+        entries.append((begin, end, name, dtype, shape))
+    position, previous = 0, None
+    for begin, end, name, _, _ in sorted(entries):
+        if begin < position:
+            raise bad(f"tensor '{name}' (bytes [{begin}, {end})) overlaps tensor '{previous}'")
+        if begin > position:
+            raise bad(f"bytes [{position}, {begin}) of the data, before tensor '{name}', belong to no tensor")
+        position, previous = end, name
+    if position != data_length:
+        raise bad(f"bytes [{position}, {data_length}) of the data, after the last tensor, belong to no tensor")
     tensors = {}
+    body = 8 + n
     for begin, end, name, dtype, shape in entries:
-        tensors[name] = (torch.frombuffer(bytearray(data[begin:end]), dtype=_DTYPES[dtype]).reshape(shape).clone() if end > begin
+        tensors[name] = (torch.frombuffer(bytearray(data[body + begin:body + end]), dtype=_DTYPES[dtype]).reshape(shape).clone() if end > begin
                          else torch.zeros(shape, dtype=_DTYPES[dtype]))
     return tensors
 
@@ -513,20 +513,25 @@ def save_safetensors(tensors, path):
         return
     except ImportError:
         pass
+    with open(path, "wb") as f:
+        f.write(safetensors_bytes(tensors))
+
+
+def safetensors_bytes(tensors):
+    """{name: tensor} as the bytes of a safetensors file (names sorted, as the format's reference writer does)."""
     import json
     import struct
     names = {v: k for k, v in _DTYPES.items()}
     header, blobs, offset = {}, [], 0
     for name in sorted(tensors):
-        t = tensors[name]
+        t = tensors[name].detach().contiguous().cpu()
         blob = t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b""  # reshape: a 0-dim tensor (BatchNorm's counter) cannot be viewed as bytes
         header[name] = {"dtype": names[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(blob)]}
         blobs.append(blob)
         offset += len(blob)
     text = json.dumps(header).encode()
     text += b" " * ((8 - len(text) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + b"".join(blobs))
+    return struct.pack("<Q", len(text)) + text + b"".join(blobs)
 
 
 def loss_denominator(kind, target, weight=None):
@@ -548,3 +553,270 @@ def present_count(kind, target):
             return int((~torch.isnan(target).any(1)).sum())
         return int((target != MISSING_CLASS).sum())
     return int((~torch.isnan(target)).sum())
+
+
+# ----- MtlDsl's checkpoints (Checkpoints/CheckpointFile.cs, Training/MultiTaskTrainer.Checkpoint.cs), for train_ddp.py -----
+# A checkpoint is "MTLDSLCK", the format version 1 (u32), the number of sections (u32), each section a u16 name length,
+# its UTF-8 name, a u64 length and its bytes, then the SHA-256 of everything before it. The sections: "meta" (JSON: the
+# model's type and tasks, the optimizer's type, the trainer's state with the strategy's, and where the fit stands),
+# "model" (safetensors: the state dict), "optimizer" (the optimizer's state as TorchSharp writes it: SGD's or Adam's)
+# and, with early stopping, "best_model" (safetensors: the best epoch's weights).
+
+_CHECKPOINT_MAGIC = b"MTLDSLCK"
+_CHECKPOINT_SECTIONS = ["meta", "model", "optimizer", "best_model"]
+
+
+def read_checkpoint(path):
+    """{section: bytes} of an MtlDsl checkpoint, its container checked whole (magic, version, checksum, every section
+    inside the file, none twice, no bytes after the last): a ValueError naming the file otherwise."""
+    import hashlib
+    import struct
+    with open(path, "rb") as f:
+        data = f.read()
+    if not data.startswith(_CHECKPOINT_MAGIC):
+        raise ValueError(f"'{path}' is not an MtlDsl checkpoint (it does not start with MTLDSLCK)")
+
+    def corrupt(why):
+        return ValueError(f"the checkpoint '{path}' is truncated or corrupt: {why}")
+    if len(data) < len(_CHECKPOINT_MAGIC) + 8 + 32:
+        raise corrupt(f"it has only {len(data)} bytes")
+    version, count = struct.unpack_from("<II", data, 8)
+    if version != 1:
+        raise ValueError(f"'{path}' is an MtlDsl checkpoint of format version {version}; this script reads version 1")
+    body = len(data) - 32
+    if hashlib.sha256(data[:body]).digest() != data[body:]:
+        raise corrupt("its checksum does not match its content")
+    sections, position = {}, 16
+    for _ in range(count):
+        if position + 2 > body:
+            raise corrupt("a section header runs past the end")
+        (length,) = struct.unpack_from("<H", data, position)
+        position += 2
+        if position + length + 8 > body:
+            raise corrupt("a section header runs past the end")
+        name = data[position:position + length].decode("utf-8")
+        position += length
+        (size,) = struct.unpack_from("<Q", data, position)
+        position += 8
+        if size > body - position:
+            raise corrupt(f"section '{name}' runs past the end")
+        if name in sections:
+            raise corrupt(f"it holds two sections named '{name}'")
+        sections[name] = data[position:position + size]
+        position += size
+    if position != body:
+        raise corrupt(f"{body - position} bytes follow its last section")
+    for needed in _CHECKPOINT_SECTIONS[:3]:
+        if needed not in sections:
+            raise ValueError(f"the checkpoint '{path}' has no '{needed}' section; it is incomplete")
+    unknown = [name for name in sections if name not in _CHECKPOINT_SECTIONS]
+    if unknown:
+        raise ValueError(f"the checkpoint '{path}' has a section '{unknown[0]}' that this script does not know; expected {', '.join(_CHECKPOINT_SECTIONS)}")
+    return sections
+
+
+def write_checkpoint(path, sections):
+    """Writes [(name, bytes)] as an MtlDsl checkpoint, atomically: a temporary file beside it, flushed to the disk,
+    then renamed over it, so a crash leaves the previous checkpoint whole."""
+    import hashlib
+    import os
+    import struct
+    parts = [_CHECKPOINT_MAGIC, struct.pack("<II", 1, len(sections))]
+    for name, data in sections:
+        encoded = name.encode("utf-8")
+        parts += [struct.pack("<H", len(encoded)), encoded, struct.pack("<Q", len(data)), bytes(data)]
+    content = b"".join(parts)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    temporary = os.path.join(folder, f".{os.path.basename(path)}.{os.getpid()}.tmp")
+    with open(temporary, "wb") as f:
+        f.write(content + hashlib.sha256(content).digest())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(temporary, path)
+
+
+def json_numbers(value):
+    """A value for .NET's JSON: NaN and the infinities as "NaN", "Infinity", "-Infinity" (how MtlDsl writes them)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return "NaN" if math.isnan(value) else ("Infinity" if value > 0 else "-Infinity")
+    if isinstance(value, dict):
+        return {k: json_numbers(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_numbers(v) for v in value]
+    return value
+
+
+def python_numbers(value):
+    """The reverse of json_numbers: "NaN", "Infinity", "-Infinity" as floats."""
+    if isinstance(value, str) and value in ("NaN", "Infinity", "-Infinity"):
+        return float(value.replace("Infinity", "inf"))
+    if isinstance(value, dict):
+        return {k: python_numbers(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [python_numbers(v) for v in value]
+    return value
+
+
+# TorchSharp's ScalarType codes, as its optimizer states name a tensor's dtype.
+_SCALAR_TYPES = {torch.uint8: 0, torch.int8: 1, torch.int16: 2, torch.int32: 3, torch.int64: 4, torch.float16: 5,
+                 torch.float32: 6, torch.float64: 7, torch.bool: 11, torch.bfloat16: 15}
+
+
+def optimizer_kind(optimizer):
+    """The optimizer's name in MtlDsl's checkpoints: SGD or Adam (TorchSharp writes the state of no other the same way)."""
+    if type(optimizer) is torch.optim.SGD:
+        return "SGD"
+    if type(optimizer) is torch.optim.Adam:
+        return "Adam"
+    raise ValueError(f"{type(optimizer).__name__} has no state layout MtlDsl reads; use SGD or Adam")
+
+
+def optimizer_state_bytes(optimizer, parameters, initial_rates):
+    """The optimizer's state as TorchSharp's save_state_dict writes it (the parameters in MtlDsl's order): its type's
+    name, the number of groups and of parameters (LEB128), each group's initial and current learning rates and options,
+    then each parameter's state (SGD: its momentum buffer, if any; Adam: the step, both moments, the AMSGrad maximum)."""
+    import struct
+    out = bytearray()
+
+    def count(value):
+        while True:
+            byte = value & 0x7F
+            value >>= 7
+            out.append(byte | (0x80 if value else 0))
+            if not value:
+                return
+
+    def tensor(t):
+        t = t.detach().contiguous().cpu()
+        count(_SCALAR_TYPES[t.dtype])
+        count(t.dim())
+        for d in t.shape:
+            count(d)
+        out.extend(t.reshape(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+
+    kind = optimizer_kind(optimizer)
+    name = kind.encode("utf-8")
+    count(len(name))
+    out.extend(name)
+    count(len(optimizer.param_groups))
+    count(len(parameters))
+    for group, initial in zip(optimizer.param_groups, initial_rates):
+        out.extend(struct.pack("<dd", initial, group["lr"]))
+        if kind == "SGD":
+            out.extend(struct.pack("<ddd??", group["momentum"], group["dampening"], group["weight_decay"], group["nesterov"], group.get("maximize", False)))
+        else:
+            out.extend(struct.pack("<dddd??", group["betas"][0], group["betas"][1], group["eps"], group["weight_decay"], group["amsgrad"], group.get("maximize", False)))
+    for p in parameters:
+        state = optimizer.state.get(p, {})
+        if kind == "SGD":
+            buffer = state.get("momentum_buffer")
+            out.extend(struct.pack("<?", buffer is not None))
+            if buffer is not None:
+                tensor(buffer)
+        else:
+            out.extend(struct.pack("<q", int(state["step"]) if "step" in state else 0))
+            tensor(state.get("exp_avg", torch.zeros_like(p)))
+            tensor(state.get("exp_avg_sq", torch.zeros_like(p)))
+            maximum = state.get("max_exp_avg_sq")
+            out.extend(struct.pack("<?", maximum is not None))
+            if maximum is not None:
+                tensor(maximum)
+    return bytes(out)
+
+
+def load_optimizer_state(optimizer, parameters, data, what):
+    """Reads a state optimizer_state_bytes (or TorchSharp) wrote, checks it whole (type, counts, every option in
+    range, every tensor of its parameter's dtype and shape and finite, no bytes left over), and only then applies it:
+    the groups' options and learning rates, and every parameter's state. Returns the groups' initial learning rates.
+    A ValueError naming what (the checkpoint) otherwise, the optimizer untouched."""
+    import struct
+    position = 0
+
+    def bad(why):
+        return ValueError(f"{what}: the optimizer's state {why}")
+
+    def take(size, item):
+        nonlocal position
+        if size < 0 or position + size > len(data):
+            raise bad(f"ends inside {item} (truncated)")
+        chunk = data[position:position + size]
+        position += size
+        return chunk
+
+    def count(item):
+        value = 0
+        for shift in range(0, 63, 7):
+            byte = take(1, item)[0]
+            value |= (byte & 0x7F) << shift
+            if not byte & 0x80:
+                return value
+        raise bad(f"has {item} that is not a LEB128 count")
+
+    def double(item, low=None):
+        (value,) = struct.unpack("<d", take(8, item))
+        if not math.isfinite(value) or (low is not None and value < low):
+            raise bad(f"has {item} {value}; expected a finite number" + (f" >= {low}" if low is not None else ""))
+        return value
+
+    def boolean(item):
+        byte = take(1, item)[0]
+        if byte not in (0, 1):
+            raise bad(f"has {item} as the byte {byte}; expected 0 or 1")
+        return bool(byte)
+
+    def tensor(p, item):
+        dtype = count(f"{item}'s dtype")
+        if dtype != _SCALAR_TYPES.get(p.dtype):
+            raise bad(f"has {item} of dtype code {dtype}; expected the parameter's {p.dtype}")
+        rank = count(f"{item}'s rank")
+        shape = [count(f"{item}'s dimension {d}") for d in range(rank)]
+        if shape != list(p.shape):
+            raise bad(f"has {item} of shape {shape}; expected the parameter's {list(p.shape)}")
+        values = torch.frombuffer(bytearray(take(p.numel() * p.element_size(), item)), dtype=p.dtype).reshape(p.shape).clone() if p.numel() else torch.zeros_like(p)
+        if not bool(values.isfinite().all()):
+            raise bad(f"has {item} holding a NaN or infinite value")
+        return values
+
+    kind = optimizer_kind(optimizer)
+    written = take(count("the type name's length"), "the type name").decode("utf-8", "replace")
+    if written != kind:
+        raise bad(f"is the state of {written}; this optimizer is {kind}")
+    groups = optimizer.param_groups
+    if count("the number of groups") != len(groups):
+        raise bad(f"has another number of parameter groups than this optimizer's {len(groups)}")
+    if count("the number of parameter states") != len(parameters):
+        raise bad(f"holds the states of another number of parameters than this optimizer's {len(parameters)}")
+    options = []
+    for g in range(len(groups)):
+        item = f"parameter group {g}'s"
+        initial, lr = double(f"{item} initial learning rate", 0), double(f"{item} learning rate", 0)
+        if kind == "SGD":
+            options.append((initial, {"lr": lr, "momentum": double(f"{item} momentum", 0), "dampening": double(f"{item} dampening"),
+                                      "weight_decay": double(f"{item} weight decay", 0), "nesterov": boolean(f"{item} nesterov"), "maximize": boolean(f"{item} maximize")}))
+        else:
+            betas = (double(f"{item} beta1", 0), double(f"{item} beta2", 0))
+            options.append((initial, {"lr": lr, "betas": betas, "eps": double(f"{item} eps", 0), "weight_decay": double(f"{item} weight decay", 0),
+                                      "amsgrad": boolean(f"{item} amsgrad"), "maximize": boolean(f"{item} maximize")}))
+    states = []
+    for i, p in enumerate(parameters):
+        item = f"parameter {i}'s"
+        if kind == "SGD":
+            states.append({"momentum_buffer": tensor(p, f"{item} momentum buffer")} if boolean(f"{item} momentum buffer flag") else {})
+        else:
+            (step,) = struct.unpack("<q", take(8, f"{item} step"))
+            if step < 0:
+                raise bad(f"has {item} step {step}; expected a count >= 0")
+            state = {"step": torch.tensor(float(step)), "exp_avg": tensor(p, f"{item} exp_avg"), "exp_avg_sq": tensor(p, f"{item} exp_avg_sq")}
+            if boolean(f"{item} max_exp_avg_sq flag"):
+                state["max_exp_avg_sq"] = tensor(p, f"{item} max_exp_avg_sq")
+            states.append(state)
+    if position != len(data):
+        raise bad(f"has {len(data) - position} bytes after the last parameter's state")
+    for group, (_, values) in zip(groups, options):
+        group.update(values)
+    optimizer.state.clear()
+    for p, state in zip(parameters, states):
+        if state:
+            optimizer.state[p] = {k: v.to(p.device) if k != "step" else v for k, v in state.items()}
+    return [initial for initial, _ in options]

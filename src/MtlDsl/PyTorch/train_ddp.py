@@ -31,9 +31,11 @@ Without torchrun the script runs as one process.
 """
 import argparse
 import importlib
+import json
 import math
 import os
 import sys
+import time
 
 import torch
 import torch.distributed as dist
@@ -155,6 +157,8 @@ def main():
     parser.add_argument("--weighting-option", type=option, action="append", default=[], metavar="NAME=VALUE", help="an option of the strategy (repeatable)")
     parser.add_argument("--strategy-seed", type=int, default=None, help="the strategy's seed (WeightingStrategies.Create's): RLW's draws, PCGrad's and GradVac's shuffles")
     parser.add_argument("--temperature", type=float, default=None, help="DWA's temperature (as --weighting-option temperature=T)")
+    parser.add_argument("--output-dir", help="as Fit's OutputDirectory: process 0 writes <dir>/checkpoints/last.ckpt, MtlDsl's checkpoint, after every epoch")
+    parser.add_argument("--resume-from", help="a checkpoint MtlDsl's Fit or this script wrote: training goes on at the epoch after it")
     parser.add_argument("--max-grad-norm", type=float, default=None, help="clip the gradients to this global L2 norm (the trainer's MaxGradientNorm)")
     parser.add_argument("--non-finite", choices=["throw", "skip"], default="throw", help="a step with non-finite gradients stops training or is skipped (Fit's NonFiniteGradients)")
     parser.add_argument("--max-skipped-steps", type=int, default=10, help="with --non-finite skip: how many skipped steps the run tolerates")
@@ -181,8 +185,7 @@ def main():
     def fail(message):
         if rank == 0:
             print(f"train_ddp.py: {message}", file=sys.stderr, flush=True)
-        dist.destroy_process_group()
-        raise SystemExit(2)
+        leave(2)
 
     dtype = torch.float64 if args.dtype == "float64" else torch.float32
     model = getattr(importlib.import_module(args.model), args.model)().to(dtype)
@@ -201,14 +204,76 @@ def main():
         fail(f"{args.model} has no shared parameters for {strategy.name} to take task gradients of")
     shared_ids = {id(p) for p in shared}
     others = [p for p in model.parameters() if id(p) not in shared_ids] + strategy.parameters()
-    guarded = list(model.parameters()) + strategy.parameters()
+    # The optimizer holds the parameters in MtlDsl's order (the twin's PARAMETERS), so its state reads and writes as
+    # MtlDsl's checkpoints hold it.
+    by_name = dict(model.named_parameters())
+    guarded = [by_name[name] for name in model.PARAMETERS] + strategy.parameters()
     optimizer = (torch.optim.SGD(guarded, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay) if args.optimizer == "sgd"
                  else torch.optim.Adam(guarded, lr=args.lr, weight_decay=args.weight_decay))
     factors = [float(f) for f in args.lr_factors.split(",")] if args.lr_factors else []
     if factors and len(factors) < args.epochs:
         fail(f"--lr-factors has {len(factors)} factors for {args.epochs} epochs; give one per epoch")
     epoch_losses = []  # every finished epoch's average loss per task (DWA and GradNorm read them)
-    names = [name for name, _ in model.named_parameters()]
+    def checkpoint(next_epoch, rates, epochs, steps_taken):
+        """The sections of MtlDsl's checkpoint of the fit after an epoch: what Fit's OutputDirectory writes."""
+        meta = {"Model": model.CHECKPOINT_MODEL, "Tasks": list(model.TASKS), "Optimizer": mtl.optimizer_kind(optimizer),
+                "Trainer": {"StepCount": steps_taken, "EpochLosses": [list(e) for e in epoch_losses], "EpochSums": [0.0] * tasks,
+                            "EpochCounts": [0] * tasks, "Weighting": strategy.name, "WeightingState": strategy.state()},
+                "Fit": {"NextEpoch": next_epoch, "BaseLearningRates": list(rates), "BestEpoch": None, "BestValue": None,
+                        "EpochsWithoutImprovement": 0, "History": epochs, "StoppedEarly": False}}
+        return [("meta", json.dumps(mtl.json_numbers(meta), indent=2).encode("utf-8")),
+                ("model", mtl.safetensors_bytes(model.state_dict())),
+                ("optimizer", mtl.optimizer_state_bytes(optimizer, guarded, rates))]
+
+    def resume(path):
+        """Continues a fit from a checkpoint MtlDsl's Fit (or this script) wrote: checked whole before anything is
+        loaded (the model, its tasks, the optimizer and the strategy it was written for; every tensor's name, dtype and
+        shape; the optimizer's and the strategy's states), then the weights, the optimizer's and strategy's states, the
+        step count and the epochs' losses. Returns the next epoch, the base learning rates, the history and the steps."""
+        try:
+            sections = mtl.read_checkpoint(path)
+            meta = mtl.python_numbers(json.loads(sections["meta"].decode("utf-8")))
+            trainer, fit = meta.get("Trainer") or {}, meta.get("Fit")
+            if meta.get("Model") != model.CHECKPOINT_MODEL or meta.get("Tasks") != list(model.TASKS):
+                raise ValueError(f"it was written for {meta.get('Model')} (tasks {meta.get('Tasks')}), not for {model.CHECKPOINT_MODEL} (tasks {list(model.TASKS)})")
+            if meta.get("Optimizer") != mtl.optimizer_kind(optimizer):
+                raise ValueError(f"it holds the state of the optimizer {meta.get('Optimizer')}; this run uses {mtl.optimizer_kind(optimizer)} (--optimizer)")
+            if trainer.get("Weighting") != strategy.name:
+                raise ValueError(f"it was written with the {trainer.get('Weighting')} weighting strategy; this run uses {strategy.name} (--weighting)")
+            if fit is None:
+                raise ValueError("it was saved outside a fit (SaveCheckpoint); only a fit's checkpoint can be resumed")
+            if len(fit["BaseLearningRates"]) != len(optimizer.param_groups) or len(fit["History"]) != fit["NextEpoch"]:
+                raise ValueError("its fit state does not fit this optimizer (one base rate per parameter group) or its history (one entry per epoch)")
+            weights = mtl.parse_safetensors(sections["model"], f"the checkpoint '{path}' (its 'model' section)")
+            state = model.state_dict()
+            if set(weights) != set(state):
+                raise ValueError(f"its model section holds {sorted(set(weights) ^ set(state))[:4]} where {args.model} differs")
+            wrong = [name for name in state if weights[name].dtype != state[name].dtype or weights[name].shape != state[name].shape]
+            if wrong:
+                raise ValueError(f"its tensor '{wrong[0]}' is {weights[wrong[0]].dtype} {list(weights[wrong[0]].shape)}; {args.model} has {state[wrong[0]].dtype} {list(state[wrong[0]].shape)} (--dtype)")
+            trial = weighting.create(args.weighting, tasks, dtype, device, seed=args.strategy_seed, declared_weights=model.WEIGHTS, **options)
+            trial.load_state(trainer["WeightingState"])
+            epochs = [list(e) for e in trainer["EpochLosses"]]
+            if any(len(e) != tasks for e in epochs):
+                raise ValueError("its epoch losses are not one per task")
+            # The last check applies the optimizer's state, and nothing before it changed anything.
+            mtl.load_optimizer_state(optimizer, guarded, sections["optimizer"], f"the checkpoint '{path}'")
+        except (ValueError, KeyError, TypeError) as error:
+            fail(f"--resume-from {path}: {error}; nothing was loaded")
+        with torch.no_grad():
+            for name, tensor in state.items():
+                tensor.copy_(weights[name])
+        strategy.load_state(trainer["WeightingState"])
+        epoch_losses.extend(epochs)
+        if rank == 0:
+            print(f"resumed {path} at epoch {fit['NextEpoch'] + 1} ({trainer['StepCount']} steps taken)", flush=True)
+        return fit["NextEpoch"], list(fit["BaseLearningRates"]), list(fit["History"]), int(trainer["StepCount"])
+
+    names = list(model.PARAMETERS)
+    base_rates = [args.lr]  # the learning rate the schedule's factors multiply (a resumed run's is the checkpoint's)
+    first_epoch, history, step = 0, [], 0
+    if args.resume_from:
+        first_epoch, base_rates, history, step = resume(args.resume_from)
 
     data = mtl.load_safetensors(args.data)
     # One dataset for all tasks ("input.<name>"), or one per task ("task.<task>.input.<name>"), as MultiTaskData.Save wrote it.
@@ -345,13 +410,15 @@ def main():
             strategy.after_step([after[k] if present[k] else float("nan") for k in range(tasks)])
         return [losses[k] if present[k] and k in taking else float("nan") for k in range(tasks)], weights
 
-    step = skipped = 0
+    skipped = 0
     last_weights = []
-    for epoch in range(args.epochs):
+    for epoch in range(first_epoch, args.epochs):
+        clock = time.monotonic()
+        steps_before, skipped_before = step, skipped
         torch.manual_seed(args.seed * 1_000_003 + epoch)  # as Fit: dropout and RLW's default generator
         factor = factors[epoch] if factors else 1.0
-        for group in optimizer.param_groups:
-            group["lr"] = args.lr * factor
+        for group, rate in zip(optimizer.param_groups, base_rates):
+            group["lr"] = rate * factor
         sums, steps = [0.0] * tasks, [0] * tasks
         if not per_task:
             plans = [[(None, batch)] for batch in epoch_batches(counts[0], args.batch_size, args.seed, epoch, args.shuffle is not None)]
@@ -370,13 +437,29 @@ def main():
                     sums[k] += losses[k]
                     steps[k] += 1
         epoch_losses.append([sums[k] / steps[k] if steps[k] else float("nan") for k in range(tasks)])
+        history.append({"Epoch": epoch, "LearningRate": optimizer.param_groups[0]["lr"], "Seconds": time.monotonic() - clock, "Steps": step - steps_before,
+                        "TrainLosses": list(epoch_losses[-1]), "Weights": [float(w) for w in last_weights], "Validation": None,
+                        "SkippedSteps": skipped - skipped_before})
         if rank == 0:
             print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}; "
                   f"{strategy.name} weights {', '.join(f'{w:.4f}' for w in last_weights)}", flush=True)
+            if args.output_dir:  # as Fit's OutputDirectory: the checkpoint to resume from, after every epoch
+                mtl.write_checkpoint(os.path.join(args.output_dir, "checkpoints", "last.ckpt"), checkpoint(epoch + 1, base_rates, history, step))
     if rank == 0:
         mtl.save_safetensors(model.state_dict(), args.out)
         print(f"wrote {args.out} ({world} processes, {step} steps, {skipped} skipped)", flush=True)
-    dist.destroy_process_group()
+    dist.barrier()  # every process has finished its communication (and process 0 its files)
+    leave(0)
+
+
+def leave(code):
+    """Ends the process without tearing down the process group. PyTorch 1.13's gloo group can deadlock in its
+    destructor: it joins its worker threads while holding the GIL, and a worker that is freeing a tensor waits for the
+    GIL (seen on this machine at the end of a run, after everything was written). The outputs are flushed and closed
+    by then, so nothing is lost."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 if __name__ == "__main__":
