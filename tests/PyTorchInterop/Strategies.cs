@@ -41,7 +41,8 @@ internal partial class StrategyModel
 /// shuffled with Seed = 3, SGD at 0.05 under a cosine schedule (reference_{name}.safetensors); and runs.txt, one line per
 /// run: its name and train_ddp.py's arguments for the same training. Two more runs: the declared weights with the
 /// gradients clipped to a norm that binds, and PCGrad with them; and six with one dataset per task of 120, 80 and 50
-/// samples: every task in every step (the declared weights, UW, PCGrad, FAMO), round-robin and proportional. run.sh trains each with torchrun --nproc_per_node=2;
+/// samples: every task in every step (the declared weights, UW, PCGrad, FAMO), round-robin and proportional; and four
+/// with validation after every epoch and early stopping (<see cref="Stopping"/>), whose histories are compared too. run.sh trains each with torchrun --nproc_per_node=2;
 /// strategies-check &lt;folder&gt; compares what the two processes wrote with each reference.
 /// </summary>
 internal static class StrategyCheck
@@ -58,6 +59,7 @@ internal static class StrategyCheck
         .. WeightingStrategies.Names.Select(name => (name, name, (double?)null, (TaskInterleaving?)null)),
         ("declared-clipped", "declared", ClipNorm, null),
         ("PCGrad-clipped", "PCGrad", ClipNorm, null),
+        .. Stopping().Select(s => (s.Name, s.Strategy, (double?)null, (TaskInterleaving?)null)),
         // One dataset per task (120, 80 and 50 samples): every task in every step with a loss weighting, a gradient
         // method and FAMO (whose losses after the step come from each task's own batch); one task per step.
         ("per-task-declared", "declared", null, TaskInterleaving.AllTasks),
@@ -69,6 +71,21 @@ internal static class StrategyCheck
     ];
 
     private static readonly long[] PerTaskSamples = [120, 80, 50];
+
+    // Runs with validation after every epoch and early stopping (up to 8 epochs): on a loss, an AUC and a macro-F1, with
+    // a least improvement that soon stops them; and one that watches the rating's RMSE to the end and keeps the last
+    // weights. Their histories (every epoch's training losses and validation losses and metrics) are compared too.
+    private static IEnumerable<(string Name, string Strategy, EarlyStopping Stop)> Stopping() =>
+    [
+        ("stopping-rating-loss", "declared", new EarlyStopping("Rating", "loss", Patience: 1, MinDelta: 0.2)),
+        ("stopping-click-auc", "PCGrad", new EarlyStopping("Click", "auc", Patience: 2, MinDelta: 0.01)),
+        ("stopping-genre-f1", "UW", new EarlyStopping("Genre", "macro_f1", Patience: 1, MinDelta: 0.02)),
+        ("watching-rating-rmse", "FAMO", new EarlyStopping("Rating", "rmse", Patience: 8, RestoreBest: false)),
+    ];
+
+    private const int StoppingEpochs = 8;
+
+    private static EarlyStopping? StopOf(string name) => Stopping().Where(s => s.Name == name).Select(s => s.Stop).FirstOrDefault();
 
     public static int Export(string folder)
     {
@@ -93,8 +110,15 @@ internal static class StrategyCheck
             [.. Enumerable.Range(0, 3).Select(k => Rows(features, k) + 0.1 * k)],
             new StrategyModel.Targets(Rows(click, 0), Rows(rating, 1), Rows(genre, 2)));
         perTask.Save(Path.Combine(folder, "train_per_task.safetensors"));
+        Tensor heldFeatures = randn(60, 6, dtype: ScalarType.Float64);
+        var validation = MultiTaskData<StrategyModel.Targets>.Shared(heldFeatures, new StrategyModel.Targets(
+            heldFeatures[.., 0].add(heldFeatures[.., 1]).gt(0).to(ScalarType.Float64).unsqueeze(1),
+            heldFeatures[.., 2..3] * 2 - heldFeatures[.., 3..4] + randn(60, 1, dtype: ScalarType.Float64) * 0.3,
+            heldFeatures[.., 4].gt(0.5).to(ScalarType.Int64) + heldFeatures[.., 5].gt(0).to(ScalarType.Int64)));
+        validation.Save(Path.Combine(folder, "valid.safetensors"));
 
-        string factors = string.Join(",", Enumerable.Range(0, Epochs).Select(e => Schedule.Factor(e).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        string Factors(int epochs) => string.Join(",", Enumerable.Range(0, epochs).Select(e => Schedule.Factor(e).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
+        string R(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var lines = new List<string>();
         foreach (var (name, strategy, clip, interleaving) in Runs())
         {
@@ -104,8 +128,12 @@ internal static class StrategyCheck
             var trainer = fresh.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate),
                 strategy == "declared" ? null : WeightingStrategies.Create(strategy, StrategySeed));
             trainer.MaxGradientNorm = clip;
+            EarlyStopping? stop = StopOf(name);
+            int epochs = stop is null ? Epochs : StoppingEpochs;
             trainer.Fit(interleaving is null ? data : perTask,
-                new FitOptions { Epochs = Epochs, BatchSize = BatchSize, Shuffle = true, Seed = Seed, Schedule = Schedule, Interleaving = interleaving ?? TaskInterleaving.AllTasks });
+                new FitOptions { Epochs = epochs, BatchSize = BatchSize, Shuffle = true, Seed = Seed, Schedule = Schedule, Interleaving = interleaving ?? TaskInterleaving.AllTasks,
+                                 EarlyStopping = stop, OutputDirectory = stop is null ? null : Path.Combine(folder, $"fit_{name}") },
+                stop is null ? null : validation);
             SafeTensors.Save(fresh, Path.Combine(folder, $"reference_{name}.safetensors"));
             string dataArguments = interleaving switch
             {
@@ -114,8 +142,10 @@ internal static class StrategyCheck
                 TaskInterleaving.RoundRobin => " --data train_per_task.safetensors --interleaving round-robin",
                 _ => " --data train_per_task.safetensors --interleaving proportional",
             };
-            lines.Add($"{name} --weighting {strategy} --strategy-seed {StrategySeed} --epochs {Epochs} --batch-size {BatchSize} --lr {LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} " +
-                      $"--lr-factors {factors} --shuffle --seed {Seed} --dtype float64{dataArguments}" + (clip is double c ? $" --max-grad-norm {c.ToString("R", System.Globalization.CultureInfo.InvariantCulture)}" : ""));
+            string stopping = stop is null ? "" : $" --validation valid.safetensors --early-stopping {stop.Task}:{stop.Metric} --patience {stop.Patience} --min-delta {R(stop.MinDelta)}" +
+                                                  $"{(stop.RestoreBest ? "" : " --no-restore-best")} --output-dir torchrun_{name}";
+            lines.Add($"{name} --weighting {strategy} --strategy-seed {StrategySeed} --epochs {epochs} --batch-size {BatchSize} --lr {R(LearningRate)} " +
+                      $"--lr-factors {Factors(epochs)} --shuffle --seed {Seed} --dtype float64{dataArguments}{stopping}" + (clip is double c ? $" --max-grad-norm {R(c)}" : ""));
         }
         File.WriteAllLines(Path.Combine(folder, "runs.txt"), lines);
         return 0;
@@ -146,11 +176,63 @@ internal static class StrategyCheck
             }
             bool pass = worst < 1e-12 && moved > 1e-3;
             Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained StrategyModel's twin with {(strategy == "declared" ? "the declared weights" : strategy)}" +
-                              $"{(clip is null ? "" : $", gradients clipped to {clip}")}{(interleaving is { } i ? $", one dataset per task interleaved {i}" : "")} as Fit did on one process (3 epochs, shuffled, cosine schedule): " +
+                              $"{(clip is null ? "" : $", gradients clipped to {clip}")}{(interleaving is { } i ? $", one dataset per task interleaved {i}" : "")} as Fit did on one process " +
+                              $"({(StopOf(name) is { } st ? $"validation, early stopping on {st.Task} {st.Metric}" : $"{Epochs} epochs")}, shuffled, cosine schedule): " +
                               $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1})");
             if (!pass) failed++;
+            if (StopOf(name) is { } stop) failed += CheckHistory(folder, name, strategy, stop);
         }
         return failed == 0 ? 0 : 1;
+    }
+
+    // The epochs both engines recorded, read back by resuming each one's last checkpoint in a fit that has nothing left
+    // to do: the same epochs, best epoch and early stop, and every training loss, validation loss and metric within 1e-12.
+    private static int CheckHistory(string folder, string name, string strategy, EarlyStopping stop)
+    {
+        TrainingHistory Read(string output)
+        {
+            using var model = Load(folder, "StrategyModel.safetensors");
+            var trainer = model.CreateTrainer(parameters => new MtlDsl.Optimizers.SGD(parameters, LearningRate),
+                strategy == "declared" ? null : WeightingStrategies.Create(strategy, StrategySeed));
+            var validation = MultiTaskData<StrategyModel.Targets>.Shared(randn(4, 6, dtype: ScalarType.Float64),
+                new StrategyModel.Targets(zeros(4, 1, dtype: ScalarType.Float64), zeros(4, 1, dtype: ScalarType.Float64), zeros(4, dtype: ScalarType.Int64)));
+            return trainer.Fit(validation, new FitOptions { Epochs = StoppingEpochs, BatchSize = BatchSize, EarlyStopping = stop,
+                ResumeFrom = Path.Combine(folder, output, "checkpoints", "last.ckpt") }, validation);
+        }
+        try
+        {
+            TrainingHistory fit = Read($"fit_{name}"), torchrun = Read($"torchrun_{name}");
+            double worst = 0;
+            int values = 0;
+            void Compare(double a, double b)
+            {
+                worst = Math.Max(worst, double.IsNaN(a) && double.IsNaN(b) ? 0 : Math.Abs(a - b));
+                values++;
+            }
+            bool same = fit.Epochs.Count == torchrun.Epochs.Count && fit.BestEpoch == torchrun.BestEpoch && fit.StoppedEarly == torchrun.StoppedEarly;
+            for (int e = 0; same && e < fit.Epochs.Count; e++)
+            {
+                EpochResult a = fit.Epochs[e], b = torchrun.Epochs[e];
+                for (int k = 0; k < a.TrainLosses.Count; k++) Compare(a.TrainLosses[k], b.TrainLosses[k]);
+                for (int k = 0; k < a.Validation!.Losses.Count; k++)
+                {
+                    Compare(a.Validation.Losses[k], b.Validation!.Losses[k]);
+                    same &= a.Validation.Metrics[k].Keys.Order().SequenceEqual(b.Validation.Metrics[k].Keys.Order());
+                    foreach (var (metric, value) in a.Validation.Metrics[k])
+                        if (b.Validation.Metrics[k].TryGetValue(metric, out double other)) Compare(value, other);
+                }
+            }
+            bool pass = same && worst < 1e-12;
+            Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun's validation and early stopping on {stop.Task} {stop.Metric} recorded what Fit's did: " +
+                              $"{torchrun.Epochs.Count} epochs (Fit {fit.Epochs.Count}), best epoch {torchrun.BestEpoch} (Fit {fit.BestEpoch}), " +
+                              $"stopped early {torchrun.StoppedEarly} (Fit {fit.StoppedEarly}), {values} losses and metrics within {worst:E1}");
+            return pass ? 0 : 1;
+        }
+        catch (Exception e) when (e is IOException or InvalidDataException or ArgumentException)
+        {
+            Console.WriteLine($"FAIL reading the histories of {name}: {e.Message}");
+            return 1;
+        }
     }
 
     private static StrategyModel Load(string folder, string file)

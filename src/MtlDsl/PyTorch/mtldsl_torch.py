@@ -820,3 +820,169 @@ def load_optimizer_state(optimizer, parameters, data, what):
         if state:
             optimizer.state[p] = {k: v.to(p.device) if k != "step" else v for k, v in state.items()}
     return [initial for initial, _ in options]
+
+
+# ----- evaluation with MtlDsl's default metrics (Metrics/TaskMetrics.cs, MultiTaskTrainer.Evaluate), for train_ddp.py -----
+
+class _Fraction:
+    higher_is_better = True
+
+    def __init__(self, name, count):
+        self.name, self.count, self.correct, self.total = name, count, 0, 0
+
+    def update(self, output, target):
+        correct, present = self.count(output, target)
+        self.correct += int((correct & present).sum())
+        self.total += int(present.sum())
+
+    def compute(self):
+        return self.correct / self.total if self.total else math.nan
+
+
+class _Confusion:
+    higher_is_better = True
+
+    def __init__(self, name, classes, score):
+        self.name, self.score = name, score
+        self.tp, self.fp, self.fn = [0] * classes, [0] * classes, [0] * classes
+
+    def update(self, output, target):
+        predicted, actual = output.argmax(1).flatten().tolist(), target.long().flatten().tolist()
+        for p, a in zip(predicted, actual):
+            if a == MISSING_CLASS:
+                continue
+            if p == a:
+                self.tp[a] += 1
+            else:
+                self.fp[p] += 1
+                self.fn[a] += 1
+
+    def compute(self):
+        scores = [s for s in (self.score(t, f, n) for t, f, n in zip(self.tp, self.fp, self.fn)) if s is not None]
+        total = 0.0
+        for s in scores:
+            total += s
+        return total / len(scores) if scores else math.nan
+
+
+class _Error:
+    higher_is_better = False
+
+    def __init__(self, name, error, finish=lambda v: v):
+        self.name, self.error, self.finish, self.sum, self.count = name, error, finish, 0.0, 0
+
+    def update(self, output, target):
+        difference = output.to(torch.float64) - target.to(torch.float64)
+        missing = torch.isnan(target)
+        self.sum += float(self.error(difference).masked_fill(missing, 0.0).sum())
+        self.count += int((~missing).sum())
+
+    def compute(self):
+        return self.finish(self.sum / self.count) if self.count else math.nan
+
+
+class _Auc:
+    name, higher_is_better = "auc", True
+
+    def __init__(self):
+        self.scores, self.positive = [], []
+
+    def update(self, output, target):
+        for x, y in zip(output.detach().to(torch.float64).flatten().tolist(), target.detach().to(torch.float64).flatten().tolist()):
+            if not math.isnan(y):
+                self.scores.append(x)
+                self.positive.append(y > 0.5)
+
+    def compute(self):
+        order = sorted(range(len(self.scores)), key=lambda i: self.scores[i])
+        positives = negatives = below = 0
+        pairs, start = 0.0, 0
+        while start < len(order):
+            end, group_positives, group_negatives = start, 0, 0
+            while end < len(order) and self.scores[order[end]] == self.scores[order[start]]:
+                if self.positive[order[end]]:
+                    group_positives += 1
+                else:
+                    group_negatives += 1
+                end += 1
+            pairs += group_positives * (below + 0.5 * group_negatives)
+            below += group_negatives
+            positives += group_positives
+            negatives += group_negatives
+            start = end
+        return math.nan if positives == 0 or negatives == 0 else pairs / (float(positives) * negatives)
+
+
+class _LogLoss:
+    name, higher_is_better = "log_loss", False
+
+    def __init__(self):
+        self.sum, self.count = 0.0, 0
+
+    def update(self, output, target):
+        for x, y in zip(output.detach().to(torch.float64).flatten().tolist(), target.detach().to(torch.float64).flatten().tolist()):
+            if not math.isnan(y):
+                self.sum += max(x, 0.0) - x * y + math.log(1 + math.exp(-abs(x)))
+                self.count += 1
+
+    def compute(self):
+        return self.sum / self.count if self.count else math.nan
+
+
+def default_metrics(kind, output):
+    """MtlDsl's TaskMetrics.Default for a task of this loss and output: classes (accuracy, macro_f1, and mean_iou for a
+    map), binary labels (accuracy, auc, log_loss), values (mae, rmse)."""
+    if kind == "cross_entropy":
+        classes = max(2, output.shape[1])
+        metrics = [_Fraction("accuracy", lambda o, t: (o.argmax(1) == t.long(), t.long() != MISSING_CLASS)),
+                   _Confusion("macro_f1", classes, lambda t, f, n: 2.0 * t / (2 * t + f + n) if 2 * t + f + n > 0 else None)]
+        if output.dim() > 2:
+            metrics.append(_Confusion("mean_iou", classes, lambda t, f, n: t / (t + f + n) if t + f + n > 0 else None))
+        return metrics
+    if kind == "binary_cross_entropy_with_logits":
+        return [_Fraction("accuracy", lambda o, t: ((o > 0) == (t > 0.5), ~torch.isnan(t))), _Auc(), _LogLoss()]
+    return [_Error("mae", lambda d: d.abs()), _Error("rmse", lambda d: d * d, math.sqrt)]
+
+
+def evaluate(model, batches):
+    """Each task's loss (the mean over its labels present, or with class weights their total weight) and default metrics
+    over batches, as MtlDsl's Evaluate: the model in evaluation mode, without gradients. batches yields (task or None,
+    inputs, targets by task): None runs every head on the inputs, a task's index only its heads (one dataset per task).
+    Returns {"Tasks", "Losses", "Metrics"}, the form of MtlDsl's EvaluationResult (NaN for a task without labels)."""
+    tasks = len(model.TASKS)
+    arguments = model.LOSS_ARGS or [{}] * tasks
+    sums, weights, present, metrics = [0.0] * tasks, [0.0] * tasks, [0] * tasks, [None] * tasks
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            for task, inputs, targets in batches:
+                outputs = model(*inputs) if task is None else {model.TASKS[task]: model.forward_task(task, *inputs)}
+                for k, name in enumerate(model.TASKS):
+                    if name not in outputs:
+                        continue
+                    output, target, kind = outputs[name], targets[name], model.LOSSES[k]
+                    if metrics[k] is None:
+                        metrics[k] = default_metrics(kind, output)
+                    count = present_count(kind, target)
+                    if count == 0:
+                        continue
+                    loss = float(task_loss(kind, output, target, **arguments[k])[0].to(torch.float64))
+                    denominator = loss_denominator(kind, target, arguments[k].get("weight"))
+                    if denominator > 0:
+                        sums[k] += loss * denominator
+                        weights[k] += denominator
+                    present[k] += count
+                    for metric in metrics[k]:
+                        metric.update(output, target)
+    finally:
+        model.train(training)
+    return {"Tasks": list(model.TASKS), "Losses": [sums[k] / weights[k] if weights[k] > 0 else math.nan for k in range(tasks)],
+            "Metrics": [{m.name: (m.compute() if present[k] else math.nan) for m in metrics[k] or []} for k in range(tasks)]}
+
+
+def higher_is_better(kind, metric):
+    """Whether a larger value of the metric is better ("loss": no)."""
+    if metric == "loss":
+        return False
+    return {"accuracy": True, "macro_f1": True, "mean_iou": True, "auc": True, "log_loss": False, "mae": False, "rmse": False}[metric]

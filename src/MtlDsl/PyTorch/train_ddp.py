@@ -157,6 +157,12 @@ def main():
     parser.add_argument("--weighting-option", type=option, action="append", default=[], metavar="NAME=VALUE", help="an option of the strategy (repeatable)")
     parser.add_argument("--strategy-seed", type=int, default=None, help="the strategy's seed (WeightingStrategies.Create's): RLW's draws, PCGrad's and GradVac's shuffles")
     parser.add_argument("--temperature", type=float, default=None, help="DWA's temperature (as --weighting-option temperature=T)")
+    parser.add_argument("--validation", help="validation data (as --data): evaluated after every epoch with every task's loss and default metrics, as Fit")
+    parser.add_argument("--evaluation-batch-size", type=int, default=512, help="samples per validation batch (Fit's EvaluationBatchSize)")
+    parser.add_argument("--early-stopping", metavar="TASK:METRIC", help="stop when this validation metric (loss, accuracy, macro_f1, auc, mae, …) has not improved for --patience epochs")
+    parser.add_argument("--patience", type=int, default=5)
+    parser.add_argument("--min-delta", type=float, default=0.0, help="the least change that counts as an improvement")
+    parser.add_argument("--no-restore-best", action="store_true", help="keep the last epoch's weights rather than the best epoch's")
     parser.add_argument("--output-dir", help="as Fit's OutputDirectory: process 0 writes <dir>/checkpoints/last.ckpt, MtlDsl's checkpoint, after every epoch")
     parser.add_argument("--resume-from", help="a checkpoint MtlDsl's Fit or this script wrote: training goes on at the epoch after it")
     parser.add_argument("--max-grad-norm", type=float, default=None, help="clip the gradients to this global L2 norm (the trainer's MaxGradientNorm)")
@@ -214,16 +220,21 @@ def main():
     if factors and len(factors) < args.epochs:
         fail(f"--lr-factors has {len(factors)} factors for {args.epochs} epochs; give one per epoch")
     epoch_losses = []  # every finished epoch's average loss per task (DWA and GradNorm read them)
+    # Early stopping's state, as Fit keeps it: the best epoch and value, the epochs since, whether it stopped, and the
+    # best epoch's weights (safetensors bytes) when they are restored at the end.
+    best = {"BestEpoch": None, "BestValue": None, "EpochsWithoutImprovement": 0, "StoppedEarly": False, "weights": None}
+
     def checkpoint(next_epoch, rates, epochs, steps_taken):
         """The sections of MtlDsl's checkpoint of the fit after an epoch: what Fit's OutputDirectory writes."""
         meta = {"Model": model.CHECKPOINT_MODEL, "Tasks": list(model.TASKS), "Optimizer": mtl.optimizer_kind(optimizer),
                 "Trainer": {"StepCount": steps_taken, "EpochLosses": [list(e) for e in epoch_losses], "EpochSums": [0.0] * tasks,
                             "EpochCounts": [0] * tasks, "Weighting": strategy.name, "WeightingState": strategy.state()},
-                "Fit": {"NextEpoch": next_epoch, "BaseLearningRates": list(rates), "BestEpoch": None, "BestValue": None,
-                        "EpochsWithoutImprovement": 0, "History": epochs, "StoppedEarly": False}}
-        return [("meta", json.dumps(mtl.json_numbers(meta), indent=2).encode("utf-8")),
-                ("model", mtl.safetensors_bytes(model.state_dict())),
-                ("optimizer", mtl.optimizer_state_bytes(optimizer, guarded, rates))]
+                "Fit": {"NextEpoch": next_epoch, "BaseLearningRates": list(rates), "BestEpoch": best["BestEpoch"], "BestValue": best["BestValue"],
+                        "EpochsWithoutImprovement": best["EpochsWithoutImprovement"], "History": epochs, "StoppedEarly": best["StoppedEarly"]}}
+        sections = [("meta", json.dumps(mtl.json_numbers(meta), indent=2).encode("utf-8")),
+                    ("model", mtl.safetensors_bytes(model.state_dict())),
+                    ("optimizer", mtl.optimizer_state_bytes(optimizer, guarded, rates))]
+        return sections + ([("best_model", best["weights"])] if best["weights"] is not None else [])
 
     def resume(path):
         """Continues a fit from a checkpoint MtlDsl's Fit (or this script) wrote: checked whole before anything is
@@ -248,9 +259,16 @@ def main():
             state = model.state_dict()
             if set(weights) != set(state):
                 raise ValueError(f"its model section holds {sorted(set(weights) ^ set(state))[:4]} where {args.model} differs")
-            wrong = [name for name in state if weights[name].dtype != state[name].dtype or weights[name].shape != state[name].shape]
-            if wrong:
-                raise ValueError(f"its tensor '{wrong[0]}' is {weights[wrong[0]].dtype} {list(weights[wrong[0]].shape)}; {args.model} has {state[wrong[0]].dtype} {list(state[wrong[0]].shape)} (--dtype)")
+            for section in ("model", "best_model") if "best_model" in sections else ("model",):
+                held = weights if section == "model" else mtl.parse_safetensors(sections[section], f"the checkpoint '{path}' (its '{section}' section)")
+                wrong = [name for name in state if name not in held or held[name].dtype != state[name].dtype or held[name].shape != state[name].shape]
+                if wrong or set(held) != set(state):
+                    name = (wrong or sorted(set(held) ^ set(state)))[0]
+                    raise ValueError(f"its '{section}' section's tensor '{name}' does not fit {args.model}'s "
+                                     f"({state[name].dtype} {list(state[name].shape)} if it has one; --dtype)" if name in state else
+                                     f"its '{section}' section holds '{name}', which {args.model} does not have")
+            if (fit.get("BestEpoch") is None) != (fit.get("BestValue") is None):
+                raise ValueError("it gives a best epoch without a best value, or a value without an epoch")
             trial = weighting.create(args.weighting, tasks, dtype, device, seed=args.strategy_seed, declared_weights=model.WEIGHTS, **options)
             trial.load_state(trainer["WeightingState"])
             epochs = [list(e) for e in trainer["EpochLosses"]]
@@ -265,6 +283,8 @@ def main():
                 tensor.copy_(weights[name])
         strategy.load_state(trainer["WeightingState"])
         epoch_losses.extend(epochs)
+        best.update({key: fit.get(key, best[key]) for key in ("BestEpoch", "BestValue", "EpochsWithoutImprovement", "StoppedEarly")})
+        best["weights"] = sections.get("best_model")
         if rank == 0:
             print(f"resumed {path} at epoch {fit['NextEpoch'] + 1} ({trainer['StepCount']} steps taken)", flush=True)
         return fit["NextEpoch"], list(fit["BaseLearningRates"]), list(fit["History"]), int(trainer["StepCount"])
@@ -275,25 +295,48 @@ def main():
     if args.resume_from:
         first_epoch, base_rates, history, step = resume(args.resume_from)
 
-    data = mtl.load_safetensors(args.data)
-    # One dataset for all tasks ("input.<name>"), or one per task ("task.<task>.input.<name>"), as MultiTaskData.Save wrote it.
-    per_task = any(name.startswith("task.") for name in data)
-    expected = ([f"task.{task}.input.{name}" for task in model.TASKS for name in model.INPUTS] if per_task
-                else ["input." + name for name in model.INPUTS]) + ["target." + task for task in model.TASKS]
-    missing = [name for name in expected if name not in data]
-    if missing:
-        fail(f"{args.data} is not data of {args.model}: it lacks {', '.join(missing)} (it holds {', '.join(sorted(data))}; "
-             f"{args.model} reads {', '.join(expected)}). Write it with MultiTaskData<{args.model}.Targets>.Save.")
-
     def floating(x):
         return x.to(dtype) if x.is_floating_point() else x
-    # inputs[k]: task k's inputs (with one dataset, every task's are the same tensors)
-    inputs = [[floating(data[(f"task.{task}." if per_task else "") + "input." + name]) for name in model.INPUTS] for task in model.TASKS]
-    targets = {task: floating(data["target." + task]) for task in model.TASKS}
-    counts = [targets[task].shape[0] for task in model.TASKS]
-    wrong = [(task, x.shape[0], n) for task, xs, n in zip(model.TASKS, inputs, counts) for x in xs if x.shape[0] != n]
-    if wrong or (not per_task and len(set(counts)) > 1):
-        fail(f"{args.data}: task '{wrong[0][0] if wrong else model.TASKS[counts.index(max(counts))]}' has inputs and targets of different numbers of samples")
+
+    def load_data(path):
+        """One dataset for all tasks ("input.<name>"), or one per task ("task.<task>.input.<name>"), as MultiTaskData.Save
+        wrote it: whether it is per task, every task's inputs (with one dataset, the same tensors), the targets by task,
+        and each task's number of samples."""
+        try:
+            data = mtl.load_safetensors(path)
+        except (OSError, ValueError) as error:
+            fail(f"{path}: {error}")
+        per_task = any(name.startswith("task.") for name in data)
+        expected = ([f"task.{task}.input.{name}" for task in model.TASKS for name in model.INPUTS] if per_task
+                    else ["input." + name for name in model.INPUTS]) + ["target." + task for task in model.TASKS]
+        missing = [name for name in expected if name not in data]
+        if missing:
+            fail(f"{path} is not data of {args.model}: it lacks {', '.join(missing)} (it holds {', '.join(sorted(data))}; "
+                 f"{args.model} reads {', '.join(expected)}). Write it with MultiTaskData<{args.model}.Targets>.Save.")
+        inputs = [[floating(data[(f"task.{task}." if per_task else "") + "input." + name]) for name in model.INPUTS] for task in model.TASKS]
+        targets = {task: floating(data["target." + task]) for task in model.TASKS}
+        counts = [targets[task].shape[0] for task in model.TASKS]
+        wrong = [task for task, xs, n in zip(model.TASKS, inputs, counts) for x in xs if x.shape[0] != n]
+        if wrong or (not per_task and len(set(counts)) > 1):
+            fail(f"{path}: task '{wrong[0] if wrong else model.TASKS[counts.index(max(counts))]}' has inputs and targets of different numbers of samples")
+        return per_task, inputs, targets, counts
+
+    per_task, inputs, targets, counts = load_data(args.data)
+    validation = load_data(args.validation) if args.validation else None
+    stop = None
+    if args.early_stopping:
+        if validation is None:
+            fail("--early-stopping watches a validation metric: give the validation data with --validation")
+        stop_task, _, stop_metric = args.early_stopping.partition(":")
+        if stop_task not in model.TASKS:
+            fail(f"--early-stopping watches task '{stop_task}', which {args.model} does not have; its tasks are {', '.join(model.TASKS)}")
+        kind = model.LOSSES[model.TASKS.index(stop_task)]
+        known = ["loss"] + {"cross_entropy": ["accuracy", "macro_f1", "mean_iou"], "binary_cross_entropy_with_logits": ["accuracy", "auc", "log_loss"]}.get(kind, ["mae", "rmse"])
+        if stop_metric not in known:
+            fail(f"--early-stopping watches metric '{stop_metric}' of task '{stop_task}', which has {', '.join(known)} (TASK:METRIC)")
+        if args.patience < 1:
+            fail("--patience must be at least 1")
+        stop = (stop_task, stop_metric, mtl.higher_is_better(kind, stop_metric))
     interleaving = args.interleaving if per_task else "all-tasks"
     if per_task and interleaving != "all-tasks" and strategy.fixed_weights is None:
         fail(f"{strategy.name} weights the tasks from all of their losses or gradients at once, so it cannot train one task per step "
@@ -412,7 +455,18 @@ def main():
 
     skipped = 0
     last_weights = []
+    def validation_batches():
+        """The validation data in batches of --evaluation-batch-size in file order, every task's or each task's own."""
+        held_per_task, held_inputs, held_targets, held_counts = validation
+        size = args.evaluation_batch_size
+        for k in range(tasks) if held_per_task else [None]:
+            for start in range(0, held_counts[k or 0], size):
+                chosen = held_targets if k is None else {model.TASKS[k]: held_targets[model.TASKS[k]]}
+                yield k, [t[start:start + size].to(device) for t in held_inputs[k or 0]], {task: t[start:start + size].to(device) for task, t in chosen.items()}
+
     for epoch in range(first_epoch, args.epochs):
+        if best["StoppedEarly"]:
+            break
         clock = time.monotonic()
         steps_before, skipped_before = step, skipped
         torch.manual_seed(args.seed * 1_000_003 + epoch)  # as Fit: dropout and RLW's default generator
@@ -437,14 +491,42 @@ def main():
                     sums[k] += losses[k]
                     steps[k] += 1
         epoch_losses.append([sums[k] / steps[k] if steps[k] else float("nan") for k in range(tasks)])
+        # Validation on every process (the whole set: the same numbers everywhere, so every process stops alike).
+        result = mtl.evaluate(model, validation_batches()) if validation is not None else None
         history.append({"Epoch": epoch, "LearningRate": optimizer.param_groups[0]["lr"], "Seconds": time.monotonic() - clock, "Steps": step - steps_before,
-                        "TrainLosses": list(epoch_losses[-1]), "Weights": [float(w) for w in last_weights], "Validation": None,
+                        "TrainLosses": list(epoch_losses[-1]), "Weights": [float(w) for w in last_weights], "Validation": result,
                         "SkippedSteps": skipped - skipped_before})
+        improved = False
+        if stop is not None:
+            stop_task, stop_metric, higher = stop
+            k = model.TASKS.index(stop_task)
+            value = result["Losses"][k] if stop_metric == "loss" else result["Metrics"][k].get(stop_metric, math.nan)
+            previous = best["BestValue"]
+            improved = not math.isnan(value) and (previous is None or (value > previous + args.min_delta if higher else value < previous - args.min_delta))
+            if improved:
+                best.update({"BestEpoch": epoch, "BestValue": value, "EpochsWithoutImprovement": 0})
+                if not args.no_restore_best:
+                    best["weights"] = mtl.safetensors_bytes(model.state_dict())
+            else:
+                best["EpochsWithoutImprovement"] += 1
+            best["StoppedEarly"] = best["EpochsWithoutImprovement"] >= args.patience and epoch + 1 < args.epochs
         if rank == 0:
+            watched = f"; {stop[0]} {stop[1]} {value:.4f}{' (best)' if improved else ''}" if stop is not None else ""
             print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}; "
-                  f"{strategy.name} weights {', '.join(f'{w:.4f}' for w in last_weights)}", flush=True)
-            if args.output_dir:  # as Fit's OutputDirectory: the checkpoint to resume from, after every epoch
-                mtl.write_checkpoint(os.path.join(args.output_dir, "checkpoints", "last.ckpt"), checkpoint(epoch + 1, base_rates, history, step))
+                  f"{strategy.name} weights {', '.join(f'{w:.4f}' for w in last_weights)}{watched}", flush=True)
+            if args.output_dir:  # as Fit's OutputDirectory: the checkpoint to resume from after every epoch, and the best epoch's
+                sections = checkpoint(epoch + 1, base_rates, history, step)
+                mtl.write_checkpoint(os.path.join(args.output_dir, "checkpoints", "last.ckpt"), sections)
+                if improved:
+                    mtl.write_checkpoint(os.path.join(args.output_dir, "checkpoints", "best.ckpt"), sections)
+    if stop is not None and not args.no_restore_best and best["weights"] is not None:  # as Fit: the best epoch's weights
+        restored = mtl.parse_safetensors(best["weights"], "the best epoch's weights")
+        with torch.no_grad():
+            for name, tensor in model.state_dict().items():
+                tensor.copy_(restored[name])
+        if rank == 0:
+            print(f"restored the weights of epoch {best['BestEpoch'] + 1}, the best by {stop[0]} {stop[1]} ({best['BestValue']:.6g})"
+                  f"{', stopped early' if best['StoppedEarly'] else ''}", flush=True)
     if rank == 0:
         mtl.save_safetensors(model.state_dict(), args.out)
         print(f"wrote {args.out} ({world} processes, {step} steps, {skipped} skipped)", flush=True)
