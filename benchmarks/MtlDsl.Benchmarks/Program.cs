@@ -17,6 +17,8 @@ using static TorchSharp.torch;
 // "--bottom" too, MMoE and PLE over a shared bottom of embeddings and a bag of ids instead (with "--parts": where a
 // difference comes from).
 // With "serving" first: inference of an exported model in TorchSharp, in ONNX Runtime, and through samples/OnnxServing over HTTP.
+// With "torchrun" first: the PyTorch twin under torchrun with 1 and 2 processes, samples per second for three strategies, and
+// what each strategy all-reduces per step ([--rounds N] [--samples N] [--batch N]; docs/scale-out.md).
 // With "threads" first: one training epoch with 1 and 2 intra-op threads, quiet and with every core kept busy
 // ([--model lenet|penguins] [--images N] [--batch N] [--spinners N] [--busy-only]; docs/performance.md).
 if (args.Length >= 3 && args[0] == "--peak-memory-of")
@@ -27,6 +29,11 @@ if (args.Length >= 3 && args[0] == "--peak-memory-of")
 if (args.Length >= 5 && args[0] == "threads-worker")
 {
     ThreadsBenchmark.Serve(args[1], args[2], int.Parse(args[3], System.Globalization.CultureInfo.InvariantCulture), int.Parse(args[4], System.Globalization.CultureInfo.InvariantCulture));
+    return;
+}
+if (args.Length > 0 && args[0] == "torchrun")
+{
+    TorchrunBenchmark.Run(Option("--rounds", 5), Option("--samples", 32768), Option("--batch", 256));
     return;
 }
 if (args.Length > 0 && args[0] == "threads")

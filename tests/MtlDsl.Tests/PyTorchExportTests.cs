@@ -22,7 +22,7 @@ public class PyTorchExportTests : TemporaryFolderTest
         Assert.Contains("self._modules[\"click_and_conversion\"] = nn.Sequential()", twin);
         Assert.Contains("def product_logit(factors):", PyTorchTwin.SupportSource);
         // The training script counts a weight-0 task as without labels.
-        Assert.Contains("0.0 if weight == 0 else", PyTorchTwin.TrainingScript);
+        Assert.Contains("0.0 if weight == 0 or task not in outputs else", PyTorchTwin.TrainingScript);
         // …and no FACTORS line where no task is a product.
         using var recommender = new RecommenderModel();
         Assert.DoesNotContain("FACTORS", recommender.PyTorchTwin.Source!);

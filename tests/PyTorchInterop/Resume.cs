@@ -58,21 +58,20 @@ internal static class ResumeCheck
         var data = MultiTaskData<StrategyModel.Targets>.Shared(features, new StrategyModel.Targets(click, rating, genre));
         data.Save(Path.Combine(folder, "train.safetensors"));
 
-        string factors = string.Join(",", Enumerable.Range(0, Epochs).Select(e => Schedule.Factor(e).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
-        string common = $"--optimizer adam --lr {LearningRate.ToString("R", System.Globalization.CultureInfo.InvariantCulture)} --strategy-seed {StrategySeed} " +
-                        $"--batch-size {BatchSize} --lr-factors {factors} --shuffle --seed {Seed} --dtype float64";
         var lines = new List<string>();
         foreach (string name in Strategies)
         {
             using (var model = Load(folder, "StrategyModel.safetensors"))
             {
-                Trainer(model, name).Fit(data, Options(Epochs));
+                var trainer = Trainer(model, name);
+                // torchrun is given what the trainer says Fit does: on from Fit's checkpoint, and the first half alone.
+                lines.Add($"from-csharp-{name} {string.Join(" ", trainer.TorchrunArguments(Options(Epochs, resume: $"csharp_{name}/checkpoints/last.ckpt"), "train.safetensors", output: $"trained_from-csharp-{name}.safetensors"))}");
+                lines.Add($"to-csharp-{name} {string.Join(" ", trainer.TorchrunArguments(Options(Half, output: $"python_{name}"), "train.safetensors", output: $"trained_to-csharp-{name}.safetensors"))}");
+                trainer.Fit(data, Options(Epochs));
                 SafeTensors.Save(model, Path.Combine(folder, $"reference_{name}.safetensors"));
             }
             using (var model = Load(folder, "StrategyModel.safetensors"))
                 Trainer(model, name).Fit(data, Options(Half, Path.Combine(folder, $"csharp_{name}")));
-            lines.Add($"from-csharp-{name} --weighting {name} {common} --epochs {Epochs} --resume-from csharp_{name}/checkpoints/last.ckpt");
-            lines.Add($"to-csharp-{name} --weighting {name} {common} --epochs {Half} --output-dir python_{name}");
         }
         File.WriteAllLines(Path.Combine(folder, "runs.txt"), lines);
         return 0;

@@ -39,7 +39,7 @@ internal partial class StrategyModel
 /// samples, and for every weighting strategy (the declared weights and each of <see cref="WeightingStrategies.Names"/>,
 /// created with the seed 5) the single-process reference: Fit from those weights for 3 epochs of global batches of 32,
 /// shuffled with Seed = 3, SGD at 0.05 under a cosine schedule (reference_{name}.safetensors); and runs.txt, one line per
-/// run: its name and train_ddp.py's arguments for the same training. Two more runs: the declared weights with the
+/// run: its name and train_ddp.py's arguments for the same training, as the trainer gives them (TorchrunArguments). Two more runs: the declared weights with the
 /// gradients clipped to a norm that binds, and PCGrad with them; and six with one dataset per task of 120, 80 and 50
 /// samples: every task in every step (the declared weights, UW, PCGrad, FAMO), round-robin and proportional; and four
 /// with validation after every epoch and early stopping (<see cref="Stopping"/>), whose histories are compared too. run.sh trains each with torchrun --nproc_per_node=2;
@@ -117,8 +117,6 @@ internal static class StrategyCheck
             heldFeatures[.., 4].gt(0.5).to(ScalarType.Int64) + heldFeatures[.., 5].gt(0).to(ScalarType.Int64)));
         validation.Save(Path.Combine(folder, "valid.safetensors"));
 
-        string Factors(int epochs) => string.Join(",", Enumerable.Range(0, epochs).Select(e => Schedule.Factor(e).ToString("R", System.Globalization.CultureInfo.InvariantCulture)));
-        string R(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
         var lines = new List<string>();
         foreach (var (name, strategy, clip, interleaving) in Runs())
         {
@@ -129,23 +127,17 @@ internal static class StrategyCheck
                 strategy == "declared" ? null : WeightingStrategies.Create(strategy, StrategySeed));
             trainer.MaxGradientNorm = clip;
             EarlyStopping? stop = StopOf(name);
-            int epochs = stop is null ? Epochs : StoppingEpochs;
-            trainer.Fit(interleaving is null ? data : perTask,
-                new FitOptions { Epochs = epochs, BatchSize = BatchSize, Shuffle = true, Seed = Seed, Schedule = Schedule, Interleaving = interleaving ?? TaskInterleaving.AllTasks,
-                                 EarlyStopping = stop, OutputDirectory = stop is null ? null : Path.Combine(folder, $"fit_{name}") },
+            var options = new FitOptions
+            {
+                Epochs = stop is null ? Epochs : StoppingEpochs, BatchSize = BatchSize, Shuffle = true, Seed = Seed, Schedule = Schedule,
+                Interleaving = interleaving ?? TaskInterleaving.AllTasks, EarlyStopping = stop, OutputDirectory = stop is null ? null : $"torchrun_{name}",
+            };
+            // What torchrun is given is what the trainer says Fit does (before it trains: a trainer that has trained refuses).
+            lines.Add($"{name} {string.Join(" ", trainer.TorchrunArguments(options, interleaving is null ? "train.safetensors" : "train_per_task.safetensors",
+                stop is null ? null : "valid.safetensors", $"trained_{name}.safetensors"))}");
+            trainer.Fit(interleaving is null ? data : perTask, options with { OutputDirectory = stop is null ? null : Path.Combine(folder, $"fit_{name}") },
                 stop is null ? null : validation);
             SafeTensors.Save(fresh, Path.Combine(folder, $"reference_{name}.safetensors"));
-            string dataArguments = interleaving switch
-            {
-                null => "",
-                TaskInterleaving.AllTasks => " --data train_per_task.safetensors --interleaving all-tasks",
-                TaskInterleaving.RoundRobin => " --data train_per_task.safetensors --interleaving round-robin",
-                _ => " --data train_per_task.safetensors --interleaving proportional",
-            };
-            string stopping = stop is null ? "" : $" --validation valid.safetensors --early-stopping {stop.Task}:{stop.Metric} --patience {stop.Patience} --min-delta {R(stop.MinDelta)}" +
-                                                  $"{(stop.RestoreBest ? "" : " --no-restore-best")} --output-dir torchrun_{name}";
-            lines.Add($"{name} --weighting {strategy} --strategy-seed {StrategySeed} --epochs {epochs} --batch-size {BatchSize} --lr {R(LearningRate)} " +
-                      $"--lr-factors {Factors(epochs)} --shuffle --seed {Seed} --dtype float64{dataArguments}{stopping}" + (clip is double c ? $" --max-grad-norm {R(c)}" : ""));
         }
         File.WriteAllLines(Path.Combine(folder, "runs.txt"), lines);
         return 0;

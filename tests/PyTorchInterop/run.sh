@@ -89,17 +89,16 @@ else
 fi
 
 # Runs of train_ddp.py under torchrun --nproc_per_node=2, one per line of <folder>/runs.txt: its name and train_ddp.py's
-# arguments for the training Fit did (each writes trained_<name>.safetensors; a run that hangs is stopped after 5 minutes).
-torchrun_runs() { # folder, model
+# arguments for the training Fit did, as the trainer's TorchrunArguments gave them (a run that hangs is stopped after 5 minutes).
+torchrun_runs() { # folder
   while read -r name arguments; do
-    (cd "$folder/$1" && timeout 300 torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py --model "$2" \
-       --data train.safetensors --weights "$2.safetensors" --out "trained_$name.safetensors" $arguments \
+    (cd "$folder/$1" && timeout 300 torchrun --redirects 1 --tee 1 --master_port "$(free_port)" --nproc_per_node=2 train_ddp.py $arguments \
        >"$folder/torchrun-$1-$name.log" 2>&1 </dev/null || tail -30 "$folder/torchrun-$1-$name.log")
   done <"$folder/$1/runs.txt"
 }
 # Every weighting strategy, with clipping and with one dataset per task, against Fit on one process (Strategies.cs).
 if run strategies-export "$folder/strategies"; then
-  torchrun_runs strategies StrategyModel
+  torchrun_runs strategies
   run strategies-check "$folder/strategies" || status=1
 else
   echo "FAIL exporting the strategy runs"; status=1
@@ -107,7 +106,7 @@ fi
 # A fit stopped after 2 of 4 epochs and resumed in the other engine, both ways (Resume.cs); then checkpoints that
 # train_ddp.py must refuse before it loads anything: another strategy's, and one with a byte changed.
 if run resume-export "$folder/resume"; then
-  torchrun_runs resume StrategyModel
+  torchrun_runs resume
   run resume-check "$folder/resume" || status=1
   refused() { # what, expected message, arguments
     local output; output="$(cd "$folder/resume" && timeout 120 /usr/bin/python3 train_ddp.py --model StrategyModel --data train.safetensors --out refused.safetensors \

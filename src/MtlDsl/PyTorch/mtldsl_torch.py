@@ -664,12 +664,14 @@ _SCALAR_TYPES = {torch.uint8: 0, torch.int8: 1, torch.int16: 2, torch.int32: 3, 
 
 
 def optimizer_kind(optimizer):
-    """The optimizer's name in MtlDsl's checkpoints: SGD or Adam (TorchSharp writes the state of no other the same way)."""
+    """The optimizer's name in MtlDsl's checkpoints: SGD, Adam or AdamW (whose state is laid out as Adam's)."""
     if type(optimizer) is torch.optim.SGD:
         return "SGD"
     if type(optimizer) is torch.optim.Adam:
         return "Adam"
-    raise ValueError(f"{type(optimizer).__name__} has no state layout MtlDsl reads; use SGD or Adam")
+    if type(optimizer) is torch.optim.AdamW:
+        return "AdamW"
+    raise ValueError(f"{type(optimizer).__name__} has no state layout MtlDsl reads; use SGD, Adam or AdamW")
 
 
 def optimizer_state_bytes(optimizer, parameters, initial_rates):

@@ -1163,8 +1163,15 @@ def create(name, tasks, dtype, device, seed=None, declared_weights=None, **optio
     """A strategy by its name (WeightingStrategies.Names, or "Static" with the declared weights), with the defaults of
     WeightingStrategies.Create and the options of its C# constructor by their Python names (alpha, beta, temperature,
     max_norm, …); seed as Create's."""
-    if name == "Static":
-        return Static(tasks, dtype, device, declared_weights)
+    if name == "Static":  # the declared weights, or others (weights="1,0.5")
+        weights = options.pop("weights", declared_weights)
+        if isinstance(weights, str):
+            weights = [float(w) for w in weights.split(",")]
+        elif isinstance(weights, (int, float)):
+            weights = [float(weights)]
+        if len(weights) != tasks:
+            raise ValueError(f"the static weights {weights} are not one per task ({tasks})")
+        return Static(tasks, dtype, device, weights, **options)
     if name not in _CLASSES:
         raise ValueError(f"unknown weighting strategy '{name}'; use one of Static, {', '.join(NAMES)}")
     if name in _SEEDED:

@@ -143,8 +143,13 @@ def main():
     parser.add_argument("--batch-size", type=int, default=32, help="the global batch, split across the processes")
     parser.add_argument("--lr", type=float, default=0.01)
     parser.add_argument("--lr-factors", help="the learning rate's factor in each epoch, comma-separated (Fit's schedule); default 1 in every epoch")
-    parser.add_argument("--optimizer", choices=["sgd", "adam"], default="sgd")
+    parser.add_argument("--optimizer", choices=["sgd", "adam", "adamw"], default="sgd", help="as MtlDsl.Optimizers' SGD, Adam and AdamW")
     parser.add_argument("--momentum", type=float, default=0.0, help="SGD's momentum")
+    parser.add_argument("--dampening", type=float, default=0.0, help="SGD's dampening")
+    parser.add_argument("--nesterov", action="store_true", help="SGD's Nesterov momentum")
+    parser.add_argument("--betas", default="0.9,0.999", help="Adam's and AdamW's beta1,beta2")
+    parser.add_argument("--eps", type=float, default=1e-8, help="Adam's and AdamW's epsilon")
+    parser.add_argument("--amsgrad", action="store_true", help="Adam's and AdamW's AMSGrad")
     parser.add_argument("--weight-decay", type=float, default=0.0)
     parser.add_argument("--seed", type=int, default=0, help="Fit's Seed: reseeds torch's generator every epoch, and orders the batches with --shuffle")
     parser.add_argument("--shuffle", nargs="?", type=int, const=-1, default=None,
@@ -214,8 +219,12 @@ def main():
     # MtlDsl's checkpoints hold it.
     by_name = dict(model.named_parameters())
     guarded = [by_name[name] for name in model.PARAMETERS] + strategy.parameters()
-    optimizer = (torch.optim.SGD(guarded, lr=args.lr, momentum=args.momentum, weight_decay=args.weight_decay) if args.optimizer == "sgd"
-                 else torch.optim.Adam(guarded, lr=args.lr, weight_decay=args.weight_decay))
+    if args.optimizer == "sgd":
+        optimizer = torch.optim.SGD(guarded, lr=args.lr, momentum=args.momentum, dampening=args.dampening, weight_decay=args.weight_decay, nesterov=args.nesterov)
+    else:
+        betas = tuple(float(b) for b in args.betas.split(","))
+        make = torch.optim.Adam if args.optimizer == "adam" else torch.optim.AdamW
+        optimizer = make(guarded, lr=args.lr, betas=betas, eps=args.eps, weight_decay=args.weight_decay, amsgrad=args.amsgrad)
     factors = [float(f) for f in args.lr_factors.split(",")] if args.lr_factors else []
     if factors and len(factors) < args.epochs:
         fail(f"--lr-factors has {len(factors)} factors for {args.epochs} epochs; give one per epoch")
@@ -513,7 +522,7 @@ def main():
         if rank == 0:
             watched = f"; {stop[0]} {stop[1]} {value:.4f}{' (best)' if improved else ''}" if stop is not None else ""
             print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}; "
-                  f"{strategy.name} weights {', '.join(f'{w:.4f}' for w in last_weights)}{watched}", flush=True)
+                  f"{strategy.name} weights {', '.join(f'{w:.4f}' for w in last_weights)}{watched}; {history[-1]['Seconds']:.3f} s", flush=True)
             if args.output_dir:  # as Fit's OutputDirectory: the checkpoint to resume from after every epoch, and the best epoch's
                 sections = checkpoint(epoch + 1, base_rates, history, step)
                 mtl.write_checkpoint(os.path.join(args.output_dir, "checkpoints", "last.ckpt"), sections)

@@ -15,6 +15,9 @@ public sealed class CAGrad(double alpha = 0.5, int rescale = 1) : GradientWeight
     /// <inheritdoc />
     public override string Name => "CAGrad";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("alpha", Twin(Alpha)), ("rescale", Rescale.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     /// <summary>α.</summary>
     public double Alpha { get; } = alpha >= 0 && double.IsFinite(alpha) ? alpha : throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "CAGrad's alpha must be a finite number ≥ 0.");
 

@@ -25,6 +25,9 @@ public abstract class DualConeWeighting : GradientWeighting
     /// <summary>ε_reg, added to the normalised Gram matrix's diagonal (torchjd's reg_eps).</summary>
     public double Regularization { get; }
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("norm_epsilon", Twin(NormEpsilon)), ("regularization", Twin(Regularization))];
+
     /// <summary>The normalised, regularised Gram matrix the projections are computed on.</summary>
     protected double[,] ProjectionGram(GradientInfo info) => WeightingMath.NormalizedGram(info.Gram, NormEpsilon, Regularization);
 }

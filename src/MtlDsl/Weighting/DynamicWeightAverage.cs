@@ -14,6 +14,9 @@ public sealed class DynamicWeightAverage(double temperature = 2.0) : LossWeighti
     /// <inheritdoc />
     public override string Name => "DWA";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("temperature", Twin(Temperature))];
+
     /// <summary>The temperature T.</summary>
     public double Temperature { get; } = temperature > 0 && double.IsFinite(temperature)
         ? temperature

@@ -19,6 +19,9 @@ public sealed class FairGrad(double alpha = 1.0) : GradientWeighting
     /// <inheritdoc />
     public override string Name => "FairGrad";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("alpha", Twin(Alpha))];
+
     /// <summary>α.</summary>
     public double Alpha { get; } = alpha > 0 && double.IsFinite(alpha) ? alpha
         : throw new ArgumentOutOfRangeException(nameof(alpha), alpha, "FairGrad's alpha must be a positive, finite number.");

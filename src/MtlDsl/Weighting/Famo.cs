@@ -27,6 +27,9 @@ public sealed class Famo(double learningRate = 0.025, double weightDecay = 1e-3)
     /// <inheritdoc />
     public override string Name => "FAMO";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("learning_rate", Twin(LearningRate)), ("weight_decay", Twin(WeightDecay))];
+
     /// <summary>The logits' learning rate.</summary>
     public double LearningRate { get; } = learningRate > 0 && double.IsFinite(learningRate) ? learningRate
         : throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "FAMO's learning rate must be a positive, finite number.");

@@ -20,6 +20,9 @@ public sealed class GradNorm(double alpha = 1.5, double initialScale = 1.0) : Gr
     /// <inheritdoc />
     public override string Name => "GradNorm";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("alpha", Twin(Alpha)), .. base.TwinOptions];
+
     /// <summary>α.</summary>
     public double Alpha { get; } = alpha;
 

@@ -24,6 +24,9 @@ public sealed class GradVac(double beta = 0.5, int? seed = null, bool shuffle = 
     /// <inheritdoc />
     public override string Name => "GradVac";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("beta", Twin(Beta)), ("seed", _seed.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     /// <summary>β.</summary>
     public double Beta { get; } = beta is >= 0 and <= 1 ? beta : throw new ArgumentOutOfRangeException(nameof(beta), beta, "GradVac's beta lies in [0, 1].");
 

@@ -30,6 +30,9 @@ public sealed class Mgda(MgdaNormalization normalization = MgdaNormalization.Non
     /// <inheritdoc />
     public override string Name => "MGDA";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("normalization", Normalization.ToString().ToLowerInvariant())];
+
     /// <summary>The gradient normalisation.</summary>
     public MgdaNormalization Normalization { get; } = normalization;
 

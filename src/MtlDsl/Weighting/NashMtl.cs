@@ -23,6 +23,9 @@ public sealed class NashMtl(double maxNorm = 1.0, int updateEvery = 1) : Gradien
     /// <inheritdoc />
     public override string Name => "Nash-MTL";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("max_norm", Twin(MaxNorm)), ("update_every", UpdateEvery.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     /// <summary>The largest norm of the trunk gradient; 0 for no clipping.</summary>
     public double MaxNorm { get; } = maxNorm >= 0 && double.IsFinite(maxNorm) ? maxNorm
         : throw new ArgumentOutOfRangeException(nameof(maxNorm), maxNorm, "Nash-MTL's max norm must be a finite number ≥ 0 (0 turns the clipping off).");

@@ -20,6 +20,9 @@ public sealed class PCGrad(int? seed = null, bool shuffle = true) : GradientWeig
     /// <inheritdoc />
     public override string Name => "PCGrad";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("seed", _seed.ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
     /// <summary>The task orders of the last step, one per task i.</summary>
     public IReadOnlyList<int[]> LastOrders { get; private set; } = [];
 

@@ -14,6 +14,9 @@ public sealed class RandomLossWeighting(Generator? generator = null) : LossWeigh
     public override string Name => "RLW";
 
     /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => generator is null ? [] : [("seed", generator.initial_seed().ToString(System.Globalization.CultureInfo.InvariantCulture))];
+
+    /// <inheritdoc />
     protected override (Tensor Objective, double[] Weights) Objective(IReadOnlyList<Tensor> losses, WeightingContext context)
     {
         Tensor draw = nn.functional.softmax(randn(TaskCount, dtype: ScalarType.Float64, generator: generator), 0);

@@ -21,6 +21,9 @@ public sealed class StaticWeighting : LossWeighting
     /// <inheritdoc />
     public override string Name => "Static";
 
+    /// <inheritdoc />
+    internal override IEnumerable<(string Name, string Value)> TwinOptions => [("weights", string.Join(",", _weights.Select(Twin)))];
+
     /// <summary>The weights.</summary>
     public IReadOnlyList<double> Weights => _weights;
 

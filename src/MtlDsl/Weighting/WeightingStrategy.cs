@@ -109,6 +109,27 @@ public abstract class WeightingStrategy
     {
     }
 
+    /// <summary>
+    /// The options the strategy's Python twin (<c>mtldsl_weighting.py</c>, which <c>train_ddp.py</c> trains with) is
+    /// created with, by their Python names, as text; a <c>seed</c> is the strategy's seed. By default the learnable
+    /// scales' initial value (they must all be equal: a strategy that has trained travels in a checkpoint), else none.
+    /// </summary>
+    /// <exception cref="NotSupportedException">The learnable scales differ (the strategy has trained).</exception>
+    internal virtual IEnumerable<(string Name, string Value)> TwinOptions
+    {
+        get
+        {
+            if (LearnableScale is null) yield break;
+            double[] scale = LearnableScale.detach().to(ScalarType.Float64).cpu().data<double>().ToArray();
+            if (scale.Any(v => v != scale[0]))
+                throw new NotSupportedException($"{Name}'s learnable scales differ ({string.Join(", ", scale)}): it has trained, and its state travels to train_ddp.py in a checkpoint (--resume-from).");
+            yield return ("initial_scale", Twin(scale[0]));
+        }
+    }
+
+    /// <summary>A number as <see cref="TwinOptions"/> writes it (round-trip, invariant).</summary>
+    internal static string Twin(double value) => value.ToString("R", System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>The strategy's learnable parameters (UW's log-variances, GradNorm's and IMTL's scales); the optimizer must update them.</summary>
     public IReadOnlyList<Parameter> Parameters => LearnableScale is null ? [] : [LearnableScale];
 
