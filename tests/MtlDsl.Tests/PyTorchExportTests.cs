@@ -42,6 +42,8 @@ public class PyTorchExportTests : TemporaryFolderTest
         Assert.Contains("block2 = self._modules[\"body\"](torch.cat([input0, block0, block1], 1))", twin);
         Assert.Contains("def task_loss(kind, output, target, weight=None, pos_weight=None):", File.ReadAllText(export.Support));
         Assert.Contains("DistributedDataParallel", File.ReadAllText(export.TrainingScript));
+        Assert.Equal(Path.Combine(Folder, "mtldsl_weighting.py"), export.Weighting);
+        Assert.Equal(PyTorchTwin.WeightingSource, File.ReadAllText(export.Weighting));
         // The weights are the module's, under its state-dict names.
         var (tensors, _) = SafeTensors.Deserialize(File.ReadAllBytes(export.Weights));
         Assert.Equal(model.state_dict().Keys.Order(), tensors.Keys.Order());
@@ -116,6 +118,20 @@ public class PyTorchExportTests : TemporaryFolderTest
 
     private static class Nested
     {
+    }
+
+    [Fact]
+    public void TheTwinNamesItsSharedModulesAndItsParametersInMtlDslsOrder()
+    {
+        // train_ddp.py's gradient methods take the task gradients of SHARED, and its optimizer holds PARAMETERS in this
+        // order, so that its state reads and writes as MtlDsl's checkpoints hold it (CHECKPOINT_MODEL names the model).
+        using var model = new TestModels.Architectures.MMoEBottomModel();
+        string twin = model.PyTorchTwin.Source!;
+        Assert.Contains($"    SHARED = [{string.Join(", ", model.SharedModules.Select(m => $"\"{m}\""))}]\n", twin);
+        Assert.Contains($"    PARAMETERS = [{string.Join(", ", model.named_parameters().Select(p => $"\"{p.name}\""))}]\n", twin);
+        Assert.Contains($"    CHECKPOINT_MODEL = \"{typeof(TestModels.Architectures.MMoEBottomModel).FullName}\"\n", twin);
+        Assert.NotEmpty(model.SharedModules);
+        Assert.Contains("class PCGrad(GradientStrategy):", PyTorchTwin.WeightingSource);
     }
 
     [Fact]

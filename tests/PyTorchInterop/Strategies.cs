@@ -146,32 +146,12 @@ internal static class StrategyCheck
     public static int Check(string folder)
     {
         int failed = 0;
-        using var initial = Load(folder, "StrategyModel.safetensors");
-        var start = initial.named_parameters().ToDictionary(p => p.name, p => p.parameter);
         foreach (var (name, strategy, clip, interleaving) in Runs())
         {
-            string trainedFile = Path.Combine(folder, $"trained_{name}.safetensors");
-            if (!File.Exists(trainedFile))
-            {
-                Console.WriteLine($"FAIL torchrun --nproc_per_node=2 with {name}: it wrote no weights (see its log above)");
-                failed++;
-                continue;
-            }
-            using var trained = Load(folder, $"trained_{name}.safetensors");
-            using var reference = Load(folder, $"reference_{name}.safetensors");
-            var mine = reference.named_parameters().ToDictionary(p => p.name, p => p.parameter);
-            double worst = 0, moved = 0;
-            foreach (var (parameterName, parameter) in trained.named_parameters())
-            {
-                worst = Math.Max(worst, (parameter - mine[parameterName]).abs().max().item<double>());
-                moved = Math.Max(moved, (mine[parameterName] - start[parameterName]).abs().max().item<double>());
-            }
-            bool pass = worst < 1e-12 && moved > 1e-3;
-            Console.WriteLine($"{(pass ? "PASS" : "FAIL")} torchrun --nproc_per_node=2 trained StrategyModel's twin with {(strategy == "declared" ? "the declared weights" : strategy)}" +
-                              $"{(clip is null ? "" : $", gradients clipped to {clip}")}{(interleaving is { } i ? $", one dataset per task interleaved {i}" : "")} as Fit did on one process " +
-                              $"({(StopOf(name) is { } st ? $"validation, early stopping on {st.Task} {st.Metric}" : $"{Epochs} epochs")}, shuffled, cosine schedule): " +
-                              $"largest parameter difference {worst:E1} (training moved them by up to {moved:E1})");
-            if (!pass) failed++;
+            string what = $"with {(strategy == "declared" ? "the declared weights" : strategy)}{(clip is null ? "" : $", gradients clipped to {clip}")}" +
+                          $"{(interleaving is { } i ? $", one dataset per task interleaved {i}" : "")}, " +
+                          $"{(StopOf(name) is { } st ? $"validation, early stopping on {st.Task} {st.Metric}" : $"{Epochs} epochs")}, shuffled, cosine schedule";
+            failed += DistributedCheck.CheckReference(folder, () => new StrategyModel(), what, name, tolerance: 1e-12);
             if (StopOf(name) is { } stop) failed += CheckHistory(folder, name, strategy, stop);
         }
         return failed == 0 ? 0 : 1;
