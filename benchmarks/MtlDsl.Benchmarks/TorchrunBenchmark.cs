@@ -94,7 +94,7 @@ internal static class TorchrunBenchmark
         Task<string> error = process.StandardError.ReadToEndAsync();
         string output = process.StandardOutput.ReadToEnd();
         if (!process.WaitForExit(TimeSpan.FromMinutes(10))) process.Kill(entireProcessTree: true);
-        Match seconds = Regex.Match(output, @"epoch 1: .*; ([0-9.]+) s");
+        Match seconds = Regex.Match(output, @"epoch 1 of 1: .*; ([0-9.]+) s");
         if (process.ExitCode != 0 || !seconds.Success)
             throw new InvalidOperationException($"torchrun with {processes} processes and {strategy} failed ({process.ExitCode}): {output}\n{error.Result}");
         return samples / double.Parse(seconds.Groups[1].Value, CultureInfo.InvariantCulture);

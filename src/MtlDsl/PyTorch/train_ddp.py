@@ -273,9 +273,12 @@ def main():
                 wrong = [name for name in state if name not in held or held[name].dtype != state[name].dtype or held[name].shape != state[name].shape]
                 if wrong or set(held) != set(state):
                     name = (wrong or sorted(set(held) ^ set(state)))[0]
-                    raise ValueError(f"its '{section}' section's tensor '{name}' does not fit {args.model}'s "
-                                     f"({state[name].dtype} {list(state[name].shape)} if it has one; --dtype)" if name in state else
-                                     f"its '{section}' section holds '{name}', which {args.model} does not have")
+                    if name not in state:
+                        raise ValueError(f"its '{section}' section holds '{name}', which {args.model} does not have")
+                    if name not in held:
+                        raise ValueError(f"its '{section}' section lacks '{name}' of {args.model}")
+                    raise ValueError(f"its '{section}' section holds '{name}' as {held[name].dtype} {list(held[name].shape)}; {args.model} has it as "
+                                     f"{state[name].dtype} {list(state[name].shape)}" + (" (--dtype)" if held[name].dtype != state[name].dtype else ""))
             if (fit.get("BestEpoch") is None) != (fit.get("BestValue") is None):
                 raise ValueError("it gives a best epoch without a best value, or a value without an epoch")
             trial = weighting.create(args.weighting, tasks, dtype, device, seed=args.strategy_seed, declared_weights=model.WEIGHTS, **options)
@@ -295,7 +298,7 @@ def main():
         best.update({key: fit.get(key, best[key]) for key in ("BestEpoch", "BestValue", "EpochsWithoutImprovement", "StoppedEarly")})
         best["weights"] = sections.get("best_model")
         if rank == 0:
-            print(f"resumed {path} at epoch {fit['NextEpoch'] + 1} ({trainer['StepCount']} steps taken)", flush=True)
+            print(f"resumed {path} after {fit['NextEpoch']} finished epochs ({trainer['StepCount']} steps taken)", flush=True)
         return fit["NextEpoch"], list(fit["BaseLearningRates"]), list(fit["History"]), int(trainer["StepCount"])
 
     names = list(model.PARAMETERS)
@@ -520,8 +523,9 @@ def main():
                 best["EpochsWithoutImprovement"] += 1
             best["StoppedEarly"] = best["EpochsWithoutImprovement"] >= args.patience and epoch + 1 < args.epochs
         if rank == 0:
-            watched = f"; {stop[0]} {stop[1]} {value:.4f}{' (best)' if improved else ''}" if stop is not None else ""
-            print(f"epoch {epoch + 1}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}; "
+            watched = (f"; validation losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, result['Losses']))}" if result is not None else "") + \
+                      (f"; {stop[0]} {stop[1]} {value:.4f}{' (best)' if improved else ''}" if stop is not None else "")
+            print(f"epoch {epoch + 1} of {args.epochs}: {step} steps, average losses {', '.join(f'{t} {v:.4f}' for t, v in zip(model.TASKS, epoch_losses[-1]))}; "
                   f"{strategy.name} weights {', '.join(f'{w:.4f}' for w in last_weights)}{watched}; {history[-1]['Seconds']:.3f} s", flush=True)
             if args.output_dir:  # as Fit's OutputDirectory: the checkpoint to resume from after every epoch, and the best epoch's
                 sections = checkpoint(epoch + 1, base_rates, history, step)
@@ -534,11 +538,11 @@ def main():
             for name, tensor in model.state_dict().items():
                 tensor.copy_(restored[name])
         if rank == 0:
-            print(f"restored the weights of epoch {best['BestEpoch'] + 1}, the best by {stop[0]} {stop[1]} ({best['BestValue']:.6g})"
+            print(f"restored the weights of epoch {best['BestEpoch'] + 1} (TrainingHistory.BestEpoch {best['BestEpoch']}, counted from 0), the best by {stop[0]} {stop[1]} ({best['BestValue']:.6g})"
                   f"{', stopped early' if best['StoppedEarly'] else ''}", flush=True)
     if rank == 0:
         mtl.save_safetensors(model.state_dict(), args.out)
-        print(f"wrote {args.out} ({world} processes, {step} steps, {skipped} skipped)", flush=True)
+        print(f"wrote {args.out} ({world} process{'es' if world > 1 else ''}, {step} steps, {skipped} skipped)", flush=True)
     dist.barrier()  # every process has finished its communication (and process 0 its files)
     leave(0)
 
