@@ -390,11 +390,6 @@ def main():
         """Each task's loss over the global batch (float64, every process the same)."""
         return [float(v) for v in all_mean(torch.stack([v.detach() for v in values]).to(torch.float64))]
 
-    def backward(values, present, epoch):
-        """The strategy's backward on this process's shares: every gradient averaged over the processes; returns the task weights."""
-        context = weighting.Context(epoch, epoch_losses, present, global_values(values))
-        return weighting.backward(strategy, values, context, shared, others, all_mean)
-
     def gradients_finite():
         sums = [p.grad.sum() for p in guarded if p.grad is not None]
         return not sums or bool(torch.stack(sums).sum().isfinite()) or all(bool(p.grad.isfinite().all()) for p in guarded if p.grad is not None)
@@ -406,7 +401,8 @@ def main():
     def run_step(plan, epoch):
         """One step of the plan: [(None, batch)] for one dataset (every task on the batch), [(k, batch_k) for every task]
         with one dataset per task interleaved AllTasks, [(k, batch)] for one task's step (RoundRobin, Proportional).
-        Returns each task's global loss (NaN where it has no labels or did not take part) and whether the step was taken."""
+        Returns each task's global loss (NaN where it has no labels or did not take part) and the task weights, or
+        (None, None) for a step skipped for non-finite gradients."""
         def forward():
             if plan[0][0] is None:
                 mine = torch.tensor_split(plan[0][1], world)[rank]
