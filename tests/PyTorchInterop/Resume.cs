@@ -80,9 +80,9 @@ internal static class ResumeCheck
     public static int Check(string folder)
     {
         int failed = 0;
-        var data = MultiTaskData<StrategyModel.Targets>.Shared(
-            SafeTensors.Deserialize(File.ReadAllBytes(Path.Combine(folder, "train.safetensors")), "train", new SafeTensorsLoadOptions { AllowNonFinite = true }).Tensors["input.input"],
-            TargetsOf(folder));
+        var tensors = SafeTensors.Deserialize(File.ReadAllBytes(Path.Combine(folder, "train.safetensors")), "train", new SafeTensorsLoadOptions { AllowNonFinite = true }).Tensors;
+        var data = MultiTaskData<StrategyModel.Targets>.Shared(tensors["input.input"],
+            new StrategyModel.Targets(tensors["target.Click"], tensors["target.Rating"], tensors["target.Genre"]));
         foreach (string name in Strategies)
         {
             using var reference = Load(folder, $"reference_{name}.safetensors");
@@ -114,12 +114,6 @@ internal static class ResumeCheck
     }
 
     private static string Label(string name) => name == "declared" ? "the declared weights" : name;
-
-    private static StrategyModel.Targets TargetsOf(string folder)
-    {
-        var tensors = SafeTensors.Deserialize(File.ReadAllBytes(Path.Combine(folder, "train.safetensors")), "train", new SafeTensorsLoadOptions { AllowNonFinite = true }).Tensors;
-        return new StrategyModel.Targets(tensors["target.Click"], tensors["target.Rating"], tensors["target.Genre"]);
-    }
 
     private static int Report(StrategyModel trained, StrategyModel reference, string what)
     {

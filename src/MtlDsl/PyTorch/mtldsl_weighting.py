@@ -137,8 +137,8 @@ class DWA(Strategy):
         weights = [1.0] * self.tasks
         if context.epoch >= 2:
             last, before = context.epoch_losses[context.epoch - 1], context.epoch_losses[context.epoch - 2]
-            ratio = [last[k] / before[k] / self.temperature if before[k] != 0 else math.copysign(math.inf, last[k]) * math.nan
-                     for k in range(self.tasks)]
+            # A zero average before gives C# an infinity or NaN, which leaves the task out; Python would raise.
+            ratio = [last[k] / before[k] / self.temperature if before[k] != 0 else math.nan for k in range(self.tasks)]
             known = [k for k in range(self.tasks) if math.isfinite(ratio[k])]
             if known:
                 top = max(ratio[k] for k in known)
@@ -796,7 +796,8 @@ def backward(strategy, losses, context, shared, others, mean=None):
         p.grad = None
     rows = mean(torch.stack(rows))
     gram = rows.mm(rows.t()).to(torch.float64).cpu().tolist()
-    values = [float(v) for v in mean(torch.stack([v.detach() for v in scaled]).to(torch.float64))]
+    # The losses as back-propagated: the global losses themselves unless the strategy transformed them (IMTL).
+    values = context.values if scaled is losses else [float(v) for v in mean(torch.stack([v.detach() for v in scaled]).to(torch.float64))]
     coefficients, weights = strategy.combine(GradientInfo(gram, values, context, epsilon_of(rows.dtype)))
     if strategy.weights_heads:  # each head's plain gradient becomes w_k times it; the shared ones are set below
         weighted_sum(scaled, [w - 1 for w in weights]).backward()

@@ -50,7 +50,6 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         if (dtype is not (ScalarType.Float32 or ScalarType.Float64))
             throw Unsupported($"the model's parameters are {dtype}", "Train in float32 or float64.");
 
-        static string R(double value) => value.ToString("R", CultureInfo.InvariantCulture);
         var arguments = new List<string> { "--model", model, "--weights", model + ".safetensors", "--data", data, "--out", output };
         arguments.AddRange(OptimizerArguments(Unsupported));
         arguments.AddRange(["--weighting", Weighting is StaticWeighting ? "declared" : Weighting.Name]);
@@ -84,10 +83,12 @@ public sealed partial class MultiTaskTrainer<TOutputs, TTargets, TLossValues>
         return arguments;
     }
 
+    // A number as train_ddp.py reads it (round-trip, invariant), as the strategies write theirs.
+    private static string R(double value) => WeightingStrategy.Twin(value);
+
     // The optimizer as train_ddp.py builds it: MtlDsl's SGD, Adam or AdamW with one parameter group.
     private IEnumerable<string> OptimizerArguments(Func<string, string, NotSupportedException> unsupported)
     {
-        static string R(double value) => value.ToString("R", CultureInfo.InvariantCulture);
         var groups = _optimizer.ParamGroups.ToList();
         const string Use = "Use MtlDsl.Optimizers.SGD, Adam or AdamW over all parameters (model.CreateTrainer(parameters => new MtlDsl.Optimizers.Adam(parameters, 1e-3)), …).";
         if (groups.Count != 1) throw unsupported($"its optimizer has {groups.Count} parameter groups, and train_ddp.py builds one", Use);
